@@ -1,0 +1,72 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from backend.config import load_config
+from backend.errors import register_error_handlers, require_json_body
+from backend.extensions import api, db, limiter, migrate
+from backend.logs import configure_logging, init_request_logging
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Make SQLite a real default: WAL, NORMAL sync, a busy timeout, enforced foreign keys."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backend.auth.blueprint import bp as auth_bp
+    from backend.health.blueprint import bp as health_bp
+    from backend.merchants import views as merchant_views
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    api.register_blueprint(merchant_views.blp)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: validated environment config, then the caller's overrides, then extensions."""
+    instance_path = (config or {}).get("CLAIMBRIDGE_INSTANCE_PATH") or os.environ.get(
+        "CLAIMBRIDGE_INSTANCE_PATH"
+    )
+    app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
+    environ = dict(os.environ)
+    for key, value in (config or {}).items():
+        if key.startswith("CLAIMBRIDGE_") and isinstance(value, str):
+            environ[key] = value
+    settings = load_config(app.instance_path, environ)
+    app.config.from_mapping(settings.to_flask())
+    app.config.from_mapping({k: v for k, v in (config or {}).items() if not k.startswith("CLAIMBRIDGE_")})
+
+    configure_logging(app)
+    import backend.models  # noqa: F401  (every table registered before migrations or queries)
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from backend.auth.server import init_oauth
+
+    init_oauth(app)
+    register_error_handlers(app)
+    init_request_logging(app)
+    app.before_request(require_json_body)
+    _register_blueprints(app)
+    return app

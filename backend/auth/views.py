@@ -1,0 +1,60 @@
+"""Token and revocation endpoints (RFC 6749 client credentials, RFC 7009), rate-limited."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, request
+
+from backend.audit.services import record_event
+from backend.auth.server import authorization, token_response_json
+from backend.extensions import db, limiter
+
+logger = logging.getLogger(__name__)
+
+
+def _token_limit() -> str:
+    return current_app.config["CLAIMBRIDGE_TOKEN_RATE_LIMIT"]
+
+
+def _client_key() -> str:
+    """Rate-limit key for the presenting client, whether it authenticates by Basic or form body."""
+    if request.authorization and request.authorization.username:
+        return "client:" + request.authorization.username
+    return "client:" + (request.form.get("client_id") or "-")
+
+
+def _presented_client_id() -> str:
+    return _client_key().removeprefix("client:")
+
+
+def _finish(response: Response, action: str) -> Response:
+    if response.status_code >= 400:
+        client_id = _presented_client_id()
+        logger.warning("%s failed for client %s: %s", action, client_id, response.status_code)
+        db.session.rollback()
+        record_event(
+            "auth.failed",
+            actor=f"client:{client_id}",
+            details={"endpoint": action, "status": response.status_code},
+        )
+        db.session.commit()
+    payload = response.get_json(silent=True)
+    if isinstance(payload, dict):
+        response.set_data(token_response_json(response.status_code, payload))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@limiter.limit(_token_limit, key_func=lambda: "addr:" + (request.remote_addr or "-"))
+@limiter.limit(_token_limit, key_func=_client_key)
+def issue_token() -> Response:
+    """Issue a bearer token for a client (client_credentials grant)."""
+    return _finish(authorization.create_token_response(), "token")
+
+
+@limiter.limit(_token_limit, key_func=lambda: "addr:" + (request.remote_addr or "-"))
+@limiter.limit(_token_limit, key_func=_client_key)
+def revoke_token() -> Response:
+    """Revoke a token the client holds."""
+    return _finish(authorization.create_endpoint_response("revocation"), "revoke")

@@ -1,0 +1,218 @@
+"""The ``claimbridge`` command line: a Flask CLI group with the operator's commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from backend.extensions import db
+
+
+def _create_app() -> Flask:
+    from backend.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """ClaimBridge: risk checks, dunning and collection handover for invoice orders."""
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API with gunicorn (the same server production uses)."""
+    from backend.server import run_gunicorn
+
+    run_gunicorn(bind=f"{host}:{port}", workers=workers)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="run each due job once and exit (for cron and tests)")
+@click.option("--interval", type=float, default=None, help="seconds between rounds (default from config)")
+@with_appcontext
+def worker(once: bool, interval: float | None) -> None:
+    """Run the periodic jobs: reconciliation, dunning, handovers, cleanup."""
+    from backend.worker import run_due_jobs, run_forever
+
+    if once:
+        for name, summary in run_due_jobs().items():
+            click.echo(f"{name}: {summary}")
+        return
+    stopping = {"flag": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_forever(current_app._get_current_object(), interval=interval, stop=lambda: stopping["flag"])
+
+
+@main.group("merchants")
+def merchants() -> None:
+    """Manage merchants (tenants)."""
+
+
+@merchants.command("create")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def merchants_create(name: str, as_json: bool) -> None:
+    """Create a merchant."""
+    from backend.merchants.services import create_merchant
+
+    merchant = create_merchant(name, actor="cli")
+    db.session.commit()
+    if as_json:
+        _echo_json({"id": merchant.id, "name": merchant.name})
+    else:
+        click.echo(f"merchant {merchant.id} created: {merchant.name}")
+
+
+@merchants.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def merchants_list(as_json: bool) -> None:
+    """List merchants."""
+    from backend.merchants.services import list_merchants
+
+    rows = [{"id": m.id, "name": m.name, "created_at": m.created_at.isoformat()} for m in list_merchants()]
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']:>5}  {row['name']}  (since {row['created_at'][:10]})")
+
+
+@main.group("clients")
+def clients() -> None:
+    """Manage OAuth2 API clients of merchants."""
+
+
+@clients.command("create")
+@click.option("--merchant", "merchant_id", required=True, type=int)
+@click.option("--scopes", required=True, help='space-separated, e.g. "risk:check orders:write"')
+@click.option("--name", default="")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_create(merchant_id: int, scopes: str, name: str, as_json: bool) -> None:
+    """Create a client; its secret is printed once and never stored in clear."""
+    from backend.auth.services import create_client
+    from backend.errors import AppError
+
+    try:
+        new = create_client(merchant_id, scopes, name=name, actor="cli")
+    except AppError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    if as_json:
+        _echo_json({"client_id": new.client.client_id, "client_secret": new.client_secret})
+        return
+    click.echo(f"client_id:     {new.client.client_id}")
+    click.echo(f"client_secret: {new.client_secret}")
+    click.echo(f"scopes:        {new.client.scope}")
+    click.echo("The secret is shown only now; store it in the shop plugin's settings.")
+
+
+@clients.command("list")
+@click.option("--merchant", "merchant_id", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_list(merchant_id: int | None, as_json: bool) -> None:
+    """List clients (never their secrets)."""
+    from backend.auth.services import list_clients
+
+    rows = [
+        {
+            "client_id": c.client_id,
+            "merchant_id": c.merchant_id,
+            "name": c.name,
+            "scopes": c.scope,
+            "revoked": c.revoked_at is not None,
+        }
+        for c in list_clients(merchant_id)
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        state = "revoked" if row["revoked"] else "active"
+        click.echo(
+            f"{row['client_id']}  merchant={row['merchant_id']}  {state}  [{row['scopes']}]  {row['name']}"
+        )
+
+
+@clients.command("revoke")
+@click.argument("client_id")
+@with_appcontext
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client and all of its tokens."""
+    from backend.auth.services import revoke_client
+    from backend.errors import AppError
+
+    try:
+        revoke_client(client_id, actor="cli")
+    except AppError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"client {client_id} revoked")
+
+
+@main.command("demo")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def demo(as_json: bool) -> None:
+    """Create a demo merchant and client with sample data and print commands to try."""
+    from backend.demo import create_demo
+
+    result = create_demo()
+    db.session.commit()
+    if as_json:
+        _echo_json(result.as_dict())
+        return
+    click.echo(result.instructions(current_app.config["CLAIMBRIDGE_PUBLIC_URL"]))
+
+
+@main.command("config")
+@click.option("--markdown", is_flag=True, help="print the README's configuration table")
+def show_config(markdown: bool) -> None:
+    """Show every setting with its default (secrets are never printed)."""
+    from backend.config import ENV_PREFIX, SETTINGS
+
+    if markdown:
+        click.echo("| variable | default | meaning |\n| --- | --- | --- |")
+    for setting in SETTINGS:
+        name = ENV_PREFIX + setting.name
+        if markdown:
+            click.echo(f"| `{name}` | {setting.default or '—'} | {setting.help} |")
+            continue
+        value = os.environ.get(name)
+        shown = "(set)" if setting.secret and value else (value or f"default: {setting.default or '—'}")
+        click.echo(f"{name:<34} {shown}")
+
+
+@main.group("keys")
+def keys() -> None:
+    """Encryption key helpers."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new encryption key for CLAIMBRIDGE_ENCRYPTION_KEY."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())

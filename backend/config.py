@@ -1,0 +1,234 @@
+"""Configuration from ``CLAIMBRIDGE_*`` environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+logger = logging.getLogger(__name__)
+
+ENV_PREFIX = "CLAIMBRIDGE_"
+ENVIRONMENTS = ("development", "production", "testing")
+LOG_FORMATS = ("text", "json")
+
+
+class ConfigError(Exception):
+    """One or more configuration values are unusable; the message names each of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its env name (without prefix), default and meaning."""
+
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+# The README's configuration table is generated from this list (`claimbridge config`), so they never drift.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", "development, production or testing; production requires real secrets"),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite file instance/claimbridge.db"),
+    Setting("SECRET_KEY", None, "signs session tokens; generated into instance/ in development", secret=True),
+    Setting(
+        "ENCRYPTION_KEY",
+        None,
+        "Fernet key(s), comma-separated newest first, encrypting shop credentials; generated in development",
+        secret=True,
+    ),
+    Setting("PUBLIC_URL", "http://127.0.0.1:5000", "the backend's externally reachable base URL"),
+    Setting("ALLOW_PRIVATE_URLS", "false", "allow loopback/private shop URLs (development and tests only)"),
+    Setting("LOG_FORMAT", "text", "text or json (one JSON object per line)"),
+    Setting("LOG_LEVEL", "INFO", "Python logging level"),
+    Setting(
+        "RATELIMIT_STORAGE_URL", "memory://", "rate-limit storage; use redis://… with several web machines"
+    ),
+    Setting("TOKEN_RATE_LIMIT", "30/minute", "token endpoint limit, applied per client and per address"),
+    Setting("TOKEN_LIFETIME", "3600", "access token lifetime in seconds"),
+    Setting("MAX_CONTENT_LENGTH", "1048576", "largest accepted request body in bytes"),
+    Setting("WORKER_INTERVAL", "30", "seconds the worker sleeps between rounds"),
+)
+
+
+@dataclass
+class Config:
+    """The validated settings, turned into Flask config keys by :meth:`to_flask`."""
+
+    env: str
+    database_url: str
+    secret_key: str
+    encryption_keys: list[str]
+    public_url: str
+    allow_private_urls: bool
+    log_format: str
+    log_level: str
+    ratelimit_storage_url: str
+    token_rate_limit: str
+    token_lifetime: int
+    max_content_length: int
+    worker_interval: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_flask(self) -> dict[str, Any]:
+        """Return the Flask config mapping."""
+        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        if self.database_url.startswith("sqlite"):
+            engine_options = {"connect_args": {"timeout": 10}}
+        return {
+            "CLAIMBRIDGE_ENV": self.env,
+            "TESTING": self.env == "testing",
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "CLAIMBRIDGE_ENCRYPTION_KEYS": self.encryption_keys,
+            "CLAIMBRIDGE_PUBLIC_URL": self.public_url,
+            "CLAIMBRIDGE_ALLOW_PRIVATE_URLS": self.allow_private_urls,
+            "CLAIMBRIDGE_LOG_FORMAT": self.log_format,
+            "CLAIMBRIDGE_LOG_LEVEL": self.log_level,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "CLAIMBRIDGE_TOKEN_RATE_LIMIT": self.token_rate_limit,
+            "OAUTH2_TOKEN_EXPIRES_IN": {"client_credentials": self.token_lifetime},
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "CLAIMBRIDGE_WORKER_INTERVAL": self.worker_interval,
+            "API_TITLE": "ClaimBridge API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "JSON_SORT_KEYS": False,
+            **self.extra,
+        }
+
+
+def _parse_bool(name: str, raw: str, problems: list[str]) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected true or false")
+    return False
+
+
+def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 1) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected a whole number")
+        return minimum
+    if value < minimum:
+        problems.append(f"{ENV_PREFIX}{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _instance_secret(instance_path: Path, filename: str, make: Any) -> str:
+    """Read a development secret from instance/, creating it once so restarts keep it."""
+    path = instance_path / filename
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+        logger.info("generated development secret %s", path)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Build and validate the configuration; raise ConfigError listing every bad value."""
+    env_vars = dict(os.environ if environ is None else environ)
+    instance = Path(instance_path)
+
+    def get(name: str) -> str | None:
+        value = env_vars.get(ENV_PREFIX + name)
+        if value is None:
+            default = next(s.default for s in SETTINGS if s.name == name)
+            return default
+        return value
+
+    problems: list[str] = []
+    env = (get("ENV") or "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        problems.append(f"{ENV_PREFIX}ENV={env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    production = env == "production"
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{(instance / 'claimbridge.db').as_posix()}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    if not database_url.startswith(("sqlite", "postgresql+psycopg://")):
+        problems.append(f"{ENV_PREFIX}DATABASE_URL: only sqlite:/// and postgresql:// URLs are supported")
+
+    secret_key = get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            problems.append(f"{ENV_PREFIX}SECRET_KEY is required in production")
+            secret_key = ""
+        else:
+            secret_key = _instance_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
+    elif len(secret_key) < 32:
+        problems.append(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters")
+
+    raw_keys = get("ENCRYPTION_KEY")
+    if not raw_keys:
+        if production:
+            problems.append(
+                f"{ENV_PREFIX}ENCRYPTION_KEY is required in production "
+                "(generate one with: claimbridge keys generate)"
+            )
+            raw_keys = ""
+        else:
+            raw_keys = _instance_secret(instance, "encryption_key", lambda: Fernet.generate_key().decode())
+    encryption_keys = [key.strip() for key in raw_keys.split(",") if key.strip()]
+    for position, key in enumerate(encryption_keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            problems.append(f"{ENV_PREFIX}ENCRYPTION_KEY: key {position} is not a valid Fernet key")
+
+    public_url = (get("PUBLIC_URL") or "").rstrip("/")
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"{ENV_PREFIX}PUBLIC_URL={public_url!r}: expected an absolute http(s) URL")
+    elif production and parts.scheme != "https":
+        problems.append(f"{ENV_PREFIX}PUBLIC_URL must use https in production")
+
+    allow_private = _parse_bool("ALLOW_PRIVATE_URLS", get("ALLOW_PRIVATE_URLS") or "", problems)
+    log_format = (get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        problems.append(f"{ENV_PREFIX}LOG_FORMAT={log_format!r}: expected text or json")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if not isinstance(logging.getLevelName(log_level), int):
+        problems.append(f"{ENV_PREFIX}LOG_LEVEL={log_level!r}: not a logging level")
+
+    config = Config(
+        env=env,
+        database_url=database_url,
+        secret_key=secret_key,
+        encryption_keys=encryption_keys,
+        public_url=public_url,
+        allow_private_urls=allow_private,
+        log_format=log_format,
+        log_level=log_level,
+        ratelimit_storage_url=get("RATELIMIT_STORAGE_URL") or "memory://",
+        token_rate_limit=get("TOKEN_RATE_LIMIT") or "30/minute",
+        token_lifetime=_parse_int("TOKEN_LIFETIME", get("TOKEN_LIFETIME") or "", problems, minimum=60),
+        max_content_length=_parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH") or "", problems),
+        worker_interval=_parse_int("WORKER_INTERVAL", get("WORKER_INTERVAL") or "", problems),
+    )
+    if problems:
+        raise ConfigError(problems)
+    return config

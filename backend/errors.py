@@ -1,0 +1,128 @@
+"""The application's error tree and the single place that turns errors into JSON responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error the client can act on; subclasses fix the HTTP status and machine code."""
+
+    http_status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+        if code:
+            self.code = code
+
+
+class UserValueError(AppError):
+    http_status = 422
+    code = "invalid_request"
+
+
+class UnauthorizedError(AppError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(AppError):
+    http_status = 403
+    code = "forbidden"
+
+
+class NotFoundError(AppError):
+    http_status = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    http_status = 409
+    code = "conflict"
+
+
+class ServiceUnavailableError(AppError):
+    http_status = 503
+    code = "service_unavailable"
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
+    """Build the JSON error body every endpoint uses."""
+    response = jsonify({"error": code, "message": message, "details": details})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _handle_app_error(error: AppError) -> ResponseReturnValue:
+    return error_response(error.http_status, error.code, error.message, error.details, error.headers)
+
+
+def _handle_validation_error(error: ValidationError) -> ResponseReturnValue:
+    return error_response(422, "invalid_request", "The request has invalid fields.", error.messages)
+
+
+def _handle_http_exception(error: HTTPException) -> ResponseReturnValue:
+    # flask-smorest/webargs put marshmallow messages on the 422 it raises.
+    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+    if error.code == 422 and messages is not None:
+        details = messages.get("json", messages) if isinstance(messages, dict) else messages
+        return error_response(422, "invalid_request", "The request has invalid fields.", details)
+    code = (error.name or "error").lower().replace(" ", "_")
+    headers = {}
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == 429:
+        code = "rate_limited"  # Flask-Limiter adds Retry-After and X-RateLimit-* after the request
+    return error_response(error.code or 500, code, error.description or error.name, None, headers)
+
+
+def _handle_unexpected(error: Exception) -> ResponseReturnValue:
+    if current_app.testing and current_app.config.get("PROPAGATE_UNEXPECTED_ERRORS", True):
+        raise error
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def require_json_body() -> None:
+    """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
+    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+        return
+    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return
+    if request.is_json or request.mimetype == "multipart/form-data":
+        return
+    raise UnsupportedMediaType("Send the request body as application/json.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error as ``{"error", "message", "details"}`` JSON."""
+    app.register_error_handler(AppError, _handle_app_error)
+    app.register_error_handler(ValidationError, _handle_validation_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,113 @@
+"""Logging set-up: one line per request with a request id, optional JSON lines, no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:access_token|client_secret|token|consumer_secret|oauth_signature|shopware-shop-signature)=)[^&\s]+"
+)
+
+
+def redact(text: str) -> str:
+    """Blank out secret-looking query parameters in a URL or message."""
+    return _SECRET_QUERY.sub(r"\1[redacted]", text)
+
+
+class RequestContextFilter(logging.Filter):
+    """Attach the request id to every record logged while a request is handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """Format records as one JSON object per line, with extra fields kept."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(app: Flask) -> None:
+    """Install the root handler once, in the configured format and level."""
+    # Authlib logs issued tokens at DEBUG; never let those records through, whatever the level.
+    logging.getLogger("authlib").setLevel(logging.INFO)
+    root = logging.getLogger()
+    if getattr(root, "_claimbridge_configured", False):
+        root.setLevel(app.config["CLAIMBRIDGE_LOG_LEVEL"])
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestContextFilter())
+    if app.config["CLAIMBRIDGE_LOG_FORMAT"] == "json":
+        handler.setFormatter(JsonFormatter())
+        handler.formatter.converter = time.gmtime
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
+    root.addHandler(handler)
+    root.setLevel(app.config["CLAIMBRIDGE_LOG_LEVEL"])
+    root._claimbridge_configured = True  # type: ignore[attr-defined]
+
+
+access_logger = logging.getLogger("claimbridge.access")
+
+
+def _start_request() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    from authlib.integrations.flask_oauth2 import current_token
+
+    duration_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+    token = current_token._get_current_object() if g.get("authlib_server_oauth2_token") else None
+    merchant = token.merchant_id if token is not None else None
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
+    access_logger.info(
+        "%s %s %s %.1fms merchant=%s",
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+        merchant if merchant is not None else "-",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(duration_ms, 1),
+            "merchant_id": merchant,
+        },
+    )
+    return response
+
+
+def init_request_logging(app: Flask) -> None:
+    """Give each request an id and log one line when it ends."""
+    app.before_request(_start_request)
+    app.after_request(_log_request)

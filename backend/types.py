@@ -1,0 +1,16 @@
+"""Column types shared by every domain area."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from backend.extensions import UTCDateTime
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+"""JSON document column: JSONB on PostgreSQL, JSON text on SQLite."""
+
+Money = sa.Numeric(14, 2, asdecimal=True)
+"""Amount in major units with cents, returned as Decimal (NUMERIC on PostgreSQL, exact decimal text on SQLite)."""
+
+__all__ = ["JSONType", "Money", "UTCDateTime"]

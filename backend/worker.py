@@ -1,0 +1,125 @@
+"""The background worker: periodic jobs, each claimed by one worker at a time through a lease row."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db, utcnow
+from backend.types import UTCDateTime
+
+logger = logging.getLogger(__name__)
+
+
+class JobLease(db.Model):
+    """When a periodic job last ran, and until when a worker holds it."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_result: Mapped[str | None] = mapped_column(sa.String(500))
+
+    def __repr__(self) -> str:
+        return f"<JobLease {self.name} next={self.next_run_at}>"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: a function run every ``interval``; it returns a short summary and never commits."""
+
+    name: str
+    interval: timedelta
+    run: Callable[[], str | int | None]
+    lease: timedelta = timedelta(minutes=10)
+
+
+JOBS: dict[str, Job] = {}
+
+
+def periodic_job(name: str, *, every: timedelta, lease: timedelta = timedelta(minutes=10)) -> Callable:
+    """Register a function as a periodic job of the worker."""
+
+    def register(func: Callable[[], str | int | None]) -> Callable[[], str | int | None]:
+        JOBS[name] = Job(name=name, interval=every, run=func, lease=lease)
+        return func
+
+    return register
+
+
+def _claim(job: Job, now: datetime) -> bool:
+    """Take the job's lease if it is due and nobody holds it; atomic on SQLite and PostgreSQL."""
+    if db.session.get(JobLease, job.name) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(JobLease(name=job.name, next_run_at=now))
+        except sa.exc.IntegrityError:
+            pass
+        db.session.commit()
+    claimed = db.session.execute(
+        sa.update(JobLease)
+        .where(
+            JobLease.name == job.name,
+            JobLease.next_run_at <= now,
+            sa.or_(JobLease.leased_until.is_(None), JobLease.leased_until < now),
+        )
+        .values(leased_until=now + job.lease)
+    )
+    db.session.commit()
+    return claimed.rowcount == 1
+
+
+def _release(job: Job, result: str) -> None:
+    now = utcnow()
+    db.session.execute(
+        sa.update(JobLease)
+        .where(JobLease.name == job.name)
+        .values(
+            leased_until=None, last_finished_at=now, next_run_at=now + job.interval, last_result=result[:500]
+        )
+    )
+    db.session.commit()
+
+
+def run_due_jobs(now: datetime | None = None) -> dict[str, str]:
+    """Run every job that is due and not held by another worker; return each one's summary."""
+    import backend.jobs  # noqa: F401  (registers the jobs of every area)
+
+    results: dict[str, str] = {}
+    for job in list(JOBS.values()):
+        if not _claim(job, now or utcnow()):
+            continue
+        started = time.perf_counter()
+        try:
+            outcome = job.run()
+            db.session.commit()
+            summary = "ok" if outcome is None else str(outcome)
+        except Exception:
+            db.session.rollback()
+            logger.exception("job %s failed", job.name)
+            summary = "failed"
+        _release(job, summary)
+        logger.info("job %s: %s in %.0f ms", job.name, summary, (time.perf_counter() - started) * 1000)
+        results[job.name] = summary
+    return results
+
+
+def run_forever(
+    app: Flask, *, interval: float | None = None, stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Run due jobs in a loop until ``stop()`` is true."""
+    pause = interval if interval is not None else app.config["CLAIMBRIDGE_WORKER_INTERVAL"]
+    logger.info("worker started, %d jobs, checking every %ss", len(JOBS), pause)
+    while not stop():
+        with app.app_context():
+            run_due_jobs()
+        time.sleep(pause)

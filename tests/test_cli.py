@@ -1,0 +1,95 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from backend.cli import main
+
+
+@pytest.fixture
+def run(app):
+    runner = CliRunner()
+
+    def invoke(*args):
+        result = runner.invoke(
+            main, list(args), obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False
+        )
+        return result
+
+    return invoke
+
+
+class TestMerchantsAndClients:
+    def test_create_merchant_then_client_then_token(self, run, client):
+        created = run("merchants", "create", "Kaffee Rösterei", "--json")
+        merchant_id = json.loads(created.output)["id"]
+        listed = json.loads(run("merchants", "list", "--json").output)
+        assert [m["name"] for m in listed] == ["Kaffee Rösterei"]
+
+        result = run(
+            "clients",
+            "create",
+            "--merchant",
+            str(merchant_id),
+            "--scopes",
+            "risk:check orders:write",
+            "--json",
+        )
+        creds = json.loads(result.output)
+        response = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+        )
+        assert response.status_code == 200
+
+        listing = run("clients", "list")
+        assert creds["client_id"] in listing.output
+        assert creds["client_secret"] not in listing.output
+
+        assert run("clients", "revoke", creds["client_id"]).exit_code == 0
+        again = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+        )
+        assert again.status_code == 401
+
+    def test_unknown_scope_is_a_clear_error(self, run, merchant):
+        result = run("clients", "create", "--merchant", str(merchant.id), "--scopes", "risk:check admin")
+        assert result.exit_code != 0
+        assert "unknown scope(s): admin" in result.output
+
+    def test_unknown_merchant_is_a_clear_error(self, run):
+        result = run("clients", "create", "--merchant", "999", "--scopes", "risk:check")
+        assert result.exit_code != 0
+        assert "merchant 999 does not exist" in result.output
+
+
+class TestDemo:
+    def test_demo_prints_working_credentials_and_curl(self, run, client):
+        result = run("demo")
+        assert "curl" in result.output
+        data = json.loads(run("demo", "--json").output)
+        token = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(data["client_id"], data["client_secret"]),
+        ).get_json()["access_token"]
+        body = client.get("/api/v1/connections", headers={"Authorization": f"Bearer {token}"}).get_json()
+        assert body[0]["name"] == "Demo accounting export"
+
+
+class TestWorkerCommand:
+    def test_once_runs_due_jobs_and_exits(self, run):
+        result = run("worker", "--once")
+        assert result.exit_code == 0
+        assert "purge-expired-tokens:" in result.output
+
+
+class TestConfigCommand:
+    def test_markdown_table_lists_every_setting(self, run):
+        output = run("config", "--markdown").output
+        assert "`CLAIMBRIDGE_DATABASE_URL`" in output
+        assert "`CLAIMBRIDGE_ENCRYPTION_KEY`" in output

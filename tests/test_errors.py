@@ -1,0 +1,30 @@
+class TestJsonErrors:
+    def test_unknown_path_is_json_404(self, client):
+        response = client.get("/nope")
+        assert response.status_code == 404
+        assert response.get_json()["error"] == "not_found"
+
+    def test_wrong_method_is_json_405_with_allow(self, client):
+        response = client.delete("/healthz")
+        assert response.status_code == 405
+        assert response.get_json()["error"] == "method_not_allowed"
+        assert "GET" in response.headers["Allow"]
+
+    def test_oversized_body_is_413(self, client):
+        response = client.post("/oauth/token", data="x" * (1024 * 1024 + 1), content_type="text/plain")
+        assert response.status_code == 413
+        assert response.get_json()["error"] == "request_entity_too_large"
+
+    def test_non_json_api_body_is_415(self, client, merchant, auth_headers):
+        response = client.post(
+            "/api/v1/merchant",
+            data="a=b",
+            content_type="application/x-www-form-urlencoded",
+            headers=auth_headers(merchant),
+        )
+        assert response.status_code == 415
+        assert response.get_json()["error"] == "unsupported_media_type"
+
+    def test_every_error_has_message_and_details_keys(self, client):
+        body = client.get("/nope").get_json()
+        assert set(body) == {"error", "message", "details"}

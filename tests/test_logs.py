@@ -1,0 +1,45 @@
+import json
+import logging
+
+from backend.logs import JsonFormatter, redact
+
+
+class TestRequestLog:
+    def test_one_line_per_request_with_id_and_merchant(self, client, merchant, auth_headers, caplog):
+        headers = auth_headers(merchant)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="claimbridge.access"):
+            response = client.get("/api/v1/merchant", headers={**headers, "X-Request-Id": "req-12345678"})
+        records = [r for r in caplog.records if r.name == "claimbridge.access"]
+        assert len(records) == 1
+        record = records[0]
+        assert response.headers["X-Request-Id"] == "req-12345678"
+        assert record.request_id == "req-12345678"
+        assert record.merchant_id == merchant.id
+        assert record.status == 200
+        assert headers["Authorization"].split()[1] not in caplog.text
+
+    def test_token_secrets_never_logged(self, client, merchant, create_credentials, caplog):
+        client_id, secret = create_credentials(merchant)
+        with caplog.at_level(logging.DEBUG):
+            body = client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            ).get_json()
+            client.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, "wrong-secret")
+            )
+        assert secret not in caplog.text
+        assert "wrong-secret" not in caplog.text
+        assert body["access_token"] not in caplog.text
+
+
+class TestJsonFormatter:
+    def test_formats_extra_fields_as_json(self):
+        record = logging.makeLogRecord({"msg": "GET %s", "args": ("/x",), "levelname": "INFO", "status": 200})
+        line = json.loads(JsonFormatter().format(record))
+        assert line["message"] == "GET /x"
+        assert line["status"] == 200
+
+
+def test_redacts_secret_query_parameters():
+    assert redact("/x?a=1&client_secret=abc&b=2") == "/x?a=1&client_secret=[redacted]&b=2"

@@ -1,0 +1,89 @@
+"""End to end through the real production path: CLI subprocesses and gunicorn serving the app over HTTP."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {
+        **os.environ,
+        "CLAIMBRIDGE_INSTANCE_PATH": str(tmp_path),
+        "CLAIMBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+    }
+
+
+def _cli(env, *args) -> str:
+    result = subprocess.run(
+        [str(BIN / "claimbridge"), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early with {process.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def test_gunicorn_serves_token_flow_from_a_fresh_database(env):
+    _cli(env, "db", "upgrade")
+    merchant = json.loads(_cli(env, "merchants", "create", "Gunicorn GmbH", "--json"))
+    creds = json.loads(
+        _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "backend:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base + "/healthz", server)
+        assert requests.get(base + "/healthz", timeout=5).json()["database"] == "ok"
+        token = requests.post(
+            base + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+            timeout=5,
+        ).json()["access_token"]
+        me = requests.get(base + "/api/v1/merchant", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert me.json()["name"] == "Gunicorn GmbH"
+        assert requests.get(base + "/api/v1/merchant", timeout=5).status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
