@@ -37,26 +37,28 @@ def _cli(env, *args) -> str:
     return result.stdout
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, deadline: float = 30.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: float = 30.0) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early with {process.returncode}")
+            raise AssertionError(f"server exited early with {process.returncode}:\n{log.read_text()}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise AssertionError("server did not come up")
 
 
-def test_gunicorn_serves_token_flow_from_a_fresh_database(env):
+def test_gunicorn_serves_token_flow_from_a_fresh_database(env, tmp_path):
     _cli(env, "db", "upgrade")
     merchant = json.loads(_cli(env, "merchants", "create", "Gunicorn GmbH", "--json"))
     creds = json.loads(
         _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
     )
     port = _free_port()
+    log = tmp_path / "gunicorn.log"
+    log_file = log.open("w")
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -68,12 +70,12 @@ def test_gunicorn_serves_token_flow_from_a_fresh_database(env):
         ],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base + "/healthz", server)
+        _wait_until_up(base + "/healthz", server, log)
         assert requests.get(base + "/healthz", timeout=5).json()["database"] == "ok"
         token = requests.post(
             base + "/oauth/token",
@@ -87,3 +89,4 @@ def test_gunicorn_serves_token_flow_from_a_fresh_database(env):
     finally:
         server.terminate()
         server.wait(timeout=20)
+        log_file.close()
