@@ -1,0 +1,1 @@
+"""Shopware 6 app protocol core: signatures, the manifest and the checkout gateway mapping (no Flask)."""

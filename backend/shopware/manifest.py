@@ -1,0 +1,342 @@
+"""Render the ClaimBridge Shopware app manifest and build the zip a merchant uploads."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
+
+APP_NAME = "ClaimBridge"
+APP_VERSION = "1.0.0"
+# Committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own secret.
+PLACEHOLDER_SECRET = "PLACEHOLDER-generate-your-own-with-claimbridge-shopware-manifest"  # noqa: S105
+ICON_PATH = "Resources/config/plugin.png"
+SCHEMA_LOCATION = "https://raw.githubusercontent.com/shopware/shopware/trunk/src/Core/Framework/App/Manifest/Schema/manifest-2.0.xsd"
+
+REGISTRATION_PATH = "/shopware/register"
+CONFIRMATION_PATH = "/shopware/register/confirm"
+LIFECYCLE_PATH = "/shopware/lifecycle"
+WEBHOOK_PATH = "/shopware/webhooks"
+CHECKOUT_GATEWAY_PATH = "/shopware/checkout-gateway"
+ADMIN_MODULE_PATH = "/shopware/admin/handovers"
+HANDOVER_ACTION_PATH = "/shopware/actions/handover"
+
+ADMIN_MODULE_NAME = "claimbridge-handovers"
+HANDOVER_ACTION_DETAIL = "claimbridge-handover-detail"
+HANDOVER_ACTION_LIST = "claimbridge-handover-list"
+
+LIFECYCLE_EVENTS = ("app.installed", "app.updated", "app.activated", "app.deactivated", "app.deleted")
+PAYMENT_STATES = ("paid", "paid_partially", "reminded", "cancelled", "refunded", "open")
+ORDER_EVENTS = (
+    "checkout.order.placed",
+    *(f"state_enter.order_transaction.state.{state}" for state in PAYMENT_STATES),
+    "order_transaction.written",
+)
+
+CUSTOM_FIELD_CASE_STATUS = "claimbridge_case_status"
+CUSTOM_FIELD_CASE_ID = "claimbridge_case_id"
+CUSTOM_FIELD_HANDED_OVER_AT = "claimbridge_handed_over_at"
+CUSTOM_FIELD_RISK_CHECK_ID = "claimbridge_risk_check_id"
+CUSTOM_FIELD_INVOICE_BLOCKED = "claimbridge_invoice_blocked"
+
+PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "read",
+        (
+            "order",
+            "order_transaction",
+            "order_customer",
+            "order_address",
+            "order_line_item",
+            "customer",
+            "payment_method",
+            "currency",
+            "country",
+            "state_machine",
+            "state_machine_state",
+            "state_machine_transition",
+        ),
+    ),
+    ("create", ("state_machine_history",)),
+    ("update", ("order", "order_transaction", "customer")),
+    ("permission", ("notification:create",)),
+)
+
+_APP_NAME_FORM = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+# A fixed date makes two builds of the same manifest byte-identical.
+_ZIP_ENTRY_DATE = (2024, 1, 1, 0, 0, 0)
+
+ET.register_namespace("xsi", _XSI)
+
+Labels = tuple[tuple[str, str], ...]
+"""(language, text) pairs; the first language is the default en-GB."""
+
+
+def render_manifest(
+    base_url: str,
+    app_secret: str,
+    *,
+    app_name: str = APP_NAME,
+    version: str = APP_VERSION,
+    with_icon: bool = False,
+    checkout_gateway: bool = True,
+) -> str:
+    """Return manifest.xml for an app server at base_url (checkout_gateway=False for shops before 6.6.3)."""
+    base = normalise_base_url(base_url)
+    if not _APP_NAME_FORM.fullmatch(app_name):
+        raise ValueError("the app name must be letters, digits and underscores, starting with a letter")
+    if not app_secret.strip():
+        raise ValueError("the app secret must not be empty")
+
+    root = ET.Element("manifest", {f"{{{_XSI}}}noNamespaceSchemaLocation": SCHEMA_LOCATION})
+    _meta(root, app_name, version, with_icon)
+    setup = ET.SubElement(root, "setup")
+    _text(setup, "registrationUrl", base + REGISTRATION_PATH)
+    if app_secret == PLACEHOLDER_SECRET:
+        setup.append(
+            ET.Comment(" Placeholder: write your own manifest with `claimbridge shopware manifest`. ")
+        )
+    _text(setup, "secret", app_secret)
+    _admin(root, base)
+    _permissions(root)
+    _custom_fields(root)
+    _webhooks(root, base)
+    if checkout_gateway:
+        gateways = ET.SubElement(root, "gateways")
+        _text(gateways, "checkout", base + CHECKOUT_GATEWAY_PATH)
+
+    ET.indent(root, space="    ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def build_app_zip(
+    base_url: str,
+    app_secret: str,
+    *,
+    app_name: str = APP_NAME,
+    version: str = APP_VERSION,
+    icon: bytes | None = None,
+    checkout_gateway: bool = True,
+) -> bytes:
+    """Return the zip to upload in the Administration: ``<AppName>/manifest.xml`` and the optional PNG icon."""
+    if icon is not None and not icon.startswith(_PNG_SIGNATURE):
+        raise ValueError("the app icon must be a PNG image")
+    manifest = render_manifest(
+        base_url,
+        app_secret,
+        app_name=app_name,
+        version=version,
+        with_icon=icon is not None,
+        checkout_gateway=checkout_gateway,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        _add_zip_entry(archive, f"{app_name}/manifest.xml", manifest.encode("utf-8"))
+        if icon is not None:
+            _add_zip_entry(archive, f"{app_name}/{ICON_PATH}", icon)
+    return buffer.getvalue()
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Return the public base URL without trailing slash; raise ValueError unless it is an absolute http(s) URL."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("the public base URL must be an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError("the public base URL must not carry a query or fragment")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _meta(root: ET.Element, app_name: str, version: str, with_icon: bool) -> None:
+    meta = ET.SubElement(root, "meta")
+    _text(meta, "name", app_name)
+    _labelled(meta, "label", (("en-GB", "ClaimBridge"), ("de-DE", "ClaimBridge")))
+    _labelled(
+        meta,
+        "description",
+        (
+            (
+                "en-GB",
+                "Risk check at checkout hides invoice payment for risky buyers; tracks open invoices, "
+                "dunning under German law and approved handover to collection agencies.",
+            ),
+            (
+                "de-DE",
+                "Risikoprüfung im Checkout blendet Kauf auf Rechnung für riskante Käufer aus; verfolgt offene "
+                "Rechnungen, Mahnwesen nach deutschem Recht und die freigegebene Übergabe an Inkassodienste.",
+            ),
+        ),
+    )
+    _text(meta, "author", "ClaimBridge")
+    _text(meta, "copyright", "(c) ClaimBridge")
+    _text(meta, "version", version)
+    if with_icon:
+        _text(meta, "icon", ICON_PATH)
+    _text(meta, "license", "Proprietary")
+    _labelled(
+        meta,
+        "privacyPolicyExtensions",
+        (
+            (
+                "en-GB",
+                "To decide whether invoice payment can be offered, this shop sends the buyer's name, e-mail, "
+                "phone, date of birth, billing and shipping address, cart amount and payment methods to "
+                "ClaimBridge (legitimate interest, Art. 6(1)(f) GDPR). Unpaid invoices may be handed over to a "
+                "collection agency after review by the shop.",
+            ),
+            (
+                "de-DE",
+                "Um zu entscheiden, ob Kauf auf Rechnung angeboten werden kann, übermittelt dieser Shop Name, "
+                "E-Mail, Telefonnummer, Geburtsdatum, Rechnungs- und Lieferadresse, Warenkorbbetrag und "
+                "Zahlungsarten des Käufers an ClaimBridge (berechtigtes Interesse, Art. 6 Abs. 1 lit. f DSGVO). "
+                "Unbezahlte Rechnungen können nach Prüfung durch den Shop an ein Inkassounternehmen übergeben "
+                "werden.",
+            ),
+        ),
+    )
+
+
+def _admin(root: ET.Element, base: str) -> None:
+    admin = ET.SubElement(root, "admin")
+    for action, view in ((HANDOVER_ACTION_DETAIL, "detail"), (HANDOVER_ACTION_LIST, "list")):
+        button = ET.SubElement(
+            admin,
+            "action-button",
+            {"action": action, "entity": "order", "view": view, "url": base + HANDOVER_ACTION_PATH},
+        )
+        _labelled(
+            button,
+            "label",
+            (
+                ("en-GB", "Hand over to collection (ClaimBridge)"),
+                ("de-DE", "An Inkasso übergeben (ClaimBridge)"),
+            ),
+        )
+    module = ET.SubElement(
+        admin,
+        "module",
+        {
+            "name": ADMIN_MODULE_NAME,
+            "parent": "sw-order",
+            "source": base + ADMIN_MODULE_PATH,
+            "position": "50",
+        },
+    )
+    _labelled(module, "label", (("en-GB", "Collection handovers"), ("de-DE", "Inkasso-Übergaben")))
+
+
+def _permissions(root: ET.Element) -> None:
+    permissions = ET.SubElement(root, "permissions")
+    for privilege, entities in PERMISSIONS:
+        for entity in entities:
+            _text(permissions, privilege, entity)
+
+
+def _custom_fields(root: ET.Element) -> None:
+    custom_fields = ET.SubElement(root, "custom-fields")
+    order_set = _custom_field_set(
+        custom_fields, "claimbridge_order", "order", (("en-GB", "ClaimBridge"), ("de-DE", "ClaimBridge"))
+    )
+    _custom_field(
+        order_set, "text", CUSTOM_FIELD_CASE_STATUS, 1, (("en-GB", "Case status"), ("de-DE", "Fallstatus"))
+    )
+    _custom_field(
+        order_set,
+        "text",
+        CUSTOM_FIELD_CASE_ID,
+        2,
+        (("en-GB", "Collection case ID"), ("de-DE", "Inkasso-Aktenzeichen")),
+    )
+    _custom_field(
+        order_set,
+        "datetime",
+        CUSTOM_FIELD_HANDED_OVER_AT,
+        3,
+        (("en-GB", "Handed over to collection at"), ("de-DE", "An Inkasso übergeben am")),
+    )
+    _custom_field(
+        order_set,
+        "text",
+        CUSTOM_FIELD_RISK_CHECK_ID,
+        4,
+        (("en-GB", "Risk check ID"), ("de-DE", "Risikoprüfungs-ID")),
+    )
+    customer_set = _custom_field_set(
+        custom_fields,
+        "claimbridge_customer",
+        "customer",
+        (("en-GB", "ClaimBridge"), ("de-DE", "ClaimBridge")),
+    )
+    _custom_field(
+        customer_set,
+        "bool",
+        CUSTOM_FIELD_INVOICE_BLOCKED,
+        1,
+        (("en-GB", "Invoice payment blocked"), ("de-DE", "Kauf auf Rechnung gesperrt")),
+        help_text=(
+            ("en-GB", "Set by ClaimBridge; use it in an availability rule of the invoice payment method."),
+            (
+                "de-DE",
+                "Von ClaimBridge gesetzt; in einer Verfügbarkeitsregel der Zahlungsart Rechnung verwenden.",
+            ),
+        ),
+    )
+
+
+def _custom_field_set(parent: ET.Element, name: str, entity: str, labels: Labels) -> ET.Element:
+    field_set = ET.SubElement(parent, "custom-field-set")
+    _text(field_set, "name", name)
+    _labelled(field_set, "label", labels)
+    related = ET.SubElement(field_set, "related-entities")
+    ET.SubElement(related, entity)
+    return ET.SubElement(field_set, "fields")
+
+
+def _custom_field(
+    fields: ET.Element, kind: str, name: str, position: int, labels: Labels, *, help_text: Labels = ()
+) -> None:
+    field = ET.SubElement(fields, kind, {"name": name})
+    _labelled(field, "label", labels)
+    _labelled(field, "help-text", help_text)
+    _text(field, "position", str(position))
+
+
+def _webhooks(root: ET.Element, base: str) -> None:
+    webhooks = ET.SubElement(root, "webhooks")
+    for event in LIFECYCLE_EVENTS:
+        _webhook(webhooks, event, base + LIFECYCLE_PATH)
+    for event in ORDER_EVENTS:
+        # Entity-written events also fire for draft versions of orders being edited in the Administration.
+        _webhook(webhooks, event, base + WEBHOOK_PATH, only_live_version=event.endswith(".written"))
+
+
+def _webhook(parent: ET.Element, event: str, url: str, *, only_live_version: bool = False) -> None:
+    name = "claimbridge-" + re.sub(r"[^a-z0-9]+", "-", event.lower())
+    attributes = {"name": name, "url": url, "event": event}
+    if only_live_version:
+        attributes["onlyLiveVersion"] = "true"
+    ET.SubElement(parent, "webhook", attributes)
+
+
+def _labelled(parent: ET.Element, tag: str, labels: Labels) -> None:
+    for language, text in labels:
+        element = _text(parent, tag, text)
+        if language != "en-GB":
+            element.set("lang", language)
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = text
+    return element
+
+
+def _add_zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    entry = zipfile.ZipInfo(name, date_time=_ZIP_ENTRY_DATE)
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o644 << 16
+    archive.writestr(entry, data)

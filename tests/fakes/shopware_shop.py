@@ -1,0 +1,450 @@
+"""A Shopware 6.6 shop played step by step, producing byte-exact requests as the shop builds them.
+
+Shopware cannot run here, so this plays its side of the app protocol (../shared/protocols/shopware.md):
+registration query strings built like Guzzle (``:`` and ``/`` left unencoded), bodies encoded like PHP
+``json_encode`` (``\\/`` for slashes, ``\\uXXXX`` for non-ASCII), signatures with the app or shop secret, and
+checks of our signed answers the way the shop checks them. It talks through a transport callable, so the same
+simulator drives a WSGI test client or a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import string
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+Transport = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
+"""send(method, path_with_query, headers, body) -> (status, headers, body)."""
+
+Clock = Callable[[], datetime]
+
+FIXTURES = Path(__file__).resolve().parent.parent / "shopware" / "fixtures"
+
+APP_SIGNATURE_HEADER = "shopware-app-signature"
+SHOP_SIGNATURE_HEADER = "shopware-shop-signature"
+PREVIOUS_SHOP_SIGNATURE_HEADER = "shopware-shop-signature-previous"
+
+LIFECYCLE_EVENTS_WITHOUT_PAYLOAD = frozenset(
+    {"app.installed", "app.updated", "app.activated", "app.deactivated"}
+)
+GATEWAY_COMMANDS = frozenset(
+    {
+        "add-cart-error",
+        "add-payment-method",
+        "add-payment-method-extension",
+        "add-shipping-method",
+        "add-shipping-method-extension",
+        "remove-payment-method",
+        "remove-shipping-method",
+    }
+)
+ACTION_TYPES = frozenset({"notification", "reload", "openNewTab", "openModal"})
+
+# Characters Guzzle leaves unencoded in a query: unreserved, sub-delims and ":@/?" (RFC 3986).
+_GUZZLE_QUERY_SAFE = "-._~!$&'()*+,;=:@/?"
+
+
+class ShopRejectedResponse(AssertionError):
+    """Our answer would be discarded by a real shop (which logs it and carries on without it)."""
+
+
+@dataclass
+class ShopRequest:
+    """One request as the shop sends it; tests may alter it before sending to play an attacker."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class ShopResponse:
+    """Our answer as the shop receives it."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """Return a header value, looked up case-insensitively."""
+        return next((value for key, value in self.headers.items() if key.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        """Return the body decoded as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass
+class Registration:
+    """What the shop holds after a completed registration."""
+
+    shop_secret: str = field(repr=False)
+    api_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    confirmation: ShopResponse
+
+
+def sign(key: str | bytes, message: str | bytes) -> str:
+    """Return lowercase hex HMAC-SHA256, as PHP's ``hash_hmac('sha256', …)``."""
+    key_bytes = key.encode() if isinstance(key, str) else key
+    message_bytes = message.encode() if isinstance(message, str) else message
+    return hmac.new(key_bytes, message_bytes, hashlib.sha256).hexdigest()
+
+
+def php_json_encode(value: Any) -> bytes:
+    """Encode value like PHP ``json_encode`` with default flags (slashes and non-ASCII escaped)."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    # "/" only ever occurs inside JSON strings, so escaping every one is exactly what PHP does.
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def guzzle_query(params: Iterable[tuple[str, str]]) -> str:
+    """Build a query like Guzzle's ``Uri::withQueryValues`` (``:`` and ``/`` stay unencoded)."""
+
+    def encode(text: str) -> str:
+        return quote(text.replace("=", "%3D").replace("&", "%26"), safe=_GUZZLE_QUERY_SAFE + "%")
+
+    return "&".join(f"{encode(name)}={encode(value)}" for name, value in params)
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """Return a checkout gateway payload from tests/shopware/fixtures (``gateway_guest_customer`` …)."""
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def wsgi_transport(client: Any) -> Transport:
+    """Return a transport over a Werkzeug/Flask test client (anything with ``open(path, method=…)``)."""
+
+    def send(
+        method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        response = client.open(path, method=method, headers=dict(headers), data=body)
+        return response.status_code, dict(response.headers), response.get_data()
+
+    return send
+
+
+def http_transport(
+    base_url: str, *, session: requests.Session | None = None, timeout: tuple[float, float] = (1.0, 5.0)
+) -> Transport:
+    """Return a transport to a real HTTP server, with the shop's own limits (1 s connect, 5 s answer)."""
+    http = session or requests.Session()
+    base = base_url.rstrip("/")
+
+    def send(
+        method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        response = http.request(
+            method,
+            base + path,
+            headers=dict(headers),
+            data=body or None,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        return response.status_code, dict(response.headers), response.content
+
+    return send
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _random_shop_id() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+class ShopSimulator:
+    """A shop that registers with the app and then sends it signed requests, one protocol step at a time."""
+
+    def __init__(
+        self,
+        send: Transport,
+        *,
+        app_secret: str,
+        app_name: str = "ClaimBridge",
+        shop_url: str = "https://shop.example",
+        shop_id: str | None = None,
+        sw_version: str = "6.6.10.0",
+        app_version: str = "1.0.0",
+        registration_path: str = "/shopware/register",
+        clock: Clock = _utc_now,
+    ) -> None:
+        self._send = send
+        self.app_secret = app_secret
+        self.app_name = app_name
+        self.shop_url = shop_url
+        self.shop_id = shop_id or _random_shop_id()
+        self.sw_version = sw_version
+        self.app_version = app_version
+        self.registration_path = registration_path
+        self.clock = clock
+        self.context_language = uuid.uuid4().hex
+        self.shop_secret: str | None = None
+        self.previous_shop_secret: str | None = None
+        self.api_key = "SWIA" + base64.b32encode(secrets.token_bytes(15)).decode().rstrip("=")
+        self.secret_key = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()
+
+    def __repr__(self) -> str:
+        return f"ShopSimulator(shop_id={self.shop_id!r}, shop_url={self.shop_url!r})"
+
+    # Building requests -------------------------------------------------------------------------------------------
+
+    def timestamp(self) -> int:
+        """Return the shop's current Unix time."""
+        return int(self.clock().timestamp())
+
+    def registration_request(self, *, timestamp: int | None = None) -> ShopRequest:
+        """Return the registration GET, signed with the app secret over the unencoded query."""
+        query = guzzle_query(
+            [
+                ("shop-id", self.shop_id),
+                ("shop-url", self.shop_url),
+                ("timestamp", str(self.timestamp() if timestamp is None else timestamp)),
+            ]
+        )
+        headers = {APP_SIGNATURE_HEADER: sign(self.app_secret, query), "sw-version": self.sw_version}
+        return ShopRequest("GET", f"{self.registration_path}?{query}", headers)
+
+    def confirmation_request(
+        self, confirmation_url: str, new_secret: str, *, timestamp: int | None = None
+    ) -> ShopRequest:
+        """Return the confirmation POST, signed with the new secret (and the old one on re-registration)."""
+        body = php_json_encode(
+            {
+                "apiKey": self.api_key,
+                "secretKey": self.secret_key,
+                "timestamp": str(self.timestamp() if timestamp is None else timestamp),
+                "shopUrl": self.shop_url,
+                "shopId": self.shop_id,
+            }
+        )
+        headers = self._json_headers() | {SHOP_SIGNATURE_HEADER: sign(new_secret, body)}
+        if self.shop_secret is not None:
+            headers[PREVIOUS_SHOP_SIGNATURE_HEADER] = sign(self.shop_secret, body)
+        parts = urlsplit(confirmation_url)
+        return ShopRequest("POST", parts.path + (f"?{parts.query}" if parts.query else ""), headers, body)
+
+    def webhook_request(
+        self,
+        event: str,
+        payload: Any,
+        *,
+        path: str = "/shopware/webhooks",
+        event_id: str | None = None,
+        timestamp: int | None = None,
+    ) -> ShopRequest:
+        """Return a signed webhook POST; event_id stays the same when the shop retries a delivery."""
+        body = {
+            "data": {"payload": payload, "event": event},
+            "source": {
+                "url": self.shop_url,
+                "shopId": self.shop_id,
+                "appVersion": self.app_version,
+                "eventId": event_id or uuid.uuid4().hex,
+            },
+            "timestamp": self.timestamp() if timestamp is None else timestamp,
+        }
+        return self._signed_post(path, body)
+
+    def lifecycle_request(
+        self,
+        event: str,
+        *,
+        keep_user_data: bool = False,
+        path: str = "/shopware/lifecycle",
+        timestamp: int | None = None,
+    ) -> ShopRequest:
+        """Return a signed app lifecycle event (``app.deleted`` carries ``keepUserData``)."""
+        # PHP encodes the empty payload array of the other lifecycle events as [].
+        payload: Any = [] if event in LIFECYCLE_EVENTS_WITHOUT_PAYLOAD else {"keepUserData": keep_user_data}
+        return self.webhook_request(event, payload, path=path, timestamp=timestamp)
+
+    def gateway_request(
+        self, payload: Mapping[str, Any], *, path: str = "/shopware/checkout-gateway"
+    ) -> ShopRequest:
+        """Return the signed checkout gateway POST for a payload (a fixture), sourced from this shop."""
+        body = dict(payload)
+        body["source"] = {"url": self.shop_url, "shopId": self.shop_id, "appVersion": self.app_version}
+        return self._signed_post(path, body)
+
+    def action_request(
+        self,
+        ids: Iterable[str],
+        *,
+        action: str = "claimbridge-handover-detail",
+        entity: str = "order",
+        path: str = "/shopware/actions/handover",
+        timestamp: int | None = None,
+    ) -> ShopRequest:
+        """Return the signed POST of an action button pressed for the given entity ids."""
+        body = {
+            "source": {"url": self.shop_url, "shopId": self.shop_id, "appVersion": self.app_version},
+            "data": {"ids": list(ids), "entity": entity, "action": action},
+            "meta": {
+                "timestamp": self.timestamp() if timestamp is None else timestamp,
+                "reference": uuid.uuid4().hex,
+                "language": self.context_language,
+            },
+        }
+        return self._signed_post(path, body)
+
+    def iframe_path(
+        self,
+        path: str = "/shopware/admin/handovers",
+        *,
+        user_language: str = "de-DE",
+        timestamp: int | None = None,
+    ) -> str:
+        """Return the signed URL path the Administration loads into the module or modal iframe."""
+        query = guzzle_query(
+            [
+                ("shop-id", self.shop_id),
+                ("shop-url", self.shop_url),
+                ("timestamp", str(self.timestamp() if timestamp is None else timestamp)),
+                ("sw-version", self.sw_version),
+                ("sw-context-language", self.context_language),
+                ("sw-user-language", user_language),
+            ]
+        )
+        # A query already in the module URL is signed too, in front of the shop's parameters.
+        parts = urlsplit(path)
+        signed_query = "&".join(filter(None, (parts.query, query)))
+        signature = sign(self._current_secret(), signed_query)
+        return f"{parts.path}?{signed_query}&shopware-shop-signature={signature}"
+
+    # Protocol steps ----------------------------------------------------------------------------------------------
+
+    def send(self, request: ShopRequest) -> ShopResponse:
+        """Send a request through the transport and return the answer."""
+        status, headers, body = self._send(request.method, request.path, request.headers, request.body)
+        return ShopResponse(status, dict(headers), body)
+
+    def open_iframe(self, path: str = "/shopware/admin/handovers", **options: Any) -> ShopResponse:
+        """Load an admin iframe page with the signed query the Administration appends."""
+        return self.send(ShopRequest("GET", self.iframe_path(path, **options), {}))
+
+    def register(self) -> Registration:
+        """Run the handshake (GET, proof check, confirmation POST) and switch to the new shop secret."""
+        answer = self.send(self.registration_request())
+        if answer.status != 200:
+            raise ShopRejectedResponse(f"registration answered HTTP {answer.status}")
+        body = answer.json()
+        if "error" in body:
+            raise ShopRejectedResponse(f"app refused the registration: {body['error']}")
+        for name in ("proof", "secret", "confirmation_url"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise ShopRejectedResponse(f"registration answer lacks {name!r}")
+        if not hmac.compare_digest(body["proof"], self.expected_proof()):
+            raise ShopRejectedResponse("registration proof does not match the app secret")
+        confirmation = self.send(self.confirmation_request(body["confirmation_url"], body["secret"]))
+        if not 200 <= confirmation.status < 300:
+            raise ShopRejectedResponse(f"registration confirmation answered HTTP {confirmation.status}")
+        self.previous_shop_secret, self.shop_secret = self.shop_secret, body["secret"]
+        return Registration(body["secret"], self.api_key, self.secret_key, confirmation)
+
+    def expected_proof(self) -> str:
+        """Return the proof the shop expects: HMAC(app secret, shopId + shopUrl + appName)."""
+        return sign(self.app_secret, self.shop_id + self.shop_url + self.app_name)
+
+    def call_gateway(self, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Send a checkout gateway request and return the commands the shop would apply."""
+        answer = self.send(self.gateway_request(payload))
+        if answer.status != 200:
+            raise ShopRejectedResponse(f"checkout gateway answered HTTP {answer.status}")
+        self.verify_app_signature(answer)
+        return parse_gateway_commands(answer.body)
+
+    def press_action_button(self, ids: Iterable[str], **options: Any) -> dict[str, Any] | None:
+        """Send an action button request; return the verified action answer, or None for an empty 2xx."""
+        answer = self.send(self.action_request(ids, **options))
+        if not 200 <= answer.status < 300:
+            raise ShopRejectedResponse(f"action button answered HTTP {answer.status}")
+        if not answer.body:
+            return None
+        self.verify_app_signature(answer)
+        return parse_action_answer(answer.body)
+
+    def verify_app_signature(self, response: ShopResponse) -> None:
+        """Check ``shopware-app-signature`` over the raw answer like the shop; raise if it would be discarded."""
+        signature = response.header(APP_SIGNATURE_HEADER)
+        if not signature:
+            raise ShopRejectedResponse(f"answer carries no {APP_SIGNATURE_HEADER} header")
+        if not hmac.compare_digest(sign(self._current_secret(), response.body), signature):
+            raise ShopRejectedResponse("answer signature does not match the shop secret")
+
+    # Helpers -----------------------------------------------------------------------------------------------------
+
+    def _signed_post(self, path: str, body: Any) -> ShopRequest:
+        raw = php_json_encode(body)
+        return ShopRequest(
+            "POST",
+            path,
+            self._json_headers() | {SHOP_SIGNATURE_HEADER: sign(self._current_secret(), raw)},
+            raw,
+        )
+
+    def _json_headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", "sw-version": self.sw_version}
+
+    def _current_secret(self) -> str:
+        if self.shop_secret is None:
+            raise RuntimeError("the shop is not registered yet; call register() or set shop_secret")
+        return self.shop_secret
+
+
+def parse_gateway_commands(raw_body: bytes) -> list[dict[str, Any]]:
+    """Decode a gateway answer as the shop does: a top-level array of known, well-formed commands."""
+    try:
+        commands = json.loads(raw_body)
+    except ValueError as error:
+        raise ShopRejectedResponse("checkout gateway answer is not JSON") from error
+    if not isinstance(commands, list):
+        raise ShopRejectedResponse("checkout gateway answer is not a top-level array of commands")
+    for command in commands:
+        if not isinstance(command, dict) or command.get("command") not in GATEWAY_COMMANDS:
+            raise ShopRejectedResponse(f"unknown checkout gateway command {command!r}")
+        payload = command.get("payload")
+        if not isinstance(payload, dict):
+            raise ShopRejectedResponse(f"command {command['command']!r} has no payload object")
+        if command["command"] == "remove-payment-method" and not isinstance(
+            payload.get("paymentMethodTechnicalName"), str
+        ):
+            raise ShopRejectedResponse("remove-payment-method needs paymentMethodTechnicalName")
+        if command["command"] == "add-cart-error" and not (
+            isinstance(payload.get("message"), str)
+            and isinstance(payload.get("blocking"), bool)
+            and type(payload.get("level")) is int
+        ):
+            raise ShopRejectedResponse("add-cart-error needs message, blocking and level")
+    return commands
+
+
+def parse_action_answer(raw_body: bytes) -> dict[str, Any]:
+    """Decode an action button answer as the shop does: ``{"actionType": …, "payload": {…}}``."""
+    try:
+        answer = json.loads(raw_body)
+    except ValueError as error:
+        raise ShopRejectedResponse("action button answer is not JSON") from error
+    if not isinstance(answer, dict) or answer.get("actionType") not in ACTION_TYPES:
+        raise ShopRejectedResponse("action button answer has no known actionType")
+    if not isinstance(answer.get("payload"), dict):
+        raise ShopRejectedResponse("action button answer has no payload object")
+    if answer["actionType"] == "openModal" and not isinstance(answer["payload"].get("iframeUrl"), str):
+        raise ShopRejectedResponse("openModal needs an iframeUrl")
+    return answer
