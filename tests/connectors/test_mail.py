@@ -1,0 +1,224 @@
+"""Tests for the SMTP mailer against a real local SMTP server (tests/fakes/smtp.py)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+
+from connectors import errors
+from connectors.mail import (
+    MailAuthError,
+    MailConnectionError,
+    MailError,
+    MailRejectedError,
+    MailTemporaryError,
+    SmtpMailer,
+    SmtpSettings,
+    build_message,
+    message_id_for,
+)
+from tests.fakes.smtp import FakeSmtpServer
+
+USER = "notices@shop.example"
+PASSWORD = "s3cret:p@ss/word"
+SENDER = "Beispiel Shop <billing@shop.example>"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[FakeSmtpServer]:
+    with FakeSmtpServer(users={USER: PASSWORD}) as server:
+        yield server
+
+
+def mailer_for(
+    server: FakeSmtpServer, *, password: str | None = PASSWORD, user: str | None = USER
+) -> SmtpMailer:
+    context = server.client_ssl_context() if server.tls else None
+    return SmtpMailer.from_url(server.url(user=user, password=password, sender=SENDER), ssl_context=context)
+
+
+def message(**overrides: object) -> EmailMessage:
+    values: dict[str, object] = {
+        "to": ["Erika Mustermann <erika@example.org>"],
+        "subject": "Zahlungserinnerung: Rechnung RE-1",
+        "text": "Bitte zahlen Sie 1.234,56\u00a0€.",
+        "html": "<p>Bitte zahlen Sie <strong>1.234,56\u00a0€</strong>.</p>",
+        "message_id": message_id_for("notice-42", "claimbridge.example"),
+    }
+    values.update(overrides)
+    return build_message(**values)  # type: ignore[arg-type]
+
+
+class TestSmtpSettings:
+    @pytest.mark.parametrize(
+        ("url", "security", "port"),
+        [
+            ("smtp://relay.example", "plain", 25),
+            ("smtp+starttls://relay.example", "starttls", 587),
+            ("smtps://relay.example", "tls", 465),
+            ("SMTPS://relay.example:2465", "tls", 2465),
+        ],
+    )
+    def test_reads_scheme_and_default_port(self, url: str, security: str, port: int) -> None:
+        settings = SmtpSettings.from_url(url)
+        assert (settings.host, settings.security, settings.port) == ("relay.example", security, port)
+        assert settings.username is None and settings.password is None
+
+    def test_decodes_credentials_and_options(self) -> None:
+        settings = SmtpSettings.from_url(
+            "smtp+starttls://user%40shop.example:pa%3Ass%2Fw%40rd@mail.example:2525"
+            "?from=Shop%20%3Cbilling%40shop.example%3E&timeout=5"
+        )
+        assert settings.username == "user@shop.example"
+        assert settings.password == "pa:ss/w@rd"
+        assert settings.sender == "Shop <billing@shop.example>"
+        assert settings.timeout == 5.0
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("http://user:hunter2@relay.example", "scheme"),
+            ("smtp://user:hunter2@", "no host"),
+            ("smtp://user:hunter2@relay.example:99999", "port"),
+            ("smtp://user:hunter2@relay.example?form=a%40b.example", "unknown options: form"),
+            ("smtp://user:hunter2@relay.example?from=nobody", "'from'"),
+            ("smtp://user:hunter2@relay.example?timeout=soon", "timeout"),
+            ("smtp://user:hunter2@relay.example/path", "path"),
+        ],
+    )
+    def test_rejects_bad_urls_without_repeating_the_password(self, url: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message) as excinfo:
+            SmtpSettings.from_url(url)
+        assert "hunter2" not in str(excinfo.value)
+
+    def test_repr_hides_the_password(self) -> None:
+        mailer = SmtpMailer.from_url("smtps://user:hunter2@relay.example")
+        assert "hunter2" not in repr(mailer)
+        assert "hunter2" not in repr(mailer.settings)
+
+
+class TestBuildMessage:
+    def test_has_text_and_html_parts_and_the_given_message_id(self) -> None:
+        built = message()
+        assert built["Message-ID"] == "<notice-42@claimbridge.example>"
+        assert built.get_body(("plain",)).get_content().strip() == "Bitte zahlen Sie 1.234,56\u00a0€."  # type: ignore[union-attr]
+        assert "<strong>" in built.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+    def test_rejects_header_injection(self) -> None:
+        with pytest.raises(ValueError):
+            message(subject="Hello\r\nBcc: victim@example.org")
+
+    @pytest.mark.parametrize(("key", "domain"), [("notice 42", "claimbridge.example"), ("n-1", "bad domain")])
+    def test_message_id_for_rejects_unsafe_parts(self, key: str, domain: str) -> None:
+        with pytest.raises(ValueError):
+            message_id_for(key, domain)
+
+
+class TestSmtpMailer:
+    def test_delivers_text_and_html_with_login(self, smtp_server: FakeSmtpServer) -> None:
+        message_id = mailer_for(smtp_server).send(message())
+
+        (received,) = smtp_server.messages
+        assert message_id == "<notice-42@claimbridge.example>"
+        assert received.message["Message-ID"] == message_id
+        assert received.login == USER
+        assert received.mail_from == "billing@shop.example"
+        assert received.rcpt_tos == ("erika@example.org",)
+        assert received.message["From"] == SENDER
+        assert received.message["Subject"] == "Zahlungserinnerung: Rechnung RE-1"
+        assert "1.234,56\u00a0€" in received.text
+        assert "<strong>1.234,56\u00a0€</strong>" in received.html
+
+    @pytest.mark.parametrize("tls", ["starttls", "implicit"])
+    def test_delivers_over_tls(self, tls: str) -> None:
+        with FakeSmtpServer(users={USER: PASSWORD}, tls=tls) as server:  # type: ignore[arg-type]
+            mailer_for(server).send(message())
+            assert [m.login for m in server.messages] == [USER]
+
+    def test_refuses_a_server_certificate_it_does_not_trust(self) -> None:
+        with FakeSmtpServer(tls="implicit") as server:
+            mailer = SmtpMailer.from_url(server.url(sender=SENDER), ssl_context=ssl.create_default_context())
+            with pytest.raises(MailConnectionError):
+                mailer.send(message())
+            assert server.messages == []
+
+    def test_fills_in_message_id_when_none_is_given(self, smtp_server: FakeSmtpServer) -> None:
+        built = message()
+        del built["Message-ID"]
+        message_id = mailer_for(smtp_server).send(built)
+        assert message_id.endswith("@shop.example>")
+        assert smtp_server.messages[0].message["Message-ID"] == message_id
+
+    def test_needs_a_sender(self, smtp_server: FakeSmtpServer) -> None:
+        mailer = SmtpMailer.from_url(smtp_server.url(user=USER, password=PASSWORD))
+        with pytest.raises(ValueError, match="From"):
+            mailer.send(message())
+
+    def test_delivers_to_bcc_without_showing_it(self, smtp_server: FakeSmtpServer) -> None:
+        built = message()
+        built["Bcc"] = "archive@shop.example"
+        mailer_for(smtp_server).send(built)
+        (received,) = smtp_server.messages
+        assert set(received.rcpt_tos) == {"erika@example.org", "archive@shop.example"}
+        assert received.message["Bcc"] is None
+
+    def test_wrong_password_is_an_auth_error(self, smtp_server: FakeSmtpServer) -> None:
+        with pytest.raises(MailAuthError) as excinfo:
+            mailer_for(smtp_server, password="wrong").send(message())
+        assert excinfo.value.status == 535
+        assert isinstance(excinfo.value, errors.AuthError)
+        assert not excinfo.value.should_retry
+
+    def test_missing_login_is_an_auth_error(self, smtp_server: FakeSmtpServer) -> None:
+        with pytest.raises(MailAuthError) as excinfo:
+            mailer_for(smtp_server, user=None, password=None).send(message())
+        assert excinfo.value.status == 530
+        assert smtp_server.messages == []
+
+    def test_refused_recipient_is_a_permanent_rejection(self) -> None:
+        with FakeSmtpServer(reject_recipients={"erika@example.org"}) as server:
+            mailer = SmtpMailer.from_url(server.url(sender=SENDER))
+            with pytest.raises(MailRejectedError) as excinfo:
+                mailer.send(message())
+        assert excinfo.value.refused["erika@example.org"][0] == 550
+        assert not excinfo.value.should_retry
+
+    def test_partly_refused_recipients_are_reported_after_delivery(self) -> None:
+        with FakeSmtpServer(reject_recipients={"gone@example.org"}) as server:
+            mailer = SmtpMailer.from_url(server.url(sender=SENDER))
+            with pytest.raises(MailRejectedError) as excinfo:
+                mailer.send(message(to=["erika@example.org", "gone@example.org"]))
+            assert [m.rcpt_tos for m in server.messages] == [("erika@example.org",)]
+        assert list(excinfo.value.refused) == ["gone@example.org"]
+
+    def test_deferred_message_may_be_retried(self, smtp_server: FakeSmtpServer) -> None:
+        smtp_server.defer_data = True
+        with pytest.raises(MailTemporaryError) as excinfo:
+            mailer_for(smtp_server).send(message())
+        assert excinfo.value.status == 451
+        assert excinfo.value.should_retry
+        assert smtp_server.messages == []
+
+    def test_unreachable_server_may_be_retried(self) -> None:
+        with FakeSmtpServer() as server:
+            url = server.url(sender=SENDER)
+        with pytest.raises(MailConnectionError) as excinfo:
+            SmtpMailer.from_url(url).send(message())
+        assert excinfo.value.should_retry
+        assert isinstance(excinfo.value, errors.ConnectionError)
+        assert isinstance(excinfo.value, MailError)
+
+    def test_never_logs_the_password(
+        self, smtp_server: FakeSmtpServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        mailer_for(smtp_server).send(message())
+        with pytest.raises(MailAuthError) as excinfo:
+            mailer_for(smtp_server, password=PASSWORD + "x").send(message())
+        assert "mail <notice-42@claimbridge.example> sent" in caplog.text
+        assert PASSWORD not in caplog.text
+        assert PASSWORD not in str(excinfo.value)
