@@ -31,10 +31,14 @@ def _register_blueprints(app: Flask) -> None:
     from backend.auth.blueprint import bp as auth_bp
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
+    from backend.shopware.blueprint import bp as shopware_bp
+    from backend.risk import views as risk_views
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     api.register_blueprint(merchant_views.blp)
+    app.register_blueprint(shopware_bp)
+    api.register_blueprint(risk_views.blp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -69,4 +73,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_request_logging(app)
     app.before_request(require_json_body)
     _register_blueprints(app)
+
+    from backend.risk.signals import preload
+
+    preload()  # load postcode and e-mail data now, not in the first checkout's request
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+
+from backend.shopware.manifest import PLACEHOLDER_SECRET as SHOPWARE_PLACEHOLDER_SECRET
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Fernet key(s), comma-separated newest first, encrypting shop credentials; generated in development",
         secret=True,
     ),
+    Setting(
+        "IDENTITY_KEY",
+        None,
+        "HMAC key for buyer identity hashes (risk history without raw data); generated in development",
+        secret=True,
+    ),
     Setting("PUBLIC_URL", "http://127.0.0.1:5000", "the backend's externally reachable base URL"),
     Setting("ALLOW_PRIVATE_URLS", "false", "allow loopback/private shop URLs (development and tests only)"),
     Setting("LOG_FORMAT", "text", "text or json (one JSON object per line)"),
@@ -59,6 +68,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_LIFETIME", "3600", "access token lifetime in seconds"),
     Setting("MAX_CONTENT_LENGTH", "1048576", "largest accepted request body in bytes"),
     Setting("WORKER_INTERVAL", "30", "seconds the worker sleeps between rounds"),
+    Setting("SHOPWARE_APP_NAME", "ClaimBridge", "the Shopware app's technical name (manifest <meta><name>)"),
+    Setting(
+        "SHOPWARE_APP_SECRET",
+        None,
+        "the Shopware app secret (manifest <setup><secret>, 32+ characters); required in production",
+        secret=True,
+    ),
+    Setting("BUREAU_TIMEOUT", "1.5", "seconds a credit bureau may take inside a risk check (total budget)"),
+    Setting("PAYONE_URL", "https://api.pay1.de/post-gateway/", "PAYONE Server API endpoint"),
 )
 
 
@@ -70,6 +88,7 @@ class Config:
     database_url: str
     secret_key: str
     encryption_keys: list[str]
+    identity_key: str
     public_url: str
     allow_private_urls: bool
     log_format: str
@@ -79,6 +98,10 @@ class Config:
     token_lifetime: int
     max_content_length: int
     worker_interval: int
+    shopware_app_name: str
+    shopware_app_secret: str | None
+    bureau_timeout: float
+    payone_url: str
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_flask(self) -> dict[str, Any]:
@@ -93,6 +116,7 @@ class Config:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "CLAIMBRIDGE_ENCRYPTION_KEYS": self.encryption_keys,
+            "CLAIMBRIDGE_IDENTITY_KEY": self.identity_key.encode(),
             "CLAIMBRIDGE_PUBLIC_URL": self.public_url,
             "CLAIMBRIDGE_ALLOW_PRIVATE_URLS": self.allow_private_urls,
             "CLAIMBRIDGE_LOG_FORMAT": self.log_format,
@@ -103,6 +127,10 @@ class Config:
             "OAUTH2_TOKEN_EXPIRES_IN": {"client_credentials": self.token_lifetime},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "CLAIMBRIDGE_WORKER_INTERVAL": self.worker_interval,
+            "CLAIMBRIDGE_SHOPWARE_APP_NAME": self.shopware_app_name,
+            "CLAIMBRIDGE_SHOPWARE_APP_SECRET": self.shopware_app_secret,
+            "CLAIMBRIDGE_BUREAU_TIMEOUT": self.bureau_timeout,
+            "CLAIMBRIDGE_PAYONE_URL": self.payone_url,
             "API_TITLE": "ClaimBridge API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",
@@ -131,6 +159,16 @@ def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 1) -> in
         return minimum
     if value < minimum:
         problems.append(f"{ENV_PREFIX}{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def _parse_seconds(name: str, raw: str, problems: list[str]) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 10:
+        problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected seconds between 0 and 10")
     return value
 
 
@@ -199,6 +237,36 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         except ValueError:
             problems.append(f"{ENV_PREFIX}ENCRYPTION_KEY: key {position} is not a valid Fernet key")
 
+    identity_key = get("IDENTITY_KEY")
+    if not identity_key:
+        if production:
+            problems.append(
+                f"{ENV_PREFIX}IDENTITY_KEY is required in production (changing it resets risk history)"
+            )
+            identity_key = ""
+        else:
+            identity_key = _instance_secret(instance, "identity_key", lambda: secrets.token_urlsafe(32))
+    elif len(identity_key) < 32:
+        problems.append(f"{ENV_PREFIX}IDENTITY_KEY must be at least 32 characters")
+
+    shopware_app_name = (get("SHOPWARE_APP_NAME") or "").strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", shopware_app_name):
+        problems.append(
+            f"{ENV_PREFIX}SHOPWARE_APP_NAME={shopware_app_name!r}: letters, digits and underscores, "
+            "starting with a letter"
+        )
+    shopware_app_secret = (get("SHOPWARE_APP_SECRET") or "").strip() or None
+    if shopware_app_secret is None:
+        if production:
+            problems.append(
+                f"{ENV_PREFIX}SHOPWARE_APP_SECRET is required in production "
+                "(generate one with: claimbridge keys generate)"
+            )
+    elif len(shopware_app_secret) < 32:
+        problems.append(f"{ENV_PREFIX}SHOPWARE_APP_SECRET must be at least 32 characters")
+    elif shopware_app_secret == SHOPWARE_PLACEHOLDER_SECRET:
+        problems.append(f"{ENV_PREFIX}SHOPWARE_APP_SECRET is the committed placeholder; generate your own")
+
     public_url = (get("PUBLIC_URL") or "").rstrip("/")
     parts = urlsplit(public_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -219,6 +287,7 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         database_url=database_url,
         secret_key=secret_key,
         encryption_keys=encryption_keys,
+        identity_key=identity_key,
         public_url=public_url,
         allow_private_urls=allow_private,
         log_format=log_format,
@@ -228,6 +297,10 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         token_lifetime=_parse_int("TOKEN_LIFETIME", get("TOKEN_LIFETIME") or "", problems, minimum=60),
         max_content_length=_parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH") or "", problems),
         worker_interval=_parse_int("WORKER_INTERVAL", get("WORKER_INTERVAL") or "", problems),
+        shopware_app_name=shopware_app_name,
+        shopware_app_secret=shopware_app_secret,
+        bureau_timeout=_parse_seconds("BUREAU_TIMEOUT", get("BUREAU_TIMEOUT") or "", problems),
+        payone_url=get("PAYONE_URL") or "",
     )
     if problems:
         raise ConfigError(problems)

@@ -80,16 +80,33 @@ def _handle_app_error(error: AppError) -> ResponseReturnValue:
     return error_response(error.http_status, error.code, error.message, error.details, error.headers)
 
 
+def json_pointers(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested messages to ``{"/billing_address/country": [...]}``."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            pointer = f"{prefix}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            flat.update(json_pointers(value, pointer))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or "/": messages}
+    return {prefix or "/": [str(messages)]}
+
+
+def _invalid_fields(messages: Any) -> ResponseReturnValue:
+    return error_response(422, "invalid_request", "The request has invalid fields.", json_pointers(messages))
+
+
 def _handle_validation_error(error: ValidationError) -> ResponseReturnValue:
-    return error_response(422, "invalid_request", "The request has invalid fields.", error.messages)
+    return _invalid_fields(error.messages)
 
 
 def _handle_http_exception(error: HTTPException) -> ResponseReturnValue:
     # flask-smorest/webargs put marshmallow messages on the 422 it raises.
     messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
     if error.code == 422 and messages is not None:
-        details = messages.get("json", messages) if isinstance(messages, dict) else messages
-        return error_response(422, "invalid_request", "The request has invalid fields.", details)
+        location = next(iter(messages)) if isinstance(messages, dict) and len(messages) == 1 else None
+        return _invalid_fields(messages[location] if location in ("json", "form", "files") else messages)
     code = (error.name or "error").lower().replace(" ", "_")
     headers = {}
     if error.code == 405 and error.valid_methods:

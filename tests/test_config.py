@@ -20,6 +20,7 @@ class TestLoadConfig:
         problems = "\n".join(error.value.problems)
         assert "CLAIMBRIDGE_SECRET_KEY is required" in problems
         assert "CLAIMBRIDGE_ENCRYPTION_KEY is required" in problems
+        assert "CLAIMBRIDGE_IDENTITY_KEY is required" in problems
         assert "must use https" in problems
         assert not (tmp_path / "secret_key").exists()
 

@@ -13,7 +13,7 @@ from backend.types import JSONType, UTCDateTime
 
 PLATFORMS = ("shopware", "woocommerce", "api")
 CONNECTION_STATUSES = ("pending", "active", "disabled")
-SCOPES = ("risk:check", "orders:write", "handovers:read", "handovers:write", "cases:write")
+SCOPES = ("risk:check", "orders:write", "handovers:read", "handovers:write", "cases:write", "settings:write")
 
 
 class Merchant(db.Model):

@@ -1,0 +1,63 @@
+"""Build the shop connector of a connection from its encrypted credentials (the one place that does)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app
+
+from backend.crypto import decrypt_text, encrypt_text
+from backend.errors import UserValueError
+from backend.merchants.models import ShopConnection
+from connectors.shops.base import ShopConnector
+from connectors.shops.shopware import ShopwareConnector
+from connectors.shops.woocommerce import WooCommerceConnector
+
+CREDENTIAL_FIELDS = {
+    "shopware": ("api_key", "secret_key"),
+    "woocommerce": ("consumer_key", "consumer_secret"),
+}
+
+
+def store_credentials(connection: ShopConnection, credentials: dict[str, str]) -> None:
+    """Encrypt and attach a connection's credentials (only the fields its platform uses)."""
+    wanted = CREDENTIAL_FIELDS[connection.platform]
+    connection.credentials_encrypted = encrypt_text(json.dumps({key: credentials[key] for key in wanted}))
+
+
+def _credentials(connection: ShopConnection) -> dict[str, str]:
+    if connection.credentials_encrypted is None:
+        raise UserValueError(f"connection {connection.id} has no shop credentials yet")
+    return json.loads(decrypt_text(connection.credentials_encrypted))
+
+
+def build_connector(
+    platform: str, shop_url: str, credentials: dict[str, str], **options: Any
+) -> ShopConnector:
+    """Construct the connector for a platform; private addresses only where configuration allows them."""
+    allow_private = current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"]
+    if platform == "shopware":
+        return ShopwareConnector(
+            shop_url,
+            credentials["api_key"],
+            credentials["secret_key"],
+            allow_private=allow_private,
+            **options,
+        )
+    if platform == "woocommerce":
+        return WooCommerceConnector(
+            shop_url,
+            credentials["consumer_key"],
+            credentials["consumer_secret"],
+            allow_private=allow_private,
+            **options,
+        )
+    raise UserValueError(
+        f"platform {platform!r} has no shop connector; its orders are pushed through the API"
+    )
+
+
+def connector_for(connection: ShopConnection, **options: Any) -> ShopConnector:
+    """Return a ready connector for a stored connection."""
+    return build_connector(connection.platform, connection.shop_url, _credentials(connection), **options)

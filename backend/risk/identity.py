@@ -1,0 +1,171 @@
+"""Identity normalisation and keyed hashes.
+
+Raw buyer data is normalised so that trivially different spellings of the same identity compare equal
+("Hauptstr. 5" / "Hauptstraße 5", "Max.Mustermann+shop@googlemail.com" / "maxmustermann@gmail.com"), then
+stored only as ``HMAC-SHA256(installation_secret, kind + ":" + normalised)`` in hex. History, velocity and
+merchant overrides match on these keys, so raw data can be purged after the retention period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+if TYPE_CHECKING:
+    from backend.risk.inputs import Address, CheckInput
+
+_GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+# "Hauptstr. 5", "Hauptstr 5", "Hauptstr5": "str" closing a word (not "strand", not "strasse").
+_STREET_ABBREVIATION = re.compile(r"str(?=\b|\d)")
+# Google ignores dots in the local part and both domains reach the same mailbox.
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+_IPV6_NETWORK_PREFIX = 64  # privacy extensions rotate the interface half of an IPv6 address
+
+
+def _ascii_fold(text: str) -> str:
+    folded = text.casefold().translate(_GERMAN_FOLDS)
+    if folded.isascii():
+        return folded
+    return unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+
+
+def fold(text: str) -> str:
+    """Fold text for comparison: casefold, German umlauts to ae/oe/ue/ss, accents off, words by single spaces."""
+    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", _ascii_fold(text))).strip()
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case an e-mail address, drop its +tag and, for Gmail, the dots and the googlemail alias."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at or not local or not domain:
+        return email.strip().lower()
+    local = local.split("+", 1)[0]
+    if domain in _GMAIL_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def parse_phone(phone: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Parse a phone number, national numbers read in the billing country; None when it cannot be parsed."""
+    if not phone.strip():
+        return None
+    try:
+        return phonenumbers.parse(phone, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def normalise_phone(phone: str, region: str) -> str:
+    """Return the phone number in E.164, or "" when it is not a valid number.
+
+    Invalid input ("12", "0000") would otherwise give many unrelated buyers one shared key.
+    """
+    number = parse_phone(phone, region)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_name(first_name: str, last_name: str) -> str:
+    """Fold a person's name into sorted words, so a swapped first/last name field still matches."""
+    return " ".join(sorted(fold(f"{first_name} {last_name}").split()))
+
+
+def normalise_street(street: str, house_number: str = "") -> str:
+    """Fold street and house number into one token: "Karl-Marx-Str. 5 a" -> "karlmarxstrasse5a"."""
+    words = _NON_ALNUM.sub(" ", _ascii_fold(f"{street} {house_number}"))
+    return _NON_ALNUM.sub("", _STREET_ABBREVIATION.sub("strasse", words))
+
+
+def normalise_postal_code(postal_code: str) -> str:
+    """Upper-case a postal code and drop spaces and dashes."""
+    return _NON_ALNUM.sub("", postal_code.casefold()).upper()
+
+
+def normalise_address(address: Address) -> str:
+    """Return the comparable form of a postal address: country, postal code, street with number.
+
+    The city is left out where a postal code exists because it adds only spelling variants
+    ("Frankfurt" / "Frankfurt am Main") to what the postal code already says.
+    """
+    street = normalise_street(address.street, address.house_number)
+    postal_code = normalise_postal_code(address.postal_code)
+    if not street and not postal_code:
+        return ""
+    place = postal_code or fold(address.city).replace(" ", "")
+    return f"{address.country.upper()}|{place}|{street}"
+
+
+def normalise_name_address(address: Address) -> str:
+    """Return the comparable form of the person at a postal address."""
+    location = normalise_address(address)
+    name = normalise_name(address.first_name, address.last_name)
+    if not location or not name:
+        return ""
+    return f"{name}|{location}"
+
+
+def normalise_ip(ip: str) -> str:
+    """Return an IPv4 address as is, an IPv4-mapped address as IPv4, an IPv6 address as its /64 network."""
+    try:
+        parsed = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ""
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, _IPV6_NETWORK_PREFIX), strict=False))
+    return str(parsed)
+
+
+def keyed_hash(secret: bytes, kind: str, normalised: str) -> str:
+    """Return HMAC-SHA256(secret, kind ":" normalised) in hex, or "" for an empty value."""
+    if not normalised:
+        return ""
+    return hmac.new(secret, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKeys:
+    """Keyed hashes of one check's identities; "" where the input lacked the data."""
+
+    email: str = ""
+    phone: str = ""
+    name: str = ""
+    name_address: str = ""
+    address: str = ""
+    shipping_address: str = ""
+    ip: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the non-empty keys by kind."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name))}
+
+
+def identity_keys(check: CheckInput, secret: bytes) -> IdentityKeys:
+    """Compute the keyed hashes of a check's e-mail, phone, name, addresses and IP."""
+    if not secret:
+        raise ValueError("installation secret must not be empty")
+    billing = check.billing
+    first_name = billing.first_name or check.buyer.first_name
+    last_name = billing.last_name or check.buyer.last_name
+    shipping = check.shipping or billing
+    return IdentityKeys(
+        email=keyed_hash(secret, "email", normalise_email(check.buyer.email)),
+        phone=keyed_hash(secret, "phone", normalise_phone(check.buyer.phone, billing.country)),
+        name=keyed_hash(secret, "name", normalise_name(first_name, last_name)),
+        name_address=keyed_hash(secret, "name_address", normalise_name_address(billing)),
+        address=keyed_hash(secret, "address", normalise_address(billing)),
+        shipping_address=keyed_hash(secret, "address", normalise_address(shipping)),
+        ip=keyed_hash(secret, "ip", normalise_ip(check.ip)),
+    )

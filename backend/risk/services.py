@@ -1,0 +1,454 @@
+"""Risk checks at checkout: policy, buyer context from history and velocity, overrides, bureau, audit trail."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backend.audit.services import record_event
+from backend.crypto import decrypt_text, encrypt_text
+from backend.errors import NotFoundError, UserValueError
+from backend.extensions import db, utcnow
+from backend.orders.models import Receivable
+from backend.orders.states import OUTSTANDING, State
+from backend.risk.engine import Decision, bureau_result_for, evaluate, should_call_bureau
+from backend.risk.identity import (
+    IdentityKeys,
+    identity_keys,
+    keyed_hash,
+    normalise_email,
+    normalise_name_address,
+    normalise_phone,
+)
+from backend.risk.inputs import VELOCITY_KINDS, Address, BuyerContext, CheckInput, VelocityCounts
+from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
+from backend.risk.policy import PolicyError, RiskPolicy
+from connectors.bureaus.base import BureauResult, CorrectedAddress, CreditBureau
+from connectors.bureaus.payone import PayoneBureau
+
+logger = logging.getLogger(__name__)
+
+CHECK_VALIDITY = timedelta(minutes=30)
+DEFAULT_RETENTION_DAYS = RiskPolicy().retention_days
+# Identity kinds an override can name, in the order they are matched.
+OVERRIDE_KINDS = ("email", "phone", "name_address")
+KEY_COLUMNS = {
+    "email": RiskCheck.email_key,
+    "phone": RiskCheck.phone_key,
+    "address": RiskCheck.address_key,
+    "shipping_address": RiskCheck.shipping_address_key,
+    "ip": RiskCheck.ip_key,
+}
+BUREAU_ACCOUNT_FIELDS = ("merchant_id", "portal_id", "sub_account_id", "portal_key", "mode")
+
+_policy_cache: dict[int, tuple[datetime, RiskPolicy]] = {}
+
+
+# -- policy --------------------------------------------------------------------------------------------------
+
+
+def get_policy(merchant_id: int) -> RiskPolicy:
+    """Return the merchant's policy (the default policy until one is stored)."""
+    record = db.session.get(RiskPolicyRecord, merchant_id)
+    if record is None:
+        return RiskPolicy()
+    cached = _policy_cache.get(merchant_id)
+    if cached is not None and cached[0] == record.updated_at:
+        return cached[1]
+    policy = RiskPolicy.from_dict(record.document)
+    _policy_cache[merchant_id] = (record.updated_at, policy)
+    return policy
+
+
+def policy_document(merchant_id: int) -> dict[str, Any]:
+    """Return the policy as the API shows it; the bureau account appears only as configured or not."""
+    record = db.session.get(RiskPolicyRecord, merchant_id)
+    document = get_policy(merchant_id).to_dict()
+    account = _bureau_account(record)
+    document["bureau_account"] = {
+        "provider": "payone",
+        "configured": account is not None,
+        "mode": account["mode"] if account else None,
+    }
+    return document
+
+
+def update_policy(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Validate and store a policy; fields left out keep their defaults."""
+    document = dict(document)
+    account = document.pop("bureau_account", None)
+    try:
+        policy = RiskPolicy.from_dict(document)
+    except PolicyError as error:
+        raise UserValueError(
+            "The policy has an invalid field.", details={error.field: [error.message]}
+        ) from error
+    record = db.session.get(RiskPolicyRecord, merchant_id) or RiskPolicyRecord(merchant_id=merchant_id)
+    record.document = policy.to_dict()
+    record.updated_at = utcnow()
+    if account is not None:
+        record.bureau_account_encrypted = _validated_bureau_account(account)
+    db.session.add(record)
+    db.session.flush()
+    record_event(
+        "policy.updated",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="policy",
+        target_id=merchant_id,
+        details={"fields": sorted(document), "bureau_account_changed": account is not None},
+    )
+    return policy_document(merchant_id)
+
+
+def _validated_bureau_account(account: Any) -> str | None:
+    if account is None or account == {}:
+        return None
+    if not isinstance(account, dict):
+        raise UserValueError(
+            "bureau_account must be an object", details={"/bureau_account": ["not an object"]}
+        )
+    missing = [name for name in BUREAU_ACCOUNT_FIELDS if not str(account.get(name) or "").strip()]
+    if missing:
+        raise UserValueError(
+            "The PAYONE account is incomplete.",
+            details={f"/bureau_account/{name}": ["required"] for name in missing},
+        )
+    if account["mode"] not in ("test", "live"):
+        raise UserValueError("mode must be test or live", details={"/bureau_account/mode": ["test or live"]})
+    return encrypt_text(json.dumps({name: str(account[name]) for name in BUREAU_ACCOUNT_FIELDS}))
+
+
+def _bureau_account(record: RiskPolicyRecord | None) -> dict[str, str] | None:
+    if record is None or record.bureau_account_encrypted is None:
+        return None
+    return json.loads(decrypt_text(record.bureau_account_encrypted))
+
+
+def bureau_for(merchant_id: int, policy: RiskPolicy) -> CreditBureau | None:
+    """Return the merchant's credit bureau client, or None without an account."""
+    account = _bureau_account(db.session.get(RiskPolicyRecord, merchant_id))
+    if account is None:
+        return None
+    return PayoneBureau(
+        merchant_id=account["merchant_id"],
+        portal_id=account["portal_id"],
+        sub_account_id=account["sub_account_id"],
+        portal_key=account["portal_key"],
+        mode=account["mode"],
+        score_type=policy.bureau.score_type,
+        address_check_type=policy.bureau.address_check_type,
+        timeout_budget=current_app.config["CLAIMBRIDGE_BUREAU_TIMEOUT"],
+        base_url=current_app.config["CLAIMBRIDGE_PAYONE_URL"],
+        allow_private=current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"],
+    )
+
+
+# -- buyer context -------------------------------------------------------------------------------------------
+
+
+def _velocity(merchant_id: int, keys: IdentityKeys, now: datetime) -> dict[str, VelocityCounts]:
+    """Count earlier checkouts sharing each identity key, in one indexed query."""
+    present = {kind: getattr(keys, kind) for kind in VELOCITY_KINDS if getattr(keys, kind)}
+    if not present:
+        return {}
+    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
+    checkout = sa.func.coalesce(RiskCheck.reference, RiskCheck.id)
+    columns = []
+    for kind, value in present.items():
+        match = KEY_COLUMNS[kind] == value
+        columns += [
+            sa.func.count(sa.distinct(sa.case((match & (RiskCheck.created_at >= day_ago), checkout)))),
+            sa.func.count(sa.distinct(sa.case((match, checkout)))),
+            sa.func.count(
+                sa.distinct(sa.case((match & (RiskCheck.name_key != keys.name), RiskCheck.name_key)))
+            ),
+            sa.func.count(
+                sa.distinct(sa.case((match & (RiskCheck.address_key != keys.address), RiskCheck.address_key)))
+            ),
+        ]
+    row = db.session.execute(
+        sa.select(*columns).where(
+            RiskCheck.merchant_id == merchant_id,
+            RiskCheck.created_at >= month_ago,
+            sa.or_(*(KEY_COLUMNS[kind] == value for kind, value in present.items())),
+        )
+    ).one()
+    return {kind: VelocityCounts(*row[i * 4 : i * 4 + 4]) for i, kind in enumerate(present)}
+
+
+def _history(merchant_id: int, keys: IdentityKeys, today: date) -> dict[str, Any]:
+    """Sum up this buyer's receivables at this merchant, matched on e-mail or billing address."""
+    matches = [
+        column == value
+        for column, value in ((Receivable.email_key, keys.email), (Receivable.address_key, keys.address))
+        if value
+    ]
+    if not matches:
+        return {}
+    outstanding = Receivable.state.in_([state.value for state in OUTSTANDING])
+    balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0),
+            sa.func.count(
+                sa.case((outstanding & (Receivable.due_date < today) & (Receivable.dunning_level == 0), 1))
+            ),
+            sa.func.count(sa.case((Receivable.dunning_level > 0, 1))),
+            sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))),
+        ).where(Receivable.merchant_id == merchant_id, sa.or_(*matches))
+    ).one()
+    return {
+        "previous_orders": row[0],
+        "open_exposure": Decimal(row[1]).quantize(Decimal("0.01")),
+        "unpaid_orders": row[2],
+        "dunned_orders": row[3],
+        "handed_over_orders": row[4],
+    }
+
+
+def buyer_context(merchant_id: int, keys: IdentityKeys, now: datetime) -> BuyerContext:
+    """Compute history, exposure and velocity for a buyer's identity keys."""
+    return BuyerContext(**_history(merchant_id, keys, now.date()), velocity=_velocity(merchant_id, keys, now))
+
+
+def find_override(merchant_id: int, keys: IdentityKeys) -> BuyerOverride | None:
+    """Return the merchant's override matching any of the buyer's identities (never_allow wins a tie)."""
+    candidates = [(kind, getattr(keys, kind)) for kind in OVERRIDE_KINDS if getattr(keys, kind)]
+    if not candidates:
+        return None
+    rows = db.session.scalars(
+        sa.select(BuyerOverride).where(
+            BuyerOverride.merchant_id == merchant_id,
+            sa.or_(
+                *(
+                    (BuyerOverride.key_kind == kind) & (BuyerOverride.key_hash == value)
+                    for kind, value in candidates
+                )
+            ),
+        )
+    ).all()
+    return min(rows, key=lambda row: (row.mode != "never_allow", row.id), default=None)
+
+
+# -- overrides -----------------------------------------------------------------------------------------------
+
+
+def override_keys(identity: dict[str, Any]) -> dict[str, str]:
+    """Hash the identities a merchant names in an override (e-mail, phone, name with billing address)."""
+    secret = current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]
+    keys: dict[str, str] = {}
+    if identity.get("email"):
+        keys["email"] = keyed_hash(secret, "email", normalise_email(identity["email"]))
+    address = identity.get("billing_address")
+    country = (address or {}).get("country") or "DE"
+    if identity.get("phone"):
+        keys["phone"] = keyed_hash(secret, "phone", normalise_phone(identity["phone"], country))
+    if address:
+        keys["name_address"] = keyed_hash(
+            secret, "name_address", normalise_name_address(Address.from_payload(address))
+        )
+    return {kind: value for kind, value in keys.items() if value}
+
+
+def set_buyer_override(
+    merchant_id: int, identity: dict[str, Any], mode: str | None, *, note: str, actor: str
+) -> list[BuyerOverride]:
+    """Set (or with mode None, clear) the merchant's decision for every identity named."""
+    keys = override_keys(identity)
+    if not keys:
+        raise UserValueError(
+            "Name the buyer by e-mail, phone or name with billing address.",
+            details={"/email": ["one of email, phone, billing_address is required"]},
+        )
+    stored: list[BuyerOverride] = []
+    for kind, value in keys.items():
+        row = db.session.scalar(
+            sa.select(BuyerOverride).filter_by(merchant_id=merchant_id, key_kind=kind, key_hash=value)
+        )
+        if mode is None:
+            if row is not None:
+                db.session.delete(row)
+            continue
+        if row is None:
+            row = BuyerOverride(merchant_id=merchant_id, key_kind=kind, key_hash=value)
+            db.session.add(row)
+        row.mode, row.note, row.created_by, row.created_at = mode, note, actor, utcnow()
+        stored.append(row)
+    db.session.flush()
+    record_event(
+        "buyer_override.cleared" if mode is None else "buyer_override.set",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="buyer_override",
+        details={"kinds": sorted(keys), "mode": mode, "note": note},
+    )
+    return stored
+
+
+# -- bureau --------------------------------------------------------------------------------------------------
+
+
+def _cached_report(
+    merchant_id: int, key: str, provider: str, days: int, now: datetime
+) -> BureauResult | None:
+    report = db.session.scalar(
+        sa.select(CreditReport)
+        .where(
+            CreditReport.merchant_id == merchant_id,
+            CreditReport.identity_key == key,
+            CreditReport.provider == provider,
+            CreditReport.fetched_at >= now - timedelta(days=days),
+        )
+        .order_by(CreditReport.fetched_at.desc())
+        .limit(1)
+    )
+    if report is None:
+        return None
+    data = dict(report.result)
+    corrected = data.pop("corrected_address", None)
+    return BureauResult(**data, corrected_address=CorrectedAddress(**corrected) if corrected else None)
+
+
+def _bureau_result(
+    merchant_id: int, check: CheckInput, keys: IdentityKeys, policy: RiskPolicy, now: datetime
+) -> BureauResult | None:
+    """Return a cached or fresh bureau answer; failures are returned (the policy decides), not raised."""
+    bureau = bureau_for(merchant_id, policy)
+    if bureau is None:
+        return None
+    key = keys.name_address
+    cached = _cached_report(merchant_id, key, bureau.provider, policy.bureau.cache_days, now) if key else None
+    if cached is not None:
+        return cached
+    try:
+        result = bureau_result_for(bureau, check)
+    finally:
+        bureau.close()
+    if result.ok and key:
+        db.session.add(
+            CreditReport(
+                merchant_id=merchant_id,
+                identity_key=key,
+                provider=bureau.provider,
+                score_type=policy.bureau.score_type,
+                result={**asdict(result), "raw": dict(result.raw)},
+                fetched_at=now,
+            )
+        )
+    return result
+
+
+# -- the check -----------------------------------------------------------------------------------------------
+
+
+def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> tuple[RiskCheck, Decision]:
+    """Decide whether invoice may be offered for this checkout, and store the decision with its reasons."""
+    started = time.perf_counter()
+    now = utcnow()
+    policy = get_policy(merchant_id)
+    check = CheckInput.from_payload(payload)
+    keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
+    override = find_override(merchant_id, keys)
+    override_mode = override.mode if override else None
+    context = buyer_context(merchant_id, keys, now)
+    decision = evaluate(check, context, policy, override=override_mode)
+    if should_call_bureau(check, policy, decision=decision, override=override_mode):
+        bureau_result = _bureau_result(merchant_id, check, keys, policy, now)
+        if bureau_result is not None:
+            decision = evaluate(check, context, policy, override=override_mode, bureau_result=bureau_result)
+    stored = decision.to_dict()
+    row = RiskCheck(
+        id=str(uuid.uuid4()),
+        merchant_id=merchant_id,
+        reference=check.reference or None,
+        amount=check.amount,
+        currency=check.currency,
+        decision=stored["decision"],
+        score=decision.score,
+        rule=stored["rule"],
+        reasons=[
+            {
+                "code": r["code"],
+                "weight": r["weight"],
+                "params": json.loads(json.dumps(r["params"], default=str)),
+            }
+            for r in stored["reasons"]
+        ],
+        warnings=[
+            {
+                "code": str(w.code),
+                "field": w.field,
+                "params": json.loads(json.dumps(dict(w.params), default=str)),
+            }
+            for w in decision.warnings
+        ],
+        offered_methods=list(check.payment_methods),
+        hidden_methods=list(decision.hidden_methods),
+        email_key=keys.email or None,
+        phone_key=keys.phone or None,
+        name_key=keys.name or None,
+        name_address_key=keys.name_address or None,
+        address_key=keys.address or None,
+        shipping_address_key=keys.shipping_address or None,
+        ip_key=keys.ip or None,
+        bureau=_bureau_summary(decision.bureau),
+        raw_input=json.loads(json.dumps(payload, default=str)),
+        created_at=now,
+        expires_at=now + CHECK_VALIDITY,
+    )
+    row.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    db.session.add(row)
+    return row, decision
+
+
+def _bureau_summary(result: BureauResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "provider": result.provider,
+        "traffic_light": result.traffic_light,
+        "score_value": result.score_value,
+        "person_status": result.person_status,
+        "error": result.error,
+    }
+
+
+def get_risk_check(merchant_id: int, check_id: str) -> RiskCheck:
+    """Return one of the merchant's stored checks."""
+    row = db.session.scalar(sa.select(RiskCheck).filter_by(id=check_id, merchant_id=merchant_id))
+    if row is None:
+        raise NotFoundError(f"risk check {check_id} not found")
+    return row
+
+
+def purge_raw_inputs(now: datetime | None = None) -> int:
+    """Drop raw checkout data older than each merchant's retention days; hashes and decisions stay."""
+    now = now or utcnow()
+    custom = {
+        record.merchant_id: RiskPolicy.from_dict(record.document).retention_days
+        for record in db.session.scalars(sa.select(RiskPolicyRecord))
+    }
+    purged = 0
+    for days in sorted(set(custom.values()) | {DEFAULT_RETENTION_DAYS}):
+        merchants_with_days = [m for m, d in custom.items() if d == days]
+        scope = RiskCheck.merchant_id.in_(merchants_with_days)
+        if days == DEFAULT_RETENTION_DAYS:
+            scope = sa.or_(scope, RiskCheck.merchant_id.not_in(list(custom)) if custom else sa.true())
+        result = db.session.execute(
+            sa.update(RiskCheck)
+            .where(RiskCheck.raw_input.is_not(None), RiskCheck.created_at < now - timedelta(days=days), scope)
+            .values(raw_input=None)
+        )
+        purged += result.rowcount or 0
+    return purged

@@ -1,0 +1,107 @@
+"""Risk-check, policy and buyer-override endpoints: parse, call a service, dump."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from backend.auth.server import current_client, current_merchant_id, require_oauth
+from backend.extensions import db
+from backend.risk import services
+from backend.risk.blueprint import blp
+from backend.risk.messages import message_for, pick_language
+from backend.risk.models import RiskCheck
+from backend.risk.schemas import (
+    BuyerOverrideRequestSchema,
+    BuyerOverrideSchema,
+    PolicySchema,
+    RiskCheckRequestSchema,
+    RiskCheckSchema,
+)
+
+
+def _language() -> str:
+    return pick_language(request.headers.get("Accept-Language"))
+
+
+def _check_body(row: RiskCheck, lang: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "reference": row.reference,
+        "decision": row.decision,
+        "score": row.score,
+        "rule": row.rule,
+        "rule_message": message_for(row.rule, lang),
+        "reasons": [
+            {**reason, "message": message_for(reason["code"], lang, **reason["params"])}
+            for reason in row.reasons
+        ],
+        "warnings": [
+            {
+                "code": w["code"],
+                "field": w["field"],
+                "message": message_for(w["code"], lang, **w.get("params", {})),
+            }
+            for w in row.warnings
+        ],
+        "payment_methods": {
+            "allowed": [m for m in row.offered_methods if m not in row.hidden_methods],
+            "hidden": row.hidden_methods,
+        },
+        "bureau": row.bureau,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+    }
+
+
+@blp.route("/risk-checks", methods=["POST"])
+@blp.arguments(RiskCheckRequestSchema)
+@blp.response(201, RiskCheckSchema)
+@require_oauth("risk:check")
+def create_risk_check(payload: dict[str, Any]) -> dict[str, Any]:
+    """Decide whether invoice may be offered to this buyer for this cart."""
+    row, decision = services.run_risk_check(current_merchant_id(), payload)
+    db.session.commit()
+    lang = _language()
+    return {**_check_body(row, lang), **decision.to_dict(lang)}
+
+
+@blp.route("/risk-checks/<check_id>", methods=["GET"])
+@blp.response(200, RiskCheckSchema)
+@require_oauth("risk:check")
+def get_risk_check(check_id: str) -> dict[str, Any]:
+    """A stored check with its reasons."""
+    return _check_body(services.get_risk_check(current_merchant_id(), check_id), _language())
+
+
+@blp.route("/policy", methods=["GET"])
+@require_oauth(["risk:check", "settings:write"])
+def get_policy() -> dict[str, Any]:
+    """The merchant's risk policy (defaults filled in)."""
+    return services.policy_document(current_merchant_id())
+
+
+@blp.route("/policy", methods=["PUT"])
+@blp.arguments(PolicySchema)
+@require_oauth("settings:write")
+def put_policy(document: dict[str, Any]) -> dict[str, Any]:
+    """Replace the risk policy; fields left out get their defaults."""
+    body = services.update_policy(current_merchant_id(), document, actor=current_client().client_id)
+    db.session.commit()
+    return body
+
+
+@blp.route("/buyer-overrides", methods=["PUT"])
+@blp.arguments(BuyerOverrideRequestSchema)
+@blp.response(200, BuyerOverrideSchema(many=True))
+@require_oauth("settings:write")
+def put_buyer_override(body: dict[str, Any]) -> list[Any]:
+    """Always or never allow invoice for a buyer (mode null clears it); wins over any score."""
+    identity = {key: body.get(key) for key in ("email", "phone", "billing_address")}
+    actor = body.get("by") or current_client().client_id
+    rows = services.set_buyer_override(
+        current_merchant_id(), identity, body["mode"], note=body["note"], actor=actor
+    )
+    db.session.commit()
+    return rows

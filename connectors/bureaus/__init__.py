@@ -1,0 +1,1 @@
+"""Credit bureau clients behind the ``CreditBureau`` interface (``base``); PAYONE consumerscore (``payone``)."""

@@ -1,0 +1,423 @@
+"""WooCommerce REST API v3 connector, plus helpers for WooCommerce webhooks.
+
+- Auth: over https, Basic auth with the REST key pair; over http, one-legged OAuth 1.0a (HMAC-SHA256) in the
+  query string, signed exactly as WooCommerce verifies it (``oauth1_signature``). A fresh nonce and
+  timestamp go into every attempt, retries included. The base string uses the URL we call, so the shop URL
+  must match WordPress' home URL (scheme and host).
+- Orders: ``GET /wc/v3/orders`` with ``per_page=100`` and ``page`` until ``X-WP-TotalPages``; list
+  parameters are sent comma-separated; ``modified_after`` with ``dates_are_gmt=true``. WooCommerce has no
+  payment-method filter, so ``payment_method`` is applied to each page here.
+- Payment state: WooCommerce has no payment state separate from the order status, and for invoice gateways
+  the status says nothing about payment (WooCommerce sets ``date_paid`` as soon as an order is
+  "processing", which an invoice order reaches when it ships). So ClaimBridge keeps the payment state in the
+  order meta ``claimbridge_payment_state`` (with ``claimbridge_paid_amount``/``claimbridge_paid_at``), and
+  for ``invoice_methods`` that meta alone decides paid / partially paid / disputed; cancelled and refunded
+  statuses always win. ``mark_paid`` also moves a pending/on-hold order to ``paid_status``.
+- Writes: ``PUT /wc/v3/orders/{id}`` (status, meta upserted by key), ``POST /wc/v3/orders/{id}/notes``.
+- Admin notices: ``POST /wc-claimbridge/v1/notices`` - a route the ClaimBridge plugin provides (REST keys
+  authenticate ``wc-*`` namespaces); without the plugin this raises ``NotFoundError``.
+- Webhooks: ``ensure_webhooks`` creates (or re-arms) ``order.created``/``order.updated`` hooks;
+  ``verify_webhook_signature`` and ``is_webhook_ping`` check deliveries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.auth import AuthBase, HTTPBasicAuth
+
+from connectors.http import DEFAULT_TIMEOUT, Backoff, HttpClient
+from connectors.shops.base import (
+    PAID_AMOUNT_FIELD,
+    PAID_AT_FIELD,
+    RISK_CHECK_FIELD,
+    Address,
+    Buyer,
+    LineItem,
+    OrderState,
+    PaymentAction,
+    ShopConnector,
+    ShopOrder,
+    blank_to_none,
+    check_case_fields,
+    parse_utc,
+    split_street,
+    to_decimal,
+)
+
+PAYMENT_STATE_FIELD = "claimbridge_payment_state"
+INVOICED_AT_FIELD = "claimbridge_invoiced_at"
+DEFAULT_INVOICE_METHODS = ("german_market_purchase_on_account", "invoice")
+WEBHOOK_TOPICS = ("order.created", "order.updated")
+SIGNATURE_METHODS = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
+SUPPORTED_FILTERS = frozenset({"payment_method", "external_ids", "platform_states"})
+_PING_BODY = re.compile(rb"^webhook_id=\d+$")
+
+# Target meta payment state and, where the action needs one, the order status to move to.
+_ACTIONS: dict[PaymentAction, tuple[str, str | None]] = {
+    PaymentAction.PAY: ("paid", None),
+    PaymentAction.PAY_PARTIALLY: ("partially_paid", None),
+    PaymentAction.REMIND: ("reminded", None),
+    PaymentAction.CANCEL: ("cancelled", "cancelled"),
+    PaymentAction.REOPEN: ("open", "on-hold"),
+    PaymentAction.REFUND: ("refunded", "refunded"),
+}
+
+
+def rfc3986(value: str) -> str:
+    """Percent-encode like PHP's ``rawurlencode``."""
+    return quote(value, safe="~")
+
+
+def oauth1_signature(
+    method: str,
+    url: str,
+    params: Mapping[str, str],
+    consumer_secret: str,
+    *,
+    signature_method: str = "HMAC-SHA256",
+) -> str:
+    """Return the OAuth 1.0a signature WooCommerce expects for ``params`` (query and oauth_* values).
+
+    Keys are sorted byte-wise (PHP ``strcmp``) before encoding; each ``key=value`` is encoded once more as
+    a whole, which is what the RFC's double encoding amounts to.
+    """
+    base_url = urlunsplit(urlsplit(url)._replace(query="", fragment=""))
+    pairs = sorted(
+        ((k, v) for k, v in params.items() if k != "oauth_signature"), key=lambda pair: pair[0].encode()
+    )
+    normalised = "&".join(f"{rfc3986(k)}={rfc3986(v)}" for k, v in pairs)
+    base_string = "&".join((method.upper(), rfc3986(base_url), rfc3986(normalised)))
+    digest = hmac.new(
+        f"{consumer_secret}&".encode(), base_string.encode(), SIGNATURE_METHODS[signature_method]
+    ).digest()
+    return base64.b64encode(digest).decode()
+
+
+class OAuth1QueryAuth(AuthBase):
+    """Sign each request with one-legged OAuth 1.0a in the query string (consumer key and secret only)."""
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        signature_method: str = "HMAC-SHA256",
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+    ) -> None:
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.signature_method = signature_method
+        self._clock = clock
+        self._nonce = nonce
+
+    def sign_url(
+        self, method: str, url: str, *, nonce: str | None = None, timestamp: int | None = None
+    ) -> str:
+        """Return ``url`` with the oauth_* parameters and signature appended to its query."""
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        params.update(
+            oauth_consumer_key=self.consumer_key,
+            oauth_nonce=nonce or self._nonce(),
+            oauth_signature_method=self.signature_method,
+            oauth_timestamp=str(timestamp if timestamp is not None else int(self._clock())),
+        )
+        params["oauth_signature"] = oauth1_signature(
+            method, url, params, self.consumer_secret, signature_method=self.signature_method
+        )
+        return urlunsplit(parts._replace(query=urlencode(params, quote_via=quote, safe="")))
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.url = self.sign_url(request.method or "GET", request.url or "")
+        return request
+
+
+def map_state(
+    status: str, payment_state: str | None, *, is_invoice: bool, date_paid: datetime | None
+) -> OrderState:
+    """Map a WooCommerce status plus ClaimBridge's payment-state meta to one ``OrderState``."""
+    if status in ("cancelled", "failed", "trash"):
+        return OrderState.CANCELLED
+    if status == "refunded":
+        return OrderState.REFUNDED
+    by_meta = {
+        "paid": OrderState.PAID,
+        "partially_paid": OrderState.PARTIALLY_PAID,
+        "disputed": OrderState.DISPUTED,
+    }
+    if payment_state in by_meta:
+        return by_meta[payment_state]
+    if not is_invoice and (status in ("processing", "completed") or date_paid is not None):
+        return OrderState.PAID
+    return OrderState.OPEN
+
+
+def verify_webhook_signature(secret: str, body: bytes, signature: str | None) -> bool:
+    """Return True when ``signature`` is base64(HMAC-SHA256(secret, raw body)); constant time."""
+    if not signature:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+
+
+def is_webhook_ping(headers: Mapping[str, str], body: bytes) -> bool:
+    """Return True for the unsigned ``webhook_id=N`` request WooCommerce sends when a webhook is saved."""
+    signed = any(name.lower() == "x-wc-webhook-signature" for name, _ in headers.items())
+    return not signed and bool(_PING_BODY.match(body.strip()))
+
+
+class WooCommerceConnector(HttpClient, ShopConnector):
+    """A WooCommerce shop reached with a REST API key pair."""
+
+    platform = "woocommerce"
+
+    def __init__(
+        self,
+        shop_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        allow_private: bool = False,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        page_size: int = 100,
+        invoice_methods: Iterable[str] = DEFAULT_INVOICE_METHODS,
+        paid_status: str = "processing",
+    ) -> None:
+        shop_url = shop_url.rstrip("/")
+        if urlsplit(shop_url).scheme.lower() == "https":
+            auth: AuthBase = HTTPBasicAuth(consumer_key, consumer_secret)
+        else:
+            auth = OAuth1QueryAuth(consumer_key, consumer_secret)
+        super().__init__(
+            f"{shop_url}/wp-json",
+            session=session,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            allow_private=allow_private,
+            sleep=sleep,
+        )
+        self.shop_url = shop_url
+        self.page_size = min(page_size, 100)
+        self.invoice_methods = frozenset(invoice_methods)
+        self.paid_status = paid_status
+
+    # -- ShopConnector ----------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """Read one order: proves the key pair and its read permission."""
+        self.request("GET", "wc/v3/orders", params={"per_page": 1})
+
+    def iter_orders(self, modified_after: datetime | None = None, **filters: Any) -> Iterator[ShopOrder]:
+        """Yield orders page by page; filters: payment_method, external_ids, platform_states (statuses)."""
+        unknown = set(filters) - SUPPORTED_FILTERS
+        if unknown:
+            raise ValueError(f"unsupported filters {sorted(unknown)}; use {sorted(SUPPORTED_FILTERS)}")
+        params: dict[str, Any] = {"per_page": self.page_size, "orderby": "id", "order": "asc"}
+        if modified_after is not None:
+            if modified_after.tzinfo is None:
+                raise ValueError("modified_after must be timezone-aware")
+            params["modified_after"] = modified_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            params["dates_are_gmt"] = "true"
+        if "platform_states" in filters:
+            params["status"] = ",".join(_as_list(filters["platform_states"]))
+        if "external_ids" in filters:
+            params["include"] = ",".join(str(i) for i in _as_list(filters["external_ids"]))
+        methods = set(_as_list(filters["payment_method"])) if "payment_method" in filters else None
+        page = 1
+        while True:
+            response = self.request("GET", "wc/v3/orders", params={**params, "page": page})
+            for raw in response.json(parse_float=Decimal):
+                if methods is None or raw.get("payment_method") in methods:
+                    yield self._normalise(raw)
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            if page >= total_pages:
+                return
+            page += 1
+
+    def get_order(self, external_id: str) -> ShopOrder:
+        """Return the order with id ``external_id``."""
+        return self._normalise(self._raw_order(external_id))
+
+    def transition_payment(
+        self, external_id: str, action: PaymentAction, *, amount: Decimal | None = None
+    ) -> ShopOrder:
+        """Record the payment state in meta and, where it changes, the order status."""
+        raw = self._raw_order(external_id)
+        current = self._normalise(raw)
+        payment_state, status = _ACTIONS[action]
+        already_there = current.state.value == payment_state or (
+            action == PaymentAction.REMIND and _meta(raw).get(PAYMENT_STATE_FIELD) == "reminded"
+        )
+        if already_there and action != PaymentAction.PAY_PARTIALLY:
+            return current
+        fields: dict[str, Any] = {PAYMENT_STATE_FIELD: payment_state}
+        if action == PaymentAction.PAY:
+            fields[PAID_AMOUNT_FIELD] = str(amount if amount is not None else current.total)
+            fields[PAID_AT_FIELD] = datetime.now(UTC).isoformat()
+            if raw.get("status") in ("pending", "on-hold"):
+                status = self.paid_status
+        elif action == PaymentAction.PAY_PARTIALLY and amount is not None:
+            fields[PAID_AMOUNT_FIELD] = str(amount)
+        body: dict[str, Any] = {"meta_data": [{"key": k, "value": v} for k, v in fields.items()]}
+        if status is not None and status != raw.get("status"):
+            body["status"] = status
+        response = self.request("PUT", f"wc/v3/orders/{external_id}", json=body)
+        return self._normalise(response.json(parse_float=Decimal))
+
+    def write_case_fields(self, external_id: str, fields: Mapping[str, Any]) -> None:
+        """Upsert ``fields`` as order meta (by key)."""
+        check_case_fields(fields)
+        meta = [{"key": key, "value": value} for key, value in fields.items()]
+        self.request("PUT", f"wc/v3/orders/{external_id}", json={"meta_data": meta})
+
+    def add_order_note(self, external_id: str, text: str) -> None:
+        """Add a private order note (not e-mailed to the buyer)."""
+        self.request("POST", f"wc/v3/orders/{external_id}/notes", json={"note": text, "customer_note": False})
+
+    def notify_admin(self, text: str) -> None:
+        """Queue an admin notice through the ClaimBridge plugin's ``wc-claimbridge/v1/notices`` route."""
+        self.request("POST", "wc-claimbridge/v1/notices", json={"message": text, "level": "info"})
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    def ensure_webhooks(
+        self,
+        delivery_url: str,
+        secret: str,
+        *,
+        topics: Sequence[str] = WEBHOOK_TOPICS,
+        name: str = "ClaimBridge",
+    ) -> list[int]:
+        """Create an active webhook per topic for ``delivery_url`` (re-arming existing ones); return ids."""
+        existing = {
+            (hook.get("topic"), hook.get("delivery_url")): hook["id"]
+            for hook in self.request("GET", "wc/v3/webhooks", params={"per_page": 100}).json()
+        }
+        ids = []
+        for topic in topics:
+            body = {"name": f"{name} {topic}", "topic": topic, "delivery_url": delivery_url, "secret": secret}
+            body["status"] = "active"
+            hook_id = existing.get((topic, delivery_url))
+            if hook_id is None:
+                created = self.request("POST", "wc/v3/webhooks", json=body).json()
+                ids.append(int(created["id"]))
+            else:
+                self.request("PUT", f"wc/v3/webhooks/{hook_id}", json=body)
+                ids.append(int(hook_id))
+        return ids
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _raw_order(self, external_id: str) -> dict[str, Any]:
+        return self.request("GET", f"wc/v3/orders/{external_id}").json(parse_float=Decimal)
+
+    def _normalise(self, raw: Mapping[str, Any]) -> ShopOrder:
+        meta = _meta(raw)
+        status = str(raw.get("status") or "")
+        payment_method = blank_to_none(raw.get("payment_method"))
+        is_invoice = payment_method in self.invoice_methods
+        date_paid = parse_utc(raw.get("date_paid_gmt"))
+        state = map_state(status, meta.get(PAYMENT_STATE_FIELD), is_invoice=is_invoice, date_paid=date_paid)
+        total = to_decimal(raw.get("total") or "0")
+        billing = raw.get("billing") or {}
+        shipping = raw.get("shipping") or {}
+        customer_id = raw.get("customer_id") or 0
+        return ShopOrder(
+            external_id=str(raw["id"]),
+            number=str(raw.get("number") or raw["id"]),
+            state=state,
+            platform_order_state=status,
+            platform_payment_state=blank_to_none(meta.get(PAYMENT_STATE_FIELD)),
+            total=total,
+            paid_amount=_paid_amount(state, total, meta),
+            currency=str(raw.get("currency") or ""),
+            payment_method=payment_method,
+            ordered_at=parse_utc(raw.get("date_created_gmt")),
+            invoiced_at=parse_utc(meta.get(INVOICED_AT_FIELD)),
+            paid_at=parse_utc(meta.get(PAID_AT_FIELD)) or (None if is_invoice else date_paid),
+            modified_at=parse_utc(raw.get("date_modified_gmt")),
+            buyer=Buyer(
+                email=blank_to_none(billing.get("email")),
+                first_name=blank_to_none(billing.get("first_name")),
+                last_name=blank_to_none(billing.get("last_name")),
+                company=blank_to_none(billing.get("company")),
+                phone=blank_to_none(billing.get("phone")),
+                customer_id=str(customer_id) if customer_id else None,
+                is_guest=not customer_id,
+            ),
+            billing_address=_address(billing),
+            shipping_address=_address(shipping) if blank_to_none(shipping.get("address_1")) else None,
+            line_items=tuple(_line_item(item) for item in raw.get("line_items") or []),
+            risk_check_id=blank_to_none(meta.get(RISK_CHECK_FIELD)),
+            case_fields={k: v for k, v in meta.items() if k.startswith("claimbridge_")},
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str | int) else list(value)
+
+
+def _meta(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return order meta as a dict; WooCommerce lists it, the first entry per key wins as in get_meta()."""
+    meta: dict[str, Any] = {}
+    for entry in raw.get("meta_data") or []:
+        meta.setdefault(entry.get("key"), entry.get("value"))
+    return meta
+
+
+def _paid_amount(state: OrderState, total: Decimal, meta: Mapping[str, Any]) -> Decimal | None:
+    recorded = meta.get(PAID_AMOUNT_FIELD)
+    if state in (OrderState.PAID, OrderState.REFUNDED):
+        return to_decimal(recorded) if recorded not in (None, "") else total
+    if state == OrderState.PARTIALLY_PAID:
+        return to_decimal(recorded) if recorded not in (None, "") else None
+    if state in (OrderState.OPEN, OrderState.CANCELLED):
+        return Decimal("0")
+    return None
+
+
+def _address(raw: Mapping[str, Any]) -> Address:
+    street, house_number = split_street(raw.get("address_1"))
+    return Address(
+        first_name=blank_to_none(raw.get("first_name")),
+        last_name=blank_to_none(raw.get("last_name")),
+        company=blank_to_none(raw.get("company")),
+        street=street,
+        house_number=house_number,
+        postal_code=blank_to_none(raw.get("postcode")),
+        city=blank_to_none(raw.get("city")),
+        country=blank_to_none(raw.get("country")),
+    )
+
+
+def _line_item(raw: Mapping[str, Any]) -> LineItem:
+    quantity = int(raw.get("quantity") or 0)
+    gross = to_decimal(raw.get("total") or "0") + to_decimal(raw.get("total_tax") or "0")
+    unit = (gross / quantity).quantize(Decimal("0.01")) if quantity else gross
+    return LineItem(
+        external_id=str(raw["id"]),
+        name=str(raw.get("name") or ""),
+        quantity=quantity,
+        unit_price=unit,
+        total=gross,
+        sku=blank_to_none(raw.get("sku")),
+    )

@@ -1,0 +1,202 @@
+"""Shopware-specific behaviour: tokens, criteria, the payment state machine, countries, custom fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connectors import errors
+from connectors.http import Backoff
+from connectors.shops import OrderState, PaymentAction, ShopwareConnector
+from connectors.shops.base import NOTES_FIELD
+from connectors.shops.shopware import MAX_NOTE_LINES, map_state, storage_datetime
+from tests.fakes.server import FakeServer
+from tests.fakes.shopware_admin import FakeShopwareAdmin
+
+
+@pytest.fixture
+def fake() -> FakeShopwareAdmin:
+    return FakeShopwareAdmin()
+
+
+@pytest.fixture
+def server(fake: FakeShopwareAdmin) -> Iterator[FakeServer]:
+    with fake.serve() as running:
+        yield running
+
+
+@pytest.fixture
+def connector(fake: FakeShopwareAdmin, server: FakeServer, no_wait: Backoff, sleeps) -> ShopwareConnector:
+    return ShopwareConnector(
+        server.url, fake.client_id, fake.client_secret, allow_private=True, backoff=no_wait, sleep=sleeps
+    )
+
+
+class TestToken:
+    def test_reuses_cached_token(self, fake, connector) -> None:
+        connector.verify()
+        connector.verify()
+        assert fake.tokens_issued == 1
+
+    def test_renews_expired_token_once_after_401(self, fake, server, connector) -> None:
+        connector.verify()
+        fake.expire_tokens()
+        connector.verify()
+        assert fake.tokens_issued == 2
+        assert len(server.requests_to("/api/oauth/token")) == 2
+
+    def test_renews_token_within_30_seconds_of_expiry(self, no_wait) -> None:
+        short_lived = FakeShopwareAdmin(token_lifetime=25)
+        with short_lived.serve() as short_server:
+            connector = ShopwareConnector(
+                short_server.url,
+                short_lived.client_id,
+                short_lived.client_secret,
+                allow_private=True,
+                backoff=no_wait,
+            )
+            connector.verify()
+            connector.verify()
+        assert short_lived.tokens_issued == 2
+
+    def test_raises_auth_error_when_renewal_is_refused(self, fake, connector) -> None:
+        connector.verify()
+        fake.client_secret = "rotated-by-the-merchant"
+        fake.expire_tokens()
+        with pytest.raises(errors.AuthError, match="Client authentication failed"):
+            connector.verify()
+
+    def test_retries_a_failed_token_request(self, server, connector, sleeps) -> None:
+        server.fail_next(1, status=503, path="/api/oauth/token")
+        connector.verify()
+        assert len(server.requests_to("/api/oauth/token")) == 2
+        assert len(sleeps.calls) == 1
+
+    def test_sends_credentials_in_the_token_request_body(self, server, connector) -> None:
+        connector.verify()
+        token_request = server.requests_to("/api/oauth/token")[0]
+        assert b"grant_type=client_credentials" in token_request.body
+        assert b"client_secret=" in token_request.body
+
+
+class TestSearch:
+    def test_sends_criteria_with_total_count_and_associations(self, fake, server, connector) -> None:
+        fake.add_order()
+        since = datetime(2025, 1, 1, 12, tzinfo=UTC)
+        list(connector.iter_orders(modified_after=since, payment_method="payment_invoicepayment"))
+        criteria = server.requests_to("/api/search/order")[0].json()
+        assert criteria["total-count-mode"] == 1
+        assert criteria["page"] == 1
+        assert {"transactions", "orderCustomer", "billingAddress", "lineItems", "currency"} <= set(
+            criteria["associations"]
+        )
+        assert criteria["associations"]["transactions"]["associations"].keys() == {
+            "stateMachineState",
+            "paymentMethod",
+        }
+        assert {
+            "type": "equalsAny",
+            "field": "transactions.paymentMethod.technicalName",
+            "value": ["payment_invoicepayment"],
+        } in criteria["filter"]
+
+    def test_filters_by_payment_state(self, fake, connector) -> None:
+        fake.add_order(payment_state="open")
+        reminded = fake.add_order(payment_state="reminded")
+        found = [o.external_id for o in connector.iter_orders(platform_states=["reminded"])]
+        assert found == [reminded]
+
+    def test_current_payment_is_the_newest_transaction(self, fake, connector) -> None:
+        order_id = fake.add_order(payment_method="payment_cashpayment", payment_state="cancelled")
+        fake.add_transaction(
+            order_id,
+            payment_method="payment_invoicepayment",
+            state="paid",
+            created_at=fake.clock.now() + timedelta(minutes=5),
+        )
+        order = connector.get_order(order_id)
+        assert order.state == OrderState.PAID
+        assert order.payment_method == "payment_invoicepayment"
+
+    def test_resolves_country_ids_once(self, fake, connector) -> None:
+        for _ in range(3):
+            fake.add_order(country="AT")
+        connector.page_size = 1
+        countries = {o.billing_address.country for o in connector.iter_orders()}
+        assert countries == {"AT"}
+        assert fake.country_lookups == 1
+        assert connector.country_iso(fake.country_id("AT")) == "AT"
+        assert fake.country_lookups == 1
+
+    def test_reads_invoice_date_from_invoice_document(self, fake, connector) -> None:
+        invoiced = datetime(2025, 2, 1, 8, 30, tzinfo=UTC)
+        order_id = fake.add_order(invoice_created_at=invoiced)
+        assert connector.get_order(order_id).invoiced_at == invoiced
+
+
+class TestTransitions:
+    def test_suppresses_shop_mails(self, fake, connector) -> None:
+        order_id = fake.add_order()
+        connector.mark_paid(order_id)
+        transaction = fake.order(order_id)["transactions"][0]
+        assert transaction["mailsSent"] == [False]
+        assert fake.payment_state(order_id) == "paid"
+
+    def test_surfaces_illegal_transitions(self, fake, connector) -> None:
+        order_id = fake.add_order(payment_state="refunded")
+        with pytest.raises(errors.ClientError) as caught:
+            connector.transition_payment(order_id, PaymentAction.REMIND)
+        assert caught.value.status == 400
+        assert caught.value.body["errors"][0]["code"] == "SYSTEM__ILLEGAL_STATE_TRANSITION"
+        assert fake.payment_state(order_id) == "refunded"
+
+    def test_fake_refuses_paid_from_paid(self, fake, connector) -> None:
+        order_id = fake.add_order(payment_state="paid")
+        transaction_id = fake.order(order_id)["transactions"][0]["id"]
+        with pytest.raises(errors.ClientError, match="SYSTEM__ILLEGAL_STATE_TRANSITION"):
+            connector.request("POST", f"_action/order_transaction/{transaction_id}/state/paid", json={})
+
+    @pytest.mark.parametrize(
+        ("order_state", "payment_state", "expected"),
+        [
+            ("open", "open", OrderState.OPEN),
+            ("open", "reminded", OrderState.OPEN),
+            ("in_progress", "paid", OrderState.PAID),
+            ("completed", "paid_partially", OrderState.PARTIALLY_PAID),
+            ("open", "refunded", OrderState.REFUNDED),
+            ("completed", "refunded_partially", OrderState.PAID),
+            ("open", "chargeback", OrderState.DISPUTED),
+            ("open", "cancelled", OrderState.CANCELLED),
+            ("cancelled", "open", OrderState.CANCELLED),
+            ("open", "failed", OrderState.OPEN),
+            ("open", None, OrderState.OPEN),
+        ],
+    )
+    def test_maps_states(self, order_state, payment_state, expected) -> None:
+        assert map_state(order_state, payment_state) == expected
+
+
+class TestCustomFields:
+    def test_writes_customer_fields(self, fake, connector) -> None:
+        order_id = fake.add_order()
+        customer_id = fake.order(order_id)["orderCustomer"]["customerId"]
+        connector.write_customer_fields(customer_id, {"claimbridge_invoice_blocked": True})
+        assert fake.customers[customer_id]["customFields"] == {"claimbridge_invoice_blocked": True}
+
+    def test_keeps_the_newest_note_lines(self, fake, connector) -> None:
+        order_id = fake.add_order()
+        old = "\n".join(f"2025-01-01 00:00 UTC: note {n}" for n in range(MAX_NOTE_LINES))
+        fake.order(order_id)["customFields"] = {NOTES_FIELD: old}
+        connector.add_order_note(order_id, "latest\nnote")
+        lines = fake.order(order_id)["customFields"][NOTES_FIELD].splitlines()
+        assert len(lines) == MAX_NOTE_LINES
+        assert lines[0].endswith("note 1")
+        assert lines[-1].endswith(": latest note")
+
+
+def test_storage_datetime_is_utc_in_shopware_format() -> None:
+    berlin_noon = datetime(2025, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert storage_datetime(berlin_noon) == "2025-07-01 10:00:00.000"

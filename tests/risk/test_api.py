@@ -1,0 +1,308 @@
+"""The risk-check API end to end: token, request, decision, stored check, policy, overrides."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+from backend.extensions import utcnow
+from backend.merchants.models import ShopConnection
+from backend.orders.models import Receivable
+from backend.risk.models import RiskCheck
+from backend.risk.services import purge_raw_inputs
+
+CLEAN_BUYER = {
+    "reference": "cart-1",
+    "amount": "249.90",
+    "currency": "EUR",
+    "payment_methods": ["invoice", "paypal"],
+    "buyer": {
+        "email": "anna.schmidt@web.de",
+        "first_name": "Anna",
+        "last_name": "Schmidt",
+        "is_guest": False,
+    },
+    "billing_address": {
+        "first_name": "Anna",
+        "last_name": "Schmidt",
+        "street": "Unter den Linden",
+        "house_number": "5",
+        "postal_code": "10117",
+        "city": "Berlin",
+        "country": "DE",
+    },
+    "ip": "203.0.113.7",
+}
+
+RISKY_BUYER = {
+    **CLEAN_BUYER,
+    "reference": "cart-2",
+    "amount": "899.00",
+    "buyer": {"email": "lukas.weber@mailinator.com", "first_name": "Lukas", "last_name": "Weber"},
+    "billing_address": {
+        **CLEAN_BUYER["billing_address"],
+        "first_name": "Lukas",
+        "last_name": "Weber",
+        "postal_code": "80331",
+        "city": "Hamburg",
+    },
+    "shipping_address": {
+        "first_name": "Lukas",
+        "last_name": "Weber",
+        "street": "Packstation",
+        "house_number": "123",
+        "postal_code": "20095",
+        "city": "Hamburg",
+        "country": "DE",
+    },
+}
+
+
+@pytest.fixture
+def headers(merchant, auth_headers):
+    return auth_headers(merchant, "risk:check settings:write")
+
+
+class TestCreateRiskCheck:
+    def test_clean_buyer_keeps_invoice(self, client, headers):
+        response = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers)
+        body = response.get_json()
+        assert response.status_code == 201
+        assert body["decision"] == "accept"
+        assert body["payment_methods"] == {"allowed": ["invoice", "paypal"], "hidden": []}
+        assert body["score"] < 40
+
+    def test_risky_buyer_is_declined_with_reasons_and_invoice_hidden(self, client, headers):
+        body = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
+        codes = {reason["code"] for reason in body["reasons"]}
+        assert body["decision"] == "decline"
+        assert {
+            "PACKSTATION_SHIPPING",
+            "EMAIL_DISPOSABLE",
+            "POSTAL_CODE_CITY_MISMATCH",
+            "FIRST_ORDER_AMOUNT_LIMIT",
+        } <= codes
+        assert body["payment_methods"] == {"allowed": ["paypal"], "hidden": ["invoice"]}
+        assert any(w["field"] == "/billing_address/postal_code" for w in body["warnings"])
+
+    def test_messages_follow_accept_language(self, client, headers):
+        german = client.post(
+            "/api/v1/risk-checks", json=RISKY_BUYER, headers={**headers, "Accept-Language": "de-DE"}
+        )
+        english = client.post(
+            "/api/v1/risk-checks", json=RISKY_BUYER, headers={**headers, "Accept-Language": "en"}
+        )
+        message = {r["code"]: r["message"] for r in german.get_json()["reasons"]}["PACKSTATION_SHIPPING"]
+        assert "Lieferadresse" in message
+        assert {r["code"]: r["message"] for r in english.get_json()["reasons"]}[
+            "PACKSTATION_SHIPPING"
+        ] != message
+
+    def test_stored_check_can_be_read_back_with_reasons(self, client, headers):
+        created = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
+        fetched = client.get(f"/api/v1/risk-checks/{created['id']}", headers=headers).get_json()
+        assert fetched["decision"] == created["decision"]
+        assert [r["code"] for r in fetched["reasons"]] == [r["code"] for r in created["reasons"]]
+        assert fetched["warnings"][0]["message"] == created["warnings"][0]["message"]
+
+    def test_stores_hashes_not_raw_identities_in_keys(self, client, headers, db):
+        client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers)
+        row = db.session.scalar(sa.select(RiskCheck))
+        assert len(row.email_key) == 64
+        assert "anna" not in row.email_key
+
+    def test_other_merchants_check_is_404(self, client, headers, create_merchant, auth_headers):
+        created = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        stranger = auth_headers(create_merchant("Fremd"), "risk:check")
+        assert client.get(f"/api/v1/risk-checks/{created['id']}", headers=stranger).status_code == 404
+
+    def test_needs_risk_scope(self, client, merchant, auth_headers):
+        response = client.post(
+            "/api/v1/risk-checks", json=CLEAN_BUYER, headers=auth_headers(merchant, "orders:write")
+        )
+        assert response.status_code == 403
+
+    @pytest.mark.parametrize(
+        ("patch", "pointer"),
+        [
+            ({"amount": "-1"}, "/amount"),
+            ({"amount": "NaN"}, "/amount"),
+            ({"currency": "euro"}, "/currency"),
+            ({"payment_methods": []}, "/payment_methods"),
+            ({"billing_address": {"city": "Berlin"}}, "/billing_address/country"),
+            ({"ip": "999.1.1.1"}, "/ip"),
+            ({"items": [{"quantity": "many"}]}, "/items/0/quantity"),
+        ],
+    )
+    def test_bad_fields_are_422_with_json_pointers(self, client, headers, db, patch, pointer):
+        response = client.post("/api/v1/risk-checks", json={**CLEAN_BUYER, **patch}, headers=headers)
+        assert response.status_code == 422
+        assert pointer in response.get_json()["details"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
+
+    def test_malformed_json_is_400(self, client, headers):
+        response = client.post(
+            "/api/v1/risk-checks", data=b"{not json", content_type="application/json", headers=headers
+        )
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+
+
+class TestHistoryAndVelocity:
+    def test_unpaid_history_at_this_merchant_raises_the_score(self, client, headers, merchant, db):
+        connection = ShopConnection(
+            merchant_id=merchant.id, platform="api", shop_url="https://x.example", status="active"
+        )
+        db.session.add(connection)
+        db.session.flush()
+        first = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        from flask import current_app
+
+        from backend.risk.identity import keyed_hash, normalise_email
+
+        email_key = keyed_hash(
+            current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email("anna.schmidt@web.de")
+        )
+        db.session.add(
+            Receivable(
+                merchant_id=merchant.id,
+                connection_id=connection.id,
+                external_id="1001",
+                number="1001",
+                state="in_collection",
+                currency="EUR",
+                total_amount=Decimal("120.00"),
+                ordered_at=utcnow(),
+                invoice_date=utcnow().date(),
+                due_date=utcnow().date(),
+                email_key=email_key,
+            )
+        )
+        db.session.commit()
+        second = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        codes = {reason["code"] for reason in second["reasons"]}
+        assert second["score"] > first["score"]
+        assert "FIRST_ORDER" not in codes
+        assert any("HANDED_OVER" in code or "COLLECTION" in code for code in codes), codes
+
+    def test_many_checkouts_from_one_email_trigger_velocity(self, client, headers):
+        for n in range(5):
+            client.post(
+                "/api/v1/risk-checks", json={**CLEAN_BUYER, "reference": f"cart-{n}"}, headers=headers
+            )
+        body = client.post(
+            "/api/v1/risk-checks", json={**CLEAN_BUYER, "reference": "cart-x"}, headers=headers
+        ).get_json()
+        assert any("VELOCITY" in reason["code"] for reason in body["reasons"]), body["reasons"]
+
+    def test_repeated_checks_of_one_cart_count_once(self, client, headers):
+        for _ in range(6):
+            body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        assert not any("VELOCITY" in reason["code"] for reason in body["reasons"])
+
+
+class TestPolicy:
+    def test_defaults_are_readable(self, client, headers):
+        body = client.get("/api/v1/policy", headers=headers).get_json()
+        assert body["invoice_methods"] == ["invoice", "payment_invoicepayment"]
+        assert body["bureau_account"]["configured"] is False
+
+    def test_update_changes_decisions_and_is_audited(self, client, headers, db):
+        response = client.put("/api/v1/policy", json={"review_at": 1, "decline_at": 2}, headers=headers)
+        assert response.status_code == 200
+        assert (
+            client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()["decision"]
+            == "decline"
+        )
+        assert db.session.scalar(sa.select(AuditEvent).filter_by(action="policy.updated")) is not None
+
+    def test_invalid_policy_is_422_naming_the_field_and_changes_nothing(self, client, headers):
+        response = client.put("/api/v1/policy", json={"review_at": 90, "decline_at": 50}, headers=headers)
+        assert response.status_code == 422
+        assert "/review_at" in response.get_json()["details"]
+        assert client.get("/api/v1/policy", headers=headers).get_json()["review_at"] == 40
+
+    def test_unknown_field_is_422(self, client, headers):
+        response = client.put("/api/v1/policy", json={"colour": "red"}, headers=headers)
+        assert response.status_code == 422
+
+    def test_bureau_account_is_write_only(self, client, headers):
+        account = {
+            "merchant_id": "1",
+            "portal_id": "2",
+            "sub_account_id": "3",
+            "portal_key": "s3cr3t",
+            "mode": "test",
+        }
+        response = client.put("/api/v1/policy", json={"bureau_account": account}, headers=headers)
+        assert response.get_json()["bureau_account"] == {
+            "provider": "payone",
+            "configured": True,
+            "mode": "test",
+        }
+        assert b"s3cr3t" not in client.get("/api/v1/policy", headers=headers).data
+
+    def test_needs_settings_scope_to_write(self, client, merchant, auth_headers):
+        response = client.put("/api/v1/policy", json={}, headers=auth_headers(merchant, "risk:check"))
+        assert response.status_code == 403
+
+
+class TestBuyerOverrides:
+    def test_always_allow_wins_over_a_declining_score(self, client, headers):
+        client.put(
+            "/api/v1/buyer-overrides",
+            json={
+                "email": "Lukas.Weber@Mailinator.com",
+                "mode": "always_allow",
+                "note": "known customer",
+                "by": "chef@shop.de",
+            },
+            headers=headers,
+        )
+        body = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
+        assert body["decision"] == "accept"
+        assert body["rule"] == "override_always_allow"
+        assert body["payment_methods"]["hidden"] == []
+
+    def test_never_allow_hides_invoice_for_a_clean_buyer(self, client, headers):
+        client.put(
+            "/api/v1/buyer-overrides",
+            json={"email": "anna.schmidt@web.de", "mode": "never_allow"},
+            headers=headers,
+        )
+        body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        assert body["decision"] == "decline"
+        assert body["payment_methods"]["hidden"] == ["invoice"]
+
+    def test_clearing_an_override_restores_scoring(self, client, headers):
+        client.put(
+            "/api/v1/buyer-overrides",
+            json={"email": "anna.schmidt@web.de", "mode": "never_allow"},
+            headers=headers,
+        )
+        client.put(
+            "/api/v1/buyer-overrides", json={"email": "anna.schmidt@web.de", "mode": None}, headers=headers
+        )
+        assert (
+            client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()["decision"]
+            == "accept"
+        )
+
+    def test_override_without_identity_is_422(self, client, headers):
+        assert (
+            client.put("/api/v1/buyer-overrides", json={"mode": "never_allow"}, headers=headers).status_code
+            == 422
+        )
+
+
+class TestRetention:
+    def test_raw_input_is_purged_after_retention_but_decision_stays(self, client, headers, db):
+        client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers)
+        assert purge_raw_inputs() == 0
+        assert purge_raw_inputs(now=utcnow() + timedelta(days=91)) == 1
+        row = db.session.scalar(sa.select(RiskCheck))
+        assert row.raw_input is None
+        assert row.decision == "accept"
+        assert row.email_key

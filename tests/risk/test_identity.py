@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from backend.risk.identity import (
+    fold,
+    identity_keys,
+    keyed_hash,
+    normalise_address,
+    normalise_email,
+    normalise_ip,
+    normalise_name,
+    normalise_phone,
+    normalise_street,
+)
+from backend.risk.inputs import Address
+
+SECRET = b"installation-secret"
+
+
+class TestFold:
+    @pytest.mark.parametrize(
+        ("text", "folded"),
+        [
+            ("München", "muenchen"),
+            ("MUENCHEN", "muenchen"),
+            ("Straße", "strasse"),
+            ("  Görlitz-Süd ", "goerlitz sued"),
+            ("Élodie François", "elodie francois"),
+        ],
+    )
+    def test_folds_case_umlauts_accents_and_separators(self, text: str, folded: str) -> None:
+        assert fold(text) == folded
+
+
+class TestNormaliseEmail:
+    @pytest.mark.parametrize(
+        "variant",
+        [
+            "max.meier@gmail.com",
+            "Max.Meier@GMail.com",
+            "maxmeier@gmail.com",
+            "m.a.x.meier+shop@googlemail.com",
+            " maxmeier+x@gmail.com ",
+        ],
+    )
+    def test_gmail_variants_are_one_mailbox(self, variant: str) -> None:
+        assert normalise_email(variant) == "maxmeier@gmail.com"
+
+    def test_keeps_dots_outside_gmail(self) -> None:
+        assert normalise_email("Max.Meier@web.de") == "max.meier@web.de"
+        assert normalise_email("max.meier@web.de") != normalise_email("maxmeier@web.de")
+
+    def test_drops_plus_tags_everywhere(self) -> None:
+        assert normalise_email("anna+news@posteo.de") == "anna@posteo.de"
+
+
+class TestNormalisePhone:
+    @pytest.mark.parametrize(
+        "variant", ["0171 2345678", "+49 171 2345678", "0049-171-2345678", "(0171) 234 56 78"]
+    )
+    def test_german_variants_become_one_e164_number(self, variant: str) -> None:
+        assert normalise_phone(variant, "DE") == "+491712345678"
+
+    def test_reads_national_numbers_in_the_billing_country(self) -> None:
+        assert normalise_phone("0664 1234567", "AT") == "+436641234567"
+
+    def test_returns_empty_for_garbage(self) -> None:
+        assert normalise_phone("call me", "DE") == ""
+        assert normalise_phone("12", "DE") == ""
+
+
+class TestNormaliseStreet:
+    @pytest.mark.parametrize(
+        ("street", "number"),
+        [
+            ("Karl-Marx-Straße", "5a"),
+            ("Karl-Marx-Str.", "5 a"),
+            ("Karl Marx Str", "5A"),
+            ("karl-marx-strasse 5a", ""),
+            ("KARL-MARX-STR.5a", ""),
+        ],
+    )
+    def test_abbreviations_and_spacing_are_equivalent(self, street: str, number: str) -> None:
+        assert normalise_street(street, number) == "karlmarxstrasse5a"
+
+    def test_does_not_expand_str_inside_words(self) -> None:
+        assert normalise_street("Strandweg", "1") == "strandweg1"
+
+    def test_different_house_numbers_differ(self) -> None:
+        assert normalise_street("Hauptstr.", "5") != normalise_street("Hauptstr.", "7")
+
+
+class TestNormaliseAddress:
+    def test_ignores_city_spelling_when_a_postal_code_exists(self) -> None:
+        first = Address(
+            street="Berger Str.", house_number="12", postal_code="60316", city="Frankfurt", country="DE"
+        )
+        second = Address(
+            street="Berger Straße",
+            house_number="12",
+            postal_code="60316",
+            city="Frankfurt am Main",
+            country="de",
+        )
+        assert normalise_address(first) == normalise_address(second) == "DE|60316|bergerstrasse12"
+
+    def test_empty_address_has_no_key(self) -> None:
+        assert normalise_address(Address(country="DE")) == ""
+
+
+class TestNormaliseName:
+    def test_swapped_fields_and_umlauts_match(self) -> None:
+        assert normalise_name("Jürgen", "Müller") == normalise_name("MUELLER", "juergen")
+
+
+class TestNormaliseIp:
+    def test_ipv6_addresses_of_one_network_match(self) -> None:
+        assert (
+            normalise_ip("2001:db8:1:2:aaaa::1")
+            == normalise_ip("2001:db8:1:2:bbbb::2")
+            == "2001:db8:1:2::/64"
+        )
+
+    def test_ipv4_mapped_becomes_ipv4(self) -> None:
+        assert normalise_ip("::ffff:203.0.113.7") == "203.0.113.7"
+
+    def test_invalid_is_empty(self) -> None:
+        assert normalise_ip("not-an-ip") == ""
+
+
+class TestIdentityKeys:
+    def test_keyed_hash_is_hmac_sha256_of_kind_and_value(self) -> None:
+        expected = hmac.new(SECRET, b"email:anna@web.de", hashlib.sha256).hexdigest()
+        assert keyed_hash(SECRET, "email", "anna@web.de") == expected
+
+    def test_equivalent_inputs_give_equal_keys(self, make_check) -> None:
+        first = make_check()
+        second = make_check(
+            buyer={"email": "Anna.Schmidt+shop@WEB.de", "phone": "+49 171 2345678"},
+            billing_address={"street": "Berger Str.", "city": "Frankfurt", "first_name": "ANNA"},
+        )
+        assert identity_keys(first, SECRET) == identity_keys(second, SECRET)
+
+    def test_keys_depend_on_the_installation_secret(self, make_check) -> None:
+        check = make_check()
+        assert identity_keys(check, SECRET).email != identity_keys(check, b"other-secret").email
+
+    def test_every_kind_has_its_own_key(self, make_check) -> None:
+        keys = identity_keys(make_check(), SECRET).as_dict()
+        shipping = keys.pop("shipping_address")
+        assert len(set(keys.values())) == len(keys) == 6
+        assert all(len(value) == 64 for value in keys.values())
+        assert shipping == keys["address"]  # no shipping address sent: goods go to the billing address
+
+    def test_shipping_address_key_matches_a_billing_address_key(self, make_check) -> None:
+        billing_elsewhere = make_check(
+            billing_address={"street": "Zeil", "house_number": "1", "postal_code": "60313"}
+        )
+        shipped_there = make_check(
+            shipping_address={
+                "first_name": "Anna",
+                "last_name": "Schmidt",
+                "street": "Zeil",
+                "house_number": "1",
+                "postal_code": "60313",
+                "city": "Frankfurt am Main",
+                "country": "DE",
+            }
+        )
+        assert (
+            identity_keys(shipped_there, SECRET).shipping_address
+            == identity_keys(billing_elsewhere, SECRET).address
+        )
+
+    def test_missing_data_gives_empty_keys(self, make_check) -> None:
+        keys = identity_keys(make_check(buyer={"phone": "", "email": ""}, ip=""), SECRET)
+        assert (keys.phone, keys.email, keys.ip) == ("", "", "")
+
+    def test_refuses_an_empty_secret(self, make_check) -> None:
+        with pytest.raises(ValueError, match="secret"):
+            identity_keys(make_check(), b"")
