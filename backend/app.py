@@ -31,13 +31,11 @@ def _register_blueprints(app: Flask) -> None:
     from backend.auth.blueprint import bp as auth_bp
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
-    from backend.shopware.blueprint import bp as shopware_bp
     from backend.risk import views as risk_views
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     api.register_blueprint(merchant_views.blp)
-    app.register_blueprint(shopware_bp)
     api.register_blueprint(risk_views.blp)
 
 

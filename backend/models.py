@@ -3,7 +3,6 @@
 from backend.audit.models import AuditEvent
 from backend.auth.models import AccessToken
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
-from backend.shopware.models import ShopwareEvent, ShopwareShop  # noqa: F401
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.worker import JobLease
