@@ -17,11 +17,13 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from backend import create_app
+from backend.auth.server import grant_cache
 from backend.auth.services import create_client as create_api_client_service
 from backend.extensions import db as _db
 from backend.extensions import limiter
 from backend.merchants.models import Merchant
 from backend.merchants.services import create_merchant as create_merchant_service
+from backend.risk.services import policy_cache
 
 PG_ENV = "CLAIMBRIDGE_TEST_DATABASE_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -125,6 +127,8 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     """The app inside an app context; every table is emptied after the test."""
     with _session_app.app_context():
         limiter.reset()
+        grant_cache.clear()
+        policy_cache.clear()
         yield _session_app
         _db.session.rollback()
         _empty_all_tables()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
@@ -47,6 +49,79 @@ def _find_token(token_string: str) -> AccessToken | None:
     return db.session.scalar(db.select(AccessToken).filter_by(token_hash=hash_secret(token_string)))
 
 
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid bearer token grants, detached from the database so it can be cached per process."""
+
+    token_hash: str
+    merchant_id: int
+    client_id: str
+    scope: str
+    expires_at: datetime
+    revoked: bool
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return max(0, int((self.expires_at - utcnow()).total_seconds()))
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+class GrantCache:
+    """Validated grants by token hash for a few seconds, so a checkout call costs no token query.
+
+    Revocation takes effect at once in the process that revokes and within ``ttl`` seconds elsewhere.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, TokenGrant]] = {}
+
+    def get(self, token_hash: str) -> TokenGrant | None:
+        entry = self._entries.get(token_hash)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, grant: TokenGrant) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[grant.token_hash] = (time.monotonic(), grant)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+grant_cache = GrantCache(ttl=10.0)
+
+
+def _grant_for(token_string: str) -> TokenGrant | None:
+    token_hash = hash_secret(token_string)
+    grant = grant_cache.get(token_hash)
+    if grant is not None:
+        return grant
+    token = db.session.scalar(db.select(AccessToken).filter_by(token_hash=token_hash))
+    if token is None:
+        return None
+    grant = TokenGrant(
+        token_hash=token_hash,
+        merchant_id=token.merchant_id,
+        client_id=token.client.client_id,
+        scope=token.scope,
+        expires_at=token.expires_at,
+        revoked=token.is_revoked(),
+    )
+    grant_cache.put(grant)
+    return grant
+
+
 class TokenRevocationEndpoint(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
@@ -56,11 +131,12 @@ class TokenRevocationEndpoint(RevocationEndpoint):
     def revoke_token(self, token: AccessToken, request: Any) -> None:
         token.revoked_at = utcnow()
         db.session.commit()
+        grant_cache.clear()
 
 
 class HashedBearerTokenValidator(BearerTokenValidator):
-    def authenticate_token(self, token_string: str) -> AccessToken | None:
-        return _find_token(token_string)
+    def authenticate_token(self, token_string: str) -> TokenGrant | None:
+        return _grant_for(token_string)
 
 
 class ApiResourceProtector(ResourceProtector):
@@ -102,9 +178,9 @@ def current_merchant_id() -> int:
     return current_token.merchant_id
 
 
-def current_client() -> ApiClient:
-    """Return the API client of the request's bearer token."""
-    return current_token.client
+def current_client_id() -> str:
+    """Return the client id of the request's bearer token."""
+    return current_token.client_id
 
 
 def token_response_json(status: int, payload: dict[str, Any]) -> str:

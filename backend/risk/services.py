@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.orders.models import Receivable
 from backend.orders.states import OUTSTANDING, State
-from backend.risk.engine import Decision, bureau_result_for, evaluate, should_call_bureau
+from backend.risk.engine import bureau_result_for, evaluate, should_call_bureau
 from backend.risk.identity import (
     IdentityKeys,
     identity_keys,
@@ -50,22 +51,22 @@ KEY_COLUMNS = {
 }
 BUREAU_ACCOUNT_FIELDS = ("merchant_id", "portal_id", "sub_account_id", "portal_key", "mode")
 
-_policy_cache: dict[int, tuple[datetime, RiskPolicy]] = {}
+# Parsed policies per merchant, re-read after POLICY_CACHE_SECONDS so other workers see an update quickly.
+POLICY_CACHE_SECONDS = 5.0
+policy_cache: dict[int, tuple[float, RiskPolicy]] = {}
 
 
 # -- policy --------------------------------------------------------------------------------------------------
 
 
 def get_policy(merchant_id: int) -> RiskPolicy:
-    """Return the merchant's policy (the default policy until one is stored)."""
-    record = db.session.get(RiskPolicyRecord, merchant_id)
-    if record is None:
-        return RiskPolicy()
-    cached = _policy_cache.get(merchant_id)
-    if cached is not None and cached[0] == record.updated_at:
+    """Return the merchant's policy (the default policy until one is stored), cached for a few seconds."""
+    cached = policy_cache.get(merchant_id)
+    if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
         return cached[1]
-    policy = RiskPolicy.from_dict(record.document)
-    _policy_cache[merchant_id] = (record.updated_at, policy)
+    document = db.session.scalar(sa.select(RiskPolicyRecord.document).filter_by(merchant_id=merchant_id))
+    policy = RiskPolicy() if document is None else RiskPolicy.from_dict(document)
+    policy_cache[merchant_id] = (time.monotonic(), policy)
     return policy
 
 
@@ -99,6 +100,7 @@ def update_policy(merchant_id: int, document: dict[str, Any], *, actor: str) -> 
         record.bureau_account_encrypted = _validated_bureau_account(account)
     db.session.add(record)
     db.session.flush()
+    policy_cache.pop(merchant_id, None)
     record_event(
         "policy.updated",
         actor=actor,
@@ -156,58 +158,86 @@ def bureau_for(merchant_id: int, policy: RiskPolicy) -> CreditBureau | None:
 # -- buyer context -------------------------------------------------------------------------------------------
 
 
-def _velocity(merchant_id: int, keys: IdentityKeys, now: datetime) -> dict[str, VelocityCounts]:
-    """Count earlier checkouts sharing each identity key, in one indexed query."""
-    present = {kind: getattr(keys, kind) for kind in VELOCITY_KINDS if getattr(keys, kind)}
-    if not present:
-        return {}
-    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
+@functools.cache
+def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
+    """Build (once per combination of identity kinds) one UNION ALL query, each branch on its own index."""
     checkout = sa.func.coalesce(RiskCheck.reference, RiskCheck.id)
-    columns = []
-    for kind, value in present.items():
-        match = KEY_COLUMNS[kind] == value
-        columns += [
-            sa.func.count(sa.distinct(sa.case((match & (RiskCheck.created_at >= day_ago), checkout)))),
-            sa.func.count(sa.distinct(sa.case((match, checkout)))),
+    recent = RiskCheck.created_at >= sa.bindparam("day_ago")
+    branches = [
+        sa.select(
+            sa.literal(position),
+            sa.func.count(sa.distinct(sa.case((recent, checkout)))),
+            sa.func.count(sa.distinct(checkout)),
             sa.func.count(
-                sa.distinct(sa.case((match & (RiskCheck.name_key != keys.name), RiskCheck.name_key)))
+                sa.distinct(sa.case((RiskCheck.name_key != sa.bindparam("name_key"), RiskCheck.name_key)))
             ),
             sa.func.count(
-                sa.distinct(sa.case((match & (RiskCheck.address_key != keys.address), RiskCheck.address_key)))
+                sa.distinct(
+                    sa.case((RiskCheck.address_key != sa.bindparam("address_key"), RiskCheck.address_key))
+                )
             ),
-        ]
-    row = db.session.execute(
-        sa.select(*columns).where(
-            RiskCheck.merchant_id == merchant_id,
-            RiskCheck.created_at >= month_ago,
-            sa.or_(*(KEY_COLUMNS[kind] == value for kind, value in present.items())),
+        ).where(
+            RiskCheck.merchant_id == sa.bindparam("merchant_id"),
+            KEY_COLUMNS[kind] == sa.bindparam(f"{kind}_key"),
+            RiskCheck.created_at >= sa.bindparam("month_ago"),
         )
-    ).one()
-    return {kind: VelocityCounts(*row[i * 4 : i * 4 + 4]) for i, kind in enumerate(present)}
+        for position, kind in enumerate(kinds)
+    ]
+    return sa.union_all(*branches)
+
+
+def _velocity(merchant_id: int, keys: IdentityKeys, now: datetime) -> dict[str, VelocityCounts]:
+    """Count earlier checkouts sharing each identity key: one statement, one index range per key."""
+    kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
+    if not kinds:
+        return {}
+    params = {f"{kind}_key": getattr(keys, kind) for kind in kinds}
+    rows = db.session.execute(
+        _velocity_statement(kinds),
+        {
+            **params,
+            "merchant_id": merchant_id,
+            "day_ago": now - timedelta(days=1),
+            "month_ago": now - timedelta(days=30),
+            "name_key": keys.name,
+            "address_key": keys.address,
+        },
+    ).all()
+    return {kinds[row[0]]: VelocityCounts(*row[1:]) for row in rows}
+
+
+@functools.cache
+def _history_statement(by_email: bool, by_address: bool) -> sa.Select:
+    """Build (once) the query summing a buyer's receivables matched on e-mail and/or billing address."""
+    matches = []
+    if by_email:
+        matches.append(Receivable.email_key == sa.bindparam("email_key"))
+    if by_address:
+        matches.append(Receivable.address_key == sa.bindparam("address_key"))
+    outstanding = Receivable.state.in_([state.value for state in OUTSTANDING])
+    balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
+    overdue = outstanding & (Receivable.due_date < sa.bindparam("today")) & (Receivable.dunning_level == 0)
+    return sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0),
+        sa.func.count(sa.case((overdue, 1))),
+        sa.func.count(sa.case((Receivable.dunning_level > 0, 1))),
+        sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))),
+    ).where(Receivable.merchant_id == sa.bindparam("merchant_id"), sa.or_(*matches))
 
 
 def _history(merchant_id: int, keys: IdentityKeys, today: date) -> dict[str, Any]:
     """Sum up this buyer's receivables at this merchant, matched on e-mail or billing address."""
-    matches = [
-        column == value
-        for column, value in ((Receivable.email_key, keys.email), (Receivable.address_key, keys.address))
-        if value
-    ]
-    if not matches:
+    if not (keys.email or keys.address):
         return {}
-    outstanding = Receivable.state.in_([state.value for state in OUTSTANDING])
-    balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
-    row = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0),
-            sa.func.count(
-                sa.case((outstanding & (Receivable.due_date < today) & (Receivable.dunning_level == 0), 1))
-            ),
-            sa.func.count(sa.case((Receivable.dunning_level > 0, 1))),
-            sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))),
-        ).where(Receivable.merchant_id == merchant_id, sa.or_(*matches))
-    ).one()
+    statement = _history_statement(bool(keys.email), bool(keys.address))
+    params = {
+        "merchant_id": merchant_id,
+        "today": today,
+        "email_key": keys.email,
+        "address_key": keys.address,
+    }
+    row = db.session.execute(statement, params).one()
     return {
         "previous_orders": row[0],
         "open_exposure": Decimal(row[1]).quantize(Decimal("0.01")),
@@ -222,23 +252,28 @@ def buyer_context(merchant_id: int, keys: IdentityKeys, now: datetime) -> BuyerC
     return BuyerContext(**_history(merchant_id, keys, now.date()), velocity=_velocity(merchant_id, keys, now))
 
 
-def find_override(merchant_id: int, keys: IdentityKeys) -> BuyerOverride | None:
-    """Return the merchant's override matching any of the buyer's identities (never_allow wins a tie)."""
-    candidates = [(kind, getattr(keys, kind)) for kind in OVERRIDE_KINDS if getattr(keys, kind)]
-    if not candidates:
+@functools.cache
+def _override_statement(kinds: tuple[str, ...]) -> sa.Select:
+    """Build (once per combination of kinds) the lookup of a buyer's overrides."""
+    return sa.select(BuyerOverride.id, BuyerOverride.mode).where(
+        BuyerOverride.merchant_id == sa.bindparam("merchant_id"),
+        sa.or_(
+            *(
+                (BuyerOverride.key_kind == kind) & (BuyerOverride.key_hash == sa.bindparam(f"{kind}_key"))
+                for kind in kinds
+            )
+        ),
+    )
+
+
+def find_override(merchant_id: int, keys: IdentityKeys) -> str | None:
+    """Return the merchant's override mode for any of the buyer's identities (never_allow wins a tie)."""
+    kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
+    if not kinds:
         return None
-    rows = db.session.scalars(
-        sa.select(BuyerOverride).where(
-            BuyerOverride.merchant_id == merchant_id,
-            sa.or_(
-                *(
-                    (BuyerOverride.key_kind == kind) & (BuyerOverride.key_hash == value)
-                    for kind, value in candidates
-                )
-            ),
-        )
-    ).all()
-    return min(rows, key=lambda row: (row.mode != "never_allow", row.id), default=None)
+    params = {f"{kind}_key": getattr(keys, kind) for kind in kinds}
+    rows = db.session.execute(_override_statement(kinds), {"merchant_id": merchant_id, **params}).all()
+    return min(rows, key=lambda row: (row.mode != "never_allow", row.id), default=(None, None))[1]
 
 
 # -- overrides -----------------------------------------------------------------------------------------------
@@ -352,15 +387,14 @@ def _bureau_result(
 # -- the check -----------------------------------------------------------------------------------------------
 
 
-def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> tuple[RiskCheck, Decision]:
+def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> RiskCheck:
     """Decide whether invoice may be offered for this checkout, and store the decision with its reasons."""
     started = time.perf_counter()
     now = utcnow()
     policy = get_policy(merchant_id)
     check = CheckInput.from_payload(payload)
     keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
-    override = find_override(merchant_id, keys)
-    override_mode = override.mode if override else None
+    override_mode = find_override(merchant_id, keys)
     context = buyer_context(merchant_id, keys, now)
     decision = evaluate(check, context, policy, override=override_mode)
     if should_call_bureau(check, policy, decision=decision, override=override_mode):
@@ -408,8 +442,16 @@ def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> tuple[RiskCheck
         expires_at=now + CHECK_VALIDITY,
     )
     row.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    db.session.add(row)
-    return row, decision
+    # A plain INSERT: the hot path writes one row and needs no unit-of-work bookkeeping for it.
+    db.session.execute(_INSERT_CHECK, _column_values(row))
+    return row
+
+
+_INSERT_CHECK = sa.insert(RiskCheck.__table__)
+
+
+def _column_values(row: RiskCheck) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in RiskCheck.__table__.columns}
 
 
 def _bureau_summary(result: BureauResult | None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from backend.auth.server import current_client, current_merchant_id, require_oauth
+from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.extensions import db
 from backend.risk import services
 from backend.risk.blueprint import blp
@@ -61,10 +61,10 @@ def _check_body(row: RiskCheck, lang: str) -> dict[str, Any]:
 @require_oauth("risk:check")
 def create_risk_check(payload: dict[str, Any]) -> dict[str, Any]:
     """Decide whether invoice may be offered to this buyer for this cart."""
-    row, decision = services.run_risk_check(current_merchant_id(), payload)
+    row = services.run_risk_check(current_merchant_id(), payload)
+    body = _check_body(row, _language())
     db.session.commit()
-    lang = _language()
-    return {**_check_body(row, lang), **decision.to_dict(lang)}
+    return body
 
 
 @blp.route("/risk-checks/<check_id>", methods=["GET"])
@@ -87,7 +87,7 @@ def get_policy() -> dict[str, Any]:
 @require_oauth("settings:write")
 def put_policy(document: dict[str, Any]) -> dict[str, Any]:
     """Replace the risk policy; fields left out get their defaults."""
-    body = services.update_policy(current_merchant_id(), document, actor=current_client().client_id)
+    body = services.update_policy(current_merchant_id(), document, actor=current_client_id())
     db.session.commit()
     return body
 
@@ -99,7 +99,7 @@ def put_policy(document: dict[str, Any]) -> dict[str, Any]:
 def put_buyer_override(body: dict[str, Any]) -> list[Any]:
     """Always or never allow invoice for a buyer (mode null clears it); wins over any score."""
     identity = {key: body.get(key) for key in ("email", "phone", "billing_address")}
-    actor = body.get("by") or current_client().client_id
+    actor = body.get("by") or current_client_id()
     rows = services.set_buyer_override(
         current_merchant_id(), identity, body["mode"], note=body["note"], actor=actor
     )

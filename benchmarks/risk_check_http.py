@@ -1,0 +1,259 @@
+"""Benchmark POST /api/v1/risk-checks against a hello-world Flask endpoint, both under gunicorn.
+
+Targets (DESIGN.md): risk-check throughput >= 40 % of hello world; p99 < 25 ms at half the saturating load.
+
+    python benchmarks/risk_check_http.py                      # SQLite
+    python benchmarks/risk_check_http.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+Needs wrk (Debian package `wrk`). Load is measured in the same run for both endpoints, with the same gunicorn
+settings. Half load is paced with wrk's per-connection delay (closed loop with think time), which keeps the
+request rate near the target while latency stays low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PLACES = ROOT / "backend" / "risk" / "data" / "de_postal_places.tsv"
+FIRST = ["Anna", "Lukas", "Marie", "Felix", "Sophie", "Jonas", "Lena", "Paul", "Mia", "Leon", "Emma", "Noah"]
+LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch"]
+STREETS = [
+    "Hauptstraße",
+    "Bahnhofstraße",
+    "Gartenweg",
+    "Schulstraße",
+    "Lindenallee",
+    "Am Markt",
+    "Kirchplatz",
+]
+DOMAINS = ["web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "mailinator.com"]
+
+
+def realistic_bodies(count: int, seed: int = 7) -> list[dict]:
+    """Varied buyers with real (PLZ, city) pairs; a few risky ones (Packstation, disposable mail, big carts)."""
+    rng = random.Random(seed)
+    places = [line.split("\t") for line in PLACES.read_text().splitlines() if "\t" in line]
+    bodies = []
+    for n in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        plz, cities = rng.choice(places)
+        address = {
+            "first_name": first,
+            "last_name": last,
+            "street": rng.choice(STREETS),
+            "house_number": str(rng.randint(1, 120)),
+            "postal_code": plz,
+            "city": cities.split("|")[0],
+            "country": "DE",
+        }
+        body = {
+            "reference": f"cart-{seed}-{n}",
+            "amount": str(Decimal(rng.randint(999, 120000)) / 100),
+            "currency": "EUR",
+            "payment_methods": ["invoice", "paypal", "creditcard"],
+            "buyer": {
+                "email": f"{first}.{last}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}".lower(),
+                "phone": f"+49 30 {rng.randint(1000000, 9999999)}",
+                "first_name": first,
+                "last_name": last,
+                "is_guest": rng.random() < 0.4,
+            },
+            "billing_address": address,
+            "ip": f"198.51.100.{rng.randint(1, 254)}",
+            "items": [
+                {"sku": f"SKU-{rng.randint(1, 500)}", "name": "Artikel", "quantity": 1, "unit_price": "19.99"}
+            ],
+        }
+        if rng.random() < 0.1:
+            body["shipping_address"] = {
+                **address,
+                "street": "Packstation",
+                "house_number": str(rng.randint(100, 999)),
+            }
+        bodies.append(body)
+    return bodies
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            app_spec,
+        ],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(base + "/", timeout=2)
+            return process, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"gunicorn for {app_spec} did not start")
+
+
+def wrk(
+    url: str,
+    bodies_file: Path,
+    *,
+    connections: int,
+    seconds: int,
+    auth: str | None = None,
+    delay_ms: float = 0,
+) -> dict:
+    env = {**os.environ, "BODIES_FILE": str(bodies_file), "DELAY_MS": str(int(delay_ms))}
+    if auth:
+        env["AUTH"] = auth
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(ROOT / "benchmarks" / "wrk_bodies.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(next(line for line in output.splitlines() if line.startswith("JSON "))[5:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def prepare_database(env: dict) -> str:
+    """Migrate, create a merchant and client, and return a bearer token."""
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [str(BIN / "claimbridge"), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    cli("db", "upgrade", "heads")
+    merchant = json.loads(cli("merchants", "create", "Benchmark GmbH", "--json"))
+    return json.loads(
+        cli("clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
+    )
+
+
+def reset_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is reset!); default SQLite")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--bodies", type=int, default=5000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="cb-bench-"))
+    env = {**os.environ, "CLAIMBRIDGE_INSTANCE_PATH": str(workdir), "CLAIMBRIDGE_LOG_LEVEL": "WARNING"}
+    if args.database_url:
+        reset_postgres(args.database_url)
+        env["CLAIMBRIDGE_DATABASE_URL"] = args.database_url
+    creds = prepare_database(env)
+    bodies_file = workdir / "bodies.jsonl"
+    bodies_file.write_text("\n".join(json.dumps(b) for b in realistic_bodies(args.bodies)) + "\n")
+    hello_file = workdir / "hello.jsonl"
+    hello_file.write_text("{}\n")
+
+    app, app_base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
+    hello, hello_base = start_gunicorn("hello_app:app", env, args.workers, ROOT / "benchmarks")
+    try:
+        token = requests.post(
+            app_base + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+            timeout=10,
+        ).json()["access_token"]
+        auth = f"Bearer {token}"
+        check_url = app_base + "/api/v1/risk-checks"
+        wrk(check_url, bodies_file, connections=4, seconds=2, auth=auth)  # warm up
+        wrk(hello_base + "/hello", hello_file, connections=4, seconds=2)
+        baseline = wrk(hello_base + "/hello", hello_file, connections=args.connections, seconds=args.seconds)
+        saturated = wrk(check_url, bodies_file, connections=args.connections, seconds=args.seconds, auth=auth)
+        half_rate = saturated["rps"] / 2
+        paced_connections = 8
+        delay = max(0.0, paced_connections * 1000 / half_rate - saturated["mean_ms"] / 2)
+        half = wrk(
+            check_url,
+            bodies_file,
+            connections=paced_connections,
+            seconds=args.seconds,
+            auth=auth,
+            delay_ms=delay,
+        )
+    finally:
+        for process in (app, hello):
+            process.terminate()
+            process.wait(timeout=20)
+
+    ratio = saturated["rps"] / baseline["rps"]
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(
+        f"database:            {backend}, gunicorn workers: {args.workers}, wrk connections: {args.connections}"
+    )
+    print(
+        f"hello world:         {baseline['rps']:8.0f} req/s  p50 {baseline['p50_ms']:.2f} ms  p99 {baseline['p99_ms']:.2f} ms"
+    )
+    print(
+        f"risk check (sat.):   {saturated['rps']:8.0f} req/s  p50 {saturated['p50_ms']:.2f} ms  p99 {saturated['p99_ms']:.2f} ms"
+        f"  errors {saturated['errors']} non-2xx {saturated['non2xx']}"
+    )
+    print(
+        f"risk check (half):   {half['rps']:8.0f} req/s  p50 {half['p50_ms']:.2f} ms  p99 {half['p99_ms']:.2f} ms"
+        f"  (target {half_rate:.0f} req/s)"
+    )
+    print(f"throughput ratio:    {ratio:.2f}  (target >= 0.40)")
+    print(f"p99 at half load:    {half['p99_ms']:.2f} ms  (target < 25 ms)")
+
+
+if __name__ == "__main__":
+    main()
