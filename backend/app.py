@@ -32,10 +32,12 @@ def _register_blueprints(app: Flask) -> None:
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
     from backend.risk import views as risk_views
+    from backend.shopware.blueprint import bp as shopware_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     api.register_blueprint(merchant_views.blp)
+    app.register_blueprint(shopware_bp)
     api.register_blueprint(risk_views.blp)
 
 

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.extensions import db
+from backend.shopware.cli import shopware as shopware_commands
 
 
 def _create_app() -> Flask:
@@ -216,3 +217,6 @@ def keys_generate() -> None:
     from cryptography.fernet import Fernet
 
     click.echo(Fernet.generate_key().decode())
+
+
+main.add_command(shopware_commands)

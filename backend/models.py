@@ -5,6 +5,7 @@ from backend.auth.models import AccessToken
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
+from backend.shopware.models import ShopwareEvent, ShopwareShop
 from backend.worker import JobLease
 
 __all__ = [
@@ -21,4 +22,6 @@ __all__ = [
     "RiskCheck",
     "RiskPolicyRecord",
     "ShopConnection",
+    "ShopwareEvent",
+    "ShopwareShop",
 ]

@@ -1,0 +1,63 @@
+"""``claimbridge shopware …``: write the app manifest and build the zip merchants upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from backend.shopware.manifest import build_app_zip, render_manifest
+
+
+def _app_settings() -> tuple[str, str, str]:
+    """Return (public URL, app name, app secret) from the configuration, or stop with a clear message."""
+    secret = current_app.config.get("CLAIMBRIDGE_SHOPWARE_APP_SECRET")
+    if not secret:
+        raise click.ClickException(
+            "CLAIMBRIDGE_SHOPWARE_APP_SECRET is not set; generate one (for example with "
+            "`claimbridge keys generate`) and configure it before writing a manifest"
+        )
+    config = current_app.config
+    return config["CLAIMBRIDGE_PUBLIC_URL"], config["CLAIMBRIDGE_SHOPWARE_APP_NAME"], secret
+
+
+@click.group("shopware")
+def shopware() -> None:
+    """Shopware app: manifest and upload package for this server."""
+
+
+@shopware.command("manifest")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of stdout"
+)
+@click.option("--no-checkout-gateway", is_flag=True, help="for shops before Shopware 6.6.3")
+@with_appcontext
+def manifest(output: Path | None, no_checkout_gateway: bool) -> None:
+    """Write manifest.xml for CLAIMBRIDGE_PUBLIC_URL and the configured app secret."""
+    base_url, app_name, secret = _app_settings()
+    text = render_manifest(base_url, secret, app_name=app_name, checkout_gateway=not no_checkout_gateway)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"manifest for {base_url} written to {output}")
+
+
+@shopware.command("package")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="zip file (default: <AppName>.zip)"
+)
+@click.option("--no-checkout-gateway", is_flag=True, help="for shops before Shopware 6.6.3")
+@with_appcontext
+def package(output: Path | None, no_checkout_gateway: bool) -> None:
+    """Build the zip to upload in the Shopware Administration (Extensions > My extensions > Upload app)."""
+    base_url, app_name, secret = _app_settings()
+    target = output or Path(f"{app_name}.zip")
+    target.write_bytes(
+        build_app_zip(base_url, secret, app_name=app_name, checkout_gateway=not no_checkout_gateway)
+    )
+    click.echo(
+        f"app package for {base_url} written to {target}; it contains the app secret, share it privately"
+    )

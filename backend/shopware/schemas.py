@@ -1,0 +1,48 @@
+"""Marshmallow schemas for the parts of Shopware's requests the endpoints read (after signature checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class WebhookSourceSchema(_Lenient):
+    shop_id = fields.String(data_key="shopId", required=True, validate=validate.Length(min=1, max=100))
+    event_id = fields.String(data_key="eventId", required=True, validate=validate.Length(min=1, max=100))
+    app_version = fields.String(data_key="appVersion", load_default=None, validate=validate.Length(max=50))
+    url = fields.String(load_default=None)
+
+
+class WebhookDataSchema(_Lenient):
+    event = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    payload = fields.Raw(load_default=None, allow_none=True)
+
+
+class WebhookSchema(_Lenient):
+    """A webhook or lifecycle event body: ``{"data": {"event", "payload"}, "source": {…}, "timestamp"}``."""
+
+    data = fields.Nested(WebhookDataSchema, required=True)
+    source = fields.Nested(WebhookSourceSchema, required=True)
+    timestamp = fields.Raw(required=True)
+
+
+class DeletedPayloadSchema(_Lenient):
+    keep_user_data = fields.Boolean(data_key="keepUserData", load_default=False, truthy={True}, falsy={False})
+
+
+class AdminDecisionSchema(_Lenient):
+    """A form post of the admin page: approve or reject handover proposals."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
+    ids = fields.List(fields.Integer(strict=False), required=True, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _distinct_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if len(set(data["ids"])) != len(data["ids"]):
+            raise ValidationError("each proposal may be named once", field_name="ids")

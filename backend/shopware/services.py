@@ -1,0 +1,528 @@
+"""Shopware shops: registration handshake, secret rotation, lifecycle, webhook events and the admin session.
+
+Functions flush and never commit; the view (or the worker) commits once. Secrets are stored encrypted and never
+logged. Order work is not done here: webhook events are stored (deduplicated by eventId) and the worker hands
+them to the handler the orders area registers in ``ORDER_EVENT_HANDLERS``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from backend.audit.services import record_event
+from backend.crypto import decrypt_text, encrypt_text
+from backend.errors import ConflictError, NotFoundError
+from backend.extensions import db, utcnow
+from backend.merchants.models import Merchant, ShopConnection
+from backend.merchants.services import create_merchant
+from backend.shopware import signing
+from backend.shopware.errors import (
+    InvalidAdminSessionError,
+    InvalidSignatureError,
+    MalformedShopRequestError,
+    UnknownShopError,
+    shop_request_errors,
+)
+from backend.shopware.manifest import LIFECYCLE_EVENTS, ORDER_EVENTS
+from backend.shopware.models import ShopwareEvent, ShopwareShop
+from backend.shopware.schemas import DeletedPayloadSchema
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "shopware"
+# The shop confirms right after our registration answer; a pending secret older than this is void.
+PENDING_REGISTRATION_TTL = timedelta(minutes=10)
+# A registration never confirmed leaves a pending merchant behind; it is removed after this long.
+ABANDONED_REGISTRATION_AGE = timedelta(days=1)
+# Shopware retries a delivery within seconds; a week of event ids is ample for deduplication.
+EVENT_RETENTION = timedelta(days=7)
+MAX_DISPATCH_ATTEMPTS = 10
+DISPATCH_BATCH = 200
+ADMIN_SESSION_MAX_AGE = timedelta(minutes=30)
+ADMIN_SESSION_SALT = "claimbridge.shopware.admin-session"
+
+_SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
+
+OrderEventHandler = Callable[..., None]
+"""``handler(connection: ShopConnection, external_id: str, *, reason: str) -> None``; it flushes, never commits."""
+
+ORDER_EVENT_HANDLERS: dict[str, OrderEventHandler] = {}
+"""Shopware event name → handler for the orders it names; events without a handler stay pending.
+
+The orders area hooks in with ``ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))``.
+"""
+
+
+# Looking up shops -----------------------------------------------------------------------------------------------
+
+
+def find_shop(shop_id: str) -> ShopwareShop | None:
+    """Return the shop registered (or registering) under a Shopware shop id."""
+    return db.session.scalar(
+        sa.select(ShopwareShop)
+        .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
+        .where(ShopConnection.platform == PLATFORM, ShopConnection.shop_id == shop_id)
+    )
+
+
+def get_registered_shop(shop_id: str) -> ShopwareShop:
+    """Return a shop that completed registration; raise UnknownShopError otherwise."""
+    shop = find_shop(shop_id)
+    if shop is None or shop.secret_encrypted is None:
+        raise UnknownShopError(f"shop {shop_id!r} is not registered with this app")
+    return shop
+
+
+def shop_secrets(shop: ShopwareShop) -> signing.ShopSecrets:
+    """Return the secrets the shop may sign with: the current one and, after a rotation, the previous one."""
+    if shop.secret_encrypted is None:
+        raise UnknownShopError(f"shop {shop.connection.shop_id!r} is not registered with this app")
+    previous = shop.previous_secret_encrypted
+    return signing.ShopSecrets(
+        decrypt_text(shop.secret_encrypted),
+        decrypt_text(previous) if previous else None,
+        rotated_at=shop.secret_rotated_at,
+    )
+
+
+# Registration ---------------------------------------------------------------------------------------------------
+
+
+def verify_registration_request(
+    raw_query: bytes, signature: str | None, app_secret: str
+) -> signing.RegistrationRequest:
+    """Verify a registration GET by its raw query string and the app secret."""
+    with shop_request_errors():
+        return signing.verify_registration(raw_query, signature, app_secret, clock=utcnow)
+
+
+def begin_registration(registration: signing.RegistrationRequest) -> tuple[ShopwareShop, str]:
+    """Give the shop a pending secret and return it; a new shop id becomes a new merchant with a pending shop."""
+    shop = find_shop(registration.shop_id)
+    if shop is None:
+        shop = _create_shop(registration)
+    secret = signing.new_shop_secret()
+    shop.pending_secret_encrypted = encrypt_text(secret)
+    shop.pending_shop_url = registration.shop_url
+    # Only pending fields change: anyone holding the app secret can get this far, the shop's secret cannot.
+    shop.pending_since = utcnow()
+    db.session.flush()
+    logger.info(
+        "shopware registration started: shop-id %s shop-url %s", registration.shop_id, registration.shop_url
+    )
+    return shop, secret
+
+
+def _create_shop(registration: signing.RegistrationRequest) -> ShopwareShop:
+    host = urlsplit(registration.shop_url).hostname or registration.shop_url
+    try:
+        with db.session.begin_nested():
+            merchant = create_merchant(host[:200], actor=f"shopware:{registration.shop_id}")
+            connection = ShopConnection(
+                merchant_id=merchant.id,
+                platform=PLATFORM,
+                name=host[:200],
+                shop_url=registration.shop_url,
+                shop_id=registration.shop_id,
+                status="pending",
+            )
+            shop = ShopwareShop(connection=connection)
+            db.session.add_all([connection, shop])
+            db.session.flush()
+    except sa.exc.IntegrityError as error:
+        # Another request registered the same shop id a moment ago.
+        raise ConflictError(f"shop {registration.shop_id!r} is registering already; try again") from error
+    return shop
+
+
+def confirm_registration(
+    raw_body: bytes, signature: str | None, previous_signature: str | None
+) -> ShopwareShop:
+    """Verify the confirmation, switch to the new secret and store the shop's Admin API credentials."""
+    with shop_request_errors():
+        shop_id = signing.unverified_shop_id(raw_body)
+    shop = find_shop(shop_id)
+    if shop is None:
+        raise UnknownShopError(f"shop {shop_id!r} has not asked to register")
+    now = utcnow()
+    if shop.pending_secret_encrypted is None or shop.pending_since is None:
+        raise InvalidSignatureError(
+            f"no registration is pending for shop {shop_id!r}", code="no_pending_registration"
+        )
+    if now - shop.pending_since > PENDING_REGISTRATION_TTL:
+        raise InvalidSignatureError(
+            f"the registration of shop {shop_id!r} expired; register again", code="no_pending_registration"
+        )
+    current = decrypt_text(shop.secret_encrypted) if shop.secret_encrypted else None
+    with shop_request_errors():
+        confirmation = signing.verify_confirmation(
+            raw_body,
+            signature,
+            decrypt_text(shop.pending_secret_encrypted),
+            previous_signature=previous_signature,
+            previous_secret=current,
+            clock=utcnow,
+        )
+    if confirmation.shop_url != shop.pending_shop_url:
+        raise MalformedShopRequestError(
+            f"shop {shop_id!r} confirmed shop URL {confirmation.shop_url!r}, "
+            f"but registered {shop.pending_shop_url!r}"
+        )
+
+    connection = shop.connection
+    previous_url = connection.shop_url
+    if shop.secret_encrypted is not None:
+        shop.previous_secret_encrypted = shop.secret_encrypted
+        shop.secret_rotated_at = now
+    shop.secret_encrypted = shop.pending_secret_encrypted
+    shop.pending_secret_encrypted = shop.pending_shop_url = shop.pending_since = None
+    connection.shop_url = confirmation.shop_url
+    # The format backend.merchants.connectors reads to build the Shopware connector of any connection.
+    connection.credentials_encrypted = encrypt_text(
+        json.dumps({"api_key": confirmation.api_key, "secret_key": confirmation.secret_key})
+    )
+    if shop.app_state == "deleted":
+        shop.app_state = "registered"
+    connection.status = "disabled" if shop.app_state == "deactivated" else "active"
+    first = shop.registered_at is None
+    shop.registered_at = now
+    details: dict[str, Any] = {"shop_id": shop_id, "shop_url": confirmation.shop_url}
+    if previous_url != confirmation.shop_url:
+        details["previous_shop_url"] = previous_url
+    record_event(
+        "shopware.registered" if first else "shopware.re_registered",
+        actor=f"shopware:{shop_id}",
+        merchant_id=connection.merchant_id,
+        target_type="shop_connection",
+        target_id=connection.id,
+        details=details,
+    )
+    db.session.flush()
+    logger.info(
+        "shopware registration confirmed: shop-id %s shop-url %s (%s)",
+        shop_id,
+        confirmation.shop_url,
+        "first" if first else "secret rotated",
+    )
+    return shop
+
+
+# Signed shop requests -------------------------------------------------------------------------------------------
+
+
+def authenticate_event(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
+    """Return the shop that signed a webhook or lifecycle body, and the body; raise unless signed and fresh."""
+    with shop_request_errors():
+        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
+        body = signing.verify_webhook(raw_body, signature, shop_secrets(shop), clock=utcnow)
+    return shop, body
+
+
+def authenticate_iframe(raw_query: bytes) -> tuple[ShopwareShop, signing.IframeRequest]:
+    """Return the shop that signed an admin iframe query, and the query; raise unless signed and fresh."""
+    with shop_request_errors():
+        shop = get_registered_shop(signing.unverified_iframe_shop_id(raw_query))
+        page = signing.verify_iframe_query(raw_query, shop_secrets(shop), clock=utcnow)
+    return shop, page
+
+
+def note_versions(shop: ShopwareShop, *, app_version: str | None, shopware_version: str | None) -> None:
+    """Remember the app and Shopware versions a shop reports (the checkout gateway needs Shopware ≥ 6.6.3)."""
+    if app_version and shop.app_version != app_version[:50]:
+        shop.app_version = app_version[:50]
+    if shopware_version and shop.shopware_version != shopware_version[:50]:
+        shop.shopware_version = shopware_version[:50]
+
+
+# Lifecycle ------------------------------------------------------------------------------------------------------
+
+_STATE_AFTER = {"app.installed": "installed", "app.activated": "active", "app.deactivated": "deactivated"}
+
+
+def handle_lifecycle(shop: ShopwareShop, event: str, payload: Any, *, occurred_at: datetime) -> str:
+    """Apply an app lifecycle event and return what happened; ``app.deleted`` without keepUserData purges."""
+    shop_id = shop.connection.shop_id
+    if event not in LIFECYCLE_EVENTS:
+        logger.info("shopware lifecycle event %s of shop-id %s ignored", event, shop_id)
+        return "ignored"
+    # A late retry must not undo a newer event; installation and activation can share one second.
+    if shop.lifecycle_at is not None and (
+        occurred_at < shop.lifecycle_at or (occurred_at == shop.lifecycle_at and event == "app.installed")
+    ):
+        logger.info("shopware lifecycle event %s of shop-id %s is older than the last one", event, shop_id)
+        return "stale"
+    if event == "app.deleted":
+        keep = DeletedPayloadSchema().load(payload if isinstance(payload, dict) else {})["keep_user_data"]
+        if not keep:
+            purge_shop(shop)
+            return "purged"
+        _retire_shop(shop)
+    else:
+        shop.app_state = _STATE_AFTER.get(event, shop.app_state)
+        shop.connection.status = "disabled" if shop.app_state == "deactivated" else "active"
+    shop.lifecycle_at = occurred_at
+    record_event(
+        f"shopware.{event}",
+        actor=f"shopware:{shop_id}",
+        merchant_id=shop.connection.merchant_id,
+        target_type="shop_connection",
+        target_id=shop.connection_id,
+        details={"app_state": shop.app_state},
+    )
+    db.session.flush()
+    logger.info("shopware shop-id %s: %s, app state %s", shop_id, event, shop.app_state)
+    return shop.app_state
+
+
+def _retire_shop(shop: ShopwareShop) -> None:
+    """Forget the secrets and credentials of an uninstalled app but keep the merchant's data for a reinstall."""
+    shop.app_state = "deleted"
+    # A reinstalled app registers without a previous secret, so none may be demanded of it.
+    shop.secret_encrypted = shop.previous_secret_encrypted = shop.pending_secret_encrypted = None
+    shop.pending_shop_url = shop.pending_since = shop.secret_rotated_at = None
+    shop.connection.credentials_encrypted = None
+    shop.connection.status = "disabled"
+
+
+def purge_shop(shop: ShopwareShop) -> None:
+    """Delete everything of the shop: its merchant (the database cascades), or only its connection if shared."""
+    connection = shop.connection
+    shop_id, merchant_id, connection_id = connection.shop_id, connection.merchant_id, connection.id
+    db.session.flush()
+    db.session.expunge(shop)
+    db.session.expunge(connection)
+    scope = _delete_connection_data(connection_id, merchant_id)
+    # Kept outside the merchant, which no longer exists, so the purge itself stays on record.
+    record_event(
+        "shopware.shop_purged",
+        actor=f"shopware:{shop_id}",
+        target_type="shop_connection",
+        target_id=connection_id,
+        details={"shop_id": shop_id, "merchant_id": merchant_id, "deleted": scope},
+    )
+    db.session.flush()
+    logger.info("shopware shop-id %s purged (%s %s)", shop_id, scope, merchant_id)
+
+
+def _delete_connection_data(connection_id: int, merchant_id: int) -> str:
+    """Delete a connection's merchant, or only the connection when the merchant has others; name which."""
+    other_connections = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ShopConnection)
+        .where(ShopConnection.merchant_id == merchant_id, ShopConnection.id != connection_id)
+    )
+    if other_connections:
+        db.session.execute(sa.delete(ShopConnection).where(ShopConnection.id == connection_id))
+        return "connection"
+    # Every table of the merchant references it with ON DELETE CASCADE, so one statement removes it all.
+    db.session.execute(sa.delete(Merchant).where(Merchant.id == merchant_id))
+    return "merchant"
+
+
+# Webhooks -------------------------------------------------------------------------------------------------------
+
+
+def order_id_of(event: str, payload: Any) -> str | None:
+    """Return the Shopware order id an order event names, or None.
+
+    Business events (``checkout.order.placed``, ``state_enter.order_transaction.state.*``) carry the order as
+    ``payload.order``. ``order_transaction.written`` names only transaction ids; the ``state_enter`` events
+    and the reconciliation poll cover what it reports.
+    """
+    if event not in ORDER_EVENTS or not isinstance(payload, dict):
+        return None
+    order = payload.get("order")
+    order_id = order.get("id") if isinstance(order, dict) else None
+    if isinstance(order_id, str) and _SHOPWARE_ID.fullmatch(order_id.lower()):
+        return order_id.lower()
+    return None
+
+
+def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> ShopwareEvent | None:
+    """Store a webhook delivery for the worker; return None when its eventId was seen before (a retry)."""
+    connection_id = shop.connection_id
+    seen = db.session.scalar(
+        sa.select(ShopwareEvent.id).filter_by(connection_id=connection_id, event_id=event_id)
+    )
+    if seen is not None:
+        logger.info("shopware event %s of connection %s is a duplicate", event_id, connection_id)
+        return None
+    order_id = order_id_of(event, payload)
+    row = ShopwareEvent(
+        connection_id=connection_id,
+        event_id=event_id,
+        event_name=event,
+        order_id=order_id,
+        status="pending" if order_id else "ignored",
+        processed_at=None if order_id else utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same delivery arrived twice at once; the other request stored it.
+        return None
+    if order_id is None:
+        logger.info("shopware event %s (%s) names no order; acknowledged", event_id, event)
+    return row
+
+
+def request_order_sync(connection_id: int, external_order_id: str, reason: str) -> bool:
+    """Hand one order event to the handler registered for it; return False while none is registered."""
+    handler = ORDER_EVENT_HANDLERS.get(reason)
+    if handler is None:
+        return False
+    connection = db.session.get(ShopConnection, connection_id)
+    if connection is None:
+        raise NotFoundError(f"connection {connection_id} does not exist")
+    handler(connection, external_order_id, reason=reason)
+    return True
+
+
+def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
+    """Hand pending order events to their handlers, oldest first; events without a handler keep waiting."""
+    handled_events = list(ORDER_EVENT_HANDLERS)
+    events = db.session.scalars(
+        sa.select(ShopwareEvent)
+        .where(ShopwareEvent.status == "pending", ShopwareEvent.event_name.in_(handled_events))
+        .order_by(ShopwareEvent.id)
+        .limit(limit)
+    ).all()
+    handed = failed = 0
+    for event in events:
+        try:
+            with db.session.begin_nested():
+                request_order_sync(event.connection_id, event.order_id, event.event_name)
+        # A handler may fail in any way; the event is retried next round and the others go on.
+        except Exception as error:
+            event.attempts += 1
+            event.last_error = f"{type(error).__name__}: {error}"[:500]
+            failed += 1
+            if event.attempts >= MAX_DISPATCH_ATTEMPTS:
+                event.status = "failed"
+                event.processed_at = utcnow()
+                logger.warning("shopware event %s gave up after %s attempts", event.id, event.attempts)
+            continue
+        event.status = "done"
+        event.processed_at = utcnow()
+        handed += 1
+    waiting = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ShopwareEvent)
+        .where(ShopwareEvent.status == "pending", ShopwareEvent.event_name.not_in(handled_events))
+    )
+    return f"{handed} handed on, {failed} failed, {waiting} waiting for a handler"
+
+
+def prune_shopware_records(now: datetime | None = None) -> str:
+    """Delete finished events after the retention period and registrations that were never confirmed."""
+    moment = now or utcnow()
+    events = db.session.execute(
+        sa.delete(ShopwareEvent).where(
+            ShopwareEvent.status != "pending", ShopwareEvent.received_at < moment - EVENT_RETENTION
+        )
+    ).rowcount
+    abandoned = db.session.execute(
+        sa.select(ShopConnection.id, ShopConnection.merchant_id)
+        .join(ShopwareShop, ShopwareShop.connection_id == ShopConnection.id)
+        .where(
+            ShopwareShop.registered_at.is_(None),
+            ShopwareShop.created_at < moment - ABANDONED_REGISTRATION_AGE,
+        )
+    ).all()
+    for connection_id, merchant_id in abandoned:
+        _delete_connection_data(connection_id, merchant_id)
+    return f"{events or 0} events, {len(abandoned)} abandoned registrations"
+
+
+# Admin module page ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    """A verified admin page session: the shop it was issued for and the user's language."""
+
+    shop: ShopwareShop
+    language: str
+    token: str
+
+
+@dataclass(frozen=True)
+class HandoverRow:
+    """One handover proposal as the admin page shows it (what ``list_handover_rows`` returns)."""
+
+    id: int
+    order_number: str
+    buyer_name: str
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    total: Decimal
+    currency: str
+    status: str
+
+
+def _session_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ADMIN_SESSION_SALT)
+
+
+def issue_admin_session(shop: ShopwareShop, language: str) -> str:
+    """Return a signed token binding the page's own posts to this shop and connection for 30 minutes."""
+    payload = {"shop": shop.connection.shop_id, "connection": shop.connection_id, "lang": language}
+    return _session_serializer().dumps(payload)
+
+
+def verify_admin_session(token: str | None) -> AdminSession:
+    """Return the session a token carries; raise InvalidAdminSessionError if missing, forged, expired or void."""
+    if not token:
+        raise InvalidAdminSessionError("the admin page session token is missing; reload the page")
+    try:
+        payload = _session_serializer().loads(token, max_age=int(ADMIN_SESSION_MAX_AGE.total_seconds()))
+    except SignatureExpired as error:
+        raise InvalidAdminSessionError("the admin page session expired; reload the page") from error
+    except BadSignature as error:
+        raise InvalidAdminSessionError("the admin page session token is invalid") from error
+    shop_id = payload.get("shop") if isinstance(payload, dict) else None
+    shop = find_shop(shop_id) if isinstance(shop_id, str) else None
+    if shop is None or shop.secret_encrypted is None or shop.connection_id != payload.get("connection"):
+        raise InvalidAdminSessionError("the shop of this admin page session is no longer registered")
+    language = payload.get("lang") if payload.get("lang") in ("de", "en") else "en"
+    return AdminSession(shop=shop, language=language, token=token)
+
+
+def _handovers_services() -> Any | None:
+    """Return backend.handovers.services, or None while the handovers area does not exist."""
+    try:
+        from backend.handovers import services
+    except ModuleNotFoundError as error:
+        if error.name not in ("backend.handovers", "backend.handovers.services"):
+            raise
+        return None
+    return services
+
+
+def list_handover_rows(merchant_id: int) -> list[HandoverRow]:
+    """Return the merchant's handover proposals for the admin page ([] until the handovers area exists)."""
+    handovers = _handovers_services()
+    return [] if handovers is None else list(handovers.list_handover_rows(merchant_id))
+
+
+def decide_handovers(merchant_id: int, decision: str, ids: list[int], *, actor: str) -> int:
+    """Approve or reject the merchant's handover proposals; return how many were decided."""
+    handovers = _handovers_services()
+    if handovers is None:
+        raise NotFoundError("there are no handover proposals with these ids", details={"ids": ids})
+    return int(handovers.decide_handovers(merchant_id, decision, ids, actor=actor))

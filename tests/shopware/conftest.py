@@ -1,0 +1,81 @@
+"""Fixtures driving the real app as a Shopware shop would: the simulator over WSGI or over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from backend.extensions import db
+from backend.merchants.models import ShopConnection
+from backend.shopware.models import ShopwareShop
+from tests.fakes.shopware_shop import ShopSimulator, Transport, http_transport, wsgi_transport
+
+APP_SECRET = "app-secret-for-tests-0123456789abcdef"
+
+
+@pytest.fixture
+def shopware_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The app with a Shopware app secret configured."""
+    monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
+    return app
+
+
+@pytest.fixture
+def wsgi(shopware_app: Flask) -> Transport:
+    return wsgi_transport(shopware_app.test_client())
+
+
+@pytest.fixture
+def live_server_url(shopware_app: Flask) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread and yield its base URL."""
+    server = make_server("127.0.0.1", 0, shopware_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture
+def http(live_server_url: str) -> Transport:
+    return http_transport(live_server_url)
+
+
+@pytest.fixture
+def make_shop(wsgi: Transport) -> Callable[..., ShopSimulator]:
+    """Return a factory of shop simulators talking to the app (over WSGI unless a transport is given)."""
+
+    def factory(transport: Transport | None = None, **options: object) -> ShopSimulator:
+        options.setdefault("app_secret", APP_SECRET)
+        return ShopSimulator(transport or wsgi, **options)
+
+    return factory
+
+
+@pytest.fixture
+def shop(make_shop: Callable[..., ShopSimulator]) -> ShopSimulator:
+    """A shop that completed registration."""
+    simulator = make_shop()
+    simulator.register()
+    return simulator
+
+
+def stored_shop(shop_id: str) -> ShopwareShop:
+    """Return the app's row of a shop, read fresh from the database."""
+    db.session.expire_all()
+    return db.session.scalars(
+        db.select(ShopwareShop).join(ShopConnection).where(ShopConnection.shop_id == shop_id)
+    ).one()
+
+
+def shifted_clock(delta: timedelta) -> Callable[[], datetime]:
+    """Return a clock running delta ahead of (negative: behind) real time."""
+    return lambda: datetime.now(UTC) + delta

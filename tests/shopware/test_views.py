@@ -1,0 +1,644 @@
+"""The Shopware app server endpoints, driven by the shop simulator through the real app."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+from urllib.parse import quote
+
+import itsdangerous.timed
+import pytest
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+from backend.crypto import decrypt_text
+from backend.extensions import db
+from backend.merchants.models import Merchant, ShopConnection
+from backend.orders.models import OrderSyncRequest
+from backend.shopware import services
+from backend.shopware.models import ShopwareEvent
+from backend.shopware.services import HandoverRow, issue_admin_session
+from tests.fakes.shopware_shop import (
+    APP_SIGNATURE_HEADER,
+    SHOP_SIGNATURE_HEADER,
+    ShopRejectedResponse,
+    ShopRequest,
+    ShopSimulator,
+    sign,
+)
+from tests.shopware.conftest import APP_SECRET, shifted_clock, stored_shop
+
+ORDER_ID = "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5"
+STALE = timedelta(minutes=6)
+SESSION_HEADER = "X-ClaimBridge-Session"
+
+
+def order_payload(order_id: str = ORDER_ID) -> dict:
+    return {"order": {"id": order_id, "orderNumber": "10001", "amountTotal": 119.0}}
+
+
+def audit_actions(merchant_id: int | None = None) -> list[str]:
+    query = sa.select(AuditEvent.action).order_by(AuditEvent.id)
+    if merchant_id is not None:
+        query = query.where(AuditEvent.merchant_id == merchant_id)
+    return list(db.session.scalars(query))
+
+
+def error_of(answer) -> str:
+    return answer.json()["error"]
+
+
+def post_page(shop: ShopSimulator, form: bytes, headers: dict[str, str] | None = None):
+    """Post a form to the admin page as the page itself does."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} | (headers or {})
+    return shop.send(ShopRequest("POST", "/shopware/admin/handovers", headers, form))
+
+
+class TestRegistration:
+    def test_new_shop_becomes_a_merchant_with_an_active_connection(self, shop):
+        row = stored_shop(shop.shop_id)
+        connection = row.connection
+        assert connection.platform == "shopware"
+        assert connection.status == "active"
+        assert connection.shop_url == shop.shop_url
+        assert db.session.get(Merchant, connection.merchant_id).name == "shop.example"
+        assert decrypt_text(row.secret_encrypted) == shop.shop_secret
+        assert shop.shop_secret not in row.secret_encrypted
+        assert json.loads(decrypt_text(connection.credentials_encrypted)) == {
+            "api_key": shop.api_key,
+            "secret_key": shop.secret_key,
+        }
+        assert row.pending_secret_encrypted is None
+        assert row.shopware_version == shop.sw_version
+        assert "shopware.registered" in audit_actions(connection.merchant_id)
+
+    def test_secret_stays_pending_until_confirmed(self, make_shop, shopware_app):
+        shop = make_shop()
+        answer = shop.send(shop.registration_request())
+        assert answer.status == 200
+        body = answer.json()
+        assert body["proof"] == shop.expected_proof()
+        assert (
+            body["confirmation_url"]
+            == shopware_app.config["CLAIMBRIDGE_PUBLIC_URL"] + "/shopware/register/confirm"
+        )
+        assert len(body["secret"]) >= 64
+        row = stored_shop(shop.shop_id)
+        assert row.connection.status == "pending"
+        assert row.secret_encrypted is None
+        assert decrypt_text(row.pending_secret_encrypted) == body["secret"]
+        shop.shop_secret = body["secret"]
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 404
+
+    def test_query_re_encoded_on_the_way_still_verifies(self, make_shop):
+        shop = make_shop()
+        timestamp = str(shop.timestamp())
+        signed = f"shop-id={shop.shop_id}&shop-url={shop.shop_url}&timestamp={timestamp}"
+        encoded = f"shop-id={shop.shop_id}&shop-url={quote(shop.shop_url, safe='')}&timestamp={timestamp}"
+        headers = {APP_SIGNATURE_HEADER: sign(APP_SECRET, signed)}
+        assert shop.send(ShopRequest("GET", f"/shopware/register?{encoded}", headers)).status == 200
+
+    def test_wrong_app_secret_is_refused(self, make_shop):
+        impostor = make_shop(app_secret="guessed-" + APP_SECRET)
+        answer = impostor.send(impostor.registration_request())
+        assert (answer.status, error_of(answer)) == (401, "invalid_signature")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 0
+
+    def test_missing_signature_is_refused(self, make_shop):
+        shop = make_shop()
+        request = shop.registration_request()
+        del request.headers[APP_SIGNATURE_HEADER]
+        answer = shop.send(request)
+        assert (answer.status, error_of(answer)) == (401, "missing_signature")
+
+    def test_stale_timestamp_is_refused(self, make_shop):
+        shop = make_shop(clock=shifted_clock(-STALE))
+        answer = shop.send(shop.registration_request())
+        assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
+
+    def test_query_without_shop_url_is_malformed(self, make_shop):
+        shop = make_shop()
+        query = f"shop-id={shop.shop_id}&timestamp={shop.timestamp()}"
+        request = ShopRequest(
+            "GET", f"/shopware/register?{query}", {APP_SIGNATURE_HEADER: sign(APP_SECRET, query)}
+        )
+        assert shop.send(request).status == 422
+
+    def test_server_without_app_secret_refuses_registration(self, make_shop, shopware_app, monkeypatch):
+        monkeypatch.setitem(shopware_app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", None)
+        shop = make_shop()
+        answer = shop.send(shop.registration_request())
+        assert (answer.status, error_of(answer)) == (503, "shopware_not_configured")
+
+    def test_tampered_confirmation_is_refused_and_shop_stays_pending(self, make_shop):
+        shop = make_shop()
+        body = shop.send(shop.registration_request()).json()
+        confirmation = shop.confirmation_request(body["confirmation_url"], body["secret"])
+        confirmation.body = confirmation.body.replace(shop.api_key.encode(), b"SWIAFORGED")
+        assert shop.send(confirmation).status == 401
+        row = stored_shop(shop.shop_id)
+        assert (row.connection.status, row.connection.credentials_encrypted) == ("pending", None)
+
+    def test_confirmation_of_unknown_shop_is_not_found(self, make_shop):
+        shop = make_shop()
+        answer = shop.send(shop.confirmation_request("https://x/shopware/register/confirm", "s" * 64))
+        assert (answer.status, error_of(answer)) == (404, "unknown_shop")
+
+    def test_confirmation_cannot_be_replayed(self, make_shop):
+        shop = make_shop()
+        body = shop.send(shop.registration_request()).json()
+        confirmation = shop.confirmation_request(body["confirmation_url"], body["secret"])
+        assert shop.send(confirmation).status == 204
+        answer = shop.send(confirmation)
+        assert (answer.status, error_of(answer)) == (401, "no_pending_registration")
+
+    def test_late_confirmation_is_refused(self, make_shop):
+        shop = make_shop()
+        body = shop.send(shop.registration_request()).json()
+        row = stored_shop(shop.shop_id)
+        row.pending_since -= timedelta(minutes=11)
+        db.session.commit()
+        answer = shop.send(shop.confirmation_request(body["confirmation_url"], body["secret"]))
+        assert (answer.status, error_of(answer)) == (401, "no_pending_registration")
+
+    def test_confirmed_url_must_match_the_registration(self, make_shop):
+        shop = make_shop()
+        body = shop.send(shop.registration_request()).json()
+        shop.shop_url = "https://elsewhere.example"
+        assert shop.send(shop.confirmation_request(body["confirmation_url"], body["secret"])).status == 422
+
+    def test_confirmation_body_that_is_not_json_is_malformed(self, make_shop):
+        shop = make_shop()
+        request = ShopRequest("POST", "/shopware/register/confirm", {SHOP_SIGNATURE_HEADER: "0" * 64}, b"{no")
+        assert shop.send(request).status == 422
+
+
+class TestReRegistration:
+    def test_previous_secret_is_honoured_for_60_seconds(self, shop):
+        old_secret = shop.shop_secret
+        shop.register()
+        assert shop.shop_secret != old_secret
+        late = shop.webhook_request("checkout.order.placed", order_payload())
+        late.headers[SHOP_SIGNATURE_HEADER] = sign(old_secret, late.body)
+        assert shop.send(late).status == 204
+
+        row = stored_shop(shop.shop_id)
+        row.secret_rotated_at -= timedelta(seconds=61)
+        db.session.commit()
+        later = shop.webhook_request("checkout.order.placed", order_payload())
+        later.headers[SHOP_SIGNATURE_HEADER] = sign(old_secret, later.body)
+        assert shop.send(later).status == 401
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+
+    def test_re_registration_keeps_the_merchant_and_audits_it(self, shop):
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        shop.register()
+        assert stored_shop(shop.shop_id).connection.merchant_id == merchant_id
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 1
+        assert audit_actions(merchant_id)[-1] == "shopware.re_registered"
+
+    def test_shop_id_cannot_be_taken_over_without_the_old_secret(self, shop, make_shop):
+        impostor = make_shop(shop_id=shop.shop_id, shop_url="https://attacker.example")
+        with pytest.raises(ShopRejectedResponse, match="HTTP 401"):
+            impostor.register()
+        row = stored_shop(shop.shop_id)
+        assert row.connection.shop_url == shop.shop_url
+        assert decrypt_text(row.secret_encrypted) == shop.shop_secret
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+
+    def test_pending_re_registration_leaves_the_current_secret_working(self, shop):
+        shop.send(shop.registration_request())
+        assert shop.send(shop.lifecycle_request("app.activated")).status == 204
+        assert stored_shop(shop.shop_id).connection.shop_url == shop.shop_url
+
+    def test_moved_shop_re_registers_with_its_new_url(self, shop):
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        shop.shop_url = "https://new-domain.example"
+        shop.register()
+        row = stored_shop(shop.shop_id)
+        assert (row.connection.shop_url, row.connection.merchant_id) == (
+            "https://new-domain.example",
+            merchant_id,
+        )
+        event = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "shopware.re_registered")
+        ).one()
+        assert event.details["previous_shop_url"] == "https://shop.example"
+
+
+class TestLifecycle:
+    def test_activation_and_deactivation_follow_the_shop(self, shop):
+        assert shop.send(shop.lifecycle_request("app.installed")).status == 204
+        assert stored_shop(shop.shop_id).app_state == "installed"
+        shop.send(shop.lifecycle_request("app.activated"))
+        row = stored_shop(shop.shop_id)
+        assert (row.app_state, row.connection.status) == ("active", "active")
+        shop.send(shop.lifecycle_request("app.deactivated", timestamp=shop.timestamp() + 1))
+        row = stored_shop(shop.shop_id)
+        assert (row.app_state, row.connection.status) == ("deactivated", "disabled")
+
+    def test_late_retry_does_not_undo_a_newer_event(self, shop):
+        activated = shop.lifecycle_request("app.activated")
+        assert shop.send(activated).status == 204
+        shop.send(shop.lifecycle_request("app.deactivated", timestamp=shop.timestamp() + 2))
+        assert shop.send(activated).status == 204
+        assert stored_shop(shop.shop_id).app_state == "deactivated"
+
+    def test_installation_does_not_undo_activation_in_the_same_second(self, shop):
+        now = shop.timestamp()
+        installed = shop.lifecycle_request("app.installed", timestamp=now)
+        shop.send(shop.lifecycle_request("app.activated", timestamp=now))
+        shop.send(installed)
+        assert stored_shop(shop.shop_id).app_state == "active"
+
+    def test_update_records_the_app_version(self, shop):
+        shop.app_version = "1.1.0"
+        assert shop.send(shop.lifecycle_request("app.updated")).status == 204
+        assert stored_shop(shop.shop_id).app_version == "1.1.0"
+
+    def test_unsigned_and_stale_events_are_refused(self, shop):
+        unsigned = shop.lifecycle_request("app.deleted")
+        del unsigned.headers[SHOP_SIGNATURE_HEADER]
+        assert shop.send(unsigned).status == 401
+        shop.clock = shifted_clock(-STALE)
+        answer = shop.send(shop.lifecycle_request("app.deleted"))
+        assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 1
+
+    def test_deleted_with_keep_user_data_keeps_the_merchant_and_allows_reinstall(self, shop):
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        row = stored_shop(shop.shop_id)
+        merchant_id, connection_id = row.connection.merchant_id, row.connection_id
+        assert shop.send(shop.lifecycle_request("app.deleted", keep_user_data=True)).status == 204
+
+        row = stored_shop(shop.shop_id)
+        assert (row.app_state, row.connection.status) == ("deleted", "disabled")
+        assert row.secret_encrypted is None and row.connection.credentials_encrypted is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 404
+
+        shop.shop_secret = None  # a reinstalled app has no secret to sign the previous signature with
+        shop.register()
+        row = stored_shop(shop.shop_id)
+        assert (row.connection_id, row.connection.merchant_id) == (connection_id, merchant_id)
+        assert (row.app_state, row.connection.status) == ("registered", "active")
+
+    def test_deleted_without_keep_user_data_purges_the_shop(self, shop, make_shop, create_merchant):
+        other = make_shop(shop_url="https://other.example")
+        other.register()
+        bystander = create_merchant("Bystander GmbH")
+        shop.send(shop.lifecycle_request("app.activated"))
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        other.send(other.webhook_request("checkout.order.placed", order_payload()))
+        row = stored_shop(shop.shop_id)
+        merchant_id, connection_id = row.connection.merchant_id, row.connection_id
+
+        assert shop.send(shop.lifecycle_request("app.deleted")).status == 204
+
+        db.session.expire_all()
+        assert db.session.get(Merchant, merchant_id) is None
+        for table in db.metadata.sorted_tables:
+            for column, owner in (("merchant_id", merchant_id), ("connection_id", connection_id)):
+                if column in table.c:
+                    left = db.session.scalar(
+                        sa.select(sa.func.count()).select_from(table).where(table.c[column] == owner)
+                    )
+                    assert left == 0, f"{table.name} keeps rows of the purged shop"
+        assert stored_shop(other.shop_id).connection.status == "active"
+        assert db.session.get(Merchant, bystander.id) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
+        purge = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "shopware.shop_purged")
+        ).one()
+        assert purge.details == {"shop_id": shop.shop_id, "merchant_id": merchant_id, "deleted": "merchant"}
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 404
+
+    def test_purge_spares_a_merchant_with_other_shops(self, shop):
+        row = stored_shop(shop.shop_id)
+        merchant_id = row.connection.merchant_id
+        db.session.add(
+            ShopConnection(merchant_id=merchant_id, platform="woocommerce", shop_url="https://woo.example")
+        )
+        db.session.commit()
+        assert shop.send(shop.lifecycle_request("app.deleted")).status == 204
+        db.session.expire_all()
+        assert db.session.get(Merchant, merchant_id) is not None
+        platforms = db.session.scalars(sa.select(ShopConnection.platform).filter_by(merchant_id=merchant_id))
+        assert list(platforms) == ["woocommerce"]
+
+    def test_keep_user_data_must_be_a_boolean(self, shop):
+        request = shop.webhook_request("app.deleted", {"keepUserData": "no"}, path="/shopware/lifecycle")
+        assert shop.send(request).status == 422
+        assert stored_shop(shop.shop_id).app_state == "registered"
+
+
+class TestWebhooks:
+    def test_order_event_is_stored_for_the_worker(self, shop):
+        answer = shop.send(shop.webhook_request("checkout.order.placed", order_payload(), event_id="e1"))
+        assert (answer.status, answer.body) == (204, b"")
+        event = db.session.scalars(sa.select(ShopwareEvent)).one()
+        assert (event.event_id, event.event_name, event.order_id, event.status) == (
+            "e1",
+            "checkout.order.placed",
+            ORDER_ID,
+            "pending",
+        )
+
+    def test_retried_delivery_is_dropped_by_event_id(self, shop):
+        delivery = shop.webhook_request(
+            "state_enter.order_transaction.state.paid", order_payload(), event_id="e2"
+        )
+        assert shop.send(delivery).status == 204
+        assert shop.send(delivery).status == 204
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
+
+    def test_same_event_id_of_another_shop_is_not_a_duplicate(self, shop, make_shop):
+        other = make_shop(shop_url="https://other.example")
+        other.register()
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload(), event_id="same"))
+        other.send(other.webhook_request("checkout.order.placed", order_payload(), event_id="same"))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 2
+
+    def test_events_naming_no_order_are_acknowledged_and_ignored(self, shop):
+        written = [{"entity": "order_transaction", "operation": "update", "primaryKey": ORDER_ID}]
+        assert shop.send(shop.webhook_request("order_transaction.written", written)).status == 204
+        assert shop.send(shop.webhook_request("product.written", written)).status == 204
+        statuses = db.session.scalars(sa.select(ShopwareEvent.status))
+        assert list(statuses) == ["ignored", "ignored"]
+
+    def test_missing_signature_is_refused(self, shop):
+        request = shop.webhook_request("checkout.order.placed", order_payload())
+        del request.headers[SHOP_SIGNATURE_HEADER]
+        answer = shop.send(request)
+        assert (answer.status, error_of(answer)) == (401, "missing_signature")
+
+    def test_signature_with_another_secret_is_refused(self, shop):
+        request = shop.webhook_request("checkout.order.placed", order_payload())
+        request.headers[SHOP_SIGNATURE_HEADER] = sign("not-the-shop-secret", request.body)
+        answer = shop.send(request)
+        assert (answer.status, error_of(answer)) == (401, "invalid_signature")
+
+    def test_tampered_body_is_refused(self, shop):
+        request = shop.webhook_request("checkout.order.placed", order_payload())
+        request.body = request.body.replace(b"10001", b"10002")
+        assert shop.send(request).status == 401
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 0
+
+    def test_replay_outside_the_window_is_refused(self, shop):
+        shop.clock = shifted_clock(-STALE)
+        answer = shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
+
+    def test_unknown_shop_is_not_found(self, shop, make_shop):
+        stranger = make_shop()
+        stranger.shop_secret = shop.shop_secret
+        answer = stranger.send(stranger.webhook_request("checkout.order.placed", order_payload()))
+        assert (answer.status, error_of(answer)) == (404, "unknown_shop")
+
+    def test_body_that_is_not_json_is_malformed(self, shop):
+        request = ShopRequest(
+            "POST", "/shopware/webhooks", {SHOP_SIGNATURE_HEADER: sign(shop.shop_secret, b"[1")}, b"[1"
+        )
+        assert shop.send(request).status == 422
+
+    def test_signed_body_without_event_id_is_malformed(self, shop):
+        request = shop.webhook_request("checkout.order.placed", order_payload())
+        body = json.loads(request.body)
+        del body["source"]["eventId"]
+        request.body = json.dumps(body).encode()
+        request.headers[SHOP_SIGNATURE_HEADER] = sign(shop.shop_secret, request.body)
+        answer = shop.send(request)
+        assert answer.status == 422
+        assert "eventId" in json.dumps(answer.json()["details"])
+
+
+class TestOrderEventDispatch:
+    @pytest.fixture(autouse=True)
+    def no_handlers(self, monkeypatch):
+        """Start without the handlers the worker wiring (backend.jobs) installs."""
+        monkeypatch.setattr(services, "ORDER_EVENT_HANDLERS", {})
+
+    @pytest.fixture
+    def synced(self, monkeypatch):
+        calls = []
+
+        def handler(connection, external_id, *, reason):
+            calls.append((connection.shop_id, external_id, reason))
+
+        monkeypatch.setitem(services.ORDER_EVENT_HANDLERS, "checkout.order.placed", handler)
+        return calls
+
+    def test_pending_events_wait_for_a_handler(self, shop):
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
+        assert db.session.scalars(sa.select(ShopwareEvent.status)).one() == "pending"
+
+    def test_registered_handler_receives_the_order(self, shop, synced):
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
+        summary = services.dispatch_order_events()
+        assert summary == "1 handed on, 0 failed, 1 waiting for a handler"
+        assert synced == [(shop.shop_id, ORDER_ID, "checkout.order.placed")]
+        done = db.session.scalars(sa.select(ShopwareEvent).filter_by(status="done")).one()
+        assert done.processed_at is not None
+        assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
+
+    def test_failing_handler_is_retried_then_given_up(self, shop, monkeypatch):
+        def broken(connection, external_id, *, reason):
+            raise RuntimeError("shop unreachable")
+
+        monkeypatch.setitem(services.ORDER_EVENT_HANDLERS, "checkout.order.placed", broken)
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        assert services.dispatch_order_events().startswith("0 handed on, 1 failed")
+        event = db.session.scalars(sa.select(ShopwareEvent)).one()
+        assert (event.status, event.attempts, event.last_error) == (
+            "pending",
+            1,
+            "RuntimeError: shop unreachable",
+        )
+        for _ in range(services.MAX_DISPATCH_ATTEMPTS - 1):
+            services.dispatch_order_events()
+        assert (event.status, event.attempts) == ("failed", services.MAX_DISPATCH_ATTEMPTS)
+
+    def test_prune_drops_old_finished_events_and_abandoned_registrations(self, shop, make_shop):
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload(), event_id="kept-pending"))
+        shop.send(shop.webhook_request("product.written", [], event_id="old-ignored"))
+        shop.send(shop.webhook_request("product.written", [], event_id="new-ignored"))
+        abandoned = make_shop(shop_url="https://abandoned.example")
+        abandoned.send(abandoned.registration_request())
+        db.session.execute(
+            sa.update(ShopwareEvent)
+            .where(ShopwareEvent.event_id.in_(["kept-pending", "old-ignored"]))
+            .values(received_at=services.utcnow() - timedelta(days=8))
+        )
+        db.session.commit()
+
+        assert services.prune_shopware_records() == "1 events, 0 abandoned registrations"
+        later = services.utcnow() + timedelta(days=2)
+        assert services.prune_shopware_records(later) == "0 events, 1 abandoned registrations"
+        db.session.commit()
+        assert sorted(db.session.scalars(sa.select(ShopwareEvent.event_id))) == [
+            "kept-pending",
+            "new-ignored",
+        ]
+        assert list(db.session.scalars(sa.select(Merchant.name))) == ["shop.example"]
+
+
+class TestWorkerWiring:
+    def test_order_events_reach_the_order_sync_outbox(self, shop):
+        import backend.jobs  # noqa: F401  (the worker imports it before running jobs)
+        from backend.worker import JOBS
+
+        assert {"shopware-dispatch-events", "shopware-prune"} <= set(JOBS)
+        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
+        shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
+        assert services.dispatch_order_events() == "2 handed on, 0 failed, 0 waiting for a handler"
+        request = db.session.scalars(sa.select(OrderSyncRequest)).one()
+        assert (request.connection_id, request.external_id, request.reason) == (
+            stored_shop(shop.shop_id).connection_id,
+            ORDER_ID,
+            "state_enter.order_transaction.state.paid",
+        )
+
+
+class TestAdminPage:
+    def session_token(self, page) -> str:
+        return re.search(rb'name="claimbridge-session" content="([^"]+)"', page.body).group(1).decode()
+
+    def test_signed_query_renders_the_page_with_a_session(self, shop):
+        page = shop.open_iframe(user_language="de-DE")
+        assert page.status == 200
+        assert page.header("Content-Type").startswith("text/html")
+        assert b"window.parent.postMessage('sw-app-loaded', '*')" in page.body
+        assert "Zurzeit gibt es keine Vorschläge zur Übergabe.".encode() in page.body
+        assert b'<html lang="de">' in page.body
+        assert services.verify_admin_session(self.session_token(page)).shop.connection.shop_id == shop.shop_id
+        assert "frame-ancestors https://shop.example" in page.header("Content-Security-Policy")
+        assert page.header("Cache-Control") == "no-store"
+
+    def test_english_for_other_languages(self, shop):
+        page = shop.open_iframe(user_language="en-GB")
+        assert b"There are no handover proposals at the moment." in page.body
+        assert b'<html lang="en">' in page.body
+
+    def test_forged_query_is_refused(self, shop):
+        forged = shop.iframe_path(user_language="de-DE").replace("de-DE", "en-GB")
+        answer = shop.send(ShopRequest("GET", forged, {}))
+        assert (answer.status, error_of(answer)) == (401, "invalid_signature")
+
+    def test_query_without_signature_is_refused(self, shop):
+        path = shop.iframe_path().split("&shopware-shop-signature=")[0]
+        answer = shop.send(ShopRequest("GET", path, {}))
+        assert (answer.status, error_of(answer)) == (401, "missing_signature")
+
+    def test_stale_query_is_refused(self, shop):
+        shop.clock = shifted_clock(-STALE)
+        answer = shop.open_iframe()
+        assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
+
+    def test_unknown_shop_is_not_found(self, shop, make_shop):
+        stranger = make_shop()
+        stranger.shop_secret = shop.shop_secret
+        assert stranger.open_iframe().status == 404
+
+    def test_rows_from_the_handovers_area_are_listed(self, shop, monkeypatch):
+        row = HandoverRow(
+            id=7,
+            order_number="10042",
+            buyer_name="Erika Mustermann",
+            principal=Decimal("1234.50"),
+            interest=Decimal("12.30"),
+            fees=Decimal("40.00"),
+            total=Decimal("1286.80"),
+            currency="EUR",
+            status="proposed",
+        )
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        monkeypatch.setattr(services, "list_handover_rows", lambda mid: [row] if mid == merchant_id else [])
+        page = shop.open_iframe(user_language="de-DE").body.decode()
+        assert "Erika Mustermann" in page
+        assert "1.234,50\u00a0€" in page
+        assert 'name="ids" value="7"' in page
+        assert 'name="session_token"' in page
+
+    def test_post_without_or_with_a_wrong_session_is_refused(self, shop, monkeypatch):
+        decided = []
+        monkeypatch.setattr(services, "decide_handovers", lambda *args, **kwargs: decided.append(args) or 1)
+        token = self.session_token(shop.open_iframe())
+        other_key = itsdangerous.URLSafeTimedSerializer(
+            "another-secret-key", salt=services.ADMIN_SESSION_SALT
+        )
+        foreign = other_key.dumps(
+            {"shop": shop.shop_id, "connection": stored_shop(shop.shop_id).connection_id}
+        )
+        for headers in (
+            {},
+            {SESSION_HEADER: token[:-4] + "AAAA"},
+            {SESSION_HEADER: "garbage"},
+            {SESSION_HEADER: foreign},
+        ):
+            answer = post_page(shop, b"decision=approve&ids=7", headers)
+            assert (answer.status, error_of(answer)) == (401, "invalid_session")
+        assert decided == []
+
+    def test_post_with_the_session_decides_through_the_handovers_seam(self, shop, monkeypatch):
+        decided = []
+
+        def decide(merchant_id, decision, ids, *, actor):
+            decided.append((merchant_id, decision, ids, actor))
+            return len(ids)
+
+        monkeypatch.setattr(services, "decide_handovers", decide)
+        token = self.session_token(shop.open_iframe(user_language="en-GB"))
+        answer = post_page(shop, f"session_token={token}&decision=reject&ids=7&ids=9".encode())
+        assert answer.status == 200
+        assert b"2 proposals were processed." in answer.body
+        assert self.session_token(answer) == token
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        assert decided == [(merchant_id, "reject", [7, 9], f"shopware-admin:{shop.shop_id}")]
+
+    def test_post_with_a_bad_form_is_malformed(self, shop):
+        token = self.session_token(shop.open_iframe())
+        assert post_page(shop, b"decision=delete&ids=7", {SESSION_HEADER: token}).status == 422
+        assert post_page(shop, b"decision=approve&ids=7&ids=7", {SESSION_HEADER: token}).status == 422
+
+    def test_decisions_are_not_found_while_handovers_do_not_exist(self, shop, monkeypatch):
+        monkeypatch.setitem(sys.modules, "backend.handovers", None)
+        token = self.session_token(shop.open_iframe())
+        assert post_page(shop, b"decision=approve&ids=7", {SESSION_HEADER: token}).status == 404
+        assert services.list_handover_rows(stored_shop(shop.shop_id).connection.merchant_id) == []
+
+    def test_session_expires_after_30_minutes(self, shop, monkeypatch):
+        token = self.session_token(shop.open_iframe())
+        real_time = itsdangerous.timed.time.time
+        monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: real_time() + 31 * 60))
+        with pytest.raises(services.InvalidAdminSessionError, match="expired"):
+            services.verify_admin_session(token)
+
+    def test_session_of_a_purged_shop_is_void(self, shop):
+        token = issue_admin_session(stored_shop(shop.shop_id), "de")
+        shop.send(shop.lifecycle_request("app.deleted"))
+        with pytest.raises(services.InvalidAdminSessionError, match="no longer registered"):
+            services.verify_admin_session(token)
+
+
+class TestOverRealHttp:
+    def test_shop_registers_sends_events_and_opens_the_module(self, make_shop, http):
+        shop: ShopSimulator = make_shop(http)
+        shop.register()
+        assert shop.send(shop.lifecycle_request("app.activated")).status == 204
+        delivery = shop.webhook_request("checkout.order.placed", order_payload(), event_id="http-1")
+        assert shop.send(delivery).status == 204
+        assert shop.send(delivery).status == 204
+        tampered = shop.webhook_request("checkout.order.placed", order_payload())
+        tampered.body = tampered.body.replace(b"10001", b"99999")
+        assert shop.send(tampered).status == 401
+        page = shop.open_iframe(user_language="en-GB")
+        assert page.status == 200 and b"sw-app-loaded" in page.body
+        row = stored_shop(shop.shop_id)
+        assert (row.app_state, row.connection.status) == ("active", "active")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
