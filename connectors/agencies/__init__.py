@@ -1,0 +1,1 @@
+"""Collection agency clients behind the ``CollectionAgency`` interface (``base``); paywise (``paywise``)."""
