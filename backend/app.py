@@ -29,8 +29,10 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backend.auth.blueprint import bp as auth_bp
+    from backend.dunning import views as dunning_views
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
+    from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
     from backend.shopware.blueprint import bp as shopware_bp
 
@@ -39,6 +41,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(merchant_views.blp)
     app.register_blueprint(shopware_bp)
     api.register_blueprint(risk_views.blp)
+    api.register_blueprint(dunning_views.blp)
+    api.register_blueprint(receivable_views.blp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

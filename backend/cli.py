@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
 from backend.shopware.cli import shopware as shopware_commands
 
@@ -220,3 +221,4 @@ def keys_generate() -> None:
 
 
 main.add_command(shopware_commands)
+main.add_command(rates_commands)

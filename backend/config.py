@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 
 from backend.shopware.manifest import PLACEHOLDER_SECRET as SHOPWARE_PLACEHOLDER_SECRET
+from connectors.mail import SmtpSettings
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BUREAU_TIMEOUT", "1.5", "seconds a credit bureau may take inside a risk check (total budget)"),
     Setting("PAYONE_URL", "https://api.pay1.de/post-gateway/", "PAYONE Server API endpoint"),
+    Setting(
+        "SMTP_URL",
+        None,
+        "dunning e-mail server, smtp:// smtp+starttls:// or smtps://user:pass@host:port (unset: no e-mail)",
+        secret=True,
+    ),
+    Setting("MAIL_FROM", None, "sender address of dunning e-mails (the merchant's name is shown with it)"),
 )
 
 
@@ -102,6 +111,8 @@ class Config:
     shopware_app_secret: str | None
     bureau_timeout: float
     payone_url: str
+    smtp_url: str | None = None
+    mail_from: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_flask(self) -> dict[str, Any]:
@@ -131,6 +142,8 @@ class Config:
             "CLAIMBRIDGE_SHOPWARE_APP_SECRET": self.shopware_app_secret,
             "CLAIMBRIDGE_BUREAU_TIMEOUT": self.bureau_timeout,
             "CLAIMBRIDGE_PAYONE_URL": self.payone_url,
+            "CLAIMBRIDGE_SMTP_URL": self.smtp_url,
+            "CLAIMBRIDGE_MAIL_FROM": self.mail_from,
             "API_TITLE": "ClaimBridge API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",
@@ -170,6 +183,24 @@ def _parse_seconds(name: str, raw: str, problems: list[str]) -> float:
     if not 0 < value <= 10:
         problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected seconds between 0 and 10")
     return value
+
+
+def _parse_smtp_url(raw: str | None, problems: list[str]) -> str | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        SmtpSettings.from_url(raw)
+    except ValueError as error:  # the message never repeats the URL or its password
+        problems.append(f"{ENV_PREFIX}SMTP_URL: {error}")
+    return raw.strip()
+
+
+def _parse_mail_from(raw: str | None, problems: list[str]) -> str | None:
+    if not raw or not raw.strip():
+        return None
+    if "@" not in parseaddr(raw)[1]:
+        problems.append(f"{ENV_PREFIX}MAIL_FROM={raw!r}: expected an e-mail address")
+    return raw.strip()
 
 
 def _instance_secret(instance_path: Path, filename: str, make: Any) -> str:
@@ -301,6 +332,8 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         shopware_app_secret=shopware_app_secret,
         bureau_timeout=_parse_seconds("BUREAU_TIMEOUT", get("BUREAU_TIMEOUT") or "", problems),
         payone_url=get("PAYONE_URL") or "",
+        smtp_url=_parse_smtp_url(get("SMTP_URL"), problems),
+        mail_from=_parse_mail_from(get("MAIL_FROM"), problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from backend.auth.services import purge_expired_tokens
+from backend.dunning.services import queue_due_notices, send_queued_notices
 from backend.orders.services import request_order_sync
 from backend.shopware.manifest import ORDER_EVENTS
 from backend.shopware.services import ORDER_EVENT_HANDLERS, dispatch_order_events, prune_shopware_records
@@ -12,3 +13,5 @@ periodic_job("purge-expired-tokens", every=timedelta(hours=1))(purge_expired_tok
 ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))
 periodic_job("shopware-dispatch-events", every=timedelta(seconds=30))(dispatch_order_events)
 periodic_job("shopware-prune", every=timedelta(hours=6))(prune_shopware_records)
+periodic_job("dunning-evaluate", every=timedelta(minutes=15))(queue_due_notices)
+periodic_job("dunning-send", every=timedelta(minutes=1))(send_queued_notices)

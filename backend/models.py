@@ -2,6 +2,14 @@
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import AccessToken
+from backend.dunning.models import (
+    BaseRateRecord,
+    DunningBuyerStop,
+    DunningNotice,
+    DunningScheduleRecord,
+    DunningStageRecord,
+    ShopAction,
+)
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
@@ -12,8 +20,13 @@ __all__ = [
     "AccessToken",
     "ApiClient",
     "AuditEvent",
+    "BaseRateRecord",
     "BuyerOverride",
     "CreditReport",
+    "DunningBuyerStop",
+    "DunningNotice",
+    "DunningScheduleRecord",
+    "DunningStageRecord",
     "JobLease",
     "Merchant",
     "OrderSyncRequest",
@@ -21,6 +34,7 @@ __all__ = [
     "ReceivableEvent",
     "RiskCheck",
     "RiskPolicyRecord",
+    "ShopAction",
     "ShopConnection",
     "ShopwareEvent",
     "ShopwareShop",

@@ -66,10 +66,16 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- databases -----------------------------------------------------------------------------------------------
 
 
-def _postgres_url(worker: str) -> str:
-    """Create a fresh database for this test worker on the configured server and return its URL."""
+def _test_run_id() -> str:
+    """Name this test run: the xdist controller's pid (shared by its workers) plus the worker id."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{os.getppid()}_{worker}" if worker else str(os.getpid())
+
+
+def _postgres_url(run_id: str) -> str:
+    """Create a fresh database for this test run and worker, so parallel runs never share one."""
     base = sa.make_url(os.environ[PG_ENV].replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"claimbridge_test_{worker}"
+    name = f"claimbridge_test_{run_id}"
     admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -78,14 +84,23 @@ def _postgres_url(worker: str) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Each database test runs on SQLite and, when CLAIMBRIDGE_TEST_DATABASE_URL is set, on PostgreSQL."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if request.param == "postgresql":
         if not os.environ.get(PG_ENV):
             pytest.skip(f"{PG_ENV} is not set (CI sets it; see README)")
-        return _postgres_url(worker)
-    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'claimbridge.db'}"
+        url = _postgres_url(_test_run_id())
+        yield url
+        _drop_postgres_database(url)
+        return
+    yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'claimbridge.db'}"
+
+
+def _drop_postgres_database(url: str) -> None:
+    parsed = sa.make_url(url)
+    admin = sa.make_url(os.environ[PG_ENV]).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
 
 
 def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Flask:

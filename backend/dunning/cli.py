@@ -1,0 +1,48 @@
+"""``claimbridge rates …``: the operator adds and lists §247 BGB base rates."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from backend.dunning.base_rates import bundled_rates, parse_base_rate
+from backend.dunning.services import add_base_rate, stored_base_rates
+from backend.errors import AppError
+from backend.extensions import db
+
+
+@click.group("rates")
+def rates() -> None:
+    """Base rates (§247 BGB) for default interest."""
+
+
+@rates.command("add")
+@click.argument("valid_from")
+@click.argument("percent")
+@click.option("--source", required=True, help='where it was published, e.g. "Deutsche Bundesbank, …"')
+@with_appcontext
+def rates_add(valid_from: str, percent: str, source: str) -> None:
+    """Add the base rate valid from VALID_FROM (a 1 January or 1 July), e.g. ``2026-07-01 1.52``."""
+    try:
+        rate = parse_base_rate(valid_from, percent, source)
+        add_base_rate(rate, actor="cli")
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    except AppError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"base rate {rate.percent} % valid from {rate.valid_from.isoformat()} added")
+
+
+@rates.command("list")
+@with_appcontext
+def rates_list() -> None:
+    """List every known base rate: bundled ones and those operators added."""
+    bundled = {rate.valid_from for rate in bundled_rates()}
+    rows = sorted(
+        [*bundled_rates(), *(r for r in stored_base_rates() if r.valid_from not in bundled)],
+        key=lambda rate: rate.valid_from,
+    )
+    for rate in rows:
+        origin = "bundled" if rate.valid_from in bundled else "added"
+        click.echo(f"{rate.valid_from.isoformat()}  {rate.percent:>6} %  {origin:<7}  {rate.source}")

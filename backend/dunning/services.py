@@ -1,0 +1,1031 @@
+"""Dunning with a database: schedules, settings, stops, base rates, the evaluation and the sending jobs.
+
+Evaluation (``queue_due_notices``) is one set-based statement per batch (``due_selection``): it joins the
+receivables with each merchant's effective schedule (saved stages, else ``schedule.default_schedule``) and
+with the last sent notice, and mirrors ``schedule.next_stage``:
+
+- ``dunning_level`` is the level of the last live notice (reminder 1, dunning 2, final notice 3; 0 = none);
+  the candidate is the first stage whose level is above it;
+- the candidate is due once ``due_date + offset_days <= today`` (Europe/Berlin) and, after the first notice,
+  once the previous notice was *sent* and its stated deadline has passed (``deadline_on < today``);
+- only receivables that are owed money and free to dun: state open or partially_paid, in euro, balance
+  above zero, not disputed, no stop on the order, no stop on the buyer.
+
+The selected rows are locked (``FOR UPDATE OF receivables SKIP LOCKED`` on PostgreSQL, so many workers split
+the work; SQLite serialises writers) and, in the same transaction, each gets a queued notice and its new
+``dunning_level``. A payment, a dispute or a stop therefore ends dunning at once: the statement no longer
+selects the receivable, and the sending step re-checks the receivable and cancels a queued notice that is no
+longer owed (``dunning_blocker``). See ``backend.dunning.models`` for the exactly-once argument.
+
+Channels: ``email`` notices are rendered on the day they are sent (amounts, interest and deadline as of that
+day) and go out by SMTP; ``shop`` notices get a ``ShopAction`` outbox row that ``process_shop_actions`` hands to
+the caller's connector function; ``none`` notices are only recorded, dated the day they were decided.
+
+Payments for claims come from the receivable's history (``ReceivableEvent``): each sync that raised
+``paid_amount`` is a payment of the difference, dated by the shop's ``paid_at`` when that sync reported it,
+else by the day we learned of it; the amount already paid when the receivable was created is dated by its
+``paid_at`` or its creation day. Credit notes (``credited_amount``) are dated on the invoice date, which
+never over-claims interest.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from backend.audit.services import record_event
+from backend.dunning import claims
+from backend.dunning.base_rates import BaseRate, BaseRateTable, UnknownBaseRate, bundled_table
+from backend.dunning.claims import Booking, BookingKind, Claim, ClaimBreakdown, DebtorKind, NoticeKind
+from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
+from backend.dunning.models import (
+    BaseRateRecord,
+    DunningBuyerStop,
+    DunningNotice,
+    DunningScheduleRecord,
+    DunningStageRecord,
+    NoticeStatus,
+    ShopAction,
+    ShopActionStatus,
+)
+from backend.dunning.notices import Language, PaymentDetails, notice_content, render_notice
+from backend.dunning.schedule import KIND_RANK, DunningSchedule, ScheduleError, default_schedule
+from backend.errors import UserValueError
+from backend.extensions import db, utcnow
+from backend.merchants.models import Merchant
+from backend.orders.models import Receivable, ReceivableEvent
+from backend.orders.states import OUTSTANDING
+from backend.risk.identity import keyed_hash, normalise_email
+from backend.types import Money
+from connectors.errors import ConnectorError
+from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, build_message, message_id_for
+
+logger = logging.getLogger(__name__)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LEVELS = {kind: rank + 1 for kind, rank in KIND_RANK.items()}
+SUPPORTED_CURRENCY = claims.SUPPORTED_CURRENCY
+GERMAN_SPEAKING_COUNTRIES = frozenset({"DE", "AT", "CH", "LI", "LU"})
+NOTICE_LANGUAGES = ("auto", "de", "en")
+EVALUATION_BATCH = 500
+MAX_CONFLICTS = 5
+SEND_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 10
+RETRY_BASE = timedelta(minutes=1)
+RETRY_MAX = timedelta(hours=6)
+BLOCKED_RETRY = timedelta(hours=1)
+
+
+def berlin_today(now: datetime | None = None) -> date:
+    """Return today's calendar day in Europe/Berlin (legal dates count in local days)."""
+    return (now or utcnow()).astimezone(BERLIN).date()
+
+
+def berlin_date(moment: datetime) -> date:
+    """Return the Europe/Berlin calendar day of an aware moment."""
+    return moment.astimezone(BERLIN).date()
+
+
+# -- base rates ----------------------------------------------------------------------------------------------
+
+
+def stored_base_rates() -> list[BaseRate]:
+    """Return the rates operators added, oldest first."""
+    rows = db.session.scalars(sa.select(BaseRateRecord).order_by(BaseRateRecord.valid_from))
+    return [BaseRate(row.valid_from, row.percent, row.source) for row in rows]
+
+
+def base_rate_table() -> BaseRateTable:
+    """Return the bundled base rates plus the ones operators added."""
+    return bundled_table(stored_base_rates())
+
+
+def add_base_rate(rate: BaseRate, *, actor: str) -> BaseRateRecord:
+    """Store a new base rate; refuse one that contradicts a known rate for the same half-year."""
+    try:
+        base_rate_table().with_rates([rate])
+    except ValueError as error:
+        raise UserValueError(str(error), details={"/valid_from": [str(error)]}) from None
+    if db.session.get(BaseRateRecord, rate.valid_from) is not None:
+        raise UserValueError(f"a base rate for {rate.valid_from.isoformat()} is already stored")
+    record = BaseRateRecord(
+        valid_from=rate.valid_from, percent=rate.percent, source=rate.source, created_by=actor
+    )
+    db.session.add(record)
+    record_event(
+        "base_rate.added",
+        actor=actor,
+        target_type="base_rate",
+        target_id=rate.valid_from.isoformat(),
+        details={"percent": str(rate.percent), "source": rate.source},
+    )
+    return record
+
+
+# -- schedules -----------------------------------------------------------------------------------------------
+
+
+def get_schedules(merchant_id: int) -> dict[DebtorKind, DunningSchedule]:
+    """Return the merchant's consumer and business schedules (defaults where none was saved)."""
+    saved = {
+        row.debtor_kind: row
+        for row in db.session.scalars(sa.select(DunningScheduleRecord).filter_by(merchant_id=merchant_id))
+    }
+    stages = db.session.scalars(
+        sa.select(DunningStageRecord).filter_by(merchant_id=merchant_id).order_by(DunningStageRecord.level)
+    ).all()
+    schedules = {}
+    for debtor_kind in DebtorKind:
+        record = saved.get(debtor_kind.value)
+        if record is None:
+            schedules[debtor_kind] = default_schedule(debtor_kind)
+            continue
+        schedules[debtor_kind] = DunningSchedule.from_dict(
+            {
+                "debtor_kind": debtor_kind.value,
+                "handover_after_days": record.handover_after_days,
+                "stages": [
+                    {
+                        "kind": stage.kind,
+                        "offset_days": stage.offset_days,
+                        "fee": stage.fee,
+                        "payment_deadline_days": stage.payment_deadline_days,
+                        "channel": stage.channel,
+                    }
+                    for stage in stages
+                    if stage.debtor_kind == debtor_kind.value
+                ],
+            }
+        )
+    return schedules
+
+
+def schedules_document(schedules: dict[DebtorKind, DunningSchedule]) -> dict[str, Any]:
+    """Return both schedules as the API shows them."""
+    return {kind.value: schedules[kind].to_dict() for kind in DebtorKind}
+
+
+def _schedule_pointer(debtor_kind: str, field: str) -> str:
+    """Turn ``stages[1].fee`` into ``/consumer/stages/1/fee``."""
+    parts = field.replace("[", ".").replace("]", "").split(".")
+    return "/" + "/".join([debtor_kind, *[part for part in parts if part]])
+
+
+def parse_schedules(document: dict[str, Any]) -> dict[DebtorKind, DunningSchedule]:
+    """Validate both schedules with ``schedule.py``; raise UserValueError with JSON pointers."""
+    schedules = {}
+    problems: dict[str, list[str]] = {}
+    for debtor_kind in DebtorKind:
+        raw = document.get(debtor_kind.value)
+        if not isinstance(raw, dict):
+            problems[f"/{debtor_kind.value}"] = ["a schedule object is required"]
+            continue
+        stated = raw.get("debtor_kind", debtor_kind.value)
+        if stated != debtor_kind.value:
+            problems[f"/{debtor_kind.value}/debtor_kind"] = [f"must be {debtor_kind.value!r} here"]
+            continue
+        try:
+            schedules[debtor_kind] = DunningSchedule.from_dict({**raw, "debtor_kind": debtor_kind.value})
+        except ScheduleError as error:
+            problems[_schedule_pointer(debtor_kind.value, error.field)] = [error.reason]
+    if problems:
+        raise UserValueError("The dunning schedule is invalid.", details=problems)
+    return schedules
+
+
+def replace_schedules(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Validate and store both schedules; return them as stored."""
+    schedules = parse_schedules(document)
+    before = schedules_document(get_schedules(merchant_id))
+    db.session.execute(sa.delete(DunningStageRecord).filter_by(merchant_id=merchant_id))
+    db.session.execute(sa.delete(DunningScheduleRecord).filter_by(merchant_id=merchant_id))
+    for debtor_kind, schedule in schedules.items():
+        db.session.add(
+            DunningScheduleRecord(
+                merchant_id=merchant_id,
+                debtor_kind=debtor_kind.value,
+                handover_after_days=schedule.handover_after_days,
+                updated_by=actor,
+            )
+        )
+    db.session.flush()
+    for debtor_kind, schedule in schedules.items():
+        for stage in schedule.stages:
+            db.session.add(
+                DunningStageRecord(
+                    merchant_id=merchant_id,
+                    debtor_kind=debtor_kind.value,
+                    level=LEVELS[stage.kind],
+                    kind=stage.kind.value,
+                    offset_days=stage.offset_days,
+                    fee=stage.fee,
+                    payment_deadline_days=stage.payment_deadline_days,
+                    channel=stage.channel.value,
+                )
+            )
+    after = schedules_document(schedules)
+    record_event(
+        "dunning_schedule.replaced",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="merchant",
+        target_id=merchant_id,
+        details={"before": before, "after": after},
+    )
+    return after
+
+
+# -- merchant settings for notices ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DunningSettings:
+    """What a merchant's notices say about payment, in which language, and where replies go."""
+
+    account_holder: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    notice_language: str = "auto"
+    reply_to: str | None = None
+
+    @property
+    def has_payment_details(self) -> bool:
+        return bool(self.account_holder and self.iban and self.bic)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "payment_details": {"account_holder": self.account_holder, "iban": self.iban, "bic": self.bic},
+            "notice_language": self.notice_language,
+            "reply_to": self.reply_to,
+        }
+
+
+def get_dunning_settings(merchant: Merchant) -> DunningSettings:
+    """Return the merchant's dunning settings (stored under ``settings["dunning"]``)."""
+    stored = (merchant.settings or {}).get("dunning") or {}
+    payment = stored.get("payment_details") or {}
+    return DunningSettings(
+        account_holder=payment.get("account_holder"),
+        iban=payment.get("iban"),
+        bic=payment.get("bic"),
+        notice_language=stored.get("notice_language", "auto"),
+        reply_to=stored.get("reply_to"),
+    )
+
+
+def validated_bank_account(iban: str, bic: str | None) -> tuple[str, str]:
+    """Return the IBAN (compact) and BIC checked with schwifty; the BIC is derived when left out."""
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException as error:
+        raise UserValueError(
+            "The IBAN is invalid.", details={"/payment_details/iban": [str(error)]}
+        ) from None
+    if bic:
+        try:
+            parsed_bic = BIC(bic)
+        except SchwiftyException as error:
+            raise UserValueError(
+                "The BIC is invalid.", details={"/payment_details/bic": [str(error)]}
+            ) from None
+    else:
+        parsed_bic = parsed.bic
+        if parsed_bic is None:
+            raise UserValueError(
+                "The BIC of this IBAN is not known; give it.",
+                details={"/payment_details/bic": ["required for this IBAN"]},
+            )
+    return parsed.compact, str(parsed_bic)
+
+
+def update_dunning_settings(merchant: Merchant, values: dict[str, Any], *, actor: str) -> DunningSettings:
+    """Validate and store the merchant's dunning settings."""
+    payment = values["payment_details"]
+    iban, bic = validated_bank_account(payment["iban"], payment.get("bic"))
+    document = {
+        "payment_details": {"account_holder": payment["account_holder"].strip(), "iban": iban, "bic": bic},
+        "notice_language": values.get("notice_language", "auto"),
+        "reply_to": values.get("reply_to"),
+    }
+    # Reassigned, not mutated in place, so SQLAlchemy sees the JSON change.
+    merchant.settings = {**(merchant.settings or {}), "dunning": document}
+    record_event(
+        "dunning_settings.updated",
+        actor=actor,
+        merchant_id=merchant.id,
+        target_type="merchant",
+        target_id=merchant.id,
+        details={"notice_language": document["notice_language"], "iban_last4": iban[-4:]},
+    )
+    return get_dunning_settings(merchant)
+
+
+# -- stops ---------------------------------------------------------------------------------------------------
+
+
+def email_key_for(email: str) -> str:
+    """Return the keyed hash receivables carry for a buyer's e-mail address."""
+    key = keyed_hash(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email(email))
+    if not key:
+        raise UserValueError("The e-mail address is empty.", details={"/email": ["must not be empty"]})
+    return key
+
+
+def set_buyer_stop(merchant_id: int, email: str, *, stopped: bool, reason: str, actor: str) -> dict[str, Any]:
+    """Stop (or resume) dunning every receivable of the buyer with ``email``; return the outcome."""
+    email_key = email_key_for(email)
+    existing = db.session.scalar(
+        sa.select(DunningBuyerStop).filter_by(merchant_id=merchant_id, email_key=email_key)
+    )
+    if stopped and existing is None:
+        db.session.add(
+            DunningBuyerStop(merchant_id=merchant_id, email_key=email_key, reason=reason, created_by=actor)
+        )
+    elif stopped and existing is not None:
+        existing.reason = reason
+    elif existing is not None:
+        db.session.delete(existing)
+    receivables = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Receivable)
+        .filter_by(merchant_id=merchant_id, email_key=email_key)
+    )
+    record_event(
+        "dunning.buyer_stopped" if stopped else "dunning.buyer_resumed",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="buyer",
+        target_id=email_key[:16],
+        details={"reason": reason, "receivables": receivables},
+    )
+    return {"stopped": stopped, "reason": reason if stopped else None, "receivables": receivables}
+
+
+def buyer_stopped(receivable: Receivable) -> bool:
+    """Say whether the receivable's buyer is under a dunning stop."""
+    if receivable.email_key is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(DunningBuyerStop.id).filter_by(
+                merchant_id=receivable.merchant_id, email_key=receivable.email_key
+            )
+        )
+        is not None
+    )
+
+
+def dunning_blocker(receivable: Receivable) -> str | None:
+    """Return why the receivable must not be dunned now, or None (the Python twin of the SQL filter)."""
+    if receivable.state not in OUTSTANDING:
+        return f"receivable is {receivable.state}"
+    if receivable.disputed_at is not None:
+        return "receivable is disputed"
+    if receivable.dunning_stopped_at is not None:
+        return "dunning is stopped for this order"
+    if receivable.currency != SUPPORTED_CURRENCY:
+        return f"only {SUPPORTED_CURRENCY} claims are dunned"
+    if receivable.balance <= 0:
+        return "nothing is owed"
+    if buyer_stopped(receivable):
+        return "dunning is stopped for this buyer"
+    return None
+
+
+# -- claims --------------------------------------------------------------------------------------------------
+
+
+def _parse_moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else None
+
+
+def payment_bookings(receivable: Receivable) -> list[Booking]:
+    """Return the payments and credits of a receivable, reconstructed from its history (module docstring)."""
+    events = db.session.scalars(
+        sa.select(ReceivableEvent)
+        .filter_by(receivable_id=receivable.id, kind="synced")
+        .order_by(ReceivableEvent.created_at, ReceivableEvent.id)
+    )
+    bookings = []
+    booked = Decimal("0.00")
+    for event in events:
+        change = event.data.get("paid_amount")
+        if not change:
+            continue
+        delta = Decimal(str(change[1])) - Decimal(str(change[0]))
+        reported = event.data.get("paid_at")
+        paid_at = _parse_moment(reported[1]) if reported else None
+        day = berlin_date(paid_at or event.created_at)
+        if delta > 0:
+            bookings.append(Booking(BookingKind.PAYMENT, day, delta))
+        elif delta < 0:
+            bookings.append(Booking(BookingKind.REFUND, day, -delta))
+        booked += delta
+    initial = receivable.paid_amount - booked
+    if initial > 0:
+        day = berlin_date(
+            receivable.paid_at if not bookings and receivable.paid_at else receivable.created_at
+        )
+        bookings.insert(0, Booking(BookingKind.PAYMENT, day, initial))
+    if receivable.credited_amount > 0:
+        bookings.insert(0, Booking(BookingKind.CREDIT, receivable.invoice_date, receivable.credited_amount))
+    return bookings
+
+
+def sent_notices(receivable_id: int) -> list[DunningNotice]:
+    """Return the notices that went out (or were recorded), oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(DunningNotice)
+            .filter_by(receivable_id=receivable_id, status=NoticeStatus.SENT.value)
+            .order_by(DunningNotice.sent_on, DunningNotice.level)
+        )
+    )
+
+
+def claim_of(receivable: Receivable, extra_notices: Iterable[claims.DunningNotice] = ()) -> Claim:
+    """Build the legal claim of a receivable from its amounts, sent notices and payment history."""
+    if receivable.currency != SUPPORTED_CURRENCY:
+        raise UnsupportedClaimError(
+            f"only {SUPPORTED_CURRENCY} claims can be computed, not {receivable.currency}"
+        )
+    if receivable.total_amount <= 0:
+        raise UnsupportedClaimError("the receivable has no positive invoice total")
+    notices = [
+        claims.DunningNotice(NoticeKind(notice.kind), notice.sent_on, notice.fee)
+        for notice in sent_notices(receivable.id)
+        if notice.sent_on is not None
+    ]
+    return Claim(
+        principal=receivable.total_amount,
+        invoice_date=receivable.invoice_date,
+        due_date=receivable.due_date,
+        debtor_kind=DebtorKind(receivable.debtor_kind),
+        invoice_has_default_notice=receivable.invoice_has_default_notice,
+        notices=[*notices, *extra_notices],
+        bookings=payment_bookings(receivable),
+    )
+
+
+def claim_on(receivable: Receivable, as_of: date) -> ClaimBreakdown:
+    """Return the claim on ``as_of``; a missing base rate is a 409 naming the half-year."""
+    claim = claim_of(receivable)
+    try:
+        return claims.claim_breakdown(claim, as_of, base_rate_table())
+    except UnknownBaseRate as error:
+        raise MissingBaseRateError(error) from None
+
+
+# -- evaluation: which receivables are due for which stage ---------------------------------------------------
+
+
+def _days_before(day: date, days: sa.ColumnElement[int], dialect: str) -> sa.ColumnElement[date]:
+    """Return SQL for ``day - days`` (a stage offset column) in the given dialect."""
+    if dialect == "postgresql":
+        return sa.cast(sa.literal(day, sa.Date), sa.Date) - days
+    return sa.func.date(sa.literal(day.isoformat()), "-" + sa.cast(days, sa.String) + " days")
+
+
+def _effective_stages() -> sa.CTE:
+    """Every merchant's stages: the saved ones, else the default schedule's (for each debtor kind)."""
+    stage = DunningStageRecord.__table__
+    schedule = DunningScheduleRecord.__table__
+    merchant = Merchant.__table__
+    parts: list[sa.Select[Any]] = [
+        sa.select(
+            stage.c.merchant_id,
+            stage.c.debtor_kind,
+            stage.c.level,
+            stage.c.kind,
+            stage.c.offset_days,
+            stage.c.fee,
+            stage.c.payment_deadline_days,
+            stage.c.channel,
+        )
+    ]
+    for debtor_kind in DebtorKind:
+        saved = sa.exists().where(
+            schedule.c.merchant_id == merchant.c.id, schedule.c.debtor_kind == debtor_kind.value
+        )
+        for default in default_schedule(debtor_kind).stages:
+            parts.append(
+                sa.select(
+                    merchant.c.id,
+                    sa.literal(debtor_kind.value, sa.String),
+                    sa.literal(LEVELS[default.kind], sa.Integer),
+                    sa.literal(default.kind.value, sa.String),
+                    sa.literal(default.offset_days, sa.Integer),
+                    sa.literal(default.fee, Money),
+                    sa.literal(default.payment_deadline_days, sa.Integer),
+                    sa.literal(default.channel.value, sa.String),
+                ).where(~saved)
+            )
+    return sa.union_all(*parts).cte("effective_stages")
+
+
+def due_selection(
+    today: date, dialect: str, *, limit: int | None = None, lock: bool = True
+) -> sa.Select[Any]:
+    """Return the one statement that selects receivables due for their next stage on ``today``.
+
+    Each row: receivable id, merchant, connection, new level, kind, fee, deadline days and channel. With
+    ``lock`` the receivables are claimed ``FOR UPDATE SKIP LOCKED`` (ignored on SQLite).
+    """
+    stages = _effective_stages()
+    previous_level = sa.func.coalesce(
+        sa.func.lag(stages.c.level).over(
+            partition_by=(stages.c.merchant_id, stages.c.debtor_kind), order_by=stages.c.level
+        ),
+        0,
+    )
+    transitions = sa.select(
+        stages,
+        previous_level.label("from_level"),
+        _days_before(today, stages.c.offset_days, dialect).label("due_by"),
+    ).cte("transitions")
+    receivable = Receivable.__table__
+    previous = DunningNotice.__table__.alias("previous_notice")
+    stop = DunningBuyerStop.__table__
+    query = (
+        sa.select(
+            receivable.c.id.label("receivable_id"),
+            receivable.c.merchant_id,
+            receivable.c.connection_id,
+            transitions.c.level,
+            transitions.c.kind,
+            transitions.c.fee,
+            transitions.c.payment_deadline_days,
+            transitions.c.channel,
+        )
+        .select_from(
+            receivable.join(
+                transitions,
+                sa.and_(
+                    transitions.c.merchant_id == receivable.c.merchant_id,
+                    transitions.c.debtor_kind == receivable.c.debtor_kind,
+                    receivable.c.dunning_level >= transitions.c.from_level,
+                    receivable.c.dunning_level < transitions.c.level,
+                ),
+            ).outerjoin(
+                previous,
+                sa.and_(
+                    previous.c.receivable_id == receivable.c.id,
+                    previous.c.level == receivable.c.dunning_level,
+                    previous.c.status == NoticeStatus.SENT.value,
+                ),
+            )
+        )
+        .where(
+            receivable.c.state.in_(sorted(state.value for state in OUTSTANDING)),
+            receivable.c.disputed_at.is_(None),
+            receivable.c.dunning_stopped_at.is_(None),
+            receivable.c.currency == SUPPORTED_CURRENCY,
+            receivable.c.total_amount - receivable.c.paid_amount - receivable.c.credited_amount > 0,
+            receivable.c.due_date <= transitions.c.due_by,
+            sa.or_(receivable.c.dunning_level == 0, previous.c.deadline_on < today),
+            ~sa.exists().where(
+                stop.c.merchant_id == receivable.c.merchant_id, stop.c.email_key == receivable.c.email_key
+            ),
+        )
+    )
+    # No ORDER BY: workers claim whatever is due (SKIP LOCKED), and PostgreSQL can stop at the LIMIT
+    # instead of sorting every due row first.
+    if limit is not None:
+        query = query.limit(limit)
+    if lock:
+        query = query.with_for_update(skip_locked=True, of=receivable)
+    return query
+
+
+def _deadline(notice: DunningNotice, sent_on: date) -> date:
+    """Return the payment deadline a notice sent on ``sent_on`` states (§193 BGB applied)."""
+    return claims.next_working_day(sent_on + timedelta(days=notice.payment_deadline_days))
+
+
+def _record(receivable_id: int, kind: str, actor: str, data: dict[str, Any]) -> None:
+    db.session.add(ReceivableEvent(receivable_id=receivable_id, kind=kind, actor=actor, data=data))
+
+
+def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> Counter[str]:
+    """Claim one batch of due receivables and queue their notices; the caller commits."""
+    rows = db.session.execute(due_selection(today, dialect, limit=batch_size)).all()
+    counts: Counter[str] = Counter()
+    notices = []
+    for row in rows:
+        notice = DunningNotice(
+            merchant_id=row.merchant_id,
+            receivable_id=row.receivable_id,
+            kind=row.kind,
+            level=row.level,
+            channel=row.channel,
+            fee=Decimal(row.fee).quantize(claims.CENT),
+            payment_deadline_days=row.payment_deadline_days,
+            queued_on=today,
+            status=NoticeStatus.QUEUED.value,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        if row.channel == "none":
+            # The merchant's own system dunns: we record the notice as given on the day it was due.
+            notice.status = NoticeStatus.SENT.value
+            notice.sent_on = today
+            notice.sent_at = now
+            notice.deadline_on = _deadline(notice, today)
+        notices.append((row, notice))
+        db.session.add(notice)
+        counts[row.channel] += 1
+    db.session.flush()
+    for row, notice in notices:
+        if row.channel == "shop":
+            db.session.add(
+                ShopAction(
+                    merchant_id=row.merchant_id,
+                    connection_id=row.connection_id,
+                    receivable_id=row.receivable_id,
+                    notice_id=notice.id,
+                    action="remind",
+                    next_attempt_at=now,
+                )
+            )
+        kind = "dunning_notice_recorded" if row.channel == "none" else "dunning_notice_queued"
+        _record(
+            row.receivable_id,
+            kind,
+            "dunning",
+            {"notice_id": notice.id, "kind": row.kind, "channel": row.channel},
+        )
+    if rows:
+        db.session.execute(
+            sa.update(Receivable), [{"id": row.receivable_id, "dunning_level": row.level} for row in rows]
+        )
+    return counts
+
+
+def queue_due_notices(today: date | None = None, *, batch_size: int = EVALUATION_BATCH) -> str:
+    """Queue every notice due on ``today`` (Berlin), batch by batch, committing each batch."""
+    today = today or berlin_today()
+    dialect = db.session.get_bind().dialect.name
+    totals: Counter[str] = Counter()
+    conflicts = 0
+    while True:
+        try:
+            counts = _queue_batch(today, utcnow(), dialect, batch_size)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another worker queued one of these stages first (the unique index caught it): start over.
+            db.session.rollback()
+            conflicts += 1
+            if conflicts > MAX_CONFLICTS:
+                raise
+            continue
+        totals.update(counts)
+        if sum(counts.values()) < batch_size:
+            break
+    queued = sum(totals.values())
+    return f"{queued} due ({totals['email']} email, {totals['shop']} shop, {totals['none']} recorded)"
+
+
+# -- sending -------------------------------------------------------------------------------------------------
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter, so failed sends of many workers do not retry in step."""
+    base = min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_MAX)
+    return base * random.uniform(0.8, 1.2)
+
+
+def _lease_next(
+    model: type[DunningNotice] | type[ShopAction],
+    waiting: tuple[str, str],
+    now: datetime,
+    *conditions: sa.ColumnElement[bool],
+) -> int | None:
+    """Lease one due row of ``model`` to this worker (SKIP LOCKED on PostgreSQL); return its id."""
+    ready = sa.and_(model.status.in_(waiting), model.next_attempt_at <= now, *conditions)
+    due = sa.select(model.id).where(ready).order_by(model.next_attempt_at, model.id).limit(1)
+    leased = db.session.scalar(
+        sa.update(model)
+        .where(model.id == due.with_for_update(skip_locked=True).scalar_subquery(), ready)
+        .values(status=waiting[1], next_attempt_at=now + SEND_LEASE, attempts=model.attempts + 1)
+        .returning(model.id)
+    )
+    db.session.commit()
+    return leased
+
+
+def _release_level(receivable: Receivable, notice: DunningNotice) -> None:
+    """Put ``dunning_level`` back to the last live notice, so the stage is decided again when owed again."""
+    if receivable.dunning_level != notice.level:
+        return
+    live = db.session.scalar(
+        sa.select(sa.func.max(DunningNotice.level)).where(
+            DunningNotice.receivable_id == receivable.id,
+            DunningNotice.id != notice.id,
+            DunningNotice.status != NoticeStatus.CANCELLED.value,
+        )
+    )
+    receivable.dunning_level = live or 0
+
+
+def _cancel(notice: DunningNotice, reason: str) -> None:
+    """Cancel a notice that must not go out any more, and its shop action; the caller commits."""
+    receivable = db.session.get(
+        Receivable, notice.receivable_id, with_for_update=True, populate_existing=True
+    )
+    notice.status = NoticeStatus.CANCELLED.value
+    notice.last_error = reason[:500]
+    db.session.execute(
+        sa.update(ShopAction)
+        .where(ShopAction.notice_id == notice.id, ShopAction.status != ShopActionStatus.DONE.value)
+        .values(status=ShopActionStatus.CANCELLED.value, last_error=reason[:500])
+    )
+    _release_level(receivable, notice)
+    _record(receivable.id, "dunning_notice_cancelled", "dunning", {"notice_id": notice.id, "reason": reason})
+    logger.info("notice %s cancelled: %s", notice.id, reason)
+
+
+def _retry_or_fail(row: DunningNotice | ShopAction, error: str, *, permanent: bool) -> str:
+    """Schedule another attempt with backoff, or give up; return the outcome name."""
+    row.last_error = error[:500]
+    notice = isinstance(row, DunningNotice)
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        row.status = NoticeStatus.FAILED.value if notice else ShopActionStatus.FAILED.value
+        logger.warning("%r failed for good after %s attempt(s): %s", row, row.attempts, error)
+        return "failed"
+    row.status = NoticeStatus.QUEUED.value if notice else ShopActionStatus.PENDING.value
+    row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
+    logger.info("%r will be retried (attempt %s): %s", row, row.attempts, error)
+    return "retried"
+
+
+def _mark_sent(notice: DunningNotice, sent_on: date, *, message_id: str | None, language: str | None) -> None:
+    notice.status = NoticeStatus.SENT.value
+    notice.sent_on = sent_on
+    notice.sent_at = utcnow()
+    notice.deadline_on = _deadline(notice, sent_on)
+    notice.message_id = message_id
+    notice.language = language
+    notice.last_error = None
+    _record(
+        notice.receivable_id,
+        "dunning_notice_sent",
+        "dunning",
+        {
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "channel": notice.channel,
+            "sent_on": sent_on.isoformat(),
+        },
+    )
+
+
+def notice_language(receivable: Receivable, settings: DunningSettings) -> Language:
+    """Return the notice language: the merchant's choice, or German for German-speaking countries."""
+    if settings.notice_language in ("de", "en"):
+        return settings.notice_language  # type: ignore[return-value]
+    country = str((receivable.billing_address or {}).get("country") or "DE").upper()
+    return "de" if country in GERMAN_SPEAKING_COUNTRIES else "en"
+
+
+def debtor_name(receivable: Receivable) -> str:
+    """Return the name to address the debtor by."""
+    billing = receivable.billing_address or {}
+    buyer = receivable.buyer or {}
+    if receivable.debtor_kind == DebtorKind.BUSINESS and billing.get("company"):
+        return str(billing["company"])
+    for source in (billing, buyer):
+        name = " ".join(str(source[key]) for key in ("first_name", "last_name") if source.get(key))
+        if name:
+            return name
+    return str(buyer.get("company") or billing.get("company") or buyer.get("email") or receivable.number)
+
+
+class NoticeNotSendable(Exception):
+    """The notice cannot be sent as things stand; ``permanent`` says whether waiting can help."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class MailIdentity:
+    """The address notices come from; its domain names every Message-ID."""
+
+    address: str
+    domain: str
+
+
+def mail_identity(mailer: Mailer | None = None) -> MailIdentity | None:
+    """Return the sender from ``CLAIMBRIDGE_MAIL_FROM`` (else the SMTP URL's ``from``), or None."""
+    configured = current_app.config.get("CLAIMBRIDGE_MAIL_FROM")
+    if not configured and isinstance(mailer, SmtpMailer):
+        configured = mailer.sender
+    address = parseaddr(configured or "")[1]
+    if "@" not in address:
+        return None
+    return MailIdentity(address=address, domain=address.rpartition("@")[2])
+
+
+def build_notice_email(
+    notice: DunningNotice, receivable: Receivable, merchant: Merchant, sent_on: date, sender: MailIdentity
+) -> tuple[EmailMessage, Language]:
+    """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
+    recipient = (receivable.buyer or {}).get("email")
+    if not recipient:
+        raise NoticeNotSendable("the buyer has no e-mail address", permanent=True)
+    settings = get_dunning_settings(merchant)
+    if not settings.has_payment_details:
+        raise NoticeNotSendable("the merchant has not set payment details for notices", permanent=False)
+    this_notice = claims.DunningNotice(NoticeKind(notice.kind), sent_on, notice.fee)
+    claim = claim_of(receivable, [this_notice])
+    try:
+        breakdown = claims.claim_breakdown(claim, sent_on, base_rate_table())
+    except UnknownBaseRate as error:
+        raise NoticeNotSendable(str(error), permanent=False) from None
+    language = notice_language(receivable, settings)
+    content = notice_content(
+        claim,
+        breakdown,
+        kind=NoticeKind(notice.kind),
+        language=language,
+        merchant_name=merchant.name,
+        debtor_name=debtor_name(receivable),
+        invoice_number=receivable.number,
+        payment_deadline=_deadline(notice, sent_on),
+        payment=PaymentDetails(
+            account_holder=settings.account_holder or "",
+            iban=settings.iban or "",
+            bic=settings.bic or "",
+            reference=receivable.number,
+        ),
+    )
+    rendered = render_notice(content)
+    message = build_message(
+        to=[recipient],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        sender=formataddr((merchant.name, sender.address)),
+        reply_to=settings.reply_to,
+        message_id=message_id_for(f"dunning-notice-{notice.id}", sender.domain),
+    )
+    return message, language
+
+
+def configured_mailer() -> Mailer | None:
+    """Return the SMTP mailer from ``CLAIMBRIDGE_SMTP_URL``, or None when it is not set."""
+    url = current_app.config.get("CLAIMBRIDGE_SMTP_URL")
+    return SmtpMailer.from_url(url) if url else None
+
+
+def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date) -> str:
+    """Send one leased notice; return the outcome (sent, cancelled, retried, failed)."""
+    notice = db.session.get(DunningNotice, notice_id)
+    receivable = db.session.get(Receivable, notice.receivable_id)
+    blocker = dunning_blocker(receivable)
+    if blocker is not None:
+        _cancel(notice, blocker)
+        db.session.commit()
+        return "cancelled"
+    merchant = db.session.get(Merchant, receivable.merchant_id)
+    try:
+        message, language = build_notice_email(notice, receivable, merchant, today, sender)
+    except NoticeNotSendable as error:
+        if error.permanent:
+            outcome = _retry_or_fail(notice, str(error), permanent=True)
+        else:
+            # Waiting for the merchant or the operator to act is not a failed attempt.
+            notice.status = NoticeStatus.QUEUED.value
+            notice.attempts -= 1
+            notice.next_attempt_at = utcnow() + BLOCKED_RETRY
+            notice.last_error = str(error)[:500]
+            outcome = "waiting"
+        db.session.commit()
+        return outcome
+    except ValueError as error:
+        # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
+        outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
+        db.session.commit()
+        return outcome
+    # No transaction stays open while we talk to the SMTP server.
+    db.session.commit()
+    try:
+        message_id = mailer.send(message)
+    except MailError as error:
+        notice = db.session.get(DunningNotice, notice_id)
+        outcome = _retry_or_fail(
+            notice,
+            f"{type(error).__name__}: {error}",
+            permanent=isinstance(error, MailRejectedError),
+        )
+        db.session.commit()
+        return outcome
+    notice = db.session.get(DunningNotice, notice_id)
+    _mark_sent(notice, today, message_id=message_id, language=language)
+    db.session.commit()
+    logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
+    return "sent"
+
+
+def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = None, limit: int = 200) -> str:
+    """Send queued e-mail notices (and take over those of crashed workers); commits per notice."""
+    today = today or berlin_today()
+    mailer = mailer or configured_mailer()
+    if mailer is None:
+        return "SMTP not configured (CLAIMBRIDGE_SMTP_URL)"
+    sender = mail_identity(mailer)
+    if sender is None:
+        return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
+    outcomes: Counter[str] = Counter()
+    for _ in range(limit):
+        waiting = (NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)
+        notice_id = _lease_next(DunningNotice, waiting, utcnow(), DunningNotice.channel == "email")
+        if notice_id is None:
+            break
+        outcomes[_send_one(notice_id, mailer, sender, today)] += 1
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to send"
+
+
+# -- shop channel (the seam for the shop connectors) ---------------------------------------------------------
+
+ShopPerformer = Callable[[ShopAction, Receivable], None]
+
+
+def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, limit: int = 50) -> str:
+    """Hand queued shop actions to ``perform`` (which calls the shop) and record the outcome.
+
+    ``perform(action, receivable)`` returns when the shop did it and raises ``ConnectorError`` otherwise
+    (``AuthError``/``ClientError`` give up after a few tries like any other, since the merchant must act).
+    A notice whose receivable was paid, disputed or stopped meanwhile is cancelled instead of performed.
+    Commits per action.
+    """
+    today = today or berlin_today()
+    outcomes: Counter[str] = Counter()
+    waiting = (ShopActionStatus.PENDING.value, ShopActionStatus.RUNNING.value)
+    for _ in range(limit):
+        action_id = _lease_next(ShopAction, waiting, utcnow())
+        if action_id is None:
+            break
+        action = db.session.get(ShopAction, action_id)
+        receivable = db.session.get(Receivable, action.receivable_id)
+        notice = db.session.get(DunningNotice, action.notice_id) if action.notice_id else None
+        blocker = dunning_blocker(receivable)
+        if blocker is not None:
+            if notice is not None:
+                _cancel(notice, blocker)
+            action.status = ShopActionStatus.CANCELLED.value
+            db.session.commit()
+            outcomes["cancelled"] += 1
+            continue
+        db.session.commit()
+        try:
+            perform(action, receivable)
+        except ConnectorError as error:
+            action = db.session.get(ShopAction, action_id)
+            outcome = _retry_or_fail(action, f"{type(error).__name__}: {error}", permanent=False)
+            if outcome == "failed" and action.notice_id:
+                failed_notice = db.session.get(DunningNotice, action.notice_id)
+                failed_notice.status = NoticeStatus.FAILED.value
+                failed_notice.last_error = action.last_error
+            db.session.commit()
+            outcomes[outcome] += 1
+            continue
+        action = db.session.get(ShopAction, action_id)
+        action.status = ShopActionStatus.DONE.value
+        action.done_at = utcnow()
+        action.last_error = None
+        if action.notice_id:
+            _mark_sent(db.session.get(DunningNotice, action.notice_id), today, message_id=None, language=None)
+        db.session.commit()
+        outcomes["done"] += 1
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to do"
+
+
+# -- history -------------------------------------------------------------------------------------------------
+
+
+def notices_of(receivable_id: int) -> list[DunningNotice]:
+    """Return every notice of a receivable (any status), in the order they were decided."""
+    return list(
+        db.session.scalars(
+            sa.select(DunningNotice).filter_by(receivable_id=receivable_id).order_by(DunningNotice.id)
+        )
+    )

@@ -1,0 +1,78 @@
+"""Dunning endpoints: parse, call a service, dump."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.dunning import services
+from backend.dunning.blueprint import blp
+from backend.dunning.schemas import (
+    DunningBuyerStopRequestSchema,
+    DunningBuyerStopSchema,
+    DunningSchedulesResponseSchema,
+    DunningSchedulesSchema,
+    DunningSettingsSchema,
+)
+from backend.extensions import db
+from backend.merchants.services import get_merchant
+
+
+def actor_for(by: str | None) -> str:
+    """Name who acted: the API client, and the person the caller says acted through it."""
+    client = f"client:{current_client_id()}"
+    return f"{client} ({by})" if by else client
+
+
+@blp.route("/dunning-schedule", methods=["GET"])
+@blp.response(200, DunningSchedulesResponseSchema)
+@require_oauth(["handovers:read", "settings:write"])
+def get_dunning_schedule() -> dict[str, Any]:
+    """The consumer and business schedules (defaults until the merchant saves its own)."""
+    return services.schedules_document(services.get_schedules(current_merchant_id()))
+
+
+@blp.route("/dunning-schedule", methods=["PUT"])
+@blp.arguments(DunningSchedulesSchema)
+@blp.response(200, DunningSchedulesResponseSchema)
+@require_oauth("settings:write")
+def put_dunning_schedule(document: dict[str, Any]) -> dict[str, Any]:
+    """Replace both schedules; an invalid field is answered 422 with its JSON pointer."""
+    body = services.replace_schedules(current_merchant_id(), document, actor=actor_for(None))
+    db.session.commit()
+    return body
+
+
+@blp.route("/dunning-settings", methods=["GET"])
+@require_oauth(["handovers:read", "settings:write"])
+def get_dunning_settings() -> dict[str, Any]:
+    """Payment details, language and reply address used in notices."""
+    return services.get_dunning_settings(get_merchant(current_merchant_id())).to_dict()
+
+
+@blp.route("/dunning-settings", methods=["PUT"])
+@blp.arguments(DunningSettingsSchema)
+@require_oauth("settings:write")
+def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Set the payment details (IBAN checked, BIC derived when left out), language and reply address."""
+    merchant = get_merchant(current_merchant_id())
+    settings = services.update_dunning_settings(merchant, values, actor=actor_for(None))
+    db.session.commit()
+    return settings.to_dict()
+
+
+@blp.route("/dunning-stops", methods=["PUT"])
+@blp.arguments(DunningBuyerStopRequestSchema)
+@blp.response(200, DunningBuyerStopSchema)
+@require_oauth("handovers:write")
+def put_dunning_stop(body: dict[str, Any]) -> dict[str, Any]:
+    """Stop (``stopped: true``) or resume dunning for every receivable of the buyer with this e-mail."""
+    result = services.set_buyer_stop(
+        current_merchant_id(),
+        body["email"],
+        stopped=body["stopped"],
+        reason=body["reason"],
+        actor=actor_for(body["by"]),
+    )
+    db.session.commit()
+    return result

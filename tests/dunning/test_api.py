@@ -1,0 +1,152 @@
+"""Tests for the dunning schedule, notice settings and buyer-stop endpoints, and the ``rates`` commands."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+from backend.cli import main
+from backend.dunning.claims import DebtorKind
+from backend.dunning.models import BaseRateRecord
+from backend.dunning.schedule import default_schedule
+from backend.dunning.services import base_rate_table
+
+
+def _schedule(**first_stage: object) -> dict:
+    document = default_schedule(DebtorKind.CONSUMER).to_dict()
+    del document["debtor_kind"]
+    document["stages"][0].update(first_stage)
+    return document
+
+
+class TestDunningScheduleApi:
+    def test_defaults_until_the_merchant_saves_its_own(self, client, auth_headers, merchant) -> None:
+        response = client.get("/api/v1/dunning-schedule", headers=auth_headers(merchant, "handovers:read"))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["consumer"] == default_schedule(DebtorKind.CONSUMER).to_dict()
+        assert body["business"]["debtor_kind"] == "business"
+
+    def test_put_stores_both_schedules_and_audits(self, client, auth_headers, merchant, db) -> None:
+        consumer = _schedule(offset_days=5)
+        business = _schedule(channel="none")
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": consumer, "business": business}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        again = client.get("/api/v1/dunning-schedule", headers=headers).get_json()
+        assert again["consumer"]["stages"][0]["offset_days"] == 5
+        assert again["business"]["stages"][0]["channel"] == "none"
+        assert db.session.scalar(sa.select(AuditEvent.action).filter_by(action="dunning_schedule.replaced"))
+
+    @pytest.mark.parametrize(
+        ("consumer", "pointer"),
+        [
+            (_schedule(fee="1.00"), "/consumer/stages/0/fee"),
+            (_schedule(offset_days=1), "/consumer/stages/0/offset_days"),
+            (_schedule(channel="fax"), "/consumer/stages/0/channel"),
+            ({"stages": []}, "/consumer/stages"),
+        ],
+    )
+    def test_invalid_schedule_is_a_422_with_json_pointer(
+        self, client, auth_headers, merchant, consumer, pointer
+    ):
+        response = client.put(
+            "/api/v1/dunning-schedule",
+            json={"consumer": consumer, "business": _schedule()},
+            headers=auth_headers(merchant, "settings:write"),
+        )
+        assert response.status_code == 422
+        assert list(response.get_json()["details"]) == [pointer]
+
+    def test_missing_business_schedule_is_named(self, client, auth_headers, merchant) -> None:
+        response = client.put(
+            "/api/v1/dunning-schedule",
+            json={"consumer": _schedule()},
+            headers=auth_headers(merchant, "settings:write"),
+        )
+        assert response.status_code == 422
+        assert "/business" in response.get_json()["details"]
+
+    def test_put_needs_settings_scope(self, client, auth_headers, merchant) -> None:
+        response = client.put(
+            "/api/v1/dunning-schedule",
+            json={"consumer": _schedule(), "business": _schedule()},
+            headers=auth_headers(merchant, "handovers:read"),
+        )
+        assert response.status_code == 403
+
+
+class TestDunningSettingsApi:
+    def test_iban_is_checked_and_bic_derived(self, client, auth_headers, merchant) -> None:
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-settings",
+            json={
+                "payment_details": {
+                    "account_holder": "Beispiel Shop GmbH",
+                    "iban": "DE89 3704 0044 0532 0130 00",
+                }
+            },
+            headers=headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["payment_details"] == {
+            "account_holder": "Beispiel Shop GmbH",
+            "iban": "DE89370400440532013000",
+            "bic": "COBADEFFXXX",
+        }
+
+    def test_wrong_iban_checksum_is_a_422(self, client, auth_headers, merchant) -> None:
+        response = client.put(
+            "/api/v1/dunning-settings",
+            json={"payment_details": {"account_holder": "X", "iban": "DE89370400440532013001"}},
+            headers=auth_headers(merchant, "settings:write"),
+        )
+        assert response.status_code == 422
+        assert list(response.get_json()["details"]) == ["/payment_details/iban"]
+
+
+class TestBuyerStopApi:
+    def test_stop_is_audited_without_the_address(self, client, auth_headers, merchant, db) -> None:
+        response = client.put(
+            "/api/v1/dunning-stops",
+            json={"email": "erika@example.org", "stopped": True, "reason": "Insolvenz", "by": "Frau Lehmann"},
+            headers=auth_headers(merchant, "handovers:write"),
+        )
+        assert response.status_code == 200
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(action="dunning.buyer_stopped"))
+        assert event.actor.endswith("(Frau Lehmann)")
+        assert "erika" not in str(event.details) + str(event.target_id)
+
+
+class TestRatesCommands:
+    def test_add_then_list_and_used_in_claims(self, app, db) -> None:
+        runner = app.test_cli_runner()
+        result = runner.invoke(
+            main, ["rates", "add", "2027-01-01", "1.52", "--source", "Deutsche Bundesbank, Pressenotiz"]
+        )
+        assert result.exit_code == 0, result.output
+        assert db.session.get(BaseRateRecord, date(2027, 1, 1)).percent == Decimal("1.52")
+        assert base_rate_table().rate_on(date(2027, 3, 1)).percent == Decimal("1.52")
+        listing = runner.invoke(main, ["rates", "list"])
+        assert "2027-01-01    1.52 %  added    Deutsche Bundesbank, Pressenotiz" in listing.output
+        assert "2025-07-01    1.27 %  bundled" in listing.output
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            (["2027-02-01", "1.52"], "1 January or 1 July"),
+            (["2025-07-01", "1.50"], "conflicting base rates"),
+            (["2027-01-01", "152"], "outside"),
+        ],
+    )
+    def test_bad_rates_are_refused(self, app, arguments, message) -> None:
+        result = app.test_cli_runner().invoke(main, ["rates", "add", *arguments, "--source", "Bundesbank"])
+        assert result.exit_code != 0
+        assert message in result.output

@@ -1,0 +1,498 @@
+"""The dunning worker end to end: evaluation, SMTP delivery, stops, concurrency and crashes.
+
+The walk-through case, computed by hand (default schedule: reminder +7, Mahnung +14 with €2.50, final
+notice +28 with €2.50; deadlines 5, 10 and 14 days, moved to Monday by §193 BGB):
+
+- consumer invoice RE-1001 over €1,190.00 dated Mon 2 June 2025, due Mon 16 June (14 days' terms);
+- reminder Mon 23 June (due + 7), deadline Sat 28 June → Mon 30 June; it is the first Mahnung: received
+  24 June, default from Wed 25 June; no fee;
+- Mahnung Tue 1 July: due + 14 = 30 June, but not before the reminder's deadline has passed; deadline
+  11 July; fee €2.50;
+- €200.00 paid Tue 8 July (credited to the €2.50 fee, then interest, then principal);
+- final notice Mon 14 July (due + 28), deadline 28 July; fee €2.50.
+
+Interest (consumer: base rate + 5 points, actual/365, each segment rounded):
+25-30 June 6 days at 2.27 + 5 = 7.27 % on 1,190.00 → 1.42; from 1 July the base rate is 1.27 (6.27 %):
+1-7 July 7 days on 1,190.00 → 1.43; the €200 pays 2.50 fee + 2.85 interest + 194.65 principal → 995.35;
+8-14 July 7 days on 995.35 → 1.20, 8-20 July 13 days → 2.22.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from backend.dunning.models import DunningNotice, NoticeStatus
+from backend.dunning.services import queue_due_notices, send_queued_notices
+from backend.extensions import db
+from backend.merchants.models import Merchant
+from backend.orders.models import Receivable
+from connectors.mail import Mailer, SmtpMailer
+from connectors.shops.base import OrderState
+from tests.dunning.conftest import MAIL_FROM
+from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
+from tests.fakes.smtp import FakeSmtpServer, ReceivedMail
+
+D = Decimal
+NBSP = "\u00a0"
+INVOICED = date(2025, 6, 2)
+DUE = date(2025, 6, 16)
+REMINDER_DAY = date(2025, 6, 23)
+DUNNING_DAY = date(2025, 7, 1)
+PAYMENT_DAY = date(2025, 7, 8)
+FINAL_DAY = date(2025, 7, 14)
+
+
+def run_day(day: date) -> None:
+    """One worker round on ``day``: decide what is due, then send it."""
+    queue_due_notices(day)
+    send_queued_notices(day)
+
+
+def notices(receivable: Receivable) -> list[DunningNotice]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(sa.select(DunningNotice).filter_by(receivable_id=receivable.id).order_by("id"))
+    )
+
+
+@pytest.fixture
+def dunning_merchant(merchant: Merchant) -> Merchant:
+    set_payment_details(merchant)
+    return merchant
+
+
+@pytest.fixture
+def invoice(dunning_merchant: Merchant) -> Callable[..., Receivable]:
+    connection = make_connection(dunning_merchant)
+
+    def factory(external_id: str = "1001", **kwargs: object) -> Receivable:
+        return upsert(connection, shop_order(external_id, invoiced_on=INVOICED, **kwargs))  # type: ignore[arg-type]
+
+    factory.connection = connection  # type: ignore[attr-defined]
+    return factory
+
+
+class TestConsumerWalkThrough:
+    def test_reminder_mahnung_and_final_notice_go_out_on_their_days(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, client, auth_headers, merchant
+    ) -> None:
+        receivable = invoice()
+        assert receivable.due_date == DUE
+        sent_on: dict[date, list[str]] = {}
+        day = DUE
+        while day <= date(2025, 8, 15):
+            if day == PAYMENT_DAY:
+                upsert(
+                    invoice.connection,  # type: ignore[attr-defined]
+                    shop_order(
+                        "1001",
+                        invoiced_on=INVOICED,
+                        state=OrderState.PARTIALLY_PAID,
+                        paid_amount="200.00",
+                        paid_on=PAYMENT_DAY,
+                    ),
+                )
+            before = len(smtp_server.messages)
+            run_day(day)
+            arrived = smtp_server.messages[before:]
+            if arrived:
+                sent_on[day] = [mail.message["Subject"] for mail in arrived]
+            day += timedelta(days=1)
+
+        assert sent_on == {
+            REMINDER_DAY: ["Zahlungserinnerung: Rechnung RE-1001 vom 02.06.2025"],
+            DUNNING_DAY: ["Mahnung: Rechnung RE-1001 vom 02.06.2025"],
+            FINAL_DAY: [
+                "Letzte Mahnung vor Übergabe an ein Inkassounternehmen: Rechnung RE-1001 vom 02.06.2025"
+            ],
+        }
+        stored = notices(receivable)
+        assert [(n.kind, n.sent_on, n.deadline_on, n.fee, n.status) for n in stored] == [
+            ("reminder", REMINDER_DAY, date(2025, 6, 30), D("0.00"), "sent"),
+            ("dunning", DUNNING_DAY, date(2025, 7, 11), D("2.50"), "sent"),
+            ("final_notice", FINAL_DAY, date(2025, 7, 28), D("2.50"), "sent"),
+        ]
+        assert db.session.get(Receivable, receivable.id).dunning_level == 3
+
+        reminder, dunning, final = smtp_server.messages
+        for mail, notice in zip((reminder, dunning, final), stored, strict=True):
+            assert mail.rcpt_tos == ("erika.mustermann@example.org",)
+            assert mail.message["Message-ID"] == f"<dunning-notice-{notice.id}@claimbridge.example>"
+            assert mail.message["From"] == f"Beispiel Shop GmbH <{MAIL_FROM}>"
+            assert notice.message_id == mail.message["Message-ID"]
+            assert "IBAN: DE89 3704 0044 0532 0130 00" in mail.text
+            assert "BIC: COBADEFFXXX" in mail.text
+            assert "Verwendungszweck: RE-1001" in mail.text
+            assert "DE89 3704 0044 0532 0130 00" in mail.html
+
+        assert f"Offener Gesamtbetrag: 1.190,00{NBSP}€" in reminder.text
+        assert "bis spätestens 30.06.2025" in reminder.text
+        assert "Verzugszinsen" not in reminder.text
+
+        assert f"Mahngebühren: 2,50{NBSP}€" in dunning.text
+        assert "Seit dem 25.06.2025 befinden Sie sich mit der Zahlung in Verzug" in dunning.text
+        assert (
+            f"Verzugszinsen 7,27{NBSP}% p. a. (Basiszinssatz 2,27{NBSP}% + 5 Prozentpunkte) auf 1.190,00{NBSP}€ "
+            f"vom 25.06.2025 bis 30.06.2025 (6 Tage): 1,42{NBSP}€" in dunning.text
+        )
+        assert f"vom 01.07.2025 bis 01.07.2025 (1 Tage): 0,20{NBSP}€" in dunning.text
+        assert f"Offener Gesamtbetrag: 1.194,12{NBSP}€" in dunning.text
+        assert "bis spätestens 11.07.2025" in dunning.text
+
+        assert f"Zahlungen und Gutschriften: -200,00{NBSP}€" in final.text
+        assert f"Mahngebühren: 5,00{NBSP}€" in final.text
+        assert f"auf 995,35{NBSP}€ vom 08.07.2025 bis 14.07.2025 (7 Tage): 1,20{NBSP}€" in final.text
+        assert f"Offener Gesamtbetrag: 999,05{NBSP}€" in final.text
+        assert "bis spätestens 28.07.2025" in final.text
+        assert "übergeben wir die Forderung" in final.text
+
+        headers = auth_headers(merchant, "handovers:read")
+        claim = client.get(f"/api/v1/receivables/{receivable.id}/claim?as_of=2025-07-20", headers=headers)
+        assert claim.status_code == 200, claim.get_json()
+        body = claim.get_json()
+        assert [
+            (s["first_day"], s["last_day"], s["base_rate"], s["amount"]) for s in body["interest_segments"]
+        ] == [
+            ("2025-06-25", "2025-06-30", "2.27", "1.42"),
+            ("2025-07-01", "2025-07-07", "1.27", "1.43"),
+            ("2025-07-08", "2025-07-20", "1.27", "2.22"),
+        ]
+        assert body["payments"] == [
+            {
+                "booked_on": "2025-07-08",
+                "amount": "200.00",
+                "to_costs": "2.50",
+                "to_interest": "2.85",
+                "to_principal": "194.65",
+                "to_overpayment": "0.00",
+            }
+        ]
+        assert body["default_start"] == "2025-06-25"
+        assert body["first_dunning_notice_on"] == "2025-06-23"
+        assert (body["dunning_fees"], body["interest"]) == ("5.00", "5.07")
+        assert (body["principal_outstanding"], body["costs_outstanding"], body["interest_outstanding"]) == (
+            "995.35",
+            "2.50",
+            "2.22",
+        )
+        assert body["total_outstanding"] == "1000.07"
+
+        before_change = client.get(
+            f"/api/v1/receivables/{receivable.id}/claim?as_of=2025-06-30", headers=headers
+        )
+        assert before_change.get_json()["total_outstanding"] == "1191.42"
+
+    def test_notice_is_in_english_for_a_buyer_abroad(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        invoice(country="NL", email="jan@example.nl")
+        run_day(REMINDER_DAY)
+        (mail,) = smtp_server.messages
+        assert mail.message["Subject"] == "Payment reminder: invoice RE-1001 of 2 June 2025"
+        assert "Dear Erika Mustermann," in mail.text
+        assert "Total outstanding: €1,190.00" in mail.text
+        assert "Please transfer €1,190.00 by 30 June 2025 at the latest" in mail.text
+        assert "IBAN: DE89 3704 0044 0532 0130 00" in mail.text
+
+    def test_a_late_first_run_still_sends_only_the_first_stage(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        run_day(date(2025, 8, 1))
+        run_day(date(2025, 8, 1))
+        assert [n.kind for n in notices(receivable)] == ["reminder"]
+        assert len(smtp_server.messages) == 1
+
+
+class TestDunningStops:
+    def test_full_payment_stops_dunning_at_once(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        run_day(REMINDER_DAY)
+        upsert(
+            invoice.connection,  # type: ignore[attr-defined]
+            shop_order("1001", invoiced_on=INVOICED, state=OrderState.PAID, paid_on=date(2025, 6, 25)),
+        )
+        for offset in range(60):
+            run_day(DUNNING_DAY + timedelta(days=offset))
+        assert [n.kind for n in notices(receivable)] == ["reminder"]
+        assert len(smtp_server.messages) == 1
+
+    def test_queued_notice_is_not_sent_after_a_payment(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        run_day(REMINDER_DAY)
+        queue_due_notices(DUNNING_DAY)
+        upsert(
+            invoice.connection,  # type: ignore[attr-defined]
+            shop_order("1001", invoiced_on=INVOICED, state=OrderState.PAID, paid_on=DUNNING_DAY),
+        )
+        send_queued_notices(DUNNING_DAY)
+        assert len(smtp_server.messages) == 1
+        _reminder, dunning = notices(receivable)
+        assert (dunning.kind, dunning.status, dunning.sent_on) == ("dunning", "cancelled", None)
+        assert db.session.get(Receivable, receivable.id).dunning_level == 1
+
+    def test_dispute_stops_dunning_and_resolving_resumes_it(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, client, auth_headers, merchant
+    ) -> None:
+        receivable = invoice()
+        headers = auth_headers(merchant, "handovers:read handovers:write")
+        run_day(REMINDER_DAY)
+        queue_due_notices(DUNNING_DAY)
+        response = client.post(
+            f"/api/v1/receivables/{receivable.id}/dispute",
+            json={"reason": "Ware nie angekommen", "by": "Kundendienst"},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        for offset in range(30):
+            run_day(DUNNING_DAY + timedelta(days=offset))
+        assert len(smtp_server.messages) == 1
+        assert [n.status for n in notices(receivable)] == ["sent", "cancelled"]
+
+        resolved = client.post(
+            f"/api/v1/receivables/{receivable.id}/resolve-dispute",
+            json={"note": "Zustellung belegt"},
+            headers=headers,
+        )
+        assert resolved.get_json()["state"] == "open"
+        run_day(date(2025, 8, 1))
+        assert [m.message["Subject"].split(":")[0] for m in smtp_server.messages] == [
+            "Zahlungserinnerung",
+            "Mahnung",
+        ]
+
+    def test_order_stop_and_buyer_stop_each_stop_dunning(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, client, auth_headers, merchant
+    ) -> None:
+        stopped_order = invoice("2001")
+        stopped_buyer = invoice("2002", email="Max.Muster@Example.org")
+        free = invoice("2003", email="other@example.org")
+        headers = auth_headers(merchant, "handovers:write")
+        response = client.post(
+            f"/api/v1/receivables/{stopped_order.id}/dunning-stop",
+            json={"reason": "Ratenzahlung"},
+            headers=headers,
+        )
+        assert response.status_code == 200
+        response = client.put(
+            "/api/v1/dunning-stops",
+            json={"email": "max.muster@example.org", "stopped": True, "reason": "Stammkunde"},
+            headers=headers,
+        )
+        assert response.get_json() == {"stopped": True, "reason": "Stammkunde", "receivables": 1}
+        run_day(REMINDER_DAY)
+        assert [m.rcpt_tos for m in smtp_server.messages] == [("other@example.org",)]
+        assert notices(stopped_order) == notices(stopped_buyer) == []
+        assert len(notices(free)) == 1
+
+        client.delete(f"/api/v1/receivables/{stopped_order.id}/dunning-stop", headers=headers)
+        client.put(
+            "/api/v1/dunning-stops",
+            json={"email": "max.muster@example.org", "stopped": False},
+            headers=headers,
+        )
+        run_day(REMINDER_DAY)
+        assert len(smtp_server.messages) == 3
+
+
+class TestChannels:
+    def test_channel_none_records_and_shop_channel_waits_for_the_shop(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, client, auth_headers, merchant
+    ) -> None:
+        from backend.dunning.models import ShopAction
+        from backend.dunning.services import process_shop_actions
+
+        schedule = {
+            "stages": [
+                {
+                    "kind": "reminder",
+                    "offset_days": 7,
+                    "fee": "0.00",
+                    "payment_deadline_days": 5,
+                    "channel": "none",
+                },
+                {
+                    "kind": "dunning",
+                    "offset_days": 14,
+                    "fee": "2.50",
+                    "payment_deadline_days": 10,
+                    "channel": "shop",
+                },
+                {
+                    "kind": "final_notice",
+                    "offset_days": 28,
+                    "fee": "2.50",
+                    "payment_deadline_days": 14,
+                    "channel": "email",
+                },
+            ]
+        }
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": schedule, "business": schedule}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        receivable = invoice()
+        run_day(REMINDER_DAY)
+        (recorded,) = notices(receivable)
+        assert (recorded.status, recorded.sent_on, recorded.deadline_on) == (
+            "sent",
+            REMINDER_DAY,
+            date(2025, 6, 30),
+        )
+
+        run_day(DUNNING_DAY)
+        shop_notice = notices(receivable)[1]
+        assert (shop_notice.channel, shop_notice.status) == ("shop", "queued")
+        run_day(FINAL_DAY)
+        assert len(notices(receivable)) == 2  # the final notice waits until the shop sent the Mahnung
+
+        performed = []
+        summary = process_shop_actions(
+            lambda action, r: performed.append((action.action, r.external_id)), DUNNING_DAY
+        )
+        assert summary == "1 done"
+        assert performed == [("remind", "1001")]
+        assert db.session.scalar(sa.select(ShopAction.status)) == "done"
+        run_day(FINAL_DAY)
+        assert [n.status for n in notices(receivable)] == ["sent", "sent", "sent"]
+        assert [m.message["Subject"].split(":")[0] for m in smtp_server.messages] == [
+            "Letzte Mahnung vor Übergabe an ein Inkassounternehmen"
+        ]
+
+
+class _DyingMailer(Mailer):
+    """Delivers through a real SMTP mailer, but the worker process 'dies' before or after the hand-over."""
+
+    def __init__(self, inner: Mailer, *, after_delivery: bool) -> None:
+        self.inner = inner
+        self.after_delivery = after_delivery
+
+    def send(self, message: EmailMessage) -> str:
+        if not self.after_delivery:
+            raise _WorkerDied
+        self.inner.send(message)
+        raise _WorkerDied
+
+
+class _WorkerDied(BaseException):
+    """Stands for the process being killed: nothing after it runs, nothing is committed."""
+
+
+def _lease_runs_out() -> None:
+    """Move every lease into the past, as if the worker's lease time had gone by."""
+    db.session.execute(sa.update(DunningNotice).values(next_attempt_at=DunningNotice.created_at))
+    db.session.commit()
+
+
+class TestCrashSafety:
+    def test_worker_dying_before_the_smtp_hand_over_loses_nothing(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        mailer = _DyingMailer(SmtpMailer.from_url(smtp_server.url()), after_delivery=False)
+        with pytest.raises(_WorkerDied):
+            send_queued_notices(REMINDER_DAY, mailer=mailer)
+        db.session.rollback()
+        (notice,) = notices(receivable)
+        assert notice.status == NoticeStatus.SENDING
+        send_queued_notices(REMINDER_DAY)
+        assert smtp_server.messages == []  # another worker respects the lease
+        _lease_runs_out()
+        assert send_queued_notices(REMINDER_DAY) == "1 sent"
+        assert len(smtp_server.messages) == 1
+        assert notices(receivable)[0].status == "sent"
+
+    def test_worker_dying_after_the_smtp_hand_over_repeats_it_with_the_same_message_id(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        mailer = _DyingMailer(SmtpMailer.from_url(smtp_server.url()), after_delivery=True)
+        with pytest.raises(_WorkerDied):
+            send_queued_notices(REMINDER_DAY, mailer=mailer)
+        db.session.rollback()
+        _lease_runs_out()
+        send_queued_notices(REMINDER_DAY)
+        first, second = smtp_server.messages
+        assert first.message["Message-ID"] == second.message["Message-ID"]
+        (notice,) = notices(receivable)
+        assert (notice.status, notice.message_id) == ("sent", first.message["Message-ID"])
+
+    def test_temporary_smtp_failure_is_retried_with_backoff(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        smtp_server.defer_data = True
+        assert send_queued_notices(REMINDER_DAY) == "1 retried"
+        (notice,) = notices(receivable)
+        assert (notice.status, notice.attempts) == ("queued", 1)
+        assert "451" in notice.last_error
+        assert send_queued_notices(REMINDER_DAY) == "nothing to send"  # backing off
+        smtp_server.defer_data = False
+        _lease_runs_out()
+        assert send_queued_notices(REMINDER_DAY) == "1 sent"
+        assert len(smtp_server.messages) == 1
+
+    def test_missing_payment_details_hold_the_notice_back(
+        self, merchant: Merchant, smtp_server: FakeSmtpServer
+    ) -> None:
+        connection = make_connection(merchant)
+        receivable = upsert(connection, shop_order("3001", invoiced_on=INVOICED))
+        run_day(REMINDER_DAY)
+        (notice,) = notices(receivable)
+        assert (notice.status, notice.attempts) == ("queued", 0)
+        assert "payment details" in notice.last_error
+        assert smtp_server.messages == []
+
+
+def _worker(app: Flask, days: list[date], errors: list[BaseException], barrier: threading.Barrier) -> None:
+    """Run the worker's two jobs for each day, in step with the other worker (both start each day together)."""
+    with app.app_context():
+        try:
+            for day in days:
+                barrier.wait(timeout=60)
+                queue_due_notices(day, batch_size=7)
+                send_queued_notices(day)
+        except BaseException as error:  # reported to the test thread
+            errors.append(error)
+            barrier.abort()
+        finally:
+            db.session.remove()
+
+
+class TestConcurrentWorkers:
+    def test_two_workers_send_every_notice_exactly_once(
+        self, app: Flask, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivables = [invoice(str(4000 + n), email=f"buyer{n}@example.org") for n in range(30)]
+        days = [REMINDER_DAY, DUNNING_DAY, FINAL_DAY]
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+        workers = [threading.Thread(target=_worker, args=(app, days, errors, barrier)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert errors == []
+
+        received: list[ReceivedMail] = smtp_server.messages
+        message_ids = [mail.message["Message-ID"] for mail in received]
+        assert len(message_ids) == len(set(message_ids)) == 3 * len(receivables)
+        stored = db.session.scalars(sa.select(DunningNotice)).all()
+        assert {n.message_id for n in stored} == set(message_ids)
+        assert all(n.status == "sent" for n in stored)
