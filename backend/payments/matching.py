@@ -1,0 +1,597 @@
+"""Match incoming bank transfers to open receivables, with a confidence and the rule that matched.
+
+Rules, strongest first:
+
+1. ``reference``: a payment reference ("CB-7K4Q-2") of an open receivable anywhere in the transfer's texts.
+2. ``invoice_number`` / ``order_number``: the receivable's invoice or order number in the texts, checked
+   against the amount (and the payer's name or IBAN where the amount differs).
+3. ``amount_iban`` / ``amount_name``: no number at all; the amount (equal, short by bank fees, slightly over,
+   or a part) together with an IBAN this buyer paid from before, or the payer's name resembling the debtor's
+   (umlauts folded, "Schmidt, Anna" = "Anna Schmidt", titles and company forms dropped, typos tolerated).
+4. ``sum_of_open``: one buyer's open receivables that add up to the amount.
+
+Several receivables mentioned in one transfer share its amount (equal to their sum: all settled; less:
+oldest due first). Every proposal says how it allocates the money, how sure it is (0-1) and why. A
+proposal is automatic when its confidence reaches the threshold and it is not ambiguous: when two
+receivables (or two readings of the transfer) are about equally likely, or the text mentions a reference
+that is no longer open (a double payment), a person decides.
+
+The run is order-aware: automatic allocations reduce what is left open, so a second transfer for an invoice
+that the first already settled is not applied again. Transfers that mention a receivable are matched before
+the rest, so a name-and-amount guess never takes an invoice that another transfer names. Amounts are handled
+in cents (two decimal places, as for EUR).
+
+Every lookup goes through an index (reference, number, IBAN, exact amount, name word with its amounts in
+sorted order), so a run costs about O(transactions x candidates), never O(transactions x receivables).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from backend.payments.references import NumberFinder, find_references
+from backend.payments.statements import BankTransaction
+from backend.risk.identity import fold
+
+ReceivableId = Hashable
+
+# Words that say nothing about who paid: salutations, titles, legal forms, joiners.
+_NAME_NOISE = frozenset(
+    [
+        "herr",
+        "frau",
+        "hr",
+        "fr",
+        "dr",
+        "prof",
+        "dipl",
+        "ing",
+        "und",
+        "and",
+        "firma",
+        "fa",
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "ug",
+        "ohg",
+        "gbr",
+        "ek",
+        "ev",
+        "eg",
+        "co",
+        "kgaa",
+        "se",
+        "partg",
+        "haftungsbeschraenkt",
+        "ltd",
+        "limited",
+        "inc",
+        "llc",
+        "plc",
+        "sarl",
+        "sas",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+    ]
+)
+# "Müller" is folded to "mueller" on one side and arrives as "MULLER" on the other: compare a skeleton.
+_SKELETON = (("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", "s"))
+
+STRONG_NAME = 92
+GOOD_NAME = 85
+WEAK_NAME = 75
+_TIE_MARGIN = 0.05
+_MAX_IBAN_OWNERS = 20  # an IBAN shared by more buyers is a payment provider's, not a buyer's
+_MAX_AMOUNT_SCAN = 64  # receivables of one amount checked on amount alone
+_MAX_WINDOW_SCAN = 200  # receivables per name word inside the amount window
+_MAX_BUYER_SCAN = 64  # receivables per name word read for partial payments and sums
+_MAX_SUM_PARTS = 12
+_MAX_ALTERNATIVES = 5
+
+
+class MatchRule(StrEnum):
+    """The rule a proposal rests on."""
+
+    REFERENCE = "reference"
+    INVOICE_NUMBER = "invoice_number"
+    ORDER_NUMBER = "order_number"
+    AMOUNT_IBAN = "amount_iban"
+    AMOUNT_NAME = "amount_name"
+    SUM_OF_OPEN = "sum_of_open"
+    UNMATCHED = "unmatched"
+
+
+class _Fit(StrEnum):
+    """How a transfer's amount relates to what is open."""
+
+    EQUAL = "equal"
+    SHORT = "short by bank fees"
+    OVER_SLIGHTLY = "slightly over"
+    PART = "part payment"
+    OVER = "over"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReceivable:
+    """What the matcher needs to know about one open receivable."""
+
+    id: ReceivableId
+    payment_reference: str
+    invoice_number: str
+    order_number: str
+    open_amount: Decimal
+    currency: str
+    debtor_names: tuple[str, ...]
+    known_ibans: frozenset[str] = frozenset()
+    due_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Money of one transfer credited to one receivable."""
+
+    receivable_id: ReceivableId
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MatchProposal:
+    """What to do with one incoming transfer."""
+
+    transaction_id: str
+    rule: MatchRule
+    confidence: float
+    allocations: tuple[Allocation, ...]
+    unallocated: Decimal
+    explanation: str
+    ambiguous: bool
+    automatic: bool
+    alternatives: tuple[ReceivableId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Tolerances and the merchant's threshold for applying a match without review."""
+
+    auto_threshold: float = 0.9
+    fee_tolerance: Decimal = Decimal("15.00")  # an underpayment up to this is "full amount less bank fees"
+    fee_share: Decimal = Decimal("0.10")  # ... and at most this share of the open amount
+    overpayment_tolerance: Decimal = Decimal("1.00")  # rounding up ("100.00" for 99.95)
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount.scaleb(2).to_integral_value())
+
+
+def _euros(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+@lru_cache(maxsize=200_000)
+def name_words(name: str) -> tuple[str, ...]:
+    """Return the comparable words of a person's or company's name, sorted."""
+    words = []
+    for word in fold(name).split():
+        if len(word) < 2 or word in _NAME_NOISE:
+            continue
+        for written, plain in _SKELETON:
+            word = word.replace(written, plain)
+        words.append(word)
+    return tuple(sorted(words))
+
+
+def name_similarity(first: Sequence[str], second: Sequence[str]) -> float:
+    """Score two names given as ``name_words`` from 0 to 100, word order and extra words tolerated."""
+    if not first or not second:
+        return 0.0
+    left, right = " ".join(first), " ".join(second)
+    score = fuzz.token_sort_ratio(left, right)
+    if len(first) >= 2 and len(second) >= 2:
+        # "Anna Maria Schmidt" is "Anna Schmidt"; needs two words each so "Schmidt" is not "Hans Schmidt".
+        score = max(score, fuzz.token_set_ratio(left, right))
+    return score
+
+
+@dataclass(slots=True)
+class _Candidate:
+    index: int
+    confidence: float
+    rule: MatchRule
+    reason: str
+
+
+@dataclass(slots=True)
+class _Result:
+    rule: MatchRule
+    confidence: float
+    parts: list[int]  # receivable indexes
+    reason: str
+    ambiguous: bool = False
+    alternatives: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Transfer:
+    position: int
+    transaction: BankTransaction
+    cents: int
+    words: tuple[str, ...]
+    references: list[int]
+    dead_references: list[str]
+    numbers: list[tuple[int, MatchRule]]
+
+
+class PaymentMatcher:
+    """Index open receivables once, then propose matches for incoming transfers."""
+
+    def __init__(self, receivables: Iterable[OpenReceivable], settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self._receivables: list[OpenReceivable] = list(receivables)
+        self._remaining = [_cents(receivable.open_amount) for receivable in self._receivables]
+        self._names = [[name_words(name) for name in r.debtor_names] for r in self._receivables]
+        self._by_reference: dict[str, int] = {}
+        self._by_number: dict[str, list[tuple[int, MatchRule]]] = {}
+        self._by_iban: dict[str, list[int]] = {}
+        self._by_cents: dict[int, list[int]] = {}
+        by_word: dict[str, list[tuple[int, int]]] = {}
+        for index, receivable in enumerate(self._receivables):
+            if receivable.payment_reference:
+                self._by_reference[receivable.payment_reference] = index
+            for number, rule in (
+                (receivable.invoice_number, MatchRule.INVOICE_NUMBER),
+                (receivable.order_number, MatchRule.ORDER_NUMBER),
+            ):
+                if number:
+                    self._by_number.setdefault(number, []).append((index, rule))
+            for iban in receivable.known_ibans:
+                self._by_iban.setdefault(iban, []).append(index)
+            self._by_cents.setdefault(self._remaining[index], []).append(index)
+            for word in {word for words in self._names[index] for word in words}:
+                by_word.setdefault(word, []).append((self._remaining[index], index))
+        self._numbers = NumberFinder(self._by_number)
+        self._word_cents: dict[str, tuple[list[int], list[int]]] = {}
+        for word, entries in by_word.items():
+            entries.sort()
+            self._word_cents[word] = ([cents for cents, _ in entries], [index for _, index in entries])
+
+    def match(self, transactions: Iterable[BankTransaction]) -> list[MatchProposal]:
+        """Propose a match for every incoming payment, in input order; other bookings are skipped."""
+        transfers = [
+            self._transfer(position, transaction)
+            for position, transaction in enumerate(transactions)
+            if transaction.is_incoming_payment
+        ]
+        proposals: dict[int, MatchProposal] = {}
+        mentioning = [t for t in transfers if t.references or t.numbers or t.dead_references]
+        others = [t for t in transfers if not (t.references or t.numbers or t.dead_references)]
+        for transfer in sorted(mentioning, key=_booking_order) + sorted(others, key=_booking_order):
+            proposals[transfer.position] = self._propose(transfer)
+        return [proposals[transfer.position] for transfer in transfers]
+
+    # reading a transfer ----------------------------------------------------------------------------------
+
+    def _transfer(self, position: int, transaction: BankTransaction) -> _Transfer:
+        texts = [
+            transaction.remittance,
+            transaction.end_to_end_id,
+            transaction.creditor_reference,
+            transaction.additional_info,
+        ]
+        references: list[int] = []
+        dead: list[str] = []
+        searched = " \n".join([*texts, transaction.counterparty_name])
+        for mention in find_references(searched):
+            found = [
+                (self._by_reference[r], end)
+                for r, end in zip(mention.readings, mention.ends, strict=True)
+                if r in self._by_reference
+            ]
+            if found:
+                references.extend(index for index, _ in found if index not in references)
+            elif mention.word_start:  # inside a word it is more likely chance than a reference
+                dead.append(mention.readings[0])
+            # A reference's digits must not be read again as an invoice or order number.
+            end = found[0][1] if found else mention.ends[0]
+            searched = searched[: mention.start] + " " * (end - mention.start) + searched[end:]
+        numbers = [
+            (index, rule)
+            for number in sorted(self._numbers.find(searched))
+            for index, rule in self._by_number[number]
+            if index not in references
+        ]
+        return _Transfer(
+            position=position,
+            transaction=transaction,
+            cents=_cents(transaction.amount),
+            words=name_words(transaction.counterparty_name),
+            references=references,
+            dead_references=dead,
+            numbers=numbers,
+        )
+
+    # deciding ---------------------------------------------------------------------------------------------
+
+    def _propose(self, transfer: _Transfer) -> MatchProposal:
+        explicit = self._explicit(transfer)
+        result = explicit
+        if explicit is None or explicit.confidence < self.settings.auto_threshold:
+            implicit = self._implicit(transfer)
+            if explicit is None:
+                result = implicit
+            elif implicit is not None and set(implicit.parts) != set(explicit.parts):
+                if implicit.confidence > explicit.confidence:
+                    result = implicit
+                    result.reason += f"; but the text points to {self._ids(explicit.parts)}"
+                else:
+                    result.reason += f"; but amount and payer point to {self._ids(implicit.parts)}"
+                # Text and money disagree: only a plausible rival makes it a question for a person.
+                result.ambiguous |= implicit.confidence >= explicit.confidence - 2 * _TIE_MARGIN
+                result.alternatives = [*explicit.parts, *implicit.parts]
+        if result is None:
+            return self._proposal(transfer, _Result(MatchRule.UNMATCHED, 0.0, [], "no open receivable fits"))
+        settled = [
+            self._receivables[i].payment_reference for i in transfer.references if self._remaining[i] <= 0
+        ]
+        not_open = transfer.dead_references + settled
+        if not_open and not any(self._remaining[i] > 0 for i in transfer.references):
+            # The payer named a receivable that is paid or gone (a double payment?): never guess another.
+            result.ambiguous = True
+            result.reason += f"; the text names {', '.join(not_open)}, which is not open"
+        return self._proposal(transfer, result)
+
+    def _explicit(self, transfer: _Transfer) -> _Result | None:
+        mentioned: dict[int, MatchRule] = {index: MatchRule.REFERENCE for index in transfer.references}
+        for index, rule in transfer.numbers:
+            mentioned.setdefault(index, rule)
+        mentioned = {
+            index: rule
+            for index, rule in mentioned.items()
+            if self._remaining[index] > 0 and self._currency_fits(index, transfer)
+        }
+        if not mentioned:
+            return None
+        indexes = self._by_due_date(mentioned)
+        rule = min(mentioned.values(), key=list(MatchRule).index)
+        only_references = all(kind is MatchRule.REFERENCE for kind in mentioned.values())
+        if len(indexes) == 1:
+            index = indexes[0]
+            fit = self._fit(self._remaining[index], transfer.cents)
+            confidence = self._explicit_single_confidence(mentioned[index], fit, transfer, index)
+            return _Result(mentioned[index], confidence, [index], f"{self._mention(index, mentioned)}, {fit}")
+        total = sum(self._remaining[index] for index in indexes)
+        fit = self._fit(total, transfer.cents)
+        mentions = "; ".join(self._mention(index, mentioned) for index in indexes)
+        if fit in (_Fit.EQUAL, _Fit.SHORT, _Fit.OVER_SLIGHTLY):
+            confidence = 0.99 if only_references else 0.95
+            return _Result(rule, confidence, indexes, f"{mentions}; sum of open amounts {fit}")
+        subsets = self._exact_subsets(indexes, transfer.cents)
+        if len(subsets) == 1:
+            parts = subsets[0]
+            # The payer named more than was paid: a number may be a stray one, a reference hardly.
+            dropped_reference = any(
+                mentioned[index] is MatchRule.REFERENCE for index in indexes if index not in parts
+            )
+            confidence = 0.85 if dropped_reference else 0.93
+            return _Result(
+                min((mentioned[index] for index in parts), key=list(MatchRule).index),
+                confidence,
+                parts,
+                f"{mentions}; the amount equals the open amounts of {self._ids(parts)}",
+            )
+        if len(subsets) > 1:
+            return _Result(rule, 0.5, subsets[0], f"{mentions}; several of them add up to the amount", True)
+        confidence = 0.85 if fit is _Fit.PART and only_references else 0.6
+        return _Result(rule, confidence, indexes, f"{mentions}; amount is {fit} of their sum")
+
+    def _explicit_single_confidence(
+        self, rule: MatchRule, fit: _Fit, transfer: _Transfer, index: int
+    ) -> float:
+        if rule is MatchRule.REFERENCE:
+            return {_Fit.EQUAL: 0.99, _Fit.SHORT: 0.96, _Fit.OVER_SLIGHTLY: 0.96, _Fit.PART: 0.95}.get(
+                fit, 0.75
+            )
+        if fit is _Fit.EQUAL:
+            return 0.96
+        payer_known = self._iban_known(transfer, index) or self._name_score(transfer, index) >= GOOD_NAME
+        if fit in (_Fit.SHORT, _Fit.OVER_SLIGHTLY, _Fit.PART):
+            return 0.92 if payer_known else 0.7
+        return 0.6
+
+    def _implicit(self, transfer: _Transfer) -> _Result | None:
+        candidates = self._scored_candidates(transfer)
+        best = candidates[0] if candidates else None
+        if best is None or best.confidence < self.settings.auto_threshold:
+            summed = self._sum_of_open(transfer)
+            if summed is not None and (best is None or summed.confidence > best.confidence):
+                return summed
+        if best is None:
+            return None
+        result = _Result(best.rule, best.confidence, [best.index], best.reason)
+        rivals = [c for c in candidates[1:] if c.confidence >= best.confidence - _TIE_MARGIN]
+        if rivals:
+            result.ambiguous = True
+            result.reason += f"; {self._ids([c.index for c in rivals])} fit as well"
+        result.alternatives = [c.index for c in candidates[1 : 1 + _MAX_ALTERNATIVES]]
+        return result
+
+    def _scored_candidates(self, transfer: _Transfer) -> list[_Candidate]:
+        scored = []
+        for index in self._candidate_indexes(transfer):
+            remaining = self._remaining[index]
+            if remaining <= 0 or not self._currency_fits(index, transfer):
+                continue
+            fit = self._fit(remaining, transfer.cents)
+            iban_known = self._iban_known(transfer, index)
+            name = self._name_score(transfer, index)
+            confidence = _implicit_confidence(fit, iban_known, name)
+            if confidence <= 0:
+                continue
+            rule = MatchRule.AMOUNT_IBAN if iban_known else MatchRule.AMOUNT_NAME
+            evidence = "IBAN paid from before" if iban_known else f"payer name {name:.0f}% alike"
+            reason = f"amount {fit} open {_euros(remaining)} of {self._receivables[index].id!r}; {evidence}"
+            scored.append(_Candidate(index, confidence, rule, reason))
+        scored.sort(key=lambda candidate: (-candidate.confidence, candidate.index))
+        return scored
+
+    def _candidate_indexes(self, transfer: _Transfer) -> set[int]:
+        settings = self.settings
+        indexes = set(self._iban_owners(transfer))
+        same_amount = self._by_cents.get(transfer.cents, [])
+        if len(same_amount) <= _MAX_AMOUNT_SCAN:
+            indexes.update(same_amount)
+        low = transfer.cents - _cents(settings.overpayment_tolerance)
+        high = transfer.cents + _cents(settings.fee_tolerance)
+        for word in transfer.words:
+            cents, owners = self._word_cents.get(word, ((), ()))
+            start, end = bisect.bisect_left(cents, low), bisect.bisect_right(cents, high)
+            indexes.update(owners[start : min(end, start + _MAX_WINDOW_SCAN)])
+        indexes.update(self._buyer_scan(transfer))
+        return indexes
+
+    def _buyer_scan(self, transfer: _Transfer) -> list[int]:
+        """Return all receivables under the payer's rarest name word, if that word is rare enough."""
+        postings = [self._word_cents[word][1] for word in transfer.words if word in self._word_cents]
+        rarest = min(postings, key=len, default=[])
+        return rarest if len(rarest) <= _MAX_BUYER_SCAN else []
+
+    def _sum_of_open(self, transfer: _Transfer) -> _Result | None:
+        """Find a unique set of one buyer's open receivables that adds up to the amount."""
+        buyer = [
+            index
+            for index in {*self._iban_owners(transfer), *self._buyer_scan(transfer)}
+            if self._remaining[index] > 0
+            and self._currency_fits(index, transfer)
+            and (self._iban_known(transfer, index) or self._name_score(transfer, index) >= STRONG_NAME)
+        ]
+        if not 2 <= len(buyer) <= _MAX_SUM_PARTS:
+            return None
+        subsets = [subset for subset in self._exact_subsets(sorted(buyer), transfer.cents) if len(subset) > 1]
+        if not subsets:
+            return None
+        iban_known = all(self._iban_known(transfer, index) for index in subsets[0])
+        confidence = 0.9 if iban_known else 0.85
+        reason = f"amount equals the sum of open {self._ids(subsets[0])} of this payer"
+        return _Result(
+            MatchRule.SUM_OF_OPEN, confidence, self._by_due_date(subsets[0]), reason, len(subsets) > 1
+        )
+
+    # helpers ------------------------------------------------------------------------------------------
+
+    def _fit(self, open_cents: int, paid_cents: int) -> _Fit:
+        settings = self.settings
+        difference = open_cents - paid_cents
+        if difference == 0:
+            return _Fit.EQUAL
+        if difference < 0:
+            return _Fit.OVER_SLIGHTLY if -difference <= _cents(settings.overpayment_tolerance) else _Fit.OVER
+        fee_limit = min(_cents(settings.fee_tolerance), int(open_cents * settings.fee_share))
+        return _Fit.SHORT if difference <= fee_limit else _Fit.PART
+
+    def _exact_subsets(self, indexes: list[int], cents: int) -> list[list[int]]:
+        if len(indexes) > _MAX_SUM_PARTS:
+            return []
+        return [
+            list(subset)
+            for size in range(1, len(indexes) + 1)
+            for subset in itertools.combinations(indexes, size)
+            if sum(self._remaining[index] for index in subset) == cents
+        ]
+
+    def _iban_owners(self, transfer: _Transfer) -> list[int]:
+        owners = self._by_iban.get(transfer.transaction.counterparty_iban, [])
+        return owners if len(owners) <= _MAX_IBAN_OWNERS else []
+
+    def _iban_known(self, transfer: _Transfer, index: int) -> bool:
+        iban = transfer.transaction.counterparty_iban
+        return (
+            bool(iban) and iban in self._receivables[index].known_ibans and bool(self._iban_owners(transfer))
+        )
+
+    def _name_score(self, transfer: _Transfer, index: int) -> float:
+        return max((name_similarity(transfer.words, words) for words in self._names[index]), default=0.0)
+
+    def _currency_fits(self, index: int, transfer: _Transfer) -> bool:
+        return self._receivables[index].currency == transfer.transaction.currency
+
+    def _by_due_date(self, indexes: Iterable[int]) -> list[int]:
+        return sorted(indexes, key=lambda index: (self._receivables[index].due_date or date.max, index))
+
+    def _ids(self, indexes: Iterable[int]) -> str:
+        return ", ".join(repr(self._receivables[index].id) for index in indexes)
+
+    def _mention(self, index: int, mentioned: dict[int, MatchRule]) -> str:
+        receivable = self._receivables[index]
+        label = {
+            MatchRule.REFERENCE: f"reference {receivable.payment_reference}",
+            MatchRule.INVOICE_NUMBER: f"invoice number {receivable.invoice_number}",
+            MatchRule.ORDER_NUMBER: f"order number {receivable.order_number}",
+        }[mentioned[index]]
+        return f"{label} of {receivable.id!r} (open {_euros(self._remaining[index])})"
+
+    def _proposal(self, transfer: _Transfer, result: _Result) -> MatchProposal:
+        left = transfer.cents
+        allocations = []
+        for index in result.parts:
+            share = min(left, self._remaining[index])
+            if share > 0:
+                allocations.append((index, share))
+                left -= share
+        confidence = round(result.confidence, 3)
+        automatic = bool(allocations) and not result.ambiguous and confidence >= self.settings.auto_threshold
+        if automatic:
+            for index, share in allocations:
+                self._remaining[index] -= share
+        alternatives = dict.fromkeys(i for i in result.alternatives if i not in result.parts)
+        return MatchProposal(
+            transaction_id=transfer.transaction.transaction_id,
+            rule=result.rule,
+            confidence=confidence,
+            allocations=tuple(Allocation(self._receivables[i].id, _euros(share)) for i, share in allocations),
+            unallocated=_euros(left),
+            explanation=result.reason,
+            ambiguous=result.ambiguous,
+            automatic=automatic,
+            alternatives=tuple(self._receivables[i].id for i in list(alternatives)[:_MAX_ALTERNATIVES]),
+        )
+
+
+def _implicit_confidence(fit: _Fit, iban_known: bool, name: float) -> float:
+    """Confidence of a match on amount plus payer, without any number in the text."""
+    name_level = 3 if name >= STRONG_NAME else 2 if name >= GOOD_NAME else 1 if name >= WEAK_NAME else 0
+    if iban_known:
+        table = {_Fit.EQUAL: 0.97, _Fit.SHORT: 0.92, _Fit.OVER_SLIGHTLY: 0.88, _Fit.PART: 0.8, _Fit.OVER: 0.5}
+        return table[fit] + (0.01 if name_level >= 2 else 0.0)
+    by_level = {
+        _Fit.EQUAL: (0.35, 0.75, 0.88, 0.93),
+        _Fit.SHORT: (0.0, 0.6, 0.82, 0.88),
+        _Fit.OVER_SLIGHTLY: (0.0, 0.6, 0.82, 0.88),
+        _Fit.PART: (0.0, 0.0, 0.5, 0.6),
+        _Fit.OVER: (0.0, 0.0, 0.3, 0.4),
+    }
+    return by_level[fit][name_level]
+
+
+def _booking_order(transfer: _Transfer) -> tuple[date, int]:
+    return transfer.transaction.booking_date, transfer.position
+
+
+def match_payments(
+    transactions: Iterable[BankTransaction],
+    receivables: Iterable[OpenReceivable],
+    settings: MatchSettings | None = None,
+) -> list[MatchProposal]:
+    """Propose matches of incoming payments to open receivables (see ``PaymentMatcher``)."""
+    return PaymentMatcher(receivables, settings).match(transactions)
