@@ -32,15 +32,19 @@ def _register_blueprints(app: Flask) -> None:
     from backend.dunning import views as dunning_views
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
+    from backend.orders import views as order_views
     from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
     from backend.shopware.blueprint import bp as shopware_bp
+    from backend.woocommerce.blueprint import bp as woocommerce_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     api.register_blueprint(merchant_views.blp)
     app.register_blueprint(shopware_bp)
     api.register_blueprint(risk_views.blp)
+    api.register_blueprint(order_views.blp)
+    app.register_blueprint(woocommerce_bp)
     api.register_blueprint(dunning_views.blp)
     api.register_blueprint(receivable_views.blp)
 

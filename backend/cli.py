@@ -13,6 +13,8 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
+from backend.merchants.cli import connections as connection_commands
+from backend.orders.cli import orders as order_commands
 from backend.shopware.cli import shopware as shopware_commands
 
 
@@ -222,3 +224,5 @@ def keys_generate() -> None:
 
 main.add_command(shopware_commands)
 main.add_command(rates_commands)
+main.add_command(connection_commands)
+main.add_command(order_commands)

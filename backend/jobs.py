@@ -4,13 +4,22 @@ from datetime import timedelta
 
 from backend.auth.services import purge_expired_tokens
 from backend.dunning.services import queue_due_notices, send_queued_notices
-from backend.orders.services import request_order_sync
+from backend.orders.services import (
+    process_order_sync_requests,
+    reconcile_all_connections,
+    reconcile_interval,
+    request_order_sync,
+)
 from backend.shopware.manifest import ORDER_EVENTS
 from backend.shopware.services import ORDER_EVENT_HANDLERS, dispatch_order_events, prune_shopware_records
 from backend.worker import periodic_job
 
 periodic_job("purge-expired-tokens", every=timedelta(hours=1))(purge_expired_tokens)
 ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))
+periodic_job("orders-sync", every=timedelta(seconds=30))(process_order_sync_requests)
+periodic_job("orders-reconcile", every=reconcile_interval(), lease=timedelta(minutes=30))(
+    reconcile_all_connections
+)
 periodic_job("shopware-dispatch-events", every=timedelta(seconds=30))(dispatch_order_events)
 periodic_job("shopware-prune", every=timedelta(hours=6))(prune_shopware_records)
 periodic_job("dunning-evaluate", every=timedelta(minutes=15))(queue_due_notices)

@@ -14,6 +14,7 @@ from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.shopware.models import ShopwareEvent, ShopwareShop
+from backend.woocommerce.models import WooCommerceWebhook
 from backend.worker import JobLease
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "ShopConnection",
     "ShopwareEvent",
     "ShopwareShop",
+    "WooCommerceWebhook",
 ]

@@ -10,6 +10,7 @@ from flask import current_app
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import UserValueError
 from backend.merchants.models import ShopConnection
+from backend.risk.services import get_policy
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector
 from connectors.shops.woocommerce import WooCommerceConnector
@@ -60,4 +61,8 @@ def build_connector(
 
 def connector_for(connection: ShopConnection, **options: Any) -> ShopConnector:
     """Return a ready connector for a stored connection."""
+    if connection.platform == "woocommerce":
+        # WooCommerce has no payment state: whether "processing" means paid depends on the gateway being
+        # invoice-like, which is the merchant's policy, not the connector's defaults.
+        options.setdefault("invoice_methods", get_policy(connection.merchant_id).invoice_methods)
     return build_connector(connection.platform, connection.shop_url, _credentials(connection), **options)

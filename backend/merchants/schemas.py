@@ -1,6 +1,6 @@
 """Marshmallow schemas of the merchant area."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class MerchantSchema(Schema):
@@ -22,3 +22,18 @@ class ConnectionSchema(Schema):
     has_credentials = fields.Function(lambda c: c.credentials_encrypted is not None, dump_only=True)
     last_synced_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+
+
+class ConnectionCreateSchema(Schema):
+    """A shop to connect: its platform, URL and API credentials (checked against the shop before saving).
+
+    Shopware: ``{"api_key", "secret_key"}`` of an integration; WooCommerce: ``{"consumer_key",
+    "consumer_secret"}`` of a REST key with Read/Write permission.
+    """
+
+    platform = fields.String(required=True, validate=validate.OneOf(("shopware", "woocommerce")))
+    shop_url = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    credentials = fields.Dict(
+        keys=fields.String(), values=fields.String(validate=validate.Length(max=500)), required=True
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from backend.auth.server import current_merchant_id, require_oauth
+from typing import Any
+
+from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.extensions import db
 from backend.merchants import services
 from backend.merchants.blueprint import blp
 from backend.merchants.models import Merchant, ShopConnection
-from backend.merchants.schemas import ConnectionSchema, MerchantSchema
+from backend.merchants.schemas import ConnectionCreateSchema, ConnectionSchema, MerchantSchema
 
 
 @blp.route("/merchant", methods=["GET"])
@@ -31,3 +34,34 @@ def list_connections() -> list[ShopConnection]:
 def get_connection(connection_id: int) -> ShopConnection:
     """One shop connection of the merchant."""
     return services.get_connection(current_merchant_id(), connection_id)
+
+
+@blp.route("/connections", methods=["POST"])
+@blp.arguments(ConnectionCreateSchema)
+@blp.response(201, ConnectionSchema)
+@require_oauth("settings:write")
+def create_connection(payload: dict[str, Any]) -> ShopConnection:
+    """Connect a shop: the credentials are tried against it first, then stored encrypted, never shown again.
+
+    Wrong credentials or an unsafe/unrecognised URL answer 422; a shop that cannot be reached answers 502
+    (``shop_unreachable``). WooCommerce shops get order webhooks pointing at this backend.
+    """
+    connection = services.create_connection(
+        current_merchant_id(),
+        platform=payload["platform"],
+        shop_url=payload["shop_url"],
+        credentials=payload["credentials"],
+        name=payload["name"],
+        actor=f"client:{current_client_id()}",
+    )
+    db.session.commit()
+    return connection
+
+
+@blp.route("/connections/<int:connection_id>", methods=["DELETE"])
+@blp.response(204)
+@require_oauth("settings:write")
+def delete_connection(connection_id: int) -> None:
+    """Disable a shop connection (its receivables stay; its credentials are dropped)."""
+    services.disable_connection(current_merchant_id(), connection_id, actor=f"client:{current_client_id()}")
+    db.session.commit()

@@ -8,6 +8,8 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,11 +18,15 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
-from backend.merchants.models import Merchant, ShopConnection
+from backend.merchants.models import ApiClient, Merchant, ShopConnection
+from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
+from backend.orders.push import shop_order_from_push
 from backend.orders.states import State, state_from_shop
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
@@ -36,6 +42,11 @@ DEFAULT_PAYMENT_TERMS_DAYS = 14
 RECONCILE_OVERLAP = timedelta(minutes=10)
 SYNC_LEASE = timedelta(minutes=5)
 SYNC_MAX_BACKOFF = timedelta(hours=6)
+RECONCILE_CHECKPOINT = 100
+DEFAULT_RECONCILE_SECONDS = 600
+MIN_RECONCILE_SECONDS = 60
+SHOP_PLATFORMS = ("shopware", "woocommerce")
+IMPORT_LOOKUP_BATCH = 1000
 TRACKED_FIELDS = (
     "number",
     "state",
@@ -102,11 +113,60 @@ def _paid_amount(order: ShopOrder, receivable: Receivable | None) -> Decimal:
 
 
 def _record(receivable: Receivable, kind: str, actor: str, data: dict[str, Any]) -> None:
-    db.session.add(ReceivableEvent(receivable_id=receivable.id, kind=kind, actor=actor, data=data))
+    # A plain INSERT with a constant statement: no ORM object left pending to force a flush before the next
+    # query, which made bulk imports flush once per row.
+    db.session.execute(
+        sa.insert(ReceivableEvent.__table__),
+        {"receivable_id": receivable.id, "kind": kind, "actor": actor, "data": data, "created_at": utcnow()},
+    )
 
 
 def _json_value(value: Any) -> Any:
     return value if isinstance(value, str | int | bool | type(None)) else str(value)
+
+
+def _insert(target: Any) -> Any:
+    """Return the dialect's INSERT (both SQLite and PostgreSQL know ON CONFLICT)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
+
+
+def _find_receivable(connection: ShopConnection, external_id: str) -> Receivable | None:
+    return db.session.scalar(
+        sa.select(Receivable).filter_by(connection_id=connection.id, external_id=external_id)
+    )
+
+
+def _is_older_snapshot(order: ShopOrder, receivable: Receivable | None) -> bool:
+    known = receivable.source_modified_at if receivable is not None else None
+    return known is not None and order.modified_at is not None and order.modified_at < known
+
+
+def _insert_receivable(
+    connection: ShopConnection, order: ShopOrder, values: dict[str, Any]
+) -> Receivable | None:
+    """Insert the receivable; return None when its (connection, external id) row appeared meanwhile.
+
+    ON CONFLICT instead of a savepoint: on SQLite a savepoint opened outside a transaction commits on release.
+    """
+    table = Receivable.__table__
+    statement = (
+        _insert(table)
+        .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
+        .returning(table.c.id)
+    )
+    row = {
+        "merchant_id": connection.merchant_id,
+        "connection_id": connection.id,
+        "external_id": order.external_id,
+        "state": State(order.state).value,
+        **values,
+    }
+    # A Core INSERT with the values as parameters: its compiled form is cached across rows, which the ORM's
+    # bulk path is not (a bulk import spent most of its time there).
+    receivable_id = db.session.scalar(statement, row)
+    return None if receivable_id is None else db.session.get(Receivable, receivable_id)
 
 
 def upsert_order(
@@ -122,12 +182,16 @@ def upsert_order(
     Orders paid another way than by invoice are not stored unless already tracked (or ``track_any_method``,
     for pushes and imports, where the merchant sends only invoice orders).
     """
-    receivable = db.session.scalar(
-        sa.select(Receivable).filter_by(connection_id=connection.id, external_id=order.external_id)
-    )
-    policy = get_policy(connection.merchant_id)
-    if receivable is None and not track_any_method and order.payment_method not in policy.invoice_methods:
+    receivable = _find_receivable(connection, order.external_id)
+    if (
+        receivable is None
+        and not track_any_method
+        and order.payment_method not in get_policy(connection.merchant_id).invoice_methods
+    ):
         return UpsertResult(receivable=None)
+    if _is_older_snapshot(order, receivable):
+        # A reconciliation page fetched before a webhook's re-fetch must not undo what that re-fetch applied.
+        return UpsertResult(receivable=receivable)
 
     invoice_date = berlin_date(order.invoiced_at or order.ordered_at)
     if due_date is None:
@@ -160,22 +224,18 @@ def upsert_order(
         "risk_check_id": order.risk_check_id or (receivable.risk_check_id if receivable else None),
         "source_modified_at": order.modified_at,
     }
-    created = receivable is None
-    if created:
-        receivable = Receivable(
-            merchant_id=connection.merchant_id,
-            connection_id=connection.id,
-            external_id=order.external_id,
-            state=State(order.state).value,
-            **values,
-        )
-        db.session.add(receivable)
-        db.session.flush()
-        _record(receivable, "created", actor, {"state": receivable.state, "total": str(order.total)})
-        logger.info(
-            "receivable %s created from %s order %s", receivable.id, connection.platform, order.number
-        )
-        return UpsertResult(receivable=receivable, created=True)
+    if receivable is None:
+        receivable = _insert_receivable(connection, order, values)
+        if receivable is not None:
+            _record(receivable, "created", actor, {"state": receivable.state, "total": str(order.total)})
+            logger.info(
+                "receivable %s created from %s order %s", receivable.id, connection.platform, order.number
+            )
+            return UpsertResult(receivable=receivable, created=True)
+        # Another worker created it between our lookup and our insert: update theirs instead.
+        receivable = _find_receivable(connection, order.external_id)
+        if receivable is None or _is_older_snapshot(order, receivable):
+            return UpsertResult(receivable=receivable)
 
     values["state"] = state_from_shop(receivable.state, order.state).value
     changed = {
@@ -192,24 +252,20 @@ def upsert_order(
 
 def request_order_sync(connection: ShopConnection, external_id: str, *, reason: str) -> None:
     """Queue an order for re-fetching from its shop (what a webhook means); repeated requests coalesce."""
-    table = OrderSyncRequest.__table__
     now = utcnow()
-    values = {
-        "connection_id": connection.id,
-        "external_id": external_id,
-        "reason": reason,
-        "next_attempt_at": now,
-    }
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values, attempts=0, requested_at=now)
+    statement = _insert(OrderSyncRequest.__table__).values(
+        connection_id=connection.id,
+        external_id=str(external_id),
+        reason=reason,
+        next_attempt_at=now,
+        attempts=0,
+        requested_at=now,
+    )
+    # requested_at moves on every request, so a worker that is fetching the older state keeps the row.
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=["connection_id", "external_id"],
-            set_={"reason": reason, "next_attempt_at": now, "attempts": 0},
+            set_={"reason": reason, "next_attempt_at": now, "attempts": 0, "requested_at": now},
         )
     )
 
@@ -235,7 +291,13 @@ def _claim_sync_requests(limit: int) -> list[OrderSyncRequest]:
     db.session.commit()
     if not ids:
         return []
-    return list(db.session.scalars(sa.select(OrderSyncRequest).where(OrderSyncRequest.id.in_(ids))))
+    return list(
+        db.session.scalars(
+            sa.select(OrderSyncRequest)
+            .where(OrderSyncRequest.id.in_(ids))
+            .order_by(OrderSyncRequest.next_attempt_at)
+        )
+    )
 
 
 def _retry_later(request: OrderSyncRequest, error: Exception) -> None:
@@ -252,25 +314,53 @@ def _retry_later(request: OrderSyncRequest, error: Exception) -> None:
     )
 
 
+def _finish_sync_request(request_id: int, requested_at: datetime) -> None:
+    """Drop a handled request unless the shop asked again meanwhile (then the newer state is fetched next)."""
+    db.session.execute(
+        sa.delete(OrderSyncRequest).where(
+            OrderSyncRequest.id == request_id, OrderSyncRequest.requested_at == requested_at
+        )
+    )
+
+
+def _fetch_order(connection: ShopConnection, external_id: str) -> ShopOrder | None:
+    """Return the shop's current order, or None when the shop no longer has it."""
+    connector = connector_for(connection)
+    try:
+        return connector.get_order(external_id)
+    except ShopOrderNotFound:
+        logger.info("order %s no longer exists in shop connection %s", external_id, connection.id)
+        return None
+    finally:
+        connector.close()
+
+
 def process_order_sync_requests(limit: int = 100) -> int:
     """Re-fetch queued orders and upsert them; return how many were synced. Commits per order."""
     synced = 0
     for request in _claim_sync_requests(limit):
+        request_id, requested_at, reason = request.id, request.requested_at, request.reason
         connection = db.session.get(ShopConnection, request.connection_id)
+        if connection.status != "active" or connection.platform not in SHOP_PLATFORMS:
+            _finish_sync_request(request_id, requested_at)
+            db.session.commit()
+            continue
         try:
-            connector = connector_for(connection)
-            try:
-                order = connector.get_order(request.external_id)
-            finally:
-                connector.close()
-            upsert_order(connection, order, actor=f"sync:{request.reason}")
-            db.session.delete(request)
-            synced += 1
-        except ShopOrderNotFound:
-            logger.info("order %s no longer exists in shop %s", request.external_id, connection.id)
-            db.session.delete(request)
+            order = _fetch_order(connection, request.external_id)
+            if order is not None:
+                upsert_order(connection, order, actor=f"sync:{reason}")
+                synced += 1
+            _finish_sync_request(request_id, requested_at)
         except ConnectorError as error:
             _retry_later(request, error)
+        # Anything else (undecryptable credentials, an order the mapping cannot read) must not stop the other
+        # orders of the batch: the request is retried with backoff and the error logged with its traceback.
+        except Exception as error:
+            db.session.rollback()
+            logger.exception("order sync %s:%s failed", connection.id, request.external_id)
+            retry = db.session.get(OrderSyncRequest, request_id)
+            if retry is not None:
+                _retry_later(retry, error)
         db.session.commit()
     return synced
 
@@ -286,47 +376,187 @@ class ReconcileResult:
     cursor: datetime | None = None
 
     def add(self, result: UpsertResult) -> None:
+        """Count one upsert under its outcome."""
         setattr(self, result.outcome, getattr(self, result.outcome) + 1)
 
     def __str__(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, {self.skipped} skipped"
 
 
-def reconcile_connection(connection: ShopConnection) -> ReconcileResult:
-    """Poll a shop for invoice orders changed since the stored cursor (with overlap) and upsert them."""
+def reconcile_connection(
+    connection: ShopConnection, *, checkpoint: Callable[[], None] | None = None
+) -> ReconcileResult:
+    """Poll a shop for invoice orders changed since the stored cursor (with overlap) and upsert them.
+
+    ``checkpoint`` (e.g. ``db.session.commit``) is called every ``RECONCILE_CHECKPOINT`` orders so a long
+    poll does not hold one write transaction open; the cursor only moves once the whole poll succeeded.
+    """
     result = ReconcileResult()
+    started = utcnow()
     policy = get_policy(connection.merchant_id)
     since = connection.sync_cursor - RECONCILE_OVERLAP if connection.sync_cursor else None
     newest = connection.sync_cursor
     connector = connector_for(connection)
     try:
-        for order in connector.iter_orders(modified_after=since, payment_method=list(policy.invoice_methods)):
+        orders = connector.iter_orders(modified_after=since, payment_method=list(policy.invoice_methods))
+        for count, order in enumerate(orders, start=1):
             result.add(upsert_order(connection, order, actor="reconcile"))
             if order.modified_at and (newest is None or order.modified_at > newest):
                 newest = order.modified_at
+            if checkpoint is not None and count % RECONCILE_CHECKPOINT == 0:
+                checkpoint()
     finally:
         connector.close()
-    connection.sync_cursor = newest
+    # A shop without invoice orders yet: start from this run, or every run would page through all its orders.
+    connection.sync_cursor = newest or started
     connection.last_synced_at = utcnow()
-    result.cursor = newest
+    result.cursor = connection.sync_cursor
     logger.info("connection %s reconciled: %s", connection.id, result)
     return result
 
 
+def reconcile_interval(environ: Mapping[str, str] = os.environ) -> timedelta:
+    """Return how often every connection is polled: ``CLAIMBRIDGE_RECONCILE_INTERVAL`` seconds (default 600)."""
+    raw = environ.get("CLAIMBRIDGE_RECONCILE_INTERVAL", str(DEFAULT_RECONCILE_SECONDS))
+    if not raw.strip().isdigit() or int(raw) < MIN_RECONCILE_SECONDS:
+        raise ValueError(
+            f"CLAIMBRIDGE_RECONCILE_INTERVAL={raw!r}: expected whole seconds, at least {MIN_RECONCILE_SECONDS}"
+        )
+    return timedelta(seconds=int(raw))
+
+
 def reconcile_all_connections() -> str:
     """Reconcile every active shop connection; one failing shop does not stop the others."""
-    connections = db.session.scalars(
-        sa.select(ShopConnection).where(
-            ShopConnection.status == "active", ShopConnection.platform.in_(("shopware", "woocommerce"))
-        )
+    connection_ids = db.session.scalars(
+        sa.select(ShopConnection.id)
+        .where(ShopConnection.status == "active", ShopConnection.platform.in_(SHOP_PLATFORMS))
+        .order_by(ShopConnection.id)
     ).all()
     failures = 0
-    for connection in connections:
+    for connection_id in connection_ids:
+        connection = db.session.get(ShopConnection, connection_id)
         try:
-            reconcile_connection(connection)
+            reconcile_connection(connection, checkpoint=db.session.commit)
             db.session.commit()
         except ConnectorError as error:
             db.session.rollback()
             failures += 1
-            logger.warning("reconciling connection %s failed: %s", connection.id, type(error).__name__)
-    return f"{len(connections) - failures} reconciled, {failures} failed"
+            logger.warning("reconciling connection %s failed: %s", connection_id, error)
+        # A broken connection (e.g. credentials no configured key decrypts) must not starve the others.
+        except Exception:
+            db.session.rollback()
+            failures += 1
+            logger.exception("reconciling connection %s failed", connection_id)
+    return f"{len(connection_ids) - failures} reconciled, {failures} failed"
+
+
+def api_connection(merchant_id: int, *, create: bool = True) -> ShopConnection | None:
+    """Return the merchant's connection for pushed and imported orders (platform "api"), made on first use."""
+    connection = db.session.scalar(
+        sa.select(ShopConnection)
+        .filter_by(merchant_id=merchant_id, platform="api", status="active")
+        .order_by(ShopConnection.id)
+        .limit(1)
+    )
+    if connection is None and create:
+        connection = ShopConnection(
+            merchant_id=merchant_id, platform="api", name="API and imports", shop_url="", status="active"
+        )
+        db.session.add(connection)
+        db.session.flush()
+    return connection
+
+
+def push_target(merchant_id: int, connection_id: int | None) -> ShopConnection:
+    """Return the connection pushed orders go to: the given one (the API client's own) or the "api" one."""
+    if connection_id is None:
+        return api_connection(merchant_id)
+    connection = db.session.scalar(
+        sa.select(ShopConnection).filter_by(id=connection_id, merchant_id=merchant_id)
+    )
+    if connection is None:
+        raise NotFoundError(f"connection {connection_id} not found")
+    if connection.status != "active":
+        raise ConflictError(
+            f"connection {connection_id} is {connection.status}; orders cannot be added to it"
+        )
+    return connection
+
+
+def push_order(
+    merchant_id: int, external_id: str, data: dict[str, Any], *, client_id: str, actor: str
+) -> UpsertResult:
+    """Create or update the receivable of a pushed order (validated by ``OrderPushSchema``).
+
+    It belongs to the pushing API client's own connection when the client has one, else to the merchant's
+    "api" connection.
+    """
+    if len(external_id) > MAX_EXTERNAL_ID:
+        raise UserValueError(
+            "The order id is too long.", details={"/external_id": [f"At most {MAX_EXTERNAL_ID} characters."]}
+        )
+    connection_id = db.session.scalar(
+        sa.select(ApiClient.connection_id).filter_by(client_id=client_id, merchant_id=merchant_id)
+    )
+    connection = push_target(merchant_id, connection_id)
+    order = shop_order_from_push(external_id, data)
+    return upsert_order(connection, order, actor=actor, due_date=data["due_date"], track_any_method=True)
+
+
+@dataclass
+class ImportCheck:
+    """What the first (validating) pass of an import found."""
+
+    rows: int = 0
+    invalid_rows: int = 0
+    new: int = 0
+    existing: int = 0
+
+
+def _count_existing(connection: ShopConnection | None, external_ids: list[str]) -> int:
+    if connection is None or not external_ids:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Receivable)
+        .where(Receivable.connection_id == connection.id, Receivable.external_id.in_(external_ids))
+    )
+
+
+def check_import(
+    rows: Iterable[ParsedRow], connection: ShopConnection | None, on_error: Callable[[RowError], None]
+) -> ImportCheck:
+    """Validate every row without writing; report each problem to ``on_error`` and count new/existing orders."""
+    check = ImportCheck()
+    batch: list[str] = []
+    for parsed in rows:
+        check.rows += 1
+        if parsed.errors:
+            check.invalid_rows += 1
+            for error in parsed.errors:
+                on_error(error)
+            continue
+        batch.append(parsed.external_id)
+        if len(batch) == IMPORT_LOOKUP_BATCH:
+            check.existing += _count_existing(connection, batch)
+            batch.clear()
+    check.existing += _count_existing(connection, batch)
+    check.new = check.rows - check.invalid_rows - check.existing
+    return check
+
+
+def import_rows(rows: Iterable[ParsedRow], connection: ShopConnection, *, actor: str) -> ReconcileResult:
+    """Upsert every row of a file ``check_import`` passed; the caller commits once (all or nothing)."""
+    result = ReconcileResult()
+    for parsed in rows:
+        if parsed.data is None:
+            # The file changed since it was checked: abort so the caller rolls everything back.
+            first = parsed.errors[0]
+            raise UserValueError(f"row {first.row}, column {first.column or '-'}: {first.message}")
+        order = shop_order_from_push(parsed.external_id, parsed.data)
+        result.add(
+            upsert_order(
+                connection, order, actor=actor, due_date=parsed.data["due_date"], track_any_method=True
+            )
+        )
+    return result

@@ -1,0 +1,181 @@
+"""Open items from a CSV file: the column set, a streaming line reader and per-row validation.
+
+No Flask and no database here: ``backend.orders.services`` runs the two passes (check, then import) over
+``parse_rows``. Rows are validated with the push API's ``OrderPushSchema``, so both accept the same orders.
+Memory stays bounded: one row at a time, plus the set of external ids seen (to report duplicates).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import itertools
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import ValidationError
+
+from backend.orders.schemas import OrderPushSchema
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DEFAULT_PAYMENT_METHOD = "invoice"
+MAX_EXTERNAL_ID = 100
+
+ORDER_COLUMNS = (
+    "number",
+    "total",
+    "currency",
+    "payment_method",
+    "ordered_at",
+    "invoice_date",
+    "due_date",
+    "paid_amount",
+    "state",
+    "risk_check_id",
+)
+BUYER_COLUMNS = ("email", "first_name", "last_name", "company", "phone", "customer_id")
+ADDRESS_COLUMNS = (
+    "first_name",
+    "last_name",
+    "company",
+    "street",
+    "house_number",
+    "postal_code",
+    "city",
+    "country",
+)
+COLUMNS = ("external_id", *ORDER_COLUMNS, *dict.fromkeys(BUYER_COLUMNS + ADDRESS_COLUMNS))
+REQUIRED_COLUMNS = ("external_id", "number", "total", "currency", "ordered_at", "country")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: ``row`` counts the header as row 1 (as spreadsheets number rows); ``column`` may be ""."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """One data row: validated ``data`` (an ``OrderPushSchema`` load) or its errors."""
+
+    row: int
+    external_id: str
+    data: dict[str, Any] | None
+    errors: list[RowError] = field(default_factory=list)
+
+
+class HeaderError(ValueError):
+    """The header row is unusable (missing, unknown or repeated columns); no row was read."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(f"{e.column or 'header'}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def read_lines(stream: IO[bytes], on_bytes: Callable[[int], None] = lambda size: None) -> Iterator[str]:
+    """Yield the text lines of a UTF-8 file (BOM skipped), reporting the bytes read for a progress bar.
+
+    Undecodable bytes become U+FFFD, which ``parse_rows`` reports for the row and column they are in.
+    """
+    encoding = "utf-8-sig"
+    for raw in stream:
+        on_bytes(len(raw))
+        yield raw.decode(encoding, errors="replace")
+        encoding = "utf-8"
+
+
+def _check_header(names: list[str]) -> None:
+    errors = [RowError(1, name, "unknown column") for name in names if name not in COLUMNS]
+    errors += [
+        RowError(1, name, "column appears twice") for name in dict.fromkeys(names) if names.count(name) > 1
+    ]
+    errors += [
+        RowError(1, name, "required column is missing") for name in REQUIRED_COLUMNS if name not in names
+    ]
+    if errors:
+        raise HeaderError(errors)
+
+
+def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
+    """Parse and validate CSV rows one by one (comma or semicolon separated, header row first)."""
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None or not first.strip():
+        raise HeaderError([RowError(1, "", "the file has no header row")])
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader)]
+    _check_header(header)
+    schema = OrderPushSchema()
+    seen: dict[str, int] = {}
+    for number, values in enumerate(reader, start=2):
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            message = f"expected {len(header)} fields, found {len(values)}"
+            yield ParsedRow(number, "", None, [RowError(number, "", message)])
+            continue
+        yield _parse_row(
+            number, dict(zip(header, (value.strip() for value in values), strict=True)), schema, seen
+        )
+
+
+def _parse_row(number: int, row: dict[str, str], schema: OrderPushSchema, seen: dict[str, int]) -> ParsedRow:
+    errors = [
+        RowError(number, name, "not valid UTF-8 text") for name, value in row.items() if "\ufffd" in value
+    ]
+    external_id = row["external_id"]
+    if not external_id:
+        errors.append(RowError(number, "external_id", "Missing data for required field."))
+    elif len(external_id) > MAX_EXTERNAL_ID:
+        errors.append(RowError(number, "external_id", f"Longer than maximum length {MAX_EXTERNAL_ID}."))
+    elif external_id in seen:
+        errors.append(
+            RowError(number, "external_id", f"{external_id!r} already appears in row {seen[external_id]}")
+        )
+    else:
+        seen[external_id] = number
+    try:
+        data = schema.load(_payload(row))
+    except ValidationError as error:
+        errors += [RowError(number, column, message) for column, message in _flatten(error.messages)]
+        data = None
+    return ParsedRow(number, external_id, None if errors else data, errors)
+
+
+def _payload(row: Mapping[str, str]) -> dict[str, Any]:
+    """Shape a row like the push API's body; empty cells are absent."""
+
+    def present(names: Iterable[str]) -> dict[str, str]:
+        return {name: row[name] for name in names if row.get(name)}
+
+    payload: dict[str, Any] = present(ORDER_COLUMNS)
+    payload.setdefault("payment_method", DEFAULT_PAYMENT_METHOD)
+    ordered = payload.get("ordered_at", "")
+    if _DAY.fullmatch(ordered):
+        # An impossible date stays as it is, and the schema reports it.
+        with contextlib.suppress(ValueError):
+            payload["ordered_at"] = datetime.combine(date.fromisoformat(ordered), time(), BERLIN).isoformat()
+    payload["buyer"] = present(BUYER_COLUMNS)
+    payload["billing_address"] = present(ADDRESS_COLUMNS)
+    return payload
+
+
+def _flatten(messages: Any, column: str = "") -> Iterator[tuple[str, str]]:
+    """Yield (column, message) from marshmallow's nested messages; a CSV column is the innermost field."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, "" if key == "_schema" else str(key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, column)
+    else:
+        yield column, str(messages)

@@ -1,0 +1,1 @@
+"""WooCommerce shops: the webhook endpoint and the webhooks ClaimBridge registers in each shop."""

@@ -1,0 +1,155 @@
+"""claimbridge orders import: checked completely first, precise per-row errors, all or nothing, dry run."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from backend.orders.csv_import import HeaderError, parse_rows
+from backend.orders.models import Receivable
+from tests.orders.support import cli_runner
+
+HEADER = "external_id,number,total,currency,ordered_at,invoice_date,due_date,paid_amount,state,email,first_name,last_name,street,house_number,postal_code,city,country"
+GOOD_ROWS = [
+    "R-1,RE-1,119.00,EUR,2024-05-01,,,,open,erika@example.com,Erika,Mustermann,Musterstraße,12a,10115,Berlin,DE",
+    'R-2,RE-2,"50.00",EUR,2024-05-02T10:00:00+02:00,2024-05-03,2024-06-03,20.00,partially_paid,max@example.com,Max,"Muster, jun.",Hauptstr.,1,80331,München,DE',
+]
+
+
+def write(tmp_path, lines, name="open_items.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def receivables(db):
+    return db.session.scalars(sa.select(Receivable).order_by(Receivable.external_id)).all()
+
+
+@pytest.fixture
+def run(app):
+    return cli_runner(app)
+
+
+class TestImport:
+    def test_imports_every_row_and_reports_counts(self, run, db, merchant, tmp_path):
+        path = write(tmp_path, [HEADER, *GOOD_ROWS])
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 0, result.output
+        assert "2 rows imported" in result.output
+        assert "2 created, 0 updated, 0 unchanged" in result.output
+        first, second = receivables(db)
+        assert (first.state, str(first.total_amount), str(first.invoice_date), str(first.due_date)) == (
+            "open",
+            "119.00",
+            "2024-05-01",
+            "2024-05-15",
+        )
+        assert (second.state, str(second.paid_amount), str(second.due_date)) == (
+            "partially_paid",
+            "20.00",
+            "2024-06-03",
+        )
+        assert second.buyer["last_name"] == "Muster, jun."
+        assert first.billing_address == {
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "street": "Musterstraße",
+            "house_number": "12a",
+            "postal_code": "10115",
+            "city": "Berlin",
+            "country": "DE",
+        }
+
+        again = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert "0 created, 0 updated, 2 unchanged" in again.output
+        assert len(receivables(db)) == 2
+
+    def test_semicolons_and_a_bom_from_spreadsheet_exports(self, run, db, merchant, tmp_path):
+        lines = [line.replace(",", ";") for line in (HEADER, GOOD_ROWS[0])]
+        path = write(tmp_path, lines, encoding="utf-8-sig")
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 0, result.output
+        assert [r.external_id for r in receivables(db)] == ["R-1"]
+
+    def test_bad_rows_are_reported_precisely_and_nothing_is_imported(self, run, db, merchant, tmp_path):
+        path = write(
+            tmp_path,
+            [
+                HEADER,
+                GOOD_ROWS[0],
+                "R-2,RE-2,12;50,EUR,2024-05-01,,,,open,a@example.com,A,B,S,1,10115,Berlin,DE",
+                "R-3,RE-3,10.00,EUR,2024-02-30,,,,open,nope,A,B,S,1,10115,Berlin,Deutschland",
+                "R-1,RE-4,10.00,EUR,2024-05-01,,,,open,a@example.com,A,B,S,1,10115,Berlin,DE",
+                "R-5,RE-5,10.00,EUR",
+            ],
+        )
+        errors_file = tmp_path / "errors.csv"
+        result = run(
+            "orders", "import", str(path), "--merchant", str(merchant.id), "--errors", str(errors_file)
+        )
+        assert result.exit_code == 1
+        assert "nothing was imported" in result.output
+        assert "row 3, column total: Not an amount" in result.output
+        with errors_file.open(newline="", encoding="utf-8") as handle:
+            reported = [(row["row"], row["column"]) for row in csv.DictReader(handle)]
+        assert sorted(reported) == sorted(
+            [
+                ("3", "total"),
+                ("4", "ordered_at"),
+                ("4", "email"),
+                ("4", "country"),
+                ("5", "external_id"),
+                ("6", ""),
+            ]
+        )
+        assert receivables(db) == []
+
+    def test_header_problems_stop_before_any_row(self, run, db, merchant, tmp_path):
+        path = write(
+            tmp_path,
+            ["external_id,number,totl,currency,ordered_at,country", "R-1,RE-1,1.00,EUR,2024-05-01,DE"],
+        )
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1
+        assert "row 1, column totl: unknown column" in result.output
+        assert "row 1, column total: required column is missing" in result.output
+        assert receivables(db) == []
+
+    def test_dry_run_checks_and_counts_but_stores_nothing(self, run, db, merchant, tmp_path):
+        run(
+            "orders",
+            "import",
+            str(write(tmp_path, [HEADER, GOOD_ROWS[0]], "first.csv")),
+            "--merchant",
+            str(merchant.id),
+        )
+        path = write(tmp_path, [HEADER, *GOOD_ROWS], "second.csv")
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id), "--dry-run")
+        assert result.exit_code == 0, result.output
+        assert "2 rows are valid: 1 new, 1 already known" in result.output
+        assert [r.external_id for r in receivables(db)] == ["R-1"]
+
+    def test_unknown_merchant_or_foreign_connection_is_refused(self, run, create_merchant, tmp_path):
+        path = write(tmp_path, [HEADER, GOOD_ROWS[0]])
+        assert "merchant 999 does not exist" in run("orders", "import", str(path), "--merchant", "999").output
+        merchant = create_merchant("Ohne Verbindung")
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id), "--connection", "999")
+        assert (result.exit_code, "connection 999 not found" in result.output) == (1, True)
+
+
+class TestParseRows:
+    def test_undecodable_bytes_are_reported_in_their_cell(self):
+        from backend.orders.csv_import import read_lines
+
+        row = "R-1,RE-1,1.00,EUR,2024-05-01,,,,open,a@example.com,A,B,Hauptstr.,1,10115,Berl\xefn,DE"
+        raw = f"{HEADER}\n{row}\n".encode("latin-1")
+        (row,) = parse_rows(read_lines(io.BytesIO(raw)))
+        assert [(e.row, e.column, e.message) for e in row.errors] == [(2, "city", "not valid UTF-8 text")]
+
+    def test_empty_file_has_no_header(self):
+        with pytest.raises(HeaderError, match="no header row"):
+            list(parse_rows([]))

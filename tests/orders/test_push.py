@@ -1,0 +1,166 @@
+"""PUT /api/v1/orders/{external_id}: pushed invoice orders become receivables, idempotently, per merchant."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from backend.merchants.models import ShopConnection
+from backend.orders.models import Receivable
+
+
+def order_body(**overrides):
+    body = {
+        "number": "RE-2024-001",
+        "total": "119.00",
+        "currency": "eur",
+        "payment_method": "invoice",
+        "ordered_at": "2024-05-01T22:30:00Z",
+        "buyer": {"email": "erika@example.com", "first_name": "Erika", "last_name": "Mustermann"},
+        "billing_address": {
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "street": "Musterstraße",
+            "house_number": "12a",
+            "postal_code": "10115",
+            "city": "Berlin",
+            "country": "de",
+        },
+        "items": [{"name": "Kaffeemühle", "quantity": 1, "unit_price": "119.00", "total": "119.00"}],
+    }
+    return {**body, **overrides}
+
+
+@pytest.fixture
+def headers(merchant, auth_headers):
+    return auth_headers(merchant, "orders:write")
+
+
+class TestPushOrder:
+    def test_creates_then_updates_then_reports_unchanged(self, client, db, headers):
+        created = client.put("/api/v1/orders/A-1", json=order_body(), headers=headers)
+        assert created.status_code == 201, created.get_json()
+        body = created.get_json()
+        assert (body["external_id"], body["number"], body["state"], body["currency"]) == (
+            "A-1",
+            "RE-2024-001",
+            "open",
+            "EUR",
+        )
+        assert (body["total"], body["paid_amount"], body["balance"]) == ("119.00", "0.00", "119.00")
+        # Ordered 00:30 on 2 May in Berlin: invoice day and the default 14-day term count in Berlin days.
+        assert (body["invoice_date"], body["due_date"]) == ("2024-05-02", "2024-05-16")
+
+        paid = client.put(
+            "/api/v1/orders/A-1",
+            json=order_body(state="partially_paid", paid_amount="19.00"),
+            headers=headers,
+        )
+        assert paid.status_code == 200
+        assert (paid.get_json()["state"], paid.get_json()["balance"]) == ("partially_paid", "100.00")
+        again = client.put(
+            "/api/v1/orders/A-1",
+            json=order_body(state="partially_paid", paid_amount="19.00"),
+            headers=headers,
+        )
+        assert again.status_code == 200
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Receivable)) == 1
+
+    def test_goes_to_one_api_connection_of_the_merchant(self, client, db, headers, merchant):
+        client.put("/api/v1/orders/A-1", json=order_body(), headers=headers)
+        client.put("/api/v1/orders/A-2", json=order_body(), headers=headers)
+        connections = db.session.scalars(sa.select(ShopConnection)).all()
+        assert [(c.merchant_id, c.platform) for c in connections] == [(merchant.id, "api")]
+
+    def test_explicit_dates_are_kept(self, client, headers):
+        body = client.put(
+            "/api/v1/orders/A-1",
+            json=order_body(invoice_date="2024-05-03", due_date="2024-06-02"),
+            headers=headers,
+        ).get_json()
+        assert (body["invoice_date"], body["due_date"]) == ("2024-05-03", "2024-06-02")
+
+    @pytest.mark.parametrize(
+        ("overrides", "pointer"),
+        [
+            ({"total": 119.0}, "/total"),
+            ({"total": "1.234,00"}, "/total"),
+            ({"currency": "EURO"}, "/currency"),
+            ({"state": "disputed"}, "/state"),
+            ({"ordered_at": "yesterday"}, "/ordered_at"),
+            ({"paid_amount": "200.00"}, "/paid_amount"),
+            ({"state": "partially_paid"}, "/paid_amount"),
+            ({"due_date": "2024-04-01"}, "/due_date"),
+            ({"buyer": {"email": "not-an-email"}}, "/buyer/email"),
+            ({"billing_address": {"city": "Berlin"}}, "/billing_address/country"),
+            (
+                {"items": [{"name": "x", "quantity": 0, "unit_price": "1.00", "total": "1.00"}]},
+                "/items/0/quantity",
+            ),
+            ({"surprise": True}, "/surprise"),
+        ],
+    )
+    def test_invalid_fields_are_422_with_json_pointers(self, client, db, headers, overrides, pointer):
+        response = client.put("/api/v1/orders/A-1", json=order_body(**overrides), headers=headers)
+        assert response.status_code == 422
+        assert pointer in response.get_json()["details"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Receivable)) == 0
+
+    def test_missing_required_fields_are_named(self, client, headers):
+        response = client.put("/api/v1/orders/A-1", json={}, headers=headers)
+        assert response.status_code == 422
+        details = response.get_json()["details"]
+        assert {
+            "/number",
+            "/total",
+            "/currency",
+            "/payment_method",
+            "/ordered_at",
+            "/buyer",
+            "/billing_address",
+        } <= set(details)
+
+    def test_too_long_external_id_is_422(self, client, headers):
+        response = client.put(f"/api/v1/orders/{'x' * 101}", json=order_body(), headers=headers)
+        assert response.status_code == 422
+        assert "/external_id" in response.get_json()["details"]
+
+    def test_needs_orders_scope(self, client, merchant, auth_headers):
+        response = client.put(
+            "/api/v1/orders/A-1", json=order_body(), headers=auth_headers(merchant, "risk:check")
+        )
+        assert response.status_code == 403
+
+    def test_merchants_are_isolated(self, client, db, create_merchant, auth_headers):
+        first, second = create_merchant("Erster"), create_merchant("Zweiter")
+        mine = auth_headers(first, "orders:write")
+        theirs = auth_headers(second, "orders:write")
+        assert (
+            client.put("/api/v1/orders/SAME", json=order_body(total="10.00"), headers=mine).status_code == 201
+        )
+        assert (
+            client.put("/api/v1/orders/SAME", json=order_body(total="99.00"), headers=theirs).status_code
+            == 201
+        )
+        rows = db.session.scalars(sa.select(Receivable).order_by(Receivable.id)).all()
+        assert [(r.merchant_id, str(r.total_amount)) for r in rows] == [
+            (first.id, "10.00"),
+            (second.id, "99.00"),
+        ]
+        assert rows[0].connection_id != rows[1].connection_id
+
+    def test_client_bound_to_a_connection_pushes_into_it(
+        self, client, db, merchant, woocommerce, auth_headers
+    ):
+        from backend.merchants.models import ApiClient
+        from tests.orders.support import CONNECT_SCOPES, connect
+
+        connection_id = connect(
+            client, auth_headers(merchant, CONNECT_SCOPES), woocommerce, "woocommerce"
+        ).get_json()["id"]
+        headers = auth_headers(merchant, "orders:write")
+        newest = db.session.scalars(sa.select(ApiClient).order_by(ApiClient.id.desc())).first()
+        newest.connection_id = connection_id
+        db.session.commit()
+        body = client.put("/api/v1/orders/1001", json=order_body(), headers=headers).get_json()
+        assert body["connection_id"] == connection_id

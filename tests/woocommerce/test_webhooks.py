@@ -1,0 +1,120 @@
+"""The WooCommerce webhook endpoint: pings, signatures, unknown connections, malformed bodies, queueing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from backend.crypto import decrypt_text
+from backend.orders.models import OrderSyncRequest
+from backend.woocommerce.models import WooCommerceWebhook
+from tests.orders.support import CONNECT_SCOPES, connect
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture
+def connection_id(client, merchant, auth_headers, woocommerce):
+    response = connect(client, auth_headers(merchant, CONNECT_SCOPES), woocommerce, "woocommerce")
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+@pytest.fixture
+def secret(db, connection_id):
+    return decrypt_text(db.session.get(WooCommerceWebhook, connection_id).secret_encrypted)
+
+
+def deliver(client, connection_id, body: bytes, *, signature: str | None, topic: str = "order.updated"):
+    headers = {"Content-Type": "application/json", "X-WC-Webhook-Topic": topic}
+    if signature is not None:
+        headers["X-WC-Webhook-Signature"] = signature
+    return client.post(f"/woocommerce/webhooks/{connection_id}", data=body, headers=headers)
+
+
+def queued(db):
+    return [(r.external_id, r.reason) for r in db.session.scalars(sa.select(OrderSyncRequest))]
+
+
+class TestWebhookEndpoint:
+    def test_registered_webhooks_carry_the_stored_secret_and_our_url(
+        self, app, woocommerce, connection_id, secret
+    ):
+        hooks = sorted(woocommerce.fake.webhooks.values(), key=lambda hook: hook["topic"])
+        assert [hook["topic"] for hook in hooks] == ["order.created", "order.updated"]
+        url = f"{app.config['CLAIMBRIDGE_PUBLIC_URL']}/woocommerce/webhooks/{connection_id}"
+        assert {hook["delivery_url"] for hook in hooks} == {url}
+        assert {hook["secret"] for hook in hooks} == {secret}
+
+    def test_ping_is_answered_200_without_signature(self, client, db, connection_id):
+        response = client.post(
+            f"/woocommerce/webhooks/{connection_id}",
+            data="webhook_id=1001",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert (response.status_code, response.get_json()) == (200, {"status": "ping"})
+        assert queued(db) == []
+
+    def test_signed_delivery_queues_the_order(self, client, db, connection_id, secret):
+        body = json.dumps({"id": 1234, "status": "processing"}).encode()
+        response = deliver(client, connection_id, body, signature=sign(secret, body), topic="order.created")
+        assert (response.status_code, response.get_json()) == (200, {"status": "queued"})
+        assert queued(db) == [("1234", "order.created")]
+
+    def test_bad_signature_is_401_and_queues_nothing(self, client, db, connection_id, secret):
+        body = json.dumps({"id": 1234}).encode()
+        forged = sign(secret, body + b" ")
+        for signature in (forged, None):
+            response = deliver(client, connection_id, body, signature=signature)
+            assert response.status_code == 401
+            assert response.get_json()["error"] == "invalid_signature"
+        assert queued(db) == []
+
+    def test_unknown_or_disabled_connection_is_404(
+        self, client, merchant, auth_headers, connection_id, secret
+    ):
+        body = json.dumps({"id": 1}).encode()
+        assert deliver(client, connection_id + 1, body, signature=sign(secret, body)).status_code == 404
+        client.delete(f"/api/v1/connections/{connection_id}", headers=auth_headers(merchant, CONNECT_SCOPES))
+        assert deliver(client, connection_id, body, signature=sign(secret, body)).status_code == 404
+
+    @pytest.mark.parametrize(
+        ("body", "topic"),
+        [
+            (b"not json", "order.updated"),
+            (b'{"status": "x"}', "order.updated"),
+            (b'{"id": "12a"}', "order.updated"),
+            (b"[1]", "order.updated"),
+            (b'{"id": 5}', ""),
+        ],
+    )
+    def test_malformed_signed_delivery_is_400(self, client, db, connection_id, secret, body, topic):
+        response = deliver(client, connection_id, body, signature=sign(secret, body), topic=topic)
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "malformed_webhook"
+        assert queued(db) == []
+
+    def test_other_topics_are_acknowledged_and_ignored(self, client, db, connection_id, secret):
+        body = json.dumps({"id": 77}).encode()
+        response = deliver(client, connection_id, body, signature=sign(secret, body), topic="product.updated")
+        assert (response.status_code, response.get_json()) == (200, {"status": "ignored"})
+        assert queued(db) == []
+
+    def test_exact_bytes_from_the_shop_are_verified(self, client, db, woocommerce, connection_id):
+        shop = woocommerce.fake
+        order_id = shop.add_order(payment_method="invoice")
+        hook_id = next(iter(shop.webhooks))
+        body = json.dumps(shop.order(order_id)).encode()
+        signature = sign(shop.webhooks[hook_id]["secret"], body)
+        response = deliver(
+            client, connection_id, body, signature=signature, topic=shop.webhooks[hook_id]["topic"]
+        )
+        assert response.status_code == 200
+        assert queued(db) == [(str(order_id), shop.webhooks[hook_id]["topic"])]
