@@ -1,15 +1,16 @@
-"""Registered Shopware shops (secrets, app state) and the webhook events they sent (dedupe and outbox)."""
+"""Registered Shopware shops (secrets, app state), their webhook events (dedupe, outbox) and gateway decisions."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db, utcnow
 from backend.merchants.models import ShopConnection
-from backend.types import UTCDateTime
+from backend.types import JSONType, Money, UTCDateTime
 
 APP_STATES = ("registered", "installed", "active", "deactivated", "deleted")
 EVENT_STATUSES = ("pending", "done", "ignored", "failed")
@@ -72,3 +73,35 @@ class ShopwareEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ShopwareEvent {self.id} {self.event_name} {self.status}>"
+
+
+class ShopwareGatewayDecision(db.Model):
+    """A checkout gateway decision, kept while its risk check is valid so one checkout costs one check.
+
+    Keyed by a digest of ``gateway.decision_cache_key`` (shop, cart token, customer and every input that feeds
+    the check), so a changed address or amount misses the cache and is checked anew. ``order_id`` is set
+    when the shop reports the order placed with this decision; ``linked_at`` once the risk check id is
+    written to the order's custom fields.
+    """
+
+    __tablename__ = "shopware_gateway_decisions"
+    __table_args__ = (
+        sa.Index("ix_shopware_gateway_decisions_customer", "connection_id", "customer_id", "created_at"),
+        sa.Index("ix_shopware_gateway_decisions_order", "connection_id", "order_id"),
+        sa.Index("ix_shopware_gateway_decisions_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_connections.id", ondelete="CASCADE"))
+    risk_check_id: Mapped[str] = mapped_column(sa.ForeignKey("risk_checks.id", ondelete="CASCADE"))
+    customer_id: Mapped[str | None] = mapped_column(sa.String(100))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    hidden: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    order_id: Mapped[str | None] = mapped_column(sa.String(100))
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<ShopwareGatewayDecision {self.id} check={self.risk_check_id} hidden={self.hidden}>"

@@ -46,3 +46,23 @@ class AdminDecisionSchema(_Lenient):
     def _distinct_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
         if len(set(data["ids"])) != len(data["ids"]):
             raise ValidationError("each proposal may be named once", field_name="ids")
+
+
+SHOPWARE_ID_PATTERN = r"^[0-9a-fA-F]{32}$"
+MAX_SELECTED_ORDERS = 200
+
+
+class ActionDataSchema(_Lenient):
+    ids = fields.List(
+        fields.String(validate=validate.Regexp(SHOPWARE_ID_PATTERN, error="not a Shopware id")),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_SELECTED_ORDERS),
+    )
+    entity = fields.String(required=True, validate=validate.Equal("order"))
+    action = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class ActionSchema(_Lenient):
+    """An action button body (signature and ``meta.timestamp`` checked before): the selected orders."""
+
+    data = fields.Nested(ActionDataSchema, required=True)

@@ -25,9 +25,12 @@ from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import ConflictError, NotFoundError
 from backend.extensions import db, utcnow
+from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant
-from backend.shopware import signing
+from backend.orders.models import Receivable
+from backend.orders.states import State
+from backend.shopware import checkout, signing
 from backend.shopware.errors import (
     InvalidAdminSessionError,
     InvalidSignatureError,
@@ -36,8 +39,9 @@ from backend.shopware.errors import (
     shop_request_errors,
 )
 from backend.shopware.manifest import LIFECYCLE_EVENTS, ORDER_EVENTS
-from backend.shopware.models import ShopwareEvent, ShopwareShop
+from backend.shopware.models import ShopwareEvent, ShopwareGatewayDecision, ShopwareShop
 from backend.shopware.schemas import DeletedPayloadSchema
+from connectors.shops.base import RISK_CHECK_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ ADMIN_SESSION_MAX_AGE = timedelta(minutes=30)
 ADMIN_SESSION_SALT = "claimbridge.shopware.admin-session"
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
+ORDER_PLACED_EVENT = "checkout.order.placed"
 
 OrderEventHandler = Callable[..., None]
 """``handler(connection: ShopConnection, external_id: str, *, reason: str) -> None``; it flushes, never commits."""
@@ -230,6 +235,22 @@ def authenticate_event(raw_body: bytes, signature: str | None) -> tuple[Shopware
     return shop, body
 
 
+def authenticate_gateway(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
+    """Return the shop that signed a checkout gateway request, and its payload; raise unless signed."""
+    with shop_request_errors():
+        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
+        payload = signing.verify_gateway(raw_body, signature, shop_secrets(shop), clock=utcnow)
+    return shop, payload
+
+
+def authenticate_action(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
+    """Return the shop that signed an action button request, and its body; raise unless signed and fresh."""
+    with shop_request_errors():
+        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
+        body = signing.verify_action(raw_body, signature, shop_secrets(shop), clock=utcnow)
+    return shop, body
+
+
 def authenticate_iframe(raw_query: bytes) -> tuple[ShopwareShop, signing.IframeRequest]:
     """Return the shop that signed an admin iframe query, and the query; raise unless signed and fresh."""
     with shop_request_errors():
@@ -377,6 +398,8 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
         return None
     if order_id is None:
         logger.info("shopware event %s (%s) names no order; acknowledged", event_id, event)
+    elif event == ORDER_PLACED_EVENT:
+        checkout.link_placed_order(shop, order_id, payload)
     return row
 
 
@@ -405,6 +428,8 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
     for event in events:
         try:
             with db.session.begin_nested():
+                if event.event_name == ORDER_PLACED_EVENT:
+                    write_risk_check_link(event.connection_id, event.order_id)
                 request_order_sync(event.connection_id, event.order_id, event.event_name)
         # A handler may fail in any way; the event is retried next round and the others go on.
         except Exception as error:
@@ -427,6 +452,34 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
     return f"{handed} handed on, {failed} failed, {waiting} waiting for a handler"
 
 
+def write_risk_check_link(connection_id: int, order_id: str) -> bool:
+    """Write the gateway's risk check id into a placed order's custom fields; return whether there was one.
+
+    Runs before the order is synchronised, so ingestion reads ``claimbridge_risk_check_id`` from the order.
+    """
+    decision = db.session.scalar(
+        sa.select(ShopwareGatewayDecision)
+        .where(
+            ShopwareGatewayDecision.connection_id == connection_id,
+            ShopwareGatewayDecision.order_id == order_id,
+            ShopwareGatewayDecision.linked_at.is_(None),
+        )
+        .limit(1)
+    )
+    if decision is None:
+        return False
+    connection = db.session.get(ShopConnection, connection_id)
+    if connection is None:
+        raise NotFoundError(f"connection {connection_id} does not exist")
+    connector = connector_for(connection)
+    try:
+        connector.write_case_fields(order_id, {RISK_CHECK_FIELD: decision.risk_check_id})
+    finally:
+        connector.close()
+    decision.linked_at = utcnow()
+    return True
+
+
 def prune_shopware_records(now: datetime | None = None) -> str:
     """Delete finished events after the retention period and registrations that were never confirmed."""
     moment = now or utcnow()
@@ -445,7 +498,8 @@ def prune_shopware_records(now: datetime | None = None) -> str:
     ).all()
     for connection_id, merchant_id in abandoned:
         _delete_connection_data(connection_id, merchant_id)
-    return f"{events or 0} events, {len(abandoned)} abandoned registrations"
+    decisions = checkout.prune_gateway_decisions(moment)
+    return f"{events or 0} events, {len(abandoned)} abandoned registrations, {decisions} gateway decisions"
 
 
 # Admin module page ------------------------------------------------------------------------------------------------
@@ -518,6 +572,40 @@ def list_handover_rows(merchant_id: int) -> list[HandoverRow]:
     """Return the merchant's handover proposals for the admin page ([] until the handovers area exists)."""
     handovers = _handovers_services()
     return [] if handovers is None else list(handovers.list_handover_rows(merchant_id))
+
+
+def handover_rows_for_page(shop: ShopwareShop, order_ids: list[str] | None = None) -> list[HandoverRow]:
+    """Return the proposals the admin page shows: all of the merchant's, or those of the given orders."""
+    rows = list_handover_rows(shop.connection.merchant_id)
+    if order_ids is None:
+        return rows
+    numbers = set(
+        db.session.scalars(
+            sa.select(Receivable.number).where(
+                Receivable.connection_id == shop.connection_id, Receivable.external_id.in_(order_ids)
+            )
+        )
+    )
+    return [row for row in rows if row.order_number in numbers]
+
+
+def orders_for_handover_page(shop: ShopwareShop, order_ids: list[str]) -> list[str]:
+    """Return the selected Shopware orders the handover page has something for: a proposal or a case."""
+    connection = shop.connection
+    receivables = db.session.execute(
+        sa.select(Receivable.external_id, Receivable.number, Receivable.state).where(
+            Receivable.connection_id == connection.id, Receivable.external_id.in_(order_ids)
+        )
+    ).all()
+    if not receivables:
+        return []
+    proposed = {row.order_number for row in list_handover_rows(connection.merchant_id)}
+    found = {
+        external_id
+        for external_id, number, state in receivables
+        if number in proposed or state == State.IN_COLLECTION.value
+    }
+    return [order_id for order_id in order_ids if order_id in found]
 
 
 def decide_handovers(merchant_id: int, decision: str, ids: list[int], *, actor: str) -> int:

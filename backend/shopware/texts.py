@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 LANGUAGES = ("de", "en")
 
-ADMIN_TEXTS: dict[str, dict[str, str]] = {
+ADMIN_TEXTS: dict[str, dict[str, Any]] = {
     "de": {
         "title": "Inkasso-Übergaben",
         "intro": (
@@ -27,6 +28,21 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "reject": "Ablehnen",
         "decided": "{count} Vorschläge wurden bearbeitet.",
         "shop": "Shop",
+        "nothing_eligible": (
+            "Für die ausgewählten Bestellungen gibt es keinen Übergabevorschlag und keinen Inkassofall."
+        ),
+        "filtered": "Ausgewählte Bestellungen",
+        "select_all": "Alle auswählen",
+        "statuses": {
+            "proposed": "Vorgeschlagen",
+            "approved": "Freigegeben",
+            "rejected": "Abgelehnt",
+            "withdrawn": "Zurückgezogen",
+            "submitting": "Wird übergeben",
+            "submitted": "Übergeben",
+            "rejected_by_agency": "Vom Inkassobüro abgelehnt",
+            "closed": "Abgeschlossen",
+        },
     },
     "en": {
         "title": "Collection handovers",
@@ -48,6 +64,19 @@ ADMIN_TEXTS: dict[str, dict[str, str]] = {
         "reject": "Reject",
         "decided": "{count} proposals were processed.",
         "shop": "Shop",
+        "nothing_eligible": "None of the selected orders has a handover proposal or a collection case.",
+        "filtered": "Selected orders",
+        "select_all": "Select all",
+        "statuses": {
+            "proposed": "Proposed",
+            "approved": "Approved",
+            "rejected": "Rejected",
+            "withdrawn": "Withdrawn",
+            "submitting": "Handing over",
+            "submitted": "Handed over",
+            "rejected_by_agency": "Rejected by the agency",
+            "closed": "Closed",
+        },
     },
 }
 

@@ -291,8 +291,13 @@ class ShopSimulator:
         entity: str = "order",
         path: str = "/shopware/actions/handover",
         timestamp: int | None = None,
+        user_language: str = "de-DE",
     ) -> ShopRequest:
-        """Return the signed POST of an action button pressed for the given entity ids."""
+        """Return the signed POST of an action button pressed for the given entity ids by an admin user.
+
+        Like every app request made in an Administration user's context, it names the content language (an
+        id) and the user's locale in headers.
+        """
         body = {
             "source": {"url": self.shop_url, "shopId": self.shop_id, "appVersion": self.app_version},
             "data": {"ids": list(ids), "entity": entity, "action": action},
@@ -302,7 +307,9 @@ class ShopSimulator:
                 "language": self.context_language,
             },
         }
-        return self._signed_post(path, body)
+        request = self._signed_post(path, body)
+        request.headers |= {"sw-context-language": self.context_language, "sw-user-language": user_language}
+        return request
 
     def iframe_path(
         self,

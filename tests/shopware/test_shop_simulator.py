@@ -1,29 +1,19 @@
-"""The shop simulator against the protocol vectors, and round trips through the app and the protocol core.
+"""The shop simulator against the protocol vectors, and round trips through the real app over WSGI and HTTP."""
 
-Registration, webhooks, lifecycle events and the admin module run against the real app. The checkout gateway and
-the action button run against a sketch wired from the protocol core until their real endpoints exist.
-"""
-
-import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask, request
-from werkzeug.serving import make_server
 
-from backend.shopware.gateway import INVOICE_PAYMENT_METHOD, gateway_commands, gateway_response, map_checkout
+from backend.risk.messages import INVOICE_UNAVAILABLE, message_for
+from backend.shopware import views
+from backend.shopware.gateway import gateway_commands
 from backend.shopware.signing import (
     APP_SIGNATURE_HEADER,
     PREVIOUS_SHOP_SIGNATURE_HEADER,
     SHOP_SIGNATURE_HEADER,
     ShopSecrets,
-    ShopwareAuthError,
-    open_modal_action,
     sign_json_response,
-    verify_action,
-    verify_gateway,
     verify_iframe_query,
 )
 from tests.fakes.shopware_shop import (
@@ -33,17 +23,15 @@ from tests.fakes.shopware_shop import (
     Transport,
     guzzle_query,
     http_transport,
-    load_fixture,
     parse_gateway_commands,
     php_json_encode,
     sign,
     wsgi_transport,
 )
+from tests.shopware.checkouts import checkout_payload, remove_invoice, risky_payload
 from tests.shopware.conftest import APP_SECRET
 
-SHOP_SECRET = "shop-secret-for-tests-" + "s" * 48
 START = datetime(2024, 5, 13, 10, 0, tzinfo=UTC)
-BLOCK_MESSAGE = "Kauf auf Rechnung ist für diese Bestellung leider nicht möglich."
 
 
 def no_transport(method, path, headers, body):
@@ -124,72 +112,14 @@ class TestSimulatorSigning:
             parse_gateway_commands(b'[{"command":"add-cart-error","payload":{"message":"x","level":"10"}}]')
 
 
-def make_gateway_sketch(shop_secret: str) -> Flask:
-    """Return a sketch of the checkout gateway and action button endpoints, wired from the protocol core.
-
-    The backend's real endpoints for these come with the risk engine and handovers; until then this shows
-    that what the simulator sends, the core verifies, and what the core answers, the shop accepts.
-    """
-    app = Flask(__name__)
-    app.config["GATEWAY_WRAPPER_MISTAKE"] = False
-    secrets = ShopSecrets(shop_secret)
-
-    @app.errorhandler(ShopwareAuthError)
-    def refuse(error):
-        return {"error": str(error)}, 401
-
-    @app.post("/shopware/checkout-gateway")
-    def checkout_gateway():
-        checkout = map_checkout(
-            verify_gateway(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER), secrets)
-        )
-        risky = checkout.risk_check.get("shipping_address", {}).get("street") == "Packstation"
-        hidden = [INVOICE_PAYMENT_METHOD] if risky else []
-        if app.config["GATEWAY_WRAPPER_MISTAKE"]:
-            commands = gateway_commands(
-                hidden, offered=checkout.offered_payment_methods, message=BLOCK_MESSAGE
-            )
-            answer = sign_json_response({"commands": commands}, secrets.current)
-        else:
-            answer = gateway_response(
-                hidden, secrets.current, offered=checkout.offered_payment_methods, message=BLOCK_MESSAGE
-            )
-        return answer.body, 200, answer.headers
-
-    @app.post("/shopware/actions/handover")
-    def handover_action():
-        action = verify_action(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER), secrets)
-        ids = ",".join(action["data"]["ids"])
-        answer = open_modal_action(
-            f"{request.host_url}shopware/admin/handovers?orders={ids}", secrets.current
-        )
-        return answer.body, 200, answer.headers
-
-    return app
-
-
-def serve(app: Flask) -> Iterator[str]:
-    """Serve app on a free loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
 # Against the real app: registration, webhooks, lifecycle and the admin module ------------------------------------
 
 
 @pytest.fixture(params=["wsgi", "http"])
-def transport(request, shopware_app) -> Iterator[Transport]:
+def transport(request, shopware_app) -> Transport:
     if request.param == "wsgi":
-        yield wsgi_transport(shopware_app.test_client())
-        return
-    yield from (http_transport(url) for url in serve(shopware_app))
+        return wsgi_transport(shopware_app.test_client())
+    return http_transport(request.getfixturevalue("live_server_url"))
 
 
 @pytest.fixture
@@ -249,60 +179,40 @@ class TestRoundTripWithTheApp:
         assert registered.send(registered.lifecycle_request("app.activated")).status == 204
 
 
-# Against the core: checkout gateway and action button ------------------------------------------------------------
-
-
-@pytest.fixture
-def sketch() -> Flask:
-    return make_gateway_sketch(SHOP_SECRET)
-
-
-@pytest.fixture(params=["wsgi", "http"])
-def sketch_transport(request, sketch) -> Iterator[Transport]:
-    if request.param == "wsgi":
-        yield wsgi_transport(sketch.test_client())
-        return
-    yield from (http_transport(url) for url in serve(sketch))
-
-
-@pytest.fixture
-def shop(sketch_transport) -> ShopSimulator:
-    simulator = ShopSimulator(sketch_transport, app_secret=APP_SECRET)
-    simulator.shop_secret = SHOP_SECRET
-    return simulator
-
-
 class TestGatewayAndActionRoundTrip:
-    def test_risky_cart_loses_invoice_and_clean_cart_keeps_it(self, shop):
-        risky = shop.call_gateway(load_fixture("gateway_registered_customer"))
-        assert risky == [
-            {
-                "command": "remove-payment-method",
-                "payload": {"paymentMethodTechnicalName": INVOICE_PAYMENT_METHOD},
-            },
+    def test_risky_cart_loses_invoice_and_clean_cart_keeps_it(self, registered):
+        assert registered.call_gateway(risky_payload()) == [
+            remove_invoice(),
             {
                 "command": "add-cart-error",
-                "payload": {"message": BLOCK_MESSAGE, "blocking": False, "level": 10},
+                "payload": {
+                    "message": message_for(INVOICE_UNAVAILABLE, "de"),
+                    "blocking": False,
+                    "level": 10,
+                },
             },
         ]
-        assert shop.call_gateway(load_fixture("gateway_guest_customer")) == []
+        assert registered.call_gateway(checkout_payload()) == []
 
-    def test_shop_discards_wrapped_command_answer(self, shop, sketch):
-        sketch.config["GATEWAY_WRAPPER_MISTAKE"] = True
+    def test_shop_discards_wrapped_command_answer(self, registered, monkeypatch):
+        monkeypatch.setattr(
+            views,
+            "gateway_response",
+            lambda hidden, secret, **options: sign_json_response(
+                {"commands": gateway_commands(hidden, **options)}, secret
+            ),
+        )
         with pytest.raises(ShopRejectedResponse, match="top-level"):
-            shop.call_gateway(load_fixture("gateway_registered_customer"))
+            registered.call_gateway(risky_payload())
 
-    def test_shop_discards_answer_signed_with_another_secret(self, shop):
-        shop.shop_secret = "x" * 64
-        answer = shop.send(shop.gateway_request(load_fixture("gateway_registered_customer")))
-        assert answer.status == 401
-        shop.shop_secret = SHOP_SECRET
-        answer = shop.send(shop.gateway_request(load_fixture("gateway_registered_customer")))
-        shop.shop_secret = "x" * 64
+    def test_shop_discards_answer_signed_with_another_secret(self, registered):
+        answer = registered.send(registered.gateway_request(risky_payload()))
+        assert answer.status == 200
+        registered.shop_secret = "x" * 64
         with pytest.raises(ShopRejectedResponse, match="does not match"):
-            shop.verify_app_signature(answer)
+            registered.verify_app_signature(answer)
+        assert registered.send(registered.gateway_request(risky_payload())).status == 401
 
-    def test_action_button_opens_signed_modal(self, shop):
-        answer = shop.press_action_button(["o1", "o2"], action="claimbridge-handover-list")
-        assert answer["actionType"] == "openModal"
-        assert answer["payload"]["iframeUrl"].endswith("/shopware/admin/handovers?orders=o1,o2")
+    def test_action_button_answers_a_signed_notification_when_nothing_is_eligible(self, registered):
+        answer = registered.press_action_button([uuid.uuid4().hex], action="claimbridge-handover-list")
+        assert answer["actionType"] == "notification"

@@ -477,9 +477,12 @@ class TestOrderEventDispatch:
         )
         db.session.commit()
 
-        assert services.prune_shopware_records() == "1 events, 0 abandoned registrations"
+        assert services.prune_shopware_records() == "1 events, 0 abandoned registrations, 0 gateway decisions"
         later = services.utcnow() + timedelta(days=2)
-        assert services.prune_shopware_records(later) == "0 events, 1 abandoned registrations"
+        assert (
+            services.prune_shopware_records(later)
+            == "0 events, 1 abandoned registrations, 0 gateway decisions"
+        )
         db.session.commit()
         assert sorted(db.session.scalars(sa.select(ShopwareEvent.event_id))) == [
             "kept-pending",
