@@ -29,7 +29,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backend.auth.blueprint import bp as auth_bp
+    from backend.cases import views as case_views
     from backend.dunning import views as dunning_views
+    from backend.handovers import views as handover_views
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
     from backend.orders import views as order_views
@@ -47,6 +49,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(woocommerce_bp)
     api.register_blueprint(dunning_views.blp)
     api.register_blueprint(receivable_views.blp)
+    api.register_blueprint(handover_views.blp)
+    api.register_blueprint(case_views.blp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from backend.cases.cli import cases as case_commands
 from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
 from backend.merchants.cli import connections as connection_commands
@@ -226,3 +227,4 @@ main.add_command(shopware_commands)
 main.add_command(rates_commands)
 main.add_command(connection_commands)
 main.add_command(order_commands)
+main.add_command(case_commands)

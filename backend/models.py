@@ -2,6 +2,7 @@
 
 from backend.audit.models import AuditEvent
 from backend.auth.models import AccessToken
+from backend.cases.models import AgencyCase, AgencyCaseEvent, AgencyCasePayment
 from backend.dunning.models import (
     BaseRateRecord,
     DunningBuyerStop,
@@ -10,6 +11,7 @@ from backend.dunning.models import (
     DunningStageRecord,
     ShopAction,
 )
+from backend.handovers.models import Handover, HandoverPayment, HandoverRule, HandoverStatusUpdate, ShopUpdate
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
@@ -19,6 +21,9 @@ from backend.worker import JobLease
 
 __all__ = [
     "AccessToken",
+    "AgencyCase",
+    "AgencyCaseEvent",
+    "AgencyCasePayment",
     "ApiClient",
     "AuditEvent",
     "BaseRateRecord",
@@ -28,6 +33,10 @@ __all__ = [
     "DunningNotice",
     "DunningScheduleRecord",
     "DunningStageRecord",
+    "Handover",
+    "HandoverPayment",
+    "HandoverRule",
+    "HandoverStatusUpdate",
     "JobLease",
     "Merchant",
     "OrderSyncRequest",
@@ -37,6 +46,7 @@ __all__ = [
     "RiskPolicyRecord",
     "ShopAction",
     "ShopConnection",
+    "ShopUpdate",
     "ShopwareEvent",
     "ShopwareShop",
     "WooCommerceWebhook",

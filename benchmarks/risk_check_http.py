@@ -167,7 +167,7 @@ def prepare_database(env: dict) -> str:
             [str(BIN / "claimbridge"), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
 
-    cli("db", "upgrade", "heads")
+    cli("db", "upgrade")
     merchant = json.loads(cli("merchants", "create", "Benchmark GmbH", "--json"))
     return json.loads(
         cli("clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")

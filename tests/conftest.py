@@ -120,7 +120,7 @@ def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Flask:
 def _session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = make_app(database_url, tmp_path_factory.mktemp("instance"))
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
     yield app
     with app.app_context():
         _db.engine.dispose()
