@@ -387,8 +387,14 @@ def _bureau_result(
 # -- the check -----------------------------------------------------------------------------------------------
 
 
-def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> RiskCheck:
-    """Decide whether invoice may be offered for this checkout, and store the decision with its reasons."""
+def run_risk_check(
+    merchant_id: int, payload: dict[str, Any], raw_input: dict[str, Any] | None = None
+) -> RiskCheck:
+    """Decide whether invoice may be offered for this checkout, and store the decision with its reasons.
+
+    ``payload`` is the validated request; ``raw_input`` the request as the shop sent it (JSON types), kept
+    until the retention period ends.
+    """
     started = time.perf_counter()
     now = utcnow()
     policy = get_policy(merchant_id)
@@ -437,7 +443,7 @@ def run_risk_check(merchant_id: int, payload: dict[str, Any]) -> RiskCheck:
         shipping_address_key=keys.shipping_address or None,
         ip_key=keys.ip or None,
         bureau=_bureau_summary(decision.bureau),
-        raw_input=json.loads(json.dumps(payload, default=str)),
+        raw_input=raw_input if raw_input is not None else json.loads(json.dumps(payload, default=str)),
         created_at=now,
         expires_at=now + CHECK_VALIDITY,
     )
