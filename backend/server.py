@@ -1,32 +1,30 @@
-"""Run the app under gunicorn from the ``claimbridge serve`` command."""
+"""Run the app under gunicorn from the ``claimbridge serve`` command, exactly as the Procfile does."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import sys
+from pathlib import Path
 
-from gunicorn.app.base import BaseApplication
+GUNICORN_CONFIG = "python:backend.gunicorn_conf"
 
 
-class _GunicornApp(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        from pathlib import Path
-
-        conf = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
-        if conf.exists():
-            self.load_config_from_file(str(conf))
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from backend import create_app
-
-        return create_app()
+def gunicorn_command(*, bind: str, workers: int) -> list[str]:
+    """Return the gunicorn command line serving ``backend:create_app()``."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return [
+        gunicorn,
+        "--config",
+        GUNICORN_CONFIG,
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "backend:create_app()",
+    ]
 
 
 def run_gunicorn(*, bind: str, workers: int) -> None:
-    """Serve the app with gunicorn in the foreground."""
-    _GunicornApp({"bind": bind, "workers": workers}).run()
+    """Replace this process with gunicorn serving the app."""
+    command = gunicorn_command(bind=bind, workers=workers)
+    os.execv(command[0], command)  # noqa: S606 - a fixed argument list, no shell involved

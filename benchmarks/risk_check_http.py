@@ -102,7 +102,7 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
         [
             str(BIN / "gunicorn"),
             "--config",
-            str(ROOT / "gunicorn.conf.py"),
+            "python:backend.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

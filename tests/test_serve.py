@@ -1,4 +1,4 @@
-"""End to end through the real production path: CLI subprocesses and gunicorn serving the app over HTTP."""
+"""End to end through the real production path: CLI subprocesses and `claimbridge serve` (gunicorn) over HTTP."""
 
 import json
 import os
@@ -50,7 +50,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: flo
     raise AssertionError("server did not come up")
 
 
-def test_gunicorn_serves_token_flow_from_a_fresh_database(env, tmp_path):
+def test_claimbridge_serve_runs_gunicorn_with_the_token_flow_on_a_fresh_database(env, tmp_path):
     _cli(env, "db", "upgrade")
     merchant = json.loads(_cli(env, "merchants", "create", "Gunicorn GmbH", "--json"))
     creds = json.loads(
@@ -60,14 +60,7 @@ def test_gunicorn_serves_token_flow_from_a_fresh_database(env, tmp_path):
     log = tmp_path / "gunicorn.log"
     log_file = log.open("w")
     server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "backend:create_app()",
-        ],
+        [str(BIN / "claimbridge"), "serve", "--port", str(port), "--workers", "1"],
         env=env,
         cwd=ROOT,
         stdout=log_file,

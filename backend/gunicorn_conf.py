@@ -1,4 +1,4 @@
-"""gunicorn settings for `web:` in the Procfile and `claimbridge serve`; env vars override."""
+"""gunicorn settings for `web:` in the Procfile and `claimbridge serve` (`--config python:backend.gunicorn_conf`)."""
 
 import os
 
