@@ -78,8 +78,8 @@ class TestTokenEndpoint:
         db.session.commit()
         assert _token(client, client_id, secret).status_code == 401
 
-    def test_rate_limits_per_client(self, app, client, merchant, create_credentials):
-        app.config["CLAIMBRIDGE_TOKEN_RATE_LIMIT"] = "3/minute"
+    def test_rate_limits_per_client(self, app, client, merchant, create_credentials, monkeypatch):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "3/minute")
         client_id, secret = create_credentials(merchant)
         statuses = [_token(client, client_id, secret).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
@@ -87,8 +87,8 @@ class TestTokenEndpoint:
         assert limited.get_json()["error"] == "rate_limited"
         assert "Retry-After" in limited.headers
 
-    def test_rate_limits_per_address_across_clients(self, app, client, merchant, create_credentials):
-        app.config["CLAIMBRIDGE_TOKEN_RATE_LIMIT"] = "3/minute"
+    def test_rate_limits_per_address_across_clients(self, app, client, monkeypatch):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "3/minute")
         statuses = [_token(client, f"cb_unknown{i}", "x").status_code for i in range(4)]
         assert statuses == [401, 401, 401, 429]
 
