@@ -35,6 +35,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
     from backend.orders import views as order_views
+    from backend.payments import views as payment_views
     from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
     from backend.shopware.blueprint import bp as shopware_bp
@@ -51,6 +52,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(receivable_views.blp)
     api.register_blueprint(handover_views.blp)
     api.register_blueprint(case_views.blp)
+    api.register_blueprint(payment_views.blp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

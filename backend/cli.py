@@ -16,6 +16,7 @@ from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
 from backend.merchants.cli import connections as connection_commands
 from backend.orders.cli import orders as order_commands
+from backend.payments.cli import statements as statement_commands
 from backend.shopware.cli import shopware as shopware_commands
 
 
@@ -228,3 +229,4 @@ main.add_command(rates_commands)
 main.add_command(connection_commands)
 main.add_command(order_commands)
 main.add_command(case_commands)
+main.add_command(statement_commands)

@@ -14,6 +14,7 @@ from backend.dunning.models import (
 from backend.handovers.models import Handover, HandoverPayment, HandoverRule, HandoverStatusUpdate, ShopUpdate
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
+from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.shopware.models import ShopwareEvent, ShopwareShop
 from backend.woocommerce.models import WooCommerceWebhook
@@ -26,6 +27,7 @@ __all__ = [
     "AgencyCasePayment",
     "ApiClient",
     "AuditEvent",
+    "BankTransactionRecord",
     "BaseRateRecord",
     "BuyerOverride",
     "CreditReport",
@@ -38,8 +40,10 @@ __all__ = [
     "HandoverRule",
     "HandoverStatusUpdate",
     "JobLease",
+    "KnownPayerIban",
     "Merchant",
     "OrderSyncRequest",
+    "PaymentMatch",
     "Receivable",
     "ReceivableEvent",
     "RiskCheck",

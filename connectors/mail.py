@@ -23,7 +23,7 @@ import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -110,8 +110,13 @@ def build_message(
     sender: str | None = None,
     reply_to: str | None = None,
     message_id: str | None = None,
+    inline_images: Mapping[str, bytes] | None = None,
 ) -> EmailMessage:
-    """Build a message with a plain-text part and, when given, an HTML alternative."""
+    """Build a message with a plain-text part and, when given, an HTML alternative.
+
+    ``inline_images`` maps content ids to PNG images the HTML shows as ``<img src="cid:...">``; they go into
+    a multipart/related part with the HTML, where mail clients display them without fetching anything.
+    """
     if not to:
         raise ValueError("a message needs at least one recipient")
     message = EmailMessage()
@@ -127,6 +132,11 @@ def build_message(
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
+        html_part = message.get_payload()[-1]
+        for content_id, png in (inline_images or {}).items():
+            html_part.add_related(png, maintype="image", subtype="png", cid=f"<{content_id}>")
+    elif inline_images:
+        raise ValueError("inline images need an HTML part")
     return message
 
 

@@ -111,6 +111,7 @@ class NoticeContent:
     payment: PaymentDetails
     default_since: date | None = None
     collection_agency: str | None = None
+    girocode_cid: str | None = None  # content id of the EPC QR code image attached to the HTML part
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", NoticeKind(self.kind))
@@ -152,6 +153,7 @@ def notice_content(
     payment_deadline: date,
     payment: PaymentDetails,
     collection_agency: str | None = None,
+    girocode_cid: str | None = None,
 ) -> NoticeContent:
     """Return the content of a notice stating ``breakdown`` (the claim on the notice date)."""
     if breakdown.overpaid:
@@ -175,6 +177,7 @@ def notice_content(
         payment=payment,
         default_since=breakdown.default_start,
         collection_agency=collection_agency,
+        girocode_cid=girocode_cid,
     )
 
 

@@ -23,7 +23,8 @@ the caller's connector function; ``none`` notices are only recorded, dated the d
 
 Payments for claims come from the receivable's history (``ReceivableEvent``): each sync that raised
 ``paid_amount`` is a payment of the difference, dated by the shop's ``paid_at`` when that sync reported it,
-else by the day we learned of it; the amount already paid when the receivable was created is dated by its
+else by the day we learned of it; each ``payment`` event (a bank transfer applied by payment matching) is a
+payment of its ``amount`` on its ``booking_date``; the amount already paid when the receivable was created is dated by its
 ``paid_at`` or its creation day. Credit notes (``credited_amount``) are dated on the invoice date, which
 never over-claims interest.
 """
@@ -69,6 +70,8 @@ from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.orders.states import OUTSTANDING
+from backend.payments.girocode import GiroCodeError, girocode, girocode_png
+from backend.payments.receivable_references import assign_payment_reference
 from backend.risk.identity import keyed_hash, normalise_email
 from backend.types import Money
 from connectors.errors import ConnectorError
@@ -420,12 +423,21 @@ def payment_bookings(receivable: Receivable) -> list[Booking]:
     """Return the payments and credits of a receivable, reconstructed from its history (module docstring)."""
     events = db.session.scalars(
         sa.select(ReceivableEvent)
-        .filter_by(receivable_id=receivable.id, kind="synced")
+        .filter(
+            ReceivableEvent.receivable_id == receivable.id, ReceivableEvent.kind.in_(["synced", "payment"])
+        )
         .order_by(ReceivableEvent.created_at, ReceivableEvent.id)
     )
     bookings = []
     booked = Decimal("0.00")
     for event in events:
+        if event.kind == "payment":
+            amount = Decimal(event.data["amount"])
+            bookings.append(
+                Booking(BookingKind.PAYMENT, date.fromisoformat(event.data["booking_date"]), amount)
+            )
+            booked += amount
+            continue
         change = event.data.get("paid_amount")
         if not change:
             continue
@@ -861,6 +873,9 @@ def build_notice_email(
     except UnknownBaseRate as error:
         raise NoticeNotSendable(str(error), permanent=False) from None
     language = notice_language(receivable, settings)
+    reference = assign_payment_reference(receivable)
+    qr_png = _girocode_png(settings, breakdown.total_outstanding, reference)
+    qr_cid = f"girocode-{notice.id}@{sender.domain}" if qr_png else None
     content = notice_content(
         claim,
         breakdown,
@@ -874,8 +889,9 @@ def build_notice_email(
             account_holder=settings.account_holder or "",
             iban=settings.iban or "",
             bic=settings.bic or "",
-            reference=receivable.number,
+            reference=reference,
         ),
+        girocode_cid=qr_cid,
     )
     rendered = render_notice(content)
     message = build_message(
@@ -886,8 +902,25 @@ def build_notice_email(
         sender=formataddr((merchant.name, sender.address)),
         reply_to=settings.reply_to,
         message_id=message_id_for(f"dunning-notice-{notice.id}", sender.domain),
+        inline_images={qr_cid: qr_png} if qr_cid and qr_png else None,
     )
     return message, language
+
+
+def _girocode_png(settings: DunningSettings, amount: Decimal, reference: str) -> bytes | None:
+    """Return the EPC QR code for paying ``amount``, or None when the details do not fit one (notice goes)."""
+    try:
+        code = girocode(
+            name=settings.account_holder or "",
+            iban=settings.iban or "",
+            bic=settings.bic or "",
+            amount=amount,
+            reference=reference,
+        )
+    except GiroCodeError as error:
+        logger.warning("notice without GiroCode: %s", error)
+        return None
+    return girocode_png(code)
 
 
 def configured_mailer() -> Mailer | None:

@@ -28,6 +28,9 @@ class Receivable(db.Model):
         sa.Index("ix_receivables_merchant_state_due", "merchant_id", "state", "due_date"),
         sa.Index("ix_receivables_merchant_email_key", "merchant_id", "email_key"),
         sa.Index("ix_receivables_merchant_address_key", "merchant_id", "address_key"),
+        sa.UniqueConstraint(
+            "merchant_id", "payment_reference", name="uq_receivables_merchant_payment_reference"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +38,7 @@ class Receivable(db.Model):
     connection_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_connections.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(sa.String(100))
     number: Mapped[str] = mapped_column(sa.String(100))
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(20))  # backend.payments.references
     state: Mapped[str] = mapped_column(sa.String(20), default=State.OPEN.value)
     platform_state: Mapped[str | None] = mapped_column(sa.String(100))
     currency: Mapped[str] = mapped_column(sa.String(3))

@@ -28,6 +28,7 @@ from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.orders.push import shop_order_from_push
 from backend.orders.states import State, state_from_shop
+from backend.payments.receivable_references import assign_payment_reference
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
 from backend.risk.services import get_policy
@@ -227,6 +228,7 @@ def upsert_order(
     if receivable is None:
         receivable = _insert_receivable(connection, order, values)
         if receivable is not None:
+            assign_payment_reference(receivable)
             _record(receivable, "created", actor, {"state": receivable.state, "total": str(order.total)})
             logger.info(
                 "receivable %s created from %s order %s", receivable.id, connection.platform, order.number

@@ -1,1 +1,1 @@
-"""Payment matching core: payment references, GiroCodes, bank statement parsing and matching (no Flask here)."""
+"""Payments: references, GiroCodes, statement parsing and matching (pure), plus import, review and effects."""

@@ -28,6 +28,9 @@ class ReceivableListArgsSchema(Schema):
 class ReceivableOverviewSchema(Schema):
     id = fields.Integer()
     number = fields.String()
+    payment_reference = fields.String(
+        allow_none=True, metadata={"description": "what the buyer quotes in the transfer, e.g. CB-7K4Q-2"}
+    )
     external_id = fields.String()
     connection_id = fields.Integer()
     state = fields.String()

@@ -11,6 +11,7 @@ from backend.dunning.services import berlin_today, claim_on, notices_of
 from backend.dunning.views import actor_for
 from backend.extensions import db
 from backend.orders.models import Receivable
+from backend.payments.receivable_references import assign_payment_reference
 from backend.receivables import services
 from backend.receivables.blueprint import blp
 from backend.receivables.schemas import (
@@ -33,6 +34,7 @@ _page = ReceivableOverviewPageSchema()
 
 def _fields(receivable: Receivable) -> dict[str, Any]:
     """Return the receivable's attributes plus its days past due (Berlin calendar days)."""
+    assign_payment_reference(receivable)  # rows older than payment references get theirs on first sight
     data = {name: getattr(receivable, name) for name in _summary.fields if hasattr(receivable, name)}
     data["days_past_due"] = max(0, (berlin_today() - receivable.due_date).days)
     return data
@@ -68,6 +70,7 @@ def list_receivables(**args: Any) -> Response:
         "page": query.page,
         "per_page": query.per_page,
     }
+    db.session.commit()
     response = jsonify(_page.dump(body))
     response.headers["X-Total-Count"] = str(total)
     return response
@@ -78,7 +81,9 @@ def list_receivables(**args: Any) -> Response:
 @require_oauth("handovers:read")
 def get_receivable(receivable_id: int) -> Response:
     """One receivable with buyer, lines, its history and every dunning notice."""
-    return jsonify(_detail_body(services.get_receivable(current_merchant_id(), receivable_id)))
+    body = _detail_body(services.get_receivable(current_merchant_id(), receivable_id))
+    db.session.commit()
+    return jsonify(body)
 
 
 @blp.route("/receivables/<int:receivable_id>/claim", methods=["GET"])

@@ -108,6 +108,25 @@ class TestBuildMessage:
         assert built.get_body(("plain",)).get_content().strip() == "Bitte zahlen Sie 1.234,56\u00a0€."  # type: ignore[union-attr]
         assert "<strong>" in built.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
+    def test_inline_images_go_next_to_the_html_with_their_content_id(self) -> None:
+        png = b"\x89PNG\r\n\x1a\nfake"
+        built = message(
+            html='<p><img src="cid:qr-1@claimbridge.example"></p>',
+            inline_images={"qr-1@claimbridge.example": png},
+        )
+
+        related = built.get_payload()[-1]
+        assert related.get_content_type() == "multipart/related"
+        html, image = related.get_payload()
+        assert html.get_content_type() == "text/html"
+        assert (image.get_content_type(), image["Content-ID"]) == ("image/png", "<qr-1@claimbridge.example>")
+        assert image.get_content() == png
+        assert built.get_body(("plain",)) is not None
+
+    def test_inline_images_need_html(self) -> None:
+        with pytest.raises(ValueError, match="HTML"):
+            message(html=None, inline_images={"qr@x": b"png"})
+
     def test_rejects_header_injection(self) -> None:
         with pytest.raises(ValueError):
             message(subject="Hello\r\nBcc: victim@example.org")

@@ -34,10 +34,11 @@ from backend.dunning.services import queue_due_notices, send_queued_notices
 from backend.extensions import db
 from backend.merchants.models import Merchant
 from backend.orders.models import Receivable
+from backend.payments.girocode import girocode, girocode_png
 from connectors.mail import Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM
-from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
+from tests.dunning.factories import BIC, IBAN, make_connection, set_payment_details, shop_order, upsert
 from tests.fakes.smtp import FakeSmtpServer, ReceivedMail
 
 D = Decimal
@@ -130,8 +131,20 @@ class TestConsumerWalkThrough:
             assert notice.message_id == mail.message["Message-ID"]
             assert "IBAN: DE89 3704 0044 0532 0130 00" in mail.text
             assert "BIC: COBADEFFXXX" in mail.text
-            assert "Verwendungszweck: RE-1001" in mail.text
+            assert f"Verwendungszweck: {receivable.payment_reference}" in mail.text
             assert "DE89 3704 0044 0532 0130 00" in mail.html
+            assert f'src="cid:girocode-{notice.id}@claimbridge.example"' in mail.html
+
+        [image] = [part for part in reminder.message.walk() if part.get_content_type() == "image/png"]
+        assert image["Content-ID"] == f"<girocode-{stored[0].id}@claimbridge.example>"
+        expected = girocode(
+            name="Beispiel Shop GmbH",
+            iban=IBAN,
+            bic=BIC,
+            amount=D("1190.00"),
+            reference=receivable.payment_reference,
+        )
+        assert image.get_content() == girocode_png(expected)
 
         assert f"Offener Gesamtbetrag: 1.190,00{NBSP}€" in reminder.text
         assert "bis spätestens 30.06.2025" in reminder.text

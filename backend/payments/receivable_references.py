@@ -1,0 +1,29 @@
+"""The stored payment reference of each receivable (kept apart from services to avoid an import cycle)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+from backend.orders.models import Receivable
+from backend.payments.references import make_reference
+
+SALT_PURPOSE = "payment-reference:"
+
+
+def reference_salt(merchant_id: int) -> bytes:
+    """Return the merchant's reference key: HMAC(identity key, "payment-reference:" + merchant id)."""
+    secret = current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]
+    return hmac.new(secret, f"{SALT_PURPOSE}{merchant_id}".encode(), hashlib.sha256).digest()
+
+
+def assign_payment_reference(receivable: Receivable) -> str:
+    """Return the receivable's payment reference, generating and storing it on first use.
+
+    Stored rather than recomputed: a reference printed on a notice must keep matching after a key change.
+    """
+    if receivable.payment_reference is None:
+        receivable.payment_reference = make_reference(receivable.id, reference_salt(receivable.merchant_id))
+    return receivable.payment_reference

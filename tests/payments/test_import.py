@@ -1,0 +1,497 @@
+"""Statement import end to end: upload or CLI, matching, review, and every effect of an applied payment."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from backend.audit.models import AuditEvent
+from backend.cases.models import AgencyCasePayment
+from backend.cli import main
+from backend.dunning.models import DunningNotice
+from backend.dunning.services import berlin_today, payment_bookings, queue_due_notices, send_queued_notices
+from backend.extensions import db
+from backend.handovers.models import Handover
+from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
+from backend.merchants.models import Merchant, ShopConnection
+from backend.orders.models import Receivable, ReceivableEvent
+from backend.payments import views
+from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.payments.services import process_payment_shop_updates
+from connectors.shops.base import Address, Buyer
+from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
+from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.payments.generate import GeneratedTransfer, write_camt053, write_mt940
+
+UPLOAD = "orders:write"
+REVIEW = "handovers:read handovers:write"
+PAYER_IBAN = "DE44500105175407324931"
+
+
+def transfer(amount: str, *, name: str, remittance: str, reference: str = "", iban: str = PAYER_IBAN) -> Any:
+    """Build one incoming transfer booked today."""
+    return GeneratedTransfer(
+        kind="test",
+        credit=True,
+        amount=Decimal(amount),
+        booking_date=berlin_today(),
+        name=name,
+        iban=iban,
+        remittance=remittance,
+        bank_reference=reference,
+    )
+
+
+def camt(*transfers: Any) -> bytes:
+    out = io.StringIO()
+    write_camt053(transfers, out)
+    return out.getvalue().encode()
+
+
+def upload(client: Any, headers: dict[str, str], data: bytes, field: str = "file") -> Any:
+    # Encoded in memory: the test client would spool a large body to a temporary file it never closes.
+    boundary, body = encode_multipart({field: FileStorage(io.BytesIO(data), "statement.xml")})
+    return client.post(
+        "/api/v1/bank-statements",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def overdue_order(
+    connection: ShopConnection, external_id: str, *, days: int = 30, **kwargs: Any
+) -> Receivable:
+    """An API invoice order invoiced ``days`` ago (due 14 days later), buyer Erika Mustermann by default."""
+    return upsert(
+        connection, shop_order(external_id, invoiced_on=berlin_today() - timedelta(days=days), **kwargs)
+    )
+
+
+def other_buyer_order(connection: ShopConnection, external_id: str, total: str) -> Receivable:
+    order = shop_order(
+        external_id, invoiced_on=berlin_today() - timedelta(days=30), total=total, email="jonas@example.org"
+    )
+    order = dataclasses.replace(
+        order,
+        buyer=Buyer(email="jonas@example.org", first_name="Jonas", last_name="Becker"),
+        billing_address=Address(
+            first_name="Jonas",
+            last_name="Becker",
+            street="Lindenweg",
+            house_number="3",
+            postal_code="10115",
+            city="Berlin",
+            country="DE",
+        ),
+    )
+    return upsert(connection, order)
+
+
+def matches() -> list[PaymentMatch]:
+    return list(db.session.scalars(sa.select(PaymentMatch).order_by(PaymentMatch.id)))
+
+
+class TestPaymentReference:
+    def test_every_receivable_gets_a_reference_shown_by_the_api(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        receivable = overdue_order(make_connection(merchant), "1001")
+
+        assert receivable.payment_reference is not None
+        assert receivable.payment_reference.startswith("CB-")
+        body = client.get(f"/api/v1/receivables/{receivable.id}", headers=auth_headers(merchant)).get_json()
+        assert body["payment_reference"] == receivable.payment_reference
+        listed = client.get("/api/v1/receivables", headers=auth_headers(merchant)).get_json()
+        assert listed["items"][0]["payment_reference"] == receivable.payment_reference
+
+
+class TestStatementImport:
+    def test_reference_settles_automatically_and_dunning_stops(
+        self, client: Any, merchant: Merchant, auth_headers: Any, smtp_server: Any
+    ) -> None:
+        set_payment_details(merchant)
+        receivable = overdue_order(make_connection(merchant), "1001")
+        queue_due_notices()
+        [queued] = db.session.scalars(sa.select(DunningNotice)).all()
+        assert queued.status == "queued"
+        statement = camt(
+            transfer(
+                "1190.00",
+                name="MUSTERMANN ERIKA",
+                remittance=f"Rechnung {receivable.payment_reference.lower()} danke",
+                reference="BANKREF-1",
+            )
+        )
+
+        response = upload(client, auth_headers(merchant, UPLOAD), statement)
+
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {
+            "new": 1,
+            "already_known": 0,
+            "applied": 1,
+            "review": 0,
+            "unmatched": 0,
+            "not_incoming": 0,
+        }
+        db.session.refresh(receivable)
+        assert (receivable.state, receivable.paid_amount, receivable.balance) == (
+            "paid",
+            Decimal("1190.00"),
+            Decimal("0.00"),
+        )
+        [match] = matches()
+        assert (match.status, match.rule, match.decided_by) == (
+            "auto_applied",
+            "reference",
+            "payment-matching",
+        )
+        event = db.session.scalar(
+            sa.select(ReceivableEvent).filter_by(receivable_id=receivable.id, kind="payment")
+        )
+        assert event.data["amount"] == "1190.00"
+        assert event.data["booking_date"] == berlin_today().isoformat()
+        assert event.data["source"] == "bank_transfer"
+        assert [(b.kind.value, b.booked_on, b.amount) for b in payment_bookings(receivable)] == [
+            ("payment", berlin_today(), Decimal("1190.00"))
+        ]
+        audit = db.session.scalar(sa.select(AuditEvent).filter_by(action="payment_match.applied"))
+        assert audit.details["rule"] == "reference"
+
+        assert send_queued_notices() == "1 cancelled"
+        assert smtp_server.messages == []
+        db.session.refresh(queued)
+        assert queued.status == "cancelled"
+        assert queue_due_notices(berlin_today() + timedelta(days=30)).startswith("0 ")
+
+    def test_name_and_amount_only_settle_the_right_invoice_or_wait_for_review(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        connection = make_connection(merchant)
+        erika = overdue_order(connection, "1001", total="89.90")
+        other_buyer_order(connection, "1002", "89.90")
+        overdue_order(connection, "1003", total="45.00")
+
+        body = upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("89.90", name="Erika Mustermann", remittance="Vielen Dank")),
+        ).get_json()
+
+        assert body["new"] == 1
+        [match] = matches()
+        assert match.receivable_id == erika.id
+        assert match.rule == "amount_name"
+        assert (body["applied"], body["review"]) in ((1, 0), (0, 1))
+        assert match.status == ("auto_applied" if body["applied"] else "review")
+
+    def test_reimport_changes_nothing(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
+        receivable = overdue_order(make_connection(merchant), "1001")
+        statement = camt(
+            transfer("500.00", name="Erika Mustermann", remittance=receivable.payment_reference),
+            transfer("12.00", name="Unbekannt GmbH", remittance="Gutschrift"),
+        )
+        headers = auth_headers(merchant, UPLOAD)
+        first = upload(client, headers, statement).get_json()
+        events = db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent))
+
+        second = upload(client, headers, statement).get_json()
+
+        assert (first["new"], first["applied"], first["unmatched"]) == (2, 1, 1)
+        assert second == {
+            "new": 0,
+            "already_known": 2,
+            "applied": 0,
+            "review": 0,
+            "unmatched": 0,
+            "not_incoming": 0,
+        }
+        db.session.refresh(receivable)
+        assert (receivable.state, receivable.paid_amount) == ("partially_paid", Decimal("500.00"))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent)) == events
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BankTransactionRecord)) == 2
+
+    def test_debits_are_not_considered(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
+        receivable = overdue_order(make_connection(merchant), "1001")
+        debit = dataclasses.replace(
+            transfer("1190.00", name="Erika Mustermann", remittance=receivable.payment_reference),
+            credit=False,
+        )
+
+        body = upload(client, auth_headers(merchant, UPLOAD), camt(debit)).get_json()
+
+        assert (body["new"], body["not_incoming"]) == (0, 1)
+        assert db.session.get(Receivable, receivable.id).paid_amount == Decimal("0.00")
+
+    def test_cli_imports_mt940_once(self, app: Any, merchant: Merchant, tmp_path: Any) -> None:
+        receivable = overdue_order(make_connection(merchant), "1001")
+        out = io.StringIO()
+        write_mt940(
+            [transfer("1190.00", name="Erika Mustermann", remittance=receivable.payment_reference)], out
+        )
+        path = tmp_path / "statement.sta"
+        path.write_text(out.getvalue())
+        runner = CliRunner()
+
+        def run() -> dict[str, int]:
+            result = runner.invoke(
+                main,
+                ["statements", "import", str(path), "--merchant", str(merchant.id)],
+                obj=ScriptInfo(create_app=lambda: app),
+                catch_exceptions=False,
+            )
+            assert result.exit_code == 0, result.output
+            return json.loads(result.output)
+
+        assert run()["applied"] == 1
+        assert run()["already_known"] == 1
+        assert db.session.get(Receivable, receivable.id).state == "paid"
+
+    def test_malformed_file_is_422_with_location(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        broken = (
+            b'<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n<Stmt'
+        )
+
+        response = upload(client, auth_headers(merchant, UPLOAD), broken)
+
+        assert response.status_code == 422
+        body = response.get_json()
+        assert body["details"]["location"].startswith("line ")
+        assert "malformed XML" in body["message"]
+        neither = upload(client, auth_headers(merchant, UPLOAD), b"hello")
+        assert (neither.status_code, neither.get_json()["details"]["location"]) == (422, "line 1")
+
+    def test_missing_file_field_is_422(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
+        response = upload(client, auth_headers(merchant, UPLOAD), b"x", field="other")
+
+        assert response.status_code == 422
+
+    def test_oversized_upload_is_413_but_more_than_the_global_limit_passes(
+        self, app: Any, client: Any, merchant: Merchant, auth_headers: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        headers = auth_headers(merchant, UPLOAD)
+        receivable = overdue_order(make_connection(merchant), "1001")
+        padding = b"<!--" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"-->\n"
+        statement = camt(transfer("1.00", name="Erika Mustermann", remittance=receivable.payment_reference))
+        large = statement.replace(b"<Document", padding + b"<Document", 1)
+
+        assert upload(client, headers, large).get_json()["applied"] == 1
+
+        monkeypatch.setattr(views, "STATEMENT_MAX_BYTES", len(large) - 1)
+        assert upload(client, headers, large).status_code == 413
+
+    def test_upload_needs_orders_write(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
+        response = upload(client, auth_headers(merchant, "handovers:read"), camt())
+
+        assert response.status_code == 403
+
+
+class TestReview:
+    def _review_match(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> tuple[Receivable, dict[str, Any]]:
+        put = client.put(
+            "/api/v1/payment-matching-settings",
+            json={"auto_threshold": 1.0},
+            headers=auth_headers(merchant, "settings:write"),
+        )
+        assert put.get_json() == {"auto_threshold": 1.0}
+        receivable = overdue_order(make_connection(merchant), "1001")
+        body = upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("1190.00", name="Erika Mustermann", remittance="Danke")),
+        ).get_json()
+        assert body["review"] == 1
+        queue = client.get("/api/v1/payment-matches?status=review", headers=auth_headers(merchant, REVIEW))
+        [item] = queue.get_json()
+        assert item["receivable"]["id"] == receivable.id
+        assert item["transaction"]["counterparty_name"] == "Erika Mustermann"
+        return receivable, item
+
+    def test_confirm_applies_and_learns_the_iban(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        receivable, item = self._review_match(client, merchant, auth_headers)
+        assert db.session.get(Receivable, receivable.id).paid_amount == Decimal("0.00")
+
+        response = client.post(
+            f"/api/v1/payment-matches/{item['id']}/confirm",
+            json={"by": "buchhaltung@shop.example"},
+            headers=auth_headers(merchant, REVIEW),
+        )
+
+        assert response.status_code == 200
+        assert response.get_json()["status"] == "confirmed"
+        assert "buchhaltung@shop.example" in response.get_json()["decided_by"]
+        db.session.refresh(receivable)
+        assert receivable.state == "paid"
+        assert db.session.scalar(sa.select(KnownPayerIban.iban)) == PAYER_IBAN
+        again = client.post(
+            f"/api/v1/payment-matches/{item['id']}/confirm",
+            json={"by": "x"},
+            headers=auth_headers(merchant, REVIEW),
+        )
+        assert again.status_code == 200
+        assert db.session.get(Receivable, receivable.id).paid_amount == Decimal("1190.00")
+        rejected = client.post(
+            f"/api/v1/payment-matches/{item['id']}/reject",
+            json={"by": "x"},
+            headers=auth_headers(merchant, REVIEW),
+        )
+        assert rejected.status_code == 409
+
+    def test_reject_leaves_the_receivable_open(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        receivable, item = self._review_match(client, merchant, auth_headers)
+
+        response = client.post(
+            f"/api/v1/payment-matches/{item['id']}/reject",
+            json={"by": "chefin"},
+            headers=auth_headers(merchant, REVIEW),
+        )
+
+        assert response.get_json()["status"] == "rejected"
+        assert response.get_json()["transaction"]["status"] == "unmatched"
+        db.session.refresh(receivable)
+        assert (receivable.state, receivable.paid_amount) == ("open", Decimal("0.00"))
+
+
+class TestIsolation:
+    def test_merchants_never_see_or_settle_each_other(
+        self, client: Any, merchant: Merchant, create_merchant: Any, auth_headers: Any
+    ) -> None:
+        other = create_merchant("Anderer Shop")
+        theirs = overdue_order(make_connection(other), "1001")
+        ours = overdue_order(make_connection(merchant), "1001")
+        assert theirs.payment_reference != ours.payment_reference or theirs.id == ours.id
+
+        body = upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("1190.00", name="Hans Meier", remittance=theirs.payment_reference, iban="")),
+        ).get_json()
+
+        assert body["applied"] == 0
+        assert db.session.get(Receivable, theirs.id).paid_amount == Decimal("0.00")
+        for match in matches():
+            assert match.receivable_id != theirs.id
+        assert client.get("/api/v1/payment-matches", headers=auth_headers(other, REVIEW)).get_json() == []
+        for match in matches():
+            response = client.post(
+                f"/api/v1/payment-matches/{match.id}/confirm",
+                json={"by": "x"},
+                headers=auth_headers(other, REVIEW),
+            )
+            assert response.status_code == 404
+
+
+class TestEffects:
+    def test_shopware_order_shows_paid(
+        self, client: Any, merchant: Merchant, auth_headers: Any, shopware: Any
+    ) -> None:
+        fake, server = shopware
+        connection = shop_connection(
+            merchant, "shopware", server.url, api_key=fake.client_id, secret_key=fake.client_secret
+        )
+        order_id = fake.add_order(total="119.00")
+        receivable = overdue_receivable(connection, order_id, total="119.00")
+
+        upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("119.00", name="Anna Schmidt", remittance=f"{receivable.payment_reference} danke")),
+        )
+        assert process_payment_shop_updates() == "1 done"
+
+        assert fake.payment_state(order_id) == "paid"
+        assert receivable.payment_reference in fake.order(order_id)["customFields"]["claimbridge_notes"]
+        assert process_payment_shop_updates() == "nothing to write"
+
+    def test_woocommerce_partial_payment_then_full(
+        self, client: Any, merchant: Merchant, auth_headers: Any, woocommerce: Any
+    ) -> None:
+        shop, server = woocommerce
+        connection = shop_connection(
+            merchant,
+            "woocommerce",
+            server.url,
+            consumer_key=shop.consumer_key,
+            consumer_secret=shop.consumer_secret,
+        )
+        order_id = shop.add_order(total="119.00")
+        receivable = overdue_receivable(connection, str(order_id), total="119.00")
+        headers = auth_headers(merchant, UPLOAD)
+
+        upload(
+            client,
+            headers,
+            camt(transfer("50.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
+        )
+        process_payment_shop_updates()
+        assert shop.meta(order_id)["claimbridge_paid_amount"] == "50.00"
+        assert shop.order(order_id)["status"] == "on-hold"
+
+        upload(
+            client,
+            headers,
+            camt(transfer("69.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
+        )
+        process_payment_shop_updates()
+        assert shop.order(order_id)["status"] == "processing"
+        assert len(shop.notes[order_id]) == 2
+
+    def test_pending_handover_is_withdrawn_when_paid(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        set_rules(merchant)
+        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        propose_handovers()
+        handover = db.session.scalar(sa.select(Handover))
+        assert handover.status == "proposed"
+
+        upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("119.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
+        )
+
+        db.session.refresh(handover)
+        assert (handover.status, handover.decided_by) == ("withdrawn", "payment-matching")
+
+    def test_payment_in_collection_is_reported_to_the_agency_as_direct_payment(
+        self, client: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
+        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        propose_handovers()
+        submit_approved_handovers()
+        db.session.refresh(receivable)
+        assert receivable.state == "in_collection"
+
+        upload(
+            client,
+            auth_headers(merchant, UPLOAD),
+            camt(transfer("20.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
+        )
+        db.session.refresh(receivable)
+        assert (receivable.state, receivable.paid_amount) == ("in_collection", Decimal("20.00"))
+        poll_submitted_handovers()
+
+        (payment,) = db.session.scalars(sa.select(AgencyCasePayment)).all()
+        assert (payment.source, payment.amount) == ("direct", Decimal("20.00"))
