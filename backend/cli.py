@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from backend.cases.cli import cases as case_commands
 from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
+from backend.handovers.cli import handovers as handover_commands
 from backend.merchants.cli import connections as connection_commands
 from backend.orders.cli import orders as order_commands
 from backend.payments.cli import statements as statement_commands
@@ -229,4 +230,5 @@ main.add_command(rates_commands)
 main.add_command(connection_commands)
 main.add_command(order_commands)
 main.add_command(case_commands)
+main.add_command(handover_commands)
 main.add_command(statement_commands)

@@ -52,6 +52,10 @@ class AgencyCase(db.Model):
     payment_state: Mapped[str] = mapped_column(sa.String(20), default="unpaid")
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     last_update: Mapped[str | None] = mapped_column(sa.String(300))
+    # The invoice (or claim statement) handed over with the case, downloadable by the agency's staff.
+    document_content: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    document_filename: Mapped[str | None] = mapped_column(sa.String(200))
+    document_mime_type: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

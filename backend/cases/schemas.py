@@ -75,6 +75,8 @@ class CaseSchema(Schema):
     processing_state = fields.String()
     payment_state = fields.String()
     rejection_reason = fields.String(allow_none=True)
+    document_filename = fields.String(allow_none=True)
+    document_mime_type = fields.String(allow_none=True)
     balance = fields.Dict(keys=fields.String(), values=fields.Decimal(**MONEY))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

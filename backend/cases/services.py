@@ -67,6 +67,10 @@ def receive_case(merchant_id: int, case: HandoverCase) -> AgencyCase:
         costs=claim.charges_total - interest,
         paid_before=claim.paid_total,
     )
+    if case.document is not None:
+        row.document_content = case.document.content
+        row.document_filename = case.document.filename
+        row.document_mime_type = case.document.mime_type
     db.session.add(row)
     db.session.flush()
     _event(row, "received", "agency:builtin", {"total": str(claim.total)}, None)

@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Response
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.cases import services
 from backend.cases.blueprint import blp
 from backend.cases.models import AgencyCase, AgencyCaseEvent
 from backend.cases.schemas import CaseDetailSchema, CaseEventSchema, CaseListArgsSchema, CasePageSchema
+from backend.errors import NotFoundError
 from backend.extensions import db
 
 
 def case_fields(case: AgencyCase) -> dict[str, Any]:
     """Return a case's columns plus its open balance."""
-    data = {column.key: getattr(case, column.key) for column in AgencyCase.__table__.columns}
+    data = {
+        column.key: getattr(case, column.key)
+        for column in AgencyCase.__table__.columns
+        if column.key != "document_content"
+    }
     data["balance"] = services.open_balance(case)
     return data
 
@@ -61,3 +67,18 @@ def post_event(body: dict[str, Any], case_id: int) -> dict[str, Any]:
     services.record_case_event(case, body, actor=actor)
     db.session.commit()
     return case_detail(case)
+
+
+@blp.route("/cases/<int:case_id>/document", methods=["GET"])
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
+@require_oauth("cases:write")
+def get_document(case_id: int) -> Response:
+    """The invoice (or claim statement) handed over with the case, as the file itself."""
+    case = services.get_case(current_merchant_id(), case_id)
+    if case.document_content is None:
+        raise NotFoundError(f"case {case_id} has no document")
+    return Response(
+        case.document_content,
+        mimetype=case.document_mime_type or "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{case.document_filename}"'},
+    )

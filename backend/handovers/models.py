@@ -143,6 +143,12 @@ class Handover(db.Model):
     lease_token: Mapped[str | None] = mapped_column(sa.String(32))
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     submission_state: Mapped[str | None] = mapped_column(sa.String(20))
+    # The document sent with the case: "shop" (the shop's invoice) or "generated" (the claim statement),
+    # and why the shop's invoice was not used when it should have been.
+    document_source: Mapped[str | None] = mapped_column(sa.String(20))
+    document_note: Mapped[str | None] = mapped_column(sa.String(500))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(sa.String(300))
     legal_stage: Mapped[str | None] = mapped_column(sa.String(30))
     processing_state: Mapped[str | None] = mapped_column(sa.String(40))
     payment_state: Mapped[str | None] = mapped_column(sa.String(20))

@@ -74,6 +74,14 @@ class HandoverSchema(Schema):
     rejection_details = fields.Dict()
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
+    document_source = fields.String(
+        allow_none=True, metadata={"description": "shop (its invoice) or generated (claim statement)"}
+    )
+    document_note = fields.String(
+        allow_none=True, metadata={"description": "why the shop's invoice is missing"}
+    )
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawn_by = fields.String(allow_none=True)
     legal_stage = fields.String(allow_none=True)
     processing_state = fields.String(allow_none=True)
     payment_state = fields.String(allow_none=True)

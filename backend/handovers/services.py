@@ -29,6 +29,7 @@ wins whatever order retries happen in.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -52,7 +53,8 @@ from backend.dunning.services import berlin_date, berlin_today, claim_on, dunnin
 from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.agencies import agency_for, agency_name
-from backend.handovers.errors import HandoverStateError
+from backend.handovers.documents import CaseDocument, DocumentSource
+from backend.handovers.errors import AgencyRefusedError, AgencyUnavailableError, HandoverStateError
 from backend.handovers.models import (
     OPEN_STATUSES,
     Handover,
@@ -89,7 +91,9 @@ from connectors.agencies.base import (
     SubmissionState,
 )
 from connectors.agencies.base import DunningNotice as CaseNotice
-from connectors.errors import ConnectorError
+from connectors.errors import ClientError, ConnectorError
+from connectors.errors import ConflictError as AgencyConflict
+from connectors.errors import NotFoundError as AgencyNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -625,6 +629,91 @@ def decide_handover(
     return handover
 
 
+def withdraw_handover(merchant_id: int, handover_id: int, *, actor: str, note: str | None) -> Handover:
+    """Take a handover back; a submitted one is withdrawn at the agency first (repeating is a no-op).
+
+    After submission the agency is asked to stop; if it refuses, nothing changes here and its answer is
+    raised as ``AgencyRefusedError`` (409), and an unreachable agency as ``AgencyUnavailableError`` (502).
+    Once the agency agreed, a final status read records what it collected until then, the handover becomes
+    ``withdrawn`` and the receivable leaves ``in_collection``: ``paid`` when nothing is left, else
+    ``partially_paid`` or ``open`` by what was paid. The order's dunning stop stays (dunning does not start
+    over by itself; the merchant lifts the stop to dun again) and the receivable is not proposed again
+    automatically.
+    """
+    handover = get_handover(merchant_id, handover_id)
+    if handover.status != HandoverStatus.SUBMITTED.value:
+        return decide_handover(merchant_id, handover_id, "withdraw", actor=actor, note=note)
+    ref = CaseRef(
+        agency=handover.agency or "", case_id=handover.case_id or "", your_reference=handover.idempotency_key
+    )
+    reason = note or "withdrawn by the creditor"
+    agency = agency_for(merchant_id)
+    # End the read transaction: the agency call may be slow (the built-in agency writes in the next one).
+    db.session.commit()
+    try:
+        _withdraw_at_agency(agency, ref, reason, handover_id)
+        final = _final_status(agency, ref, handover_id)
+    finally:
+        agency.close()
+    handover = get_handover(merchant_id, handover_id, for_update=True)
+    if handover.status != HandoverStatus.SUBMITTED.value:
+        # A concurrent request withdrew it, or the poller already saw the withdrawal and closed the case.
+        return handover
+    receivable = handover.receivable
+    if final is not None and _record_agency_payments(handover, receivable, final):
+        _queue_shop_payment(handover, receivable)
+    check_transition(handover.status, HandoverStatus.WITHDRAWN)
+    handover.status = HandoverStatus.WITHDRAWN.value
+    handover.withdrawn_at = handover.closed_at = utcnow()
+    handover.withdrawn_by = actor[:300]
+    if receivable.state == State.IN_COLLECTION.value:
+        if receivable.balance <= 0:
+            _set_receivable_state(receivable, State.PAID)
+            receivable.paid_at = receivable.paid_at or utcnow()
+        else:
+            _set_receivable_state(
+                receivable, State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
+            )
+    _receivable_event(receivable.id, "handover_withdrawn", actor, {"handover": handover.id, "note": note})
+    record_event(
+        "handover.withdrawn",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="handover",
+        target_id=handover.id,
+        details={"from": HandoverStatus.SUBMITTED.value, "note": note, "case": handover.case_id},
+    )
+    _queue_case_fields(handover, "withdrawn")
+    _queue_order_note(handover, f"Withdrawn from collection ({handover.agency}): {reason}", "withdrawn")
+    return handover
+
+
+def _withdraw_at_agency(agency: Any, ref: CaseRef, reason: str, handover_id: int) -> None:
+    try:
+        agency.withdraw(ref, reason)
+    except (ClientError, AgencyConflict, AgencyNotFound) as error:
+        db.session.rollback()
+        raise AgencyRefusedError(
+            f"the agency refused the withdrawal: {error}",
+            details={"id": handover_id, "agency_status": error.status},
+        ) from None
+    except ConnectorError as error:
+        db.session.rollback()
+        raise AgencyUnavailableError(
+            f"the agency could not be asked to withdraw the case ({type(error).__name__}); try again",
+            details={"id": handover_id},
+        ) from None
+
+
+def _final_status(agency: Any, ref: CaseRef, handover_id: int) -> CaseStatus | None:
+    """Return the case's status after the withdrawal, or None when the agency cannot say right now."""
+    try:
+        return agency.get_status(ref)
+    except ConnectorError as error:
+        logger.warning("handover %s: no final status after withdrawal: %s", handover_id, type(error).__name__)
+        return None
+
+
 def decide_many(
     merchant_id: int, decision: str, ids: Iterable[int], *, actor: str, note: str | None
 ) -> list[Handover]:
@@ -856,13 +945,16 @@ def _submit_one(handover_id: int, token: str) -> str:
     try:
         case = build_case(handover)
         agency = agency_for(merchant_id)
+        documents = DocumentSource(handover)
     except CaseRejected as rejection:
         return _finish_rejected(handover_id, token, rejection)
     except Exception as error:  # a broken configuration must not stop the other handovers
         logger.exception("handover %s cannot be prepared", handover_id)
         return _retry_submission(handover_id, token, error)
-    # End the read transaction: the agency call may be slow and must not hold anything open.
+    # End the read transaction: the shop and agency calls may be slow and must not hold anything open.
     db.session.commit()
+    attached = documents.fetch(case)
+    case = dataclasses.replace(case, document=attached.document)
     try:
         ref = agency.submit_case(case)
     except CaseRejected as rejection:
@@ -877,7 +969,7 @@ def _submit_one(handover_id: int, token: str) -> str:
         return _retry_submission(handover_id, token, error)
     finally:
         agency.close()
-    return _finish_submitted(handover_id, token, ref)
+    return _finish_submitted(handover_id, token, ref, attached)
 
 
 def _retry_submission(handover_id: int, token: str, error: Exception) -> str:
@@ -931,7 +1023,7 @@ def _reject_by_agency(handover: Handover, reason: str, field_errors: Mapping[str
     _queue_order_note(handover, f"Collection agency refused the case: {reason}", "rejected")
 
 
-def _finish_submitted(handover_id: int, token: str, ref: CaseRef) -> str:
+def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: CaseDocument) -> str:
     handover = _holding_lease(handover_id, token)
     if handover is None:
         db.session.rollback()  # the worker that took the lease over records the same case (found by reference)
@@ -944,7 +1036,24 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef) -> str:
     handover.submitted_at = now
     handover.lease_token = None
     handover.last_error = None
+    handover.document_source = attached.source
+    handover.document_note = attached.note
     receivable = handover.receivable
+    if attached.note is not None:
+        _receivable_event(
+            receivable.id,
+            "handover_document_fallback",
+            "worker",
+            {"handover": handover.id, "why": attached.note},
+        )
+        record_event(
+            "handover.document_fallback",
+            actor="worker",
+            merchant_id=handover.merchant_id,
+            target_type="handover",
+            target_id=handover.id,
+            details={"document": attached.document.filename, "why": attached.note},
+        )
     _set_receivable_state(receivable, State.IN_COLLECTION)
     if receivable.dunning_stopped_at is None:
         receivable.dunning_stopped_at = now

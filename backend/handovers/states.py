@@ -3,7 +3,7 @@
 ``proposed``            the worker found the receivable ready; waits for the merchant (or an auto rule)
 ``approved``            the merchant agreed; the submission job will hand it over
 ``rejected``            the merchant said no; never proposed again automatically
-``withdrawn``           the merchant took it back before submission
+``withdrawn``           the merchant took it back (after submission the agency was told and agreed)
 ``submitting``          a worker is handing it over (leased), or retries after an agency error
 ``submitted``           the agency has the case; its status and payments are mirrored back
 ``rejected_by_agency``  the agency refused it (at once or after its review); the reason goes to the merchant
@@ -20,8 +20,10 @@ _ALLOWED: dict[HandoverStatus, frozenset[HandoverStatus]] = {
     ),
     HandoverStatus.APPROVED: frozenset({HandoverStatus.SUBMITTING, HandoverStatus.WITHDRAWN}),
     HandoverStatus.SUBMITTING: frozenset({HandoverStatus.SUBMITTED, HandoverStatus.REJECTED_BY_AGENCY}),
-    # An agency reviews a released case asynchronously and may still refuse it.
-    HandoverStatus.SUBMITTED: frozenset({HandoverStatus.CLOSED, HandoverStatus.REJECTED_BY_AGENCY}),
+    # An agency reviews a released case asynchronously and may still refuse it; the merchant may withdraw it.
+    HandoverStatus.SUBMITTED: frozenset(
+        {HandoverStatus.CLOSED, HandoverStatus.REJECTED_BY_AGENCY, HandoverStatus.WITHDRAWN}
+    ),
     HandoverStatus.REJECTED: frozenset(),
     HandoverStatus.WITHDRAWN: frozenset(),
     HandoverStatus.REJECTED_BY_AGENCY: frozenset(),

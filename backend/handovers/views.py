@@ -99,8 +99,12 @@ def reject(body: dict[str, Any], handover_id: int) -> dict[str, Any]:
 @blp.response(200, HandoverDetailSchema)
 @require_oauth("handovers:write")
 def withdraw(body: dict[str, Any], handover_id: int) -> dict[str, Any]:
-    """Take a proposed or approved handover back before its submission starts (409 afterwards)."""
-    return _decide_one(handover_id, "withdraw", body)
+    """Take a handover back; a submitted case is withdrawn at the agency first (409 if it refuses)."""
+    handover = services.withdraw_handover(
+        current_merchant_id(), handover_id, actor=_actor(body["by"]), note=body["note"]
+    )
+    db.session.commit()
+    return _detail(handover)
 
 
 @blp.route("/handovers/approve", methods=["POST"])

@@ -2,8 +2,9 @@
 
 A connector hides one platform's API (authentication, pagination, state machines) behind the same calls:
 ``verify``, ``iter_orders``, ``get_order``, payment transitions (``transition_payment``, ``mark_paid``,
-``mark_reminded``), ``write_case_fields``, ``add_order_note`` and ``notify_admin``. Every method raises the
-typed errors of ``connectors.errors``.
+``mark_reminded``), ``write_case_fields``, ``add_order_note``, ``notify_admin`` and ``invoice_document``
+(the invoice PDF as the buyer got it, where the platform keeps one). Every method raises the typed errors of
+``connectors.errors``.
 
 ``ShopOrder`` uses the risk API's field names for buyer and addresses so the backend can pass them on
 unchanged. Money is ``Decimal``; times are aware UTC datetimes.
@@ -118,6 +119,16 @@ class ShopOrder:
     case_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OrderDocument:
+    """A document the shop generated for an order (e.g. the invoice PDF)."""
+
+    content: bytes
+    filename: str
+    mime_type: str = "application/pdf"
+    number: str | None = None
+
+
 class ShopConnector(abc.ABC):
     """One connected shop: read orders, move payment states, write ClaimBridge fields, talk to admins."""
 
@@ -164,6 +175,10 @@ class ShopConnector(abc.ABC):
     @abc.abstractmethod
     def notify_admin(self, text: str) -> None:
         """Show ``text`` to the shop's administrators."""
+
+    def invoice_document(self, external_id: str) -> OrderDocument | None:
+        """Return the order's newest invoice document, or None where the platform keeps none."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -11,11 +11,15 @@
   ``claimbridge_notes`` custom field (declared in the app manifest, shown on the order's custom fields tab;
   the newest ``MAX_NOTE_LINES`` lines are kept - ClaimBridge keeps the full history itself).
 - Admin notifications: ``POST /api/notification`` (needs ``notification:create``).
+- Invoice document: ``POST /api/search/document`` filtered by ``orderId`` and ``documentType.technicalName =
+  invoice`` (newest first), then ``GET /api/_action/document/{id}/{deepLinkCode}`` returns the file (ACL
+  ``document:read``); Shopware answers 204 when the document was never rendered to a file.
 - Countries: addresses carry ``countryId``; ISO codes are looked up in batches and cached per connector.
 """
 
 from __future__ import annotations
 
+import email.message
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -43,6 +47,7 @@ from connectors.shops.base import (
     Address,
     Buyer,
     LineItem,
+    OrderDocument,
     OrderState,
     PaymentAction,
     ShopConnector,
@@ -263,6 +268,40 @@ class ShopwareConnector(HttpClient, ShopConnector):
             json={"status": "info", "message": text, "adminOnly": True, "requiredPrivileges": []},
         )
 
+    def invoice_document(self, external_id: str) -> OrderDocument | None:
+        """Download the order's newest invoice PDF; None when it has none or it was never rendered."""
+        criteria = {
+            "limit": 1,
+            "total-count-mode": 0,
+            "filter": [
+                {"type": "equals", "field": "orderId", "value": external_id},
+                {"type": "equals", "field": "documentType.technicalName", "value": "invoice"},
+            ],
+            "associations": {"documentType": {}},
+            "sort": [{"field": "createdAt", "order": "DESC"}],
+        }
+        documents = self._search("document", criteria).get("data", [])
+        if not documents:
+            return None
+        document = documents[0]
+        response = self.request(
+            "GET",
+            f"_action/document/{document['id']}/{document['deepLinkCode']}",
+            params={"download": "1"},
+            headers={"Accept": "application/pdf, application/octet-stream"},
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        number = blank_to_none((document.get("config") or {}).get("documentNumber"))
+        mime_type = response.headers.get("Content-Type", "application/pdf").split(";")[0].strip()
+        return OrderDocument(
+            content=response.content,
+            filename=_attachment_filename(response.headers.get("Content-Disposition"))
+            or f"invoice_{number or document['id']}.{document.get('fileType') or 'pdf'}",
+            mime_type=mime_type or "application/pdf",
+            number=number,
+        )
+
     # -- countries --------------------------------------------------------------------------------
 
     def country_iso(self, country_id: str) -> str | None:
@@ -422,6 +461,16 @@ def _current_transaction(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     if not transactions:
         return None
     return max(transactions, key=lambda t: (t.get("createdAt") or "", t.get("id") or ""))
+
+
+def _attachment_filename(disposition: str | None) -> str | None:
+    """Return the file name a Content-Disposition header carries (path parts removed)."""
+    if not disposition:
+        return None
+    message = email.message.Message()
+    message["Content-Disposition"] = disposition
+    filename = message.get_filename()
+    return blank_to_none(filename.replace("\\", "/").rsplit("/", 1)[-1]) if filename else None
 
 
 def _paid_amount(state: OrderState, total: Decimal, custom_fields: Mapping[str, Any]) -> Decimal | None:

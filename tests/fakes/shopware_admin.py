@@ -6,7 +6,9 @@ expired tokens; searches orders with criteria (``equals``, ``equalsAny``, ``rang
 dotted paths, to-many paths match when any element matches; ``ids``, ``sort``, ``page``, ``limit``,
 ``total-count-mode``); transitions payment states through Shopware's order_transaction state machine and
 refuses illegal transitions with ``SYSTEM__ILLEGAL_STATE_TRANSITION``; merges custom fields on orders and
-customers; records notifications; resolves countries.
+customers; records notifications; resolves countries; keeps order documents (``document`` entities searched
+with the same criteria, files downloaded from ``GET /api/_action/document/{id}/{deepLinkCode}``: 404
+``DOCUMENT__DOCUMENT_NOT_FOUND`` for an unknown id or code, 204 when the document has no file yet).
 
 Usage::
 
@@ -146,6 +148,8 @@ class FakeShopwareAdmin:
         self.customers: dict[str, dict[str, Any]] = {}
         self.countries: dict[str, str] = {}
         self.notifications: list[dict[str, Any]] = []
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.document_files: dict[str, bytes] = {}
         self.transitions: list[tuple[str, str]] = []
         self.tokens_issued = 0
         self.country_lookups = 0
@@ -255,6 +259,36 @@ class FakeShopwareAdmin:
         self.add_transaction(order_id, payment_method=payment_method, state=payment_state, created_at=created)
         return order_id
 
+    def add_document(
+        self,
+        order_id: str,
+        *,
+        content: bytes | None = b"%PDF-1.4 fake invoice",
+        document_type: str = "invoice",
+        number: str = "1000",
+        created_at: datetime | None = None,
+    ) -> str:
+        """Attach a document to an order (``content=None``: not rendered to a file yet); return its id."""
+        document_id = shopware_id()
+        created = shopware_datetime(created_at or self.clock.now())
+        document = {
+            "id": document_id,
+            "orderId": order_id,
+            "deepLinkCode": secrets.token_urlsafe(24),
+            "fileType": "pdf",
+            "createdAt": created,
+            "config": {"documentNumber": number},
+            "documentType": {"technicalName": document_type},
+        }
+        with self._lock:
+            self.documents[document_id] = document
+            if content is not None:
+                self.document_files[document_id] = content
+            self.orders[order_id]["documents"].append(
+                {"id": document_id, "createdAt": created, "documentType": {"technicalName": document_type}}
+            )
+        return document_id
+
     def add_transaction(
         self, order_id: str, *, payment_method: str, state: str = "open", created_at: datetime | None = None
     ) -> str:
@@ -306,6 +340,12 @@ class FakeShopwareAdmin:
         app.add_url_rule("/api/_info/version", "version", lambda: jsonify(version="6.6.10.0"))
         app.add_url_rule("/api/search/order", "search_order", self._search_orders, methods=["POST"])
         app.add_url_rule("/api/search/country", "search_country", self._search_countries, methods=["POST"])
+        app.add_url_rule("/api/search/document", "search_document", self._search_documents, methods=["POST"])
+        app.add_url_rule(
+            "/api/_action/document/<document_id>/<deep_link_code>",
+            "download_document",
+            self._download_document,
+        )
         app.add_url_rule(
             "/api/_action/order_transaction/<transaction_id>/state/<transition>",
             "transition",
@@ -357,9 +397,39 @@ class FakeShopwareAdmin:
         return jsonify(token_type="Bearer", expires_in=self.token_lifetime, access_token=token)
 
     def _search_orders(self) -> Response:
-        criteria = request.get_json(force=True) or {}
         with self._lock:
             candidates = list(self.orders.values())
+        return self._search(candidates)
+
+    def _search_documents(self) -> Response:
+        with self._lock:
+            candidates = list(self.documents.values())
+        return self._search(candidates)
+
+    def _download_document(self, document_id: str, deep_link_code: str) -> Response:
+        with self._lock:
+            document = self.documents.get(document_id)
+            content = self.document_files.get(document_id)
+        if document is None or not secrets.compare_digest(document["deepLinkCode"], deep_link_code):
+            return shopware_error(
+                404,
+                "DOCUMENT__DOCUMENT_NOT_FOUND",
+                f'The document with id "{document_id}" is invalid or could not be found.',
+                "Not Found",
+                documentId=document_id,
+            )
+        if content is None:
+            return Response(status=204)
+        name = f"{document['documentType']['technicalName']}_{document['config']['documentNumber']}.pdf"
+        disposition = "attachment" if request.args.get("download") in ("1", "true") else "inline"
+        return Response(
+            content,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
+        )
+
+    def _search(self, candidates: list[dict[str, Any]]) -> Response:
+        criteria = request.get_json(force=True) or {}
         if criteria.get("ids"):
             wanted = set(criteria["ids"])
             candidates = [order for order in candidates if order["id"] in wanted]

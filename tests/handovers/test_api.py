@@ -100,19 +100,22 @@ class TestHandoverApi:
         assert bad_ids.status_code == 422 and "/ids/0" in bad_ids.get_json()["details"]
         assert bad_status.status_code == 422 and "/query/status" in bad_status.get_json()["details"]
 
-    def test_withdraw_before_submission_only(self, client: Any, merchant: Any, auth_headers: Any) -> None:
+    def test_withdraw_before_and_after_submission_and_never_revive(
+        self, client: Any, merchant: Any, auth_headers: Any
+    ) -> None:
         first, second = _proposals(merchant, 2)
         headers = auth_headers(merchant, WRITE)
 
         withdrawn = client.post(f"/api/v1/handovers/{first}/withdraw", json={"by": "x"}, headers=headers)
         client.post(f"/api/v1/handovers/{second}/approve", json={"by": "x"}, headers=headers)
         submit_approved_handovers()
-        too_late = client.post(f"/api/v1/handovers/{second}/withdraw", json={"by": "x"}, headers=headers)
+        after = client.post(f"/api/v1/handovers/{second}/withdraw", json={"by": "x"}, headers=headers)
         rejected_after = client.post(f"/api/v1/handovers/{first}/approve", json={"by": "x"}, headers=headers)
 
         assert withdrawn.get_json()["status"] == "withdrawn"
-        assert too_late.status_code == 409 and too_late.get_json()["error"] == "handover_state"
-        assert rejected_after.status_code == 409
+        assert withdrawn.get_json()["withdrawn_at"] is None  # never submitted: a plain decision
+        assert after.status_code == 200 and after.get_json()["status"] == "withdrawn"
+        assert rejected_after.status_code == 409 and rejected_after.get_json()["error"] == "handover_state"
         propose_handovers()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Handover)) == 2
 
