@@ -67,6 +67,7 @@ from backend.dunning.notices import Language, PaymentDetails, notice_content, re
 from backend.dunning.schedule import KIND_RANK, DunningSchedule, ScheduleError, default_schedule
 from backend.errors import UserValueError
 from backend.extensions import db, utcnow
+from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.orders.states import OUTSTANDING
@@ -1053,6 +1054,20 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
 
 
 # -- history -------------------------------------------------------------------------------------------------
+
+
+def remind_in_shop(action: ShopAction, receivable: Receivable) -> None:
+    """Have the shop send its own payment reminder (Shopware: the ``remind`` payment transition)."""
+    connector = connector_for(receivable.connection)
+    try:
+        connector.mark_reminded(receivable.external_id)
+    finally:
+        connector.close()
+
+
+def send_shop_reminders(today: date | None = None) -> str:
+    """Run the queued shop-channel notices through the merchants' shops."""
+    return process_shop_actions(remind_in_shop, today)
 
 
 def notices_of(receivable_id: int) -> list[DunningNotice]:
