@@ -18,7 +18,6 @@ from backend.orders.services import (
     reconcile_interval,
     request_order_sync,
 )
-from backend.payments.services import process_payment_shop_updates
 from backend.shopware.manifest import ORDER_EVENTS
 from backend.shopware.services import ORDER_EVENT_HANDLERS, dispatch_order_events, prune_shopware_records
 from backend.worker import periodic_job
@@ -42,4 +41,3 @@ periodic_job("handovers-propose", every=timedelta(minutes=15))(propose_handovers
 periodic_job("handovers-submit", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(submit_approved_handovers)
 periodic_job("handovers-poll", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(poll_submitted_handovers)
 periodic_job("handovers-shop-updates", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(process_shop_updates)
-periodic_job("payments-shop-updates", every=timedelta(minutes=1))(process_payment_shop_updates)

@@ -32,7 +32,6 @@ never over-claims interest.
 from __future__ import annotations
 
 import logging
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.orders.states import OUTSTANDING
+from backend.outbox import backoff, lease_due
 from backend.payments.girocode import GiroCodeError, girocode, girocode_png
 from backend.payments.receivable_references import assign_payment_reference
 from backend.risk.identity import keyed_hash, normalise_email
@@ -720,8 +720,7 @@ def queue_due_notices(today: date | None = None, *, batch_size: int = EVALUATION
 
 def _retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so failed sends of many workers do not retry in step."""
-    base = min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_MAX)
-    return base * random.uniform(0.8, 1.2)
+    return backoff(attempts, base=RETRY_BASE, cap=RETRY_MAX, jitter=(0.8, 1.2))
 
 
 def _lease_next(
@@ -731,16 +730,18 @@ def _lease_next(
     *conditions: sa.ColumnElement[bool],
 ) -> int | None:
     """Lease one due row of ``model`` to this worker (SKIP LOCKED on PostgreSQL); return its id."""
-    ready = sa.and_(model.status.in_(waiting), model.next_attempt_at <= now, *conditions)
-    due = sa.select(model.id).where(ready).order_by(model.next_attempt_at, model.id).limit(1)
-    leased = db.session.scalar(
-        sa.update(model)
-        .where(model.id == due.with_for_update(skip_locked=True).scalar_subquery(), ready)
-        .values(status=waiting[1], next_attempt_at=now + SEND_LEASE, attempts=model.attempts + 1)
-        .returning(model.id)
+    leased = lease_due(
+        model,
+        model.status.in_(waiting),
+        model.next_attempt_at <= now,
+        *conditions,
+        now=now,
+        lease=SEND_LEASE,
+        limit=1,
+        order_by=(model.next_attempt_at, model.id),
+        values={"status": waiting[1], "attempts": model.attempts + 1},
     )
-    db.session.commit()
-    return leased
+    return leased[0] if leased else None
 
 
 def _release_level(receivable: Receivable, notice: DunningNotice) -> None:

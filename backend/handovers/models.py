@@ -208,7 +208,11 @@ class HandoverPayment(db.Model):
 
 
 class ShopUpdate(db.Model):
-    """Outbox: something to write to the shop for a handover, retried until the shop acknowledges."""
+    """Outbox: something to write to a receivable's shop order (or its admin), retried until the shop acknowledges.
+
+    Handovers queue case fields, notes, payments and admin notices (``handover_id`` set where one applies);
+    applied bank-transfer matches queue the payment state and a note (``backend.payments.services``).
+    """
 
     __tablename__ = "shop_updates"
     __table_args__ = (

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -72,6 +71,7 @@ from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.orders.states import OUTSTANDING, State
 from backend.orders.states import check_transition as check_receivable_transition
+from backend.outbox import backoff, lease_due
 from backend.shopware.services import HandoverRow
 from connectors.agencies.base import (
     CaseRef,
@@ -136,8 +136,7 @@ def _insert(target: Any) -> Any:
 
 def _backoff(attempts: int, cap: timedelta) -> timedelta:
     """Return the wait before the next try: exponential from 30 s, capped, with jitter over [d/2, d]."""
-    delay = min(RETRY_BASE * 2 ** max(attempts - 1, 0), cap)
-    return delay * random.uniform(0.5, 1.0)
+    return backoff(attempts, base=RETRY_BASE, cap=cap, jitter=(0.5, 1.0))
 
 
 def _receivable_event(receivable_id: int, kind: str, actor: str, data: dict[str, Any]) -> None:
@@ -506,7 +505,7 @@ def _queue_proposal_notices(merchant_id: int, count: int) -> None:
     )
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
     for connection in _shop_connections(merchant_id):
-        _queue_shop_update(
+        queue_shop_update(
             merchant_id=merchant_id,
             connection_id=connection.id,
             handover_id=None,
@@ -890,29 +889,21 @@ def _optional_date(value: str | None) -> date | None:
 
 def _lease_next(now: datetime, token: str) -> int | None:
     """Lease one due approved (or retrying) handover to this worker; commit; return its id."""
-    due = (
-        sa.select(Handover.id)
-        .where(
-            Handover.status.in_((HandoverStatus.APPROVED.value, HandoverStatus.SUBMITTING.value)),
-            Handover.next_attempt_at <= now,
-        )
-        .order_by(Handover.next_attempt_at, Handover.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+    leased = lease_due(
+        Handover,
+        Handover.status.in_((HandoverStatus.APPROVED.value, HandoverStatus.SUBMITTING.value)),
+        Handover.next_attempt_at <= now,
+        now=now,
+        lease=submission_lease(),
+        limit=1,
+        order_by=(Handover.next_attempt_at, Handover.id),
+        values={
+            "status": HandoverStatus.SUBMITTING.value,
+            "lease_token": token,
+            "attempts": Handover.attempts + 1,
+        },
     )
-    handover_id = db.session.scalar(
-        sa.update(Handover)
-        .where(Handover.id.in_(due.scalar_subquery()))
-        .values(
-            status=HandoverStatus.SUBMITTING.value,
-            next_attempt_at=now + submission_lease(),
-            lease_token=token,
-            attempts=Handover.attempts + 1,
-        )
-        .returning(Handover.id)
-    )
-    db.session.commit()
-    return handover_id
+    return leased[0] if leased else None
 
 
 def _holding_lease(handover_id: int, token: str) -> Handover | None:
@@ -1302,16 +1293,17 @@ def _shop_connections(merchant_id: int) -> list[ShopConnection]:
     )
 
 
-def _queue_shop_update(
+def queue_shop_update(
     *,
     merchant_id: int,
     connection_id: int,
-    handover_id: int | None,
     external_order_id: str | None,
     kind: ShopUpdateKind,
     key: str,
     payload: dict[str, Any],
+    handover_id: int | None = None,
 ) -> None:
+    """Queue a write to the shop once per ``key`` (a repeated key adds nothing); ``process_shop_updates`` sends it."""
     now = utcnow()
     db.session.execute(
         _insert(ShopUpdate)
@@ -1336,7 +1328,7 @@ def _queue_for_order(handover: Handover, kind: ShopUpdateKind, suffix: str, payl
     connection = db.session.get(ShopConnection, receivable.connection_id)
     if connection is None or connection.platform not in SHOP_PLATFORMS:
         return
-    _queue_shop_update(
+    queue_shop_update(
         merchant_id=handover.merchant_id,
         connection_id=connection.id,
         handover_id=handover.id,
@@ -1376,26 +1368,6 @@ def case_fields(handover: Handover) -> dict[str, Any]:
     }
 
 
-def _lease_shop_updates(now: datetime, limit: int) -> list[int]:
-    due = (
-        sa.select(ShopUpdate.id)
-        .where(ShopUpdate.done_at.is_(None), ShopUpdate.next_attempt_at <= now)
-        .order_by(ShopUpdate.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(
-        db.session.scalars(
-            sa.update(ShopUpdate)
-            .where(ShopUpdate.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + submission_lease())
-            .returning(ShopUpdate.id)
-        )
-    )
-    db.session.commit()
-    return sorted(ids)
-
-
 def _perform(update: ShopUpdate) -> None:
     connection = db.session.get(ShopConnection, update.connection_id)
     connector = connector_for(connection)
@@ -1404,13 +1376,19 @@ def _perform(update: ShopUpdate) -> None:
         if kind is ShopUpdateKind.ADMIN_NOTICE:
             connector.notify_admin(update.payload["text"])
             return
-        handover = db.session.get(Handover, update.handover_id)
         if kind is ShopUpdateKind.CASE_FIELDS:
-            connector.write_case_fields(update.external_order_id, case_fields(handover))
+            connector.write_case_fields(
+                update.external_order_id, case_fields(db.session.get(Handover, update.handover_id))
+            )
         elif kind is ShopUpdateKind.NOTE:
             connector.add_order_note(update.external_order_id, update.payload["text"])
         else:
-            receivable = handover.receivable
+            receivable = db.session.scalars(
+                sa.select(Receivable).filter_by(
+                    connection_id=update.connection_id, external_id=update.external_order_id
+                )
+            ).one()
+            # Amount and state as of now, so retries in any order leave the latest payment state in the shop.
             amount = min(receivable.paid_amount, receivable.total_amount)
             connector.mark_paid(update.external_order_id, amount, partial=receivable.balance > 0)
     finally:
@@ -1418,9 +1396,18 @@ def _perform(update: ShopUpdate) -> None:
 
 
 def process_shop_updates(limit: int = 100) -> str:
-    """Write queued handover updates to the shops; retry with backoff until each shop acknowledges."""
+    """Write queued updates (handovers', payments') to the shops; retry with backoff until each acknowledges."""
     counts: Counter[str] = Counter()
-    for update_id in _lease_shop_updates(utcnow(), limit):
+    now = utcnow()
+    leased = lease_due(
+        ShopUpdate,
+        ShopUpdate.done_at.is_(None),
+        ShopUpdate.next_attempt_at <= now,
+        now=now,
+        lease=submission_lease(),
+        limit=limit,
+    )
+    for update_id in leased:
         update = db.session.get(ShopUpdate, update_id)
         try:
             _perform(update)

@@ -28,6 +28,7 @@ from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
 from backend.orders.push import shop_order_from_push
 from backend.orders.states import State, state_from_shop
+from backend.outbox import backoff, lease_due
 from backend.payments.receivable_references import assign_payment_reference
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
@@ -42,6 +43,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_PAYMENT_TERMS_DAYS = 14
 RECONCILE_OVERLAP = timedelta(minutes=10)
 SYNC_LEASE = timedelta(minutes=5)
+SYNC_RETRY_BASE = timedelta(seconds=30)
 SYNC_MAX_BACKOFF = timedelta(hours=6)
 RECONCILE_CHECKPOINT = 100
 DEFAULT_RECONCILE_SECONDS = 600
@@ -275,22 +277,14 @@ def request_order_sync(connection: ShopConnection, external_id: str, *, reason: 
 def _claim_sync_requests(limit: int) -> list[OrderSyncRequest]:
     """Lease due requests to this worker (SKIP LOCKED on PostgreSQL); a crashed worker's lease runs out."""
     now = utcnow()
-    due = (
-        sa.select(OrderSyncRequest.id)
-        .where(OrderSyncRequest.next_attempt_at <= now)
-        .order_by(OrderSyncRequest.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    ids = lease_due(
+        OrderSyncRequest,
+        OrderSyncRequest.next_attempt_at <= now,
+        now=now,
+        lease=SYNC_LEASE,
+        limit=limit,
+        order_by=(OrderSyncRequest.next_attempt_at,),
     )
-    ids = list(
-        db.session.scalars(
-            sa.update(OrderSyncRequest)
-            .where(OrderSyncRequest.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + SYNC_LEASE)
-            .returning(OrderSyncRequest.id)
-        )
-    )
-    db.session.commit()
     if not ids:
         return []
     return list(
@@ -304,8 +298,7 @@ def _claim_sync_requests(limit: int) -> list[OrderSyncRequest]:
 
 def _retry_later(request: OrderSyncRequest, error: Exception) -> None:
     request.attempts += 1
-    delay = min(timedelta(seconds=30) * 2 ** (request.attempts - 1), SYNC_MAX_BACKOFF)
-    request.next_attempt_at = utcnow() + delay
+    request.next_attempt_at = utcnow() + backoff(request.attempts, base=SYNC_RETRY_BASE, cap=SYNC_MAX_BACKOFF)
     request.last_error = f"{type(error).__name__}: {error}"[:500]
     logger.warning(
         "order sync %s:%s failed (attempt %s): %s",

@@ -30,17 +30,8 @@ class MatchStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class ShopSyncStatus(enum.StrEnum):
-    """Whether the shop still has to learn of an applied match."""
-
-    NONE = "none"  # not applied, or the order lives in no shop we write to
-    PENDING = "pending"
-    DONE = "done"
-
-
 TRANSACTION_STATUSES = tuple(status.value for status in TransactionStatus)
 MATCH_STATUSES = tuple(status.value for status in MatchStatus)
-SHOP_SYNC_STATUSES = tuple(status.value for status in ShopSyncStatus)
 
 
 class BankTransactionRecord(db.Model):
@@ -77,11 +68,7 @@ class BankTransactionRecord(db.Model):
 
 
 class PaymentMatch(db.Model):
-    """Money of one transfer allocated to one receivable, with the rule, confidence and decision.
-
-    An applied match (auto_applied or confirmed) is also the outbox row that tells the shop
-    (``shop_status`` pending until the shop acknowledged).
-    """
+    """Money of one transfer allocated to one receivable, with the rule, confidence and decision."""
 
     __tablename__ = "payment_matches"
     __table_args__ = (
@@ -89,9 +76,7 @@ class PaymentMatch(db.Model):
             "transaction_id", "receivable_id", name="uq_payment_matches_transaction_receivable"
         ),
         sa.CheckConstraint(f"status IN {MATCH_STATUSES}", name="status"),
-        sa.CheckConstraint(f"shop_status IN {SHOP_SYNC_STATUSES}", name="shop_status"),
         sa.Index("ix_payment_matches_merchant_status", "merchant_id", "status"),
-        sa.Index("ix_payment_matches_shop_due", "shop_status", "shop_next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,10 +94,6 @@ class PaymentMatch(db.Model):
     explanation: Mapped[str] = mapped_column(sa.String(1000))
     decided_by: Mapped[str | None] = mapped_column(sa.String(300))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    shop_status: Mapped[str] = mapped_column(sa.String(10), default=ShopSyncStatus.NONE.value)
-    shop_attempts: Mapped[int] = mapped_column(default=0)
-    shop_next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    shop_last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

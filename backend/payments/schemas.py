@@ -56,7 +56,6 @@ class PaymentMatchSchema(Schema):
     explanation = fields.String()
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
-    shop_status = fields.String()
     created_at = fields.DateTime()
     transaction = fields.Nested(MatchTransactionSchema)
     receivable = fields.Nested(MatchReceivableSchema)

@@ -12,18 +12,17 @@ Applying a match, in the caller's transaction: the receivable's paid amount grow
 direct payment to the agency; disputed becomes paid only once nothing is left); a ``payment`` history event
 carries amount, booking date and source (the dunning claim dates the payment by it); a pending (proposed or
 approved) handover is withdrawn once nothing is owed; the buyer's IBAN is learned from a confirmed or
-reference/number match; the shop is told by ``process_payment_shop_updates`` (the applied match is the
-outbox row). Dunning needs nothing: the due selection and the send step's re-check read state and balance.
+reference/number match; the shop's order gets the payment state and a note through the shop outbox
+(``ShopUpdate`` rows keyed by the match, sent by ``backend.handovers.services.process_shop_updates``).
+Dunning needs nothing: the due selection and the send step's re-check read state and balance.
 """
 
 from __future__ import annotations
 
-import logging
-import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,9 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend.audit.services import record_event
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
-from backend.handovers.models import Handover, HandoverStatus
-from backend.handovers.services import decide_handover
-from backend.merchants.connectors import connector_for
+from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
+from backend.handovers.services import decide_handover, queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.orders.states import OUTSTANDING, State, check_transition
@@ -46,13 +44,10 @@ from backend.payments.models import (
     KnownPayerIban,
     MatchStatus,
     PaymentMatch,
-    ShopSyncStatus,
     TransactionStatus,
 )
 from backend.payments.receivable_references import assign_payment_reference
 from backend.payments.statements import BankTransaction, StatementError, parse_statement
-
-logger = logging.getLogger(__name__)
 
 ACTOR = "payment-matching"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -62,9 +57,6 @@ SHOP_PLATFORMS = ("shopware", "woocommerce")
 EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER})
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
-SHOP_LEASE = timedelta(minutes=5)
-SHOP_RETRY_BASE = timedelta(minutes=1)
-SHOP_RETRY_MAX = timedelta(hours=6)
 
 
 def _insert(target: Any) -> Any:
@@ -346,10 +338,7 @@ def _apply(match: PaymentMatch, record: BankTransactionRecord, *, actor: str) ->
         _learn_iban(receivable, record.counterparty_iban)
     if receivable.balance <= 0:
         _withdraw_pending_handover(receivable, record)
-    connection = db.session.get(ShopConnection, receivable.connection_id)
-    if connection is not None and connection.platform in SHOP_PLATFORMS:
-        match.shop_status = ShopSyncStatus.PENDING.value
-        match.shop_next_attempt_at = utcnow()
+    _queue_shop_updates(match, record, receivable)
 
 
 def _learn_iban(receivable: Receivable, iban: str) -> None:
@@ -454,29 +443,6 @@ def reject_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatch
 # -- telling the shop ----------------------------------------------------------------------------------------
 
 
-def _lease_shop_updates(now: datetime, limit: int) -> list[int]:
-    due = (
-        sa.select(PaymentMatch.id)
-        .where(
-            PaymentMatch.shop_status == ShopSyncStatus.PENDING.value,
-            PaymentMatch.shop_next_attempt_at <= now,
-        )
-        .order_by(PaymentMatch.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(
-        db.session.scalars(
-            sa.update(PaymentMatch)
-            .where(PaymentMatch.id.in_(due.scalar_subquery()))
-            .values(shop_next_attempt_at=now + SHOP_LEASE)
-            .returning(PaymentMatch.id)
-        )
-    )
-    db.session.commit()
-    return sorted(ids)
-
-
 def payment_note(match: PaymentMatch, record: BankTransactionRecord, receivable: Receivable) -> str:
     """Return the order note that tells shop staff about a bank transfer."""
     return (
@@ -486,45 +452,23 @@ def payment_note(match: PaymentMatch, record: BankTransactionRecord, receivable:
     )
 
 
-def _tell_shop(match: PaymentMatch) -> None:
-    receivable = db.session.get(Receivable, match.receivable_id)
-    record = db.session.get(BankTransactionRecord, match.transaction_id)
-    connector = connector_for(db.session.get(ShopConnection, receivable.connection_id))
-    try:
-        # Amount and state as of now, so retries in any order leave the latest payment state in the shop.
-        paid = min(receivable.paid_amount, receivable.total_amount)
-        connector.mark_paid(receivable.external_id, paid, partial=receivable.balance > 0)
-        connector.add_order_note(receivable.external_id, payment_note(match, record, receivable))
-    finally:
-        connector.close()
-
-
-def _retry_delay(attempts: int) -> timedelta:
-    delay = min(SHOP_RETRY_BASE * 2 ** min(attempts, 20), SHOP_RETRY_MAX)
-    return delay * random.uniform(0.8, 1.2)
-
-
-def process_payment_shop_updates(limit: int = 100) -> str:
-    """Tell the shops about applied payments; retry with backoff until each shop acknowledges."""
-    counts: Counter[str] = Counter()
-    for match_id in _lease_shop_updates(utcnow(), limit):
-        match = db.session.get(PaymentMatch, match_id)
-        try:
-            _tell_shop(match)
-        except Exception as error:
-            db.session.rollback()
-            match = db.session.get(PaymentMatch, match_id)
-            match.shop_attempts += 1
-            match.shop_next_attempt_at = utcnow() + _retry_delay(match.shop_attempts)
-            match.shop_last_error = f"{type(error).__name__}: {error}"[:500]
-            logger.warning("payment match %s: shop update failed (%s)", match_id, type(error).__name__)
-            counts["retrying"] += 1
-        else:
-            match.shop_status = ShopSyncStatus.DONE.value
-            match.shop_last_error = None
-            counts["done"] += 1
-        db.session.commit()
-    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "nothing to write"
+def _queue_shop_updates(match: PaymentMatch, record: BankTransactionRecord, receivable: Receivable) -> None:
+    """Queue the payment state and a note for the order's shop, once per match (the shop outbox sends them)."""
+    connection = db.session.get(ShopConnection, receivable.connection_id)
+    if connection is None or connection.platform not in SHOP_PLATFORMS:
+        return
+    for kind, payload in (
+        (ShopUpdateKind.PAYMENT, {}),
+        (ShopUpdateKind.NOTE, {"text": payment_note(match, record, receivable)}),
+    ):
+        queue_shop_update(
+            merchant_id=receivable.merchant_id,
+            connection_id=connection.id,
+            external_order_id=receivable.external_id,
+            kind=kind,
+            key=f"payment_match:{match.id}:{kind.value}",
+            payload=payload,
+        )
 
 
 def transactions_of(merchant_id: int, ids: Iterable[int]) -> dict[int, BankTransactionRecord]:

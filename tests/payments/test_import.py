@@ -23,12 +23,16 @@ from backend.dunning.models import DunningNotice
 from backend.dunning.services import berlin_today, payment_bookings, queue_due_notices, send_queued_notices
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
+from backend.handovers.services import (
+    poll_submitted_handovers,
+    process_shop_updates,
+    propose_handovers,
+    submit_approved_handovers,
+)
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import Receivable, ReceivableEvent
 from backend.payments import views
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
-from backend.payments.services import process_payment_shop_updates
 from connectors.shops.base import Address, Buyer
 from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
 from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
@@ -417,11 +421,11 @@ class TestEffects:
             auth_headers(merchant, UPLOAD),
             camt(transfer("119.00", name="Anna Schmidt", remittance=f"{receivable.payment_reference} danke")),
         )
-        assert process_payment_shop_updates() == "1 done"
+        assert process_shop_updates() == "2 done"  # the payment state and the note
 
         assert fake.payment_state(order_id) == "paid"
         assert receivable.payment_reference in fake.order(order_id)["customFields"]["claimbridge_notes"]
-        assert process_payment_shop_updates() == "nothing to write"
+        assert process_shop_updates() == "nothing to write"
 
     def test_woocommerce_partial_payment_then_full(
         self, client: Any, merchant: Merchant, auth_headers: Any, woocommerce: Any
@@ -443,7 +447,7 @@ class TestEffects:
             headers,
             camt(transfer("50.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
         )
-        process_payment_shop_updates()
+        process_shop_updates()
         assert shop.meta(order_id)["claimbridge_paid_amount"] == "50.00"
         assert shop.order(order_id)["status"] == "on-hold"
 
@@ -452,7 +456,7 @@ class TestEffects:
             headers,
             camt(transfer("69.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
         )
-        process_payment_shop_updates()
+        process_shop_updates()
         assert shop.order(order_id)["status"] == "processing"
         assert len(shop.notes[order_id]) == 2
 
