@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from backend.config import load_config
-from backend.errors import register_error_handlers, require_json_body
+from backend.errors import register_error_handlers, reject_unstorable_json, require_json_body
 from backend.extensions import api, db, limiter, migrate
 from backend.logs import configure_logging, init_request_logging
+from backend.schemas import MAX_ROW_ID
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -25,6 +28,29 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in URLs: positive and within the database's INTEGER range, else the route simply 404s."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _numeric_bounds(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Render Decimal range bounds as JSON numbers: OpenAPI's minimum/maximum must not be strings.
+
+    apispec passes a Decimal field's bounds through the field's own serialisation (a string for money fields).
+    """
+    bounds = {}
+    for key in ("minimum", "maximum"):
+        value = ret.get(key)
+        if isinstance(value, Decimal | str):
+            number = Decimal(value)
+            bounds[key] = int(number) if number == number.to_integral_value() else float(number)
+    return bounds
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -61,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         "CLAIMBRIDGE_INSTANCE_PATH"
     )
     app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     environ = dict(os.environ)
     for key, value in (config or {}).items():
         if key.startswith("CLAIMBRIDGE_") and isinstance(value, str):
@@ -79,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     limiter.init_app(app)
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_numeric_bounds)
 
     from backend.auth.server import init_oauth
 
@@ -86,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_request_logging(app)
     app.before_request(require_json_body)
+    app.before_request(reject_unstorable_json)
     _register_blueprints(app)
 
     from backend.risk.signals import preload

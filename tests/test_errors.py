@@ -28,3 +28,34 @@ class TestJsonErrors:
     def test_every_error_has_message_and_details_keys(self, client):
         body = client.get("/nope").get_json()
         assert set(body) == {"error", "message", "details"}
+
+
+class TestInputsTheDatabaseCannotHold:
+    """Found by schemathesis: such inputs reached the database and answered 500."""
+
+    def test_row_id_beyond_integer_range_is_404(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant, "handovers:read")
+        response = client.get("/api/v1/handovers/32589158477190044729", headers=headers)
+        assert response.status_code == 404
+        assert response.get_json()["error"] == "not_found"
+
+    def test_page_beyond_reason_is_422(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant, "handovers:read")
+        response = client.get("/api/v1/handovers?page=196166411401334400", headers=headers)
+        assert response.status_code == 422
+        assert "/query/page" in response.get_json()["details"]
+
+    def test_ids_in_a_body_beyond_integer_range_are_422(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant, "handovers:write")
+        body = {"ids": [-475586413736756635324383232], "by": "chef@shop.de"}
+        response = client.post("/api/v1/handovers/approve", json=body, headers=headers)
+        assert response.status_code == 422
+        assert "/ids/0" in response.get_json()["details"]
+
+    def test_unpaired_surrogate_in_json_is_400(self, client, merchant, auth_headers):
+        headers = {**auth_headers(merchant, "risk:check"), "Content-Type": "application/json"}
+        response = client.put(
+            "/api/v1/buyer-overrides", data='{"email": "a\\ud800@b.de", "mode": null}', headers=headers
+        )
+        assert response.status_code == 400
+        assert "surrogate" in response.get_json()["message"]

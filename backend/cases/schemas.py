@@ -7,13 +7,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.cases.models import LEGAL_STAGES, PAYMENT_STATES, PROCESSING_STATES
+from backend.schemas import PageArgsSchema, per_page_field
 
 MONEY = {"as_string": True, "places": 2}
 
 
-class CaseListArgsSchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+class CaseListArgsSchema(PageArgsSchema):
+    per_page = per_page_field(50)
 
 
 class CasePaymentInSchema(Schema):

@@ -7,14 +7,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
+from backend.schemas import PageArgsSchema, row_id
 
 MONEY = {"as_string": True, "places": 2}
 
 
-class HandoverListArgsSchema(Schema):
+class HandoverListArgsSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(HANDOVER_STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
 class DecisionSchema(Schema):
@@ -23,7 +22,7 @@ class DecisionSchema(Schema):
 
 
 class BulkDecisionSchema(DecisionSchema):
-    ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=200))
+    ids = fields.List(row_id(), required=True, validate=validate.Length(min=1, max=200))
 
     @validates_schema
     def _distinct(self, data: dict[str, Any], **kwargs: Any) -> None:

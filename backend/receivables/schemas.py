@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from backend.orders.states import STATES
 from backend.receivables.services import AGING_BUCKETS, RESOLVED_STATES
+from backend.schemas import PageArgsSchema, per_page_field
 
 MAX_PER_PAGE = 100
 
@@ -12,7 +13,7 @@ def _money(**kwargs: object) -> fields.Decimal:
     return fields.Decimal(as_string=True, places=2, **kwargs)  # type: ignore[arg-type]
 
 
-class ReceivableListArgsSchema(Schema):
+class ReceivableListArgsSchema(PageArgsSchema):
     state = fields.List(
         fields.String(validate=validate.OneOf(STATES)),
         load_default=list,
@@ -21,8 +22,7 @@ class ReceivableListArgsSchema(Schema):
     overdue = fields.Boolean(load_default=None, allow_none=True)
     aging = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(AGING_BUCKETS)))
     number = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    per_page = per_page_field(20, MAX_PER_PAGE)
 
 
 class ReceivableOverviewSchema(Schema):

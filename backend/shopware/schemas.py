@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from backend.schemas import row_id
+
 
 class _Lenient(Schema):
     class Meta:
@@ -40,7 +42,7 @@ class AdminDecisionSchema(_Lenient):
     """A form post of the admin page: approve or reject handover proposals."""
 
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    ids = fields.List(fields.Integer(strict=False), required=True, validate=validate.Length(min=1, max=200))
+    ids = fields.List(row_id(strict=False), required=True, validate=validate.Length(min=1, max=200))
 
     @validates_schema
     def _distinct_ids(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -33,3 +33,22 @@ class TestApiDocs:
         assert response.status_code == 200
         assert response.mimetype == "text/html"
         assert b"/api/v1/connections" in response.data
+
+
+def test_openapi_range_bounds_are_numbers(client):
+    """OpenAPI requires numeric minimum/maximum; Decimal bounds used to come out as strings."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("minimum", "maximum"):
+                    found.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(client.get("/openapi.json").get_json())
+    assert found
+    assert all(isinstance(value, int | float) for value in found)
