@@ -115,7 +115,7 @@ class CheckInput:
                     sku=_text(item.get("sku")),
                     name=_text(item.get("name")),
                     quantity=int(item.get("quantity", 1)),
-                    unit_price=Decimal(str(item.get("unit_price", 0))),
+                    unit_price=Decimal(str(item.get("unit_price") or 0)),
                     category=_text(item.get("category")),
                 )
                 for item in data.get("items") or ()

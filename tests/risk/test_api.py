@@ -142,6 +142,10 @@ class TestCreateRiskCheck:
         assert pointer in response.get_json()["details"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
 
+    def test_item_without_unit_price_is_accepted(self, client, headers):
+        body = {**CLEAN_BUYER, "items": [{"sku": "A-1", "quantity": 2, "unit_price": None}]}
+        assert client.post("/api/v1/risk-checks", json=body, headers=headers).status_code == 201
+
     def test_malformed_json_is_400(self, client, headers):
         response = client.post(
             "/api/v1/risk-checks", data=b"{not json", content_type="application/json", headers=headers
