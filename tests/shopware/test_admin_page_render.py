@@ -66,13 +66,19 @@ def proposals() -> list[HandoverRow]:
             buyer_name=name,
             principal=Decimal(principal),
             interest=Decimal("3.42"),
-            fees=Decimal("45.00"),
-            total=Decimal(principal) + Decimal("48.42"),
+            # Two Mahnungen at €2.50; a business also owes the €40 flat fee (§288(5) BGB).
+            fees=Decimal(fees),
+            total=Decimal(principal) + Decimal("3.42") + Decimal(fees),
             currency="EUR",
             status="proposed",
         )
-        for index, (name, principal) in enumerate(
-            [("Jana Becker", "249.90"), ("Lukas Schmidt", "1289.00"), ("Huber Innenausbau GmbH", "89.90")], 1
+        for index, (name, principal, fees) in enumerate(
+            [
+                ("Jana Becker", "249.90", "5.00"),
+                ("Lukas Schmidt", "1289.00", "5.00"),
+                ("Huber Innenausbau GmbH", "89.90", "45.00"),
+            ],
+            1,
         )
     ]
 
