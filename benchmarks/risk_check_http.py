@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,15 +47,27 @@ STREETS = [
 DOMAINS = ["web.de", "gmx.de", "t-online.de", "gmail.com", "posteo.de", "mailinator.com"]
 
 
-def realistic_bodies(count: int, seed: int = 7) -> list[dict]:
-    """Varied buyers with real (PLZ, city) pairs; a few risky ones (Packstation, disposable mail, big carts)."""
-    rng = random.Random(seed)
-    places = [line.split("\t") for line in PLACES.read_text().splitlines() if "\t" in line]
-    bodies = []
-    for n in range(count):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        plz, cities = rng.choice(places)
-        address = {
+def buyer_ip(rng: random.Random) -> str:
+    """A buyer's address as shops see them: mostly distinct home connections (IPv4 and IPv6 from German
+    access networks), some behind a shared carrier-grade NAT or office address."""
+    roll = rng.random()
+    if roll < 0.05:
+        return f"80.187.96.{rng.randint(1, 20)}"
+    if roll < 0.35:
+        return f"2003:{rng.randint(0xC000, 0xFFFF):x}:{rng.randint(0, 0xFFFF):x}::{rng.randint(1, 0xFFFF):x}"
+    return f"{rng.choice((79, 84, 87, 91, 93, 178, 217))}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def make_buyer(rng: random.Random, places: list[list[str]]) -> dict:
+    """One buyer: a name, contact data, a billing address with a real (PLZ, city) pair and an IP."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    plz, cities = rng.choice(places)
+    return {
+        "email": f"{first}.{last}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}".lower(),
+        "phone": f"+49 30 {rng.randint(1000000, 9999999)}",
+        "first_name": first,
+        "last_name": last,
+        "address": {
             "first_name": first,
             "last_name": last,
             "street": rng.choice(STREETS),
@@ -61,33 +75,146 @@ def realistic_bodies(count: int, seed: int = 7) -> list[dict]:
             "postal_code": plz,
             "city": cities.split("|")[0],
             "country": "DE",
+        },
+        "ip": buyer_ip(rng),
+    }
+
+
+def checkout_body(buyer: dict, rng: random.Random, reference: str) -> dict:
+    """A risk-check request for one cart; one in ten ships to a Packstation."""
+    body = {
+        "reference": reference,
+        "amount": str(Decimal(rng.randint(999, 120000)) / 100),
+        "currency": "EUR",
+        "payment_methods": ["invoice", "paypal", "creditcard"],
+        "buyer": {
+            "email": buyer["email"],
+            "phone": buyer["phone"],
+            "first_name": buyer["first_name"],
+            "last_name": buyer["last_name"],
+            "is_guest": rng.random() < 0.4,
+        },
+        "billing_address": buyer["address"],
+        "ip": buyer["ip"],
+        "items": [
+            {"sku": f"SKU-{rng.randint(1, 500)}", "name": "Artikel", "quantity": 1, "unit_price": "19.99"}
+        ],
+    }
+    if rng.random() < 0.1:
+        body["shipping_address"] = {
+            **buyer["address"],
+            "street": "Packstation",
+            "house_number": str(rng.randint(100, 999)),
         }
-        body = {
-            "reference": f"cart-{seed}-{n}",
-            "amount": str(Decimal(rng.randint(999, 120000)) / 100),
-            "currency": "EUR",
-            "payment_methods": ["invoice", "paypal", "creditcard"],
-            "buyer": {
-                "email": f"{first}.{last}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}".lower(),
-                "phone": f"+49 30 {rng.randint(1000000, 9999999)}",
-                "first_name": first,
-                "last_name": last,
-                "is_guest": rng.random() < 0.4,
-            },
-            "billing_address": address,
-            "ip": f"198.51.100.{rng.randint(1, 254)}",
-            "items": [
-                {"sku": f"SKU-{rng.randint(1, 500)}", "name": "Artikel", "quantity": 1, "unit_price": "19.99"}
-            ],
-        }
-        if rng.random() < 0.1:
-            body["shipping_address"] = {
-                **address,
-                "street": "Packstation",
-                "house_number": str(rng.randint(100, 999)),
-            }
-        bodies.append(body)
+    return body
+
+
+def postal_places() -> list[list[str]]:
+    return [line.split("\t") for line in PLACES.read_text().splitlines() if "\t" in line]
+
+
+def realistic_bodies(count: int, seed: int = 7, returning: list[dict] | None = None) -> list[dict]:
+    """Varied checkouts with real (PLZ, city) pairs and a few risky ones (Packstation, disposable mail, big
+    carts); with ``returning``, three in ten come from those earlier buyers."""
+    rng = random.Random(seed)
+    places = postal_places()
+    bodies = []
+    for n in range(count):
+        buyer = rng.choice(returning) if returning and rng.random() < 0.3 else make_buyer(rng, places)
+        bodies.append(checkout_body(buyer, rng, f"cart-{seed}-{n}"))
     return bodies
+
+
+def prefill_history(env: dict, merchant_id: int, checks: int, seed: int = 11) -> list[dict]:
+    """Store a month of earlier checks and invoice orders for the merchant, as a shop in use has them.
+
+    Velocity and history then read real index pages, and PostgreSQL plans with real statistics. Returns the
+    earlier buyers, some of whom come back in the measured run.
+    """
+    os.environ.update(env)
+    import sqlalchemy as sa
+
+    from backend import create_app
+    from backend.extensions import db
+    from backend.merchants.models import ShopConnection
+    from backend.orders.models import Receivable
+    from backend.risk.identity import identity_keys
+    from backend.risk.inputs import CheckInput
+    from backend.risk.models import IDENTITY_KINDS, RiskCheck
+
+    rng = random.Random(seed)
+    places = postal_places()
+    buyers = [make_buyer(rng, places) for _ in range(checks // 2)]
+    app = create_app()
+    now = datetime.now(UTC)
+    with app.app_context():
+        secret = app.config["CLAIMBRIDGE_IDENTITY_KEY"]
+        connection = ShopConnection(
+            merchant_id=merchant_id, platform="shopware", shop_url="https://shop.example"
+        )
+        db.session.add(connection)
+        db.session.flush()
+        check_rows, receivable_rows = [], []
+        for n in range(checks):
+            body = checkout_body(rng.choice(buyers), rng, f"past-{n}")
+            keys = identity_keys(CheckInput.from_payload(body), secret)
+            created = now - timedelta(seconds=rng.randint(600, 30 * 86400))
+            check_rows.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "merchant_id": merchant_id,
+                    "reference": body["reference"],
+                    "amount": Decimal(body["amount"]),
+                    "currency": "EUR",
+                    "decision": "accept",
+                    "score": 10,
+                    "rule": "score_accept",
+                    "reasons": [],
+                    "warnings": [],
+                    "offered_methods": body["payment_methods"],
+                    "hidden_methods": [],
+                    **{f"{kind}_key": getattr(keys, kind) or None for kind in IDENTITY_KINDS},
+                    "bureau": None,
+                    "raw_input": body,
+                    "latency_ms": 1.0,
+                    "created_at": created,
+                    "expires_at": created + timedelta(minutes=30),
+                }
+            )
+            if n % 3 == 0:  # a third of the checkouts became invoice orders; most are paid by now
+                due = (created + timedelta(days=14)).date()
+                paid = rng.random() < 0.8
+                receivable_rows.append(
+                    {
+                        "merchant_id": merchant_id,
+                        "connection_id": connection.id,
+                        "external_id": f"order-{n}",
+                        "number": f"{10000 + n}",
+                        "state": "paid" if paid else "open",
+                        "currency": "EUR",
+                        "total_amount": Decimal(body["amount"]),
+                        "paid_amount": Decimal(body["amount"]) if paid else Decimal("0.00"),
+                        "credited_amount": Decimal("0.00"),
+                        "debtor_kind": "consumer",
+                        "ordered_at": created,
+                        "invoice_date": created.date(),
+                        "due_date": due,
+                        "buyer": body["buyer"],
+                        "billing_address": body["billing_address"],
+                        "email_key": keys.email,
+                        "address_key": keys.address,
+                        "dunning_level": 0 if paid or due > now.date() else 1,
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
+        for table, rows in ((RiskCheck.__table__, check_rows), (Receivable.__table__, receivable_rows)):
+            for start in range(0, len(rows), 5000):
+                db.session.execute(sa.insert(table), rows[start : start + 5000])
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+    return buyers
 
 
 def free_port() -> int:
@@ -159,8 +286,8 @@ def wrk(
     return result
 
 
-def prepare_database(env: dict) -> str:
-    """Migrate, create a merchant and client, and return a bearer token."""
+def prepare_database(env: dict) -> tuple[int, dict]:
+    """Migrate, create a merchant and an API client; return the merchant id and the client's credentials."""
 
     def cli(*args: str) -> str:
         return subprocess.run(
@@ -169,9 +296,10 @@ def prepare_database(env: dict) -> str:
 
     cli("db", "upgrade")
     merchant = json.loads(cli("merchants", "create", "Benchmark GmbH", "--json"))
-    return json.loads(
+    client = json.loads(
         cli("clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
     )
+    return merchant["id"], client
 
 
 def reset_postgres(url: str) -> None:
@@ -188,7 +316,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--bodies", type=int, default=5000)
+    parser.add_argument(
+        "--bodies", type=int, default=50_000, help="distinct checkouts the load cycles through"
+    )
+    parser.add_argument("--history", type=int, default=60_000, help="earlier checks stored before measuring")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -198,9 +329,11 @@ def main() -> None:
     if args.database_url:
         reset_postgres(args.database_url)
         env["CLAIMBRIDGE_DATABASE_URL"] = args.database_url
-    creds = prepare_database(env)
+    merchant_id, creds = prepare_database(env)
+    returning = prefill_history(env, merchant_id, args.history)
     bodies_file = workdir / "bodies.jsonl"
-    bodies_file.write_text("\n".join(json.dumps(b) for b in realistic_bodies(args.bodies)) + "\n")
+    bodies = realistic_bodies(args.bodies, returning=returning)
+    bodies_file.write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
     hello_file = workdir / "hello.jsonl"
     hello_file.write_text("{}\n")
 

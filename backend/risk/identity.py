@@ -14,9 +14,11 @@ import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import phonenumbers
+from phonenumbers import PhoneNumberType
 
 if TYPE_CHECKING:
     from backend.risk.inputs import Address, CheckInput
@@ -55,14 +57,35 @@ def normalise_email(email: str) -> str:
     return f"{local}@{domain}"
 
 
-def parse_phone(phone: str, region: str) -> phonenumbers.PhoneNumber | None:
-    """Parse a phone number, national numbers read in the billing country; None when it cannot be parsed."""
-    if not phone.strip():
-        return None
+@dataclass(frozen=True, slots=True)
+class PhoneFacts:
+    """A phone number's validity, E.164 form and country ("" when invalid) and line type."""
+
+    valid: bool
+    e164: str
+    country: str
+    number_type: int
+
+
+# Buyers repeat checks (cart reloads, retries) and parsing is costly, so results are memoised.
+_PHONE_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=_PHONE_CACHE_SIZE)
+def phone_facts(phone: str, region: str) -> PhoneFacts:
+    """Parse and classify a phone number once, national numbers read in ``region`` (the billing country)."""
     try:
-        return phonenumbers.parse(phone, region.upper() or None)
+        number = phonenumbers.parse(phone, region.upper() or None) if phone.strip() else None
     except phonenumbers.NumberParseException:
-        return None
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        return PhoneFacts(False, "", "", PhoneNumberType.UNKNOWN)
+    return PhoneFacts(
+        True,
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        phonenumbers.region_code_for_number(number) or "",
+        phonenumbers.number_type(number),
+    )
 
 
 def normalise_phone(phone: str, region: str) -> str:
@@ -70,10 +93,7 @@ def normalise_phone(phone: str, region: str) -> str:
 
     Invalid input ("12", "0000") would otherwise give many unrelated buyers one shared key.
     """
-    number = parse_phone(phone, region)
-    if number is None or not phonenumbers.is_valid_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone_facts(phone, region).e164
 
 
 def normalise_name(first_name: str, last_name: str) -> str:

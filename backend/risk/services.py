@@ -21,7 +21,7 @@ from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.orders.models import Receivable
 from backend.orders.states import OUTSTANDING, State
-from backend.risk.engine import bureau_result_for, evaluate, should_call_bureau
+from backend.risk.engine import Override, bureau_result_for, evaluate, should_call_bureau
 from backend.risk.identity import (
     IdentityKeys,
     identity_keys,
@@ -31,7 +31,7 @@ from backend.risk.identity import (
     normalise_phone,
 )
 from backend.risk.inputs import VELOCITY_KINDS, Address, BuyerContext, CheckInput, VelocityCounts
-from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
+from backend.risk.models import IDENTITY_KINDS, BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.risk.policy import PolicyError, RiskPolicy
 from connectors.bureaus.base import BureauResult, CorrectedAddress, CreditBureau
 from connectors.bureaus.payone import PayoneBureau
@@ -39,6 +39,7 @@ from connectors.bureaus.payone import PayoneBureau
 logger = logging.getLogger(__name__)
 
 CHECK_VALIDITY = timedelta(minutes=30)
+CENT = Decimal("0.01")
 DEFAULT_RETENTION_DAYS = RiskPolicy().retention_days
 # Identity kinds an override can name, in the order they are matched.
 OVERRIDE_KINDS = ("email", "phone", "name_address")
@@ -188,19 +189,21 @@ def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
     return sa.union_all(*(branch.subquery().select() for branch in branches))
 
 
-def _velocity(merchant_id: int, keys: IdentityKeys, now: datetime) -> dict[str, VelocityCounts]:
+def _velocity(
+    connection: sa.Connection, merchant_id: int, keys: IdentityKeys, now: datetime
+) -> dict[str, VelocityCounts]:
     """Count earlier checkouts (by cart), other names and other addresses sharing each identity key."""
     kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
     if not kinds:
         return {}
-    rows = db.session.execute(
+    rows = connection.execute(
         _velocity_statement(kinds),
         {
             **{f"{kind}_key": getattr(keys, kind) for kind in kinds},
             "merchant_id": merchant_id,
             "month_ago": now - timedelta(days=30),
         },
-    ).all()
+    )
     day_ago = now - timedelta(days=1)
     seen: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
     for kind, checkout, created_at, name_key, address_key in rows:
@@ -219,73 +222,62 @@ def _velocity(merchant_id: int, keys: IdentityKeys, now: datetime) -> dict[str, 
 
 
 @functools.cache
-def _history_statement(by_email: bool, by_address: bool) -> sa.Select:
-    """Build (once) the query summing a buyer's receivables matched on e-mail and/or billing address."""
-    matches = []
-    if by_email:
-        matches.append(Receivable.email_key == sa.bindparam("email_key"))
-    if by_address:
-        matches.append(Receivable.address_key == sa.bindparam("address_key"))
+def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]) -> sa.Select:
+    """Build (once per combination of identity kinds) the buyer's standing at the merchant, one row:
+    their receivables summed up (matched on e-mail or billing address) and the merchant's override for
+    any of their identities (``never_allow`` wins a tie, then the oldest)."""
+    history_columns = {"email": Receivable.email_key, "address": Receivable.address_key}
+    matches = [history_columns[kind] == sa.bindparam(f"{kind}_key") for kind in history_kinds]
     outstanding = Receivable.state.in_([state.value for state in OUTSTANDING])
     balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
     overdue = outstanding & (Receivable.due_date < sa.bindparam("today")) & (Receivable.dunning_level == 0)
+    override: sa.ColumnElement[Any] = sa.null()
+    if override_kinds:
+        override = (
+            sa.select(BuyerOverride.mode)
+            .where(
+                BuyerOverride.merchant_id == sa.bindparam("merchant_id"),
+                sa.or_(
+                    *(
+                        (BuyerOverride.key_kind == kind)
+                        & (BuyerOverride.key_hash == sa.bindparam(f"{kind}_key"))
+                        for kind in override_kinds
+                    )
+                ),
+            )
+            .order_by(
+                sa.case((BuyerOverride.mode == Override.NEVER_ALLOW.value, 0), else_=1), BuyerOverride.id
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
     return sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0),
         sa.func.count(sa.case((overdue, 1))),
         sa.func.count(sa.case((Receivable.dunning_level > 0, 1))),
         sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))),
-    ).where(Receivable.merchant_id == sa.bindparam("merchant_id"), sa.or_(*matches))
+        override,
+    ).where(Receivable.merchant_id == sa.bindparam("merchant_id"), sa.or_(sa.false(), *matches))
 
 
-def _history(merchant_id: int, keys: IdentityKeys, today: date) -> dict[str, Any]:
-    """Sum up this buyer's receivables at this merchant, matched on e-mail or billing address."""
-    if not (keys.email or keys.address):
-        return {}
-    statement = _history_statement(bool(keys.email), bool(keys.address))
-    params = {
-        "merchant_id": merchant_id,
-        "today": today,
-        "email_key": keys.email,
-        "address_key": keys.address,
-    }
-    row = db.session.execute(statement, params).one()
-    return {
+def buyer_standing(
+    connection: sa.Connection, merchant_id: int, keys: IdentityKeys, today: date
+) -> tuple[dict[str, Any], str | None]:
+    """Return the buyer's history at this merchant (``BuyerContext`` fields) and the merchant's override."""
+    history_kinds = tuple(kind for kind in ("email", "address") if getattr(keys, kind))
+    override_kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
+    params = {"merchant_id": merchant_id, "today": today}
+    params.update((f"{kind}_key", getattr(keys, kind)) for kind in {*history_kinds, *override_kinds})
+    row = connection.execute(_standing_statement(history_kinds, override_kinds), params).one()
+    history = {
         "previous_orders": row[0],
-        "open_exposure": Decimal(row[1]).quantize(Decimal("0.01")),
+        "open_exposure": Decimal(row[1]).quantize(CENT),
         "unpaid_orders": row[2],
         "dunned_orders": row[3],
         "handed_over_orders": row[4],
     }
-
-
-def buyer_context(merchant_id: int, keys: IdentityKeys, now: datetime) -> BuyerContext:
-    """Compute history, exposure and velocity for a buyer's identity keys."""
-    return BuyerContext(**_history(merchant_id, keys, now.date()), velocity=_velocity(merchant_id, keys, now))
-
-
-@functools.cache
-def _override_statement(kinds: tuple[str, ...]) -> sa.Select:
-    """Build (once per combination of kinds) the lookup of a buyer's overrides."""
-    return sa.select(BuyerOverride.id, BuyerOverride.mode).where(
-        BuyerOverride.merchant_id == sa.bindparam("merchant_id"),
-        sa.or_(
-            *(
-                (BuyerOverride.key_kind == kind) & (BuyerOverride.key_hash == sa.bindparam(f"{kind}_key"))
-                for kind in kinds
-            )
-        ),
-    )
-
-
-def find_override(merchant_id: int, keys: IdentityKeys) -> str | None:
-    """Return the merchant's override mode for any of the buyer's identities (never_allow wins a tie)."""
-    kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
-    if not kinds:
-        return None
-    params = {f"{kind}_key": getattr(keys, kind) for kind in kinds}
-    rows = db.session.execute(_override_statement(kinds), {"merchant_id": merchant_id, **params}).all()
-    return min(rows, key=lambda row: (row.mode != "never_allow", row.id), default=(None, None))[1]
+    return history, row[5]
 
 
 # -- overrides -----------------------------------------------------------------------------------------------
@@ -412,64 +404,49 @@ def run_risk_check(
     policy = get_policy(merchant_id)
     check = CheckInput.from_payload(payload)
     keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
-    override_mode = find_override(merchant_id, keys)
-    context = buyer_context(merchant_id, keys, now)
+    # Core statements on the session's connection: two reads and one INSERT, no unit-of-work bookkeeping.
+    connection = db.session.connection()
+    history, override_mode = buyer_standing(connection, merchant_id, keys, now.date())
+    context = BuyerContext(**history, velocity=_velocity(connection, merchant_id, keys, now))
     decision = evaluate(check, context, policy, override=override_mode)
     if should_call_bureau(check, policy, decision=decision, override=override_mode):
         bureau_result = _bureau_result(merchant_id, check, keys, policy, now)
         if bureau_result is not None:
             decision = evaluate(check, context, policy, override=override_mode, bureau_result=bureau_result)
-    stored = decision.to_dict()
-    row = RiskCheck(
-        id=str(uuid.uuid4()),
-        merchant_id=merchant_id,
-        reference=check.reference or None,
-        amount=check.amount,
-        currency=check.currency,
-        decision=stored["decision"],
-        score=decision.score,
-        rule=stored["rule"],
-        reasons=[
-            {
-                "code": r["code"],
-                "weight": r["weight"],
-                "params": json.loads(json.dumps(r["params"], default=str)),
-            }
-            for r in stored["reasons"]
-        ],
-        warnings=[
-            {
-                "code": str(w.code),
-                "field": w.field,
-                "params": json.loads(json.dumps(dict(w.params), default=str)),
-            }
-            for w in decision.warnings
-        ],
-        offered_methods=list(check.payment_methods),
-        hidden_methods=list(decision.hidden_methods),
-        email_key=keys.email or None,
-        phone_key=keys.phone or None,
-        name_key=keys.name or None,
-        name_address_key=keys.name_address or None,
-        address_key=keys.address or None,
-        shipping_address_key=keys.shipping_address or None,
-        ip_key=keys.ip or None,
-        bureau=_bureau_summary(decision.bureau),
-        raw_input=raw_input if raw_input is not None else json.loads(json.dumps(payload, default=str)),
-        created_at=now,
-        expires_at=now + CHECK_VALIDITY,
-    )
-    row.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    # A plain INSERT: the hot path writes one row and needs no unit-of-work bookkeeping for it.
-    db.session.execute(_INSERT_CHECK, _column_values(row))
-    return row
+    values = {
+        "id": str(uuid.uuid4()),
+        "merchant_id": merchant_id,
+        "reference": check.reference or None,
+        "amount": check.amount,
+        "currency": check.currency,
+        "decision": decision.action.value,
+        "score": decision.score,
+        "rule": decision.rule.value,
+        "reasons": _json_ready(
+            [{"code": str(r.code), "weight": r.weight, "params": dict(r.params)} for r in decision.reasons]
+        ),
+        "warnings": _json_ready(
+            [{"code": str(w.code), "field": w.field, "params": dict(w.params)} for w in decision.warnings]
+        ),
+        "offered_methods": list(check.payment_methods),
+        "hidden_methods": list(decision.hidden_methods),
+        **{f"{kind}_key": getattr(keys, kind) or None for kind in IDENTITY_KINDS},
+        "bureau": _bureau_summary(decision.bureau),
+        "raw_input": raw_input if raw_input is not None else _json_ready(payload),
+        "created_at": now,
+        "expires_at": now + CHECK_VALIDITY,
+    }
+    values["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    connection.execute(_INSERT_CHECK, values)
+    return RiskCheck(**values)
 
 
 _INSERT_CHECK = sa.insert(RiskCheck.__table__)
 
 
-def _column_values(row: RiskCheck) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in RiskCheck.__table__.columns}
+def _json_ready(value: Any) -> Any:
+    """Return ``value`` with Decimals, dates and other non-JSON scalars as strings, as a JSON column stores it."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _bureau_summary(result: BureauResult | None) -> dict[str, Any] | None:

@@ -19,18 +19,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
 from disposable_email_domains import blocklist as _DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 from rapidfuzz import fuzz, process
 
 from backend.risk.identity import (
+    PhoneFacts,
     fold,
     normalise_address,
     normalise_name,
     normalise_postal_code,
-    parse_phone,
+    phone_facts,
 )
 from backend.risk.inputs import VELOCITY_KINDS, Address, BuyerContext, CheckInput
 from backend.risk.policy import ReasonCode, RiskPolicy
@@ -139,26 +139,6 @@ def parse_email(raw: str) -> ParsedEmail:
         local, _, domain = raw.lower().rpartition("@")
         return ParsedEmail(local, domain, str(error))
     return ParsedEmail(validated.local_part.lower(), validated.ascii_domain.lower(), "")
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneFacts:
-    """A phone number's validity, country (ISO code, "" when invalid) and line type."""
-
-    valid: bool
-    country: str
-    number_type: int
-
-
-@lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def phone_facts(raw: str, region: str) -> PhoneFacts:
-    """Classify a phone number, national numbers read in ``region``."""
-    number = parse_phone(raw, region)
-    if number is None or not phonenumbers.is_valid_number(number):
-        return PhoneFacts(False, "", PhoneNumberType.UNKNOWN)
-    return PhoneFacts(
-        True, phonenumbers.region_code_for_number(number) or "", phonenumbers.number_type(number)
-    )
 
 
 def _reason(policy: RiskPolicy, code: ReasonCode, **params: Any) -> Reason:
