@@ -360,7 +360,12 @@ def _cached_report(
 
 
 def _bureau_result(
-    merchant_id: int, check: CheckInput, keys: IdentityKeys, policy: RiskPolicy, now: datetime
+    connection: sa.Connection,
+    merchant_id: int,
+    check: CheckInput,
+    keys: IdentityKeys,
+    policy: RiskPolicy,
+    now: datetime,
 ) -> BureauResult | None:
     """Return a cached or fresh bureau answer; failures are returned (the policy decides), not raised."""
     bureau = bureau_for(merchant_id, policy)
@@ -375,15 +380,16 @@ def _bureau_result(
     finally:
         bureau.close()
     if result.ok and key:
-        db.session.add(
-            CreditReport(
-                merchant_id=merchant_id,
-                identity_key=key,
-                provider=bureau.provider,
-                score_type=policy.bureau.score_type,
-                result={**asdict(result), "raw": dict(result.raw)},
-                fetched_at=now,
-            )
+        connection.execute(
+            sa.insert(CreditReport),
+            {
+                "merchant_id": merchant_id,
+                "identity_key": key,
+                "provider": bureau.provider,
+                "score_type": policy.bureau.score_type,
+                "result": {**asdict(result), "raw": dict(result.raw)},
+                "fetched_at": now,
+            },
         )
     return result
 
@@ -392,25 +398,29 @@ def _bureau_result(
 
 
 def run_risk_check(
-    merchant_id: int, payload: dict[str, Any], raw_input: dict[str, Any] | None = None
+    merchant_id: int,
+    payload: dict[str, Any],
+    raw_input: dict[str, Any] | None = None,
+    *,
+    connection: sa.Connection | None = None,
 ) -> RiskCheck:
     """Decide whether invoice may be offered for this checkout, and store the decision with its reasons.
 
     ``payload`` is the validated request; ``raw_input`` the request as the shop sent it (JSON types), kept
-    until the retention period ends.
+    until the retention period ends. The reads and the INSERT run as Core statements on ``connection``
+    (default: the session's, committed by the caller).
     """
     started = time.perf_counter()
     now = utcnow()
     policy = get_policy(merchant_id)
     check = CheckInput.from_payload(payload)
     keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
-    # Core statements on the session's connection: two reads and one INSERT, no unit-of-work bookkeeping.
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     history, override_mode = buyer_standing(connection, merchant_id, keys, now.date())
     context = BuyerContext(**history, velocity=_velocity(connection, merchant_id, keys, now))
     decision = evaluate(check, context, policy, override=override_mode)
     if should_call_bureau(check, policy, decision=decision, override=override_mode):
-        bureau_result = _bureau_result(merchant_id, check, keys, policy, now)
+        bureau_result = _bureau_result(connection, merchant_id, check, keys, policy, now)
         if bureau_result is not None:
             decision = evaluate(check, context, policy, override=override_mode, bureau_result=bureau_result)
     values = {
