@@ -5,9 +5,12 @@ Targets (DESIGN.md): risk-check throughput >= 40 % of hello world; p99 < 25 ms a
     python benchmarks/risk_check_http.py                      # SQLite
     python benchmarks/risk_check_http.py --database-url postgresql://postgres@127.0.0.1:5432/test
 
-Needs wrk (Debian package `wrk`). Load is measured in the same run for both endpoints, with the same gunicorn
-settings. Half load is paced with wrk's per-connection delay (closed loop with think time), which keeps the
-request rate near the target while latency stays low.
+Needs wrk (Debian package `wrk`) and Linux (CPU time is read from /proc). Before measuring, the database gets a
+month of earlier checks and invoice orders, as a shop in use has them. Load is measured in the same run for
+both endpoints, with the same gunicorn settings. Half load is paced with wrk's per-connection delay (closed
+loop with think time), calibrated by a short run so the rate lands near the target. Each line also says where
+the machine's CPU time per request went: the app's gunicorn workers, wrk itself, and the rest (the database
+server and the kernel).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -253,15 +257,36 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
     raise SystemExit(f"gunicorn for {app_spec} did not start")
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_cpu_seconds() -> float:
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(
     url: str,
     bodies_file: Path,
     *,
     connections: int,
     seconds: int,
+    server: subprocess.Popen,
     auth: str | None = None,
     delay_ms: float = 0,
 ) -> dict:
+    """Run wrk against ``url``; return throughput, latency and the CPU time per request by who spent it."""
+    workers = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+    before = (sum(map(_process_cpu_seconds, workers)), _children_cpu_seconds(), _busy_cpu_seconds())
     env = {**os.environ, "BODIES_FILE": str(bodies_file), "DELAY_MS": str(int(delay_ms))}
     if auth:
         env["AUTH"] = auth
@@ -281,9 +306,40 @@ def wrk(
         text=True,
         check=True,
     ).stdout
+    app_cpu, wrk_cpu, busy = (
+        sum(map(_process_cpu_seconds, workers)) - before[0],
+        _children_cpu_seconds() - before[1],
+        _busy_cpu_seconds() - before[2],
+    )
     result = json.loads(next(line for line in output.splitlines() if line.startswith("JSON "))[5:])
     result["rps"] = result["requests"] / result["seconds"]
+    per_request = 1000 / max(1, result["requests"])
+    result["cpu_ms"] = {
+        "app": app_cpu * per_request,
+        "wrk": wrk_cpu * per_request,
+        "rest": max(0.0, busy - app_cpu - wrk_cpu) * per_request,
+    }
     return result
+
+
+def paced(
+    url: str, bodies_file: Path, rate: float, *, seconds: int, server: subprocess.Popen, auth: str
+) -> dict:
+    """Run wrk at about ``rate`` requests per second: each connection waits between its requests.
+
+    A connection's rate is 1 / (latency + delay). A short run with the delay alone shows the latency, and the
+    measured run subtracts it.
+    """
+    connections = 32  # many slow connections keep wrk's whole-millisecond delay a small rounding error
+    delay = connections * 1000 / rate
+    probe = wrk(
+        url, bodies_file, connections=connections, seconds=3, server=server, auth=auth, delay_ms=delay
+    )
+    latency = max(0.0, connections * 1000 / probe["rps"] - delay)
+    delay = max(0.0, connections * 1000 / rate - latency)
+    return wrk(
+        url, bodies_file, connections=connections, seconds=seconds, server=server, auth=auth, delay_ms=delay
+    )
 
 
 def prepare_database(env: dict) -> tuple[int, dict]:
@@ -348,21 +404,13 @@ def main() -> None:
         ).json()["access_token"]
         auth = f"Bearer {token}"
         check_url = app_base + "/api/v1/risk-checks"
-        wrk(check_url, bodies_file, connections=4, seconds=2, auth=auth)  # warm up
-        wrk(hello_base + "/hello", hello_file, connections=4, seconds=2)
-        baseline = wrk(hello_base + "/hello", hello_file, connections=args.connections, seconds=args.seconds)
-        saturated = wrk(check_url, bodies_file, connections=args.connections, seconds=args.seconds, auth=auth)
+        load = {"connections": args.connections, "seconds": args.seconds}
+        wrk(check_url, bodies_file, connections=4, seconds=2, server=app, auth=auth)  # warm up
+        wrk(hello_base + "/hello", hello_file, connections=4, seconds=2, server=hello)
+        baseline = wrk(hello_base + "/hello", hello_file, server=hello, **load)
+        saturated = wrk(check_url, bodies_file, server=app, auth=auth, **load)
         half_rate = saturated["rps"] / 2
-        paced_connections = 8
-        delay = max(0.0, paced_connections * 1000 / half_rate - saturated["mean_ms"] / 2)
-        half = wrk(
-            check_url,
-            bodies_file,
-            connections=paced_connections,
-            seconds=args.seconds,
-            auth=auth,
-            delay_ms=delay,
-        )
+        half = paced(check_url, bodies_file, half_rate, seconds=args.seconds, server=app, auth=auth)
     finally:
         for process in (app, hello):
             process.terminate()
@@ -373,17 +421,19 @@ def main() -> None:
     print(
         f"database:            {backend}, gunicorn workers: {args.workers}, wrk connections: {args.connections}"
     )
-    print(
-        f"hello world:         {baseline['rps']:8.0f} req/s  p50 {baseline['p50_ms']:.2f} ms  p99 {baseline['p99_ms']:.2f} ms"
-    )
-    print(
-        f"risk check (sat.):   {saturated['rps']:8.0f} req/s  p50 {saturated['p50_ms']:.2f} ms  p99 {saturated['p99_ms']:.2f} ms"
-        f"  errors {saturated['errors']} non-2xx {saturated['non2xx']}"
-    )
-    print(
-        f"risk check (half):   {half['rps']:8.0f} req/s  p50 {half['p50_ms']:.2f} ms  p99 {half['p99_ms']:.2f} ms"
-        f"  (target {half_rate:.0f} req/s)"
-    )
+    print(f"history:             {args.history} earlier checks, {args.bodies} distinct checkouts in the load")
+    for label, result in (
+        ("hello world", baseline),
+        ("risk check (sat.)", saturated),
+        ("risk check (half)", half),
+    ):
+        cpu = result["cpu_ms"]
+        print(
+            f"{label + ':':20s} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms"
+            f"  errors {result['errors']} non-2xx {result['non2xx']}"
+            f"  | CPU per request: app {cpu['app']:.2f} ms, wrk {cpu['wrk']:.2f} ms, rest {cpu['rest']:.2f} ms"
+        )
+    print(f"half load target:    {half_rate:8.0f} req/s")
     print(f"throughput ratio:    {ratio:.2f}  (target >= 0.40)")
     print(f"p99 at half load:    {half['p99_ms']:.2f} ms  (target < 25 ms)")
 
