@@ -154,42 +154,78 @@ class TestCreateRiskCheck:
         assert response.get_json()["error"] == "bad_request"
 
 
+def add_receivable(db, merchant, email: str, **fields) -> Receivable:
+    """Store an invoice order of ``merchant`` for the buyer with ``email``."""
+    from flask import current_app
+
+    from backend.risk.identity import keyed_hash, normalise_email
+
+    connection = ShopConnection(merchant_id=merchant.id, platform="api", shop_url="https://x.example")
+    db.session.add(connection)
+    db.session.flush()
+    values = {
+        "external_id": f"order-{connection.id}",
+        "number": f"{1000 + connection.id}",
+        "currency": "EUR",
+        "total_amount": Decimal("100.00"),
+        "ordered_at": utcnow(),
+        "invoice_date": utcnow().date(),
+        "due_date": utcnow().date() + timedelta(days=14),
+        **fields,
+    }
+    receivable = Receivable(
+        merchant_id=merchant.id,
+        connection_id=connection.id,
+        email_key=keyed_hash(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email(email)),
+        **values,
+    )
+    db.session.add(receivable)
+    db.session.commit()
+    return receivable
+
+
 class TestHistoryAndVelocity:
     def test_unpaid_history_at_this_merchant_raises_the_score(self, client, headers, merchant, db):
-        connection = ShopConnection(
-            merchant_id=merchant.id, platform="api", shop_url="https://x.example", status="active"
-        )
-        db.session.add(connection)
-        db.session.flush()
         first = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
-        from flask import current_app
-
-        from backend.risk.identity import keyed_hash, normalise_email
-
-        email_key = keyed_hash(
-            current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email("anna.schmidt@web.de")
+        add_receivable(
+            db, merchant, "anna.schmidt@web.de", state="in_collection", total_amount=Decimal("120.00")
         )
-        db.session.add(
-            Receivable(
-                merchant_id=merchant.id,
-                connection_id=connection.id,
-                external_id="1001",
-                number="1001",
-                state="in_collection",
-                currency="EUR",
-                total_amount=Decimal("120.00"),
-                ordered_at=utcnow(),
-                invoice_date=utcnow().date(),
-                due_date=utcnow().date(),
-                email_key=email_key,
-            )
-        )
-        db.session.commit()
         second = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
         codes = {reason["code"] for reason in second["reasons"]}
         assert second["score"] > first["score"]
         assert "FIRST_ORDER" not in codes
         assert any("HANDED_OVER" in code or "COLLECTION" in code for code in codes), codes
+
+    def test_open_exposure_counts_what_is_still_owed(self, client, headers, merchant, db):
+        add_receivable(db, merchant, "anna.schmidt@web.de", total_amount=Decimal("1600.00"))
+        add_receivable(
+            db,
+            merchant,
+            "anna.schmidt@web.de",
+            state="partially_paid",
+            total_amount=Decimal("600.00"),
+            paid_amount=Decimal("400.00"),
+        )
+        add_receivable(db, merchant, "anna.schmidt@web.de", state="paid", total_amount=Decimal("900.00"))
+        body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        exposure = next(reason for reason in body["reasons"] if reason["code"] == "OPEN_EXPOSURE_LIMIT")
+        # 1600.00 open + 200.00 left on the partly paid one + this cart's 249.90; the paid order adds nothing
+        assert exposure["params"]["exposure"] == "2049.90"
+        assert "FIRST_ORDER" not in {reason["code"] for reason in body["reasons"]}
+
+    def test_another_merchants_orders_are_not_this_buyers_history(self, client, headers, create_merchant, db):
+        other = create_merchant("Anderer Shop GmbH")
+        add_receivable(
+            db, other, "anna.schmidt@web.de", state="in_collection", total_amount=Decimal("1900.00")
+        )
+        codes = {
+            reason["code"]
+            for reason in client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()[
+                "reasons"
+            ]
+        }
+        assert "FIRST_ORDER" in codes
+        assert not codes & {"HISTORY_HANDED_OVER", "OPEN_EXPOSURE_LIMIT"}
 
     def test_many_checkouts_from_one_email_trigger_velocity(self, client, headers):
         for n in range(5):
@@ -279,6 +315,29 @@ class TestBuyerOverrides:
         body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
         assert body["decision"] == "decline"
         assert body["payment_methods"]["hidden"] == ["invoice"]
+
+    def test_never_allow_wins_when_two_identities_disagree(self, client, headers):
+        buyer = {**CLEAN_BUYER, "buyer": {**CLEAN_BUYER["buyer"], "phone": "+49 30 1234567"}}
+        client.put(
+            "/api/v1/buyer-overrides",
+            json={"email": "anna.schmidt@web.de", "mode": "always_allow"},
+            headers=headers,
+        )
+        client.put(
+            "/api/v1/buyer-overrides", json={"phone": "030 1234567", "mode": "never_allow"}, headers=headers
+        )
+        body = client.post("/api/v1/risk-checks", json=buyer, headers=headers).get_json()
+        assert (body["decision"], body["rule"]) == ("decline", "override_never_allow")
+
+    def test_another_merchants_override_does_not_apply(self, client, headers, create_merchant, auth_headers):
+        other = create_merchant("Anderer Shop GmbH")
+        client.put(
+            "/api/v1/buyer-overrides",
+            json={"email": "anna.schmidt@web.de", "mode": "never_allow"},
+            headers=auth_headers(other, "settings:write"),
+        )
+        body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
+        assert (body["decision"], body["rule"]) == ("accept", "score_accept")
 
     def test_clearing_an_override_restores_scoring(self, client, headers):
         client.put(
