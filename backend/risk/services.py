@@ -7,8 +7,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 CHECK_VALIDITY = timedelta(minutes=30)
 CENT = Decimal("0.01")
+DAY = timedelta(days=1)
+MONTH = timedelta(days=30)
 DEFAULT_RETENTION_DAYS = RiskPolicy().retention_days
 # Identity kinds an override can name, in the order they are matched.
 OVERRIDE_KINDS = ("email", "phone", "name_address")
@@ -189,38 +192,6 @@ def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
     return sa.union_all(*(branch.subquery().select() for branch in branches))
 
 
-def _velocity(
-    connection: sa.Connection, merchant_id: int, keys: IdentityKeys, now: datetime
-) -> dict[str, VelocityCounts]:
-    """Count earlier checkouts (by cart), other names and other addresses sharing each identity key."""
-    kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
-    if not kinds:
-        return {}
-    rows = connection.execute(
-        _velocity_statement(kinds),
-        {
-            **{f"{kind}_key": getattr(keys, kind) for kind in kinds},
-            "merchant_id": merchant_id,
-            "month_ago": now - timedelta(days=30),
-        },
-    )
-    day_ago = now - timedelta(days=1)
-    seen: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
-    for kind, checkout, created_at, name_key, address_key in rows:
-        recent, month, names, addresses = seen.setdefault(kind, (set(), set(), set(), set()))
-        month.add(checkout)
-        if created_at >= day_ago:
-            recent.add(checkout)
-        if name_key and name_key != keys.name:
-            names.add(name_key)
-        if address_key and address_key != keys.address:
-            addresses.add(address_key)
-    return {
-        kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses))
-        for kind, (recent, month, names, addresses) in seen.items()
-    }
-
-
 @functools.cache
 def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]) -> sa.Select:
     """Build (once per combination of identity kinds) the buyer's standing at the merchant, one row:
@@ -228,7 +199,8 @@ def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[st
     any of their identities (``never_allow`` wins a tie, then the oldest)."""
     history_columns = {"email": Receivable.email_key, "address": Receivable.address_key}
     matches = [history_columns[kind] == sa.bindparam(f"{kind}_key") for kind in history_kinds]
-    outstanding = Receivable.state.in_([state.value for state in OUTSTANDING])
+    # Plain comparisons rather than IN: an expanding IN list re-renders the SQL on every execution.
+    outstanding = sa.or_(*(Receivable.state == state.value for state in sorted(OUTSTANDING)))
     balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
     overdue = outstanding & (Receivable.due_date < sa.bindparam("today")) & (Receivable.dunning_level == 0)
     override: sa.ColumnElement[Any] = sa.null()
@@ -261,23 +233,65 @@ def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[st
     ).where(Receivable.merchant_id == sa.bindparam("merchant_id"), sa.or_(sa.false(), *matches))
 
 
-def buyer_standing(
-    connection: sa.Connection, merchant_id: int, keys: IdentityKeys, today: date
-) -> tuple[dict[str, Any], str | None]:
-    """Return the buyer's history at this merchant (``BuyerContext`` fields) and the merchant's override."""
+@functools.cache
+def _context_statement(
+    velocity_kinds: tuple[str, ...], history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]
+) -> sa.Select:
+    """Build (once per combination of identity kinds) the buyer's context as one statement: the standing (one
+    row) LEFT JOINed to the velocity rows (none or more), so one round trip answers both."""
+    standing = _standing_statement(history_kinds, override_kinds).subquery("standing")
+    if not velocity_kinds:
+        return sa.select(standing)
+    velocity = _velocity_statement(velocity_kinds).subquery("velocity")
+    return sa.select(standing, velocity).select_from(standing.outerjoin(velocity, sa.true()))
+
+
+def buyer_context(
+    connection: sa.Connection, merchant_id: int, keys: IdentityKeys, now: datetime
+) -> tuple[BuyerContext, str | None]:
+    """Return what the merchant's records say about this buyer, and the merchant's override for them.
+
+    History and open exposure come from the buyer's receivables (matched on e-mail or billing address);
+    velocity counts earlier checkouts (by cart), other names and other addresses sharing each identity key.
+    """
+    velocity_kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
     history_kinds = tuple(kind for kind in ("email", "address") if getattr(keys, kind))
     override_kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
-    params = {"merchant_id": merchant_id, "today": today}
-    params.update((f"{kind}_key", getattr(keys, kind)) for kind in {*history_kinds, *override_kinds})
-    row = connection.execute(_standing_statement(history_kinds, override_kinds), params).one()
-    history = {
-        "previous_orders": row[0],
-        "open_exposure": Decimal(row[1]).quantize(CENT),
-        "unpaid_orders": row[2],
-        "dunned_orders": row[3],
-        "handed_over_orders": row[4],
+    params: dict[str, Any] = {"merchant_id": merchant_id, "today": now.date(), "month_ago": now - MONTH}
+    for kind in {*velocity_kinds, *history_kinds, *override_kinds}:
+        params[f"{kind}_key"] = getattr(keys, kind)
+    rows = connection.execute(_context_statement(velocity_kinds, history_kinds, override_kinds), params).all()
+    standing = rows[0]
+    context = BuyerContext(
+        previous_orders=standing[0],
+        open_exposure=Decimal(standing[1]).quantize(CENT),
+        unpaid_orders=standing[2],
+        dunned_orders=standing[3],
+        handed_over_orders=standing[4],
+        velocity=_velocity_counts(
+            keys, velocity_kinds, (row[6:] for row in rows if row[6] is not None), now - DAY
+        ),
+    )
+    return context, standing[5]
+
+
+def _velocity_counts(
+    keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[Sequence[Any]], day_ago: datetime
+) -> dict[str, VelocityCounts]:
+    seen: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
+    for kind, checkout, created_at, name_key, address_key in rows:
+        recent, month, names, addresses = seen.setdefault(kind, (set(), set(), set(), set()))
+        month.add(checkout)
+        if created_at >= day_ago:
+            recent.add(checkout)
+        if name_key and name_key != keys.name:
+            names.add(name_key)
+        if address_key and address_key != keys.address:
+            addresses.add(address_key)
+    return {
+        kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses))
+        for kind, (recent, month, names, addresses) in seen.items()
     }
-    return history, row[5]
 
 
 # -- overrides -----------------------------------------------------------------------------------------------
@@ -416,8 +430,7 @@ def run_risk_check(
     check = CheckInput.from_payload(payload)
     keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
     connection = connection or db.session.connection()
-    history, override_mode = buyer_standing(connection, merchant_id, keys, now.date())
-    context = BuyerContext(**history, velocity=_velocity(connection, merchant_id, keys, now))
+    context, override_mode = buyer_context(connection, merchant_id, keys, now)
     decision = evaluate(check, context, policy, override=override_mode)
     if should_call_bureau(check, policy, decision=decision, override=override_mode):
         bureau_result = _bureau_result(connection, merchant_id, check, keys, policy, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Response, request
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
@@ -57,20 +58,27 @@ def _check_body(row: RiskCheck, lang: str) -> dict[str, Any]:
     }
 
 
+def _check_connection() -> sa.Connection:
+    """Return the connection a risk check runs on.
+
+    The check writes single INSERTs, each durable on its own. On PostgreSQL they run in autocommit when no
+    transaction is open yet, which spares the BEGIN and COMMIT round trips. SQLite has no round trips to
+    spare, and flipping its driver's isolation level costs more than it saves; a request that already holds
+    a transaction keeps it.
+    """
+    if db.session().in_transaction() or db.engine.dialect.name == "sqlite":
+        return db.session.connection()
+    return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 @blp.route("/risk-checks", methods=["POST"])
 @blp.arguments(RiskCheckRequestSchema())
 @blp.response(201, RiskCheckSchema)
 @require_oauth("risk:check")
 def create_risk_check(payload: dict[str, Any]) -> dict[str, Any]:
     """Decide whether invoice may be offered to this buyer for this cart."""
-    # The check writes single INSERTs. With no transaction open yet they run in autocommit, each durable on its
-    # own, which spares PostgreSQL the BEGIN and COMMIT round trips; otherwise they join the open transaction.
-    options = {} if db.session().in_transaction() else {"isolation_level": "AUTOCOMMIT"}
     row = services.run_risk_check(
-        current_merchant_id(),
-        payload,
-        raw_input=request.get_json(),
-        connection=db.session.connection(execution_options=options),
+        current_merchant_id(), payload, raw_input=request.get_json(), connection=_check_connection()
     )
     body = RISK_CHECK_SCHEMA.dumps(_check_body(row, _language()))
     db.session.commit()

@@ -1,0 +1,174 @@
+"""Where one risk check's time goes, in-process: the stages of POST /api/v1/risk-checks against hello world.
+
+    python benchmarks/risk_check_stages.py                      # SQLite
+    python benchmarks/risk_check_stages.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+Requests are WSGI calls in this process (no HTTP server, no network), against a database holding a month of
+earlier checks (as in risk_check_http.py). The stages are timed by wrapping the functions the request runs, so
+the numbers are those of the real path; "the rest" is Flask, authentication, request hooks, the session and
+building the stored row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import gc
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import webargs.core
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hello_app import app as hello_app
+from risk_check_http import prefill_history, prepare_database, realistic_bodies, reset_postgres
+
+spent: collections.Counter[str] = collections.Counter()
+
+
+def timed(owner: Any, name: str, stage: str) -> None:
+    """Replace ``owner.name`` by a wrapper adding its wall time to ``spent[stage]``."""
+    function = getattr(owner, name)
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[stage] += time.perf_counter() - started
+
+    setattr(owner, name, wrapper)
+
+
+def wsgi_post(app: Callable, path: str, body: bytes, headers: dict[str, str]) -> str:
+    """POST ``body`` to ``app`` through its WSGI callable; return the status line."""
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SERVER_NAME": "bench",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        **{"HTTP_" + key.upper().replace("-", "_"): value for key, value in headers.items()},
+    }
+    status: list[str] = []
+    b"".join(app(environ, lambda line, _headers, _exc=None: status.append(line)))
+    return status[0]
+
+
+def per_call_us(run: Callable[[], Any], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        run()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is reset!); default SQLite")
+    parser.add_argument("--checks", type=int, default=3000)
+    parser.add_argument("--history", type=int, default=60_000, help="earlier checks stored before measuring")
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "CLAIMBRIDGE_INSTANCE_PATH": tempfile.mkdtemp(prefix="cb-stages-"),
+        "CLAIMBRIDGE_LOG_LEVEL": "WARNING",
+    }
+    if args.database_url:
+        reset_postgres(args.database_url)
+        env["CLAIMBRIDGE_DATABASE_URL"] = args.database_url
+    merchant_id, creds = prepare_database(env)
+    returning = prefill_history(env, merchant_id, args.history)
+    bodies = [json.dumps(body).encode() for body in realistic_bodies(2 * args.checks, returning=returning)]
+
+    from backend import create_app
+    from backend.extensions import db
+    from backend.risk import services, views
+
+    app = create_app()
+    token = (
+        app.test_client()
+        .post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+        )
+        .get_json()["access_token"]
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    with app.app_context():
+        engine = db.engine
+
+    def check(body: bytes) -> None:
+        status = wsgi_post(app, "/api/v1/risk-checks", body, headers)
+        assert status.startswith("201"), status
+
+    for body in bodies[: args.checks]:  # warm: caches, prepared statements, the first rows of the day
+        check(body)
+
+    timed(webargs.core.Parser, "parse", "parse and validate the body (webargs, marshmallow)")
+    timed(services, "identity_keys", "identity keys (normalise, HMAC)")
+    timed(services, "buyer_context", "read history, velocity, override (1 statement)")
+    timed(services, "evaluate", "signals and decision")
+    timed(Session, "commit", "commit")
+    timed(views, "_check_body", "response body")
+    timed(views.RISK_CHECK_SCHEMA, "dumps", "response body")
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _started(connection: Any, *_args: Any) -> None:
+        connection.info["started"] = time.perf_counter()
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _finished(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO risk_checks"):
+            spent["store the check (INSERT)"] += time.perf_counter() - connection.info["started"]
+
+    measured = bodies[args.checks :]
+    # A gunicorn worker holds the app only; this process also holds the set-up's objects, which the cyclic
+    # garbage collector would walk again and again. Freeze them out of its way.
+    gc.collect()
+    gc.freeze()
+    started = time.perf_counter()
+    for body in measured:
+        check(body)
+    whole = (time.perf_counter() - started) / len(measured) * 1e6
+    hello = per_call_us(lambda: wsgi_post(hello_app, "/hello", b"{}", {}), 20_000)
+    stages = {stage: seconds / len(measured) * 1e6 for stage, seconds in spent.items()}
+
+    print(
+        f"database: {'postgresql' if args.database_url else 'sqlite'}, history: {args.history} earlier checks"
+    )
+    print(f"hello world (same process, same way): {hello:8.1f} us per request")
+    print(
+        f"risk check, whole request:            {whole:8.1f} us per request  ({whole / hello:.1f} x hello world)"
+    )
+    for stage, micros in sorted(stages.items(), key=lambda item: -item[1]):
+        print(f"  {stage:44s} {micros:8.1f} us")
+    rest = whole - sum(stages.values())
+    print(f"  {'the rest (Flask, auth, hooks, building the row)':44s} {rest:8.1f} us")
+    print("(on PostgreSQL the INSERT commits itself: autocommit)")
+
+
+if __name__ == "__main__":
+    main()
