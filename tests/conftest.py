@@ -23,7 +23,7 @@ from backend.extensions import db as _db
 from backend.extensions import limiter
 from backend.merchants.models import Merchant
 from backend.merchants.services import create_merchant as create_merchant_service
-from backend.risk.services import policy_cache
+from backend.risk.services import close_bureau_clients, policy_cache
 
 PG_ENV = "CLAIMBRIDGE_TEST_DATABASE_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -144,6 +144,7 @@ def app(_session_app: Flask) -> Iterator[Flask]:
         limiter.reset()
         grant_cache.clear()
         policy_cache.clear()
+        close_bureau_clients()
         yield _session_app
         _db.session.rollback()
         _empty_all_tables()

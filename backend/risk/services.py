@@ -140,23 +140,41 @@ def _bureau_account(record: RiskPolicyRecord | None) -> dict[str, str] | None:
     return json.loads(decrypt_text(record.bureau_account_encrypted))
 
 
+# Bureau clients by everything they are built from, one per process: checks then reuse a client's open TLS
+# connections instead of paying a handshake out of the bureau's time budget. A changed account or setting makes
+# a new key; the oldest clients are closed beyond MAX_BUREAU_CLIENTS.
+MAX_BUREAU_CLIENTS = 100
+bureau_clients: dict[tuple[Any, ...], PayoneBureau] = {}
+
+
 def bureau_for(merchant_id: int, policy: RiskPolicy) -> CreditBureau | None:
     """Return the merchant's credit bureau client, or None without an account."""
     account = _bureau_account(db.session.get(RiskPolicyRecord, merchant_id))
     if account is None:
         return None
-    return PayoneBureau(
-        merchant_id=account["merchant_id"],
-        portal_id=account["portal_id"],
-        sub_account_id=account["sub_account_id"],
-        portal_key=account["portal_key"],
-        mode=account["mode"],
-        score_type=policy.bureau.score_type,
-        address_check_type=policy.bureau.address_check_type,
-        timeout_budget=current_app.config["CLAIMBRIDGE_BUREAU_TIMEOUT"],
-        base_url=current_app.config["CLAIMBRIDGE_PAYONE_URL"],
-        allow_private=current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"],
-    )
+    config = current_app.config
+    settings = {
+        **account,
+        "score_type": policy.bureau.score_type,
+        "address_check_type": policy.bureau.address_check_type,
+        "timeout_budget": config["CLAIMBRIDGE_BUREAU_TIMEOUT"],
+        "base_url": config["CLAIMBRIDGE_PAYONE_URL"],
+        "allow_private": config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"],
+    }
+    key = tuple(sorted(settings.items()))
+    client = bureau_clients.get(key)
+    if client is None:
+        if len(bureau_clients) >= MAX_BUREAU_CLIENTS:
+            oldest = next(iter(bureau_clients))
+            bureau_clients.pop(oldest).close()
+        client = bureau_clients[key] = PayoneBureau(**settings)
+    return client
+
+
+def close_bureau_clients() -> None:
+    """Close every cached bureau client and its connections."""
+    while bureau_clients:
+        bureau_clients.popitem()[1].close()
 
 
 # -- buyer context -------------------------------------------------------------------------------------------
@@ -389,10 +407,7 @@ def _bureau_result(
     cached = _cached_report(merchant_id, key, bureau.provider, policy.bureau.cache_days, now) if key else None
     if cached is not None:
         return cached
-    try:
-        result = bureau_result_for(bureau, check)
-    finally:
-        bureau.close()
+    result = bureau_result_for(bureau, check)
     if result.ok and key:
         connection.execute(
             sa.insert(CreditReport),

@@ -1,5 +1,6 @@
 """The risk-check API end to end: token, request, decision, stored check, policy, overrides."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,7 +12,10 @@ from backend.extensions import utcnow
 from backend.merchants.models import ShopConnection
 from backend.orders.models import Receivable
 from backend.risk.models import RiskCheck
-from backend.risk.services import purge_raw_inputs
+from backend.risk.services import bureau_clients, purge_raw_inputs
+from tests.fakes.payone import PATH as PAYONE_PATH
+from tests.fakes.payone import FakePayone
+from tests.fakes.server import FakeServer
 
 CLEAN_BUYER = {
     "reference": "cart-1",
@@ -358,6 +362,53 @@ class TestBuyerOverrides:
             client.put("/api/v1/buyer-overrides", json={"mode": "never_allow"}, headers=headers).status_code
             == 422
         )
+
+
+class TestCreditBureau:
+    @pytest.fixture
+    def payone(self, app, monkeypatch) -> Iterator[FakeServer]:
+        with FakeServer(FakePayone()) as server:
+            monkeypatch.setitem(app.config, "CLAIMBRIDGE_PAYONE_URL", server.url + PAYONE_PATH)
+            yield server
+
+    @pytest.fixture(autouse=True)
+    def bureau_enabled(self, client, headers, payone) -> None:
+        fake = FakePayone()
+        account = {
+            "merchant_id": fake.merchant_id,
+            "portal_id": fake.portal_id,
+            "sub_account_id": fake.sub_account_id,
+            "portal_key": fake.portal_key,
+            "mode": "test",
+        }
+        policy = {"bureau": {"enabled": True, "min_amount": "100.00"}, "bureau_account": account}
+        assert client.put("/api/v1/policy", json=policy, headers=headers).status_code == 200
+
+    def check(self, client, headers, last_name: str) -> dict:
+        buyer = {
+            **CLEAN_BUYER,
+            "buyer": {**CLEAN_BUYER["buyer"], "last_name": last_name},
+            "billing_address": {**CLEAN_BUYER["billing_address"], "last_name": last_name},
+        }
+        return client.post("/api/v1/risk-checks", json=buyer, headers=headers).get_json()
+
+    def test_red_light_declines_and_the_answer_is_kept_for_the_same_person(self, client, headers, payone):
+        first = self.check(client, headers, "Rot")
+        again = self.check(client, headers, "Rot")
+        assert first["decision"] == again["decision"] == "decline"
+        assert "BUREAU_RED" in {reason["code"] for reason in again["reasons"]}
+        assert len(payone.requests_to(PAYONE_PATH)) == 1
+
+    def test_checks_reuse_the_accounts_client_and_its_connections(self, client, headers, payone):
+        for last_name in ("Schmidt", "Gelb"):
+            assert self.check(client, headers, last_name)["bureau"]["provider"] == "payone"
+        assert len(payone.requests_to(PAYONE_PATH)) == 2
+        (bureau,) = bureau_clients.values()  # one open client (one connection pool) for both checks
+        policy = {"bureau": {"enabled": True, "min_amount": "100.00", "score_type": "IA"}}
+        client.put("/api/v1/policy", json=policy, headers=headers)
+        self.check(client, headers, "Meyer")
+        assert len(bureau_clients) == 2  # changed settings build a new client
+        assert bureau in bureau_clients.values()
 
 
 class TestRetention:
