@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -242,12 +242,14 @@ def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[st
             .scalar_subquery()
         )
     return sa.select(
-        sa.func.count(),
-        sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0),
-        sa.func.count(sa.case((overdue, 1))),
-        sa.func.count(sa.case((Receivable.dunning_level > 0, 1))),
-        sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))),
-        override,
+        sa.func.count().label("previous_orders"),
+        sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0).label("open_exposure"),
+        sa.func.count(sa.case((overdue, 1))).label("unpaid_orders"),
+        sa.func.count(sa.case((Receivable.dunning_level > 0, 1))).label("dunned_orders"),
+        sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))).label(
+            "handed_over_orders"
+        ),
+        override.label("override"),
     ).where(Receivable.merchant_id == sa.bindparam("merchant_id"), sa.or_(sa.false(), *matches))
 
 
@@ -280,32 +282,31 @@ def buyer_context(
         params[f"{kind}_key"] = getattr(keys, kind)
     rows = connection.execute(_context_statement(velocity_kinds, history_kinds, override_kinds), params).all()
     standing = rows[0]
+    velocity_rows = [row for row in rows if row.kind is not None] if velocity_kinds else []
     context = BuyerContext(
-        previous_orders=standing[0],
-        open_exposure=Decimal(standing[1]).quantize(CENT),
-        unpaid_orders=standing[2],
-        dunned_orders=standing[3],
-        handed_over_orders=standing[4],
-        velocity=_velocity_counts(
-            keys, velocity_kinds, (row[6:] for row in rows if row[6] is not None), now - DAY
-        ),
+        previous_orders=standing.previous_orders,
+        open_exposure=Decimal(standing.open_exposure).quantize(CENT),
+        unpaid_orders=standing.unpaid_orders,
+        dunned_orders=standing.dunned_orders,
+        handed_over_orders=standing.handed_over_orders,
+        velocity=_velocity_counts(keys, velocity_kinds, velocity_rows, now - DAY),
     )
-    return context, standing[5]
+    return context, standing.override
 
 
 def _velocity_counts(
-    keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[Sequence[Any]], day_ago: datetime
+    keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[sa.Row[Any]], day_ago: datetime
 ) -> dict[str, VelocityCounts]:
     seen: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
-    for kind, checkout, created_at, name_key, address_key in rows:
-        recent, month, names, addresses = seen.setdefault(kind, (set(), set(), set(), set()))
-        month.add(checkout)
-        if created_at >= day_ago:
-            recent.add(checkout)
-        if name_key and name_key != keys.name:
-            names.add(name_key)
-        if address_key and address_key != keys.address:
-            addresses.add(address_key)
+    for row in rows:
+        recent, month, names, addresses = seen.setdefault(row.kind, (set(), set(), set(), set()))
+        month.add(row.checkout)
+        if row.created_at >= day_ago:
+            recent.add(row.checkout)
+        if row.name_key and row.name_key != keys.name:
+            names.add(row.name_key)
+        if row.address_key and row.address_key != keys.address:
+            addresses.add(row.address_key)
     return {
         kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses))
         for kind, (recent, month, names, addresses) in seen.items()
