@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from backend.config import load_config
@@ -97,6 +98,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping({k: v for k, v in (config or {}).items() if not k.startswith("CLAIMBRIDGE_")})
 
     configure_logging(app)
+    if app.config["CLAIMBRIDGE_PROXY_COUNT"]:
+        # Behind a reverse proxy every request comes from the proxy; take the client from X-Forwarded-For,
+        # trusting exactly as many hops as there are proxies (a client cannot forge past them).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["CLAIMBRIDGE_PROXY_COUNT"])
     import backend.models  # noqa: F401  (every table registered before migrations or queries)
 
     db.init_app(app)

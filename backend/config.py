@@ -67,6 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_STORAGE_URL", "memory://", "rate-limit storage; use redis://… with several web machines"
     ),
     Setting("TOKEN_RATE_LIMIT", "30/minute", "token endpoint limit, applied per client and per address"),
+    Setting(
+        "PROXY_COUNT",
+        "0",
+        "reverse proxies in front of the app whose X-Forwarded-For is trusted, so rate limits and logs see the "
+        "client's address; 0 when clients connect directly (the header is then ignored)",
+    ),
     Setting("TOKEN_LIFETIME", "3600", "access token lifetime in seconds"),
     Setting("MAX_CONTENT_LENGTH", "1048576", "largest accepted request body in bytes"),
     Setting("WORKER_INTERVAL", "30", "seconds the worker sleeps between rounds"),
@@ -104,6 +110,7 @@ class Config:
     log_level: str
     ratelimit_storage_url: str
     token_rate_limit: str
+    proxy_count: int
     token_lifetime: int
     max_content_length: int
     worker_interval: int
@@ -135,6 +142,7 @@ class Config:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_HEADERS_ENABLED": True,
             "CLAIMBRIDGE_TOKEN_RATE_LIMIT": self.token_rate_limit,
+            "CLAIMBRIDGE_PROXY_COUNT": self.proxy_count,
             "OAUTH2_TOKEN_EXPIRES_IN": {"client_credentials": self.token_lifetime},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "CLAIMBRIDGE_WORKER_INTERVAL": self.worker_interval,
@@ -325,6 +333,7 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         log_level=log_level,
         ratelimit_storage_url=get("RATELIMIT_STORAGE_URL") or "memory://",
         token_rate_limit=get("TOKEN_RATE_LIMIT") or "30/minute",
+        proxy_count=_parse_int("PROXY_COUNT", get("PROXY_COUNT") or "", problems, minimum=0),
         token_lifetime=_parse_int("TOKEN_LIFETIME", get("TOKEN_LIFETIME") or "", problems, minimum=60),
         max_content_length=_parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH") or "", problems),
         worker_interval=_parse_int("WORKER_INTERVAL", get("WORKER_INTERVAL") or "", problems),

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -93,3 +94,7 @@ class TestConfigCommand:
         output = run("config", "--markdown").output
         assert "`CLAIMBRIDGE_DATABASE_URL`" in output
         assert "`CLAIMBRIDGE_ENCRYPTION_KEY`" in output
+
+    def test_readme_shows_the_table_as_generated(self, run):
+        table = run("config", "--markdown").output.strip()
+        assert table in (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -34,9 +34,10 @@ class TestLoadConfig:
                     "CLAIMBRIDGE_TOKEN_LIFETIME": "ten",
                     "CLAIMBRIDGE_DATABASE_URL": "mysql://x",
                     "CLAIMBRIDGE_LOG_FORMAT": "xml",
+                    "CLAIMBRIDGE_PROXY_COUNT": "-1",
                 },
             )
-        assert len(error.value.problems) == 5
+        assert len(error.value.problems) == 6
 
     def test_normalises_postgres_urls_to_psycopg3(self, tmp_path):
         config = load_config(tmp_path, {"CLAIMBRIDGE_DATABASE_URL": "postgres://u@db/claims"})

@@ -93,6 +93,40 @@ class TestTokenEndpoint:
         assert statuses == [401, 401, 401, 429]
 
 
+class TestClientAddress:
+    def test_without_a_proxy_forwarded_addresses_are_ignored(self, app, client, monkeypatch):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "2/minute")
+        statuses = [
+            client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(f"cb_unknown{n}", "x"),
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            ).status_code
+            for n in range(3)
+        ]
+        assert statuses == [401, 401, 429]  # a client cannot escape the limit by naming another address
+
+    def test_behind_a_proxy_each_client_address_has_its_own_limit(self, app, database_url, tmp_path):
+        proxied = make_app(
+            database_url, tmp_path, CLAIMBRIDGE_PROXY_COUNT="1", CLAIMBRIDGE_TOKEN_RATE_LIMIT="2/minute"
+        ).test_client()
+
+        def statuses(address: str) -> list[int]:
+            return [
+                proxied.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(f"cb_unknown{n}", "x"),
+                    headers={"X-Forwarded-For": f"203.0.113.9, {address}"},  # the proxy appends the peer
+                ).status_code
+                for n in range(3)
+            ]
+
+        assert statuses("198.51.100.1") == [401, 401, 429]
+        assert statuses("198.51.100.2") == [401, 401, 429]
+
+
 class TestRevocation:
     def test_revoked_token_is_refused(self, client, merchant, create_credentials):
         client_id, secret = create_credentials(merchant)
