@@ -107,11 +107,18 @@ class TestClientAddress:
         ]
         assert statuses == [401, 401, 429]  # a client cannot escape the limit by naming another address
 
-    def test_behind_a_proxy_each_client_address_has_its_own_limit(self, app, database_url, tmp_path):
-        proxied = make_app(
+    @pytest.fixture
+    def proxied(self, app, database_url, tmp_path):
+        """A client of a second app on the same database, configured to run behind one reverse proxy."""
+        proxied_app = make_app(
             database_url, tmp_path, CLAIMBRIDGE_PROXY_COUNT="1", CLAIMBRIDGE_TOKEN_RATE_LIMIT="2/minute"
-        ).test_client()
+        )
+        with proxied_app.app_context():
+            yield proxied_app.test_client()
+            db.session.remove()
+            db.engine.dispose()
 
+    def test_behind_a_proxy_each_client_address_has_its_own_limit(self, proxied):
         def statuses(address: str) -> list[int]:
             return [
                 proxied.post(
