@@ -44,6 +44,16 @@ class FakePayone:
     portal_key: str = "portal-secret"
     received: list[dict[str, str]] = field(default_factory=list)
 
+    def policy_account(self, mode: str = "test") -> dict[str, str]:
+        """Return the ``bureau_account`` a merchant's policy names to use this account."""
+        return {
+            "merchant_id": self.merchant_id,
+            "portal_id": self.portal_id,
+            "sub_account_id": self.sub_account_id,
+            "portal_key": self.portal_key,
+            "mode": mode,
+        }
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = _request(environ)
         if request.path != PATH or request.method != "POST":

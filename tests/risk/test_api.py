@@ -373,14 +373,7 @@ class TestCreditBureau:
 
     @pytest.fixture(autouse=True)
     def bureau_enabled(self, client, headers, payone) -> None:
-        fake = FakePayone()
-        account = {
-            "merchant_id": fake.merchant_id,
-            "portal_id": fake.portal_id,
-            "sub_account_id": fake.sub_account_id,
-            "portal_key": fake.portal_key,
-            "mode": "test",
-        }
+        account = FakePayone().policy_account()
         policy = {"bureau": {"enabled": True, "min_amount": "100.00"}, "bureau_account": account}
         assert client.put("/api/v1/policy", json=policy, headers=headers).status_code == 200
 

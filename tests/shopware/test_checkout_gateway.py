@@ -225,14 +225,7 @@ class TestFailMode:
             yield server
 
     def bureau_policy(self, fail_mode: dict) -> dict:
-        fake = FakePayone()
-        account = {
-            "merchant_id": fake.merchant_id,
-            "portal_id": fake.portal_id,
-            "sub_account_id": fake.sub_account_id,
-            "portal_key": fake.portal_key,
-            "mode": "test",
-        }
+        account = FakePayone().policy_account()
         return fail_mode | {"bureau": {"enabled": True, "min_amount": "100.00"}, "bureau_account": account}
 
     def test_hanging_bureau_under_hide_invoice_hides_invoice_in_time(self, http_shop, payone, shopware_app):
