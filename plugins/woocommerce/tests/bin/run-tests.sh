@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Run the plugin's PHPUnit suites inside real WordPress on MariaDB, against a real ClaimBridge backend.
+#
+#   plugins/woocommerce/tests/bin/run-tests.sh [phpunit args...]
+#
+# Starts the backend (gunicorn on a free loopback port, SQLite, a demo merchant and client), then for each
+# mode builds a throwaway WordPress install (database cb_plugin_<pid>_<mode>) and runs PHPUnit in it:
+#   - "core": WordPress without WooCommerce (activation notice, settings, gate, routes through their seams);
+#   - "woocommerce": when CLAIMBRIDGE_WOOCOMMERCE_DIR points at a built WooCommerce release tree, the same
+#     suite plus the WooCommerce suite (Store API and classic placement over HTTP, real orders and e-mails).
+# Everything it started is stopped and dropped on exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$here/../../.." && pwd)
+python=${CLAIMBRIDGE_PYTHON:-$repo/.venv/bin/python}
+work=$(mktemp -d "${TMPDIR:-/tmp}/cb_plugin.XXXXXX")
+pids=()
+installs=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  for dir in "${installs[@]}"; do "$here/bin/drop-wp.sh" "$dir" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.2
+  done
+  echo "run-tests.sh: nothing answers at $1" >&2; return 1
+}
+
+# The backend, as an operator runs it.
+backend_port=$(free_port)
+export CLAIMBRIDGE_DATABASE_URL="sqlite:///$work/claimbridge.db"
+export CLAIMBRIDGE_PUBLIC_URL="http://127.0.0.1:$backend_port"
+export CLAIMBRIDGE_ALLOW_PRIVATE_URLS=true
+export CLAIMBRIDGE_SECRET_KEY=plugin-tests-secret-key-0123456789abcdef
+export CLAIMBRIDGE_IDENTITY_KEY=plugin-tests-identity-key-0123456789abcdef
+export CLAIMBRIDGE_ENCRYPTION_KEY=$("$python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+export CLAIMBRIDGE_TOKEN_RATE_LIMIT=1000/minute
+cd "$repo"
+"$repo/.venv/bin/claimbridge" db upgrade >/dev/null
+"$repo/.venv/bin/claimbridge" demo --json > "$work/demo.json"
+"$repo/.venv/bin/gunicorn" --bind "127.0.0.1:$backend_port" --workers 2 --log-level warning \
+  "backend:create_app()" > "$work/backend.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$backend_port/healthz"
+export CLAIMBRIDGE_TEST_BACKEND_URL="http://127.0.0.1:$backend_port"
+CLAIMBRIDGE_TEST_CLIENT_ID=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$work/demo.json")
+CLAIMBRIDGE_TEST_CLIENT_SECRET=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/demo.json")
+export CLAIMBRIDGE_TEST_CLIENT_ID CLAIMBRIDGE_TEST_CLIENT_SECRET
+
+run_mode() {
+  local mode=$1; shift
+  local wp_port dir activate=claimbridge
+  wp_port=$(free_port)
+  dir="$work/wp-$mode"
+  [ "$mode" = woocommerce ] && activate=woocommerce,claimbridge
+  installs+=("$dir")
+  (
+    [ "$mode" = core ] && unset CLAIMBRIDGE_WOOCOMMERCE_DIR
+    "$here/bin/install-wp.sh" "$dir" --url "http://127.0.0.1:$wp_port" --db "cb_plugin_$$_$mode" \
+      --plugin "$here/../claimbridge" --activate "$activate" > "$work/install-$mode.log" 2>&1
+  ) || { cat "$work/install-$mode.log" >&2; return 1; }
+  "$here/bin/serve-wp.sh" "$dir" > "$work/serve-$mode.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$wp_port/wp-login.php"
+  local suites=core
+  [ "$mode" = woocommerce ] && suites=core,woocommerce
+  echo "== PHPUnit in WordPress ($mode)"
+  WP_DIR=$dir CLAIMBRIDGE_TEST_MODE=$mode phpunit -c "$here/phpunit.xml.dist" --testsuite "$suites" "$@"
+}
+
+run_mode core "$@"
+if [ -n "${CLAIMBRIDGE_WOOCOMMERCE_DIR:-}" ]; then
+  run_mode woocommerce "$@"
+fi
