@@ -23,3 +23,4 @@ ini_set( 'display_errors', '0' ); // phpcs:ignore WordPress.PHP.IniSet.display_e
 require_once __DIR__ . '/php/class-claimbridge-test-case.php';
 require_once __DIR__ . '/php/class-claimbridge-memory-orders.php';
 require_once __DIR__ . '/php/class-claimbridge-rest-test-case.php';
+require_once __DIR__ . '/php/class-claimbridge-shop-client.php';

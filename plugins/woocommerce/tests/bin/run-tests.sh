@@ -2,6 +2,7 @@
 # Run the plugin's PHPUnit suites inside real WordPress on MariaDB, against a real ClaimBridge backend.
 #
 #   plugins/woocommerce/tests/bin/run-tests.sh [phpunit args...]
+#   CLAIMBRIDGE_PLUGIN_TEST_MODES=woocommerce run-tests.sh --filter PlacementTest
 #
 # Starts the backend (gunicorn on a free loopback port, SQLite, a demo merchant and client), then for each
 # mode builds a throwaway WordPress install (database cb_plugin_<pid>_<mode>) and runs PHPUnit in it:
@@ -17,7 +18,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cb_plugin.XXXXXX")
 pids=()
 installs=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  # Each server runs in its own process group (setsid): PHP's server forks workers, gunicorn its workers.
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   for dir in "${installs[@]}"; do "$here/bin/drop-wp.sh" "$dir" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
@@ -44,7 +46,7 @@ export CLAIMBRIDGE_TOKEN_RATE_LIMIT=1000/minute
 cd "$repo"
 "$repo/.venv/bin/claimbridge" db upgrade >/dev/null
 "$repo/.venv/bin/claimbridge" demo --json > "$work/demo.json"
-"$repo/.venv/bin/gunicorn" --bind "127.0.0.1:$backend_port" --workers 2 --log-level warning \
+setsid "$repo/.venv/bin/gunicorn" --bind "127.0.0.1:$backend_port" --workers 2 --log-level warning \
   "backend:create_app()" > "$work/backend.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$backend_port/healthz"
@@ -65,7 +67,7 @@ run_mode() {
     "$here/bin/install-wp.sh" "$dir" --url "http://127.0.0.1:$wp_port" --db "cb_plugin_$$_$mode" \
       --plugin "$here/../claimbridge" --activate "$activate" > "$work/install-$mode.log" 2>&1
   ) || { cat "$work/install-$mode.log" >&2; return 1; }
-  "$here/bin/serve-wp.sh" "$dir" > "$work/serve-$mode.log" 2>&1 &
+  setsid "$here/bin/serve-wp.sh" "$dir" > "$work/serve-$mode.log" 2>&1 &
   pids+=($!)
   wait_http "http://127.0.0.1:$wp_port/wp-login.php"
   local suites=core
@@ -74,7 +76,10 @@ run_mode() {
   WP_DIR=$dir CLAIMBRIDGE_TEST_MODE=$mode phpunit -c "$here/phpunit.xml.dist" --testsuite "$suites" "$@"
 }
 
-run_mode core "$@"
-if [ -n "${CLAIMBRIDGE_WOOCOMMERCE_DIR:-}" ]; then
-  run_mode woocommerce "$@"
-fi
+# CLAIMBRIDGE_PLUGIN_TEST_MODES narrows the run while working (e.g. "woocommerce").
+for mode in ${CLAIMBRIDGE_PLUGIN_TEST_MODES:-core woocommerce}; do
+  if [ "$mode" = woocommerce ] && [ -z "${CLAIMBRIDGE_WOOCOMMERCE_DIR:-}" ]; then
+    continue
+  fi
+  run_mode "$mode" "$@"
+done

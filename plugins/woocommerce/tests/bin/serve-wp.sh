@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Serve an install-wp.sh install with PHP's built-in server on its WP_URL's host and port (foreground).
-#   serve-wp.sh DIR        (stop it with kill PID; PHP_CLI_SERVER_WORKERS sets parallel workers, default 4)
+#   setsid serve-wp.sh DIR & ... kill -- -$!
+# PHP's server forks PHP_CLI_SERVER_WORKERS workers (default 4) that outlive a killed parent: start it in its
+# own process group (setsid) and stop the whole group.
 set -euo pipefail
 dir=${1:?usage: serve-wp.sh DIR}
 # shellcheck disable=SC1091
