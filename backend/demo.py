@@ -28,9 +28,9 @@ from backend.handovers.models import Handover
 from backend.handovers.services import handover_blockers, propose_handovers, update_rules
 from backend.merchants.models import SCOPES, Merchant, ShopConnection
 from backend.merchants.services import create_merchant
-from backend.orders.models import Receivable
 from backend.orders.schemas import OrderPushSchema
 from backend.orders.services import push_order
+from backend.receivables.models import Receivable
 
 DEMO_MERCHANT_NAME = "Demo Shop GmbH"
 DEMO_CREDITOR = {"street": "Hafenstraße", "house_number": "5", "postal_code": "20457", "city": "Hamburg"}

@@ -13,8 +13,9 @@ from backend.dunning.models import (
 )
 from backend.handovers.models import Handover, HandoverPayment, HandoverRule, HandoverStatusUpdate, ShopUpdate
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
-from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
+from backend.orders.models import OrderSyncRequest
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.receivables.models import Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.shopware.models import ShopwareEvent, ShopwareShop
 from backend.woocommerce.models import WooCommerceWebhook

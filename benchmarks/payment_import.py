@@ -31,10 +31,10 @@ from backend import create_app
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import create_merchant
-from backend.orders.models import Receivable
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, MatchStatus, PaymentMatch
 from backend.payments.services import import_statement
 from backend.payments.statements import parse_statement
+from backend.receivables.models import Receivable
 from tests.payments.generate import GeneratedSet, generate_set, write_camt053
 
 BATCH = 5000

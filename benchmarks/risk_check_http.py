@@ -141,7 +141,7 @@ def prefill_history(env: dict, merchant_id: int, checks: int, seed: int = 11) ->
     from backend import create_app
     from backend.extensions import db
     from backend.merchants.models import ShopConnection
-    from backend.orders.models import Receivable
+    from backend.receivables.models import Receivable
     from backend.risk.identity import identity_keys
     from backend.risk.inputs import CheckInput
     from backend.risk.models import IDENTITY_KINDS, RiskCheck

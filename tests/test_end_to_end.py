@@ -22,8 +22,8 @@ from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
 from backend.merchants.models import Merchant
-from backend.orders.models import Receivable
 from backend.orders.services import process_order_sync_requests
+from backend.receivables.models import Receivable
 from backend.shopware.services import dispatch_order_events
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport

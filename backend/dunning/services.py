@@ -68,11 +68,11 @@ from backend.errors import UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant
-from backend.orders.models import Receivable, ReceivableEvent
-from backend.orders.states import OUTSTANDING
 from backend.outbox import backoff, lease_due
 from backend.payments.girocode import GiroCodeError, girocode, girocode_png
 from backend.payments.receivable_references import assign_payment_reference
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email
 from backend.types import Money
 from connectors.errors import ConnectorError

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db, utcnow
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 from backend.types import JSONType, Money, UTCDateTime
 
 

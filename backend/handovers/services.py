@@ -68,10 +68,10 @@ from backend.handovers.models import (
 from backend.handovers.states import check_transition
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import Receivable, ReceivableEvent
-from backend.orders.states import OUTSTANDING, State
-from backend.orders.states import check_transition as check_receivable_transition
 from backend.outbox import backoff, lease_due
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import OUTSTANDING, State
+from backend.receivables.states import check_transition as check_receivable_transition
 from backend.shopware.services import HandoverRow
 from connectors.agencies.base import (
     CaseRef,

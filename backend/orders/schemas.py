@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from backend.orders.states import SHOP_STATES
+from backend.receivables.states import SHOP_STATES
 
 _AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 BERLIN = ZoneInfo("Europe/Berlin")

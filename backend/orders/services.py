@@ -25,11 +25,12 @@ from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
-from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
+from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
-from backend.orders.states import State, state_from_shop
 from backend.outbox import backoff, lease_due
 from backend.payments.receivable_references import assign_payment_reference
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import State, state_from_shop
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
 from backend.risk.services import get_policy

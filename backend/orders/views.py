@@ -8,8 +8,8 @@ from backend.auth.server import current_client_id, current_merchant_id, require_
 from backend.extensions import db
 from backend.orders import services
 from backend.orders.blueprint import blp
-from backend.orders.models import Receivable
 from backend.orders.schemas import OrderPushSchema, PushedReceivableSchema
+from backend.receivables.models import Receivable
 
 
 @blp.route("/orders/<string:external_id>", methods=["PUT"])

@@ -7,8 +7,8 @@ import hmac
 
 from flask import current_app
 
-from backend.orders.models import Receivable
 from backend.payments.references import make_reference
+from backend.receivables.models import Receivable
 
 SALT_PURPOSE = "payment-reference:"
 

@@ -36,8 +36,6 @@ from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.services import decide_handover, queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import Receivable, ReceivableEvent
-from backend.orders.states import OUTSTANDING, State, check_transition
 from backend.payments.matching import MatchProposal, MatchRule, MatchSettings, OpenReceivable, PaymentMatcher
 from backend.payments.models import (
     BankTransactionRecord,
@@ -48,6 +46,8 @@ from backend.payments.models import (
 )
 from backend.payments.receivable_references import assign_payment_reference
 from backend.payments.statements import BankTransaction, StatementError, parse_statement
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import OUTSTANDING, State, check_transition
 
 ACTOR = "payment-matching"
 BERLIN = ZoneInfo("Europe/Berlin")

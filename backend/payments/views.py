@@ -10,7 +10,6 @@ from backend.auth.server import current_client_id, current_merchant_id, require_
 from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
-from backend.orders.models import Receivable
 from backend.payments import services
 from backend.payments.blueprint import blp
 from backend.payments.models import PaymentMatch
@@ -21,6 +20,7 @@ from backend.payments.schemas import (
     MatchListArgsSchema,
     PaymentMatchSchema,
 )
+from backend.receivables.models import Receivable
 
 # Statements of a busy month run to megabytes: this endpoint alone accepts more than MAX_CONTENT_LENGTH.
 STATEMENT_MAX_BYTES = 20 * 1024 * 1024

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.orders.states import STATES
 from backend.receivables.services import AGING_BUCKETS, RESOLVED_STATES
+from backend.receivables.states import STATES
 from backend.schemas import PageArgsSchema, per_page_field
 
 MAX_PER_PAGE = 100

@@ -5,7 +5,7 @@ Aging counts calendar days past the due date in Europe/Berlin: ``0-30`` is due t
 (open, partially paid, disputed or in collection, with a balance above zero).
 
 Every manual action (dispute, resolving it, stopping and resuming dunning) changes the receivable through
-``backend.orders.states.check_transition``, adds a ``ReceivableEvent`` to its history and an audit event.
+``backend.receivables.states.check_transition``, adds a ``ReceivableEvent`` to its history and an audit event.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from backend.audit.services import record_event
 from backend.errors import ConflictError, NotFoundError
 from backend.extensions import db, utcnow
-from backend.orders.models import Receivable, ReceivableEvent
-from backend.orders.states import State, TransitionError, check_transition
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import State, TransitionError, check_transition
 
 AGING_BUCKETS: dict[str, tuple[int, int | None]] = {
     "0-30": (0, 30),

@@ -10,10 +10,10 @@ from backend.auth.server import current_merchant_id, require_oauth
 from backend.dunning.services import berlin_today, claim_on, notices_of
 from backend.dunning.views import actor_for
 from backend.extensions import db
-from backend.orders.models import Receivable
 from backend.payments.receivable_references import assign_payment_reference
 from backend.receivables import services
 from backend.receivables.blueprint import blp
+from backend.receivables.models import Receivable
 from backend.receivables.schemas import (
     ClaimBreakdownArgsSchema,
     ClaimBreakdownSchema,

@@ -20,8 +20,8 @@ from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
-from backend.orders.models import Receivable
-from backend.orders.states import OUTSTANDING, State
+from backend.receivables.models import Receivable
+from backend.receivables.states import OUTSTANDING, State
 from backend.risk.engine import Override, bureau_result_for, evaluate, should_call_bureau
 from backend.risk.identity import (
     IdentityKeys,

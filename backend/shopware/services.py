@@ -28,8 +28,8 @@ from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant
-from backend.orders.models import Receivable
-from backend.orders.states import State
+from backend.receivables.models import Receivable
+from backend.receivables.states import State
 from backend.shopware import checkout, signing
 from backend.shopware.errors import (
     InvalidAdminSessionError,

@@ -9,8 +9,8 @@ from typing import Any
 from backend.dunning.services import update_dunning_settings
 from backend.extensions import db
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import Receivable
 from backend.orders.services import upsert_order
+from backend.receivables.models import Receivable
 from connectors.shops.base import Address, Buyer, OrderState, ShopOrder
 
 IBAN = "DE89370400440532013000"

@@ -33,8 +33,8 @@ from backend.dunning.models import DunningNotice, NoticeStatus
 from backend.dunning.services import queue_due_notices, send_queued_notices
 from backend.extensions import db
 from backend.merchants.models import Merchant
-from backend.orders.models import Receivable
 from backend.payments.girocode import girocode, girocode_png
+from backend.receivables.models import Receivable
 from connectors.mail import Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM

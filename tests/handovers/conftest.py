@@ -19,8 +19,8 @@ from backend.handovers.models import HandoverRule, ShopUpdate
 from backend.handovers.services import process_shop_updates
 from backend.merchants.connectors import store_credentials
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import Receivable
 from backend.orders.services import upsert_order
+from backend.receivables.models import Receivable
 from connectors.shops.base import Address, Buyer, LineItem, OrderState, ShopOrder
 from tests.fakes.agency import FakePaywise
 from tests.fakes.server import FakeServer

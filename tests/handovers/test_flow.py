@@ -12,7 +12,7 @@ from backend.cases.models import AgencyCase, AgencyCasePayment
 from backend.extensions import db
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate
 from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 from tests.handovers.conftest import (
     drain_shop_updates,
     overdue_receivable,

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.orders.csv_import import HeaderError, parse_rows
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 from tests.orders.support import cli_runner
 
 HEADER = "external_id,number,total,currency,ordered_at,invoice_date,due_date,paid_amount,state,email,first_name,last_name,street,house_number,postal_code,city,country"

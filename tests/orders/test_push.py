@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.merchants.models import ShopConnection
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 
 
 def order_body(**overrides):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.merchants.models import ShopConnection
-from backend.orders.models import OrderSyncRequest, Receivable, ReceivableEvent
+from backend.orders.models import OrderSyncRequest
 from backend.orders.services import (
     process_order_sync_requests,
     reconcile_all_connections,
@@ -18,6 +18,7 @@ from backend.orders.services import (
     request_order_sync,
     upsert_order,
 )
+from backend.receivables.models import Receivable, ReceivableEvent
 from backend.worker import JOBS, run_due_jobs
 from connectors.shops.base import PaymentAction
 from connectors.shops.shopware import ShopwareConnector

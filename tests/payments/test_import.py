@@ -30,9 +30,9 @@ from backend.handovers.services import (
     submit_approved_handovers,
 )
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import Receivable, ReceivableEvent
 from backend.payments import views
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import Address, Buyer
 from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
 from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from backend.audit.models import AuditEvent
 from backend.extensions import utcnow
 from backend.merchants.models import ShopConnection
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 from backend.risk.models import RiskCheck
 from backend.risk.services import bureau_clients, purge_raw_inputs
 from tests.fakes.payone import PATH as PAYONE_PATH

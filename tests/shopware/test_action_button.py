@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from backend.extensions import db
-from backend.orders.models import Receivable
+from backend.receivables.models import Receivable
 from backend.shopware import services
 from backend.shopware.services import HandoverRow
 from tests.fakes.shopware_shop import SHOP_SIGNATURE_HEADER, ShopSimulator, sign
