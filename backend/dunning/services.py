@@ -21,12 +21,8 @@ Channels: ``email`` notices are rendered on the day they are sent (amounts, inte
 day) and go out by SMTP; ``shop`` notices get a ``ShopAction`` outbox row that ``process_shop_actions`` hands to
 the caller's connector function; ``none`` notices are only recorded, dated the day they were decided.
 
-Payments for claims come from the receivable's history (``ReceivableEvent``): each sync that raised
-``paid_amount`` is a payment of the difference, dated by the shop's ``paid_at`` when that sync reported it,
-else by the day we learned of it; each ``payment`` event (a bank transfer applied by payment matching) is a
-payment of its ``amount`` on its ``booking_date``; the amount already paid when the receivable was created is dated by its
-``paid_at`` or its creation day. Credit notes (``credited_amount``) are dated on the invoice date, which
-never over-claims interest.
+Payments and credits for claims come from the receivable's ledger (``backend.receivables.ledger.payment_bookings``):
+each booking carries its value date and source.
 """
 
 from __future__ import annotations
@@ -50,7 +46,7 @@ from schwifty.exceptions import SchwiftyException
 from backend.audit.services import record_event
 from backend.dunning import claims
 from backend.dunning.base_rates import BaseRate, BaseRateTable, UnknownBaseRate, bundled_table
-from backend.dunning.claims import Booking, BookingKind, Claim, ClaimBreakdown, DebtorKind, NoticeKind
+from backend.dunning.claims import Claim, ClaimBreakdown, DebtorKind, NoticeKind
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.models import (
     BaseRateRecord,
@@ -71,7 +67,9 @@ from backend.merchants.models import Merchant
 from backend.outbox import backoff, lease_due
 from backend.payments.girocode import GiroCodeError, girocode, girocode_png
 from backend.payments.receivable_references import assign_payment_reference
-from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables import ledger
+from backend.receivables.ledger import EventKind, payment_bookings
+from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email
 from backend.types import Money
@@ -413,55 +411,6 @@ def dunning_blocker(receivable: Receivable) -> str | None:
 # -- claims --------------------------------------------------------------------------------------------------
 
 
-def _parse_moment(value: Any) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else None
-
-
-def payment_bookings(receivable: Receivable) -> list[Booking]:
-    """Return the payments and credits of a receivable, reconstructed from its history (module docstring)."""
-    events = db.session.scalars(
-        sa.select(ReceivableEvent)
-        .filter(
-            ReceivableEvent.receivable_id == receivable.id, ReceivableEvent.kind.in_(["synced", "payment"])
-        )
-        .order_by(ReceivableEvent.created_at, ReceivableEvent.id)
-    )
-    bookings = []
-    booked = Decimal("0.00")
-    for event in events:
-        if event.kind == "payment":
-            amount = Decimal(event.data["amount"])
-            bookings.append(
-                Booking(BookingKind.PAYMENT, date.fromisoformat(event.data["booking_date"]), amount)
-            )
-            booked += amount
-            continue
-        change = event.data.get("paid_amount")
-        if not change:
-            continue
-        delta = Decimal(str(change[1])) - Decimal(str(change[0]))
-        reported = event.data.get("paid_at")
-        paid_at = _parse_moment(reported[1]) if reported else None
-        day = berlin_date(paid_at or event.created_at)
-        if delta > 0:
-            bookings.append(Booking(BookingKind.PAYMENT, day, delta))
-        elif delta < 0:
-            bookings.append(Booking(BookingKind.REFUND, day, -delta))
-        booked += delta
-    initial = receivable.paid_amount - booked
-    if initial > 0:
-        day = berlin_date(
-            receivable.paid_at if not bookings and receivable.paid_at else receivable.created_at
-        )
-        bookings.insert(0, Booking(BookingKind.PAYMENT, day, initial))
-    if receivable.credited_amount > 0:
-        bookings.insert(0, Booking(BookingKind.CREDIT, receivable.invoice_date, receivable.credited_amount))
-    return bookings
-
-
 def sent_notices(receivable_id: int) -> list[DunningNotice]:
     """Return the notices that went out (or were recorded), oldest first."""
     return list(
@@ -632,10 +581,6 @@ def _deadline(notice: DunningNotice, sent_on: date) -> date:
     return claims.next_working_day(sent_on + timedelta(days=notice.payment_deadline_days))
 
 
-def _record(receivable_id: int, kind: str, actor: str, data: dict[str, Any]) -> None:
-    db.session.add(ReceivableEvent(receivable_id=receivable_id, kind=kind, actor=actor, data=data))
-
-
 def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> Counter[str]:
     """Claim one batch of due receivables and queue their notices; the caller commits."""
     rows = db.session.execute(due_selection(today, dialect, limit=batch_size)).all()
@@ -677,17 +622,14 @@ def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> C
                     next_attempt_at=now,
                 )
             )
-        kind = "dunning_notice_recorded" if row.channel == "none" else "dunning_notice_queued"
-        _record(
+        kind = EventKind.DUNNING_NOTICE_RECORDED if row.channel == "none" else EventKind.DUNNING_NOTICE_QUEUED
+        ledger.record_history(
             row.receivable_id,
             kind,
-            "dunning",
-            {"notice_id": notice.id, "kind": row.kind, "channel": row.channel},
+            actor="dunning",
+            data={"notice_id": notice.id, "kind": row.kind, "channel": row.channel},
         )
-    if rows:
-        db.session.execute(
-            sa.update(Receivable), [{"id": row.receivable_id, "dunning_level": row.level} for row in rows]
-        )
+    ledger.set_dunning_levels((row.receivable_id, row.level) for row in rows)
     return counts
 
 
@@ -755,7 +697,7 @@ def _release_level(receivable: Receivable, notice: DunningNotice) -> None:
             DunningNotice.status != NoticeStatus.CANCELLED.value,
         )
     )
-    receivable.dunning_level = live or 0
+    ledger.set_dunning_level(receivable, live or 0)
 
 
 def _cancel(notice: DunningNotice, reason: str) -> None:
@@ -771,7 +713,12 @@ def _cancel(notice: DunningNotice, reason: str) -> None:
         .values(status=ShopActionStatus.CANCELLED.value, last_error=reason[:500])
     )
     _release_level(receivable, notice)
-    _record(receivable.id, "dunning_notice_cancelled", "dunning", {"notice_id": notice.id, "reason": reason})
+    ledger.record_history(
+        receivable.id,
+        EventKind.DUNNING_NOTICE_CANCELLED,
+        actor="dunning",
+        data={"notice_id": notice.id, "reason": reason},
+    )
     logger.info("notice %s cancelled: %s", notice.id, reason)
 
 
@@ -797,11 +744,11 @@ def _mark_sent(notice: DunningNotice, sent_on: date, *, message_id: str | None, 
     notice.message_id = message_id
     notice.language = language
     notice.last_error = None
-    _record(
+    ledger.record_history(
         notice.receivable_id,
-        "dunning_notice_sent",
-        "dunning",
-        {
+        EventKind.DUNNING_NOTICE_SENT,
+        actor="dunning",
+        data={
             "notice_id": notice.id,
             "kind": notice.kind,
             "channel": notice.channel,

@@ -69,9 +69,10 @@ from backend.handovers.states import check_transition
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.outbox import backoff, lease_due
-from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables import ledger
+from backend.receivables.ledger import EventKind, MoneySource
+from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING, State
-from backend.receivables.states import check_transition as check_receivable_transition
 from backend.shopware.services import HandoverRow
 from connectors.agencies.base import (
     CaseRef,
@@ -137,10 +138,6 @@ def _insert(target: Any) -> Any:
 def _backoff(attempts: int, cap: timedelta) -> timedelta:
     """Return the wait before the next try: exponential from 30 s, capped, with jitter over [d/2, d]."""
     return backoff(attempts, base=RETRY_BASE, cap=cap, jitter=(0.5, 1.0))
-
-
-def _receivable_event(receivable_id: int, kind: str, actor: str, data: dict[str, Any]) -> None:
-    db.session.add(ReceivableEvent(receivable_id=receivable_id, kind=kind, actor=actor, data=data))
 
 
 # -- rules ---------------------------------------------------------------------------------------------------
@@ -445,8 +442,11 @@ def _propose(receivable: Receivable, today: date, now: datetime) -> Handover | N
     if handover_id is None:
         return None
     handover = db.session.get(Handover, handover_id)
-    _receivable_event(
-        receivable.id, "handover_proposed", "worker", {"handover": handover.id, "total": frozen["total"]}
+    ledger.record_history(
+        receivable.id,
+        EventKind.HANDOVER_PROPOSED,
+        actor="worker",
+        data={"handover": handover.id, "total": frozen["total"]},
     )
     record_event(
         "handover.proposed",
@@ -604,8 +604,11 @@ def _decide(handover: Handover, target: HandoverStatus, *, actor: str, note: str
     handover.decision_note = note
     if target is HandoverStatus.APPROVED:
         handover.next_attempt_at = utcnow()
-    _receivable_event(
-        handover.receivable_id, f"handover_{target.value}", actor, {"handover": handover.id, "note": note}
+    ledger.record_history(
+        handover.receivable_id,
+        EventKind(f"handover_{target.value}"),
+        actor=actor,
+        data={"handover": handover.id, "note": note},
     )
     record_event(
         f"handover.{target.value}",
@@ -666,14 +669,10 @@ def withdraw_handover(merchant_id: int, handover_id: int, *, actor: str, note: s
     handover.withdrawn_at = handover.closed_at = utcnow()
     handover.withdrawn_by = actor[:300]
     if receivable.state == State.IN_COLLECTION.value:
-        if receivable.balance <= 0:
-            _set_receivable_state(receivable, State.PAID)
-            receivable.paid_at = receivable.paid_at or utcnow()
-        else:
-            _set_receivable_state(
-                receivable, State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
-            )
-    _receivable_event(receivable.id, "handover_withdrawn", actor, {"handover": handover.id, "note": note})
+        ledger.reopen(receivable, reason="withdrawn from collection", actor=actor)
+    ledger.record_history(
+        receivable.id, EventKind.HANDOVER_WITHDRAWN, actor=actor, data={"handover": handover.id, "note": note}
+    )
     record_event(
         "handover.withdrawn",
         actor=actor,
@@ -999,9 +998,12 @@ def _reject_by_agency(handover: Handover, reason: str, field_errors: Mapping[str
     receivable = handover.receivable
     if previous == HandoverStatus.SUBMITTED.value and receivable.state == State.IN_COLLECTION.value:
         # Back to the merchant; the order's dunning stop keeps dunning from starting over.
-        _set_receivable_state(receivable, State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN)
-    _receivable_event(
-        receivable.id, "handover_rejected_by_agency", "agency", {"handover": handover.id, "reason": reason}
+        ledger.reopen(receivable, reason="the agency refused the case", actor="agency")
+    ledger.record_history(
+        receivable.id,
+        EventKind.HANDOVER_REJECTED_BY_AGENCY,
+        actor="agency",
+        data={"handover": handover.id, "reason": reason},
     )
     record_event(
         "handover.rejected_by_agency",
@@ -1031,11 +1033,11 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: Case
     handover.document_note = attached.note
     receivable = handover.receivable
     if attached.note is not None:
-        _receivable_event(
+        ledger.record_history(
             receivable.id,
-            "handover_document_fallback",
-            "worker",
-            {"handover": handover.id, "why": attached.note},
+            EventKind.HANDOVER_DOCUMENT_FALLBACK,
+            actor="worker",
+            data={"handover": handover.id, "why": attached.note},
         )
         record_event(
             "handover.document_fallback",
@@ -1045,15 +1047,8 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: Case
             target_id=handover.id,
             details={"document": attached.document.filename, "why": attached.note},
         )
-    _set_receivable_state(receivable, State.IN_COLLECTION)
-    if receivable.dunning_stopped_at is None:
-        receivable.dunning_stopped_at = now
-        receivable.dunning_stop_reason = "handed over to collection"
-    _receivable_event(
-        receivable.id,
-        "handed_over",
-        "worker",
-        {"handover": handover.id, "case": ref.case_id, "agency": ref.agency},
+    ledger.hand_over(
+        receivable, data={"handover": handover.id, "case": ref.case_id, "agency": ref.agency}, actor="worker"
     )
     record_event(
         "handover.submitted",
@@ -1067,14 +1062,6 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: Case
     _queue_order_note(handover, f"Handed over to collection ({ref.agency}, case {ref.case_id}).", "submitted")
     db.session.commit()
     return "submitted"
-
-
-def _set_receivable_state(receivable: Receivable, target: State) -> None:
-    if receivable.state == target.value:
-        return
-    check_receivable_transition(receivable.state, target)
-    _receivable_event(receivable.id, "state_changed", "handover", {"state": [receivable.state, target.value]})
-    receivable.state = target.value
 
 
 # -- mirroring back ------------------------------------------------------------------------------------------
@@ -1145,11 +1132,11 @@ def _record_shop_payments(handover: Handover) -> None:
         )
     )
     handover.direct_total += extra
-    _receivable_event(
+    ledger.record_history(
         receivable.id,
-        "direct_payment_after_handover",
-        "worker",
-        {"handover": handover.id, "amount": str(extra)},
+        EventKind.DIRECT_PAYMENT_AFTER_HANDOVER,
+        actor="worker",
+        data={"handover": handover.id, "amount": str(extra)},
     )
 
 
@@ -1202,8 +1189,9 @@ def apply_status(handover: Handover, status: CaseStatus) -> str:
         status.balance is not None and status.balance.total <= 0 and status.collected_payments
     )
     if fully_paid and receivable.state == State.IN_COLLECTION.value:
-        _set_receivable_state(receivable, State.PAID)
-        receivable.paid_at = receivable.paid_at or now
+        ledger.move_to(
+            receivable, State.PAID, reason="the agency reports it paid", actor=f"agency:{handover.agency}"
+        )
     if new_payments:
         _queue_shop_payment(handover, receivable)
     if changed:
@@ -1223,9 +1211,7 @@ def apply_status(handover: Handover, status: CaseStatus) -> str:
         handover.status = HandoverStatus.CLOSED.value
         handover.closed_at = now
         if receivable.state == State.IN_COLLECTION.value:
-            _set_receivable_state(
-                receivable, State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
-            )
+            ledger.reopen(receivable, reason="the agency closed the case", actor=f"agency:{handover.agency}")
         record_event(
             "handover.closed",
             actor=f"agency:{handover.agency}",
@@ -1261,16 +1247,14 @@ def _record_agency_payments(handover: Handover, receivable: Receivable, status: 
             )
         )
         handover.collected_total += payment.amount
-        receivable.paid_amount += payment.amount
-        _receivable_event(
-            receivable.id,
-            "collection_payment",
-            f"agency:{handover.agency}",
-            {
-                "handover": handover.id,
-                "amount": str(payment.amount),
-                "value_date": payment.value_date.isoformat(),
-            },
+        ledger.record_payment(
+            receivable,
+            payment.amount,
+            payment.value_date,
+            MoneySource.AGENCY,
+            external_id=f"{handover.idempotency_key}:agency:{payment.id}",
+            actor=f"agency:{handover.agency}",
+            details={"handover": handover.id},
         )
         added += 1
     return added

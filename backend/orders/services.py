@@ -29,8 +29,10 @@ from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
 from backend.outbox import backoff, lease_due
 from backend.payments.receivable_references import assign_payment_reference
-from backend.receivables.models import Receivable, ReceivableEvent
-from backend.receivables.states import State, state_from_shop
+from backend.receivables import ledger
+from backend.receivables.ledger import MoneySource
+from backend.receivables.models import Receivable
+from backend.receivables.states import State
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
 from backend.risk.services import get_policy
@@ -51,20 +53,6 @@ DEFAULT_RECONCILE_SECONDS = 600
 MIN_RECONCILE_SECONDS = 60
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 IMPORT_LOOKUP_BATCH = 1000
-TRACKED_FIELDS = (
-    "number",
-    "state",
-    "platform_state",
-    "currency",
-    "total_amount",
-    "paid_amount",
-    "payment_method",
-    "invoice_date",
-    "due_date",
-    "paid_at",
-    "debtor_kind",
-    "risk_check_id",
-)
 
 
 @dataclass
@@ -116,19 +104,6 @@ def _paid_amount(order: ShopOrder, receivable: Receivable | None) -> Decimal:
     return known
 
 
-def _record(receivable: Receivable, kind: str, actor: str, data: dict[str, Any]) -> None:
-    # A plain INSERT with a constant statement: no ORM object left pending to force a flush before the next
-    # query, which made bulk imports flush once per row.
-    db.session.execute(
-        sa.insert(ReceivableEvent.__table__),
-        {"receivable_id": receivable.id, "kind": kind, "actor": actor, "data": data, "created_at": utcnow()},
-    )
-
-
-def _json_value(value: Any) -> Any:
-    return value if isinstance(value, str | int | bool | type(None)) else str(value)
-
-
 def _insert(target: Any) -> Any:
     """Return the dialect's INSERT (both SQLite and PostgreSQL know ON CONFLICT)."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -147,32 +122,6 @@ def _is_older_snapshot(order: ShopOrder, receivable: Receivable | None) -> bool:
     return known is not None and order.modified_at is not None and order.modified_at < known
 
 
-def _insert_receivable(
-    connection: ShopConnection, order: ShopOrder, values: dict[str, Any]
-) -> Receivable | None:
-    """Insert the receivable; return None when its (connection, external id) row appeared meanwhile.
-
-    ON CONFLICT instead of a savepoint: on SQLite a savepoint opened outside a transaction commits on release.
-    """
-    table = Receivable.__table__
-    statement = (
-        _insert(table)
-        .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
-        .returning(table.c.id)
-    )
-    row = {
-        "merchant_id": connection.merchant_id,
-        "connection_id": connection.id,
-        "external_id": order.external_id,
-        "state": State(order.state).value,
-        **values,
-    }
-    # A Core INSERT with the values as parameters: its compiled form is cached across rows, which the ORM's
-    # bulk path is not (a bulk import spent most of its time there).
-    receivable_id = db.session.scalar(statement, row)
-    return None if receivable_id is None else db.session.get(Receivable, receivable_id)
-
-
 def upsert_order(
     connection: ShopConnection,
     order: ShopOrder,
@@ -180,12 +129,17 @@ def upsert_order(
     actor: str,
     due_date: date | None = None,
     track_any_method: bool = False,
+    source: MoneySource | None = None,
 ) -> UpsertResult:
     """Create or update the receivable of a shop order; idempotent by (connection, external id).
 
     Orders paid another way than by invoice are not stored unless already tracked (or ``track_any_method``,
-    for pushes and imports, where the merchant sends only invoice orders).
+    for pushes and imports, where the merchant sends only invoice orders). The receivable's amounts and
+    state change through its ledger, which books growth of the paid amount as a payment from ``source``
+    (default: the shop, or the API for the merchant's "api" connection).
     """
+    if source is None:
+        source = MoneySource.SHOP if connection.platform in SHOP_PLATFORMS else MoneySource.API
     receivable = _find_receivable(connection, order.external_id)
     if (
         receivable is None
@@ -209,13 +163,11 @@ def upsert_order(
         "platform_state": "/".join(filter(None, [order.platform_order_state, order.platform_payment_state])),
         "currency": order.currency.upper(),
         "total_amount": order.total,
-        "paid_amount": _paid_amount(order, receivable),
         "payment_method": order.payment_method,
         "debtor_kind": "business" if order.billing_address.company else "consumer",
         "ordered_at": order.ordered_at,
         "invoice_date": invoice_date,
         "due_date": due_date,
-        "paid_at": order.paid_at,
         "buyer": {k: v for k, v in asdict(order.buyer).items() if v not in (None, "")},
         "billing_address": _address_dict(order.billing_address) or {},
         "shipping_address": _address_dict(order.shipping_address),
@@ -228,11 +180,22 @@ def upsert_order(
         "risk_check_id": order.risk_check_id or (receivable.risk_check_id if receivable else None),
         "source_modified_at": order.modified_at,
     }
+    report = {
+        "state": order.state,
+        "paid_amount": _paid_amount(order, receivable),
+        "paid_at": order.paid_at,
+        "source": source,
+        "actor": actor,
+    }
     if receivable is None:
-        receivable = _insert_receivable(connection, order, values)
+        identity = {
+            "merchant_id": connection.merchant_id,
+            "connection_id": connection.id,
+            "external_id": order.external_id,
+        }
+        receivable = ledger.create_receivable(identity | values, **report)
         if receivable is not None:
             assign_payment_reference(receivable)
-            _record(receivable, "created", actor, {"state": receivable.state, "total": str(order.total)})
             logger.info(
                 "receivable %s created from %s order %s", receivable.id, connection.platform, order.number
             )
@@ -241,17 +204,8 @@ def upsert_order(
         receivable = _find_receivable(connection, order.external_id)
         if receivable is None or _is_older_snapshot(order, receivable):
             return UpsertResult(receivable=receivable)
-
-    values["state"] = state_from_shop(receivable.state, order.state).value
-    changed = {
-        name: (_json_value(getattr(receivable, name)), _json_value(values[name]))
-        for name in TRACKED_FIELDS
-        if getattr(receivable, name) != values[name]
-    }
-    for name, value in values.items():
-        setattr(receivable, name, value)
-    if changed:
-        _record(receivable, "synced", actor, {name: list(pair) for name, pair in changed.items()})
+        report["paid_amount"] = _paid_amount(order, receivable)
+    changed = ledger.sync_from_shop(receivable, values, **report)
     return UpsertResult(receivable=receivable, changed=changed)
 
 
@@ -496,7 +450,14 @@ def push_order(
     )
     connection = push_target(merchant_id, connection_id)
     order = shop_order_from_push(external_id, data)
-    return upsert_order(connection, order, actor=actor, due_date=data["due_date"], track_any_method=True)
+    return upsert_order(
+        connection,
+        order,
+        actor=actor,
+        due_date=data["due_date"],
+        track_any_method=True,
+        source=MoneySource.API,
+    )
 
 
 @dataclass
@@ -552,7 +513,12 @@ def import_rows(rows: Iterable[ParsedRow], connection: ShopConnection, *, actor:
         order = shop_order_from_push(parsed.external_id, parsed.data)
         result.add(
             upsert_order(
-                connection, order, actor=actor, due_date=parsed.data["due_date"], track_any_method=True
+                connection,
+                order,
+                actor=actor,
+                due_date=parsed.data["due_date"],
+                track_any_method=True,
+                source=MoneySource.IMPORT,
             )
         )
     return result

@@ -7,10 +7,11 @@ against the same open amounts. New transfers are matched with ``PaymentMatcher``
 receivables that still have a balance; proposals at or above the merchant's threshold are applied at once,
 the others wait for review (``confirm_match`` / ``reject_match``).
 
-Applying a match, in the caller's transaction: the receivable's paid amount grows and its state follows
+Applying a match, in the caller's transaction: the ledger (``backend.receivables.ledger.record_payment``,
+idempotent by the match) raises the receivable's paid amount and its state follows
 (open/partially_paid become partially_paid or paid; in_collection stays, so the handover mirror reports a
-direct payment to the agency; disputed becomes paid only once nothing is left); a ``payment`` history event
-carries amount, booking date and source (the dunning claim dates the payment by it); a pending (proposed or
+direct payment to the agency; disputed becomes paid only once nothing is left); its ``payment`` event carries
+amount, booking date and source ``bank_statement`` (the claim dates the payment by it); a pending (proposed or
 approved) handover is withdrawn once nothing is owed; the buyer's IBAN is learned from a confirmed or
 reference/number match; the shop's order gets the payment state and a note through the shop outbox
 (``ShopUpdate`` rows keyed by the match, sent by ``backend.handovers.services.process_shop_updates``).
@@ -22,10 +23,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,11 +45,12 @@ from backend.payments.models import (
 )
 from backend.payments.receivable_references import assign_payment_reference
 from backend.payments.statements import BankTransaction, StatementError, parse_statement
-from backend.receivables.models import Receivable, ReceivableEvent
-from backend.receivables.states import OUTSTANDING, State, check_transition
+from backend.receivables import ledger
+from backend.receivables.ledger import MoneySource
+from backend.receivables.models import Receivable
+from backend.receivables.states import State
 
 ACTOR = "payment-matching"
-BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_THRESHOLD = 0.9
 MATCHABLE_STATES = (State.OPEN, State.PARTIALLY_PAID, State.IN_COLLECTION, State.DISPUTED)
 SHOP_PLATFORMS = ("shopware", "woocommerce")
@@ -275,49 +275,24 @@ def _store_proposal(record: BankTransactionRecord, proposal: MatchProposal) -> s
 # -- applying ------------------------------------------------------------------------------------------------
 
 
-def _state_after_payment(receivable: Receivable) -> State:
-    current = State(receivable.state)
-    settled = receivable.balance <= 0
-    if current in OUTSTANDING:
-        return State.PAID if settled else State.PARTIALLY_PAID
-    if current is State.DISPUTED and settled:
-        return State.PAID
-    # in_collection stays until the agency closes the case; paid, cancelled and refunded stay as they are.
-    return current
-
-
-def _booked_at(record: BankTransactionRecord) -> datetime:
-    return datetime.combine(record.booking_date, time(12), tzinfo=BERLIN).astimezone(UTC)
-
-
 def _apply(match: PaymentMatch, record: BankTransactionRecord, *, actor: str) -> None:
     """Credit a match's amount to its receivable with every effect (module docstring)."""
     receivable = db.session.scalar(sa.select(Receivable).filter_by(id=match.receivable_id).with_for_update())
-    before_amount, before_state = receivable.paid_amount, receivable.state
-    receivable.paid_amount = before_amount + match.amount
-    receivable.paid_at = _booked_at(record)
-    target = _state_after_payment(receivable)
-    check_transition(before_state, target)
-    receivable.state = target.value
     match.decided_by = actor[:300]
     match.decided_at = utcnow()
-    db.session.add(
-        ReceivableEvent(
-            receivable_id=receivable.id,
-            kind="payment",
-            actor=actor[:200],
-            data={
-                "amount": str(match.amount),
-                "booking_date": record.booking_date.isoformat(),
-                "source": "bank_transfer",
-                "bank_transaction": record.transaction_id,
-                "payment_match": match.id,
-                "rule": match.rule,
-                "confidence": str(match.confidence),
-                "paid_amount": [str(before_amount), str(receivable.paid_amount)],
-                "state": [before_state, receivable.state],
-            },
-        )
+    ledger.record_payment(
+        receivable,
+        match.amount,
+        record.booking_date,
+        MoneySource.BANK_STATEMENT,
+        external_id=f"payment_match:{match.id}",
+        actor=actor,
+        details={
+            "bank_transaction": record.transaction_id,
+            "payment_match": match.id,
+            "rule": match.rule,
+            "confidence": str(match.confidence),
+        },
     )
     record_event(
         "payment_match.applied",

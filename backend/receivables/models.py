@@ -83,9 +83,16 @@ class Receivable(db.Model):
 
 
 class ReceivableEvent(db.Model):
-    """One entry in a receivable's history (synced, paid, disputed, dunned, handed over …)."""
+    """One entry in a receivable's history (``backend.receivables.ledger.EventKind``).
+
+    Money events (payments, credits) also carry their amount, value date, source and, when the sender gives
+    one, an external id that is unique per receivable, so a booking repeated by a retry is refused.
+    """
 
     __tablename__ = "receivable_events"
+    __table_args__ = (
+        sa.UniqueConstraint("receivable_id", "external_id", name="uq_receivable_events_receivable_external"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     receivable_id: Mapped[int] = mapped_column(
@@ -94,6 +101,10 @@ class ReceivableEvent(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(50))
     actor: Mapped[str] = mapped_column(sa.String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    booked_on: Mapped[date | None] = mapped_column(sa.Date)
+    source: Mapped[str | None] = mapped_column(sa.String(20))
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

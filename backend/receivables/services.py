@@ -5,11 +5,13 @@ Aging counts calendar days past the due date in Europe/Berlin: ``0-30`` is due t
 (open, partially paid, disputed or in collection, with a balance above zero).
 
 Every manual action (dispute, resolving it, stopping and resuming dunning) changes the receivable through
-``backend.receivables.states.check_transition``, adds a ``ReceivableEvent`` to its history and an audit event.
+its ledger (``backend.receivables.ledger``), which writes the history; this module adds the audit event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -18,9 +20,11 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event
 from backend.errors import ConflictError, NotFoundError
-from backend.extensions import db, utcnow
+from backend.extensions import db
+from backend.receivables import ledger
+from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable, ReceivableEvent
-from backend.receivables.states import State, TransitionError, check_transition
+from backend.receivables.states import State, TransitionError
 
 AGING_BUCKETS: dict[str, tuple[int, int | None]] = {
     "0-30": (0, 30),
@@ -98,44 +102,25 @@ def events_of(receivable_id: int) -> list[ReceivableEvent]:
     )
 
 
-def _act(receivable: Receivable, kind: str, actor: str, data: dict[str, Any]) -> None:
-    """Record a manual action in the receivable's history and in the audit log."""
-    db.session.add(ReceivableEvent(receivable_id=receivable.id, kind=kind, actor=actor, data=data))
+def _audit(receivable: Receivable, kind: EventKind, actor: str, details: dict[str, Any]) -> None:
     record_event(
         f"receivable.{kind}",
         actor=actor,
         merchant_id=receivable.merchant_id,
         target_type="receivable",
         target_id=receivable.id,
-        details=data,
+        details=details,
     )
-
-
-def _move(receivable: Receivable, target: State) -> None:
-    try:
-        check_transition(receivable.state, target)
-    except TransitionError as error:
-        raise ConflictError(str(error), code="invalid_transition") from None
-    receivable.state = target.value
 
 
 def dispute_receivable(merchant_id: int, receivable_id: int, *, reason: str, actor: str) -> Receivable:
     """Mark the claim as contested: dunning and handover stop until the dispute is resolved."""
     receivable = get_receivable(merchant_id, receivable_id, for_update=True)
-    if receivable.disputed_at is not None:
-        raise ConflictError(f"receivable {receivable_id} is already disputed", code="already_disputed")
     previous = receivable.state
-    _move(receivable, State.DISPUTED)
-    receivable.disputed_at = utcnow()
-    receivable.dispute_reason = reason
-    _act(receivable, "disputed", actor, {"reason": reason, "previous_state": previous})
+    with _conflict_on_transition():
+        ledger.open_dispute(receivable, reason=reason, actor=actor)
+    _audit(receivable, EventKind.DISPUTED, actor, {"reason": reason, "previous_state": previous})
     return receivable
-
-
-def _state_after_dispute(receivable: Receivable) -> State:
-    if receivable.balance == 0:
-        return State.PAID
-    return State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
 
 
 def resolve_dispute(
@@ -143,35 +128,39 @@ def resolve_dispute(
 ) -> Receivable:
     """End a dispute; the receivable returns to the state its amounts give, or to ``state`` when given."""
     receivable = get_receivable(merchant_id, receivable_id, for_update=True)
-    if receivable.disputed_at is None and receivable.state != State.DISPUTED:
-        raise ConflictError(f"receivable {receivable_id} is not disputed", code="not_disputed")
-    if state is not None:
-        _move(receivable, State(state))
-    elif receivable.state == State.DISPUTED:
-        _move(receivable, _state_after_dispute(receivable))
-    data = {"note": note, "reason": receivable.dispute_reason, "state": receivable.state}
-    receivable.disputed_at = None
-    receivable.dispute_reason = None
-    _act(receivable, "dispute_resolved", actor, data)
+    reason = receivable.dispute_reason
+    with _conflict_on_transition():
+        ledger.resolve_dispute(receivable, note=note, actor=actor, state=state)
+    _audit(
+        receivable,
+        EventKind.DISPUTE_RESOLVED,
+        actor,
+        {"note": note, "reason": reason, "state": receivable.state},
+    )
     return receivable
 
 
 def stop_dunning(merchant_id: int, receivable_id: int, *, reason: str, actor: str) -> Receivable:
     """Stop dunning this order (idempotent; a repeated stop updates the reason)."""
     receivable = get_receivable(merchant_id, receivable_id, for_update=True)
-    if receivable.dunning_stopped_at is None:
-        receivable.dunning_stopped_at = utcnow()
-    receivable.dunning_stop_reason = reason
-    _act(receivable, "dunning_stopped", actor, {"reason": reason})
+    ledger.stop_dunning(receivable, reason=reason, actor=actor)
+    _audit(receivable, EventKind.DUNNING_STOPPED, actor, {"reason": reason})
     return receivable
 
 
 def resume_dunning(merchant_id: int, receivable_id: int, *, actor: str) -> Receivable:
     """Lift this order's dunning stop (idempotent); dunning continues with its next stage."""
     receivable = get_receivable(merchant_id, receivable_id, for_update=True)
-    if receivable.dunning_stopped_at is not None:
-        data = {"reason": receivable.dunning_stop_reason}
-        receivable.dunning_stopped_at = None
-        receivable.dunning_stop_reason = None
-        _act(receivable, "dunning_resumed", actor, data)
+    reason = receivable.dunning_stop_reason
+    if ledger.resume_dunning(receivable, actor=actor):
+        _audit(receivable, EventKind.DUNNING_RESUMED, actor, {"reason": reason})
     return receivable
+
+
+@contextmanager
+def _conflict_on_transition() -> Iterator[None]:
+    """Turn a transition the lifecycle forbids into a 409."""
+    try:
+        yield
+    except TransitionError as error:
+        raise ConflictError(str(error), code="invalid_transition") from None

@@ -160,8 +160,11 @@ class TestShopwareIngestion:
         db.session.expire_all()
         paid = receivable(db, shopware_connection, order_id)
         assert (paid.state, paid.paid_amount) == ("paid", Decimal("80.00"))
-        events = db.session.scalars(sa.select(ReceivableEvent.kind).filter_by(receivable_id=paid.id)).all()
-        assert events == ["created", "synced"]
+        events = db.session.scalars(
+            sa.select(ReceivableEvent).filter_by(receivable_id=paid.id).order_by(ReceivableEvent.id)
+        ).all()
+        assert [event.kind for event in events] == ["created", "payment", "synced"]
+        assert (events[1].amount, events[1].source) == (Decimal("80.00"), "shop")
 
     def test_cli_sync_prints_what_changed(self, app, shopware, shopware_connection):
         shopware.fake.add_order()

@@ -20,7 +20,7 @@ from backend.audit.models import AuditEvent
 from backend.cases.models import AgencyCasePayment
 from backend.cli import main
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import berlin_today, payment_bookings, queue_due_notices, send_queued_notices
+from backend.dunning.services import berlin_today, queue_due_notices, send_queued_notices
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import (
@@ -32,6 +32,7 @@ from backend.handovers.services import (
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments import views
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import Address, Buyer
 from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
@@ -165,9 +166,12 @@ class TestStatementImport:
         event = db.session.scalar(
             sa.select(ReceivableEvent).filter_by(receivable_id=receivable.id, kind="payment")
         )
-        assert event.data["amount"] == "1190.00"
-        assert event.data["booking_date"] == berlin_today().isoformat()
-        assert event.data["source"] == "bank_transfer"
+        assert (event.amount, event.booked_on, event.source) == (
+            Decimal("1190.00"),
+            berlin_today(),
+            "bank_statement",
+        )
+        assert event.external_id == f"payment_match:{match.id}"
         assert [(b.kind.value, b.booked_on, b.amount) for b in payment_bookings(receivable)] == [
             ("payment", berlin_today(), Decimal("1190.00"))
         ]

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from backend.cases import services as inbox
 from backend.cases.models import AgencyCase
+from backend.dunning.claims import next_working_day
+from backend.dunning.models import DunningNotice
 from backend.dunning.services import berlin_today
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers, submit_approved_handovers
+from backend.merchants.models import ShopConnection
+from backend.receivables import ledger
+from backend.receivables.ledger import EventKind, MoneySource
+from backend.receivables.models import Receivable, ReceivableEvent
+from connectors.shops.base import OrderState
+from tests.dunning.factories import make_connection, shop_order, upsert
 from tests.handovers.conftest import _current_base_rate, overdue_receivable, set_rules, shop_connection
 
 # The autouse fixture adds the 2026-07-01 base rate the bundled table lacks.
 __all__ = ["_current_base_rate"]
 
+READ = "handovers:read"
 WRITE = "handovers:read handovers:write"
+
+
+def add_sent_notice(receivable: Receivable, kind: str, sent_on: date, *, fee: str = "0.00") -> None:
+    """Record a notice as sent on ``sent_on`` (the merchant's own system dunned: channel none)."""
+    db.session.add(
+        DunningNotice(
+            merchant_id=receivable.merchant_id,
+            receivable_id=receivable.id,
+            kind=kind,
+            level=1,
+            channel="none",
+            fee=Decimal(fee),
+            payment_deadline_days=7,
+            queued_on=sent_on,
+            sent_on=sent_on,
+            sent_at=datetime.combine(sent_on, time(9), tzinfo=UTC),
+            deadline_on=next_working_day(sent_on + timedelta(days=7)),
+            status="sent",
+        )
+    )
 
 
 class TestAgencyPaymentDating:
@@ -50,3 +80,176 @@ class TestAgencyPaymentDating:
         assert claim.status_code == 200, claim.get_json()
         payments = [(p["booked_on"], p["amount"]) for p in claim.get_json()["payments"]]
         assert payments == [(collected_on.isoformat(), "40.00")]
+
+
+class TestClaimFromEveryKindOfBooking:
+    def test_shop_bank_agency_and_refund_bookings_give_the_hand_calculated_claim(
+        self, client: Any, merchant: Any, auth_headers: Any
+    ) -> None:
+        # Consumer invoice over 500.00 of 5 Jan 2026, due 19 Jan (14 days). A reminder sent on 26 Jan is
+        # received on 27 Jan, so default starts on 28 Jan (§286(1), §187(1)); it creates default, so it
+        # costs nothing. Base rate 1.27 % (from 1 Jan 2026) + 5 points = 6.27 % a year, actual/365, each
+        # segment rounded half-up to cents; a booking takes effect at the start of its day and a payment
+        # pays interest before principal (§367(1)); a refund (credit) reduces the principal only.
+        #
+        #  segment          days  principal   interest = principal * 6.27 % * days / 365
+        #  28.01.-09.02.     13    500.00     1.116575… → 1.12
+        #  10.02. shop payment 100.00:    1.12 interest, 98.88 principal → 401.12
+        #  10.02.-01.03.     20    401.12     1.378094… → 1.38
+        #  02.03. bank transfer 150.00:   1.38 interest, 148.62 principal → 252.50
+        #  02.03.-31.03.     30    252.50     1.301239… → 1.30
+        #  01.04. agency payment 50.00:   1.30 interest, 48.70 principal → 203.80
+        #  01.04.-14.04.     14    203.80     0.490125… → 0.49
+        #  15.04. refund 20.00:           principal → 183.80 (the 0.49 interest stays owed)
+        #  15.04.-30.04.     16    183.80     0.505173… → 0.51
+        #
+        #  interest 1.12 + 1.38 + 1.30 + 0.49 + 0.51 = 4.80, of it outstanding 0.49 + 0.51 = 1.00
+        #  owed on 30 Apr 2026: principal 183.80 + interest 1.00 = 184.80
+        connection = make_connection(merchant)
+        order = shop_order(
+            "hand-1",
+            invoiced_on=date(2026, 1, 5),
+            total="500.00",
+            state=OrderState.PARTIALLY_PAID,
+            paid_amount="100.00",
+            paid_on=date(2026, 2, 10),
+        )
+        receivable = upsert(connection, order)
+        assert receivable.due_date == date(2026, 1, 19)
+        add_sent_notice(receivable, "reminder", date(2026, 1, 26))
+        ledger.record_payment(
+            receivable, Decimal("150.00"), date(2026, 3, 2), MoneySource.BANK_STATEMENT, external_id="tx-1"
+        )
+        ledger.record_payment(
+            receivable, Decimal("50.00"), date(2026, 4, 1), MoneySource.AGENCY, external_id="agency-1"
+        )
+        ledger.record_credit(
+            receivable,
+            Decimal("20.00"),
+            date(2026, 4, 15),
+            MoneySource.SHOP,
+            reason="refund",
+            external_id="r-1",
+        )
+        db.session.commit()
+
+        response = client.get(
+            f"/api/v1/receivables/{receivable.id}/claim?as_of=2026-04-30",
+            headers=auth_headers(merchant, READ),
+        )
+
+        assert response.status_code == 200, response.get_json()
+        claim = response.get_json()
+        assert [
+            (s["first_day"], s["days"], s["principal"], s["amount"]) for s in claim["interest_segments"]
+        ] == [
+            ("2026-01-28", 13, "500.00", "1.12"),
+            ("2026-02-10", 20, "401.12", "1.38"),
+            ("2026-03-02", 30, "252.50", "1.30"),
+            ("2026-04-01", 14, "203.80", "0.49"),
+            ("2026-04-15", 16, "183.80", "0.51"),
+        ]
+        assert [
+            (p["booked_on"], p["amount"], p["to_interest"], p["to_principal"]) for p in claim["payments"]
+        ] == [
+            ("2026-02-10", "100.00", "1.12", "98.88"),
+            ("2026-03-02", "150.00", "1.38", "148.62"),
+            ("2026-04-01", "50.00", "1.30", "48.70"),
+        ]
+        assert (claim["credits"], claim["interest"], claim["interest_outstanding"]) == (
+            "20.00",
+            "4.80",
+            "1.00",
+        )
+        assert (claim["principal_outstanding"], claim["total_outstanding"]) == ("183.80", "184.80")
+        assert (receivable.paid_amount, receivable.credited_amount, receivable.balance) == (
+            Decimal("300.00"),
+            Decimal("20.00"),
+            Decimal("180.00"),
+        )
+
+
+class TestMoneyVerbs:
+    @pytest.fixture
+    def receivable(self, merchant: Any) -> Receivable:
+        return upsert(
+            make_connection(merchant), shop_order("m-1", invoiced_on=date(2026, 1, 5), total="100.00")
+        )
+
+    def test_a_payment_repeated_with_its_external_id_books_once(self, receivable: Receivable) -> None:
+        first = ledger.record_payment(
+            receivable, Decimal("30.00"), date(2026, 2, 1), MoneySource.BANK_STATEMENT, external_id="tx-9"
+        )
+        again = ledger.record_payment(
+            receivable, Decimal("30.00"), date(2026, 2, 1), MoneySource.BANK_STATEMENT, external_id="tx-9"
+        )
+        db.session.commit()
+
+        assert again.id == first.id
+        assert (receivable.paid_amount, receivable.state) == (Decimal("30.00"), "partially_paid")
+        assert [(b.kind.value, b.booked_on, b.amount) for b in ledger.payment_bookings(receivable)] == [
+            ("payment", date(2026, 2, 1), Decimal("30.00"))
+        ]
+
+    def test_a_credit_repeated_with_its_external_id_books_once(self, receivable: Receivable) -> None:
+        first = ledger.record_credit(
+            receivable,
+            Decimal("100.00"),
+            date(2026, 2, 3),
+            MoneySource.SHOP,
+            reason="credit_note",
+            external_id="c",
+        )
+        again = ledger.record_credit(
+            receivable,
+            Decimal("100.00"),
+            date(2026, 2, 3),
+            MoneySource.SHOP,
+            reason="credit_note",
+            external_id="c",
+        )
+
+        assert again.id == first.id
+        assert (receivable.credited_amount, receivable.balance, receivable.state) == (
+            Decimal("100.00"),
+            Decimal("0.00"),
+            "paid",
+        )
+        assert (first.kind, first.source, first.data["reason"]) == ("credit", "shop", "credit_note")
+
+    def test_the_same_shop_report_twice_books_its_payment_once(self, receivable: Receivable) -> None:
+        connection = db.session.get(ShopConnection, receivable.connection_id)
+        paid = shop_order(
+            "m-1",
+            invoiced_on=date(2026, 1, 5),
+            total="100.00",
+            state=OrderState.PAID,
+            paid_amount="100.00",
+            paid_on=date(2026, 1, 20),
+        )
+        upsert(connection, paid)
+        upsert(connection, paid)
+
+        assert [(b.booked_on, b.amount) for b in ledger.payment_bookings(receivable)] == [
+            (date(2026, 1, 20), Decimal("100.00"))
+        ]
+        event = db.session.scalar(
+            sa.select(ReceivableEvent).filter_by(receivable_id=receivable.id, kind="payment")
+        )
+        assert (event.source, event.external_id) == ("api", "api:paid:100.00")
+
+    def test_payments_in_collection_leave_the_state_to_the_agency(self, receivable: Receivable) -> None:
+        ledger.hand_over(receivable, data={"handover": 1}, actor="worker")
+        ledger.record_payment(receivable, Decimal("100.00"), date(2026, 3, 1), MoneySource.AGENCY)
+
+        assert (receivable.state, receivable.balance) == ("in_collection", Decimal("0.00"))
+        assert receivable.dunning_stop_reason == "handed over to collection"
+
+    @pytest.mark.parametrize("amount", [Decimal("0.00"), Decimal("-5.00"), Decimal("NaN")])
+    def test_a_booking_needs_a_positive_amount(self, receivable: Receivable, amount: Decimal) -> None:
+        with pytest.raises(ValueError, match="positive"):
+            ledger.record_payment(receivable, amount, date(2026, 2, 1), MoneySource.API)
+
+    def test_history_entries_cannot_change_the_receivable(self, receivable: Receivable) -> None:
+        with pytest.raises(ValueError, match="ledger verb"):
+            ledger.record_history(receivable.id, EventKind.PAYMENT, actor="someone", data={"amount": "5.00"})

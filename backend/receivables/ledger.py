@@ -1,0 +1,552 @@
+"""The receivable's ledger: the only code that changes a receivable's state, money or history.
+
+Every verb writes the change and its ``ReceivableEvent`` together, so the history explains every amount:
+
+- Money moves only through ``record_payment`` (money received) and ``record_credit`` (refunds and credit
+  notes: what the buyer no longer owes). Each booking carries its value date (``booked_on``, a Europe/Berlin
+  day), its ``MoneySource`` and, when the sender has one, an ``external_id`` that makes it idempotent: a
+  second booking with the same id books nothing and returns the first event (a unique index backs this).
+- A shop reports cumulative amounts, not bookings: ``sync_from_shop`` books the growth of the shop's paid
+  amount as one payment of the difference, dated by the shop's paid date when this report brought a new one,
+  else by the day we learned of it (``create_receivable`` does the same for an order that arrives paid).
+- States change by ``move_to`` (the lifecycle of ``backend.receivables.states``), by the money verbs (an
+  outstanding receivable becomes ``partially_paid`` or ``paid``), by disputes, handover and the shop's report.
+- ``payment_bookings`` turns the money events back into the bookings of the legal claim
+  (``backend.dunning.claims``); it is the only source of bookings for a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.dates import BERLIN, berlin_date
+from backend.dunning.claims import Booking, BookingKind
+from backend.errors import ConflictError
+from backend.extensions import db, dialect_insert, utcnow
+from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+HANDED_OVER_STOP_REASON = "handed over to collection"
+# Fields of a shop's report whose changes the ``synced`` event lists.
+TRACKED_FIELDS = (
+    "number",
+    "state",
+    "platform_state",
+    "currency",
+    "total_amount",
+    "paid_amount",
+    "payment_method",
+    "invoice_date",
+    "due_date",
+    "paid_at",
+    "debtor_kind",
+    "risk_check_id",
+)
+# Columns only this module writes (``tests/receivables/test_single_writer.py`` enforces it).
+GUARDED_COLUMNS = frozenset(
+    {
+        "state",
+        "total_amount",
+        "paid_amount",
+        "credited_amount",
+        "paid_at",
+        "dunning_level",
+        "dunning_stopped_at",
+        "dunning_stop_reason",
+        "disputed_at",
+        "dispute_reason",
+    }
+)
+
+
+class EventKind(StrEnum):
+    """What happened to a receivable; one entry of its history each."""
+
+    CREATED = "created"
+    SYNCED = "synced"
+    PAYMENT = "payment"
+    CREDIT = "credit"
+    STATE_CHANGED = "state_changed"
+    DISPUTED = "disputed"
+    DISPUTE_RESOLVED = "dispute_resolved"
+    DUNNING_STOPPED = "dunning_stopped"
+    DUNNING_RESUMED = "dunning_resumed"
+    DUNNING_NOTICE_QUEUED = "dunning_notice_queued"
+    DUNNING_NOTICE_RECORDED = "dunning_notice_recorded"
+    DUNNING_NOTICE_SENT = "dunning_notice_sent"
+    DUNNING_NOTICE_CANCELLED = "dunning_notice_cancelled"
+    HANDOVER_PROPOSED = "handover_proposed"
+    HANDOVER_APPROVED = "handover_approved"
+    HANDOVER_REJECTED = "handover_rejected"
+    HANDOVER_WITHDRAWN = "handover_withdrawn"
+    HANDOVER_REJECTED_BY_AGENCY = "handover_rejected_by_agency"
+    HANDOVER_DOCUMENT_FALLBACK = "handover_document_fallback"
+    HANDED_OVER = "handed_over"
+    DIRECT_PAYMENT_AFTER_HANDOVER = "direct_payment_after_handover"
+
+
+MONEY_KINDS = frozenset({EventKind.PAYMENT, EventKind.CREDIT})
+# Kinds whose verbs change the receivable itself; ``record_history`` cannot write them.
+CHANGING_KINDS = MONEY_KINDS | {
+    EventKind.CREATED,
+    EventKind.SYNCED,
+    EventKind.STATE_CHANGED,
+    EventKind.DISPUTED,
+    EventKind.DISPUTE_RESOLVED,
+    EventKind.DUNNING_STOPPED,
+    EventKind.DUNNING_RESUMED,
+    EventKind.HANDED_OVER,
+}
+
+
+class MoneySource(StrEnum):
+    """Where a booking came from."""
+
+    SHOP = "shop"
+    BANK_STATEMENT = "bank_statement"
+    AGENCY = "agency"
+    API = "api"
+    IMPORT = "import"
+
+
+def _noon(day: date) -> datetime:
+    """Return noon of a Berlin day in UTC: the moment a booking dated ``day`` stands for."""
+    return datetime.combine(day, time(12), tzinfo=BERLIN).astimezone(UTC)
+
+
+def state_by_amounts(receivable: Receivable) -> State:
+    """Return the state the amounts give: paid when nothing is owed, else partially paid or open."""
+    if receivable.balance <= 0:
+        return State.PAID
+    return State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
+
+
+def _state_after_money(receivable: Receivable) -> State:
+    current = State(receivable.state)
+    if current in OUTSTANDING:
+        return state_by_amounts(receivable)
+    if current is State.DISPUTED and receivable.balance <= 0:
+        return State.PAID
+    # in_collection stays until the agency closes the case; paid, cancelled and refunded stay as they are.
+    return current
+
+
+def _json_value(value: Any) -> Any:
+    return value if isinstance(value, str | int | bool | type(None)) else str(value)
+
+
+def _actor(actor: str | None) -> str:
+    return (actor or "system")[:200]
+
+
+# -- history -------------------------------------------------------------------------------------------------
+
+
+def _append(receivable_id: int, kind: EventKind, actor: str | None, data: Mapping[str, Any]) -> None:
+    # A plain INSERT with a constant statement: no ORM object left pending to force a flush before the next
+    # query, which made bulk imports flush once per row.
+    db.session.execute(
+        sa.insert(ReceivableEvent.__table__),
+        {
+            "receivable_id": receivable_id,
+            "kind": kind.value,
+            "actor": _actor(actor),
+            "data": dict(data),
+            "created_at": utcnow(),
+        },
+    )
+
+
+def record_history(
+    receivable_id: int, kind: EventKind, *, actor: str, data: Mapping[str, Any] | None = None
+) -> None:
+    """Add an entry that changes nothing on the receivable (a notice queued, a handover proposed …)."""
+    kind = EventKind(kind)
+    if kind in CHANGING_KINDS:
+        raise ValueError(f"{kind} changes the receivable; use its ledger verb")
+    _append(receivable_id, kind, actor, data or {})
+
+
+# -- money ---------------------------------------------------------------------------------------------------
+
+
+def _booked_before(receivable: Receivable, external_id: str | None) -> ReceivableEvent | None:
+    if external_id is None:
+        return None
+    return db.session.scalar(
+        sa.select(ReceivableEvent).filter_by(receivable_id=receivable.id, external_id=external_id)
+    )
+
+
+def _check_booking(amount: Decimal, booked_on: date) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValueError(f"a booking needs a positive Decimal amount, not {amount!r}")
+    if not isinstance(booked_on, date) or isinstance(booked_on, datetime):
+        raise TypeError(f"booked_on must be a calendar day, not {booked_on!r}")
+
+
+def _book(
+    receivable: Receivable,
+    kind: EventKind,
+    amount: Decimal,
+    booked_on: date,
+    source: MoneySource | str,
+    *,
+    external_id: str | None,
+    actor: str | None,
+    data: Mapping[str, Any],
+) -> ReceivableEvent:
+    """Write one money event; the caller has checked it and changed the amount it books."""
+    event = ReceivableEvent(
+        receivable_id=receivable.id,
+        kind=kind.value,
+        actor=_actor(actor),
+        amount=amount,
+        booked_on=booked_on,
+        source=MoneySource(source).value,
+        external_id=external_id,
+        data={"amount": str(amount), "booked_on": booked_on.isoformat(), "source": str(source), **data},
+        created_at=utcnow(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def record_payment(
+    receivable: Receivable,
+    amount: Decimal,
+    booked_on: date,
+    source: MoneySource | str,
+    *,
+    external_id: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> ReceivableEvent:
+    """Book money received on ``booked_on`` (its value date); idempotent by ``external_id``.
+
+    An outstanding receivable becomes partially paid or paid (a disputed one paid once nothing is owed);
+    one in collection stays there until the agency closes the case. ``paid_at`` becomes noon of the day.
+    """
+    _check_booking(amount, booked_on)
+    existing = _booked_before(receivable, external_id)
+    if existing is not None:
+        return existing
+    before_amount, before_state = receivable.paid_amount, receivable.state
+    receivable.paid_amount = before_amount + amount
+    receivable.paid_at = _noon(booked_on)
+    receivable.state = _state_after_money(receivable).value
+    data = {
+        "paid_amount": [str(before_amount), str(receivable.paid_amount)],
+        "state": [before_state, receivable.state],
+        **({"note": note} if note else {}),
+        **(details or {}),
+    }
+    return _book(
+        receivable,
+        EventKind.PAYMENT,
+        amount,
+        booked_on,
+        source,
+        external_id=external_id,
+        actor=actor,
+        data=data,
+    )
+
+
+def record_credit(
+    receivable: Receivable,
+    amount: Decimal,
+    booked_on: date,
+    source: MoneySource | str,
+    *,
+    reason: str,
+    external_id: str | None = None,
+    actor: str | None = None,
+) -> ReceivableEvent:
+    """Book a refund or credit note (``reason``): the buyer owes ``amount`` less from ``booked_on``.
+
+    Idempotent by ``external_id``; an outstanding receivable with nothing left becomes paid.
+    """
+    _check_booking(amount, booked_on)
+    existing = _booked_before(receivable, external_id)
+    if existing is not None:
+        return existing
+    before_amount, before_state = receivable.credited_amount, receivable.state
+    receivable.credited_amount = before_amount + amount
+    receivable.state = _state_after_money(receivable).value
+    data = {
+        "reason": reason,
+        "credited_amount": [str(before_amount), str(receivable.credited_amount)],
+        "state": [before_state, receivable.state],
+    }
+    return _book(
+        receivable,
+        EventKind.CREDIT,
+        amount,
+        booked_on,
+        source,
+        external_id=external_id,
+        actor=actor,
+        data=data,
+    )
+
+
+def payment_bookings(receivable: Receivable) -> list[Booking]:
+    """Return the payments and credits of a receivable as the legal claim books them, by value date."""
+    events = db.session.scalars(
+        sa.select(ReceivableEvent)
+        .filter(
+            ReceivableEvent.receivable_id == receivable.id,
+            ReceivableEvent.kind.in_([kind.value for kind in MONEY_KINDS]),
+        )
+        .order_by(ReceivableEvent.booked_on, ReceivableEvent.id)
+    )
+    bookings = []
+    paid = credited = ZERO
+    for event in events:
+        if event.kind == EventKind.PAYMENT:
+            bookings.append(Booking(BookingKind.PAYMENT, event.booked_on, event.amount))
+            paid += event.amount
+        else:
+            bookings.append(Booking(BookingKind.CREDIT, event.booked_on, event.amount))
+            credited += event.amount
+    # Amounts no booking explains (rows written around the ledger): dated as early as we can know them,
+    # which never claims more interest than is owed.
+    if receivable.paid_amount > paid:
+        logger.warning("receivable %s: paid amount without bookings", receivable.id)
+        bookings.insert(
+            0, Booking(BookingKind.PAYMENT, berlin_date(receivable.created_at), receivable.paid_amount - paid)
+        )
+    if receivable.credited_amount > credited:
+        logger.warning("receivable %s: credited amount without bookings", receivable.id)
+        bookings.insert(
+            0, Booking(BookingKind.CREDIT, receivable.invoice_date, receivable.credited_amount - credited)
+        )
+    return bookings
+
+
+# -- shops, pushes and imports -------------------------------------------------------------------------------
+
+
+def _shop_payment_day(paid_at: datetime | None, known: datetime | None) -> date:
+    """Date a payment a shop reports: by its paid date when the report brought a new one, else today."""
+    return berlin_date(paid_at if paid_at is not None and paid_at != known else utcnow())
+
+
+def _book_shop_growth(
+    receivable: Receivable,
+    paid_amount: Decimal,
+    paid_at: datetime | None,
+    source: MoneySource | str,
+    actor: str,
+    *,
+    known_paid_at: datetime | None,
+) -> None:
+    growth = paid_amount - receivable.paid_amount
+    if growth <= 0:
+        return
+    day = _shop_payment_day(paid_at, known_paid_at)
+    before = receivable.paid_amount
+    receivable.paid_amount = paid_amount
+    # The shop's cumulative amount names the booking: a report processed twice books once.
+    _book(
+        receivable,
+        EventKind.PAYMENT,
+        growth,
+        day,
+        source,
+        external_id=f"{MoneySource(source).value}:paid:{paid_amount}",
+        actor=actor,
+        data={"paid_amount": [str(before), str(paid_amount)], "reported": True},
+    )
+
+
+def create_receivable(
+    values: Mapping[str, Any],
+    *,
+    state: State | str,
+    paid_amount: Decimal,
+    paid_at: datetime | None,
+    source: MoneySource | str,
+    actor: str,
+) -> Receivable | None:
+    """Insert a receivable in the state its source reports and book what was already paid.
+
+    Returns None when its (connection, external id) row appeared meanwhile: ON CONFLICT instead of a
+    savepoint, because on SQLite a savepoint opened outside a transaction commits on release.
+    """
+    table = Receivable.__table__
+    statement = (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
+        .returning(table.c.id)
+    )
+    row = {
+        **values,
+        "state": State(state).value,
+        "paid_amount": ZERO,
+        "credited_amount": ZERO,
+        "paid_at": paid_at,
+    }
+    # A Core INSERT with the values as parameters: its compiled form is cached across rows, which the ORM's
+    # bulk path is not (a bulk import spent most of its time there).
+    receivable_id = db.session.scalar(statement, row)
+    if receivable_id is None:
+        return None
+    receivable = db.session.get(Receivable, receivable_id)
+    _append(
+        receivable.id,
+        EventKind.CREATED,
+        actor,
+        {"state": receivable.state, "total": str(values["total_amount"])},
+    )
+    _book_shop_growth(receivable, paid_amount, paid_at, source, actor, known_paid_at=None)
+    return receivable
+
+
+def sync_from_shop(
+    receivable: Receivable,
+    values: Mapping[str, Any],
+    *,
+    state: State | str,
+    paid_amount: Decimal,
+    paid_at: datetime | None,
+    source: MoneySource | str,
+    actor: str,
+) -> dict[str, tuple[Any, Any]]:
+    """Take a shop's (or push's, or import's) report of a known receivable; return what changed.
+
+    ``values`` are the order's descriptive fields and its total; ``paid_amount`` is the cumulative amount the
+    source says was paid (growth is booked as one payment); ``state`` is what the source reports, and local
+    decisions (dispute, collection) win over it (``state_from_shop``).
+    """
+    before = {name: getattr(receivable, name) for name in TRACKED_FIELDS}
+    _book_shop_growth(receivable, paid_amount, paid_at, source, actor, known_paid_at=receivable.paid_at)
+    for name, value in values.items():
+        if name in {"state", "paid_amount", "credited_amount"}:
+            raise ValueError(f"{name} is not a descriptive field")
+        setattr(receivable, name, value)
+    receivable.paid_at = paid_at
+    receivable.state = state_from_shop(receivable.state, state).value
+    changed = {
+        name: (_json_value(before[name]), _json_value(getattr(receivable, name)))
+        for name in TRACKED_FIELDS
+        if before[name] != getattr(receivable, name)
+    }
+    if changed:
+        _append(receivable.id, EventKind.SYNCED, actor, {name: list(pair) for name, pair in changed.items()})
+    return changed
+
+
+# -- state ---------------------------------------------------------------------------------------------------
+
+
+def _set_state(receivable: Receivable, target: State) -> None:
+    """Change the state as the lifecycle allows (``TransitionError`` otherwise); paid gets its moment."""
+    check_transition(receivable.state, target)
+    receivable.state = target.value
+    if target is State.PAID and receivable.paid_at is None:
+        receivable.paid_at = utcnow()
+
+
+def move_to(receivable: Receivable, state: State | str, *, reason: str, actor: str | None = None) -> bool:
+    """Move the receivable to ``state`` (``TransitionError`` if the lifecycle forbids it); False if already there."""
+    target = State(state)
+    if receivable.state == target.value:
+        return False
+    before = receivable.state
+    _set_state(receivable, target)
+    _append(
+        receivable.id, EventKind.STATE_CHANGED, actor, {"state": [before, target.value], "reason": reason}
+    )
+    return True
+
+
+def reopen(receivable: Receivable, *, reason: str, actor: str | None = None) -> bool:
+    """Move the receivable to the state its amounts give (open, partially paid or paid)."""
+    return move_to(receivable, state_by_amounts(receivable), reason=reason, actor=actor)
+
+
+def open_dispute(receivable: Receivable, *, reason: str, actor: str) -> None:
+    """Mark the claim as contested: dunning and handover stop until the dispute is resolved."""
+    if receivable.disputed_at is not None:
+        raise ConflictError(f"receivable {receivable.id} is already disputed", code="already_disputed")
+    previous = receivable.state
+    _set_state(receivable, State.DISPUTED)
+    receivable.disputed_at = utcnow()
+    receivable.dispute_reason = reason
+    _append(receivable.id, EventKind.DISPUTED, actor, {"reason": reason, "previous_state": previous})
+
+
+def resolve_dispute(
+    receivable: Receivable, *, note: str, actor: str, state: State | str | None = None
+) -> None:
+    """End a dispute; the receivable returns to the state its amounts give, or to ``state`` when given."""
+    if receivable.disputed_at is None and receivable.state != State.DISPUTED:
+        raise ConflictError(f"receivable {receivable.id} is not disputed", code="not_disputed")
+    if state is not None:
+        _set_state(receivable, State(state))
+    elif receivable.state == State.DISPUTED:
+        _set_state(receivable, state_by_amounts(receivable))
+    data = {"note": note, "reason": receivable.dispute_reason, "state": receivable.state}
+    receivable.disputed_at = None
+    receivable.dispute_reason = None
+    _append(receivable.id, EventKind.DISPUTE_RESOLVED, actor, data)
+
+
+# -- dunning -------------------------------------------------------------------------------------------------
+
+
+def stop_dunning(receivable: Receivable, *, reason: str, actor: str) -> None:
+    """Stop dunning this order (idempotent; a repeated stop updates the reason)."""
+    if receivable.dunning_stopped_at is None:
+        receivable.dunning_stopped_at = utcnow()
+    receivable.dunning_stop_reason = reason
+    _append(receivable.id, EventKind.DUNNING_STOPPED, actor, {"reason": reason})
+
+
+def resume_dunning(receivable: Receivable, *, actor: str) -> bool:
+    """Lift this order's dunning stop; False when there was none (then nothing is written)."""
+    if receivable.dunning_stopped_at is None:
+        return False
+    data = {"reason": receivable.dunning_stop_reason}
+    receivable.dunning_stopped_at = None
+    receivable.dunning_stop_reason = None
+    _append(receivable.id, EventKind.DUNNING_RESUMED, actor, data)
+    return True
+
+
+def set_dunning_levels(levels: Iterable[tuple[int, int]]) -> None:
+    """Record the level of the notice just decided for many receivables at once: (receivable id, level)."""
+    rows = [{"id": receivable_id, "dunning_level": level} for receivable_id, level in levels]
+    if rows:
+        db.session.execute(sa.update(Receivable), rows)
+
+
+def set_dunning_level(receivable: Receivable, level: int) -> None:
+    """Put the receivable's dunning level back to its last live notice (a notice was cancelled)."""
+    receivable.dunning_level = level
+
+
+# -- collection ----------------------------------------------------------------------------------------------
+
+
+def hand_over(receivable: Receivable, *, data: Mapping[str, Any], actor: str) -> None:
+    """Move the receivable into collection; the order's dunning stays stopped even after it returns."""
+    move_to(receivable, State.IN_COLLECTION, reason="handed over", actor=actor)
+    if receivable.dunning_stopped_at is None:
+        receivable.dunning_stopped_at = utcnow()
+        receivable.dunning_stop_reason = HANDED_OVER_STOP_REASON
+    _append(receivable.id, EventKind.HANDED_OVER, actor, data)
