@@ -223,6 +223,44 @@ def _book(
     return event
 
 
+def _move_money(
+    receivable: Receivable,
+    kind: EventKind,
+    amount: Decimal,
+    booked_on: date,
+    source: MoneySource | str,
+    *,
+    external_id: str | None,
+    actor: str | None,
+    data: Mapping[str, Any],
+) -> ReceivableEvent:
+    """Add ``amount`` to the paid or credited amount, let the state follow, and book it once."""
+    _check_booking(amount, booked_on)
+    existing = _booked_before(receivable, external_id)
+    if existing is not None:
+        return existing
+    column = "paid_amount" if kind is EventKind.PAYMENT else "credited_amount"
+    before_amount, before_state = getattr(receivable, column), receivable.state
+    setattr(receivable, column, before_amount + amount)
+    if kind is EventKind.PAYMENT:
+        receivable.paid_at = _noon(booked_on)
+    receivable.state = _state_after_money(receivable).value
+    changes = {
+        column: [str(before_amount), str(before_amount + amount)],
+        "state": [before_state, receivable.state],
+    }
+    return _book(
+        receivable,
+        kind,
+        amount,
+        booked_on,
+        source,
+        external_id=external_id,
+        actor=actor,
+        data={**changes, **data},
+    )
+
+
 def record_payment(
     receivable: Receivable,
     amount: Decimal,
@@ -239,21 +277,8 @@ def record_payment(
     An outstanding receivable becomes partially paid or paid (a disputed one paid once nothing is owed);
     one in collection stays there until the agency closes the case. ``paid_at`` becomes noon of the day.
     """
-    _check_booking(amount, booked_on)
-    existing = _booked_before(receivable, external_id)
-    if existing is not None:
-        return existing
-    before_amount, before_state = receivable.paid_amount, receivable.state
-    receivable.paid_amount = before_amount + amount
-    receivable.paid_at = _noon(booked_on)
-    receivable.state = _state_after_money(receivable).value
-    data = {
-        "paid_amount": [str(before_amount), str(receivable.paid_amount)],
-        "state": [before_state, receivable.state],
-        **({"note": note} if note else {}),
-        **(details or {}),
-    }
-    return _book(
+    data = {**({"note": note} if note else {}), **(details or {})}
+    return _move_money(
         receivable,
         EventKind.PAYMENT,
         amount,
@@ -279,19 +304,7 @@ def record_credit(
 
     Idempotent by ``external_id``; an outstanding receivable with nothing left becomes paid.
     """
-    _check_booking(amount, booked_on)
-    existing = _booked_before(receivable, external_id)
-    if existing is not None:
-        return existing
-    before_amount, before_state = receivable.credited_amount, receivable.state
-    receivable.credited_amount = before_amount + amount
-    receivable.state = _state_after_money(receivable).value
-    data = {
-        "reason": reason,
-        "credited_amount": [str(before_amount), str(receivable.credited_amount)],
-        "state": [before_state, receivable.state],
-    }
-    return _book(
+    return _move_money(
         receivable,
         EventKind.CREDIT,
         amount,
@@ -299,7 +312,7 @@ def record_credit(
         source,
         external_id=external_id,
         actor=actor,
-        data=data,
+        data={"reason": reason},
     )
 
 
