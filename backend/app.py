@@ -57,6 +57,7 @@ def _numeric_bounds(converter: Any, field: Any, ret: dict[str, Any], **kwargs: A
 def _register_blueprints(app: Flask) -> None:
     from backend.auth.blueprint import bp as auth_bp
     from backend.cases import views as case_views
+    from backend.console import views as console_views
     from backend.dunning import views as dunning_views
     from backend.handovers import views as handover_views
     from backend.health.blueprint import bp as health_bp
@@ -80,6 +81,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(handover_views.blp)
     api.register_blueprint(case_views.blp)
     api.register_blueprint(payment_views.blp)
+    api.register_blueprint(console_views.blp)
+    app.register_blueprint(console_views.bp)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.cases.cli import cases as case_commands
+from backend.console.cli import console_link as console_link_command
 from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
 from backend.handovers.cli import handovers as handover_commands
@@ -232,3 +233,4 @@ main.add_command(order_commands)
 main.add_command(case_commands)
 main.add_command(handover_commands)
 main.add_command(statement_commands)
+main.add_command(console_link_command)

@@ -3,6 +3,7 @@
 from backend.audit.models import AuditEvent
 from backend.auth.models import AccessToken
 from backend.cases.models import AgencyCase, AgencyCaseEvent, AgencyCasePayment
+from backend.console.models import ConsoleLink
 from backend.dunning.models import (
     BaseRateRecord,
     DunningBuyerStop,
@@ -31,6 +32,7 @@ __all__ = [
     "BankTransactionRecord",
     "BaseRateRecord",
     "BuyerOverride",
+    "ConsoleLink",
     "CreditReport",
     "DunningBuyerStop",
     "DunningNotice",

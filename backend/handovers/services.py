@@ -544,12 +544,33 @@ def handover_summary(merchant_id: int) -> dict[str, Any]:
 
 
 def list_handovers(
-    merchant_id: int, *, status: str | None, page: int, per_page: int
+    merchant_id: int, *, status: str | None, page: int, per_page: int, search: str | None = None
 ) -> tuple[list[Handover], int]:
-    """Return one page of the merchant's handovers (newest first) and the total count."""
-    conditions = [Handover.merchant_id == merchant_id]
+    """Return one page of the merchant's handovers (newest first) and the total count.
+
+    ``search`` matches words of the order number, the buyer's name, company or e-mail (case-insensitive).
+    """
+    conditions: list[sa.ColumnElement[bool]] = [Handover.merchant_id == merchant_id]
     if status is not None:
         conditions.append(Handover.status == status)
+    words = (search or "").split()[:5]
+    if words:
+        # Every word must appear in the order number or the buyer's data (first and last name are separate).
+        matches = [
+            sa.or_(
+                Receivable.number.icontains(word, autoescape=True),
+                *(
+                    sa.cast(column, sa.String).icontains(word, autoescape=True)
+                    for column in (Receivable.buyer, Receivable.billing_address)
+                ),
+            )
+            for word in words
+        ]
+        conditions.append(
+            Handover.receivable_id.in_(
+                sa.select(Receivable.id).where(Receivable.merchant_id == merchant_id, *matches)
+            )
+        )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Handover).where(*conditions)) or 0
     rows = db.session.scalars(
         sa.select(Handover)
@@ -756,20 +777,6 @@ def list_handover_rows(merchant_id: int) -> list[HandoverRow]:
         )
         for handover, receivable in rows
     ]
-
-
-def decide_handovers(merchant_id: int, decision: str, ids: list[int], *, actor: str) -> int:
-    """Approve or reject proposals from a shop admin page; return how many changed."""
-    if decision not in DECISIONS:
-        raise UserValueError("Unknown decision.", details={"/decision": ["Must be approve or reject."]})
-    before = {
-        row.id: row.status
-        for row in db.session.scalars(
-            sa.select(Handover).where(Handover.merchant_id == merchant_id, Handover.id.in_(ids))
-        )
-    }
-    decided = decide_many(merchant_id, decision, ids, actor=actor, note=None)
-    return sum(1 for handover in decided if before.get(handover.id) != handover.status)
 
 
 def buyer_name(receivable: Receivable) -> str:

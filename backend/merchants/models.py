@@ -13,7 +13,15 @@ from backend.types import JSONType, UTCDateTime
 
 PLATFORMS = ("shopware", "woocommerce", "api")
 CONNECTION_STATUSES = ("pending", "active", "disabled")
-SCOPES = ("risk:check", "orders:write", "handovers:read", "handovers:write", "cases:write", "settings:write")
+SCOPES = (
+    "risk:check",
+    "orders:write",
+    "handovers:read",
+    "handovers:write",
+    "cases:write",
+    "settings:write",
+    "console:session",
+)
 
 
 class Merchant(db.Model):

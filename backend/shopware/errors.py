@@ -30,10 +30,6 @@ class UnknownShopError(NotFoundError):
     code = "unknown_shop"
 
 
-class InvalidAdminSessionError(UnauthorizedError):
-    code = "invalid_session"
-
-
 class AppNotConfiguredError(ServiceUnavailableError):
     code = "shopware_not_configured"
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-
-from backend.schemas import row_id
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 
 class _Lenient(Schema):
@@ -36,18 +32,6 @@ class WebhookSchema(_Lenient):
 
 class DeletedPayloadSchema(_Lenient):
     keep_user_data = fields.Boolean(data_key="keepUserData", load_default=False, truthy={True}, falsy={False})
-
-
-class AdminDecisionSchema(_Lenient):
-    """A form post of the admin page: approve or reject handover proposals."""
-
-    decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
-    ids = fields.List(row_id(strict=False), required=True, validate=validate.Length(min=1, max=200))
-
-    @validates_schema
-    def _distinct_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if len(set(data["ids"])) != len(data["ids"]):
-            raise ValidationError("each proposal may be named once", field_name="ids")
 
 
 SHOPWARE_ID_PATTERN = r"^[0-9a-fA-F]{32}$"

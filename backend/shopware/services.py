@@ -18,8 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
@@ -32,7 +30,6 @@ from backend.receivables.models import Receivable
 from backend.receivables.states import State
 from backend.shopware import checkout, signing
 from backend.shopware.errors import (
-    InvalidAdminSessionError,
     InvalidSignatureError,
     MalformedShopRequestError,
     UnknownShopError,
@@ -54,8 +51,6 @@ ABANDONED_REGISTRATION_AGE = timedelta(days=1)
 EVENT_RETENTION = timedelta(days=7)
 MAX_DISPATCH_ATTEMPTS = 10
 DISPATCH_BATCH = 200
-ADMIN_SESSION_MAX_AGE = timedelta(minutes=30)
-ADMIN_SESSION_SALT = "claimbridge.shopware.admin-session"
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
 ORDER_PLACED_EVENT = "checkout.order.placed"
@@ -506,15 +501,6 @@ def prune_shopware_records(now: datetime | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class AdminSession:
-    """A verified admin page session: the shop it was issued for and the user's language."""
-
-    shop: ShopwareShop
-    language: str
-    token: str
-
-
-@dataclass(frozen=True)
 class HandoverRow:
     """One handover proposal as the admin page shows it (what ``list_handover_rows`` returns)."""
 
@@ -527,34 +513,6 @@ class HandoverRow:
     total: Decimal
     currency: str
     status: str
-
-
-def _session_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ADMIN_SESSION_SALT)
-
-
-def issue_admin_session(shop: ShopwareShop, language: str) -> str:
-    """Return a signed token binding the page's own posts to this shop and connection for 30 minutes."""
-    payload = {"shop": shop.connection.shop_id, "connection": shop.connection_id, "lang": language}
-    return _session_serializer().dumps(payload)
-
-
-def verify_admin_session(token: str | None) -> AdminSession:
-    """Return the session a token carries; raise InvalidAdminSessionError if missing, forged, expired or void."""
-    if not token:
-        raise InvalidAdminSessionError("the admin page session token is missing; reload the page")
-    try:
-        payload = _session_serializer().loads(token, max_age=int(ADMIN_SESSION_MAX_AGE.total_seconds()))
-    except SignatureExpired as error:
-        raise InvalidAdminSessionError("the admin page session expired; reload the page") from error
-    except BadSignature as error:
-        raise InvalidAdminSessionError("the admin page session token is invalid") from error
-    shop_id = payload.get("shop") if isinstance(payload, dict) else None
-    shop = find_shop(shop_id) if isinstance(shop_id, str) else None
-    if shop is None or shop.secret_encrypted is None or shop.connection_id != payload.get("connection"):
-        raise InvalidAdminSessionError("the shop of this admin page session is no longer registered")
-    language = payload.get("lang") if payload.get("lang") in ("de", "en") else "en"
-    return AdminSession(shop=shop, language=language, token=token)
 
 
 def _handovers_services() -> Any | None:
@@ -574,21 +532,6 @@ def list_handover_rows(merchant_id: int) -> list[HandoverRow]:
     return [] if handovers is None else list(handovers.list_handover_rows(merchant_id))
 
 
-def handover_rows_for_page(shop: ShopwareShop, order_ids: list[str] | None = None) -> list[HandoverRow]:
-    """Return the proposals the admin page shows: all of the merchant's, or those of the given orders."""
-    rows = list_handover_rows(shop.connection.merchant_id)
-    if order_ids is None:
-        return rows
-    numbers = set(
-        db.session.scalars(
-            sa.select(Receivable.number).where(
-                Receivable.connection_id == shop.connection_id, Receivable.external_id.in_(order_ids)
-            )
-        )
-    )
-    return [row for row in rows if row.order_number in numbers]
-
-
 def orders_for_handover_page(shop: ShopwareShop, order_ids: list[str]) -> list[str]:
     """Return the selected Shopware orders the handover page has something for: a proposal or a case."""
     connection = shop.connection
@@ -606,11 +549,3 @@ def orders_for_handover_page(shop: ShopwareShop, order_ids: list[str]) -> list[s
         if number in proposed or state == State.IN_COLLECTION.value
     }
     return [order_id for order_id in order_ids if order_id in found]
-
-
-def decide_handovers(merchant_id: int, decision: str, ids: list[int], *, actor: str) -> int:
-    """Approve or reject the merchant's handover proposals; return how many were decided."""
-    handovers = _handovers_services()
-    if handovers is None:
-        raise NotFoundError("there are no handover proposals with these ids", details={"ids": ids})
-    return int(handovers.decide_handovers(merchant_id, decision, ids, actor=actor))

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, jsonify, redirect, request
 
+from backend.console import sessions as console_sessions
+from backend.console.views import entry_url
 from backend.extensions import db, limiter
 from backend.risk.messages import INVOICE_UNAVAILABLE, message_for
 from backend.shopware import checkout, services
 from backend.shopware.errors import AppNotConfiguredError, shop_request_errors
 from backend.shopware.gateway import gateway_response, map_checkout
 from backend.shopware.manifest import ADMIN_MODULE_PATH, CONFIRMATION_PATH
-from backend.shopware.models import ShopwareShop
-from backend.shopware.schemas import MAX_SELECTED_ORDERS, ActionSchema, AdminDecisionSchema, WebhookSchema
+from backend.shopware.schemas import MAX_SELECTED_ORDERS, ActionSchema, WebhookSchema
 from backend.shopware.signing import (
     APP_SIGNATURE_HEADER,
     PREVIOUS_SHOP_SIGNATURE_HEADER,
@@ -27,12 +27,10 @@ from backend.shopware.signing import (
     open_modal_action,
     registration_response,
 )
-from backend.shopware.texts import ADMIN_TEXTS, admin_language, format_money
+from backend.shopware.texts import ADMIN_TEXTS, admin_language
 
 logger = logging.getLogger(__name__)
 
-ADMIN_SESSION_HEADER = "X-ClaimBridge-Session"
-ADMIN_SESSION_FIELD = "session_token"
 # Anyone holding the app secret (every merchant with the app zip) may register; this bounds the rate.
 REGISTRATION_RATE_LIMIT = "30/minute"
 ORDER_IDS_PARAMETER = "order_ids"
@@ -162,29 +160,25 @@ def handover_action() -> Response:
 
 
 def admin_handovers() -> Response:
-    """Render the admin module page for a signed iframe query, with a session token for its own posts."""
+    """Open the merchant console for a signed admin iframe query: the module page, or the action button's modal.
+
+    The signed query proves the Administration sent it; the console then carries its own session token.
+    """
     shop, page = services.authenticate_iframe(request.query_string)
-    language = admin_language(page.user_language)
+    connection = shop.connection
+    session = console_sessions.start_session(
+        connection.merchant_id,
+        user_name=f"shopware-admin:{connection.shop_id}",
+        language=console_sessions.language_for(page.user_language),
+        channel=console_sessions.CHANNEL_SHOPWARE,
+        connection_id=connection.id,
+    )
     # order_ids is part of the query the shop signed (the action button's modal URL), so it is trusted.
-    order_ids = _order_ids(request.args.get(ORDER_IDS_PARAMETER))
-    return _admin_page(shop, language, services.issue_admin_session(shop, language), order_ids=order_ids)
-
-
-def decide_handovers() -> Response:
-    """Approve or reject proposals from the admin page; only with the page's session token."""
-    session = services.verify_admin_session(
-        request.headers.get(ADMIN_SESSION_HEADER) or request.form.get(ADMIN_SESSION_FIELD)
-    )
-    form = AdminDecisionSchema().load(
-        {"decision": request.form.get("decision"), "ids": request.form.getlist("ids")}
-    )
-    connection = session.shop.connection
-    count = services.decide_handovers(
-        connection.merchant_id, form["decision"], form["ids"], actor=f"shopware-admin:{connection.shop_id}"
-    )
-    db.session.commit()
-    notice = ADMIN_TEXTS[session.language]["decided"].format(count=count)
-    return _admin_page(session.shop, session.language, session.token, notice=notice)
+    response = redirect(entry_url(session, _order_ids(request.args.get(ORDER_IDS_PARAMETER))), code=303)
+    # The URL carries the shop's signature and the console's session token: neither may leak or be cached.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _signed(answer: SignedResponse) -> Response:
@@ -197,39 +191,3 @@ def _order_ids(value: str | None) -> list[str] | None:
         return None
     ids = [part.strip().lower() for part in value.split(",")]
     return list(dict.fromkeys(part for part in ids if _SHOPWARE_ID.fullmatch(part)))[:MAX_SELECTED_ORDERS]
-
-
-def _admin_page(
-    shop: ShopwareShop,
-    language: str,
-    token: str,
-    *,
-    notice: str | None = None,
-    order_ids: list[str] | None = None,
-) -> Response:
-    connection = shop.connection
-    nonce = secrets.token_urlsafe(16)
-    html = render_template(
-        "shopware/admin_handovers.html",
-        lang=language,
-        t=ADMIN_TEXTS[language],
-        rows=services.handover_rows_for_page(shop, order_ids),
-        filtered=order_ids is not None,
-        money=lambda amount, currency: format_money(amount, currency, language),
-        shop_name=connection.name or connection.shop_url,
-        session_token=token,
-        session_field=ADMIN_SESSION_FIELD,
-        notice=notice,
-        nonce=nonce,
-    )
-    shop_origin = "{0.scheme}://{0.netloc}".format(urlsplit(connection.shop_url))
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-        f"form-action 'self'; base-uri 'none'; frame-ancestors {shop_origin}"
-    )
-    # The URL carries the shop's signature and the page a session token: neither may leak or be cached.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
 import secrets
 import string
@@ -334,6 +335,25 @@ class ShopSimulator:
         signed_query = "&".join(filter(None, (parts.query, query)))
         signature = sign(self._current_secret(), signed_query)
         return f"{parts.path}?{signed_query}&shopware-shop-signature={signature}"
+
+    def administration_page(
+        self, app_url: str, path: str = "/shopware/admin/handovers", **options: Any
+    ) -> str:
+        """Return an Administration page that opens the app's module: the signed URL in an iframe.
+
+        As the Administration does (../shared/protocols/shopware.md, "Admin UI for approvals"): the module's
+        source URL plus the signed query goes into an iframe, and the module counts as loaded once the iframe
+        posts ``sw-app-loaded`` (the page notes that in ``<body data-app-loaded>``).
+        """
+        source = app_url + self.iframe_path(path, **options)
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shopware Administration</title>'
+            "</head><body><main><h1>ClaimBridge</h1>"
+            f'<iframe id="module" title="ClaimBridge" src="{html.escape(source)}" width="1340" height="700">'
+            "</iframe></main><script>window.addEventListener('message', (event) => {"
+            "if (event.data === 'sw-app-loaded') { document.body.dataset.appLoaded = 'yes'; } });</script>"
+            "</body></html>"
+        )
 
     # Protocol steps ----------------------------------------------------------------------------------------------
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
@@ -31,17 +29,9 @@ def wsgi(shopware_app: Flask) -> Transport:
 
 
 @pytest.fixture
-def live_server_url(shopware_app: Flask) -> Iterator[str]:
-    """Serve the app on a free loopback port in a thread and yield its base URL."""
-    server = make_server("127.0.0.1", 0, shopware_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+def live_server_url(shopware_app: Flask, live_server_url: str) -> str:
+    """The app served on loopback, with the Shopware app secret configured."""
+    return live_server_url
 
 
 @pytest.fixture

@@ -109,17 +109,13 @@ class TestHandoverAction:
         answer = orders.send(orders.action_request([PROPOSED_ORDER]))
         assert answer.header("shopware-app-signature") == sign(orders.shop_secret, answer.body)
 
-    def test_modal_page_lists_only_the_selected_orders(self, orders, monkeypatch):
-        monkeypatch.setattr(
-            services, "list_handover_rows", lambda mid: [proposal("10001"), proposal("10009")]
-        )
+    def test_modal_page_opens_the_console_on_the_selected_orders(self, orders):
         page = orders.open_iframe(
             f"/shopware/admin/handovers?order_ids={PROPOSED_ORDER}", user_language="en-GB"
         )
-        assert page.status == 200
-        assert b"10001" in page.body
-        assert b"10009" not in page.body
-        assert b"Selected orders" in page.body
+        assert page.status == 303
+        assert "/console/handovers?" in page.header("Location")
+        assert f"orders={PROPOSED_ORDER}" in page.header("Location")
 
     @pytest.mark.parametrize("delta", [timedelta(minutes=-6), timedelta(minutes=6)])
     def test_replayed_or_future_timestamp_is_refused(self, orders, delta):

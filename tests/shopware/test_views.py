@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
-import sys
 from datetime import timedelta
-from decimal import Decimal
-from types import SimpleNamespace
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
-import itsdangerous.timed
 import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
+from backend.console import sessions as console_sessions
 from backend.crypto import decrypt_text
 from backend.extensions import db
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest
 from backend.shopware import services
 from backend.shopware.models import ShopwareEvent
-from backend.shopware.services import HandoverRow, issue_admin_session
 from tests.fakes.shopware_shop import (
     APP_SIGNATURE_HEADER,
     SHOP_SIGNATURE_HEADER,
@@ -34,7 +29,6 @@ from tests.shopware.conftest import APP_SECRET, shifted_clock, stored_shop
 
 ORDER_ID = "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5"
 STALE = timedelta(minutes=6)
-SESSION_HEADER = "X-ClaimBridge-Session"
 
 
 def order_payload(order_id: str = ORDER_ID) -> dict:
@@ -50,12 +44,6 @@ def audit_actions(merchant_id: int | None = None) -> list[str]:
 
 def error_of(answer) -> str:
     return answer.json()["error"]
-
-
-def post_page(shop: ShopSimulator, form: bytes, headers: dict[str, str] | None = None):
-    """Post a form to the admin page as the page itself does."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} | (headers or {})
-    return shop.send(ShopRequest("POST", "/shopware/admin/handovers", headers, form))
 
 
 class TestRegistration:
@@ -509,24 +497,45 @@ class TestWorkerWiring:
 
 
 class TestAdminPage:
-    def session_token(self, page) -> str:
-        return re.search(rb'name="claimbridge-session" content="([^"]+)"', page.body).group(1).decode()
+    """The module page opens the merchant console with a console session bound to the shop's merchant."""
 
-    def test_signed_query_renders_the_page_with_a_session(self, shop):
-        page = shop.open_iframe(user_language="de-DE")
+    def console_session(self, answer):
+        assert answer.status == 303, answer.body
+        location = urlsplit(answer.header("Location"))
+        token = parse_qs(location.query)[console_sessions.SESSION_FIELD][0]
+        return location, console_sessions.verify_session(token)
+
+    def test_signed_query_opens_the_console_with_a_session(self, shop):
+        location, session = self.console_session(shop.open_iframe(user_language="de-DE"))
+        connection = stored_shop(shop.shop_id).connection
+        assert location.path == "/console/"
+        assert (session.merchant_id, session.connection_id) == (connection.merchant_id, connection.id)
+        assert (session.language, session.channel) == ("de", "shopware")
+        assert session.actor.startswith(f"shopware-admin:{shop.shop_id}")
+        page = shop.send(ShopRequest("GET", f"{location.path}?{location.query}", {}))
         assert page.status == 200
-        assert page.header("Content-Type").startswith("text/html")
-        assert b"window.parent.postMessage('sw-app-loaded', '*')" in page.body
-        assert "Zurzeit gibt es keine Vorschläge zur Übergabe.".encode() in page.body
-        assert b'<html lang="de">' in page.body
-        assert services.verify_admin_session(self.session_token(page)).shop.connection.shop_id == shop.shop_id
+        assert b'<html lang="de" data-channel="shopware">' in page.body
         assert "frame-ancestors https://shop.example" in page.header("Content-Security-Policy")
         assert page.header("Cache-Control") == "no-store"
 
     def test_english_for_other_languages(self, shop):
-        page = shop.open_iframe(user_language="en-GB")
-        assert b"There are no handover proposals at the moment." in page.body
-        assert b'<html lang="en">' in page.body
+        _, session = self.console_session(shop.open_iframe(user_language="en-GB"))
+        assert session.language == "en"
+
+    def test_the_redirect_is_neither_cached_nor_referred(self, shop):
+        answer = shop.open_iframe()
+        assert answer.header("Cache-Control") == "no-store"
+        assert answer.header("Referrer-Policy") == "no-referrer"
+
+    def test_selected_orders_open_their_handovers(self, shop):
+        order_id = "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5"
+        location, _ = self.console_session(
+            shop.open_iframe(
+                f"/shopware/admin/handovers?order_ids={order_id},not-an-id", user_language="en-GB"
+            )
+        )
+        assert location.path == "/console/handovers"
+        assert parse_qs(location.query)["orders"] == [order_id]
 
     def test_forged_query_is_refused(self, shop):
         forged = shop.iframe_path(user_language="de-DE").replace("de-DE", "en-GB")
@@ -548,85 +557,15 @@ class TestAdminPage:
         stranger.shop_secret = shop.shop_secret
         assert stranger.open_iframe().status == 404
 
-    def test_rows_from_the_handovers_area_are_listed(self, shop, monkeypatch):
-        row = HandoverRow(
-            id=7,
-            order_number="10042",
-            buyer_name="Erika Mustermann",
-            principal=Decimal("1234.50"),
-            interest=Decimal("12.30"),
-            fees=Decimal("40.00"),
-            total=Decimal("1286.80"),
-            currency="EUR",
-            status="proposed",
-        )
-        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
-        monkeypatch.setattr(services, "list_handover_rows", lambda mid: [row] if mid == merchant_id else [])
-        page = shop.open_iframe(user_language="de-DE").body.decode()
-        assert "Erika Mustermann" in page
-        assert "1.234,50\u00a0€" in page
-        assert 'name="ids" value="7"' in page
-        assert 'name="session_token"' in page
-
-    def test_post_without_or_with_a_wrong_session_is_refused(self, shop, monkeypatch):
-        decided = []
-        monkeypatch.setattr(services, "decide_handovers", lambda *args, **kwargs: decided.append(args) or 1)
-        token = self.session_token(shop.open_iframe())
-        other_key = itsdangerous.URLSafeTimedSerializer(
-            "another-secret-key", salt=services.ADMIN_SESSION_SALT
-        )
-        foreign = other_key.dumps(
-            {"shop": shop.shop_id, "connection": stored_shop(shop.shop_id).connection_id}
-        )
-        for headers in (
-            {},
-            {SESSION_HEADER: token[:-4] + "AAAA"},
-            {SESSION_HEADER: "garbage"},
-            {SESSION_HEADER: foreign},
-        ):
-            answer = post_page(shop, b"decision=approve&ids=7", headers)
-            assert (answer.status, error_of(answer)) == (401, "invalid_session")
-        assert decided == []
-
-    def test_post_with_the_session_decides_through_the_handovers_seam(self, shop, monkeypatch):
-        decided = []
-
-        def decide(merchant_id, decision, ids, *, actor):
-            decided.append((merchant_id, decision, ids, actor))
-            return len(ids)
-
-        monkeypatch.setattr(services, "decide_handovers", decide)
-        token = self.session_token(shop.open_iframe(user_language="en-GB"))
-        answer = post_page(shop, f"session_token={token}&decision=reject&ids=7&ids=9".encode())
-        assert answer.status == 200
-        assert b"2 proposals were processed." in answer.body
-        assert self.session_token(answer) == token
-        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
-        assert decided == [(merchant_id, "reject", [7, 9], f"shopware-admin:{shop.shop_id}")]
-
-    def test_post_with_a_bad_form_is_malformed(self, shop):
-        token = self.session_token(shop.open_iframe())
-        assert post_page(shop, b"decision=delete&ids=7", {SESSION_HEADER: token}).status == 422
-        assert post_page(shop, b"decision=approve&ids=7&ids=7", {SESSION_HEADER: token}).status == 422
-
-    def test_decisions_are_not_found_while_handovers_do_not_exist(self, shop, monkeypatch):
-        monkeypatch.setitem(sys.modules, "backend.handovers", None)
-        token = self.session_token(shop.open_iframe())
-        assert post_page(shop, b"decision=approve&ids=7", {SESSION_HEADER: token}).status == 404
-        assert services.list_handover_rows(stored_shop(shop.shop_id).connection.merchant_id) == []
-
-    def test_session_expires_after_30_minutes(self, shop, monkeypatch):
-        token = self.session_token(shop.open_iframe())
-        real_time = itsdangerous.timed.time.time
-        monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: real_time() + 31 * 60))
-        with pytest.raises(services.InvalidAdminSessionError, match="expired"):
-            services.verify_admin_session(token)
+    def test_posts_go_to_the_console_not_the_module_url(self, shop):
+        answer = shop.send(ShopRequest("POST", "/shopware/admin/handovers", {}, b"decision=approve&ids=7"))
+        assert answer.status == 405
 
     def test_session_of_a_purged_shop_is_void(self, shop):
-        token = issue_admin_session(stored_shop(shop.shop_id), "de")
+        _, session = self.console_session(shop.open_iframe())
         shop.send(shop.lifecycle_request("app.deleted"))
-        with pytest.raises(services.InvalidAdminSessionError, match="no longer registered"):
-            services.verify_admin_session(token)
+        with pytest.raises(console_sessions.InvalidConsoleSessionError):
+            console_sessions.verify_session(session.token)
 
 
 class TestOverRealHttp:
@@ -640,8 +579,10 @@ class TestOverRealHttp:
         tampered = shop.webhook_request("checkout.order.placed", order_payload())
         tampered.body = tampered.body.replace(b"10001", b"99999")
         assert shop.send(tampered).status == 401
-        page = shop.open_iframe(user_language="en-GB")
-        assert page.status == 200 and b"sw-app-loaded" in page.body
+        opened = shop.open_iframe(user_language="en-GB")
+        assert opened.status == 303
+        page = shop.send(ShopRequest("GET", opened.header("Location"), {}))
+        assert page.status == 200 and b'data-channel="shopware"' in page.body
         row = stored_shop(shop.shop_id)
         assert (row.app_state, row.connection.status) == ("active", "active")
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1

@@ -1,0 +1,379 @@
+"""Console pages and the console-session API: parse, call the areas' services, render (or dump).
+
+Every page and post needs a valid console session token (see ``sessions``); it names the merchant every query
+is scoped to and the user recorded with every decision. Posts answer with a redirect to the page they came
+from (post/redirect/get), or re-render the page with the problem and a 4xx status.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.console import services, sessions
+from backend.console.blueprint import blp, bp
+from backend.console.schemas import (
+    ConsoleSessionRequestSchema,
+    ConsoleSessionSchema,
+    HandoverDecisionFormSchema,
+    HandoverListArgsSchema,
+)
+from backend.console.sessions import ConsoleSession
+from backend.console.texts import TEXTS, format_date, format_money
+from backend.errors import AppError, NotFoundError
+from backend.extensions import db
+from backend.handovers import services as handovers
+from backend.handovers.models import HANDOVER_STATUSES
+from backend.merchants.services import get_merchant
+from backend.risk.messages import pick_language
+
+PER_PAGE = 25
+TABS = ("overview", "handovers")
+_DECISION_NOTICES = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
+
+
+# -- the session API -----------------------------------------------------------------------------------------
+
+
+@blp.route("/console-sessions", methods=["POST"])
+@blp.response(201, ConsoleSessionSchema)
+@require_oauth("console:session")
+@blp.arguments(ConsoleSessionRequestSchema)
+def create_console_session(body: dict[str, Any]) -> dict[str, Any]:
+    """Mint a one-time, short-lived console URL for a user of the merchant (embed it at once)."""
+    link = sessions.create_console_link(
+        current_merchant_id(),
+        user_name=body["user"]["name"],
+        locale=body["user"]["locale"],
+        created_by=f"client:{current_client_id()}",
+    )
+    db.session.commit()
+    return {"url": link.url, "expires_at": link.expires_at}
+
+
+# -- rendering -----------------------------------------------------------------------------------------------
+
+
+def _current_session() -> ConsoleSession:
+    if request.method == "GET":
+        token = request.args.get(sessions.SESSION_FIELD)
+    else:
+        token = request.headers.get(sessions.SESSION_HEADER) or request.form.get(sessions.SESSION_FIELD)
+    return sessions.verify_session(token)
+
+
+def _secure(response: Response, nonce: str, frame_origins: list[str]) -> Response:
+    ancestors = " ".join(frame_origins) or "'none'"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+        f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    )
+    # Page URLs carry the session token: they must not leak through Referer or caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _href_for(session: ConsoleSession | None) -> Any:
+    def href(endpoint: str, **params: Any) -> str:
+        kept = {name: value for name, value in params.items() if value not in (None, "")}
+        if session is not None:
+            kept[sessions.SESSION_FIELD] = session.token
+        return url_for(endpoint, **kept)
+
+    return href
+
+
+def _address(address: Mapping[str, Any] | None) -> str:
+    if not address:
+        return "—"
+    street = " ".join(part for part in (address.get("street"), address.get("house_number")) if part)
+    town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    return ", ".join(part for part in (address.get("company"), street, town, address.get("country")) if part)
+
+
+def _page(
+    session: ConsoleSession | None,
+    template: str,
+    *,
+    tab: str | None,
+    title: str,
+    language: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    """Render a console page for the session (renewing its token) with the console's security headers."""
+    session = sessions.issue_session(session) if session is not None else None
+    lang = session.language if session is not None else (language or "en")
+    texts = TEXTS[lang]
+    nonce = secrets.token_urlsafe(16)
+    notice_key = request.args.get("notice") if request.method == "GET" else None
+    notice = texts["notice"].get(notice_key) if notice_key else None
+    html = render_template(
+        f"console/{template}",
+        lang=lang,
+        t=texts,
+        tab=tab,
+        tabs=TABS,
+        title=title,
+        session=session,
+        session_field=sessions.SESSION_FIELD,
+        merchant_name=get_merchant(session.merchant_id).name if session is not None else "",
+        nonce=nonce,
+        href=_href_for(session),
+        money=lambda amount, currency: format_money(amount, currency, lang),
+        day=lambda value: format_date(value, lang),
+        address=_address,
+        notice=notice.format(count=request.args.get("count", "")) if notice else None,
+        **context,
+    )
+    origins = sessions.frame_origins(session.merchant_id) if session is not None else []
+    return _secure(Response(html, status=status, mimetype="text/html"), nonce, origins)
+
+
+def _back_to(session: ConsoleSession, endpoint: str, **params: Any) -> Response:
+    """Redirect (303) to a console page, carrying the renewed session."""
+    renewed = sessions.issue_session(session)
+    response = redirect(_href_for(renewed)(endpoint, **params), code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(AppError)
+def _error_page(error: AppError) -> Response:
+    """Answer a console error as a page a person can read (the JSON API keeps its JSON errors)."""
+    session = None
+    if not isinstance(error, sessions.InvalidConsoleSessionError | sessions.InvalidConsoleLinkError):
+        try:
+            session = _current_session()
+        except AppError:
+            session = None
+    language = (
+        session.language
+        if session is not None
+        else (error.details or {}).get("language")
+        if isinstance(error.details, dict)
+        else None
+    ) or pick_language(request.headers.get("Accept-Language"))
+    texts = TEXTS[language]
+    if isinstance(error, sessions.InvalidConsoleLinkError):
+        message = texts["link_used"]
+    elif isinstance(error, sessions.InvalidConsoleSessionError):
+        message = texts["session_invalid"]
+    elif isinstance(error, NotFoundError):
+        message = texts["not_found"]
+    else:
+        message = error.message
+    return _page(
+        session,
+        "error.html",
+        tab=None,
+        title=texts["error_title"],
+        language=language,
+        status=error.http_status,
+        message=message,
+    )
+
+
+# -- entering ------------------------------------------------------------------------------------------------
+
+
+@bp.get("/enter")
+def enter() -> Response:
+    """Use a one-time console link: start the session it grants and open the overview."""
+    session = sessions.redeem_console_link(request.args.get(sessions.LINK_TOKEN_PARAMETER))
+    db.session.commit()
+    return _back_to(session, "console.overview")
+
+
+def entry_url(session: ConsoleSession, order_ids: list[str] | None = None) -> str:
+    """Return where a newly started session opens: the overview, or the handovers of the selected orders."""
+    if order_ids:
+        return _href_for(session)("console.handovers", orders=",".join(order_ids))
+    return _href_for(session)("console.overview")
+
+
+# -- overview ------------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def overview() -> Response:
+    """What needs the merchant now, with links to each, and the health of the shop connections."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    return _page(
+        session,
+        "overview.html",
+        tab="overview",
+        title=texts["tabs"]["overview"],
+        items=services.attention_items(session.merchant_id),
+        connections=services.connections_of(session.merchant_id),
+    )
+
+
+# -- handovers -----------------------------------------------------------------------------------------------
+
+
+def _list_args(source: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        args = HandoverListArgsSchema().load(
+            {key: source.get(key) for key in ("status", "q", "orders", "page") if source.get(key)}
+        )
+    except ValidationError:
+        args = HandoverListArgsSchema().load({})
+    if args["status"] not in HANDOVER_STATUSES:
+        args["status"] = None
+    return args
+
+
+def _handover_list(
+    session: ConsoleSession, args: dict[str, Any], *, status: int = 200, error: str | None = None
+):
+    texts = TEXTS[session.language]
+    selection = None
+    if args["orders"] and session.connection_id is not None:
+        order_ids = [part.strip().lower() for part in args["orders"].split(",") if part.strip()][:100]
+        selection = services.handover_ids_of_orders(session.merchant_id, session.connection_id, order_ids)
+    if selection is not None:
+        rows = [handovers.get_handover(session.merchant_id, handover_id) for handover_id in selection]
+        total, page = len(rows), 1
+    else:
+        rows, total = handovers.list_handovers(
+            session.merchant_id, status=args["status"], search=args["q"], page=args["page"], per_page=PER_PAGE
+        )
+        page = args["page"]
+    filters = {"status": args["status"], "q": args["q"], "orders": args["orders"]}
+    listed = services.handover_rows(rows)
+    return _page(
+        session,
+        "handovers.html",
+        tab="handovers",
+        title=texts["tabs"]["handovers"],
+        status=status,
+        error=error,
+        rows=listed,
+        any_proposed=any(row.handover.status == "proposed" for row in listed),
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / PER_PAGE)),
+        filters=filters,
+        return_params={name: value for name, value in {**filters, "page": page}.items() if value},
+        statuses=HANDOVER_STATUSES,
+        selection=selection is not None,
+    )
+
+
+@bp.get("/handovers", endpoint="handovers")
+def handovers_page() -> Response:
+    """Proposals and cases: filter by status, search by order number or buyer, one page at a time."""
+    return _handover_list(_current_session(), _list_args(request.args))
+
+
+@bp.post("/handovers/decide")
+def decide_handovers() -> Response:
+    """Approve or reject the ticked proposals (all or none); rejecting needs a reason."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    returning = _list_args({key.removeprefix("return_"): value for key, value in request.form.items()})
+    try:
+        form = HandoverDecisionFormSchema().load(
+            {
+                "decision": request.form.get("decision"),
+                "ids": request.form.getlist("ids"),
+                "reason": request.form.get("reason", ""),
+            }
+        )
+    except ValidationError:
+        return _handover_list(session, returning, status=422, error=texts["notice"]["nothing_selected"])
+    problem = _decision_problem(form, bulk=True)
+    if problem:
+        return _handover_list(session, returning, status=422, error=texts["notice"][problem])
+    try:
+        decided = handovers.decide_many(
+            session.merchant_id,
+            form["decision"],
+            form["ids"],
+            actor=session.actor,
+            note=form["reason"].strip() or None,
+        )
+    except AppError as error:
+        db.session.rollback()
+        return _handover_list(session, returning, status=error.http_status, error=error.message)
+    db.session.commit()
+    params = {name: returning[name] for name in ("status", "q", "orders") if returning[name]}
+    return _back_to(
+        session, "console.handovers", notice=_DECISION_NOTICES[form["decision"]], count=len(decided), **params
+    )
+
+
+def _decision_problem(form: dict[str, Any], *, bulk: bool) -> str | None:
+    if bulk and (form["decision"] == "withdraw" or not form["ids"]):
+        return "nothing_selected"
+    if form["decision"] == "reject" and not form["reason"].strip():
+        return "reason_required"
+    return None
+
+
+def _handover_page(session: ConsoleSession, handover_id: int, *, status: int = 200, error: str | None = None):
+    texts = TEXTS[session.language]
+    detail = services.handover_detail(session.merchant_id, handover_id)
+    return _page(
+        session,
+        "handover.html",
+        tab="handovers",
+        title=f"{texts['handover']} {detail.receivable.number}",
+        status=status,
+        error=error,
+        detail=detail,
+    )
+
+
+@bp.get("/handovers/<int:handover_id>")
+def handover(handover_id: int) -> Response:
+    """One handover with the order, notices, today's claim and its legal basis, blockers and the case."""
+    return _handover_page(_current_session(), handover_id)
+
+
+@bp.post("/handovers/<int:handover_id>/decide")
+def decide_handover(handover_id: int) -> Response:
+    """Approve, reject (with a reason) or withdraw one handover."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    try:
+        form = HandoverDecisionFormSchema().load(
+            {"decision": request.form.get("decision"), "reason": request.form.get("reason", "")}
+        )
+    except ValidationError:
+        return _handover_page(session, handover_id, status=422, error=texts["notice"]["reason_required"])
+    problem = _decision_problem(form, bulk=False)
+    if problem:
+        return _handover_page(session, handover_id, status=422, error=texts["notice"][problem])
+    note = form["reason"].strip() or None
+    try:
+        if form["decision"] == "withdraw":
+            handovers.withdraw_handover(session.merchant_id, handover_id, actor=session.actor, note=note)
+        else:
+            handovers.decide_handover(
+                session.merchant_id, handover_id, form["decision"], actor=session.actor, note=note
+            )
+    except AppError as error:
+        db.session.rollback()
+        if isinstance(error, NotFoundError):
+            raise
+        return _handover_page(session, handover_id, status=error.http_status, error=error.message)
+    db.session.commit()
+    return _back_to(
+        session,
+        "console.handover",
+        handover_id=handover_id,
+        notice=_DECISION_NOTICES[form["decision"]],
+        count=1,
+    )

@@ -1,0 +1,174 @@
+"""The console in Debian's Chromium through Playwright: decisions, one-time links, accessibility, screenshots.
+
+Every test fails on any console error or warning of the page (CSP violations and uncaught exceptions
+included). Screenshots of every page in German and English go to build/console-screenshots/ (CONTRIBUTING).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.wrappers import Response
+
+from backend.console import sessions
+from backend.extensions import db
+from backend.handovers.models import Handover
+from tests.console.conftest import screenshot, serious_violations
+from tests.fakes.server import FakeServer
+from tests.fakes.shopware_shop import ShopSimulator, http_transport
+from tests.shopware.conftest import APP_SECRET, stored_shop
+
+
+@pytest.fixture
+def console_url(app, live_server_url, monkeypatch, console_token):
+    """Return a factory of console URLs on the live server for a merchant's user."""
+    monkeypatch.setitem(app.config, "CLAIMBRIDGE_PUBLIC_URL", live_server_url)
+
+    def factory(merchant, path="/console/", *, language="en", user="Anna Admin"):
+        return (
+            f"{live_server_url}{path}?session_token={console_token(merchant, user=user, language=language)}"
+        )
+
+    return factory
+
+
+def fresh(handover: Handover) -> Handover:
+    db.session.expire_all()
+    return db.session.get(Handover, handover.id)
+
+
+class TestHandoverDecisions:
+    def test_approve_a_proposal(self, merchant, shop, propose, console_url, open_page):
+        first, second = propose(shop, "order-1"), propose(shop, "order-2", company="Huber GmbH")
+        page, problems = open_page()
+        page.goto(console_url(merchant, "/console/handovers"))
+        approve = page.get_by_role("button", name="Approve selected")
+        assert approve.is_disabled()  # nothing ticked yet
+        page.get_by_label(f"Select {first.receivable.number}").check()
+        assert approve.is_enabled()
+        approve.click()
+        page.wait_for_url(re.compile(r"notice=approved"))
+        assert page.get_by_role("status").inner_text() == "Approved: 1."
+        assert fresh(first).status == "approved"
+        assert fresh(first).decided_by == "Anna Admin (console, console link)"
+        assert fresh(second).status == "proposed"
+        assert problems == []
+
+    def test_reject_with_a_reason(self, merchant, shop, propose, console_url, open_page):
+        handover = propose(shop, "order-1")
+        page, problems = open_page("de-DE")
+        page.goto(
+            console_url(merchant, f"/console/handovers/{handover.id}", language="de", user="Bernd Berg")
+        )
+        page.get_by_role("button", name="Ablehnen").click()
+        assert page.get_by_role("alert").inner_text() == "Bitte geben Sie einen Grund für die Ablehnung an."
+        assert fresh(handover).status == "proposed"
+        page.get_by_label("Grund der Ablehnung").fill("Ratenzahlung vereinbart")
+        page.get_by_role("button", name="Ablehnen").click()
+        page.wait_for_url(re.compile(r"notice=rejected"))
+        decided = fresh(handover)
+        assert (decided.status, decided.decision_note) == ("rejected", "Ratenzahlung vereinbart")
+        assert decided.decided_by.startswith("Bernd Berg")
+        assert "Abgelehnt" in page.locator("h1").inner_text()
+        assert problems.besides_status(422) == [], problems  # the reasonless post was answered 422
+
+    def test_search_finds_by_buyer_and_by_order_number(self, merchant, shop, propose, console_url, open_page):
+        propose(shop, "order-1")
+        other = propose(shop, "order-2", company="Huber Innenausbau GmbH")
+        page, problems = open_page()
+        page.goto(console_url(merchant, "/console/handovers"))
+        page.get_by_label("Search").fill("Huber")
+        page.get_by_role("button", name="Filter").click()
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1 and other.receivable.number in rows.inner_text()
+        page.get_by_label("Search").fill("nobody-like-this")
+        page.get_by_role("button", name="Filter").click()
+        assert page.get_by_text("No handovers found.").is_visible()
+        assert problems == []
+
+
+class TestOneTimeLink:
+    def test_opens_the_console_once_and_fails_on_reuse(
+        self, app, merchant, shop, propose, live_server_url, monkeypatch, open_page
+    ):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_PUBLIC_URL", live_server_url)
+        propose(shop, "order-1")
+        link = sessions.create_console_link(
+            merchant.id, user_name="Clara Link", locale="en-GB", created_by="test"
+        )
+        db.session.commit()
+        page, problems = open_page()
+        page.goto(link.url)
+        assert page.get_by_text("Signed in as Clara Link").is_visible()
+        page.get_by_role("link", name=re.compile("Handover proposals waiting for your decision: 1")).click()
+        assert page.get_by_role("heading", name="Handovers", level=1).is_visible()
+
+        second, second_problems = open_page()
+        response = second.goto(link.url)
+        assert response.status == 401
+        assert second.get_by_text("This link was already used or has expired.").is_visible()
+        assert problems == []
+        assert second_problems.besides_status(401) == [], second_problems
+
+
+class TestEveryPage:
+    @pytest.mark.parametrize("language", ["de", "en"])
+    def test_pages_are_accessible_without_console_errors(
+        self, merchant, shop, propose, console_url, open_page, language
+    ):
+        handover = propose(shop, "order-1")
+        propose(shop, "order-2", company="Huber Innenausbau GmbH")
+        page, problems = open_page("de-DE" if language == "de" else "en-GB")
+        pages = {
+            "overview": "/console/",
+            "handovers": "/console/handovers",
+            "handover": f"/console/handovers/{handover.id}",
+        }
+        for name, path in pages.items():
+            response = page.goto(console_url(merchant, path, language=language))
+            assert response.status == 200, name
+            assert page.locator("html").get_attribute("lang") == language
+            assert serious_violations(page) == [], name
+            screenshot(page, f"{name}-{language}")
+        assert problems == [], problems
+
+    def test_keyboard_reaches_the_content_first(self, merchant, shop, console_url, open_page):
+        page, problems = open_page()
+        page.goto(console_url(merchant))
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('main') !== null")
+        assert problems == []
+
+
+class TestInsideShopware:
+    def test_the_module_opens_the_console_and_a_proposal_is_approved(
+        self, app, live_server_url, open_page, propose, monkeypatch
+    ):
+        """The Administration (the shop double) frames the signed module URL; the merchant approves inside."""
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
+        administration = {"page": ""}
+        host = FakeServer(
+            lambda environ, start: Response(administration["page"], mimetype="text/html")(environ, start)
+        )
+        with host:
+            shop = ShopSimulator(http_transport(live_server_url), app_secret=APP_SECRET, shop_url=host.url)
+            shop.register()
+            connection = stored_shop(shop.shop_id).connection
+            handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
+            administration["page"] = shop.administration_page(live_server_url, user_language="de-DE")
+            page, problems = open_page("de-DE")
+            page.goto(host.url + "/admin")
+            module = page.frame_locator("#module")
+            module.get_by_role("link", name="Inkasso-Übergaben").click()
+            module.get_by_label(f"Auswählen {handover.receivable.number}").check()
+            module.get_by_role("button", name="Ausgewählte freigeben").click()
+            assert module.get_by_role("status").inner_text() == "Freigegeben: 1."
+            assert page.locator("body").get_attribute("data-app-loaded") == "yes"
+        decided = fresh(handover)
+        assert decided.status == "approved"
+        assert decided.decided_by.startswith(f"shopware-admin:{shop.shop_id}")
+        assert problems == [], problems
