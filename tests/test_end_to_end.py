@@ -115,15 +115,19 @@ def test_unpaid_shopware_order_goes_from_checkout_to_collection_and_back(app, cl
     db.session.commit()
     handover = db.session.scalars(sa.select(Handover)).one()
     assert handover.status == "proposed"
-    page = simulator.open_iframe()
-    assert page.status == 200
-    html = page.body.decode()
+    opened = simulator.open_iframe()
+    assert opened.status == 303  # into the merchant console
+    listing = client.get(opened.header("Location"))
+    assert listing.status_code == 200
+    handovers_link = re.search(r'href="(/console/handovers\?[^"]+)"', listing.get_data(as_text=True)).group(1)
+    html = client.get(handovers_link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'name="ids" value="{handover.id}"' in html
     token = re.search(r'name="session_token" value="([^"]+)"', html).group(1)
     decision = client.post(
-        "/shopware/admin/handovers",
+        "/console/handovers/decide",
         data={"session_token": token, "decision": "approve", "ids": [handover.id]},
     )
-    assert decision.status_code == 200
+    assert decision.status_code == 303
 
     # Handed over exactly once, even when the submission job runs again.
     submit_approved_handovers()
