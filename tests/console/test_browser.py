@@ -80,10 +80,12 @@ class TestHandoverDecisions:
         page.goto(console_url(merchant, "/console/handovers"))
         page.get_by_label("Search").fill("Huber")
         page.get_by_role("button", name="Filter").click()
+        page.wait_for_url(re.compile(r"q=Huber"))
         rows = page.locator("tbody tr")
         assert rows.count() == 1 and other.receivable.number in rows.inner_text()
         page.get_by_label("Search").fill("nobody-like-this")
         page.get_by_role("button", name="Filter").click()
+        page.wait_for_url(re.compile(r"q=nobody"))
         assert page.get_by_text("No handovers found.").is_visible()
         assert problems == []
 
