@@ -21,8 +21,8 @@ from backend.handovers import services as handovers
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate, ShopUpdate
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
-from backend.orders.models import Receivable
 from backend.payments.models import PaymentMatch
+from backend.receivables.models import Receivable
 
 
 @dataclass(frozen=True)

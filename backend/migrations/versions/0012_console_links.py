@@ -1,7 +1,7 @@
 """console links: single-use, short-lived links into the merchant console (only the token's hash is stored)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 16:00:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import backend.types
 
 # revision identifiers, used by Alembic.
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
