@@ -11,12 +11,13 @@ from backend.cases.models import AgencyCase
 from backend.cli import main
 from backend.extensions import db
 from backend.handovers.services import propose_handovers, submit_approved_handovers
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 
 def _case_of(merchant: Any) -> AgencyCase:
     set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-    overdue_receivable(shop_connection(merchant), f"order-{merchant.id}")
+    overdue_receivable(make_connection(merchant), f"order-{merchant.id}")
     propose_handovers()
     submit_approved_handovers()
     return db.session.scalar(sa.select(AgencyCase).filter_by(merchant_id=merchant.id))

@@ -11,8 +11,8 @@ from backend.dunning.services import queue_due_notices, send_shop_reminders
 from backend.extensions import db
 from backend.merchants.connectors import connector_for
 from backend.orders.services import upsert_order
+from tests.factories import make_connection
 from tests.fakes.shopware_admin import FakeShopwareAdmin
-from tests.handovers.conftest import shop_connection
 
 SHOP_REMINDER = {
     "kind": "reminder",
@@ -40,7 +40,7 @@ def test_shopware_sends_the_reminder_through_its_payment_transition(client, merc
     assert response.status_code == 200, response.get_json()
     fake = FakeShopwareAdmin()
     with fake.serve() as server:
-        connection = shop_connection(
+        connection = make_connection(
             merchant, "shopware", server.url, api_key=fake.client_id, secret_key=fake.client_secret
         )
         order_id = fake.add_order(total="89.00", created_at=datetime(2025, 6, 2, 10, tzinfo=UTC))

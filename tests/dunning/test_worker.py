@@ -38,7 +38,8 @@ from backend.receivables.models import Receivable
 from connectors.mail import Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM
-from tests.dunning.factories import BIC, IBAN, make_connection, set_payment_details, shop_order, upsert
+from tests.dunning.factories import BIC, IBAN, set_payment_details
+from tests.factories import make_connection, shop_order, upsert
 from tests.fakes.smtp import FakeSmtpServer, ReceivedMail
 
 D = Decimal

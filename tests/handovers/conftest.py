@@ -1,9 +1,9 @@
-"""Builders for handover tests: a receivable past its final notice, shops and agencies on loopback."""
+"""Builders for handover tests: rules, base rates, shops and agencies on loopback (receivables: ``tests.factories``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,17 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from backend.crypto import encrypt_text
-from backend.dunning.claims import next_working_day
-from backend.dunning.models import BaseRateRecord, DunningNotice
+from backend.dunning.models import BaseRateRecord
 from backend.dunning.services import berlin_today
 from backend.extensions import db
 from backend.handovers.models import HandoverRule, ShopUpdate
 from backend.handovers.services import process_shop_updates
-from backend.merchants.connectors import store_credentials
-from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.services import upsert_order
+from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
-from connectors.shops.base import Address, Buyer, LineItem, OrderState, ShopOrder
+from tests.factories import make_connection, overdue_receivable
 from tests.fakes.agency import FakePaywise
 from tests.fakes.server import FakeServer
 from tests.fakes.shopware_admin import FakeShopwareAdmin
@@ -34,7 +31,6 @@ CREDITOR = {
     "city": "Hamburg",
     "country": "DE",
 }
-NOTICE_PLAN = (("reminder", 7, 5, "0.00"), ("dunning", 14, 10, "2.50"), ("final_notice", 28, 14, "2.50"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,84 +79,6 @@ def set_rules(merchant: Merchant, **values: Any) -> HandoverRule:
     return rule
 
 
-def shop_connection(
-    merchant: Merchant, platform: str = "api", url: str = "https://shop.example", **credentials: str
-) -> ShopConnection:
-    """Add an active connection; shop platforms get their (encrypted) credentials."""
-    connection = ShopConnection(
-        merchant_id=merchant.id, platform=platform, shop_url=url, status="active", name=platform
-    )
-    db.session.add(connection)
-    db.session.flush()
-    if credentials:
-        store_credentials(connection, credentials)
-    db.session.commit()
-    return connection
-
-
-def overdue_receivable(
-    connection: ShopConnection,
-    external_id: str,
-    *,
-    total: str = "119.00",
-    days_ago: int = 60,
-    company: str | None = None,
-    notices: tuple[tuple[str, int, int, str], ...] = NOTICE_PLAN,
-) -> Receivable:
-    """Ingest an invoice order ``days_ago`` old and record its notices as sent (reminder → final notice)."""
-    invoiced = berlin_today() - timedelta(days=days_ago)
-    moment = datetime.combine(invoiced, time(12), tzinfo=UTC)
-    order = ShopOrder(
-        external_id=external_id,
-        number=f"RE-{external_id[:12]}",
-        state=OrderState.OPEN,
-        platform_order_state="open",
-        platform_payment_state="open",
-        total=Decimal(total),
-        currency="EUR",
-        ordered_at=moment,
-        invoiced_at=moment,
-        buyer=Buyer(
-            email="anna.schmidt@example.org", first_name="Anna", last_name="Schmidt", phone="+49 69 1234567"
-        ),
-        billing_address=Address(
-            first_name="Anna",
-            last_name="Schmidt",
-            company=company,
-            street="Berger Str.",
-            house_number="12",
-            postal_code="60316",
-            city="Frankfurt am Main",
-            country="DE",
-        ),
-        line_items=(LineItem("1", "Kaffeemühle Aurora", 1, Decimal(total), Decimal(total)),),
-        payment_method="invoice",
-    )
-    receivable = upsert_order(connection, order, actor="test", track_any_method=True).receivable
-    assert receivable is not None
-    for level, (kind, offset, deadline_days, fee) in enumerate(notices, start=1):
-        sent_on = receivable.due_date + timedelta(days=offset)
-        db.session.add(
-            DunningNotice(
-                merchant_id=receivable.merchant_id,
-                receivable_id=receivable.id,
-                kind=kind,
-                level=level,
-                channel="none",
-                fee=Decimal(fee),
-                payment_deadline_days=deadline_days,
-                queued_on=sent_on,
-                sent_on=sent_on,
-                sent_at=datetime.combine(sent_on, time(9), tzinfo=UTC),
-                deadline_on=next_working_day(sent_on + timedelta(days=deadline_days)),
-                status="sent",
-            )
-        )
-        receivable.dunning_level = level
-    db.session.commit()
-    return receivable
-
-
 def drain_shop_updates() -> None:
     """Run the shop outbox until nothing is due (retries are made due at once)."""
     for _ in range(20):
@@ -205,7 +123,7 @@ def shopware_order(
 ) -> Callable[..., Receivable]:
     """Return a factory: an order in the fake Shopware shop and its overdue receivable."""
     fake, server = shopware
-    connection = shop_connection(
+    connection = make_connection(
         merchant, "shopware", server.url, api_key=fake.client_id, secret_key=fake.client_secret
     )
 

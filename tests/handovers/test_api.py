@@ -11,14 +11,15 @@ from backend.audit.models import AuditEvent
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers, submit_approved_handovers
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 WRITE = "handovers:read handovers:write"
 
 
 def _proposals(merchant: Any, count: int) -> list[int]:
     set_rules(merchant)
-    connection = shop_connection(merchant)
+    connection = make_connection(merchant)
     for index in range(count):
         overdue_receivable(connection, f"{merchant.id}-{index}")
     propose_handovers()

@@ -13,7 +13,8 @@ from flask.cli import ScriptInfo
 from backend.cli import main
 from backend.extensions import db
 from backend.handovers.models import Handover
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def run(app: Any) -> Any:
 class TestHandoversCommand:
     def test_run_proposes_then_approve_then_run_submits(self, run: Any, merchant: Any) -> None:
         set_rules(merchant)
-        overdue_receivable(shop_connection(merchant), "cli-1")
+        overdue_receivable(make_connection(merchant), "cli-1")
 
         first = run("handovers", "run")
         (handover,) = db.session.scalars(sa.select(Handover)).all()
@@ -48,7 +49,7 @@ class TestHandoversCommand:
 
     def test_approving_an_unknown_or_decided_handover_is_a_clear_error(self, run: Any, merchant: Any) -> None:
         set_rules(merchant)
-        overdue_receivable(shop_connection(merchant), "cli-2")
+        overdue_receivable(make_connection(merchant), "cli-2")
         run("handovers", "run")
         (handover,) = db.session.scalars(sa.select(Handover)).all()
         run("handovers", "approve", str(handover.id), "--by", "a")

@@ -17,7 +17,8 @@ from backend.extensions import db
 from backend.handovers import documents
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers, submit_approved_handovers
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 AUTO = {"auto_approve_consumer_up_to": Decimal("1000.00")}
 
@@ -108,7 +109,7 @@ class TestShopwareInvoice:
 class TestClaimStatement:
     def test_api_orders_get_a_statement_with_the_13a_data(self, app: Any, merchant: Any) -> None:
         set_rules(merchant, **AUTO)
-        receivable = overdue_receivable(shop_connection(merchant), "api-1", total="119.00")
+        receivable = overdue_receivable(make_connection(merchant), "api-1", total="119.00")
 
         handover = _submitted()
 
@@ -139,7 +140,7 @@ class TestClaimStatement:
         set_rules(
             merchant, agency="http", agency_base_url=agency_server.url, api_key=fake_agency.api_key, **AUTO
         )
-        receivable = overdue_receivable(shop_connection(merchant), "api-2")
+        receivable = overdue_receivable(make_connection(merchant), "api-2")
 
         handover = _submitted()
 

@@ -13,12 +13,8 @@ from backend.extensions import db
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate
 from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
 from backend.receivables.models import Receivable
-from tests.handovers.conftest import (
-    drain_shop_updates,
-    overdue_receivable,
-    set_rules,
-    shop_connection,
-)
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import drain_shop_updates, set_rules
 
 WRITE = "handovers:read handovers:write"
 
@@ -38,7 +34,7 @@ class TestProposals:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant)
-        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        receivable = overdue_receivable(make_connection(merchant), "o-1")
 
         assert propose_handovers().startswith("1 proposed")
         assert propose_handovers().startswith("0 proposed")
@@ -58,7 +54,7 @@ class TestProposals:
     ) -> None:
         set_rules(merchant)
         receivable = overdue_receivable(
-            shop_connection(merchant), "o-2", notices=(("reminder", 7, 5, "0.00"),)
+            make_connection(merchant), "o-2", notices=(("reminder", 7, 5, "0.00"),)
         )
 
         propose_handovers()
@@ -76,7 +72,7 @@ class TestProposals:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, minimum_amount=Decimal("200.00"))
-        connection = shop_connection(merchant)
+        connection = make_connection(merchant)
         overdue_receivable(connection, "small", total="119.00")
         disputed = overdue_receivable(connection, "disputed", total="500.00")
         disputed.disputed_at = datetime.now(UTC)
@@ -89,7 +85,7 @@ class TestProposals:
 
     def test_auto_approval_rule_approves_small_consumer_claims(self, app: Any, merchant: Any) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("150.00"))
-        connection = shop_connection(merchant)
+        connection = make_connection(merchant)
         overdue_receivable(connection, "small", total="119.00")
         overdue_receivable(connection, "large", total="900.00")
 
@@ -178,7 +174,7 @@ class TestBuiltinAgency:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "o-3")
+        receivable = overdue_receivable(make_connection(merchant), "o-3")
         propose_handovers()
         submit_approved_handovers()
         receivable.paid_amount += Decimal("20.00")  # what ingestion does when the shop reports a payment
@@ -196,7 +192,7 @@ class TestBuiltinAgency:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "o-4")
+        receivable = overdue_receivable(make_connection(merchant), "o-4")
         propose_handovers()
         submit_approved_handovers()
         handover = _only_handover()
@@ -230,7 +226,7 @@ class TestHttpAgency:
             api_key=fake_agency.api_key,
             auto_approve_consumer_up_to=Decimal("1000.00"),
         )
-        connection = shop_connection(
+        connection = make_connection(
             merchant,
             "woocommerce",
             shop_server.url,
@@ -287,7 +283,7 @@ class TestHttpAgency:
         fake_agency = FakePaywise(minimum_amount=Decimal("500.00"))
         with fake_agency.serve() as server:
             set_rules(merchant, agency="http", agency_base_url=server.url, api_key=fake_agency.api_key)
-            overdue_receivable(shop_connection(merchant), "o-5")
+            overdue_receivable(make_connection(merchant), "o-5")
             propose_handovers()
             handover = _only_handover()
             client.post(

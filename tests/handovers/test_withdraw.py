@@ -13,14 +13,15 @@ from backend.cases.models import AgencyCase
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers, submit_approved_handovers
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 WRITE = "handovers:read handovers:write"
 AUTO = {"auto_approve_consumer_up_to": Decimal("1000.00")}
 
 
 def _submitted(merchant: Any) -> Handover:
-    overdue_receivable(shop_connection(merchant), "w-1", total="119.00")
+    overdue_receivable(make_connection(merchant), "w-1", total="119.00")
     propose_handovers()
     submit_approved_handovers()
     (handover,) = db.session.scalars(sa.select(Handover)).all()

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 WORKERS = 3
 ORDERS = 6
@@ -86,7 +87,7 @@ def test_every_case_is_created_once_and_mirrored_back_with_a_worker_killed_mid_s
         api_key=fake_agency.api_key,
         auto_approve_consumer_up_to=Decimal("10000.00"),
     )
-    connection = shop_connection(
+    connection = make_connection(
         merchant, "shopware", shop_server.url, api_key=shop.client_id, secret_key=shop.client_secret
     )
     orders = {}

@@ -35,8 +35,9 @@ from backend.payments.models import BankTransactionRecord, KnownPayerIban, Payme
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import Address, Buyer
-from tests.dunning.factories import make_connection, set_payment_details, shop_order, upsert
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.dunning.factories import set_payment_details
+from tests.factories import make_connection, overdue_receivable, shop_order, upsert
+from tests.handovers.conftest import set_rules
 from tests.payments.generate import GeneratedTransfer, write_camt053, write_mt940
 
 UPLOAD = "orders:write"
@@ -414,7 +415,7 @@ class TestEffects:
         self, client: Any, merchant: Merchant, auth_headers: Any, shopware: Any
     ) -> None:
         fake, server = shopware
-        connection = shop_connection(
+        connection = make_connection(
             merchant, "shopware", server.url, api_key=fake.client_id, secret_key=fake.client_secret
         )
         order_id = fake.add_order(total="119.00")
@@ -435,7 +436,7 @@ class TestEffects:
         self, client: Any, merchant: Merchant, auth_headers: Any, woocommerce: Any
     ) -> None:
         shop, server = woocommerce
-        connection = shop_connection(
+        connection = make_connection(
             merchant,
             "woocommerce",
             server.url,
@@ -468,7 +469,7 @@ class TestEffects:
         self, client: Any, merchant: Merchant, auth_headers: Any
     ) -> None:
         set_rules(merchant)
-        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        receivable = overdue_receivable(make_connection(merchant), "o-1")
         propose_handovers()
         handover = db.session.scalar(sa.select(Handover))
         assert handover.status == "proposed"
@@ -486,7 +487,7 @@ class TestEffects:
         self, client: Any, merchant: Merchant, auth_headers: Any
     ) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        receivable = overdue_receivable(make_connection(merchant), "o-1")
         propose_handovers()
         submit_approved_handovers()
         db.session.refresh(receivable)

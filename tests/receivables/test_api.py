@@ -11,7 +11,7 @@ from backend.audit.models import AuditEvent
 from backend.dunning.services import berlin_today
 from backend.merchants.models import Merchant
 from connectors.shops.base import OrderState
-from tests.dunning.factories import make_connection, shop_order, upsert
+from tests.factories import make_connection, shop_order, upsert
 
 READ = "handovers:read"
 WRITE = "handovers:read handovers:write"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +11,6 @@ import sqlalchemy as sa
 
 from backend.cases import services as inbox
 from backend.cases.models import AgencyCase
-from backend.dunning.claims import next_working_day
-from backend.dunning.models import DunningNotice
 from backend.dunning.services import berlin_today
 from backend.extensions import db
 from backend.handovers.models import Handover
@@ -22,8 +20,8 @@ from backend.receivables import ledger
 from backend.receivables.ledger import EventKind, MoneySource
 from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import OrderState
-from tests.dunning.factories import make_connection, shop_order, upsert
-from tests.handovers.conftest import _current_base_rate, overdue_receivable, set_rules, shop_connection
+from tests.factories import add_sent_notice, make_connection, overdue_receivable, shop_order, upsert
+from tests.handovers.conftest import _current_base_rate, set_rules
 
 # The autouse fixture adds the 2026-07-01 base rate the bundled table lacks.
 __all__ = ["_current_base_rate"]
@@ -32,32 +30,12 @@ READ = "handovers:read"
 WRITE = "handovers:read handovers:write"
 
 
-def add_sent_notice(receivable: Receivable, kind: str, sent_on: date, *, fee: str = "0.00") -> None:
-    """Record a notice as sent on ``sent_on`` (the merchant's own system dunned: channel none)."""
-    db.session.add(
-        DunningNotice(
-            merchant_id=receivable.merchant_id,
-            receivable_id=receivable.id,
-            kind=kind,
-            level=1,
-            channel="none",
-            fee=Decimal(fee),
-            payment_deadline_days=7,
-            queued_on=sent_on,
-            sent_on=sent_on,
-            sent_at=datetime.combine(sent_on, time(9), tzinfo=UTC),
-            deadline_on=next_working_day(sent_on + timedelta(days=7)),
-            status="sent",
-        )
-    )
-
-
 class TestAgencyPaymentDating:
     def test_a_payment_the_agency_collected_is_booked_on_its_value_date(
         self, app: Any, client: Any, merchant: Any, auth_headers: Any
     ) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        overdue_receivable(shop_connection(merchant), "agency-dated", total="119.00")
+        overdue_receivable(make_connection(merchant), "agency-dated", total="119.00")
         propose_handovers()
         submit_approved_handovers()
         handover = db.session.scalar(sa.select(Handover))

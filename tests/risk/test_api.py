@@ -2,17 +2,17 @@
 
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.extensions import utcnow
-from backend.merchants.models import ShopConnection
 from backend.receivables.models import Receivable
 from backend.risk.models import RiskCheck
 from backend.risk.services import bureau_clients, purge_raw_inputs
+from connectors.shops.base import OrderState
+from tests.factories import make_connection, make_receivable
 from tests.fakes.payone import PATH as PAYONE_PATH
 from tests.fakes.payone import FakePayone
 from tests.fakes.server import FakeServer
@@ -158,42 +158,18 @@ class TestCreateRiskCheck:
         assert response.get_json()["error"] == "bad_request"
 
 
-def add_receivable(db, merchant, email: str, **fields) -> Receivable:
-    """Store an invoice order of ``merchant`` for the buyer with ``email``."""
-    from flask import current_app
-
-    from backend.risk.identity import keyed_hash, normalise_email
-
-    connection = ShopConnection(merchant_id=merchant.id, platform="api", shop_url="https://x.example")
-    db.session.add(connection)
-    db.session.flush()
-    values = {
-        "external_id": f"order-{connection.id}",
-        "number": f"{1000 + connection.id}",
-        "currency": "EUR",
-        "total_amount": Decimal("100.00"),
-        "ordered_at": utcnow(),
-        "invoice_date": utcnow().date(),
-        "due_date": utcnow().date() + timedelta(days=14),
-        **fields,
-    }
-    receivable = Receivable(
-        merchant_id=merchant.id,
-        connection_id=connection.id,
-        email_key=keyed_hash(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email(email)),
-        **values,
+def add_receivable(merchant, email: str, *, total: str, in_collection: bool = False, **order) -> Receivable:
+    """Store an invoice order of ``merchant`` for the buyer with ``email`` (``shop_order`` fields)."""
+    connection = make_connection(merchant)
+    return make_receivable(
+        connection, f"order-{connection.id}", email=email, total=total, in_collection=in_collection, **order
     )
-    db.session.add(receivable)
-    db.session.commit()
-    return receivable
 
 
 class TestHistoryAndVelocity:
     def test_unpaid_history_at_this_merchant_raises_the_score(self, client, headers, merchant, db):
         first = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
-        add_receivable(
-            db, merchant, "anna.schmidt@web.de", state="in_collection", total_amount=Decimal("120.00")
-        )
+        add_receivable(merchant, "anna.schmidt@web.de", total="120.00", in_collection=True)
         second = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
         codes = {reason["code"] for reason in second["reasons"]}
         assert second["score"] > first["score"]
@@ -201,16 +177,15 @@ class TestHistoryAndVelocity:
         assert any("HANDED_OVER" in code or "COLLECTION" in code for code in codes), codes
 
     def test_open_exposure_counts_what_is_still_owed(self, client, headers, merchant, db):
-        add_receivable(db, merchant, "anna.schmidt@web.de", total_amount=Decimal("1600.00"))
+        add_receivable(merchant, "anna.schmidt@web.de", total="1600.00")
         add_receivable(
-            db,
             merchant,
             "anna.schmidt@web.de",
-            state="partially_paid",
-            total_amount=Decimal("600.00"),
-            paid_amount=Decimal("400.00"),
+            total="600.00",
+            state=OrderState.PARTIALLY_PAID,
+            paid_amount="400.00",
         )
-        add_receivable(db, merchant, "anna.schmidt@web.de", state="paid", total_amount=Decimal("900.00"))
+        add_receivable(merchant, "anna.schmidt@web.de", total="900.00", state=OrderState.PAID)
         body = client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()
         exposure = next(reason for reason in body["reasons"] if reason["code"] == "OPEN_EXPOSURE_LIMIT")
         # 1600.00 open + 200.00 left on the partly paid one + this cart's 249.90; the paid order adds nothing
@@ -219,9 +194,7 @@ class TestHistoryAndVelocity:
 
     def test_another_merchants_orders_are_not_this_buyers_history(self, client, headers, create_merchant, db):
         other = create_merchant("Anderer Shop GmbH")
-        add_receivable(
-            db, other, "anna.schmidt@web.de", state="in_collection", total_amount=Decimal("1900.00")
-        )
+        add_receivable(other, "anna.schmidt@web.de", total="1900.00", in_collection=True)
         codes = {
             reason["code"]
             for reason in client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers).get_json()[

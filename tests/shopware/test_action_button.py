@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from backend.extensions import db
-from backend.receivables.models import Receivable
 from backend.shopware import services
 from backend.shopware.services import HandoverRow
+from connectors.shops.base import OrderState
+from tests.factories import make_receivable
 from tests.fakes.shopware_shop import SHOP_SIGNATURE_HEADER, ShopSimulator, sign
 from tests.shopware.conftest import shifted_clock, stored_shop
 
@@ -22,22 +22,15 @@ HANDOVERS_PAGE = "http://127.0.0.1:5000/shopware/admin/handovers"
 
 
 def add_receivable(shop: ShopSimulator, external_id: str, number: str, state: str = "open") -> None:
-    connection = stored_shop(shop.shop_id).connection
-    db.session.add(
-        Receivable(
-            merchant_id=connection.merchant_id,
-            connection_id=connection.id,
-            external_id=external_id,
-            number=number,
-            state=state,
-            currency="EUR",
-            total_amount=Decimal("119.00"),
-            ordered_at=datetime(2024, 3, 1, tzinfo=UTC),
-            invoice_date=date(2024, 3, 1),
-            due_date=date(2024, 3, 15),
-        )
+    make_receivable(
+        stored_shop(shop.shop_id).connection,
+        external_id,
+        number=number,
+        total="119.00",
+        invoiced_on=date(2024, 3, 1),
+        state=OrderState.PAID if state == "paid" else OrderState.OPEN,
+        in_collection=state == "in_collection",
     )
-    db.session.commit()
 
 
 def proposal(number: str) -> HandoverRow:
