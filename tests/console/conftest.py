@@ -15,7 +15,8 @@ from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.handovers.services import propose_handovers
 from backend.merchants.models import Merchant, ShopConnection
-from tests.handovers.conftest import _current_base_rate, overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import _current_base_rate, set_rules
 
 __all__ = ["_current_base_rate"]  # the handovers tests' base-rate fixture applies here too (autouse)
 
@@ -41,7 +42,7 @@ def propose(app: Flask) -> Callable[..., Handover]:
 
 @pytest.fixture
 def shop(merchant: Merchant) -> ShopConnection:
-    return shop_connection(merchant, "api", "https://shop.example")
+    return make_connection(merchant, "api", "https://shop.example")
 
 
 @pytest.fixture

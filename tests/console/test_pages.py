@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from backend.audit.models import AuditEvent
 from backend.extensions import db
 from backend.handovers.models import Handover
-from tests.handovers.conftest import shop_connection
+from tests.factories import make_connection
 
 
 def page(client, token, path, **params):
@@ -17,7 +17,7 @@ def page(client, token, path, **params):
 class TestHandoversPages:
     def test_another_merchants_handover_is_not_found(self, client, create_merchant, propose, console_token):
         mine, other = create_merchant("Mein Shop"), create_merchant("Anderer Shop")
-        theirs = propose(shop_connection(other), "their-order")
+        theirs = propose(make_connection(other), "their-order")
         token = console_token(mine)
         assert page(client, token, f"/console/handovers/{theirs.id}").status_code == 404
         listing = page(client, token, "/console/handovers").get_data(as_text=True)
