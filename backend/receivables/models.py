@@ -31,6 +31,8 @@ class Receivable(db.Model):
         sa.Index("ix_receivables_merchant_state_due", "merchant_id", "state", "due_date"),
         sa.Index("ix_receivables_merchant_email_key", "merchant_id", "email_key"),
         sa.Index("ix_receivables_merchant_address_key", "merchant_id", "address_key"),
+        # The risk check links a placed order to its checkout (velocity of placed invoice orders).
+        sa.Index("ix_receivables_merchant_risk_check", "merchant_id", "risk_check_id"),
         sa.UniqueConstraint(
             "merchant_id", "payment_reference", name="uq_receivables_merchant_payment_reference"
         ),

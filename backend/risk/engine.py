@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from backend.risk.inputs import BuyerContext, CheckInput
-from backend.risk.messages import message_for
+from backend.risk.messages import advice_for, message_for
 from backend.risk.policy import RiskPolicy
 from backend.risk.signals import InputWarning, Reason, bureau_findings, run_signals
 from connectors.bureaus.base import BureauPerson, BureauResult, CreditBureau
@@ -96,6 +96,7 @@ class Decision:
                 {
                     "code": str(reason.code),
                     "message": message_for(reason.code, lang, **reason.params),
+                    "advice": advice_for(reason.code, lang),
                     "weight": reason.weight,
                     "params": dict(reason.params),
                 }

@@ -23,7 +23,26 @@ from phonenumbers import PhoneNumberType
 if TYPE_CHECKING:
     from backend.risk.inputs import Address, CheckInput
 
-_GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_GERMAN_FOLDS = str.maketrans(
+    {
+        "ä": "ae",
+        "ö": "oe",
+        "ü": "ue",
+        "ß": "ss",
+        # Letters Unicode does not decompose, so NFKD below would drop them ("Yılmaz" -> "ylmaz").
+        "ı": "i",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ħ": "h",
+    }
+)
+# Umlauts as many write them where only ASCII fits (an e-mail address): "Öztürk" -> "ozturk".
+_SHORT_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 # "Hauptstr. 5", "Hauptstr 5", "Hauptstr5": "str" closing a word (not "strand", not "strasse").
@@ -43,6 +62,13 @@ def _ascii_fold(text: str) -> str:
 def fold(text: str) -> str:
     """Fold text for comparison: casefold, German umlauts to ae/oe/ue/ss, accents off, words by single spaces."""
     return _SPACES.sub(" ", _NON_ALNUM.sub(" ", _ascii_fold(text))).strip()
+
+
+def fold_spellings(text: str) -> tuple[str, ...]:
+    """Return the folded ways a name is written in ASCII: umlauts as "oe" and, where it differs, as "o"."""
+    folded = fold(text)
+    short = fold(text.casefold().translate(_SHORT_UMLAUTS))
+    return (folded,) if short == folded else (folded, short)
 
 
 def normalise_email(email: str) -> str:

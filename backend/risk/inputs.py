@@ -129,13 +129,15 @@ class VelocityCounts:
     """Earlier orders sharing one identity key with this check (this check itself not counted).
 
     ``other_names_30d`` / ``other_addresses_30d`` count distinct names / billing addresses that differ from
-    this check's, among those orders in the last 30 days.
+    this check's, among those orders in the last 30 days; ``invoice_orders_24h`` the checkouts of the last 24
+    hours that became invoice orders (a receivable names the check).
     """
 
     orders_24h: int = 0
     orders_30d: int = 0
     other_names_30d: int = 0
     other_addresses_30d: int = 0
+    invoice_orders_24h: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,7 @@ class BuyerContext:
     """What the backend knows about this buyer's identity keys at this merchant.
 
     ``previous_orders``: orders matched on any of the buyer's identity keys (0 = first order).
+    ``open_orders`` / ``paid_orders``: of those, the invoices still open, and the ones with a payment booked.
     ``open_exposure``: unpaid invoice amounts for those keys, this cart not included.
     ``unpaid_orders``: invoices past their due date and unpaid, not yet in dunning.
     ``dunned_orders`` / ``handed_over_orders``: orders that reached a Mahnung / a collection agency.
@@ -150,6 +153,8 @@ class BuyerContext:
     """
 
     previous_orders: int = 0
+    open_orders: int = 0
+    paid_orders: int = 0
     open_exposure: Decimal = ZERO
     unpaid_orders: int = 0
     dunned_orders: int = 0

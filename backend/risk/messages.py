@@ -77,6 +77,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "VELOCITY_ORDERS": "{count} Bestellungen in {window} mit derselben {identities}.",
         "VELOCITY_NAMES": "{count} weitere Namen in {window} mit derselben {identities}.",
         "VELOCITY_ADDRESSES": "{count} weitere Adressen in {window} mit derselben {identities}.",
+        "VELOCITY_INVOICE_ORDERS": "{count} Rechnungsbestellungen in {window} mit derselben {identities}.",
+        "OPEN_INVOICES_WITHOUT_PAYMENT": "{count} offene Rechnung(en) und noch keine Zahlung bei diesem Händler "
+        "(ohne bezahlte Rechnung höchstens {limit}).",
         "HISTORY_UNPAID": "{count} überfällige unbezahlte Rechnung(en) bei diesem Händler.",
         "HISTORY_DUNNED": "{count} gemahnte Bestellung(en) bei diesem Händler.",
         "HISTORY_HANDED_OVER": "{count} Bestellung(en) an ein Inkassounternehmen übergeben.",
@@ -132,6 +135,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "VELOCITY_ORDERS": "{count} orders within {window} with the same {identities}.",
         "VELOCITY_NAMES": "{count} other names within {window} with the same {identities}.",
         "VELOCITY_ADDRESSES": "{count} other addresses within {window} with the same {identities}.",
+        "VELOCITY_INVOICE_ORDERS": "{count} invoice orders within {window} with the same {identities}.",
+        "OPEN_INVOICES_WITHOUT_PAYMENT": "{count} open invoice(s) and no payment yet at this merchant (at most "
+        "{limit} without a paid invoice).",
         "HISTORY_UNPAID": "{count} overdue unpaid invoice(s) at this merchant.",
         "HISTORY_DUNNED": "{count} order(s) in dunning at this merchant.",
         "HISTORY_HANDED_OVER": "{count} order(s) handed over to a collection agency.",
@@ -161,6 +167,83 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "Please choose another payment method.",
     },
 }
+
+
+# What a buyer can do about each reason, so that a merchant can explain a decision and the buyer can contest
+# or avoid it (GDPR Art. 22(3)). The buyer never sees the reasons themselves unasked.
+_ADVICE_BY_REASON: Mapping[str, str] = {
+    "ORDER_AMOUNT_LIMIT": "smaller_order",
+    "FIRST_ORDER_AMOUNT_LIMIT": "smaller_order",
+    "OPEN_EXPOSURE_LIMIT": "pay_open",
+    "OPEN_INVOICES_WITHOUT_PAYMENT": "pay_open",
+    "HISTORY_UNPAID": "pay_open",
+    "HISTORY_DUNNED": "pay_open",
+    "HISTORY_HANDED_OVER": "settle_claim",
+    "FIRST_ORDER": "nothing",
+    "EMAIL_NAME_MISMATCH": "nothing",
+    "PHONE_VOIP": "nothing",
+    "SHIPPING_NAME_DIFFERS": "ship_to_billing",
+    "SHIPPING_ADDRESS_DIFFERS": "ship_to_billing",
+    "PACKSTATION_SHIPPING": "ship_to_billing",
+    "PACKSTATION_BILLING": "home_address",
+    "POSTAL_CODE_INVALID": "correct_data",
+    "POSTAL_CODE_CITY_MISMATCH": "correct_data",
+    "EMAIL_INVALID": "correct_data",
+    "PHONE_INVALID": "correct_data",
+    "PHONE_COUNTRY_MISMATCH": "correct_data",
+    "PHONE_PREMIUM_RATE": "correct_data",
+    "TEST_ORDER_NAME": "correct_data",
+    "COMPANY_IN_CONSUMER_ORDER": "correct_data",
+    "EMAIL_DISPOSABLE": "own_email",
+    "VELOCITY_ORDERS": "contact_shop",
+    "VELOCITY_NAMES": "contact_shop",
+    "VELOCITY_ADDRESSES": "contact_shop",
+    "VELOCITY_INVOICE_ORDERS": "contact_shop",
+    "BUREAU_RED": "bureau",
+    "BUREAU_YELLOW": "bureau",
+    "BUREAU_LOW_SCORE": "bureau",
+    "BUREAU_PERSON_STATUS": "bureau",
+}
+
+ADVICE: Mapping[str, Mapping[str, str]] = {
+    "de": {
+        "smaller_order": "Diese Bestellung mit einer anderen Zahlungsart bezahlen oder eine kleinere Bestellung auf "
+        "Rechnung aufgeben.",
+        "pay_open": "Die offenen Rechnungen bezahlen; danach ist Rechnungskauf wieder möglich. Bis dahin eine andere "
+        "Zahlungsart wählen.",
+        "settle_claim": "Sich an den Shop wenden, um die offene Forderung zu klären; bis dahin eine andere "
+        "Zahlungsart wählen.",
+        "nothing": "Nichts zu tun: Dieser Hinweis allein verhindert den Rechnungskauf nicht.",
+        "ship_to_billing": "An die Rechnungsadresse liefern lassen oder eine andere Zahlungsart wählen.",
+        "home_address": "Als Rechnungsadresse die Wohn- oder Geschäftsadresse angeben.",
+        "correct_data": "Name, Adresse und Kontaktdaten prüfen und berichtigen.",
+        "own_email": "Eine dauerhafte eigene E-Mail-Adresse angeben.",
+        "contact_shop": "Sich an den Shop wenden, wenn diese Bestellungen von Ihnen stammen; sonst eine andere "
+        "Zahlungsart wählen.",
+        "bureau": "Bei der Auskunftei Auskunft über die eigenen Daten verlangen (Art. 15 DSGVO) und sie berichtigen "
+        "lassen; bis dahin eine andere Zahlungsart wählen.",
+    },
+    "en": {
+        "smaller_order": "Pay this order another way, or place a smaller order on invoice.",
+        "pay_open": "Pay the open invoices; invoice is offered again afterwards. Until then, choose another payment "
+        "method.",
+        "settle_claim": "Contact the shop to settle the open claim; until then, choose another payment method.",
+        "nothing": "Nothing to do: this alone does not withhold invoice payment.",
+        "ship_to_billing": "Ship to the billing address, or choose another payment method.",
+        "home_address": "Give a home or business address as the billing address.",
+        "correct_data": "Check and correct the name, address and contact details.",
+        "own_email": "Give a permanent e-mail address of your own.",
+        "contact_shop": "Contact the shop if these orders are yours; otherwise choose another payment method.",
+        "bureau": "Ask the credit bureau for your data (GDPR Art. 15) and have it corrected; until then, choose "
+        "another payment method.",
+    },
+}
+
+
+def advice_for(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Return what a buyer can do about a reason, "" for codes without advice."""
+    key = _ADVICE_BY_REASON.get(str(code))
+    return ADVICE[normalise_language(lang)][key] if key else ""
 
 
 class _Params(dict[str, str]):

@@ -74,7 +74,8 @@ class RiskCheckRequestSchema(_Lenient):
 
 class ReasonSchema(Schema):
     code = fields.String()
-    message = fields.String()
+    message = fields.String(metadata={"description": "what was observed"})
+    advice = fields.String(metadata={"description": "what the buyer can do about it"})
     weight = fields.Integer()
     params = fields.Dict()
 

@@ -191,6 +191,14 @@ def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
     Aggregating in Python over these few rows is cheaper than twenty COUNT(DISTINCT …) in SQL, which
     PostgreSQL plans and sorts one by one.
     """
+    # Whether the checkout became an invoice order: a receivable of the merchant names the check.
+    placed = (
+        sa.select(Receivable.id)
+        .where(
+            Receivable.merchant_id == sa.bindparam("merchant_id"), Receivable.risk_check_id == RiskCheck.id
+        )
+        .exists()
+    )
     branches = [
         sa.select(
             sa.literal(position).label("kind"),
@@ -198,6 +206,7 @@ def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
             RiskCheck.created_at,
             RiskCheck.name_key,
             RiskCheck.address_key,
+            placed.label("placed"),
         )
         .where(
             RiskCheck.merchant_id == sa.bindparam("merchant_id"),
@@ -210,13 +219,35 @@ def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
     return sa.union_all(*(branch.subquery().select() for branch in branches))
 
 
+# The identities a buyer's receivables are linked by: their e-mail, their billing address, the address they
+# ship to now (someone's billing address before: shipping to a known defaulter), and their phone number
+# through the checks that became orders.
+HISTORY_KINDS = ("email", "address", "shipping_address", "phone")
+# Linking by phone reads the checks with that number; a number shared by many checks is cut off here.
+LINKED_CHECKS_PER_PHONE = 200
+
+
+def _history_match(kind: str) -> sa.ColumnElement[bool]:
+    key = sa.bindparam(f"{kind}_key")
+    if kind == "email":
+        return Receivable.email_key == key
+    if kind in ("address", "shipping_address"):  # both are keyed as kind "address" (identity.identity_keys)
+        return Receivable.address_key == key
+    linked_checks = (
+        sa.select(RiskCheck.id)
+        .where(RiskCheck.merchant_id == sa.bindparam("merchant_id"), RiskCheck.phone_key == key)
+        .order_by(RiskCheck.created_at.desc())
+        .limit(LINKED_CHECKS_PER_PHONE)
+    )
+    return Receivable.risk_check_id.in_(linked_checks)
+
+
 @functools.cache
 def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]) -> sa.Select:
     """Build (once per combination of identity kinds) the buyer's standing at the merchant, one row:
     their receivables summed up (matched on e-mail or billing address) and the merchant's override for
     any of their identities (``never_allow`` wins a tie, then the oldest)."""
-    history_columns = {"email": Receivable.email_key, "address": Receivable.address_key}
-    matches = [history_columns[kind] == sa.bindparam(f"{kind}_key") for kind in history_kinds]
+    matches = [_history_match(kind) for kind in history_kinds]
     # Plain comparisons rather than IN: an expanding IN list re-renders the SQL on every execution.
     outstanding = sa.or_(*(Receivable.state == state.value for state in sorted(OUTSTANDING)))
     balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
@@ -243,6 +274,8 @@ def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[st
         )
     return sa.select(
         sa.func.count().label("previous_orders"),
+        sa.func.count(sa.case((outstanding, 1))).label("open_orders"),
+        sa.func.count(sa.case((Receivable.paid_amount > 0, 1))).label("paid_orders"),
         sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0).label("open_exposure"),
         sa.func.count(sa.case((overdue, 1))).label("unpaid_orders"),
         sa.func.count(sa.case((Receivable.dunning_level > 0, 1))).label("dunned_orders"),
@@ -275,7 +308,7 @@ def buyer_context(
     velocity counts earlier checkouts (by cart), other names and other addresses sharing each identity key.
     """
     velocity_kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
-    history_kinds = tuple(kind for kind in ("email", "address") if getattr(keys, kind))
+    history_kinds = tuple(kind for kind in HISTORY_KINDS if getattr(keys, kind))
     override_kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
     params: dict[str, Any] = {"merchant_id": merchant_id, "today": now.date(), "month_ago": now - MONTH}
     for kind in {*velocity_kinds, *history_kinds, *override_kinds}:
@@ -285,6 +318,8 @@ def buyer_context(
     velocity_rows = [row for row in rows if row.kind is not None] if velocity_kinds else []
     context = BuyerContext(
         previous_orders=standing.previous_orders,
+        open_orders=standing.open_orders,
+        paid_orders=standing.paid_orders,
         open_exposure=Decimal(standing.open_exposure).quantize(CENT),
         unpaid_orders=standing.unpaid_orders,
         dunned_orders=standing.dunned_orders,
@@ -297,19 +332,23 @@ def buyer_context(
 def _velocity_counts(
     keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[sa.Row[Any]], day_ago: datetime
 ) -> dict[str, VelocityCounts]:
-    seen: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
+    seen: dict[int, tuple[set[str], set[str], set[str], set[str], set[str]]] = {}
     for row in rows:
-        recent, month, names, addresses = seen.setdefault(row.kind, (set(), set(), set(), set()))
+        recent, month, names, addresses, placed = seen.setdefault(
+            row.kind, (set(), set(), set(), set(), set())
+        )
         month.add(row.checkout)
         if row.created_at >= day_ago:
             recent.add(row.checkout)
+            if row.placed:
+                placed.add(row.checkout)
         if row.name_key and row.name_key != keys.name:
             names.add(row.name_key)
         if row.address_key and row.address_key != keys.address:
             addresses.add(row.address_key)
     return {
-        kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses))
-        for kind, (recent, month, names, addresses) in seen.items()
+        kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses), len(placed))
+        for kind, (recent, month, names, addresses, placed) in seen.items()
     }
 
 

@@ -27,6 +27,7 @@ from rapidfuzz import fuzz, process
 from backend.risk.identity import (
     PhoneFacts,
     fold,
+    fold_spellings,
     normalise_address,
     normalise_name,
     normalise_postal_code,
@@ -212,6 +213,14 @@ def history(facts: Facts, context: BuyerContext, policy: RiskPolicy) -> list[Fin
     return [_reason(policy, code, count=count) for code, count in counts if count > 0]
 
 
+def payment_history(facts: Facts, context: BuyerContext, policy: RiskPolicy) -> list[Finding]:
+    """Flag a buyer identity that never paid here yet already has the policy's number of open invoices."""
+    limit = policy.max_open_invoices_without_payment
+    if context.paid_orders or context.open_orders < limit:
+        return []
+    return [_reason(policy, ReasonCode.OPEN_INVOICES_WITHOUT_PAYMENT, count=context.open_orders, limit=limit)]
+
+
 def velocity(facts: Facts, context: BuyerContext, policy: RiskPolicy) -> list[Finding]:
     """Flag identity keys with many recent orders, or used with many other names or addresses."""
     exceeded: dict[ReasonCode, dict[str, Any]] = {}
@@ -225,6 +234,7 @@ def velocity(facts: Facts, context: BuyerContext, policy: RiskPolicy) -> list[Fi
             (ReasonCode.VELOCITY_ORDERS, "30d", counts.orders_30d, limits.orders_30d),
             (ReasonCode.VELOCITY_NAMES, "30d", counts.other_names_30d, limits.other_names_30d),
             (ReasonCode.VELOCITY_ADDRESSES, "30d", counts.other_addresses_30d, limits.other_addresses_30d),
+            (ReasonCode.VELOCITY_INVOICE_ORDERS, "24h", counts.invoice_orders_24h, limits.invoice_orders_24h),
         )
         for code, window, count, limit in checks:
             if limit and count >= limit:
@@ -447,6 +457,20 @@ def disposable_email(facts: Facts, context: BuyerContext, policy: RiskPolicy) ->
 
 
 _MIN_NAME_PART = 3
+_SHORT_NAME_PART = 2
+_LOCAL_PART_WORDS = re.compile(r"[^a-z]+")
+
+
+def _name_in_local_part(part: str, folded_local: str, raw_local: str) -> bool:
+    """Tell whether a name part is written in an e-mail local part.
+
+    Parts of three letters and more count anywhere in it; two-letter names (Ho, Le, Vu, Ly are common
+    Vietnamese surnames) count as a word of their own or after an initial ("t.ho", "tho85").
+    """
+    if len(part) >= _MIN_NAME_PART:
+        return part in folded_local
+    words = [word for word in _LOCAL_PART_WORDS.split(fold(raw_local).replace(" ", "-")) if word]
+    return any(word == part or word[1:] == part for word in words)
 
 
 def email_name_mismatch(facts: Facts, context: BuyerContext, policy: RiskPolicy) -> list[Finding]:
@@ -455,8 +479,15 @@ def email_name_mismatch(facts: Facts, context: BuyerContext, policy: RiskPolicy)
     if email is None or email.error or not facts.billing_name:
         return []
     local = fold(email.local_part).replace(" ", "")
-    name_parts = [part for part in facts.billing_name.split() if len(part) >= _MIN_NAME_PART]
-    if not name_parts or any(part in local for part in name_parts):
+    billing, buyer = facts.check.billing, facts.check.buyer
+    # Every ASCII spelling counts: "ozturk" is as much Öztürk's address as "oeztuerk".
+    spellings = fold_spellings(
+        f"{billing.first_name or buyer.first_name} {billing.last_name or buyer.last_name}"
+    )
+    name_parts = {
+        part for spelling in spellings for part in spelling.split() if len(part) >= _SHORT_NAME_PART
+    }
+    if not name_parts or any(_name_in_local_part(part, local, email.local_part) for part in name_parts):
         return []
     return [_reason(policy, ReasonCode.EMAIL_NAME_MISMATCH)]
 
@@ -603,6 +634,7 @@ SIGNALS: tuple[Signal, ...] = (
     amount_limits,
     first_order,
     history,
+    payment_history,
     velocity,
     shipping_differs,
     pickup_points,

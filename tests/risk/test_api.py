@@ -386,3 +386,173 @@ class TestRetention:
         assert row.raw_input is None
         assert row.decision == "accept"
         assert row.email_key
+
+
+def place_invoice_order(
+    client, headers, body: dict, external_id: str, *, check_id=None, paid=False, days_ago=0
+):
+    """Push the invoice order a checkout became, as a shop does (open, or paid)."""
+    ordered_at = utcnow() - timedelta(days=days_ago)
+    order = {
+        "number": external_id,
+        "total": body["amount"],
+        "currency": "EUR",
+        "payment_method": "invoice",
+        "ordered_at": ordered_at.isoformat(),
+        "state": "paid" if paid else "open",
+        **({"paid_amount": body["amount"]} if paid else {}),
+        "buyer": {
+            key: body["buyer"][key] for key in ("email", "first_name", "last_name") if key in body["buyer"]
+        }
+        | ({"phone": body["buyer"]["phone"]} if "phone" in body["buyer"] else {}),
+        "billing_address": body["billing_address"],
+        "shipping_address": body.get("shipping_address"),
+        **({"risk_check_id": check_id} if check_id else {}),
+    }
+    response = client.put(f"/api/v1/orders/{external_id}", json=order, headers=headers)
+    assert response.status_code in (200, 201), response.get_json()
+
+
+def reason_codes(answer: dict) -> set[str]:
+    return {reason["code"] for reason in answer["reasons"]}
+
+
+class TestRepeatOrderFraud:
+    """Defaults that stop a buyer ordering again and again on invoice without ever paying (issue 20)."""
+
+    @pytest.fixture
+    def shop_headers(self, merchant, auth_headers):
+        return auth_headers(merchant, "risk:check orders:write settings:write")
+
+    def checkout(self, client, headers, reference: str, **changes) -> dict:
+        body = {**CLEAN_BUYER, "reference": reference, "amount": "299.00", **changes}
+        response = client.post("/api/v1/risk-checks", json=body, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def test_fifth_unpaid_invoice_order_within_an_hour_loses_invoice(self, client, shop_headers):
+        for n in range(4):
+            answer = self.checkout(client, shop_headers, f"cart-{n}")
+            if n < 2:  # the first two are ordinary: a new buyer may have two invoices open
+                assert answer["payment_methods"]["hidden"] == [], answer["reasons"]
+            place_invoice_order(client, shop_headers, {**CLEAN_BUYER, "amount": "299.00"}, f"o-{n}")
+        fifth = self.checkout(client, shop_headers, "cart-5")
+        assert fifth["decision"] == "decline"
+        assert fifth["payment_methods"]["hidden"] == ["invoice"]
+        reason = next(r for r in fifth["reasons"] if r["code"] == "OPEN_INVOICES_WITHOUT_PAYMENT")
+        assert reason["params"] == {"count": 4, "limit": 2}
+        assert reason["advice"].startswith("Pay the open invoices")
+
+    def test_a_buyer_who_has_paid_keeps_invoice_with_invoices_open(self, client, shop_headers):
+        place_invoice_order(
+            client, shop_headers, {**CLEAN_BUYER, "amount": "80.00"}, "old", paid=True, days_ago=60
+        )
+        for n in range(2):
+            place_invoice_order(
+                client, shop_headers, {**CLEAN_BUYER, "amount": "120.00"}, f"open-{n}", days_ago=3
+            )
+        answer = self.checkout(client, shop_headers, "cart-new")
+        assert "OPEN_INVOICES_WITHOUT_PAYMENT" not in reason_codes(answer)
+        assert answer["payment_methods"]["hidden"] == []
+
+    def test_the_limit_without_payment_is_a_policy_setting(self, client, shop_headers):
+        response = client.put(
+            "/api/v1/policy", json={"max_open_invoices_without_payment": 1}, headers=shop_headers
+        )
+        assert response.status_code == 200, response.get_json()
+        place_invoice_order(client, shop_headers, {**CLEAN_BUYER, "amount": "99.00"}, "first")
+        assert "OPEN_INVOICES_WITHOUT_PAYMENT" in reason_codes(self.checkout(client, shop_headers, "cart-2"))
+        bad = client.put(
+            "/api/v1/policy", json={"max_open_invoices_without_payment": 0}, headers=shop_headers
+        )
+        assert bad.status_code == 422
+        assert "/max_open_invoices_without_payment" in str(bad.get_json())
+
+    def test_invoice_orders_placed_from_one_device_add_up(self, client, shop_headers):
+        # Fresh identities, one IP: each checkout became an invoice order.
+        for n, (first, last, plz, city) in enumerate(
+            [
+                ("Jana", "Vogel", "04109", "Leipzig"),
+                ("Tim", "Roth", "50667", "Köln"),
+                ("Ute", "Sauer", "80331", "München"),
+            ]
+        ):
+            body = {
+                **CLEAN_BUYER,
+                "reference": f"dev-{n}",
+                "buyer": {
+                    "email": f"{first.lower()}.{last.lower()}@gmx.de",
+                    "first_name": first,
+                    "last_name": last,
+                },
+                "billing_address": {
+                    **CLEAN_BUYER["billing_address"],
+                    "first_name": first,
+                    "last_name": last,
+                    "postal_code": plz,
+                    "city": city,
+                },
+            }
+            answer = client.post("/api/v1/risk-checks", json=body, headers=shop_headers).get_json()
+            place_invoice_order(client, shop_headers, body, f"dev-{n}", check_id=answer["id"])
+        fourth = self.checkout(client, shop_headers, "dev-4")
+        velocity = next(r for r in fourth["reasons"] if r["code"] == "VELOCITY_INVOICE_ORDERS")
+        assert velocity["params"]["identities"] == ["ip"] and velocity["params"]["count"] == 3
+        assert fourth["decision"] != "accept"
+
+    def test_open_invoices_of_a_linked_phone_count(self, client, shop_headers):
+        first = {
+            **CLEAN_BUYER,
+            "reference": "p-1",
+            "buyer": {**CLEAN_BUYER["buyer"], "phone": "0151 23456789"},
+        }
+        answer = client.post("/api/v1/risk-checks", json=first, headers=shop_headers).get_json()
+        place_invoice_order(
+            client, shop_headers, {**first, "amount": "1900.00"}, "p-1", check_id=answer["id"]
+        )
+        # Another e-mail and another billing address, the same phone number.
+        other = {
+            **first,
+            "reference": "p-2",
+            "buyer": {**first["buyer"], "email": "a.s.1990@gmail.com"},
+            "billing_address": {
+                **CLEAN_BUYER["billing_address"],
+                "street": "Friedrichstraße",
+                "house_number": "9",
+            },
+        }
+        answer = client.post("/api/v1/risk-checks", json=other, headers=shop_headers).get_json()
+        exposure = next(r for r in answer["reasons"] if r["code"] == "OPEN_EXPOSURE_LIMIT")
+        assert exposure["params"]["exposure"] == "2149.90"
+
+    def test_shipping_to_a_known_defaulters_address_counts_their_history(self, client, shop_headers):
+        defaulter = {
+            **CLEAN_BUYER,
+            "buyer": {"email": "k.lang@web.de", "first_name": "Karl", "last_name": "Lang"},
+            "billing_address": {**CLEAN_BUYER["billing_address"], "first_name": "Karl", "last_name": "Lang"},
+        }
+        # Ordered 75 days ago on 30 days' terms, never paid.
+        place_invoice_order(client, shop_headers, {**defaulter, "amount": "349.00"}, "unpaid", days_ago=75)
+        newcomer = {
+            **CLEAN_BUYER,
+            "reference": "ship-there",
+            "buyer": {"email": "m.neu@gmx.de", "first_name": "Mia", "last_name": "Neu"},
+            "billing_address": {
+                **CLEAN_BUYER["billing_address"],
+                "first_name": "Mia",
+                "last_name": "Neu",
+                "street": "Alexanderplatz",
+                "house_number": "1",
+                "postal_code": "10178",
+            },
+            "shipping_address": {**defaulter["billing_address"], "first_name": "Mia", "last_name": "Neu"},
+        }
+        answer = client.post("/api/v1/risk-checks", json=newcomer, headers=shop_headers).get_json()
+        assert "HISTORY_UNPAID" in reason_codes(answer), answer["reasons"]
+
+    def test_every_reason_says_what_the_buyer_can_do(self, client, headers):
+        answer = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
+        assert answer["reasons"]
+        assert all(reason["advice"] for reason in answer["reasons"]), answer["reasons"]
+        stored = client.get(f"/api/v1/risk-checks/{answer['id']}", headers=headers).get_json()
+        assert [r["advice"] for r in stored["reasons"]] == [r["advice"] for r in answer["reasons"]]

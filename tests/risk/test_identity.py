@@ -7,6 +7,7 @@ import pytest
 
 from backend.risk.identity import (
     fold,
+    fold_spellings,
     identity_keys,
     keyed_hash,
     normalise_address,
@@ -30,10 +31,19 @@ class TestFold:
             ("Straße", "strasse"),
             ("  Görlitz-Süd ", "goerlitz sued"),
             ("Élodie François", "elodie francois"),
+            # Letters without a Unicode decomposition: dropping them would garble the name.
+            ("Yılmaz", "yilmaz"),
+            ("Łukasz Wiśniewski", "lukasz wisniewski"),
+            ("Đorđević", "dordevic"),
+            ("Søren Ærø", "soren aero"),
         ],
     )
     def test_folds_case_umlauts_accents_and_separators(self, text: str, folded: str) -> None:
         assert fold(text) == folded
+
+    def test_spellings_cover_umlauts_written_short(self) -> None:
+        assert fold_spellings("Öztürk") == ("oeztuerk", "ozturk")
+        assert fold_spellings("Schmidt") == ("schmidt",)
 
 
 class TestNormaliseEmail:

@@ -98,7 +98,37 @@ class TestHistory:
         assert fired[code].params == {"count": 2}
 
 
+class TestPaymentHistory:
+    def test_no_payment_and_the_limit_of_open_invoices_fires(self, make_check) -> None:
+        context = BuyerContext(previous_orders=2, open_orders=2)
+        fired = reasons(run(signals.payment_history, make_check(), context))
+        assert fired[ReasonCode.OPEN_INVOICES_WITHOUT_PAYMENT].params == {"count": 2, "limit": 2}
+        assert fired[ReasonCode.OPEN_INVOICES_WITHOUT_PAYMENT].weight >= RiskPolicy().decline_at
+
+    def test_below_the_limit_passes(self, make_check) -> None:
+        assert (
+            run(signals.payment_history, make_check(), BuyerContext(previous_orders=1, open_orders=1)) == []
+        )
+
+    def test_one_payment_lifts_the_limit(self, make_check) -> None:
+        context = BuyerContext(previous_orders=5, open_orders=4, paid_orders=1)
+        assert run(signals.payment_history, make_check(), context) == []
+
+    def test_limit_is_the_policys(self, make_check) -> None:
+        context = BuyerContext(previous_orders=3, open_orders=3)
+        assert run(signals.payment_history, make_check(), context, max_open_invoices_without_payment=4) == []
+
+
 class TestVelocity:
+    def test_placed_invoice_orders_count_per_identity(self, make_check) -> None:
+        context = replace(KNOWN_BUYER, velocity={"ip": VelocityCounts(orders_24h=3, invoice_orders_24h=3)})
+        fired = reasons(run(signals.velocity, make_check(), context))
+        assert fired[ReasonCode.VELOCITY_INVOICE_ORDERS].params == {
+            "identities": ["ip"],
+            "window": "24h",
+            "count": 3,
+        }
+
     def test_below_limits_passes(self, make_check) -> None:
         context = replace(KNOWN_BUYER, velocity={"email": VelocityCounts(orders_24h=2, orders_30d=9)})
         assert run(signals.velocity, make_check(), context) == []
@@ -375,6 +405,28 @@ class TestEmailNameMismatch:
     def test_unrelated_local_part_fires_weakly(self, make_check) -> None:
         fired = reasons(run(signals.email_name_mismatch, make_check(buyer={"email": "sunshine77@web.de"})))
         assert fired[ReasonCode.EMAIL_NAME_MISMATCH].weight <= 5
+
+    @pytest.mark.parametrize(
+        ("email", "first", "last"),
+        [
+            ("m.ozturk@gmx.de", "Mehmet", "Öztürk"),
+            ("m.yilmaz@web.de", "Mehmet", "Yılmaz"),
+            ("l.muller@web.de", "Lea", "Müller"),
+            ("lukasz.k@gmail.com", "Łukasz", "Kowalski"),
+            ("t.ho@gmail.com", "Thanh", "Ho"),
+            ("mle85@web.de", "Mai", "Le"),
+            ("vu_an@gmx.de", "An", "Vu"),
+        ],
+    )
+    def test_names_written_in_ascii_match(self, make_check, email: str, first: str, last: str) -> None:
+        check = make_check(buyer={"email": email}, billing_address={"first_name": first, "last_name": last})
+        assert run(signals.email_name_mismatch, check) == []
+
+    def test_a_two_letter_name_inside_another_word_does_not_count(self, make_check) -> None:
+        check = make_check(
+            buyer={"email": "schokolade@web.de"}, billing_address={"first_name": "Thanh", "last_name": "Ho"}
+        )
+        assert ReasonCode.EMAIL_NAME_MISMATCH in reasons(run(signals.email_name_mismatch, check))
 
     def test_umlauts_are_folded(self, make_check) -> None:
         check = make_check(
