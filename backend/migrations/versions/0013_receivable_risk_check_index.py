@@ -1,7 +1,7 @@
 """receivables by risk check: the velocity of placed invoice orders reads which checkouts became orders
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 16:00:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-06 16:00:00
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
