@@ -5,7 +5,10 @@
 - Orders: ``POST /api/search/order`` with criteria (filters, associations, ``page``/``limit``,
   ``total-count-mode: 1``); the newest transaction is the current payment.
 - Payment transitions: ``POST /api/_action/order_transaction/{id}/state/{transition}`` with
-  ``{"sendMail": false}``; a transition into the state the order already has is skipped.
+  ``{"sendMail": false}``; a transition into the state the order already has is skipped. The names into
+  ``paid``/``paid_partially`` differ by version (``pay``/``pay_partially`` up to 6.6, ``paid``/``paid_partially``
+  from 6.7): the connector tries one and, when the shop answers ``SYSTEM__ILLEGAL_STATE_TRANSITION``, takes the
+  other name if the error's ``possibleTransitions`` offer it, and keeps using the name that worked.
 - Case fields: ``PATCH /api/order/{id}`` (and ``/api/customer/{id}``) merging ``customFields`` per key.
 - Notes: Shopware orders have no notes, so ``add_order_note`` appends a timestamped line to the order's
   ``claimbridge_notes`` custom field (declared in the app manifest, shown on the order's custom fields tab;
@@ -77,15 +80,16 @@ ORDER_ASSOCIATIONS: dict[str, Any] = {
     "documents": {"associations": {"documentType": {}}},
 }
 
-# PaymentAction -> (Shopware transition action, state the transaction ends in).
-TRANSITIONS: dict[PaymentAction, tuple[str, str]] = {
-    PaymentAction.REMIND: ("remind", "reminded"),
-    PaymentAction.PAY: ("paid", "paid"),
-    PaymentAction.PAY_PARTIALLY: ("paid_partially", "paid_partially"),
-    PaymentAction.CANCEL: ("cancel", "cancelled"),
-    PaymentAction.REOPEN: ("reopen", "open"),
-    PaymentAction.REFUND: ("refund", "refunded"),
+# PaymentAction -> (state the transaction ends in, the transition's names: 6.6 first, then 6.7).
+TRANSITIONS: dict[PaymentAction, tuple[str, tuple[str, ...]]] = {
+    PaymentAction.REMIND: ("reminded", ("remind",)),
+    PaymentAction.PAY: ("paid", ("pay", "paid")),
+    PaymentAction.PAY_PARTIALLY: ("paid_partially", ("pay_partially", "paid_partially")),
+    PaymentAction.CANCEL: ("cancelled", ("cancel",)),
+    PaymentAction.REOPEN: ("open", ("reopen",)),
+    PaymentAction.REFUND: ("refunded", ("refund",)),
 }
+ILLEGAL_TRANSITION = "SYSTEM__ILLEGAL_STATE_TRANSITION"
 
 PAYMENT_STATES: dict[str, OrderState] = {
     "paid": OrderState.PAID,
@@ -157,6 +161,8 @@ class ShopwareConnector(HttpClient, ShopConnector):
         self._oauth = oauth
         self._oauth.register_compliance_hook("access_token_response", self._check_token_response)
         self._country_iso: dict[str, str | None] = {}
+        # Whether this shop names transitions like 6.7 (learnt from its first refusal of the other name).
+        self._new_transition_names = False
 
     # -- authentication ---------------------------------------------------------------------------
 
@@ -224,14 +230,10 @@ class ShopwareConnector(HttpClient, ShopConnector):
         transaction = _current_transaction(raw)
         if transaction is None:
             raise ConnectorError(f"Shopware order {external_id} has no payment transaction")
-        transition, target = TRANSITIONS[action]
+        target, names = TRANSITIONS[action]
         moved = _technical_name(transaction.get("stateMachineState")) != target
         if moved:
-            self.request(
-                "POST",
-                f"_action/order_transaction/{transaction['id']}/state/{transition}",
-                json={"sendMail": False},
-            )
+            self._transition(transaction["id"], names)
         fields: dict[str, Any] = {}
         if action == PaymentAction.PAY and moved:
             fields[PAID_AMOUNT_FIELD] = str(amount if amount is not None else raw.get("amountTotal", "0"))
@@ -241,6 +243,25 @@ class ShopwareConnector(HttpClient, ShopConnector):
         if fields:
             self.write_case_fields(external_id, fields)
         return self.get_order(external_id)
+
+    def _transition(self, transaction_id: str, names: tuple[str, ...]) -> None:
+        """Run a transition known by several names, the one this shop's version uses first."""
+        ordered = tuple(reversed(names)) if self._new_transition_names else names
+        for index, name in enumerate(ordered):
+            try:
+                self.request(
+                    "POST",
+                    f"_action/order_transaction/{transaction_id}/state/{name}",
+                    json={"sendMail": False},
+                )
+            except ConnectorError as error:
+                alternatives = ordered[index + 1 :]
+                if not alternatives or not any(alt in _possible_transitions(error) for alt in alternatives):
+                    raise
+                continue
+            if index:
+                self._new_transition_names = not self._new_transition_names
+            return
 
     def write_case_fields(self, external_id: str, fields: Mapping[str, Any]) -> None:
         """Merge ``fields`` into the order's custom fields."""
@@ -453,6 +474,16 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
 
 def _technical_name(state: Mapping[str, Any] | None) -> str | None:
     return (state or {}).get("technicalName")
+
+
+def _possible_transitions(error: ConnectorError) -> list[str]:
+    """Return the transitions a ``SYSTEM__ILLEGAL_STATE_TRANSITION`` error says are possible, or []."""
+    body = error.body if isinstance(error.body, dict) else {}
+    for item in body.get("errors") or []:
+        if isinstance(item, dict) and item.get("code") == ILLEGAL_TRANSITION:
+            possible = (item.get("meta") or {}).get("parameters", {}).get("possibleTransitions")
+            return [name for name in possible if isinstance(name, str)] if isinstance(possible, list) else []
+    return []
 
 
 def _current_transaction(raw: Mapping[str, Any]) -> dict[str, Any] | None:

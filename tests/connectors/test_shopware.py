@@ -137,13 +137,37 @@ class TestSearch:
         assert connector.get_order(order_id).invoiced_at == invoiced
 
 
+SHOPWARE_VERSIONS = ("6.6.4.0", "6.6.8.0", "6.7.0.0")
+
+
 class TestTransitions:
+    @pytest.fixture(params=SHOPWARE_VERSIONS)
+    def fake(self, request) -> FakeShopwareAdmin:
+        return FakeShopwareAdmin(version=request.param)
+
     def test_suppresses_shop_mails(self, fake, connector) -> None:
         order_id = fake.add_order()
         connector.mark_paid(order_id)
         transaction = fake.order(order_id)["transactions"][0]
         assert transaction["mailsSent"] == [False]
         assert fake.payment_state(order_id) == "paid"
+
+    @pytest.mark.parametrize("action", [PaymentAction.PAY, PaymentAction.PAY_PARTIALLY])
+    @pytest.mark.parametrize("start", ["open", "reminded", "paid_partially", "in_progress", "failed"])
+    def test_payments_arrive_from_every_unpaid_state(self, fake, connector, start, action) -> None:
+        order_id = fake.add_order(payment_state=start)
+        connector.transition_payment(order_id, action, amount=None)
+        expected = "paid" if action == PaymentAction.PAY else "paid_partially"
+        assert fake.payment_state(order_id) == expected
+
+    def test_learns_the_shops_names_after_one_refusal(self, fake, server, connector) -> None:
+        first, second = fake.add_order(payment_state="reminded"), fake.add_order(payment_state="reminded")
+        connector.mark_paid(first)
+        connector.mark_paid(second)
+        names = [request.path.rsplit("/", 1)[-1] for request in server.requests if "/state/" in request.path]
+        expected = "paid" if fake.version.startswith("6.7") else "pay"
+        assert names[-1] == expected and names.count(expected) == 2
+        assert len(names) <= 3  # at most one refused name, then the one that works
 
     def test_surfaces_illegal_transitions(self, fake, connector) -> None:
         order_id = fake.add_order(payment_state="refunded")
@@ -153,11 +177,60 @@ class TestTransitions:
         assert caught.value.body["errors"][0]["code"] == "SYSTEM__ILLEGAL_STATE_TRANSITION"
         assert fake.payment_state(order_id) == "refunded"
 
-    def test_fake_refuses_paid_from_paid(self, fake, connector) -> None:
+    def test_cancel_is_allowed_from_every_state(self, fake, connector) -> None:
+        order_id = fake.add_order(payment_state="refunded")
+        connector.transition_payment(order_id, PaymentAction.CANCEL)
+        assert fake.payment_state(order_id) == "cancelled"
+
+
+class TestShopwareDouble:
+    """The double's state machine and ACL follow Shopware's, not our connector's, expectations."""
+
+    def test_6_6_refuses_the_6_7_names_from_reminded(self, no_wait) -> None:
+        fake = FakeShopwareAdmin(version="6.6.8.0")
+        order_id = fake.add_order(payment_state="reminded")
+        with fake.serve() as server:
+            connector = ShopwareConnector(
+                server.url, fake.client_id, fake.client_secret, allow_private=True, backoff=no_wait
+            )
+            transaction_id = fake.order(order_id)["transactions"][0]["id"]
+            with pytest.raises(errors.ClientError) as caught:
+                connector.request("POST", f"_action/order_transaction/{transaction_id}/state/paid", json={})
+        parameters = caught.value.body["errors"][0]["meta"]["parameters"]
+        assert "pay" in parameters["possibleTransitions"] and "paid" not in parameters["possibleTransitions"]
+
+    def test_transition_to_the_current_state_is_a_no_op(self, fake, server, connector) -> None:
         order_id = fake.add_order(payment_state="paid")
         transaction_id = fake.order(order_id)["transactions"][0]["id"]
-        with pytest.raises(errors.ClientError, match="SYSTEM__ILLEGAL_STATE_TRANSITION"):
-            connector.request("POST", f"_action/order_transaction/{transaction_id}/state/paid", json={})
+        response = connector.request("POST", f"_action/order_transaction/{transaction_id}/state/pay", json={})
+        assert response.status_code == 200 and fake.transitions == []
+        assert fake.payment_state(order_id) == "paid"
+
+    def test_writes_outside_the_manifest_permissions_are_forbidden(self, no_wait) -> None:
+        fake = FakeShopwareAdmin(privileges={"order:read"})
+        order_id = fake.add_order()
+        with fake.serve() as server:
+            connector = ShopwareConnector(
+                server.url, fake.client_id, fake.client_secret, allow_private=True, backoff=no_wait
+            )
+            with pytest.raises(errors.AuthError) as caught:
+                connector.write_case_fields(order_id, {"claimbridge_case_status": "open"})
+        assert caught.value.status == 403
+        assert caught.value.body["errors"][0]["code"] == "FRAMEWORK__MISSING_PRIVILEGE_ERROR"
+
+    def test_the_manifest_grants_everything_the_connector_does(self, fake, connector) -> None:
+        order_id = fake.add_order(invoice_created_at=datetime(2024, 5, 1, tzinfo=UTC))
+        fake.add_document(order_id)
+        connector.get_order(order_id)
+        list(connector.iter_orders(payment_method="payment_invoicepayment"))
+        connector.transition_payment(order_id, PaymentAction.REMIND)
+        connector.add_order_note(order_id, "checked")
+        connector.write_customer_fields(
+            fake.order(order_id)["orderCustomer"]["customerId"], {"claimbridge_x": 1}
+        )
+        connector.notify_admin("hello")
+        assert connector.invoice_document(order_id) is not None
+        assert fake.notifications[0]["id"]
 
     @pytest.mark.parametrize(
         ("order_state", "payment_state", "expected"),

@@ -1,14 +1,19 @@
-"""A fake Shopware 6 Admin API that behaves as ../shared/protocols/shopware.md documents, errors included.
+"""A fake Shopware 6 Admin API that behaves as Shopware's own source does, errors included.
 
-It issues 600-second bearer tokens (client credentials, form or JSON body, or Basic client auth) against a
-``FakeClock`` so tests can expire them; answers 401 with Shopware's error JSON for missing, unknown or
-expired tokens; searches orders with criteria (``equals``, ``equalsAny``, ``range``, ``multi``, ``not`` on
-dotted paths, to-many paths match when any element matches; ``ids``, ``sort``, ``page``, ``limit``,
-``total-count-mode``); transitions payment states through Shopware's order_transaction state machine and
-refuses illegal transitions with ``SYSTEM__ILLEGAL_STATE_TRANSITION``; merges custom fields on orders and
-customers; records notifications; resolves countries; keeps order documents (``document`` entities searched
-with the same criteria, files downloaded from ``GET /api/_action/document/{id}/{deepLinkCode}``: 404
-``DOCUMENT__DOCUMENT_NOT_FOUND`` for an unknown id or code, 204 when the document has no file yet).
+It plays one Shopware version (``FakeShopwareAdmin(version="6.6.4.0")``; 6.6 and 6.7 differ in their payment
+transition names) and grants the app integration the privileges of ``plugins/shopware/manifest.xml`` unless
+told otherwise, answering 403 ``FRAMEWORK__MISSING_PRIVILEGE_ERROR`` for anything else. It issues 600-second
+bearer tokens (client credentials, form or JSON body, or Basic client auth) against a ``FakeClock`` so tests can
+expire them; answers 401 with Shopware's error JSON for missing, unknown or expired tokens; searches orders with
+criteria (``equals``, ``equalsAny``, ``range``, ``multi``, ``not`` on dotted paths, to-many paths match when any
+element matches; ``ids``, ``sort``, ``page``, ``limit``, ``total-count-mode``); transitions payment states
+through the version's order_transaction state machine (``cancel`` from every state, a transition into the
+current state a 200 no-op, anything else not in the table 400 ``SYSTEM__ILLEGAL_STATE_TRANSITION`` with the
+possible transitions) and lists them (``GET /api/_action/state-machine/order_transaction/{id}/state``); merges
+custom fields on orders and customers; records notifications (``200 {"id": …}``); resolves countries; keeps
+order documents (``document`` entities searched with the same criteria, files downloaded from
+``GET /api/_action/document/{id}/{deepLinkCode}``: 404 ``DOCUMENT__DOCUMENT_NOT_FOUND`` for an unknown id or
+code, 204 when the document has no file yet). Each rule names the Shopware file it copies.
 
 Usage::
 
@@ -27,75 +32,158 @@ import json
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 from flask import Flask, Response, jsonify, request
 
 from tests.fakes.server import FakeClock, FakeServer
 
 TOKEN_LIFETIME = 600
+DEFAULT_VERSION = "6.6.10.0"
+MANIFEST = Path(__file__).resolve().parents[2] / "plugins" / "shopware" / "manifest.xml"
 
-# order_transaction state machine: state -> {transition action: next state}.
-PAYMENT_TRANSITIONS: dict[str, dict[str, str]] = {
-    "open": {
-        "do_pay": "in_progress",
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "remind": "reminded",
-        "fail": "failed",
-        "authorize": "authorized",
-        "process_unconfirmed": "unconfirmed",
-    },
-    "reminded": {
-        "do_pay": "in_progress",
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "reopen": "open",
-    },
-    "in_progress": {
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "fail": "failed",
-    },
-    "paid_partially": {
-        "paid": "paid",
-        "remind": "reminded",
-        "refund": "refunded",
-        "refund_partially": "refunded_partially",
-        "cancel": "cancelled",
-        "reopen": "open",
-    },
-    "paid": {
-        "refund": "refunded",
-        "refund_partially": "refunded_partially",
-        "cancel": "cancelled",
-        "chargeback": "chargeback",
-        "reopen": "open",
-    },
-    "refunded_partially": {"refund": "refunded", "cancel": "cancelled", "reopen": "open"},
-    "refunded": {"reopen": "open"},
-    "cancelled": {"reopen": "open"},
-    "failed": {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled", "reopen": "open"},
-    "chargeback": {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled"},
-    "authorized": {
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "fail": "failed",
-    },
-    "unconfirmed": {
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "fail": "failed",
-    },
+# The order_transaction state machine as Shopware 6.6 installs it: (action, from state, to state) in the order the
+# migrations insert the rows, because StateMachineRegistry walks them in that order. Copied from shopware/shopware
+# src/Core/Migration/V6_3/Migration1536233560BasicData.php (createOrderTransactionStateMachine),
+# V6_3/Migration1580746806AddPaymentStates.php, V6_3/Migration1591361320ChargebackAndAuthorized.php and
+# V6_4/Migration1628519513AddUnconfirmedTransactionState.php (unchanged up to 6.6.10).
+TRANSACTION_TRANSITIONS_6_6: tuple[tuple[str, str, str], ...] = (
+    # Migration1536233560BasicData
+    ("pay", "open", "paid"),
+    ("pay_partially", "open", "paid_partially"),
+    ("cancel", "open", "cancelled"),
+    ("remind", "open", "reminded"),
+    ("pay", "reminded", "paid"),
+    ("pay_partially", "reminded", "paid_partially"),
+    ("cancel", "reminded", "cancelled"),
+    ("remind", "paid_partially", "reminded"),
+    ("pay", "paid_partially", "paid"),
+    ("refund_partially", "paid_partially", "refunded_partially"),
+    ("refund", "paid_partially", "refunded"),
+    ("cancel", "paid_partially", "cancelled"),
+    ("refund_partially", "paid", "refunded_partially"),
+    ("refund", "paid", "refunded"),
+    ("cancel", "paid", "cancelled"),
+    ("refund", "refunded_partially", "refunded"),
+    ("cancel", "refunded_partially", "cancelled"),
+    ("reopen", "cancelled", "open"),
+    ("refund", "cancelled", "refunded"),
+    ("refund_partially", "cancelled", "refunded_partially"),
+    # Migration1580746806AddPaymentStates
+    ("reopen", "in_progress", "open"),
+    ("fail", "in_progress", "failed"),
+    ("cancel", "in_progress", "cancelled"),
+    ("paid", "in_progress", "paid"),
+    ("paid_partially", "in_progress", "paid_partially"),
+    ("pay_partially", "in_progress", "paid_partially"),
+    ("reopen", "failed", "open"),
+    ("do_pay", "failed", "in_progress"),
+    ("pay", "failed", "paid"),
+    ("fail", "failed", "failed"),
+    ("paid", "failed", "paid"),
+    ("paid_partially", "failed", "paid_partially"),
+    ("pay_partially", "failed", "paid_partially"),
+    ("do_pay", "open", "in_progress"),
+    ("fail", "open", "failed"),
+    ("reopen", "reminded", "open"),
+    ("do_pay", "reminded", "in_progress"),
+    ("reopen", "paid_partially", "open"),
+    ("do_pay", "paid_partially", "in_progress"),
+    ("reopen", "paid", "open"),
+    ("reopen", "refunded_partially", "open"),
+    # Migration1591361320ChargebackAndAuthorized
+    ("authorize", "open", "authorized"),
+    ("authorize", "in_progress", "authorized"),
+    ("authorize", "reminded", "authorized"),
+    ("paid", "authorized", "paid"),
+    ("paid_partially", "authorized", "paid_partially"),
+    ("fail", "authorized", "failed"),
+    ("cancel", "authorized", "cancelled"),
+    ("chargeback", "paid", "chargeback"),
+    ("chargeback", "paid_partially", "chargeback"),
+    ("paid", "chargeback", "paid"),
+    ("paid_partially", "chargeback", "paid_partially"),
+    ("cancel", "chargeback", "cancelled"),
+    # Migration1628519513AddUnconfirmedTransactionState
+    ("process_unconfirmed", "open", "unconfirmed"),
+    ("process_unconfirmed", "reminded", "unconfirmed"),
+    ("process_unconfirmed", "failed", "unconfirmed"),
+    ("process_unconfirmed", "cancelled", "unconfirmed"),
+    ("process_unconfirmed", "paid_partially", "unconfirmed"),
+    ("paid", "unconfirmed", "paid"),
+    ("paid_partially", "unconfirmed", "paid_partially"),
+    ("fail", "unconfirmed", "failed"),
+    ("cancel", "unconfirmed", "cancelled"),
+    ("authorize", "unconfirmed", "authorized"),
+    ("reopen", "unconfirmed", "open"),
+)
+
+# Shopware 6.7 renames pay/pay_partially/do_pay to paid/paid_partially/process
+# (src/Core/Migration/V6_7/Migration1742302302RenamePaidTransitionActions.php); played with its destructive step
+# applied, so the old names are gone as they will be everywhere.
+RENAMED_IN_6_7 = {"pay": "paid", "pay_partially": "paid_partially", "do_pay": "process"}
+TRANSACTION_TRANSITIONS_6_7: tuple[tuple[str, str, str], ...] = tuple(
+    dict.fromkeys(
+        (RENAMED_IN_6_7.get(action, action), source, target)
+        for action, source, target in TRANSACTION_TRANSITIONS_6_6
+    )
+)
+
+
+def transaction_transitions(version: str) -> tuple[tuple[str, str, str], ...]:
+    """Return the order_transaction transitions of a Shopware version ("6.6.4.0", "6.7.0.0")."""
+    return TRANSACTION_TRANSITIONS_6_7 if _version_tuple(version) >= (6, 7) else TRANSACTION_TRANSITIONS_6_6
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+# What the Admin API checks before it reads or writes (src/Core/Framework/Api/Acl/AclCriteriaValidator.php for
+# searched entities and their associations, the controllers for writes and actions). Only what our connector calls.
+# src/Core/Framework/Api/Acl/Role/AclRoleDefinition.php PRIVILEGE_DEPENDENCE: writing implies reading.
+PRIVILEGE_DEPENDENCE = {"read": (), "create": ("read",), "update": ("read",), "delete": ("read",)}
+
+
+def manifest_privileges(manifest: Path = MANIFEST) -> frozenset[str]:
+    """Return what a shop grants the app for its manifest's ``<permissions>``, as Shopware parses them.
+
+    Copies src/Core/Framework/App/Manifest/Xml/Permission/Permissions.php (``asParsedPrivileges``): every
+    ``<read|create|update|delete>entity`` becomes ``entity:privilege`` plus its dependencies, and every
+    ``<permission>`` element is taken as it is (``notification:create``).
+    """
+    element = ET.parse(manifest).getroot().find("permissions")  # noqa: S314 - our own committed file
+    granted: set[str] = set()
+    for child in element if element is not None else ():
+        entity = (child.text or "").strip()
+        if child.tag == "permission":
+            granted.add(entity)
+            continue
+        granted.add(f"{entity}:{child.tag}")
+        granted.update(f"{entity}:{implied}" for implied in PRIVILEGE_DEPENDENCE[child.tag])
+    return frozenset(granted)
+
+
+ORDER_ASSOCIATION_ENTITIES = {
+    "stateMachineState": "state_machine_state",
+    "currency": "currency",
+    "orderCustomer": "order_customer",
+    "customer": "customer",
+    "billingAddress": "order_address",
+    "deliveries": "order_delivery",
+    "shippingOrderAddress": "order_address",
+    "lineItems": "order_line_item",
+    "transactions": "order_transaction",
+    "paymentMethod": "payment_method",
+    "documents": "document",
+    "documentType": "document_type",
+    "country": "country",
 }
 
 COUNTRIES = {"DE": "Germany", "AT": "Austria", "CH": "Switzerland", "NL": "Netherlands", "FR": "France"}
@@ -104,6 +192,11 @@ COUNTRIES = {"DE": "Germany", "AT": "Austria", "CH": "Switzerland", "NL": "Nethe
 def shopware_id() -> str:
     """Return a new id the way Shopware formats them (32 lowercase hex digits)."""
     return uuid.uuid4().hex
+
+
+def state_id(technical_name: str) -> str:
+    """Return a stable id for a state machine state (the fake's states have no rows of their own)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"order_transaction.state/{technical_name}").hex
 
 
 def shopware_datetime(value: datetime) -> str:
@@ -139,7 +232,13 @@ class FakeShopwareAdmin:
         client_secret: str = "example-integration-secret-0123456789abcdef",
         clock: FakeClock | None = None,
         token_lifetime: int = TOKEN_LIFETIME,
+        version: str = DEFAULT_VERSION,
+        privileges: Iterable[str] | None = None,
     ) -> None:
+        """Play a shop of ``version`` whose app integration holds ``privileges`` (default: the manifest's)."""
+        self.version = version
+        self.transaction_transitions = transaction_transitions(version)
+        self.privileges = frozenset(manifest_privileges() if privileges is None else privileges)
         self.client_id = client_id
         self.client_secret = client_secret
         self.clock = clock or FakeClock()
@@ -337,7 +436,7 @@ class FakeShopwareAdmin:
         app = Flask("fake_shopware_admin")
         app.before_request(self._authenticate)
         app.add_url_rule("/api/oauth/token", "token", self._token, methods=["POST"])
-        app.add_url_rule("/api/_info/version", "version", lambda: jsonify(version="6.6.10.0"))
+        app.add_url_rule("/api/_info/version", "version", lambda: jsonify(version=self.version))
         app.add_url_rule("/api/search/order", "search_order", self._search_orders, methods=["POST"])
         app.add_url_rule("/api/search/country", "search_country", self._search_countries, methods=["POST"])
         app.add_url_rule("/api/search/document", "search_document", self._search_documents, methods=["POST"])
@@ -351,6 +450,11 @@ class FakeShopwareAdmin:
             "transition",
             self._transition,
             methods=["POST"],
+        )
+        app.add_url_rule(
+            "/api/_action/state-machine/order_transaction/<transaction_id>/state",
+            "available_transitions",
+            self._available_transitions,
         )
         app.add_url_rule("/api/order/<order_id>", "patch_order", self._patch_order, methods=["PATCH"])
         app.add_url_rule(
@@ -396,17 +500,52 @@ class FakeShopwareAdmin:
             self.tokens_issued += 1
         return jsonify(token_type="Bearer", expires_in=self.token_lifetime, access_token=token)
 
+    def _missing(self, *privileges: str) -> Response | None:
+        """Answer 403 like src/Core/Framework/Api/Exception/MissingPrivilegeException.php, or None if granted."""
+        missing = sorted(set(privileges) - self.privileges)
+        if not missing:
+            return None
+        detail = json.dumps({"message": "Missing privilege", "missingPrivileges": missing})
+        return shopware_error(403, "FRAMEWORK__MISSING_PRIVILEGE_ERROR", detail, "Forbidden")
+
+    def _search_privileges(self, entity: str, criteria: Mapping[str, Any]) -> list[str]:
+        """Return the read privileges a search needs: the entity, its associations and filtered paths.
+
+        Copies src/Core/Framework/Api/Acl/AclCriteriaValidator.php: every association loaded or named in a
+        filter or sort needs ``<entity>:read``.
+        """
+        needed = {f"{entity}:read"}
+        stack = [criteria.get("associations") or {}]
+        while stack:
+            for name, nested in stack.pop().items():
+                needed.add(f"{ORDER_ASSOCIATION_ENTITIES.get(name, name)}:read")
+                stack.append((nested or {}).get("associations") or {})
+        fields = [sort["field"] for sort in criteria.get("sort", [])]
+        queue = list(criteria.get("filter", []))
+        while queue:
+            criterion = queue.pop()
+            queue.extend(criterion.get("queries", []))
+            if "field" in criterion:
+                fields.append(criterion["field"])
+        for path in fields:
+            for part in path.split(".")[:-1]:
+                needed.add(f"{ORDER_ASSOCIATION_ENTITIES.get(part, part)}:read")
+        return sorted(needed)
+
     def _search_orders(self) -> Response:
         with self._lock:
             candidates = list(self.orders.values())
-        return self._search(candidates)
+        return self._search(candidates, "order")
 
     def _search_documents(self) -> Response:
         with self._lock:
             candidates = list(self.documents.values())
-        return self._search(candidates)
+        return self._search(candidates, "document")
 
     def _download_document(self, document_id: str, deep_link_code: str) -> Response:
+        # src/Core/Checkout/Document/Controller/DocumentController.php: downloads need document:read.
+        if (refused := self._missing("document:read")) is not None:
+            return refused
         with self._lock:
             document = self.documents.get(document_id)
             content = self.document_files.get(document_id)
@@ -428,8 +567,10 @@ class FakeShopwareAdmin:
             headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
         )
 
-    def _search(self, candidates: list[dict[str, Any]]) -> Response:
+    def _search(self, candidates: list[dict[str, Any]], entity: str) -> Response:
         criteria = request.get_json(force=True) or {}
+        if (refused := self._missing(*self._search_privileges(entity, criteria))) is not None:
+            return refused
         if criteria.get("ids"):
             wanted = set(criteria["ids"])
             candidates = [order for order in candidates if order["id"] in wanted]
@@ -449,6 +590,8 @@ class FakeShopwareAdmin:
 
     def _search_countries(self) -> Response:
         criteria = request.get_json(force=True) or {}
+        if (refused := self._missing("country:read")) is not None:
+            return refused
         self.country_lookups += 1
         ids = criteria.get("ids") or list(self.countries)
         data = [
@@ -456,15 +599,40 @@ class FakeShopwareAdmin:
         ]
         return jsonify(total=len(data), data=data, aggregations=[])
 
-    def _transition(self, transaction_id: str, transition: str) -> Response:
-        with self._lock:
-            found = [
+    def _find_transaction(self, transaction_id: str) -> dict[str, Any] | None:
+        return next(
+            (
                 transaction
                 for order in self.orders.values()
                 for transaction in order["transactions"]
                 if transaction["id"] == transaction_id
-            ]
-            if not found:
+            ),
+            None,
+        )
+
+    def _destination(self, current: str, action: str) -> str | None:
+        """Return where an action leads from the current state: the same state for an unnecessary transition.
+
+        Copies ``getTransitionDestinationById`` of src/Core/System/StateMachine/StateMachineRegistry.php
+        (6.6 and 6.7): rows are walked in order; ``cancel`` is always allowed; a row of that action that ends
+        in the current state makes the call a no-op; otherwise the row must start in the current state.
+        """
+        for name, source, target in self.transaction_transitions:
+            if name == "cancel" and action == "cancel":
+                return target
+            if name != action:
+                continue
+            if target == current:
+                return current
+            if source == current:
+                return target
+        return None
+
+    def _transition(self, transaction_id: str, transition: str) -> Response:
+        # src/Core/Checkout/Order/Api/OrderActionController.php runs the transition in the system scope: no ACL.
+        with self._lock:
+            transaction = self._find_transaction(transaction_id)
+            if transaction is None:
                 return shopware_error(
                     400,
                     "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
@@ -473,26 +641,66 @@ class FakeShopwareAdmin:
                     entityName="order_transaction",
                     entityId=transaction_id,
                 )
-            transaction = found[0]
             current = transaction["stateMachineState"]["technicalName"]
-            possible = PAYMENT_TRANSITIONS.get(current, {})
-            if transition not in possible:
+            target = self._destination(current, transition)
+            if target is None:
+                possible = [name for name, source, _ in self.transaction_transitions if source == current]
+                # src/Core/System/StateMachine/Exception/IllegalTransitionException.php names the state by id.
                 return shopware_error(
                     400,
                     "SYSTEM__ILLEGAL_STATE_TRANSITION",
-                    f'Illegal transition "{transition}" from state "{current}". '
+                    f'Illegal transition "{transition}" from state "{state_id(current)}". '
                     f"Possible transitions are: {', '.join(possible)}",
                     "Bad Request",
-                    currentState=current,
                     transition=transition,
-                    possibleTransitions=list(possible),
+                    currentState=state_id(current),
+                    possibleTransitionsString=", ".join(possible),
+                    possibleTransitions=possible,
                 )
             body = request.get_json(silent=True) or {}
-            transaction["stateMachineState"] = {"technicalName": possible[transition]}
-            transaction["updatedAt"] = shopware_datetime(self.clock.now())
-            self.transitions.append((transaction_id, transition))
-            transaction.setdefault("mailsSent", []).append(bool(body.get("sendMail", True)))
-        return jsonify(id=shopware_id(), technicalName=possible[transition])
+            if target != current or transition == "cancel":
+                transaction["stateMachineState"] = {"technicalName": target}
+                transaction["updatedAt"] = shopware_datetime(self.clock.now())
+                self.transitions.append((transaction_id, transition))
+                transaction.setdefault("mailsSent", []).append(bool(body.get("sendMail", True)))
+        return jsonify(id=state_id(target), technicalName=target)
+
+    def _available_transitions(self, transaction_id: str) -> Response:
+        # src/Core/System/StateMachine/Api/StateMachineActionController.php (getAvailableTransitions): the
+        # controller checks order_transaction:read, the registry then reads the machine in the caller's scope.
+        refused = self._missing(
+            "order_transaction:read",
+            "state_machine:read",
+            "state_machine_state:read",
+            "state_machine_transition:read",
+        )
+        if refused is not None:
+            return refused
+        with self._lock:
+            transaction = self._find_transaction(transaction_id)
+            if transaction is None:
+                return shopware_error(
+                    400,
+                    "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
+                    f'Unable to read entity "order_transaction" with id "{transaction_id}".',
+                    "Bad Request",
+                    entityName="order_transaction",
+                    entityId=transaction_id,
+                )
+            current = transaction["stateMachineState"]["technicalName"]
+        transitions = [
+            {
+                "name": target,
+                "technicalName": target,
+                "actionName": name,
+                "fromStateName": source,
+                "toStateName": target,
+                "url": f"/api/_action/state-machine/order_transaction/{transaction_id}/state/{name}",
+            }
+            for name, source, target in self.transaction_transitions
+            if source == current
+        ]
+        return jsonify(transitions=transitions)
 
     def _patch_order(self, order_id: str) -> Response:
         return self._patch(self.orders, "order", order_id)
@@ -501,6 +709,9 @@ class FakeShopwareAdmin:
         return self._patch(self.customers, "customer", customer_id)
 
     def _patch(self, store: dict[str, dict[str, Any]], entity: str, entity_id: str) -> Response:
+        # src/Core/Framework/Api/Controller/ApiController.php: a PATCH writes, so it needs <entity>:update.
+        if (refused := self._missing(f"{entity}:update")) is not None:
+            return refused
         payload = request.get_json(force=True) or {}
         with self._lock:
             if entity_id not in store:
@@ -520,14 +731,23 @@ class FakeShopwareAdmin:
         return Response(status=204)
 
     def _notify(self) -> Response:
+        """Copy src/Administration/Controller/NotificationController.php (route ACL notification:create)."""
+        if (refused := self._missing("notification:create")) is not None:
+            return refused
         payload = request.get_json(force=True) or {}
-        if not payload.get("message") or payload.get("status") not in {"info", "success", "error", "warning"}:
-            return shopware_error(
-                400, "FRAMEWORK__WRITE_CONSTRAINT_VIOLATION", "Invalid notification", "Bad Request"
-            )
+        for name in ("status", "message"):
+            if not payload.get(name):
+                return shopware_error(
+                    400,
+                    "FRAMEWORK__MISSING_REQUEST_PARAMETER",
+                    f'Parameter "{name}" is missing.',
+                    "Bad Request",
+                    parameterName=name,
+                )
+        notification_id = shopware_id()
         with self._lock:
-            self.notifications.append(payload)
-        return Response(status=204)
+            self.notifications.append({**payload, "id": notification_id})
+        return jsonify(id=notification_id)
 
     @staticmethod
     def _current_transaction(order: Mapping[str, Any]) -> dict[str, Any]:
