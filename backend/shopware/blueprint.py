@@ -12,3 +12,4 @@ bp.add_url_rule(manifest.WEBHOOK_PATH, view_func=views.webhook, methods=["POST"]
 bp.add_url_rule(manifest.CHECKOUT_GATEWAY_PATH, view_func=views.checkout_gateway, methods=["POST"])
 bp.add_url_rule(manifest.HANDOVER_ACTION_PATH, view_func=views.handover_action, methods=["POST"])
 bp.add_url_rule(manifest.ADMIN_MODULE_PATH, view_func=views.admin_handovers, methods=["GET"])
+bp.add_url_rule(manifest.PRIVACY_PATH, view_func=views.privacy, methods=["GET"])

@@ -23,6 +23,11 @@ def _app_settings() -> tuple[str, str, str]:
     return config["CLAIMBRIDGE_PUBLIC_URL"], config["CLAIMBRIDGE_SHOPWARE_APP_NAME"], secret
 
 
+PRIVACY_URL_OPTION = click.option(
+    "--privacy-url", help="your privacy policy (manifest <meta><privacy>); default: this server's app notice"
+)
+
+
 @click.group("shopware")
 def shopware() -> None:
     """Shopware app: manifest and upload package for this server."""
@@ -33,11 +38,18 @@ def shopware() -> None:
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="write here instead of stdout"
 )
 @click.option("--no-checkout-gateway", is_flag=True, help="for shops before Shopware 6.6.3")
+@PRIVACY_URL_OPTION
 @with_appcontext
-def manifest(output: Path | None, no_checkout_gateway: bool) -> None:
+def manifest(output: Path | None, no_checkout_gateway: bool, privacy_url: str | None) -> None:
     """Write manifest.xml for CLAIMBRIDGE_PUBLIC_URL and the configured app secret."""
     base_url, app_name, secret = _app_settings()
-    text = render_manifest(base_url, secret, app_name=app_name, checkout_gateway=not no_checkout_gateway)
+    text = render_manifest(
+        base_url,
+        secret,
+        app_name=app_name,
+        checkout_gateway=not no_checkout_gateway,
+        privacy_url=privacy_url,
+    )
     if output is None:
         click.echo(text, nl=False)
         return
@@ -50,13 +62,20 @@ def manifest(output: Path | None, no_checkout_gateway: bool) -> None:
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="zip file (default: <AppName>.zip)"
 )
 @click.option("--no-checkout-gateway", is_flag=True, help="for shops before Shopware 6.6.3")
+@PRIVACY_URL_OPTION
 @with_appcontext
-def package(output: Path | None, no_checkout_gateway: bool) -> None:
+def package(output: Path | None, no_checkout_gateway: bool, privacy_url: str | None) -> None:
     """Build the zip to upload in the Shopware Administration (Extensions > My extensions > Upload app)."""
     base_url, app_name, secret = _app_settings()
     target = output or Path(f"{app_name}.zip")
     target.write_bytes(
-        build_app_zip(base_url, secret, app_name=app_name, checkout_gateway=not no_checkout_gateway)
+        build_app_zip(
+            base_url,
+            secret,
+            app_name=app_name,
+            checkout_gateway=not no_checkout_gateway,
+            privacy_url=privacy_url,
+        )
     )
     click.echo(
         f"app package for {base_url} written to {target}; it contains the app secret, share it privately"

@@ -5,14 +5,20 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from importlib.resources import files
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
+
+from connectors.shops.base import INVOICE_REFUSED_FIELD, NOTES_FIELD, PAID_AMOUNT_FIELD, PAID_AT_FIELD
 
 APP_NAME = "ClaimBridge"
 APP_VERSION = "1.0.0"
 # Committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own secret.
 PLACEHOLDER_SECRET = "PLACEHOLDER-generate-your-own-with-claimbridge-shopware-manifest"  # noqa: S105
 ICON_PATH = "Resources/config/plugin.png"
+# Checkout gateway from 6.6.3.0; the app is built and tested against 6.6.3 up to 6.7 (Composer constraint).
+COMPATIBILITY = ">=6.6.3.0"
+COMPATIBILITY_WITHOUT_GATEWAY = ">=6.6.0.0"
 SCHEMA_LOCATION = "https://raw.githubusercontent.com/shopware/shopware/trunk/src/Core/Framework/App/Manifest/Schema/manifest-2.0.xsd"
 
 REGISTRATION_PATH = "/shopware/register"
@@ -22,17 +28,35 @@ WEBHOOK_PATH = "/shopware/webhooks"
 CHECKOUT_GATEWAY_PATH = "/shopware/checkout-gateway"
 ADMIN_MODULE_PATH = "/shopware/admin/handovers"
 HANDOVER_ACTION_PATH = "/shopware/actions/handover"
+PRIVACY_PATH = "/shopware/privacy"
 
 ADMIN_MODULE_NAME = "claimbridge-handovers"
 HANDOVER_ACTION_DETAIL = "claimbridge-handover-detail"
 HANDOVER_ACTION_LIST = "claimbridge-handover-list"
 
 LIFECYCLE_EVENTS = ("app.installed", "app.updated", "app.activated", "app.deactivated", "app.deleted")
-PAYMENT_STATES = ("paid", "paid_partially", "reminded", "cancelled", "refunded", "open")
+ORDER_PLACED_EVENT = "checkout.order.placed"
+# A buyer switched the payment method of a placed order (``/store-api/order/payment``, never gated).
+PAYMENT_METHOD_CHANGED_EVENT = "checkout.order.payment_method.changed"
+ORDER_CANCELLED_EVENT = "state_enter.order.state.cancelled"
+PAYMENT_STATES = (
+    "paid",
+    "paid_partially",
+    "reminded",
+    "cancelled",
+    "refunded",
+    "refunded_partially",
+    "chargeback",
+    "open",
+)
+# Only business events Shopware can hook (order_transaction.written is not: order_transaction is not among
+# HookableEventCollector::HOOKABLE_ENTITIES, and app:install refuses such a manifest). Each needs order:read;
+# the payment method change also order_transaction:read.
 ORDER_EVENTS = (
-    "checkout.order.placed",
+    ORDER_PLACED_EVENT,
+    PAYMENT_METHOD_CHANGED_EVENT,
+    ORDER_CANCELLED_EVENT,
     *(f"state_enter.order_transaction.state.{state}" for state in PAYMENT_STATES),
-    "order_transaction.written",
 )
 
 CUSTOM_FIELD_CASE_STATUS = "claimbridge_case_status"
@@ -41,6 +65,9 @@ CUSTOM_FIELD_HANDED_OVER_AT = "claimbridge_handed_over_at"
 CUSTOM_FIELD_RISK_CHECK_ID = "claimbridge_risk_check_id"
 CUSTOM_FIELD_INVOICE_BLOCKED = "claimbridge_invoice_blocked"
 
+# Exactly what the code uses: the order search and its associations, countries, invoice documents (read);
+# custom fields of orders and customers (update); admin notifications. Payment transitions need no privilege
+# of their own (OrderActionController runs them in the system scope).
 PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "read",
@@ -57,14 +84,33 @@ PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "payment_method",
             "currency",
             "country",
-            "state_machine",
             "state_machine_state",
-            "state_machine_transition",
         ),
     ),
-    ("create", ("state_machine_history",)),
-    ("update", ("order", "order_transaction", "customer")),
+    ("update", ("order", "customer")),
     ("permission", ("notification:create",)),
+)
+
+Labels = tuple[tuple[str, str], ...]
+"""(language, text) pairs; the first language is the default en-GB."""
+
+# What the merchant adds to the shop's privacy policy (also shown on the page at PRIVACY_PATH).
+PRIVACY_POLICY_EXTENSIONS: Labels = (
+    (
+        "en-GB",
+        "To decide whether invoice payment can be offered, this shop sends the buyer's name, e-mail, "
+        "phone, date of birth, billing and shipping address, cart amount and payment methods to "
+        "ClaimBridge (legitimate interest, Art. 6(1)(f) GDPR). Unpaid invoices may be handed over to a "
+        "collection agency after review by the shop.",
+    ),
+    (
+        "de-DE",
+        "Um zu entscheiden, ob Kauf auf Rechnung angeboten werden kann, übermittelt dieser Shop Name, "
+        "E-Mail, Telefonnummer, Geburtsdatum, Rechnungs- und Lieferadresse, Warenkorbbetrag und "
+        "Zahlungsarten des Käufers an ClaimBridge (berechtigtes Interesse, Art. 6 Abs. 1 lit. f DSGVO). "
+        "Unbezahlte Rechnungen können nach Prüfung durch den Shop an ein Inkassounternehmen übergeben "
+        "werden.",
+    ),
 )
 
 _APP_NAME_FORM = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -75,9 +121,6 @@ _ZIP_ENTRY_DATE = (2024, 1, 1, 0, 0, 0)
 
 ET.register_namespace("xsi", _XSI)
 
-Labels = tuple[tuple[str, str], ...]
-"""(language, text) pairs; the first language is the default en-GB."""
-
 
 def render_manifest(
     base_url: str,
@@ -85,10 +128,14 @@ def render_manifest(
     *,
     app_name: str = APP_NAME,
     version: str = APP_VERSION,
-    with_icon: bool = False,
+    with_icon: bool = True,
     checkout_gateway: bool = True,
+    privacy_url: str | None = None,
 ) -> str:
-    """Return manifest.xml for an app server at base_url (checkout_gateway=False for shops before 6.6.3)."""
+    """Return manifest.xml for an app server at base_url (checkout_gateway=False for shops before 6.6.3).
+
+    ``privacy_url`` is the operator's privacy policy; by default the page this server shows at PRIVACY_PATH.
+    """
     base = normalise_base_url(base_url)
     if not _APP_NAME_FORM.fullmatch(app_name):
         raise ValueError("the app name must be letters, digits and underscores, starting with a letter")
@@ -96,7 +143,14 @@ def render_manifest(
         raise ValueError("the app secret must not be empty")
 
     root = ET.Element("manifest", {f"{{{_XSI}}}noNamespaceSchemaLocation": SCHEMA_LOCATION})
-    _meta(root, app_name, version, with_icon)
+    _meta(
+        root,
+        app_name,
+        version,
+        with_icon,
+        privacy_url=privacy_url or base + PRIVACY_PATH,
+        compatibility=COMPATIBILITY if checkout_gateway else COMPATIBILITY_WITHOUT_GATEWAY,
+    )
     setup = ET.SubElement(root, "setup")
     _text(setup, "registrationUrl", base + REGISTRATION_PATH)
     if app_secret == PLACEHOLDER_SECRET:
@@ -124,24 +178,33 @@ def build_app_zip(
     version: str = APP_VERSION,
     icon: bytes | None = None,
     checkout_gateway: bool = True,
+    privacy_url: str | None = None,
 ) -> bytes:
-    """Return the zip to upload in the Administration: ``<AppName>/manifest.xml`` and the optional PNG icon."""
-    if icon is not None and not icon.startswith(_PNG_SIGNATURE):
+    """Return the zip to upload in the Administration: ``<AppName>/manifest.xml`` and the PNG icon.
+
+    ``icon`` replaces ClaimBridge's own icon (``assets/plugin.png``).
+    """
+    icon = default_icon() if icon is None else icon
+    if not icon.startswith(_PNG_SIGNATURE):
         raise ValueError("the app icon must be a PNG image")
     manifest = render_manifest(
         base_url,
         app_secret,
         app_name=app_name,
         version=version,
-        with_icon=icon is not None,
         checkout_gateway=checkout_gateway,
+        privacy_url=privacy_url,
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         _add_zip_entry(archive, f"{app_name}/manifest.xml", manifest.encode("utf-8"))
-        if icon is not None:
-            _add_zip_entry(archive, f"{app_name}/{ICON_PATH}", icon)
+        _add_zip_entry(archive, f"{app_name}/{ICON_PATH}", icon)
     return buffer.getvalue()
+
+
+def default_icon() -> bytes:
+    """Return ClaimBridge's app icon (the same file as plugins/shopware/Resources/config/plugin.png)."""
+    return files("backend.shopware").joinpath("assets", "plugin.png").read_bytes()
 
 
 def normalise_base_url(base_url: str) -> str:
@@ -154,7 +217,9 @@ def normalise_base_url(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def _meta(root: ET.Element, app_name: str, version: str, with_icon: bool) -> None:
+def _meta(
+    root: ET.Element, app_name: str, version: str, with_icon: bool, *, privacy_url: str, compatibility: str
+) -> None:
     meta = ET.SubElement(root, "meta")
     _text(meta, "name", app_name)
     _labelled(meta, "label", (("en-GB", "ClaimBridge"), ("de-DE", "ClaimBridge")))
@@ -180,27 +245,9 @@ def _meta(root: ET.Element, app_name: str, version: str, with_icon: bool) -> Non
     if with_icon:
         _text(meta, "icon", ICON_PATH)
     _text(meta, "license", "Proprietary")
-    _labelled(
-        meta,
-        "privacyPolicyExtensions",
-        (
-            (
-                "en-GB",
-                "To decide whether invoice payment can be offered, this shop sends the buyer's name, e-mail, "
-                "phone, date of birth, billing and shipping address, cart amount and payment methods to "
-                "ClaimBridge (legitimate interest, Art. 6(1)(f) GDPR). Unpaid invoices may be handed over to a "
-                "collection agency after review by the shop.",
-            ),
-            (
-                "de-DE",
-                "Um zu entscheiden, ob Kauf auf Rechnung angeboten werden kann, übermittelt dieser Shop Name, "
-                "E-Mail, Telefonnummer, Geburtsdatum, Rechnungs- und Lieferadresse, Warenkorbbetrag und "
-                "Zahlungsarten des Käufers an ClaimBridge (berechtigtes Interesse, Art. 6 Abs. 1 lit. f DSGVO). "
-                "Unbezahlte Rechnungen können nach Prüfung durch den Shop an ein Inkassounternehmen übergeben "
-                "werden.",
-            ),
-        ),
-    )
+    _text(meta, "compatibility", compatibility)
+    _text(meta, "privacy", privacy_url)
+    _labelled(meta, "privacyPolicyExtensions", PRIVACY_POLICY_EXTENSIONS)
 
 
 def _admin(root: ET.Element, base: str) -> None:
@@ -268,6 +315,49 @@ def _custom_fields(root: ET.Element) -> None:
         4,
         (("en-GB", "Risk check ID"), ("de-DE", "Risikoprüfungs-ID")),
     )
+    _custom_field(
+        order_set,
+        "text",
+        PAID_AMOUNT_FIELD,
+        5,
+        (("en-GB", "Paid amount (ClaimBridge)"), ("de-DE", "Bezahlter Betrag (ClaimBridge)")),
+    )
+    _custom_field(
+        order_set,
+        "datetime",
+        PAID_AT_FIELD,
+        6,
+        (("en-GB", "Paid at (ClaimBridge)"), ("de-DE", "Bezahlt am (ClaimBridge)")),
+    )
+    _custom_field(
+        order_set,
+        "bool",
+        INVOICE_REFUSED_FIELD,
+        7,
+        (
+            ("en-GB", "Invoice not allowed for this buyer"),
+            ("de-DE", "Rechnungskauf für diesen Käufer nicht freigegeben"),
+        ),
+        help_text=(
+            (
+                "en-GB",
+                "Set by ClaimBridge when the buyer switched to invoice after ordering although the risk check "
+                "does not allow it; ask for another payment before shipping.",
+            ),
+            (
+                "de-DE",
+                "Von ClaimBridge gesetzt, wenn der Käufer nach der Bestellung auf Rechnung gewechselt hat, obwohl "
+                "die Risikoprüfung das nicht erlaubt; vor dem Versand eine andere Zahlung erbitten.",
+            ),
+        ),
+    )
+    _custom_field(
+        order_set,
+        "text-area",
+        NOTES_FIELD,
+        8,
+        (("en-GB", "ClaimBridge notes"), ("de-DE", "ClaimBridge-Notizen")),
+    )
     customer_set = _custom_field_set(
         custom_fields,
         "claimbridge_customer",
@@ -313,16 +403,12 @@ def _webhooks(root: ET.Element, base: str) -> None:
     for event in LIFECYCLE_EVENTS:
         _webhook(webhooks, event, base + LIFECYCLE_PATH)
     for event in ORDER_EVENTS:
-        # Entity-written events also fire for draft versions of orders being edited in the Administration.
-        _webhook(webhooks, event, base + WEBHOOK_PATH, only_live_version=event.endswith(".written"))
+        _webhook(webhooks, event, base + WEBHOOK_PATH)
 
 
-def _webhook(parent: ET.Element, event: str, url: str, *, only_live_version: bool = False) -> None:
+def _webhook(parent: ET.Element, event: str, url: str) -> None:
     name = "claimbridge-" + re.sub(r"[^a-z0-9]+", "-", event.lower())
-    attributes = {"name": name, "url": url, "event": event}
-    if only_live_version:
-        attributes["onlyLiveVersion"] = "true"
-    ET.SubElement(parent, "webhook", attributes)
+    ET.SubElement(parent, "webhook", {"name": name, "url": url, "event": event})
 
 
 def _labelled(parent: ET.Element, tag: str, labels: Labels) -> None:

@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import urlencode
 
-from flask import Response, current_app, jsonify, redirect, request
+from flask import Response, current_app, jsonify, redirect, render_template, request
 
 from backend.console import sessions as console_sessions
 from backend.console.views import entry_url
@@ -15,7 +15,7 @@ from backend.risk.messages import INVOICE_UNAVAILABLE, message_for
 from backend.shopware import checkout, services
 from backend.shopware.errors import AppNotConfiguredError, shop_request_errors
 from backend.shopware.gateway import gateway_response, map_checkout
-from backend.shopware.manifest import ADMIN_MODULE_PATH, CONFIRMATION_PATH
+from backend.shopware.manifest import ADMIN_MODULE_PATH, CONFIRMATION_PATH, PRIVACY_POLICY_EXTENSIONS
 from backend.shopware.schemas import MAX_SELECTED_ORDERS, ActionSchema, WebhookSchema
 from backend.shopware.signing import (
     APP_SIGNATURE_HEADER,
@@ -178,6 +178,23 @@ def admin_handovers() -> Response:
     # The URL carries the shop's signature and the console's session token: neither may leak or be cached.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def privacy() -> Response:
+    """Show what the app processes for whom (the manifest's ``<meta><privacy>`` page), in German and English."""
+    headings = {"de-DE": "Datenschutzhinweise zur App", "en-GB": "Privacy notice of the app"}
+    sections = [
+        (language.split("-")[0], headings[language], text)
+        for language, text in sorted(PRIVACY_POLICY_EXTENSIONS, key=lambda pair: pair[0] != "de-DE")
+    ]
+    html = render_template(
+        "shopware/privacy.html",
+        sections=sections,
+        app_name=current_app.config["CLAIMBRIDGE_SHOPWARE_APP_NAME"],
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; base-uri 'none'; form-action 'none'"
     return response
 
 

@@ -26,6 +26,8 @@ RISK_CHECK_FIELD = "claimbridge_risk_check_id"
 NOTES_FIELD = "claimbridge_notes"
 PAID_AMOUNT_FIELD = "claimbridge_paid_amount"
 PAID_AT_FIELD = "claimbridge_paid_at"
+# Set on an order whose buyer switched to invoice after ordering although the risk check refuses them.
+INVOICE_REFUSED_FIELD = "claimbridge_invoice_refused"
 
 # "Musterstraße 12a", "Am Markt 3-5", "Straße des 17. Juni 114 b": the trailing number block is the house number.
 _HOUSE_NUMBER = re.compile(

@@ -14,7 +14,8 @@ from connectors.shops import OrderState, PaymentAction, ShopwareConnector
 from connectors.shops.base import NOTES_FIELD
 from connectors.shops.shopware import MAX_NOTE_LINES, map_state, storage_datetime
 from tests.fakes.server import FakeServer
-from tests.fakes.shopware_admin import FakeShopwareAdmin
+from tests.fakes.shopware_admin import MANIFEST, FakeShopwareAdmin, manifest_privileges
+from tests.fakes.shopware_shop import app_install_errors
 
 
 @pytest.fixture
@@ -273,3 +274,48 @@ class TestCustomFields:
 def test_storage_datetime_is_utc_in_shopware_format() -> None:
     berlin_noon = datetime(2025, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     assert storage_datetime(berlin_noon) == "2025-07-01 10:00:00.000"
+
+
+def _exercise(fake: FakeShopwareAdmin, no_wait: Backoff) -> None:
+    """Make every Admin API call ClaimBridge makes, as the app integration."""
+    order_id = fake.add_order(payment_state="reminded")
+    fake.add_document(order_id)
+    with fake.serve() as server:
+        connector = ShopwareConnector(
+            server.url, fake.client_id, fake.client_secret, allow_private=True, backoff=no_wait, max_retries=0
+        )
+        connector.verify()
+        list(connector.iter_orders(payment_method="payment_invoicepayment"))
+        connector.mark_paid(order_id)
+        connector.add_order_note(order_id, "checked")
+        connector.write_customer_fields(
+            fake.order(order_id)["orderCustomer"]["customerId"], {"claimbridge_invoice_blocked": True}
+        )
+        connector.notify_admin("hello")
+        assert connector.invoice_document(order_id) is not None
+
+
+class TestManifestPermissions:
+    """The manifest asks for exactly what the code uses: everything works with it, nothing without any part."""
+
+    def test_the_manifest_grants_everything_the_connector_does(self, no_wait) -> None:
+        _exercise(FakeShopwareAdmin(), no_wait)
+
+    @pytest.mark.parametrize("privilege", sorted(manifest_privileges()))
+    def test_every_permission_is_used(self, privilege, no_wait) -> None:
+        remaining = manifest_privileges() - {privilege}
+        manifest = MANIFEST.read_text(encoding="utf-8")
+        entity, _, kind = privilege.partition(":")
+        element = (
+            f"<permission>{privilege}</permission>" if kind == "create" and entity == "notification" else None
+        )
+        element = element or f"<{kind}>{entity}</{kind}>"
+        webhooks_refused = element in manifest and app_install_errors(manifest.replace(element, "")) != []
+        try:
+            _exercise(FakeShopwareAdmin(privileges=remaining), no_wait)
+        except errors.AuthError as error:
+            assert error.status == 403
+            return
+        assert webhooks_refused, (
+            f"{privilege} is granted but neither a webhook nor an Admin API call needs it"
+        )

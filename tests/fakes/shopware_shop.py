@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree as ET
 
 import requests
 
@@ -37,6 +38,7 @@ APP_SIGNATURE_HEADER = "shopware-app-signature"
 SHOP_SIGNATURE_HEADER = "shopware-shop-signature"
 PREVIOUS_SHOP_SIGNATURE_HEADER = "shopware-shop-signature-previous"
 
+LIFECYCLE_EVENTS = ("app.installed", "app.updated", "app.activated", "app.deactivated", "app.deleted")
 LIFECYCLE_EVENTS_WITHOUT_PAYLOAD = frozenset(
     {"app.installed", "app.updated", "app.activated", "app.deactivated"}
 )
@@ -55,6 +57,81 @@ ACTION_TYPES = frozenset({"notification", "reload", "openNewTab", "openModal"})
 
 # Characters Guzzle leaves unencoded in a query: unreserved, sub-delims and ":@/?" (RFC 3986).
 _GUZZLE_QUERY_SAFE = "-._~!$&'()*+,;=:@/?"
+
+
+# What `bin/console app:install` / `app:validate` accept as webhooks and the privileges each needs, copied from
+# src/Core/Framework/App/Validation/HookableValidator.php with its sources: entity written/deleted events of
+# HookableEventCollector::HOOKABLE_ENTITIES, Hookable::HOOKABLE_EVENTS (app lifecycle, no privilege), and
+# business events with the read privilege of every entity in their getAvailableData()
+# (CheckoutOrderPlacedEvent and the state_enter events of OrderStateMachineStateChangeEvent: order;
+# OrderPaymentMethodChangedEvent: order and order_transaction).
+HOOKABLE_ENTITIES = (
+    "product",
+    "product_price",
+    "category",
+    "sales_channel",
+    "sales_channel_domain",
+    "customer",
+    "customer_address",
+    "order",
+    "order_address",
+    "document",
+    "media",
+)
+TRANSACTION_STATES = (
+    "open",
+    "in_progress",
+    "paid",
+    "paid_partially",
+    "refunded",
+    "refunded_partially",
+    "cancelled",
+    "reminded",
+    "failed",
+    "authorized",
+    "chargeback",
+    "unconfirmed",
+)
+ORDER_STATES = ("open", "in_progress", "completed", "cancelled")
+HOOKABLE_EVENTS: dict[str, set[str]] = {
+    **{
+        f"{entity}.{kind}": {f"{entity}:read"}
+        for entity in HOOKABLE_ENTITIES
+        for kind in ("written", "deleted")
+    },
+    **{event: set() for event in LIFECYCLE_EVENTS},
+    "checkout.order.placed": {"order:read"},
+    "checkout.order.payment_method.changed": {"order:read", "order_transaction:read"},
+    **{f"state_enter.order_transaction.state.{state}": {"order:read"} for state in TRANSACTION_STATES},
+    **{f"state_enter.order.state.{state}": {"order:read"} for state in ORDER_STATES},
+}
+
+
+def _granted(root: ET.Element) -> set[str]:
+    """Return the privileges a manifest's permissions grant (Permissions::asParsedPrivileges)."""
+    granted = set()
+    for permission in root.find("permissions"):
+        if permission.tag == "permission":
+            granted.add(permission.text)
+            continue
+        granted.add(f"{permission.text}:{permission.tag}")
+        if permission.tag != "read":
+            granted.add(f"{permission.text}:read")
+    return granted
+
+
+def app_install_errors(manifest: str) -> list[str]:
+    """Return the NotHookableError and MissingPermissionError lines Shopware would raise for a manifest."""
+    root = ET.fromstring(manifest.encode("utf-8"))  # noqa: S314 - our own manifest
+    granted = _granted(root)
+    errors = []
+    for webhook in root.findall("webhooks/webhook"):
+        event = webhook.get("event")
+        if event not in HOOKABLE_EVENTS:
+            errors.append(f"not hookable: {webhook.get('name')}: {event}")
+            continue
+        errors.extend(f"missing permission {p} for {event}" for p in sorted(HOOKABLE_EVENTS[event] - granted))
+    return errors
 
 
 class ShopRejectedResponse(AssertionError):

@@ -41,7 +41,10 @@ class TestShopwareCommands:
         result = run("shopware", "package", "--output", str(target))
         assert result.exit_code == 0, result.output
         with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as archive:
-            assert archive.namelist() == ["ClaimBridge/manifest.xml"]
+            assert archive.namelist() == [
+                "ClaimBridge/manifest.xml",
+                "ClaimBridge/Resources/config/plugin.png",
+            ]
             assert APP_SECRET in archive.read("ClaimBridge/manifest.xml").decode()
 
     def test_refuses_without_an_app_secret(self, run, shopware_app, monkeypatch, tmp_path):

@@ -13,28 +13,36 @@ from backend.shopware.manifest import (
     ORDER_EVENTS,
     PLACEHOLDER_SECRET,
     build_app_zip,
+    default_icon,
     normalise_base_url,
     render_manifest,
 )
+from connectors.shops import base as shops_base
+from tests.fakes.shopware_shop import app_install_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_MANIFEST = ROOT / "plugins" / "shopware" / "manifest.xml"
-# Copy of shopware/shopware src/Core/Framework/App/Manifest/Schema/manifest-2.0.xsd (../shared/reference/shopware).
-SCHEMA = Path(__file__).parent / "fixtures" / "manifest-2.0.xsd"
+# Copies of shopware/shopware src/Core/Framework/App/Manifest/Schema/manifest-2.0.xsd (6.6) and manifest-3.0.xsd
+# (6.7): Shopware validates a manifest against its own schema, whatever the file names (../shared/reference).
+SCHEMAS = tuple(Path(__file__).parent / "fixtures" / f"manifest-{v}.xsd" for v in ("2.0", "3.0"))
 BASE = "https://claimbridge.example.com"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def assert_valid(manifest: str, tmp_path: Path) -> None:
-    """Validate a manifest against the XSD with xmllint, as CI does."""
+    """Validate a manifest against the 6.6 and the 6.7 XSD with xmllint, as CI does."""
     xmllint = shutil.which("xmllint")
     assert xmllint, "xmllint is required: apt-get install -y libxml2-utils"
     path = tmp_path / "manifest.xml"
     path.write_text(manifest, encoding="utf-8")
-    result = subprocess.run(
-        [xmllint, "--noout", "--schema", str(SCHEMA), str(path)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    for schema in SCHEMAS:
+        result = subprocess.run(
+            [xmllint, "--noout", "--schema", str(schema), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, f"{schema.name}: {result.stderr}"
 
 
 def parse(manifest: str) -> ET.Element:
@@ -44,6 +52,21 @@ def parse(manifest: str) -> ET.Element:
 class TestCommittedManifest:
     def test_is_valid_against_schema(self, tmp_path):
         assert_valid(COMMITTED_MANIFEST.read_text(encoding="utf-8"), tmp_path)
+
+    def test_app_install_would_accept_it(self):
+        assert app_install_errors(COMMITTED_MANIFEST.read_text(encoding="utf-8")) == []
+
+    def test_app_install_would_refuse_order_transaction_written(self):
+        manifest = COMMITTED_MANIFEST.read_text(encoding="utf-8").replace(
+            'event="checkout.order.placed"', 'event="order_transaction.written"'
+        )
+        assert app_install_errors(manifest) == [
+            "not hookable: claimbridge-checkout-order-placed: order_transaction.written"
+        ]
+
+    def test_carries_the_icon_it_declares(self):
+        assert COMMITTED_MANIFEST.parent.joinpath(ICON_PATH).read_bytes() == default_icon()
+        assert parse(COMMITTED_MANIFEST.read_text(encoding="utf-8")).findtext("meta/icon") == ICON_PATH
 
     def test_equals_fresh_render(self):
         assert COMMITTED_MANIFEST.read_text(encoding="utf-8") == render_manifest(BASE, PLACEHOLDER_SECRET), (
@@ -102,16 +125,14 @@ class TestRenderManifest:
         assert len({w.get("name") for w in root.findall("webhooks/webhook")}) == len(webhooks)
 
     def test_requests_the_permissions_the_events_need(self):
+        assert app_install_errors(render_manifest(BASE, "secret")) == []
+
+    def test_states_privacy_url_and_minimum_version(self):
         root = parse(render_manifest(BASE, "secret"))
-        granted = {(p.tag, p.text) for p in root.find("permissions")}
-        assert {
-            ("read", "order"),
-            ("read", "order_transaction"),
-            ("update", "order"),
-            ("update", "customer"),
-        } <= granted
-        assert ("create", "state_machine_history") in granted
-        assert ("permission", "notification:create") in granted
+        assert root.findtext("meta/privacy") == f"{BASE}/shopware/privacy"
+        assert root.findtext("meta/compatibility") == ">=6.6.3.0"
+        own = parse(render_manifest(BASE, "secret", privacy_url="https://merchant.example/datenschutz"))
+        assert own.findtext("meta/privacy") == "https://merchant.example/datenschutz"
 
     def test_declares_custom_fields(self):
         root = parse(render_manifest(BASE, "secret"))
@@ -125,8 +146,28 @@ class TestRenderManifest:
             ("order", "text", "claimbridge_case_id"),
             ("order", "datetime", "claimbridge_handed_over_at"),
             ("order", "text", "claimbridge_risk_check_id"),
+            ("order", "text", "claimbridge_paid_amount"),
+            ("order", "datetime", "claimbridge_paid_at"),
+            ("order", "bool", "claimbridge_invoice_refused"),
+            ("order", "text-area", "claimbridge_notes"),
             ("customer", "bool", "claimbridge_invoice_blocked"),
         }
+        labels = {
+            f.get("name"): {label.get("lang", "en-GB") for label in f.findall("label")}
+            for f in root.iter()
+            if (f.get("name") or "").startswith("claimbridge_")
+        }
+        assert all(languages == {"en-GB", "de-DE"} for languages in labels.values()), labels
+
+    def test_declares_every_custom_field_the_connector_writes(self):
+        root = parse(render_manifest(BASE, "secret"))
+        declared = {f.get("name") for f in root.iter() if (f.get("name") or "").startswith("claimbridge_")}
+        written = {
+            value
+            for name, value in vars(shops_base).items()
+            if name.endswith("_FIELD") and isinstance(value, str) and value.startswith("claimbridge_")
+        }
+        assert written <= declared
 
     def test_labels_in_german_and_english(self):
         root = parse(render_manifest(BASE, "secret"))
@@ -159,9 +200,10 @@ class TestRenderManifest:
 
 
 class TestBuildAppZip:
-    def test_contains_manifest_in_app_folder(self, tmp_path):
+    def test_contains_manifest_and_icon_in_app_folder(self, tmp_path):
         archive = zipfile.ZipFile(io.BytesIO(build_app_zip(BASE, "secret")))
-        assert archive.namelist() == ["ClaimBridge/manifest.xml"]
+        assert archive.namelist() == ["ClaimBridge/manifest.xml", f"ClaimBridge/{ICON_PATH}"]
+        assert archive.read(f"ClaimBridge/{ICON_PATH}") == default_icon()
         manifest = archive.read("ClaimBridge/manifest.xml").decode()
         assert manifest == render_manifest(BASE, "secret")
         assert_valid(manifest, tmp_path)

@@ -586,3 +586,11 @@ class TestOverRealHttp:
         row = stored_shop(shop.shop_id)
         assert (row.app_state, row.connection.status) == ("active", "active")
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
+
+
+class TestPrivacyPage:
+    def test_manifest_privacy_url_shows_what_the_app_processes(self, shopware_app):
+        response = shopware_app.test_client().get("/shopware/privacy")
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert "Art. 6 Abs. 1 lit. f DSGVO" in page and "Art. 6(1)(f) GDPR" in page
