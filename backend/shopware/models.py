@@ -32,6 +32,9 @@ class ShopwareShop(db.Model):
     pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     previous_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The shop has signed a registration with its current secret (Shopware's dual-signature protocol): from then
+    # on every re-registration must (app-php-sdk DualSignatureRequestVerifier).
+    dual_signature: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     app_state: Mapped[str] = mapped_column(sa.String(20), default="registered")
     lifecycle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     app_version: Mapped[str | None] = mapped_column(sa.String(50))

@@ -31,7 +31,9 @@ class WebhookSchema(_Lenient):
 
 
 class DeletedPayloadSchema(_Lenient):
-    keep_user_data = fields.Boolean(data_key="keepUserData", load_default=False, truthy={True}, falsy={False})
+    """``app.deleted``: ``keepUserData`` exists only from Shopware 6.6.9.0 (before, the payload is ``[]``)."""
+
+    keep_user_data = fields.Boolean(data_key="keepUserData", load_default=None, truthy={True}, falsy={False})
 
 
 SHOPWARE_ID_PATTERN = r"^[0-9a-fA-F]{32}$"

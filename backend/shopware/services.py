@@ -108,11 +108,32 @@ def verify_registration_request(
         return signing.verify_registration(raw_query, signature, app_secret, clock=utcnow)
 
 
-def begin_registration(registration: signing.RegistrationRequest) -> tuple[ShopwareShop, str]:
-    """Give the shop a pending secret and return it; a new shop id becomes a new merchant with a pending shop."""
+def begin_registration(
+    registration: signing.RegistrationRequest, raw_query: bytes, shop_signature: str | None
+) -> tuple[ShopwareShop, str]:
+    """Give the shop a pending secret and return it; a new shop id becomes a new merchant with a pending shop.
+
+    A registered shop that signs with its current secret (``shopware-shop-signature``), or did so before, must
+    do so now (app-php-sdk DualSignatureRequestVerifier); a Shopware 6.6 shop never sends it and is not asked.
+    A retired shop (uninstalled, data kept) asked for by another URL is not handed over: its data stays apart
+    and the registration starts afresh.
+    """
     shop = find_shop(registration.shop_id)
+    if shop is not None and shop.secret_encrypted is not None:
+        if shop.dual_signature or shop_signature is not None:
+            with shop_request_errors():
+                signing.verify_registration_shop_signature(
+                    raw_query, shop_signature, decrypt_text(shop.secret_encrypted)
+                )
+    elif (
+        shop is not None and shop.app_state == "deleted" and shop.connection.shop_url != registration.shop_url
+    ):
+        _release_retired_shop(shop, registration)
+        shop = None
     if shop is None:
         shop = _create_shop(registration)
+    if shop_signature is not None:
+        shop.dual_signature = True
     secret = signing.new_shop_secret()
     shop.pending_secret_encrypted = encrypt_text(secret)
     shop.pending_shop_url = registration.shop_url
@@ -123,6 +144,31 @@ def begin_registration(registration: signing.RegistrationRequest) -> tuple[Shopw
         "shopware registration started: shop-id %s shop-url %s", registration.shop_id, registration.shop_url
     )
     return shop, secret
+
+
+def _release_retired_shop(shop: ShopwareShop, registration: signing.RegistrationRequest) -> None:
+    """Detach a retired shop's data from its shop id so a registration from elsewhere cannot claim it."""
+    connection = shop.connection
+    connection.shop_id = None
+    record_event(
+        "shopware.retired_shop_released",
+        actor=f"shopware:{registration.shop_id}",
+        merchant_id=connection.merchant_id,
+        target_type="shop_connection",
+        target_id=connection.id,
+        details={
+            "shop_id": registration.shop_id,
+            "shop_url": connection.shop_url,
+            "registering_shop_url": registration.shop_url,
+        },
+    )
+    db.session.flush()
+    logger.warning(
+        "shopware shop-id %s: retired shop of %s kept apart from a new registration by %s",
+        registration.shop_id,
+        connection.shop_url,
+        registration.shop_url,
+    )
 
 
 def _create_shop(registration: signing.RegistrationRequest) -> ShopwareShop:
@@ -165,14 +211,18 @@ def confirm_registration(
         raise InvalidSignatureError(
             f"the registration of shop {shop_id!r} expired; register again", code="no_pending_registration"
         )
-    current = decrypt_text(shop.secret_encrypted) if shop.secret_encrypted else None
+    # A re-registering shop proves itself with its current secret only where it speaks the dual-signature
+    # protocol; Shopware 6.6 switches to the new secret before confirming and cannot (app-php-sdk rule).
+    must_sign_twice = shop.secret_encrypted is not None and (
+        shop.dual_signature or previous_signature is not None
+    )
     with shop_request_errors():
         confirmation = signing.verify_confirmation(
             raw_body,
             signature,
             decrypt_text(shop.pending_secret_encrypted),
             previous_signature=previous_signature,
-            previous_secret=current,
+            previous_secret=decrypt_text(shop.secret_encrypted) if must_sign_twice else None,
             clock=utcnow,
         )
     if confirmation.shop_url != shop.pending_shop_url:
@@ -268,7 +318,11 @@ _STATE_AFTER = {"app.installed": "installed", "app.activated": "active", "app.de
 
 
 def handle_lifecycle(shop: ShopwareShop, event: str, payload: Any, *, occurred_at: datetime) -> str:
-    """Apply an app lifecycle event and return what happened; ``app.deleted`` without keepUserData purges."""
+    """Apply an app lifecycle event and return what happened.
+
+    ``app.deleted`` purges only on ``keepUserData: false``; an absent flag (every shop before 6.6.9.0 sends
+    ``[]``, whatever the merchant chose) retires the shop and keeps its data, never purges it.
+    """
     shop_id = shop.connection.shop_id
     if event not in LIFECYCLE_EVENTS:
         logger.info("shopware lifecycle event %s of shop-id %s ignored", event, shop_id)
@@ -281,7 +335,7 @@ def handle_lifecycle(shop: ShopwareShop, event: str, payload: Any, *, occurred_a
         return "stale"
     if event == "app.deleted":
         keep = DeletedPayloadSchema().load(payload if isinstance(payload, dict) else {})["keep_user_data"]
-        if not keep:
+        if keep is False:
             purge_shop(shop)
             return "purged"
         _retire_shop(shop)

@@ -162,11 +162,7 @@ def verify_registration(
     timestamp = _required(params, "timestamp", what="registration request")
     if not signature:
         raise MissingSignatureError(f"registration request carries no {APP_SIGNATURE_HEADER} header")
-    # Proxies and frameworks sometimes re-encode the query; the shop signed the unencoded form.
-    rebuilt = f"shop-id={shop_id}&shop-url={shop_url}&timestamp={timestamp}"
-    if not (
-        signature_matches(app_secret, query, signature) or signature_matches(app_secret, rebuilt, signature)
-    ):
+    if not _registration_query_signed(query, params, app_secret, signature):
         raise SignatureError(f"registration request of shop {shop_id!r}: signature does not match")
     moment = check_timestamp(timestamp, clock=clock, tolerance=tolerance, what="registration request")
     if not shop_url.startswith(("https://", "http://")):
@@ -174,6 +170,33 @@ def verify_registration(
             f"registration request of shop {shop_id!r}: shop-url is not an http(s) URL"
         )
     return RegistrationRequest(shop_id=shop_id, shop_url=shop_url, timestamp=moment)
+
+
+def verify_registration_shop_signature(
+    raw_query: str | bytes, signature: str | None, shop_secret: str
+) -> None:
+    """Verify a dual-signature shop's ``shopware-shop-signature`` on a registration GET (its current secret).
+
+    The shop signs the same query as with the app secret (app-php-sdk RequestVerifier::
+    authenticateRegistrationRequestWithShopSignature).
+    """
+    query = _as_text(raw_query)
+    params = _query_params(query, what="registration request")
+    if not signature:
+        raise MissingSignatureError(
+            f"registration request of shop {params.get('shop-id')!r} carries no {SHOP_SIGNATURE_HEADER} header, "
+            "which this shop has sent before"
+        )
+    if not _registration_query_signed(query, params, shop_secret, signature):
+        raise SignatureError(
+            f"registration request of shop {params.get('shop-id')!r}: shop signature does not match"
+        )
+
+
+def _registration_query_signed(query: str, params: Mapping[str, str], key: str, signature: str) -> bool:
+    # Proxies and frameworks sometimes re-encode the query; the shop signed the unencoded form.
+    rebuilt = f"shop-id={params.get('shop-id')}&shop-url={params.get('shop-url')}&timestamp={params.get('timestamp')}"
+    return signature_matches(key, query, signature) or signature_matches(key, rebuilt, signature)
 
 
 def registration_proof(app_secret: str, shop_id: str, shop_url: str, app_name: str) -> str:
@@ -214,8 +237,8 @@ def verify_confirmation(
 ) -> Confirmation:
     """Verify a registration confirmation POST signed with the pending secret.
 
-    Pass previous_secret when the shop-id is already registered: the shop then also signs with its old secret
-    (``shopware-shop-signature-previous``), which proves a re-registration comes from the same shop.
+    Pass previous_secret only when the re-registering shop must also sign with its current secret
+    (``shopware-shop-signature-previous``): a dual-signature shop does, a Shopware 6.6 shop never can.
     """
     verify_signature(pending_secret, raw_body, signature, what="registration confirmation")
     if previous_secret is not None:

@@ -52,7 +52,9 @@ def register() -> Response:
     registration = services.verify_registration_request(
         request.query_string, request.headers.get(APP_SIGNATURE_HEADER), app_secret
     )
-    _, shop_secret = services.begin_registration(registration)
+    _, shop_secret = services.begin_registration(
+        registration, request.query_string, request.headers.get(SHOP_SIGNATURE_HEADER)
+    )
     db.session.commit()
     response = jsonify(
         registration_response(

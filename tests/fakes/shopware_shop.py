@@ -1,10 +1,14 @@
-"""A Shopware 6.6 shop played step by step, producing byte-exact requests as the shop builds them.
+"""A Shopware 6.6 or 6.7 shop played step by step, producing byte-exact requests as the shop builds them.
 
-Shopware cannot run here, so this plays its side of the app protocol (../shared/protocols/shopware.md):
+Shopware cannot run here, so this plays its side of the app protocol (../shared/protocols/shopware.md) as the
+given version does (``ShopSimulator(..., sw_version="6.6.4.0")``), each rule naming the Shopware file it copies:
 registration query strings built like Guzzle (``:`` and ``/`` left unencoded), bodies encoded like PHP
-``json_encode`` (``\\/`` for slashes, ``\\uXXXX`` for non-ASCII), signatures with the app or shop secret, and
-checks of our signed answers the way the shop checks them. It talks through a transport callable, so the same
-simulator drives a WSGI test client or a real HTTP server.
+``json_encode`` (``\\/`` for slashes, ``\\uXXXX`` for non-ASCII), signatures with the app or shop secret;
+re-registration without a second signature and with the new secret saved before confirming (6.6), or signed
+with the current secret too (dual-signature shops, 6.7+); ``app.deleted`` with ``[]`` before 6.6.9.0; admin
+module URLs signed once at login before 6.6.6.0; gateway calls with the storefront's ``sw-user-language``; and
+checks of our signed answers the way the shop checks them, skipping a bad gateway command as Shopware does. It
+talks through a transport callable, so the same simulator drives a WSGI test client or a real HTTP server.
 """
 
 from __future__ import annotations
@@ -53,6 +57,24 @@ GATEWAY_COMMANDS = frozenset(
         "remove-shipping-method",
     }
 )
+# Constructor parameters of each command class: name -> (PHP type, has a default).
+GATEWAY_COMMAND_PARAMETERS: dict[str, dict[str, tuple[type, bool]]] = {
+    "add-cart-error": {"message": (str, False), "blocking": (bool, True), "level": (int, True)},
+    "add-payment-method": {"paymentMethodTechnicalName": (str, False)},
+    "remove-payment-method": {"paymentMethodTechnicalName": (str, False)},
+    "add-shipping-method": {"shippingMethodTechnicalName": (str, False)},
+    "remove-shipping-method": {"shippingMethodTechnicalName": (str, False)},
+    "add-payment-method-extension": {
+        "paymentMethodTechnicalName": (str, False),
+        "extensionKey": (str, False),
+        "extensionsPayload": (list | dict, False),
+    },
+    "add-shipping-method-extension": {
+        "shippingMethodTechnicalName": (str, False),
+        "extensionKey": (str, False),
+        "extensionsPayload": (list | dict, False),
+    },
+}
 ACTION_TYPES = frozenset({"notification", "reload", "openNewTab", "openModal"})
 
 # Characters Guzzle leaves unencoded in a query: unreserved, sub-delims and ":@/?" (RFC 3986).
@@ -242,6 +264,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """Return "6.6.4.0" as (6, 6, 4, 0) for comparisons."""
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
 def _random_shop_id() -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(16))
@@ -262,13 +289,21 @@ class ShopSimulator:
         app_version: str = "1.0.0",
         registration_path: str = "/shopware/register",
         clock: Clock = _utc_now,
+        dual_signature: bool | None = None,
+        storefront_locale: str = "de-DE",
     ) -> None:
+        """Play a shop of ``sw_version``; ``dual_signature`` defaults to what that version speaks (6.7+)."""
         self._send = send
         self.app_secret = app_secret
         self.app_name = app_name
         self.shop_url = shop_url
         self.shop_id = shop_id or _random_shop_id()
         self.sw_version = sw_version
+        self.dual_signature = (
+            version_tuple(sw_version) >= (6, 7) if dual_signature is None else dual_signature
+        )
+        self.storefront_locale = storefront_locale
+        self.logged_in_at: int | None = None
         self.app_version = app_version
         self.registration_path = registration_path
         self.clock = clock
@@ -297,12 +332,23 @@ class ShopSimulator:
             ]
         )
         headers = {APP_SIGNATURE_HEADER: sign(self.app_secret, query), "sw-version": self.sw_version}
+        if self.dual_signature and self.shop_secret is not None:
+            # A dual-signature shop also signs with the secret it holds now (app-php-sdk RequestVerifier).
+            headers[SHOP_SIGNATURE_HEADER] = sign(self.shop_secret, query)
         return ShopRequest("GET", f"{self.registration_path}?{query}", headers)
 
     def confirmation_request(
-        self, confirmation_url: str, new_secret: str, *, timestamp: int | None = None
+        self,
+        confirmation_url: str,
+        new_secret: str,
+        *,
+        previous_secret: str | None = None,
+        timestamp: int | None = None,
     ) -> ShopRequest:
-        """Return the confirmation POST, signed with the new secret (and the old one on re-registration)."""
+        """Return the confirmation POST, signed with the new secret (and previous_secret, if given).
+
+        Copies confirmRegistration of src/Core/Framework/App/Lifecycle/Registration/AppRegistrationService.php.
+        """
         body = php_json_encode(
             {
                 "apiKey": self.api_key,
@@ -313,8 +359,8 @@ class ShopSimulator:
             }
         )
         headers = self._json_headers() | {SHOP_SIGNATURE_HEADER: sign(new_secret, body)}
-        if self.shop_secret is not None:
-            headers[PREVIOUS_SHOP_SIGNATURE_HEADER] = sign(self.shop_secret, body)
+        if previous_secret is not None:
+            headers[PREVIOUS_SHOP_SIGNATURE_HEADER] = sign(previous_secret, body)
         parts = urlsplit(confirmation_url)
         return ShopRequest("POST", parts.path + (f"?{parts.query}" if parts.query else ""), headers, body)
 
@@ -348,18 +394,31 @@ class ShopSimulator:
         path: str = "/shopware/lifecycle",
         timestamp: int | None = None,
     ) -> ShopRequest:
-        """Return a signed app lifecycle event (``app.deleted`` carries ``keepUserData``)."""
-        # PHP encodes the empty payload array of the other lifecycle events as [].
-        payload: Any = [] if event in LIFECYCLE_EVENTS_WITHOUT_PAYLOAD else {"keepUserData": keep_user_data}
+        """Return a signed app lifecycle event (``app.deleted`` carries ``keepUserData`` from 6.6.9.0 on).
+
+        src/Core/Framework/App/Event/AppDeletedEvent.php returns ``[]`` as its webhook payload up to 6.6.8,
+        whatever the merchant chose; 6.6.9.0 added ``keepUserData``. PHP encodes an empty array as ``[]``.
+        """
+        has_flag = event == "app.deleted" and version_tuple(self.sw_version) >= (6, 6, 9)
+        payload: Any = {"keepUserData": keep_user_data} if has_flag else []
         return self.webhook_request(event, payload, path=path, timestamp=timestamp)
 
     def gateway_request(
         self, payload: Mapping[str, Any], *, path: str = "/shopware/checkout-gateway"
     ) -> ShopRequest:
-        """Return the signed checkout gateway POST for a payload (a fixture), sourced from this shop."""
+        """Return the signed checkout gateway POST for a payload (a fixture), sourced from this shop.
+
+        src/Core/Framework/App/Hmac/Guzzle/AuthMiddleware.php adds the context's language id and, for a
+        storefront context, the locale of that language (src/Core/Framework/App/AppLocaleProvider.php).
+        """
         body = dict(payload)
         body["source"] = {"url": self.shop_url, "shopId": self.shop_id, "appVersion": self.app_version}
-        return self._signed_post(path, body)
+        request = self._signed_post(path, body)
+        request.headers |= {
+            "sw-context-language": self.context_language,
+            "sw-user-language": self.storefront_locale,
+        }
+        return request
 
     def action_request(
         self,
@@ -396,12 +455,19 @@ class ShopSimulator:
         user_language: str = "de-DE",
         timestamp: int | None = None,
     ) -> str:
-        """Return the signed URL path the Administration loads into the module or modal iframe."""
+        """Return the signed URL path the Administration loads into the module or modal iframe.
+
+        src/Core/Framework/App/Hmac/QuerySigner.php signs with the time of signing; before 6.6.6.0 the
+        Administration signs module URLs once, when it loads after login (src/Core/Framework/App/Manifest/
+        ModuleLoader.php), so an explicit timestamp plays a module opened that long after ``log_in``.
+        """
+        if timestamp is None:
+            timestamp = self.module_signed_at()
         query = guzzle_query(
             [
                 ("shop-id", self.shop_id),
                 ("shop-url", self.shop_url),
-                ("timestamp", str(self.timestamp() if timestamp is None else timestamp)),
+                ("timestamp", str(timestamp)),
                 ("sw-version", self.sw_version),
                 ("sw-context-language", self.context_language),
                 ("sw-user-language", user_language),
@@ -432,6 +498,16 @@ class ShopSimulator:
             "</body></html>"
         )
 
+    def log_in(self) -> None:
+        """Load the Administration: from here on, module URLs of a shop before 6.6.6.0 carry this time."""
+        self.logged_in_at = self.timestamp()
+
+    def module_signed_at(self) -> int:
+        """Return the timestamp a module URL opened now carries: login time before 6.6.6.0, now after."""
+        if version_tuple(self.sw_version) < (6, 6, 6) and self.logged_in_at is not None:
+            return self.logged_in_at
+        return self.timestamp()
+
     # Protocol steps ----------------------------------------------------------------------------------------------
 
     def send(self, request: ShopRequest) -> ShopResponse:
@@ -444,7 +520,13 @@ class ShopSimulator:
         return self.send(ShopRequest("GET", self.iframe_path(path, **options), {}))
 
     def register(self) -> Registration:
-        """Run the handshake (GET, proof check, confirmation POST) and switch to the new shop secret."""
+        """Run the handshake (GET, proof check, confirmation POST) as this version does.
+
+        6.6 (registerApp in src/Core/Framework/App/Lifecycle/Registration/AppRegistrationService.php) saves the
+        new secret before it confirms and signs the confirmation with it alone: a refused confirmation leaves
+        the shop holding a secret the app does not know. A dual-signature shop also signs with its current
+        secret and switches only once the app accepted.
+        """
         answer = self.send(self.registration_request())
         if answer.status != 200:
             raise ShopRejectedResponse(f"registration answered HTTP {answer.status}")
@@ -456,10 +538,16 @@ class ShopSimulator:
                 raise ShopRejectedResponse(f"registration answer lacks {name!r}")
         if not hmac.compare_digest(body["proof"], self.expected_proof()):
             raise ShopRejectedResponse("registration proof does not match the app secret")
-        confirmation = self.send(self.confirmation_request(body["confirmation_url"], body["secret"]))
+        previous = self.shop_secret if self.dual_signature else None
+        if not self.dual_signature:
+            self.previous_shop_secret, self.shop_secret = self.shop_secret, body["secret"]
+        confirmation = self.send(
+            self.confirmation_request(body["confirmation_url"], body["secret"], previous_secret=previous)
+        )
         if not 200 <= confirmation.status < 300:
             raise ShopRejectedResponse(f"registration confirmation answered HTTP {confirmation.status}")
-        self.previous_shop_secret, self.shop_secret = self.shop_secret, body["secret"]
+        if self.dual_signature:
+            self.previous_shop_secret, self.shop_secret = self.shop_secret, body["secret"]
         return Registration(body["secret"], self.api_key, self.secret_key, confirmation)
 
     def expected_proof(self) -> str:
@@ -513,30 +601,48 @@ class ShopSimulator:
 
 
 def parse_gateway_commands(raw_body: bytes) -> list[dict[str, Any]]:
-    """Decode a gateway answer as the shop does: a top-level array of known, well-formed commands."""
+    """Return the commands a shop would run from a gateway answer, skipping bad ones as Shopware does.
+
+    Copies collectCommandsFromAppResponse of src/Core/Framework/App/Checkout/Gateway/AppCheckoutGateway.php:
+    the decoded JSON is iterated as a list of commands; one without ``command`` and ``payload``, of an unknown
+    kind, or whose payload the command class cannot be built from, is logged and skipped, the rest run. A
+    ``{"commands": […]}`` object is iterated by its values, so none of its commands runs.
+    """
     try:
-        commands = json.loads(raw_body)
+        decoded = json.loads(raw_body)
     except ValueError as error:
         raise ShopRejectedResponse("checkout gateway answer is not JSON") from error
-    if not isinstance(commands, list):
-        raise ShopRejectedResponse("checkout gateway answer is not a top-level array of commands")
-    for command in commands:
-        if not isinstance(command, dict) or command.get("command") not in GATEWAY_COMMANDS:
-            raise ShopRejectedResponse(f"unknown checkout gateway command {command!r}")
-        payload = command.get("payload")
-        if not isinstance(payload, dict):
-            raise ShopRejectedResponse(f"command {command['command']!r} has no payload object")
-        if command["command"] == "remove-payment-method" and not isinstance(
-            payload.get("paymentMethodTechnicalName"), str
-        ):
-            raise ShopRejectedResponse("remove-payment-method needs paymentMethodTechnicalName")
-        if command["command"] == "add-cart-error" and not (
-            isinstance(payload.get("message"), str)
-            and isinstance(payload.get("blocking"), bool)
-            and type(payload.get("level")) is int
-        ):
-            raise ShopRejectedResponse("add-cart-error needs message, blocking and level")
-    return commands
+    if not isinstance(decoded, list | dict):
+        raise ShopRejectedResponse("checkout gateway answer is not a JSON array")
+    items = decoded if isinstance(decoded, list) else list(decoded.values())
+    return [item for item in items if _runnable_command(item)]
+
+
+def _runnable_command(item: Any) -> bool:
+    """Tell whether Shopware builds a command from item.
+
+    AbstractCheckoutGatewayCommand::createFromPayload calls ``new static(...$payload)``: payload keys are the
+    constructor's named arguments, typed strictly (src/Core/Checkout/Gateway/Command/*Command.php).
+    """
+    if not isinstance(item, dict) or item.get("command") not in GATEWAY_COMMANDS:
+        return False
+    payload = item.get("payload")
+    if not isinstance(payload, dict):
+        return False
+    parameters = GATEWAY_COMMAND_PARAMETERS[item["command"]]
+    if set(payload) - set(parameters):
+        return False
+    return all(
+        _php_type_matches(payload[name], kind) if name in payload else optional
+        for name, (kind, optional) in parameters.items()
+    )
+
+
+def _php_type_matches(value: Any, kind: Any) -> bool:
+    # Under strict_types PHP takes true for a bool only and never a bool or float for an int.
+    if kind is bool or kind is int:
+        return type(value) is kind
+    return isinstance(value, kind)
 
 
 def parse_action_answer(raw_body: bytes) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The shop simulator against the protocol vectors, and round trips through the real app over WSGI and HTTP."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -83,14 +85,24 @@ class TestSimulatorSigning:
         query = guzzle_query([("shop-url", "https://shop.example/de shop"), ("x", "a&b=c")])
         assert query == "shop-url=https://shop.example/de%20shop&x=a%26b%3Dc"
 
-    def test_confirmation_carries_previous_signature_on_re_registration(self):
+    def test_only_dual_signature_shops_sign_re_registration_twice(self):
+        shop = ShopSimulator(no_transport, app_secret=APP_SECRET, sw_version="6.6.8.0")
+        shop.shop_secret = "old"
+        assert SHOP_SIGNATURE_HEADER not in shop.registration_request().headers
+        newer = ShopSimulator(no_transport, app_secret=APP_SECRET, sw_version="6.7.0.0")
+        newer.shop_secret = "old"
+        request = newer.registration_request()
+        assert request.headers[SHOP_SIGNATURE_HEADER] == sign("old", request.path.split("?", 1)[1])
+
+    def test_confirmation_carries_the_previous_signature_it_is_given(self):
         shop = ShopSimulator(no_transport, app_secret=APP_SECRET)
         assert (
             PREVIOUS_SHOP_SIGNATURE_HEADER
             not in shop.confirmation_request("https://a/confirm", "new").headers
         )
-        shop.shop_secret = "old"
-        confirmation = shop.confirmation_request("https://a/shopware/register/confirm?x=1", "new")
+        confirmation = shop.confirmation_request(
+            "https://a/shopware/register/confirm?x=1", "new", previous_secret="old"
+        )
         assert confirmation.path == "/shopware/register/confirm?x=1"
         assert confirmation.headers[SHOP_SIGNATURE_HEADER] == sign("new", confirmation.body)
         assert confirmation.headers[PREVIOUS_SHOP_SIGNATURE_HEADER] == sign("old", confirmation.body)
@@ -103,13 +115,43 @@ class TestSimulatorSigning:
         verified = verify_iframe_query(query, ShopSecrets("secret"), clock=lambda: START)
         assert (verified.shop_id, verified.user_language) == (shop.shop_id, "en-GB")
 
-    def test_rejects_wrapped_gateway_commands(self):
-        with pytest.raises(ShopRejectedResponse, match="top-level"):
-            parse_gateway_commands(b'{"commands":[]}')
+    def test_runs_nothing_from_wrapped_gateway_commands(self):
+        remove = {"command": "remove-payment-method", "payload": {"paymentMethodTechnicalName": "x"}}
+        assert parse_gateway_commands(json.dumps({"commands": [remove]}).encode()) == []
 
-    def test_rejects_malformed_cart_error(self):
-        with pytest.raises(ShopRejectedResponse, match="add-cart-error"):
-            parse_gateway_commands(b'[{"command":"add-cart-error","payload":{"message":"x","level":"10"}}]')
+    def test_skips_a_bad_command_and_runs_the_rest(self):
+        remove = {"command": "remove-payment-method", "payload": {"paymentMethodTechnicalName": "x"}}
+        bad = [
+            {"command": "add-cart-error", "payload": {"message": "x", "level": "10"}},
+            {"command": "add-cart-error", "payload": {"message": "x", "colour": "red"}},
+            {"command": "hide-everything", "payload": {}},
+            {"command": "remove-payment-method"},
+        ]
+        assert parse_gateway_commands(json.dumps([*bad, remove]).encode()) == [remove]
+
+    def test_cart_error_needs_only_a_message(self):
+        error = {"command": "add-cart-error", "payload": {"message": "x"}}
+        assert parse_gateway_commands(json.dumps([error]).encode()) == [error]
+
+    def test_deleted_event_carries_keep_user_data_from_6_6_9(self):
+        for version, payload in (("6.6.8.0", []), ("6.6.9.0", {"keepUserData": True})):
+            shop = ShopSimulator(no_transport, app_secret=APP_SECRET, sw_version=version)
+            shop.shop_secret = "secret"
+            body = json.loads(shop.lifecycle_request("app.deleted", keep_user_data=True).body)
+            assert body["data"]["payload"] == payload
+
+    def test_module_urls_are_signed_at_login_before_6_6_6(self):
+        now = [START]
+        for version, signed_late in (("6.6.5.0", False), ("6.6.6.0", True)):
+            shop = ShopSimulator(
+                no_transport, app_secret=APP_SECRET, sw_version=version, clock=lambda: now[0]
+            )
+            shop.shop_secret = "secret"
+            shop.log_in()
+            now[0] = START + timedelta(hours=2)
+            timestamp = int(parse_qs(shop.iframe_path().split("?", 1)[1])["timestamp"][0])
+            assert timestamp == int((now[0] if signed_late else START).timestamp())
+            now[0] = START
 
 
 # Against the real app: registration, webhooks, lifecycle and the admin module ------------------------------------
@@ -204,8 +246,7 @@ class TestGatewayAndActionRoundTrip:
                 {"commands": gateway_commands(hidden, **options)}, secret
             ),
         )
-        with pytest.raises(ShopRejectedResponse, match="top-level"):
-            registered.call_gateway(risky_payload())
+        assert registered.call_gateway(risky_payload()) == []
 
     def test_shop_discards_answer_signed_with_another_secret(self, registered):
         answer = registered.send(registered.gateway_request(risky_payload()))

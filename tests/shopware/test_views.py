@@ -28,6 +28,8 @@ from tests.fakes.shopware_shop import (
 from tests.shopware.conftest import APP_SECRET, shifted_clock, stored_shop
 
 ORDER_ID = "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5"
+# Played as real shops: 6.6.4 (login-signed modules, no keepUserData), 6.6.8 (no keepUserData), 6.7 (dual signature).
+SHOPWARE_VERSIONS = ("6.6.4.0", "6.6.8.0", "6.7.0.0")
 STALE = timedelta(minutes=6)
 
 
@@ -189,14 +191,46 @@ class TestReRegistration:
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 1
         assert audit_actions(merchant_id)[-1] == "shopware.re_registered"
 
-    def test_shop_id_cannot_be_taken_over_without_the_old_secret(self, shop, make_shop):
-        impostor = make_shop(shop_id=shop.shop_id, shop_url="https://attacker.example")
+    @pytest.mark.parametrize("version", SHOPWARE_VERSIONS)
+    def test_url_change_re_registers_and_keeps_working(self, make_shop, version):
+        shop = make_shop(sw_version=version)
+        shop.register()
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        shop.register()  # a key rotation: a dual-signature shop proves itself from here on
+        shop.shop_url = "https://moved.example"
+        shop.register()  # app:url-change:resolve MoveShopPermanently
+        row = stored_shop(shop.shop_id)
+        assert (row.connection.shop_url, row.connection.merchant_id) == ("https://moved.example", merchant_id)
+        assert row.dual_signature is shop.dual_signature
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+        assert shop.open_iframe().status == 200
+
+    def test_6_6_shop_is_not_bricked_by_re_registration(self, make_shop):
+        shop = make_shop(sw_version="6.6.8.0")
+        shop.register()
+        shop.register()  # switched to the new secret before confirming, and never signs twice
+        assert shop.send(shop.lifecycle_request("app.activated")).status == 204
+
+    def test_dual_signature_shop_cannot_be_taken_over_without_its_secret(self, make_shop):
+        shop = make_shop(sw_version="6.7.0.0")
+        shop.register()
+        shop.register()
+        impostor = make_shop(shop_id=shop.shop_id, shop_url="https://attacker.example", sw_version="6.6.8.0")
         with pytest.raises(ShopRejectedResponse, match="HTTP 401"):
             impostor.register()
+        forged = impostor.registration_request()
+        forged.headers[SHOP_SIGNATURE_HEADER] = sign("guessed", forged.path.split("?", 1)[1])
+        assert impostor.send(forged).status == 401
         row = stored_shop(shop.shop_id)
         assert row.connection.shop_url == shop.shop_url
         assert decrypt_text(row.secret_encrypted) == shop.shop_secret
         assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+
+    def test_a_sent_shop_signature_is_verified_even_the_first_time(self, shop):
+        forged = shop.registration_request()
+        forged.headers[SHOP_SIGNATURE_HEADER] = sign("guessed", forged.path.split("?", 1)[1])
+        assert shop.send(forged).status == 401
+        assert stored_shop(shop.shop_id).dual_signature is False
 
     def test_pending_re_registration_leaves_the_current_secret_working(self, shop):
         shop.send(shop.registration_request())
@@ -256,6 +290,36 @@ class TestLifecycle:
         answer = shop.send(shop.lifecycle_request("app.deleted"))
         assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 1
+
+    @pytest.mark.parametrize("version", SHOPWARE_VERSIONS)
+    def test_uninstall_with_keep_data_keeps_it_on_every_version(self, make_shop, version):
+        shop = make_shop(sw_version=version)
+        shop.register()
+        merchant_id = stored_shop(shop.shop_id).connection.merchant_id
+        assert shop.send(shop.lifecycle_request("app.deleted", keep_user_data=True)).status == 204
+        row = stored_shop(shop.shop_id)
+        assert (row.app_state, row.connection.merchant_id) == ("deleted", merchant_id)
+
+    def test_absent_keep_user_data_retires_and_false_purges(self, shop):
+        retired = shop.webhook_request("app.deleted", [], path="/shopware/lifecycle")
+        assert shop.send(retired).status == 204
+        assert stored_shop(shop.shop_id).app_state == "deleted"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 1
+
+    def test_retired_shop_is_not_handed_to_a_registration_from_another_url(self, make_shop):
+        shop = make_shop(sw_version="6.6.8.0")
+        shop.register()
+        old = stored_shop(shop.shop_id).connection
+        merchant_id, connection_id = old.merchant_id, old.id
+        shop.send(shop.lifecycle_request("app.deleted"))  # 6.6.8: [] whatever the merchant chose
+
+        claimant = make_shop(shop_id=shop.shop_id, shop_url="https://elsewhere.example", sw_version="6.6.8.0")
+        claimant.register()
+        row = stored_shop(shop.shop_id)
+        assert row.connection.merchant_id != merchant_id and row.connection_id != connection_id
+        kept = db.session.get(ShopConnection, connection_id)
+        assert (kept.merchant_id, kept.shop_id, kept.status) == (merchant_id, None, "disabled")
+        assert "shopware.retired_shop_released" in audit_actions(merchant_id)
 
     def test_deleted_with_keep_user_data_keeps_the_merchant_and_allows_reinstall(self, shop):
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
