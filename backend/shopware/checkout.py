@@ -44,7 +44,6 @@ from marshmallow import ValidationError
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
 from backend.risk.engine import bureau_failure_allows_invoice
-from backend.risk.messages import pick_language
 from backend.risk.policy import RiskPolicy
 from backend.risk.schemas import RiskCheckRequestSchema
 from backend.risk.services import get_policy, run_risk_check
@@ -240,16 +239,24 @@ def fallback_policy(merchant_id: int) -> RiskPolicy:
         return RiskPolicy()
 
 
-def buyer_language(payload: Mapping[str, Any], accept_language: str | None) -> str:
-    """Return "de" or "en" for the buyer's cart message: storefront locale, then Accept-Language, else German."""
+def buyer_language(payload: Mapping[str, Any], user_language: str | None) -> str:
+    """Return "de" or "en" for the buyer's cart message.
+
+    The storefront's locale comes as ``languageInfo.localeCode`` where the payload has it, else as the
+    ``sw-user-language`` header the shop adds to every app request (the locale of the sales channel's
+    language for a storefront context; 6.6 sends no languageInfo); German when neither names one.
+    ``Accept-Language`` is the shop's HTTP client's, not the buyer's.
+    """
     context = payload.get("salesChannelContext")
     info = context.get("languageInfo") if isinstance(context, dict) else None
     locale = info.get("localeCode") if isinstance(info, dict) else None
-    if isinstance(locale, str) and locale.strip():
-        primary = locale.strip().replace("_", "-").split("-", 1)[0].lower()
-        # A storefront in neither language gets English: more buyers abroad read it than German.
-        return "de" if primary == "de" else "en"
-    return pick_language(accept_language, default=BUYER_DEFAULT_LANGUAGE)
+    if not (isinstance(locale, str) and locale.strip()):
+        locale = user_language
+    if not (isinstance(locale, str) and locale.strip()):
+        return BUYER_DEFAULT_LANGUAGE
+    primary = locale.strip().replace("_", "-").split("-", 1)[0].lower()
+    # A storefront in neither language gets English: more buyers abroad read it than German.
+    return "de" if primary == "de" else "en"
 
 
 # Cache rows ------------------------------------------------------------------------------------------------------

@@ -193,6 +193,13 @@ class _CountryLookup:
 
 
 def _pick_addresses(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """Return (billing, shipping) as the checkout has them.
+
+    The address chosen for this delivery is ``shippingLocation.address`` (then the cart's delivery location);
+    the customer's default shipping address is only a fallback. ``active*Address`` are runtime fields the API
+    encoder strips, so they never arrive. The chosen billing address is not in the payload at all: the default
+    one stands in here, and the placed order's billing address is checked again (``after_order``).
+    """
     context = _mapping(payload.get("salesChannelContext"))
     customer = _mapping(context.get("customer"))
     deliveries = _mapping(payload.get("cart")).get("deliveries")
@@ -201,12 +208,11 @@ def _pick_addresses(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any] | Non
         if isinstance(deliveries, list)
         else []
     )
-    billing = _first_address(customer.get("activeBillingAddress"), customer.get("defaultBillingAddress"))
+    billing = _first_address(customer.get("defaultBillingAddress"))
     shipping = _first_address(
-        customer.get("activeShippingAddress"),
-        customer.get("defaultShippingAddress"),
         _nested(context, "shippingLocation", "address"),
         *delivery_addresses,
+        customer.get("defaultShippingAddress"),
     )
     return billing, shipping
 

@@ -26,6 +26,12 @@ IFRAME_SIGNATURE_PARAMETER = "shopware-shop-signature"
 
 TIMESTAMP_TOLERANCE = timedelta(minutes=5)
 SECRET_ROTATION_GRACE = timedelta(seconds=60)
+# Admin iframes: a module URL is signed when the module opens from Shopware 6.6.6.0 on; before, once when the
+# Administration loads after login, and reused until it is reloaded. Shop clocks may be off by some minutes.
+IFRAME_CLOCK_SKEW = timedelta(minutes=10)
+IFRAME_MAX_AGE = TIMESTAMP_TOLERANCE + IFRAME_CLOCK_SKEW
+LOGIN_SIGNED_IFRAME_MAX_AGE = timedelta(hours=12)
+MODULES_SIGNED_ON_OPEN_FROM = (6, 6, 6)
 
 ACTION_TYPES = frozenset({"notification", "reload", "openNewTab", "openModal"})
 MODAL_SIZES = frozenset({"small", "medium", "large", "fullscreen"})
@@ -108,17 +114,24 @@ def check_timestamp(
     what: str = "request",
 ) -> datetime:
     """Return the Unix-seconds timestamp value as UTC datetime; raise if it is malformed or outside tolerance."""
+    return check_window(value, clock=clock, max_age=tolerance, max_ahead=tolerance, what=what)
+
+
+def check_window(
+    value: object, *, clock: Clock, max_age: timedelta, max_ahead: timedelta, what: str
+) -> datetime:
+    """Return the timestamp as UTC datetime; raise unless it lies between max_age ago and max_ahead from now."""
     seconds = _unix_seconds(value, what=what)
     try:
         moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as error:
         raise MalformedRequestError(f"{what} timestamp is out of range") from error
     skew = clock() - moment
-    if abs(skew) > tolerance:
+    if skew > max_age or -skew > max_ahead:
         direction = "old" if skew > timedelta(0) else "in the future"
         raise StaleTimestampError(
-            f"{what} timestamp is {abs(int(skew.total_seconds()))} s {direction}; "
-            f"accepted window is ±{int(tolerance.total_seconds())} s"
+            f"{what} timestamp is {abs(int(skew.total_seconds()))} s {direction}; accepted window is "
+            f"{int(max_age.total_seconds())} s old to {int(max_ahead.total_seconds())} s ahead"
         )
     return moment
 
@@ -358,21 +371,34 @@ def unverified_iframe_shop_id(raw_query: str | bytes) -> str:
     return _required(_query_params(_as_text(raw_query), what="iframe query"), "shop-id", what="iframe query")
 
 
+def iframe_max_age(sw_version: str | None) -> timedelta:
+    """Return how old a signed admin iframe URL of this Shopware version may be.
+
+    6.6.3-6.6.5 sign module URLs at login and reuse them (src/Core/Framework/App/Manifest/ModuleLoader.php),
+    so their URLs are accepted for a working day; newer shops sign on opening and get minutes.
+    """
+    parts = tuple(int(part) for part in (sw_version or "").split(".") if part.isdigit())
+    if parts and parts < MODULES_SIGNED_ON_OPEN_FROM:
+        return LOGIN_SIGNED_IFRAME_MAX_AGE
+    return IFRAME_MAX_AGE
+
+
 def verify_iframe_query(
-    raw_query: str | bytes,
-    shop_secrets: ShopSecrets,
-    *,
-    clock: Clock = utc_now,
-    tolerance: timedelta = TIMESTAMP_TOLERANCE,
+    raw_query: str | bytes, shop_secrets: ShopSecrets, *, clock: Clock = utc_now
 ) -> IframeRequest:
-    """Verify the signed query string of an admin iframe and return its parameters."""
+    """Verify the signed query string of an admin iframe and return its parameters.
+
+    The accepted age follows the ``sw-version`` the shop signed into the query (``iframe_max_age``), and a
+    shop clock up to ``IFRAME_CLOCK_SKEW`` ahead is tolerated.
+    """
     signed, signature = split_iframe_signature(raw_query)
     params = _query_params(signed, what="iframe query")
     _verify_with_any(shop_secrets.accepted(clock()), signed, signature, what="iframe query")
-    moment = check_timestamp(
+    moment = check_window(
         _required(params, "timestamp", what="iframe query"),
         clock=clock,
-        tolerance=tolerance,
+        max_age=iframe_max_age(params.get("sw-version")),
+        max_ahead=IFRAME_CLOCK_SKEW,
         what="iframe query",
     )
     return IframeRequest(

@@ -121,7 +121,7 @@ def checkout_gateway() -> Response:
     )
     shop_secret = services.shop_secrets(shop).current
     merchant_id, connection_id = shop.connection.merchant_id, shop.connection_id
-    language = checkout.buyer_language(payload, request.headers.get("Accept-Language"))
+    language = checkout.buyer_language(payload, request.headers.get(USER_LANGUAGE_HEADER))
     try:
         decision = checkout.decide_checkout(shop, checkout.read_checkout(shop, payload))
         db.session.commit()

@@ -21,18 +21,25 @@ def checkout_payload(
     cart_token: str = "Wq2Xh5fJ9sYtKp3LmN8vR1cB6dE4gH7a",
     locale: str | None = None,
 ) -> dict[str, Any]:
-    """Return a registered customer's checkout; shipping goes to the billing address unless a street is given."""
+    """Return a registered customer's checkout; shipping goes to the billing address unless a street is given.
+
+    Shaped as Shopware 6.6 sends it: ``default*Address`` on the customer, the chosen shipping address in
+    ``shippingLocation.address`` and the cart's delivery, no ``active*Address``.
+    """
     payload = copy.deepcopy(load_fixture("gateway_registered_customer"))
     payload["cart"]["token"] = payload["salesChannelContext"]["token"] = cart_token
     payload["cart"]["price"]["totalPrice"] = float(amount)
-    customer = payload["salesChannelContext"]["customer"]
+    context = payload["salesChannelContext"]
+    customer = context["customer"]
     customer["email"] = email
-    billing = customer["activeBillingAddress"]
+    billing = customer["defaultBillingAddress"]
     billing.update(zipcode=billing_zipcode, city=billing_city)
+    # The buyer chooses where this order goes; the customer's default shipping address (a Packstation in the
+    # fixture) stays as it is.
     shipping = copy.deepcopy(billing)
     if shipping_street is not None:
-        shipping = copy.deepcopy(customer["activeShippingAddress"]) | {"street": shipping_street}
-    customer["activeShippingAddress"] = shipping
+        shipping = copy.deepcopy(customer["defaultShippingAddress"]) | {"street": shipping_street}
+    context["shippingLocation"]["address"] = shipping
     payload["cart"]["deliveries"][0]["location"]["address"] = copy.deepcopy(shipping)
     if locale is not None:
         payload["salesChannelContext"]["languageInfo"] = {"name": locale, "localeCode": locale}

@@ -104,10 +104,25 @@ class TestDecision:
         commands = shop.call_gateway(risky_payload(locale="en-GB"))
         assert commands == [remove_invoice(), cart_message(ENGLISH_MESSAGE)]
 
-    def test_message_follows_accept_language_without_storefront_locale(self, shop):
+    def test_6_6_message_follows_the_user_language_header(self, make_shop):
+        shop = make_shop(sw_version="6.6.4.0", storefront_locale="en-GB")
+        shop.register()
+        assert shop.call_gateway(risky_payload())[-1] == cart_message(ENGLISH_MESSAGE)
+
+    def test_accept_language_of_the_shops_http_client_is_ignored(self, shop):
         request = shop.gateway_request(risky_payload())
         request.headers["Accept-Language"] = "en-US,en;q=0.9"
-        assert shop.send(request).json()[-1] == cart_message(ENGLISH_MESSAGE)
+        assert shop.send(request).json()[-1] == cart_message(GERMAN_MESSAGE)
+
+    def test_the_chosen_shipping_address_is_checked(self, shop):
+        chosen_packstation = risky_payload()
+        assert remove_invoice() in shop.call_gateway(chosen_packstation)
+        # The same buyer choosing their home address, while their default shipping address is a Packstation.
+        home = risky_payload(shipping_street=None, email="jana.becker@example.de", amount="49.90")
+        assert (
+            home["salesChannelContext"]["customer"]["defaultShippingAddress"]["street"] == "Packstation 123"
+        )
+        assert shop.call_gateway(home) == []
 
     def test_only_the_policys_invoice_methods_are_removed(self, shop):
         set_policy(shop, {"invoice_methods": ["payment_prepayment"]})
@@ -408,16 +423,17 @@ class TestOrderLink:
 
 class TestBuyerLanguage:
     @pytest.mark.parametrize(
-        ("context", "accept_language", "expected"),
+        ("context", "user_language", "expected"),
         [
-            ({"languageInfo": {"localeCode": "de-DE"}}, "en", "de"),
+            ({"languageInfo": {"localeCode": "de-DE"}}, "en-GB", "de"),
             ({"languageInfo": {"localeCode": "en-GB"}}, None, "en"),
-            ({"languageInfo": {"localeCode": "fr-FR"}}, "de", "en"),
-            ({}, "en-US,en;q=0.9", "en"),
-            ({}, "fr-FR", "de"),
+            ({"languageInfo": {"localeCode": "fr-FR"}}, "de-DE", "en"),
+            ({}, "en-GB", "en"),
+            ({}, "de-AT", "de"),
+            ({}, "fr-FR", "en"),
             ({}, None, "de"),
             ({"languageInfo": "garbage"}, None, "de"),
         ],
     )
-    def test_picks_the_buyers_language(self, context, accept_language, expected):
-        assert checkout.buyer_language({"salesChannelContext": context}, accept_language) == expected
+    def test_picks_the_buyers_language(self, context, user_language, expected):
+        assert checkout.buyer_language({"salesChannelContext": context}, user_language) == expected

@@ -147,11 +147,18 @@ class TestMapCheckout:
         checkout = map_checkout(country_id_only, resolve_country=lambda country_id: None)
         assert checkout.unresolved_country_ids == {AUSTRIA_ID}
 
-    def test_active_addresses_win_over_defaults(self, registered):
+    def test_chosen_shipping_address_wins_over_the_default(self, registered):
+        context = registered["salesChannelContext"]
+        context["shippingLocation"]["address"] = dict(context["customer"]["defaultBillingAddress"])
+        checkout = map_checkout(registered)
+        assert checkout.risk_check["shipping_address"]["street"] == "Hauptstraße"
+        context["shippingLocation"]["address"] = None
+        registered["cart"]["deliveries"] = []
+        assert map_checkout(registered).risk_check["shipping_address"]["street"] == "Packstation"
+
+    def test_billing_comes_from_the_default_address(self, registered):
         customer = registered["salesChannelContext"]["customer"]
-        customer["defaultBillingAddress"] = dict(customer["activeBillingAddress"], city="Hamburg")
-        assert map_checkout(registered).risk_check["billing_address"]["city"] == "Berlin"
-        del customer["activeBillingAddress"]
+        customer["defaultBillingAddress"]["city"] = "Hamburg"
         assert map_checkout(registered).risk_check["billing_address"]["city"] == "Hamburg"
 
     def test_shipping_location_wins_over_cart_delivery(self, guest):
@@ -194,10 +201,8 @@ class TestDecisionCacheKey:
     @pytest.mark.parametrize(
         "change",
         [
-            lambda p: p["salesChannelContext"]["customer"]["activeShippingAddress"].update(
-                street="Hauptstraße 5a"
-            ),
-            lambda p: p["salesChannelContext"]["customer"]["activeBillingAddress"].update(zipcode="10117"),
+            lambda p: p["salesChannelContext"]["shippingLocation"]["address"].update(street="Hauptstraße 5a"),
+            lambda p: p["salesChannelContext"]["customer"]["defaultBillingAddress"].update(zipcode="10117"),
             lambda p: p["cart"]["price"].update(totalPrice=999.0),
             lambda p: p["cart"].update(token="another-cart"),
             lambda p: p["salesChannelContext"]["customer"].update(email="other@example.de"),

@@ -378,7 +378,26 @@ class TestVerifyIframeQuery:
 
     def test_rejects_stale_iframe(self):
         with pytest.raises(StaleTimestampError, match="iframe"):
-            verify_iframe_query(self.signed(), self.secrets, clock=clock_at(NOW + timedelta(minutes=10)))
+            verify_iframe_query(self.signed(), self.secrets, clock=clock_at(NOW + timedelta(minutes=16)))
+
+    def test_tolerates_a_shop_clock_some_minutes_off(self):
+        for offset in (timedelta(minutes=9), timedelta(minutes=-9), timedelta(minutes=14)):
+            verify_iframe_query(self.signed(), self.secrets, clock=clock_at(NOW + offset))
+        with pytest.raises(StaleTimestampError, match="future"):
+            verify_iframe_query(self.signed(), self.secrets, clock=clock_at(NOW - timedelta(minutes=11)))
+
+    @pytest.mark.parametrize("version", ["6.6.3.0", "6.6.4.1", "6.6.5.1"])
+    def test_module_signed_at_login_before_6_6_6_lasts_a_working_day(self, version):
+        query = self.QUERY.replace("sw-version=6.6.10.0", f"sw-version={version}")
+        verify_iframe_query(self.signed(query), self.secrets, clock=clock_at(NOW + timedelta(hours=11)))
+        with pytest.raises(StaleTimestampError):
+            verify_iframe_query(self.signed(query), self.secrets, clock=clock_at(NOW + timedelta(hours=13)))
+
+    @pytest.mark.parametrize("version", ["6.6.6.0", "6.7.0.0"])
+    def test_module_signed_on_opening_lasts_minutes(self, version):
+        query = self.QUERY.replace("sw-version=6.6.10.0", f"sw-version={version}")
+        with pytest.raises(StaleTimestampError):
+            verify_iframe_query(self.signed(query), self.secrets, clock=clock_at(NOW + timedelta(hours=1)))
 
     def test_old_secret_rejected_after_grace_period(self):
         rotated = ShopSecrets(SHOP_SECRET, OLD_SECRET, rotated_at=NOW - timedelta(minutes=2))

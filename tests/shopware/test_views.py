@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -612,8 +612,26 @@ class TestAdminPage:
         assert (answer.status, error_of(answer)) == (401, "missing_signature")
 
     def test_stale_query_is_refused(self, shop):
-        shop.clock = shifted_clock(-STALE)
+        shop.clock = shifted_clock(-timedelta(minutes=16))
         answer = shop.open_iframe()
+        assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
+
+    @pytest.mark.parametrize(("version", "status"), [("6.6.4.0", 200), ("6.6.8.0", 200), ("6.7.0.0", 200)])
+    def test_module_opens_hours_after_login_on_every_version(self, make_shop, version, status):
+        login = datetime.now(UTC) - timedelta(hours=3)
+        now = [login]
+        shop = make_shop(sw_version=version, clock=lambda: now[0])
+        now[0] = datetime.now(UTC)
+        shop.register()
+        now[0] = login
+        shop.log_in()
+        now[0] = datetime.now(UTC)
+        assert shop.open_iframe().status == status
+
+    def test_login_signed_url_is_not_accepted_forever(self, make_shop):
+        shop = make_shop(sw_version="6.6.4.0")
+        shop.register()
+        answer = shop.open_iframe(timestamp=shop.timestamp() - 13 * 3600)
         assert (answer.status, error_of(answer)) == (401, "stale_timestamp")
 
     def test_unknown_shop_is_not_found(self, shop, make_shop):
