@@ -2,7 +2,9 @@
 
 A shop installs the app, an invoice order is placed and never paid; it is dunned by e-mail on the right days,
 proposed for handover, approved in the Shopware Administration, handed to the built-in agency exactly once,
-and what the agency reports comes back into the shop order. Deleting the app purges the shop.
+and what the agency reports comes back into the shop order (from ``reminded``, under each version's transition
+names). Deleting the app purges the shop where Shopware says so (6.6.9+), and keeps it where the shop cannot
+say (``[]`` before 6.6.9). Played as a Shopware 6.6.4 and a 6.7 shop.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ def smtp(app, monkeypatch):
         yield server
 
 
-@pytest.fixture
-def shop(app, client, monkeypatch):
-    """A Shopware shop (Admin API on loopback) that has installed the app."""
+@pytest.fixture(params=["6.6.4.0", "6.7.0.0"])
+def shop(request, app, client, monkeypatch):
+    """A Shopware shop of each version (Admin API on loopback) that has installed the app."""
     monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
-    simulator = ShopSimulator(wsgi_transport(client), app_secret=APP_SECRET)
-    admin = FakeShopwareAdmin(client_id=simulator.api_key, client_secret=simulator.secret_key)
+    simulator = ShopSimulator(wsgi_transport(client), app_secret=APP_SECRET, sw_version=request.param)
+    admin = FakeShopwareAdmin(
+        client_id=simulator.api_key, client_secret=simulator.secret_key, version=request.param
+    )
     with admin.serve() as server:
         simulator.shop_url = server.url
         simulator.register()
@@ -137,7 +141,9 @@ def test_unpaid_shopware_order_goes_from_checkout_to_collection_and_back(app, cl
     assert len(cases) == 1
     assert db.session.get(Receivable, receivable.id).state == "in_collection"
 
-    # The agency reports a stage and a partial payment; both land in the shop order.
+    # The merchant marked the payment reminded in the Administration; the agency reports a stage and a partial
+    # payment; both land in the shop order (pay_partially on 6.6, paid_partially on 6.7).
+    admin.order(order_id)["transactions"][0]["stateMachineState"] = {"technicalName": "reminded"}
     agency_staff = _merchant_headers(client, merchant.id, "cases:write")
     listed = client.get("/api/v1/agency/cases", headers=agency_staff).get_json()
     assert [case["id"] for case in listed["items"]] == [cases[0].id]
@@ -155,8 +161,10 @@ def test_unpaid_shopware_order_goes_from_checkout_to_collection_and_back(app, cl
     assert order["customFields"]["claimbridge_case_id"]
     assert admin.payment_state(order_id) == "paid_partially"
 
-    # Deleting the app without keeping data purges the shop.
-    assert simulator.send(simulator.lifecycle_request("app.deleted")).status < 300
+    # Deleting the app without keeping data: 6.7 says so and the shop is purged; 6.6.4 sends [] whatever the
+    # merchant chose, so the shop is retired with its data kept.
+    assert simulator.send(simulator.lifecycle_request("app.deleted", keep_user_data=False)).status < 300
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Receivable)) == 0
+    kept = 0 if simulator.sw_version.startswith("6.7") else 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == kept
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Receivable)) == kept

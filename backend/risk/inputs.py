@@ -96,6 +96,8 @@ class CheckInput:
     user_agent: str = ""
     items: tuple[Item, ...] = ()
     reference: str = ""
+    # The method the buyer has chosen, where the shop says so ("" when it does not).
+    selected_payment_method: str = ""
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> CheckInput:
@@ -121,6 +123,7 @@ class CheckInput:
                 for item in data.get("items") or ()
             ),
             reference=_text(data.get("reference")),
+            selected_payment_method=_text(data.get("selected_payment_method")),
         )
 
 

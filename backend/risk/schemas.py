@@ -64,6 +64,14 @@ class RiskCheckRequestSchema(_Lenient):
         required=True,
         validate=validate.Length(min=1, max=30),
     )
+    selected_payment_method = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "the method the buyer has chosen; a credit bureau is asked only when it is invoice-like"
+        },
+    )
     buyer = fields.Nested(BuyerSchema, load_default=dict)
     billing_address = fields.Nested(AddressSchema, required=True)
     shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)

@@ -93,6 +93,8 @@ def map_checkout(
         "amount": format(amount, "f") if amount is not None else None,
         "currency": currency,
         "payment_methods": list(offered),
+        # The context's payment method is the buyer's current choice: the bureau waits for an invoice-like one.
+        "selected_payment_method": _text(_nested(context, "paymentMethod", "technicalName")),
         "buyer": buyer,
         "billing_address": billing,
         "shipping_address": shipping,

@@ -28,7 +28,7 @@ from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant
 from backend.receivables.models import Receivable
 from backend.receivables.states import State
-from backend.shopware import checkout, signing
+from backend.shopware import after_order, checkout, signing
 from backend.shopware.errors import (
     InvalidSignatureError,
     MalformedShopRequestError,
@@ -479,6 +479,8 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
             with db.session.begin_nested():
                 if event.event_name == ORDER_PLACED_EVENT:
                     write_risk_check_link(event.connection_id, event.order_id)
+                if event.event_name in after_order.AFTER_ORDER_EVENTS:
+                    after_order.review_order(event.connection_id, event.order_id, reason=event.event_name)
                 request_order_sync(event.connection_id, event.order_id, event.event_name)
         # A handler may fail in any way; the event is retried next round and the others go on.
         except Exception as error:

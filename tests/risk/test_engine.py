@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from backend.risk.engine import (
     should_call_bureau,
 )
 from backend.risk.inputs import BuyerContext, CheckInput
-from backend.risk.policy import ReasonCode, RiskPolicy
+from backend.risk.policy import BureauSettings, ReasonCode, RiskPolicy
 from connectors.bureaus.base import BureauPerson, BureauResult, CreditBureau
 from connectors.errors import TimeoutError as ConnectorTimeoutError
 
@@ -277,3 +278,15 @@ class TestBureauHelpers:
     def test_invoice_methods_on_offer_keeps_the_shops_order(self, make_check, policy) -> None:
         check = make_check(payment_methods=["paypal", "payment_invoicepayment", "invoice"])
         assert invoice_methods_on_offer(check, policy) == ("payment_invoicepayment", "invoice")
+
+
+class TestBureauOnlyForAChosenInvoice:
+    """Data protection: a bureau is asked once the buyer chose an invoice-like method, not before."""
+
+    def test_selected_prepayment_never_reaches_the_bureau(self) -> None:
+        policy = RiskPolicy(bureau=BureauSettings(enabled=True, min_amount=Decimal("0")))
+        offered = ("payment_invoicepayment", "payment_prepayment")
+        check = CheckInput(amount=Decimal("300"), payment_methods=offered)
+        assert should_call_bureau(check, policy)
+        assert not should_call_bureau(replace(check, selected_payment_method="payment_prepayment"), policy)
+        assert should_call_bureau(replace(check, selected_payment_method="payment_invoicepayment"), policy)

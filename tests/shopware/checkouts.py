@@ -20,6 +20,7 @@ def checkout_payload(
     billing_city: str = "Berlin",
     cart_token: str = "Wq2Xh5fJ9sYtKp3LmN8vR1cB6dE4gH7a",
     locale: str | None = None,
+    selected: str = INVOICE,
 ) -> dict[str, Any]:
     """Return a registered customer's checkout; shipping goes to the billing address unless a street is given.
 
@@ -43,6 +44,8 @@ def checkout_payload(
     payload["cart"]["deliveries"][0]["location"]["address"] = copy.deepcopy(shipping)
     if locale is not None:
         payload["salesChannelContext"]["languageInfo"] = {"name": locale, "localeCode": locale}
+    method_id = next(key for key, name in payload["paymentMethods"].items() if name == selected)
+    context["paymentMethod"] = {"id": method_id, "technicalName": selected, "apiAlias": "payment_method"}
     return payload
 
 

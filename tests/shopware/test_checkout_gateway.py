@@ -264,6 +264,14 @@ class TestFailMode:
         assert shop.call_gateway(checkout_payload(amount="300.00")) == []
         assert len(payone.requests_to(PAYONE_PATH)) == 1
 
+    def test_bureau_waits_until_the_buyer_chooses_invoice(self, shop, payone):
+        set_policy(shop, self.bureau_policy({"fail_mode": "hide_invoice"}))
+        assert shop.call_gateway(checkout_payload(amount="300.00", selected="payment_prepayment")) == []
+        assert shop.call_gateway(checkout_payload(amount="300.00", selected="payment_paypal")) == []
+        assert payone.requests_to(PAYONE_PATH) == []
+        assert shop.call_gateway(checkout_payload(amount="300.00")) == []
+        assert len(payone.requests_to(PAYONE_PATH)) == 1
+
     @pytest.mark.parametrize(
         ("policy", "amount", "expected"),
         [
