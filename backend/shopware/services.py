@@ -479,9 +479,11 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
             with db.session.begin_nested():
                 if event.event_name == ORDER_PLACED_EVENT:
                     write_risk_check_link(event.connection_id, event.order_id)
-                if event.event_name in after_order.AFTER_ORDER_EVENTS:
-                    after_order.review_order(event.connection_id, event.order_id, reason=event.event_name)
                 request_order_sync(event.connection_id, event.order_id, event.event_name)
+            # Apart, so a shop that cannot be reached now delays the review (retried), not the order's sync.
+            if event.event_name in after_order.AFTER_ORDER_EVENTS:
+                with db.session.begin_nested():
+                    after_order.review_order(event.connection_id, event.order_id, reason=event.event_name)
         # A handler may fail in any way; the event is retried next round and the others go on.
         except Exception as error:
             event.attempts += 1

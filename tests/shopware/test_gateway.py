@@ -71,6 +71,7 @@ class TestMapCheckout:
             "amount": "249.90",
             "currency": "EUR",
             "payment_methods": ["payment_invoicepayment", "payment_paypal", "payment_prepayment"],
+            "selected_payment_method": "payment_invoicepayment",
             "buyer": {
                 "email": "jana.becker@example.de",
                 "phone": "+49 30 1234567",

@@ -15,7 +15,7 @@ from backend.crypto import decrypt_text
 from backend.extensions import db
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest
-from backend.shopware import services
+from backend.shopware import after_order, services
 from backend.shopware.models import ShopwareEvent
 from tests.fakes.shopware_shop import (
     APP_SIGNATURE_HEADER,
@@ -468,9 +468,21 @@ class TestWebhooks:
         assert "eventId" in json.dumps(answer.json()["details"])
 
 
+@pytest.fixture
+def reviews(monkeypatch) -> list[tuple[str, str]]:
+    """Record the after-order reviews dispatch asks for (tests/shopware/test_after_order.py runs them for real)."""
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        after_order,
+        "review_order",
+        lambda connection_id, order_id, *, reason: calls.append((order_id, reason)),
+    )
+    return calls
+
+
 class TestOrderEventDispatch:
     @pytest.fixture(autouse=True)
-    def no_handlers(self, monkeypatch):
+    def no_handlers(self, monkeypatch, reviews):
         """Start without the handlers the worker wiring (backend.jobs) installs."""
         monkeypatch.setattr(services, "ORDER_EVENT_HANDLERS", {})
 
@@ -489,12 +501,13 @@ class TestOrderEventDispatch:
         assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
         assert db.session.scalars(sa.select(ShopwareEvent.status)).one() == "pending"
 
-    def test_registered_handler_receives_the_order(self, shop, synced):
+    def test_registered_handler_receives_the_order(self, shop, synced, reviews):
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
         shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
         summary = services.dispatch_order_events()
         assert summary == "1 handed on, 0 failed, 1 waiting for a handler"
         assert synced == [(shop.shop_id, ORDER_ID, "checkout.order.placed")]
+        assert reviews == [(ORDER_ID, "checkout.order.placed")]
         done = db.session.scalars(sa.select(ShopwareEvent).filter_by(status="done")).one()
         assert done.processed_at is not None
         assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
@@ -544,19 +557,24 @@ class TestOrderEventDispatch:
 
 
 class TestWorkerWiring:
-    def test_order_events_reach_the_order_sync_outbox(self, shop):
+    def test_order_events_reach_the_order_sync_outbox(self, shop, reviews):
         import backend.jobs  # noqa: F401  (the worker imports it before running jobs)
         from backend.worker import JOBS
 
         assert {"shopware-dispatch-events", "shopware-prune"} <= set(JOBS)
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
         shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
-        assert services.dispatch_order_events() == "2 handed on, 0 failed, 0 waiting for a handler"
+        shop.send(shop.webhook_request("checkout.order.payment_method.changed", order_payload()))
+        assert services.dispatch_order_events() == "3 handed on, 0 failed, 0 waiting for a handler"
+        assert [reason for _, reason in reviews] == [
+            "checkout.order.placed",
+            "checkout.order.payment_method.changed",
+        ]
         request = db.session.scalars(sa.select(OrderSyncRequest)).one()
         assert (request.connection_id, request.external_id, request.reason) == (
             stored_shop(shop.shop_id).connection_id,
             ORDER_ID,
-            "state_enter.order_transaction.state.paid",
+            "checkout.order.payment_method.changed",
         )
 
 
