@@ -52,6 +52,7 @@ RECONCILE_CHECKPOINT = 100
 DEFAULT_RECONCILE_SECONDS = 600
 MIN_RECONCILE_SECONDS = 60
 SHOP_PLATFORMS = ("shopware", "woocommerce")
+DISPUTABLE = frozenset({State.OPEN.value, State.PARTIALLY_PAID.value, State.PAID.value})
 IMPORT_LOOKUP_BATCH = 1000
 
 
@@ -206,6 +207,12 @@ def upsert_order(
             return UpsertResult(receivable=receivable)
         report["paid_amount"] = _paid_amount(order, receivable)
     changed = ledger.sync_from_shop(receivable, values, **report)
+    if order.state == State.DISPUTED and receivable.disputed_at is None and receivable.state in DISPUTABLE:
+        # A chargeback in the shop (the payment was reversed) contests the claim: dunning waits for the merchant.
+        ledger.open_dispute(
+            receivable, reason=f"chargeback reported by the {connection.platform} shop", actor=actor
+        )
+        changed["state"] = (changed.get("state", (None,))[0], receivable.state)
     return UpsertResult(receivable=receivable, changed=changed)
 
 
