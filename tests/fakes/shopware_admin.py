@@ -199,6 +199,18 @@ def state_id(technical_name: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"order_transaction.state/{technical_name}").hex
 
 
+def _invalid_transaction(transaction_id: str) -> Response:
+    """Answer like StateMachineException::stateMachineInvalidEntityId (src/Core/System/StateMachine)."""
+    return shopware_error(
+        400,
+        "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
+        f'Unable to read entity "order_transaction" with id "{transaction_id}".',
+        "Bad Request",
+        entityName="order_transaction",
+        entityId=transaction_id,
+    )
+
+
 def shopware_datetime(value: datetime) -> str:
     """Format a datetime the way the Admin API serialises it."""
     return value.isoformat(timespec="milliseconds")
@@ -633,14 +645,7 @@ class FakeShopwareAdmin:
         with self._lock:
             transaction = self._find_transaction(transaction_id)
             if transaction is None:
-                return shopware_error(
-                    400,
-                    "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
-                    f'Unable to read entity "order_transaction" with id "{transaction_id}".',
-                    "Bad Request",
-                    entityName="order_transaction",
-                    entityId=transaction_id,
-                )
+                return _invalid_transaction(transaction_id)
             current = transaction["stateMachineState"]["technicalName"]
             target = self._destination(current, transition)
             if target is None:
@@ -679,14 +684,7 @@ class FakeShopwareAdmin:
         with self._lock:
             transaction = self._find_transaction(transaction_id)
             if transaction is None:
-                return shopware_error(
-                    400,
-                    "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
-                    f'Unable to read entity "order_transaction" with id "{transaction_id}".',
-                    "Bad Request",
-                    entityName="order_transaction",
-                    entityId=transaction_id,
-                )
+                return _invalid_transaction(transaction_id)
             current = transaction["stateMachineState"]["technicalName"]
         transitions = [
             {

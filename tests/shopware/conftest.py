@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +11,7 @@ from flask import Flask
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.shopware.models import ShopwareShop
+from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator, Transport, http_transport, wsgi_transport
 
 APP_SECRET = "app-secret-for-tests-0123456789abcdef"
@@ -69,3 +70,16 @@ def stored_shop(shop_id: str) -> ShopwareShop:
 def shifted_clock(delta: timedelta) -> Callable[[], datetime]:
     """Return a clock running delta ahead of (negative: behind) real time."""
     return lambda: datetime.now(UTC) + delta
+
+
+@pytest.fixture(params=["6.6.4.0", "6.7.0.0"])
+def shop_with_admin(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeShopwareAdmin]]:
+    """A registered shop of each version (6.6.4, 6.7) whose Admin API runs on loopback."""
+    simulator = make_shop(sw_version=request.param)
+    admin = FakeShopwareAdmin(
+        client_id=simulator.api_key, client_secret=simulator.secret_key, version=request.param
+    )
+    with admin.serve() as server:
+        simulator.shop_url = server.url
+        simulator.register()
+        yield simulator, admin

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,7 +12,6 @@ from backend.shopware.services import dispatch_order_events
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator
 from tests.shopware.checkouts import CUSTOMER_ID, INVOICE, risky_payload
-from tests.shopware.conftest import APP_SECRET
 
 PREPAYMENT = "payment_prepayment"
 RISKY_BUYER = {
@@ -26,17 +23,9 @@ RISKY_BUYER = {
 }
 
 
-@pytest.fixture(params=["6.6.4.0", "6.7.0.0"])
-def shop(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeShopwareAdmin]]:
-    """A registered shop of each version whose Admin API runs on loopback."""
-    simulator = make_shop(sw_version=request.param, app_secret=APP_SECRET)
-    admin = FakeShopwareAdmin(
-        client_id=simulator.api_key, client_secret=simulator.secret_key, version=request.param
-    )
-    with admin.serve() as server:
-        simulator.shop_url = server.url
-        simulator.register()
-        yield simulator, admin
+@pytest.fixture
+def shop(shop_with_admin: tuple[ShopSimulator, FakeShopwareAdmin]) -> tuple[ShopSimulator, FakeShopwareAdmin]:
+    return shop_with_admin
 
 
 def switch_to_invoice(simulator: ShopSimulator, admin: FakeShopwareAdmin, order_id: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
@@ -15,19 +13,11 @@ from backend.receivables.models import Receivable, ReceivableEvent
 from backend.shopware.services import dispatch_order_events
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator
-from tests.shopware.conftest import APP_SECRET
 
 
-@pytest.fixture(params=["6.6.4.0", "6.7.0.0"])
-def shop(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeShopwareAdmin]]:
-    simulator = make_shop(sw_version=request.param, app_secret=APP_SECRET)
-    admin = FakeShopwareAdmin(
-        client_id=simulator.api_key, client_secret=simulator.secret_key, version=request.param
-    )
-    with admin.serve() as server:
-        simulator.shop_url = server.url
-        simulator.register()
-        yield simulator, admin
+@pytest.fixture
+def shop(shop_with_admin: tuple[ShopSimulator, FakeShopwareAdmin]) -> tuple[ShopSimulator, FakeShopwareAdmin]:
+    return shop_with_admin
 
 
 def deliver(simulator: ShopSimulator, admin: FakeShopwareAdmin, event: str, order_id: str) -> Receivable:
