@@ -122,7 +122,12 @@ final class ClaimBridge_Plugin {
 		add_action( 'woocommerce_checkout_order_created', array( $checkout, 'record_decision_on_order' ) );
 		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( $checkout, 'validate_store_api_checkout' ), 10, 2 );
 		add_action( 'woocommerce_review_order_before_payment', array( $checkout, 'render_credit_check_notice' ) );
-		add_action( 'woocommerce_blocks_loaded', array( $checkout, 'register_store_api_data' ) );
+		// WooCommerce fires woocommerce_blocks_loaded while loading itself, before plugins_loaded reaches us.
+		if ( did_action( 'woocommerce_blocks_loaded' ) ) {
+			$checkout->register_store_api_data();
+		} else {
+			add_action( 'woocommerce_blocks_loaded', array( $checkout, 'register_store_api_data' ) );
+		}
 
 		add_filter( 'woocommerce_payment_gateways', array( __CLASS__, 'add_gateway' ) );
 		add_action( 'woocommerce_blocks_payment_method_type_registration', array( __CLASS__, 'register_blocks_gateway' ) );

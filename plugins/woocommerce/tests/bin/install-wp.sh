@@ -82,7 +82,8 @@ define( 'LOGGED_IN_SALT', '$(salt)' );
 define( 'NONCE_SALT', '$(salt)' );
 define( 'WP_DEBUG', true );
 define( 'WP_DEBUG_LOG', __DIR__ . '/wp-content/debug.log' );
-define( 'WP_DEBUG_DISPLAY', true );
+// Errors go to the log, not into pages and JSON answers; tests read the log (see WP_DEBUG_LOG).
+define( 'WP_DEBUG_DISPLAY', false );
 define( 'AUTOMATIC_UPDATER_DISABLED', true );
 define( 'WP_AUTO_UPDATE_CORE', false );
 define( 'DISALLOW_FILE_MODS', true );

@@ -74,6 +74,12 @@ run_mode() {
   [ "$mode" = woocommerce ] && suites=core,woocommerce
   echo "== PHPUnit in WordPress ($mode)"
   WP_DIR=$dir CLAIMBRIDGE_TEST_MODE=$mode phpunit -c "$here/phpunit.xml.dist" --testsuite "$suites" "$@"
+  # What the served shop logged while the tests used it: any PHP error of the plugin, or a fatal anywhere.
+  local log=$dir/wp-content/debug.log
+  if [ -f "$log" ] && grep -E "PHP Fatal|(PHP (Warning|Notice|Deprecated|Fatal)[^\n]*woocommerce/claimbridge/)" "$log" >&2; then
+    echo "run-tests.sh: the shop logged PHP errors from the plugin ($mode)" >&2
+    return 1
+  fi
 }
 
 # CLAIMBRIDGE_PLUGIN_TEST_MODES narrows the run while working (e.g. "woocommerce").
