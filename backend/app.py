@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
     from backend.shopware.blueprint import bp as shopware_bp
+    from backend.woocommerce.blueprint import blp as woocommerce_api_blp
     from backend.woocommerce.blueprint import bp as woocommerce_bp
 
     app.register_blueprint(health_bp)
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(risk_views.blp)
     api.register_blueprint(order_views.blp)
     app.register_blueprint(woocommerce_bp)
+    api.register_blueprint(woocommerce_api_blp)
     api.register_blueprint(dunning_views.blp)
     api.register_blueprint(receivable_views.blp)
     api.register_blueprint(handover_views.blp)

@@ -20,6 +20,7 @@ from backend.orders.services import (
 )
 from backend.shopware.manifest import ORDER_EVENTS
 from backend.shopware.services import ORDER_EVENT_HANDLERS, dispatch_order_events, prune_shopware_records
+from backend.woocommerce.connect import complete_received_sessions
 from backend.worker import periodic_job
 
 HANDOVER_EVERY = job_interval()
@@ -41,3 +42,4 @@ periodic_job("handovers-propose", every=timedelta(minutes=15))(propose_handovers
 periodic_job("handovers-submit", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(submit_approved_handovers)
 periodic_job("handovers-poll", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(poll_submitted_handovers)
 periodic_job("handovers-shop-updates", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(process_shop_updates)
+periodic_job("woocommerce-connect-sessions", every=timedelta(minutes=1))(complete_received_sessions)

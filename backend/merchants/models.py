@@ -21,6 +21,7 @@ SCOPES = (
     "cases:write",
     "settings:write",
     "console:session",
+    "connections:write",
 )
 
 

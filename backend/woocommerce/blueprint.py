@@ -1,8 +1,23 @@
-"""URL rules of the WooCommerce webhook endpoint (the URL is registered in each shop)."""
+"""URL rules of the WooCommerce endpoints: webhooks and key callback (called by shops), connect sessions (API)."""
 
 from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
 
 from backend.woocommerce import views
+from backend.woocommerce.schemas import ConnectSessionRequestSchema, ConnectSessionSchema
 
 bp = Blueprint("woocommerce", __name__, url_prefix="/woocommerce")
 bp.add_url_rule("/webhooks/<int:connection_id>", view_func=views.receive_webhook, methods=["POST"])
+bp.add_url_rule("/auth/callback", view_func=views.receive_auth_callback, methods=["POST"])
+
+blp = ApiBlueprint(
+    "woocommerce_connect",
+    __name__,
+    url_prefix="/api/v1",
+    description="Connecting a WooCommerce shop in one click (WooCommerce's /wc-auth/v1/authorize)",
+)
+blp.route("/woocommerce/connect-sessions", methods=["POST"])(
+    blp.arguments(ConnectSessionRequestSchema)(
+        blp.response(201, ConnectSessionSchema)(views.create_connect_session)
+    )
+)
