@@ -20,6 +20,7 @@ from backend.merchants.cli import connections as connection_commands
 from backend.orders.cli import orders as order_commands
 from backend.payments.cli import statements as statement_commands
 from backend.shopware.cli import shopware as shopware_commands
+from backend.woocommerce.cli import woocommerce as woocommerce_commands
 
 
 def _create_app() -> Flask:
@@ -227,6 +228,7 @@ def keys_generate() -> None:
 
 
 main.add_command(shopware_commands)
+main.add_command(woocommerce_commands)
 main.add_command(rates_commands)
 main.add_command(connection_commands)
 main.add_command(order_commands)

@@ -46,6 +46,11 @@ dir=$(cd "$dir" && pwd)
 # load Debian's wp-config.php); fall back to a copy across file systems.
 cp -al "$core/." "$dir/" 2>/dev/null || cp -a "$core/." "$dir/"
 rm -f "$dir/wp-config.php" "$dir/.htaccess"
+# Debian links some of WordPress's files to shared packages with relative links (../../../javascript/...)
+# that break once copied elsewhere: point each copied link at what it resolves to in the package.
+(cd "$core" && find . -type l) | while IFS= read -r link; do
+  target=$(readlink -f "$core/$link") && [ -e "$target" ] && ln -sfn "$target" "$dir/$link"
+done
 # wp-content must be ours to write to (uploads, WooCommerce's logs): give it real directories.
 rm -rf "$dir/wp-content"
 mkdir -p "$dir/wp-content/plugins" "$dir/wp-content/themes" "$dir/wp-content/mu-plugins" "$dir/wp-content/uploads"

@@ -55,6 +55,10 @@ CLAIMBRIDGE_TEST_CLIENT_ID=$("$python" -c 'import json,sys; print(json.load(open
 CLAIMBRIDGE_TEST_CLIENT_SECRET=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/demo.json")
 export CLAIMBRIDGE_TEST_CLIENT_ID CLAIMBRIDGE_TEST_CLIENT_SECRET
 
+# The plugin is installed from the zip merchants get (claimbridge woocommerce package), not from the source tree.
+"$repo/.venv/bin/claimbridge" woocommerce package --output "$work/claimbridge.zip" >/dev/null
+unzip -q "$work/claimbridge.zip" -d "$work/package"
+
 run_mode() {
   local mode=$1; shift
   local wp_port dir activate=claimbridge
@@ -65,7 +69,7 @@ run_mode() {
   (
     [ "$mode" = core ] && unset CLAIMBRIDGE_WOOCOMMERCE_DIR
     "$here/bin/install-wp.sh" "$dir" --url "http://127.0.0.1:$wp_port" --db "cb_plugin_$$_$mode" \
-      --plugin "$here/../claimbridge" --activate "$activate" > "$work/install-$mode.log" 2>&1
+      --plugin "$work/package/claimbridge" --activate "$activate" > "$work/install-$mode.log" 2>&1
   ) || { cat "$work/install-$mode.log" >&2; return 1; }
   setsid "$here/bin/serve-wp.sh" "$dir" > "$work/serve-$mode.log" 2>&1 &
   pids+=($!)
@@ -74,14 +78,29 @@ run_mode() {
   [ "$mode" = woocommerce ] && suites=core,woocommerce
   echo "== PHPUnit in WordPress ($mode)"
   WP_DIR=$dir CLAIMBRIDGE_TEST_MODE=$mode phpunit -c "$here/phpunit.xml.dist" --testsuite "$suites" "$@"
+  if [ "$mode" = woocommerce ]; then
+    # The admin pages in Chromium, configured as a merchant would have it.
+    WP_DIR=$dir php -r '
+      $_SERVER["HTTP_HOST"] = "127.0.0.1";
+      require getenv("WP_DIR") . "/wp-load.php";
+      ( new ClaimBridge_Settings() )->save( array(
+        "url" => getenv("CLAIMBRIDGE_TEST_BACKEND_URL"),
+        "client_id" => getenv("CLAIMBRIDGE_TEST_CLIENT_ID"),
+        "client_secret" => getenv("CLAIMBRIDGE_TEST_CLIENT_SECRET"),
+      ) );' 2>/dev/null
+    echo "== Chromium: settings and Collection pages ($mode) -> $screenshots"
+    "$python" "$here/bin/screenshots.py" "http://127.0.0.1:$wp_port" "$screenshots"
+  fi
   # What the served shop logged while the tests used it: any PHP error of the plugin, or a fatal anywhere.
   local log=$dir/wp-content/debug.log
-  if [ -f "$log" ] && grep -E "PHP Fatal|(PHP (Warning|Notice|Deprecated|Fatal)[^\n]*woocommerce/claimbridge/)" "$log" >&2; then
+  if [ -f "$log" ] && grep -E "PHP Fatal|PHP (Warning|Notice|Deprecated).*/package/claimbridge/" "$log" >&2; then
     echo "run-tests.sh: the shop logged PHP errors from the plugin ($mode)" >&2
     return 1
   fi
 }
 
+# Screenshots of the admin pages, for reviewers (CONTRIBUTING names the folder).
+screenshots=${CLAIMBRIDGE_SCREENSHOT_DIR:-$repo/build/woocommerce-screenshots}
 # CLAIMBRIDGE_PLUGIN_TEST_MODES narrows the run while working (e.g. "woocommerce").
 for mode in ${CLAIMBRIDGE_PLUGIN_TEST_MODES:-core woocommerce}; do
   if [ "$mode" = woocommerce ] && [ -z "${CLAIMBRIDGE_WOOCOMMERCE_DIR:-}" ]; then
