@@ -49,7 +49,7 @@ from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.models import DunningBuyerStop, DunningNotice, DunningScheduleRecord, NoticeStatus
 from backend.dunning.schedule import DEFAULT_HANDOVER_AFTER_DAYS
 from backend.dunning.services import berlin_date, berlin_today, claim_on, dunning_blocker, sent_notices
-from backend.errors import NotFoundError, UserValueError
+from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.agencies import agency_for, agency_name
 from backend.handovers.documents import CaseDocument, DocumentSource
@@ -398,7 +398,7 @@ def _auto_approval_limit(rule: HandoverRule | None, debtor_kind: str) -> Decimal
     return rule.auto_approve_business_up_to if debtor_kind == "business" else rule.auto_approve_consumer_up_to
 
 
-def _propose(receivable: Receivable, today: date, now: datetime) -> Handover | None:
+def _propose(receivable: Receivable, today: date, now: datetime, *, actor: str = "worker") -> Handover | None:
     rule = get_rules(receivable.merchant_id)
     if _record_blockers(receivable, rule):
         return None
@@ -445,12 +445,12 @@ def _propose(receivable: Receivable, today: date, now: datetime) -> Handover | N
     ledger.record_history(
         receivable.id,
         EventKind.HANDOVER_PROPOSED,
-        actor="worker",
+        actor=actor,
         data={"handover": handover.id, "total": frozen["total"]},
     )
     record_event(
         "handover.proposed",
-        actor="worker",
+        actor=actor,
         merchant_id=receivable.merchant_id,
         target_type="handover",
         target_id=handover.id,
@@ -495,6 +495,25 @@ def propose_handovers(today: date | None = None, *, batch_size: int = PROPOSAL_B
         _queue_proposal_notices(merchant_id, count)
     db.session.commit()
     return f"{counts['proposed']} proposed ({counts['approved']} auto-approved), {counts['blocked']} blocked"
+
+
+def propose_handover(receivable: Receivable, *, actor: str, today: date | None = None) -> Handover:
+    """Propose one receivable at the merchant's request; it must meet every condition the job checks."""
+    today = today or berlin_today()
+    blockers = handover_blockers(receivable, today)
+    if blockers:
+        raise ConflictError(
+            "This receivable cannot be handed over yet: " + "; ".join(blockers),
+            code="handover_not_ready",
+            details={"blockers": blockers},
+        )
+    handover = _propose(receivable, today, utcnow(), actor=actor)
+    if handover is None:
+        raise ConflictError(
+            "The claim cannot be computed for a handover today (see the receivable's readiness).",
+            code="handover_not_ready",
+        )
+    return handover
 
 
 def _queue_proposal_notices(merchant_id: int, count: int) -> None:

@@ -17,6 +17,7 @@ from backend.handovers.schemas import (
     HandoverListArgsSchema,
     HandoverPageSchema,
     HandoverRulesSchema,
+    HandoverSchema,
     HandoverSummarySchema,
     ReadinessSchema,
 )
@@ -128,6 +129,18 @@ def readiness(receivable_id: int) -> dict[str, Any]:
     receivable = get_receivable(current_merchant_id(), receivable_id)
     blockers = services.handover_blockers(receivable)
     return {"receivable_id": receivable.id, "ready": not blockers, "blockers": blockers}
+
+
+@blp.route("/receivables/<int:receivable_id>/handover-proposal", methods=["POST"])
+@blp.arguments(DecisionSchema)
+@blp.response(201, HandoverSchema)
+@require_oauth("handovers:write")
+def propose(body: dict[str, Any], receivable_id: int) -> dict[str, Any]:
+    """Propose this receivable for handover now (the shop's order action); 409 lists what it still lacks."""
+    receivable = get_receivable(current_merchant_id(), receivable_id)
+    handover = services.propose_handover(receivable, actor=_actor(body["by"]))
+    db.session.commit()
+    return _fields(handover)
 
 
 @blp.route("/handover-rules", methods=["GET"])

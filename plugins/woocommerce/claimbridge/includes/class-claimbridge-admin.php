@@ -73,7 +73,7 @@ class ClaimBridge_Admin {
 		if ( $this->settings->is_configured() ) {
 			try {
 				$summary = $this->backend->handover_summary();
-				$count   = (int) ( $summary['waiting'] ?? $summary['proposed'] ?? 0 );
+				$count   = (int) ( $summary['proposed'] ?? 0 );
 			} catch ( ClaimBridge_Backend_Exception $error ) {
 				ClaimBridge_Risk_Gate::log( $error->getMessage() );
 			}
@@ -154,10 +154,14 @@ class ClaimBridge_Admin {
 		}
 		$receivable = $this->receivable_of( $order );
 		if ( null !== $receivable ) {
-			$rows[] = array( __( 'Receivable', 'claimbridge' ), (string) ( $receivable['state'] ?? '' ) );
+			$level  = (int) ( $receivable['dunning_level'] ?? 0 );
+			$rows[] = array( __( 'Receivable', 'claimbridge' ), self::state_label( (string) ( $receivable['state'] ?? '' ) ) );
 			$rows[] = array( __( 'Due date', 'claimbridge' ), (string) ( $receivable['due_date'] ?? '' ) );
-			$rows[] = array( __( 'Dunning stage', 'claimbridge' ), (string) ( $receivable['dunning_level'] ?? $receivable['dunning_stage'] ?? __( 'none', 'claimbridge' ) ) );
-			$rows[] = array( __( 'Collection case', 'claimbridge' ), (string) ( $receivable['handover_status'] ?? __( 'none', 'claimbridge' ) ) );
+			/* translators: %d: number of dunning notices sent */
+			$rows[] = array( __( 'Dunning stage', 'claimbridge' ), $level > 0 ? sprintf( __( 'notice %d sent', 'claimbridge' ), $level ) : __( 'none', 'claimbridge' ) );
+			if ( ! empty( $receivable['dunning_stopped_at'] ) ) {
+				$rows[] = array( __( 'Dunning', 'claimbridge' ), __( 'stopped', 'claimbridge' ) );
+			}
 		}
 		echo '<dl class="claimbridge-order-box">';
 		foreach ( $rows as $row ) {
@@ -226,6 +230,24 @@ class ClaimBridge_Admin {
 			ClaimBridge_Risk_Gate::log( $error->getMessage() );
 		}
 		return null;
+	}
+
+	/**
+	 * Readable receivable state (in_collection is the case at the agency).
+	 *
+	 * @param string $state The backend's state.
+	 */
+	private static function state_label( string $state ): string {
+		$labels = array(
+			'open'           => __( 'open', 'claimbridge' ),
+			'paid'           => __( 'paid', 'claimbridge' ),
+			'partially_paid' => __( 'partially paid', 'claimbridge' ),
+			'cancelled'      => __( 'cancelled', 'claimbridge' ),
+			'refunded'       => __( 'refunded', 'claimbridge' ),
+			'disputed'       => __( 'disputed', 'claimbridge' ),
+			'in_collection'  => __( 'handed over to collection', 'claimbridge' ),
+		);
+		return $labels[ $state ] ?? $state;
 	}
 
 	/**
