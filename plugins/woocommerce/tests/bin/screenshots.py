@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {
@@ -41,6 +42,20 @@ def set_language(page: Page, shop: str, locale: str) -> None:
     page.select_option("#locale", value="" if locale == "en_US" else locale)
     page.click("#submit")
     page.wait_for_load_state()
+
+
+def check_console(page: Page, name: str, problems: list[str]) -> None:
+    """Require the merchant console to show inside the Collection page (a refused frame stays empty)."""
+    element = page.query_selector("iframe.claimbridge-console")
+    frame = element.content_frame() if element else None
+    if frame is None:
+        problems.append(f"{name}: no console frame")
+        return
+    try:
+        frame.wait_for_url("**/console/**", timeout=15_000)
+        frame.wait_for_selector("body *", timeout=15_000)
+    except PlaywrightTimeout:
+        problems.append(f"{name}: the console did not show in its frame ({frame.url or 'nothing loaded'})")
 
 
 def main() -> int:
@@ -81,6 +96,8 @@ def main() -> int:
                     problems.append(f"{current['name']}: HTTP {response.status if response else 'none'}")
                 if PHP_ERROR.search(page.content()):
                     problems.append(f"{current['name']}: PHP error in the page")
+                if name == "collection":
+                    check_console(page, current["name"], problems)
                 page.screenshot(path=str(out / f"woocommerce-{name}-{language}.png"), full_page=True)
         browser.close()
     for problem in problems:
