@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from backend.audit.models import AuditEvent
 from backend.extensions import db
 from backend.handovers.models import Handover
-from tests.handovers.conftest import overdue_receivable, set_rules, shop_connection
+from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 WRITE = "handovers:read handovers:write"
 
@@ -25,7 +26,7 @@ class TestProposeOne:
         self, app, client, merchant, auth_headers
     ):
         set_rules(merchant)
-        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        receivable = overdue_receivable(make_connection(merchant), "o-1")
         response = propose(client, auth_headers(merchant, WRITE), receivable.id)
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
@@ -35,7 +36,7 @@ class TestProposeOne:
 
     def test_twice_or_not_ready_answers_409_with_what_is_missing(self, app, client, merchant, auth_headers):
         set_rules(merchant)
-        connection = shop_connection(merchant)
+        connection = make_connection(merchant)
         headers = auth_headers(merchant, WRITE)
         ready = overdue_receivable(connection, "o-1")
         assert propose(client, headers, ready.id).status_code == 201
@@ -52,7 +53,7 @@ class TestProposeOne:
 
     def test_needs_write_scope_and_own_receivable(self, app, client, merchant, create_merchant, auth_headers):
         set_rules(merchant)
-        receivable = overdue_receivable(shop_connection(merchant), "o-1")
+        receivable = overdue_receivable(make_connection(merchant), "o-1")
         assert propose(client, auth_headers(merchant, "handovers:read"), receivable.id).status_code == 403
         other = create_merchant("Andere GmbH")
         assert propose(client, auth_headers(other, WRITE), receivable.id).status_code == 404
