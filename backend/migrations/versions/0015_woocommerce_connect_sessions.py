@@ -1,7 +1,7 @@
 """woocommerce connect sessions: the one-time state of /wc-auth/v1/authorize and the keys posted back
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 15:59:47.421682
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import backend.types
 
 # revision identifiers, used by Alembic.
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
