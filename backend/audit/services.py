@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import has_request_context, request
 
 from backend.audit.models import AuditEvent
@@ -31,3 +32,17 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def list_events(merchant_id: int, *, page: int, per_page: int) -> tuple[list[AuditEvent], int]:
+    """Return one page of the merchant's audit events, newest first, and their total count."""
+    condition = AuditEvent.merchant_id == merchant_id
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(condition)) or 0
+    rows = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(condition)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), total

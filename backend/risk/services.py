@@ -87,16 +87,21 @@ def policy_document(merchant_id: int) -> dict[str, Any]:
     return document
 
 
-def update_policy(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
-    """Validate and store a policy; fields left out keep their defaults."""
-    document = dict(document)
-    account = document.pop("bureau_account", None)
+def validated_policy(document: dict[str, Any]) -> RiskPolicy:
+    """Return the policy a document describes; raise UserValueError naming the invalid field's pointer."""
     try:
-        policy = RiskPolicy.from_dict(document)
+        return RiskPolicy.from_dict(document)
     except PolicyError as error:
         raise UserValueError(
             "The policy has an invalid field.", details={error.field: [error.message]}
         ) from error
+
+
+def update_policy(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Validate and store a policy; fields left out keep their defaults."""
+    document = dict(document)
+    account = document.pop("bureau_account", None)
+    policy = validated_policy(document)
     record = db.session.get(RiskPolicyRecord, merchant_id) or RiskPolicyRecord(merchant_id=merchant_id)
     record.document = policy.to_dict()
     record.updated_at = utcnow()
