@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from backend.receivables.services import AGING_BUCKETS
+from backend.receivables.states import STATES
 from backend.schemas import row_id
 
 
@@ -38,3 +40,11 @@ class HandoverDecisionFormSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject", "withdraw")))
     ids = fields.List(row_id(strict=False), load_default=list, validate=validate.Length(max=200))
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ReceivableListArgsSchema(Schema):
+    state = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    aging = fields.String(load_default=None, validate=validate.OneOf(list(AGING_BUCKETS)))
+    overdue = fields.Boolean(load_default=False)
+    number = fields.String(load_default=None, validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))

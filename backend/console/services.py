@@ -6,23 +6,45 @@ and assembles what a page needs, so neither templates nor scripts hold business 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from marshmallow import ValidationError
 
-from backend.dunning.claims import ClaimBreakdown
+from backend.console.forms import FormField, document_from_form, error_map, policy_fields, schedule_document
+from backend.dunning.claims import MAX_DUNNING_FEE, ClaimBreakdown
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import base_rate_table, berlin_today, claim_on, get_dunning_settings, notices_of
+from backend.dunning.schedule import MIN_FIRST_OFFSET_DAYS
+from backend.dunning.schemas import DunningSettingsSchema
+from backend.dunning.services import (
+    base_rate_table,
+    berlin_today,
+    claim_on,
+    configured_mailer,
+    get_dunning_settings,
+    get_schedules,
+    mail_identity,
+    notices_of,
+    replace_schedules,
+    schedules_document,
+    update_dunning_settings,
+)
+from backend.errors import UserValueError, json_pointers
 from backend.extensions import db
 from backend.handovers import services as handovers
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate, ShopUpdate
+from backend.handovers.schemas import HandoverRulesSchema
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
-from backend.payments.models import PaymentMatch
+from backend.payments.models import BankTransactionRecord, PaymentMatch
+from backend.receivables import services as receivable_services
 from backend.receivables.models import Receivable
+from backend.risk import services as risk_services
 
 
 @dataclass(frozen=True)
@@ -149,11 +171,7 @@ def handover_detail(merchant_id: int, handover_id: int, today: date | None = Non
     today = today or berlin_today()
     handover = handovers.get_handover(merchant_id, handover_id)
     receivable = handover.receivable
-    claim, problem = None, None
-    try:
-        claim = claim_on(receivable, today)
-    except (MissingBaseRateError, UnsupportedClaimError) as error:
-        problem = str(error)
+    claim, problem = _claim_today(receivable, today)
     # A proposal was checked when it was made; whether it would be proposed again matters only before that.
     blockers = [] if handover.status != "proposed" else handovers.handover_blockers(receivable, today)
     blockers = [reason for reason in blockers if not reason.startswith("a handover exists already")]
@@ -169,3 +187,233 @@ def handover_detail(merchant_id: int, handover_id: int, today: date | None = Non
         status_history=handovers.status_history(handover.id),
         payments=handovers.payments_of(handover.id),
     )
+
+
+@dataclass(frozen=True)
+class ReceivableDetail:
+    """One receivable with its claim today, notices, history and handover, for the receivable page."""
+
+    receivable: Receivable
+    buyer_name: str
+    days_overdue: int
+    notices: list[DunningNotice]
+    claim: ClaimBreakdown | None
+    claim_problem: str | None
+    events: list[Any]
+    handover: Handover | None
+
+
+def _claim_today(receivable: Receivable, today: date) -> tuple[ClaimBreakdown | None, str | None]:
+    try:
+        return claim_on(receivable, today), None
+    except (MissingBaseRateError, UnsupportedClaimError) as error:
+        return None, str(error)
+
+
+def receivable_detail(merchant_id: int, receivable_id: int, today: date | None = None) -> ReceivableDetail:
+    """Return one of the merchant's receivables with everything its page shows."""
+    today = today or berlin_today()
+    receivable = receivable_services.get_receivable(merchant_id, receivable_id)
+    claim, problem = _claim_today(receivable, today)
+    handover = db.session.scalar(
+        sa.select(Handover).filter_by(receivable_id=receivable.id).order_by(Handover.id.desc()).limit(1)
+    )
+    return ReceivableDetail(
+        receivable=receivable,
+        buyer_name=handovers.buyer_name(receivable),
+        days_overdue=max(0, (today - receivable.due_date).days),
+        notices=notices_of(receivable.id),
+        claim=claim,
+        claim_problem=problem,
+        events=list(reversed(receivable_services.events_of(receivable.id))),
+        handover=handover,
+    )
+
+
+@dataclass(frozen=True)
+class PaymentMatchRow:
+    """A proposed or applied allocation of a transfer to a receivable, with both sides."""
+
+    match: PaymentMatch
+    transaction: BankTransactionRecord
+    receivable: Receivable
+
+
+def payment_match_rows(
+    merchant_id: int, statuses: tuple[str, ...], *, latest: int | None = None
+) -> list[PaymentMatchRow]:
+    """Return the merchant's matches of the given statuses (oldest first, or only the latest N, newest first)."""
+    query = (
+        sa.select(PaymentMatch, BankTransactionRecord, Receivable)
+        .join(BankTransactionRecord, BankTransactionRecord.id == PaymentMatch.transaction_id)
+        .join(Receivable, Receivable.id == PaymentMatch.receivable_id)
+        .where(PaymentMatch.merchant_id == merchant_id, PaymentMatch.status.in_(statuses))
+    )
+    if latest is not None:
+        query = query.order_by(PaymentMatch.id.desc()).limit(latest)
+    else:
+        query = query.order_by(PaymentMatch.id)
+    return [
+        PaymentMatchRow(match, transaction, receivable)
+        for match, transaction, receivable in db.session.execute(query)
+    ]
+
+
+# -- settings ------------------------------------------------------------------------------------------------
+
+
+class SettingsRejected(Exception):
+    """A settings section was refused: its field errors by JSON pointer, and the values that were posted."""
+
+    def __init__(self, errors: dict[str, list[str]], posted: dict[str, Any]) -> None:
+        super().__init__(f"{len(errors)} invalid settings fields")
+        self.errors = errors
+        self.posted = posted
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """What the settings page shows: each section's current (or just posted) values and the legal limits."""
+
+    policy_fields: list[FormField]
+    bureau_account_configured: bool
+    schedules: dict[str, Any]
+    fee_limit: Decimal
+    first_notice_min_days: int
+    rules: dict[str, Any]
+    creditor: dict[str, Any]
+    mail_from: str | None
+    mail_configured: bool
+
+
+def _rules_values(merchant_id: int) -> dict[str, Any]:
+    document = handovers.rules_document(merchant_id)
+    document.pop("agency_api_key_set")
+    return document
+
+
+def _creditor_values(merchant_id: int) -> dict[str, Any]:
+    settings = get_dunning_settings(get_merchant(merchant_id))
+    return {
+        **settings.to_dict(),
+        "creditor_address": _rules_values(merchant_id)["creditor_address"] or {},
+    }
+
+
+def settings_view(merchant_id: int, posted: Mapping[str, dict[str, Any]]) -> SettingsView:
+    """Return the settings page's content; a section that was just refused shows what was posted."""
+    policy = risk_services.policy_document(merchant_id)
+    shown_policy = posted.get("policy") or policy
+    fields = [
+        FormField(field.pointer, field.kind, _at(shown_policy, field.pointer, field.value), field.choices)
+        for field in policy_fields(policy)
+    ]
+    sender = mail_identity(configured_mailer())
+    rules = handovers.rules_document(merchant_id)
+    return SettingsView(
+        policy_fields=fields,
+        bureau_account_configured=bool(policy.get("bureau_account", {}).get("configured")),
+        schedules=posted.get("dunning") or schedules_document(get_schedules(merchant_id)),
+        fee_limit=MAX_DUNNING_FEE,
+        first_notice_min_days=MIN_FIRST_OFFSET_DAYS,
+        rules={**rules, **posted.get("handover", {})},
+        creditor=posted.get("creditor") or _creditor_values(merchant_id),
+        mail_from=sender.address if sender else None,
+        mail_configured=sender is not None,
+    )
+
+
+def _at(document: Mapping[str, Any], pointer: str, default: Any) -> Any:
+    value: Any = document
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(value, Mapping) or part not in value:
+            return default
+        value = value[part]
+    return value
+
+
+def _optional(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def save_settings(
+    merchant_id: int, section: str, form: Mapping[str, str], *, actor: str, check_only: bool = False
+) -> dict[str, Any]:
+    """Hand one settings section to its area's service; raise SettingsRejected with the field errors.
+
+    ``check_only`` validates the risk policy without storing it (its service caches what it stores); the
+    other sections are checked by saving, and the caller rolls the transaction back.
+    """
+    if section == "policy":
+        document = document_from_form(policy_fields(risk_services.policy_document(merchant_id)), form)
+        if check_only:
+            _call(lambda: risk_services.validated_policy(document), document)
+        else:
+            _call(lambda: risk_services.update_policy(merchant_id, document, actor=actor), document)
+        return document
+    if section == "dunning":
+        document = schedule_document(form, schedules_document(get_schedules(merchant_id)))
+        _call(lambda: replace_schedules(merchant_id, document, actor=actor), document)
+        return document
+    if section == "handover":
+        values = {
+            **_rules_values(merchant_id),
+            "minimum_amount": (form.get("minimum_amount") or "").strip().replace(",", ".") or "0",
+            "auto_approve_consumer_up_to": _optional(form.get("auto_approve_consumer_up_to")),
+            "auto_approve_business_up_to": _optional(form.get("auto_approve_business_up_to")),
+            "agency": form.get("agency", ""),
+            "agency_base_url": _optional(form.get("agency_base_url")),
+            "agency_api_key": _optional(form.get("agency_api_key")),
+        }
+        shown = {key: value for key, value in values.items() if key != "agency_api_key"}
+        _call(
+            lambda: handovers.update_rules(merchant_id, HandoverRulesSchema().load(values), actor=actor),
+            shown,
+        )
+        return shown
+    return _save_creditor(merchant_id, form, actor=actor)
+
+
+def _save_creditor(merchant_id: int, form: Mapping[str, str], *, actor: str) -> dict[str, Any]:
+    address = {
+        name: (form.get(f"creditor_address/{name}") or "").strip()
+        for name in ("street", "house_number", "postal_code", "city", "country")
+    }
+    address["house_number"] = address["house_number"] or None
+    address["country"] = address["country"].upper() or "DE"
+    notices = {
+        "payment_details": {
+            "account_holder": (form.get("account_holder") or "").strip(),
+            "iban": (form.get("iban") or "").strip(),
+            "bic": _optional(form.get("bic")),
+        },
+        "notice_language": form.get("notice_language", "auto"),
+        "reply_to": _optional(form.get("reply_to")),
+    }
+    posted = {**notices, "creditor_address": address}
+    errors: dict[str, list[str]] = {}
+    merchant = get_merchant(merchant_id)
+    for run in (
+        lambda: update_dunning_settings(merchant, DunningSettingsSchema().load(notices), actor=actor),
+        lambda: handovers.update_rules(
+            merchant_id,
+            HandoverRulesSchema().load({**_rules_values(merchant_id), "creditor_address": address}),
+            actor=actor,
+        ),
+    ):
+        try:
+            _call(run, posted)
+        except SettingsRejected as rejected:
+            errors.update(rejected.errors)
+    if errors:
+        raise SettingsRejected(errors, posted)
+    return posted
+
+
+def _call(run: Any, posted: dict[str, Any]) -> None:
+    try:
+        run()
+    except ValidationError as error:
+        raise SettingsRejected(json_pointers(error.messages), posted) from None
+    except UserValueError as error:
+        raise SettingsRejected(error_map(error.details) or {"/": [error.message]}, posted) from None

@@ -12,9 +12,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Response, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from backend.audit import services as audit_services
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.console import services, sessions
 from backend.console.blueprint import blp, bp
@@ -23,18 +25,27 @@ from backend.console.schemas import (
     ConsoleSessionSchema,
     HandoverDecisionFormSchema,
     HandoverListArgsSchema,
+    ReceivableListArgsSchema,
 )
 from backend.console.sessions import ConsoleSession
-from backend.console.texts import TEXTS, format_date, format_money
+from backend.console.settings_texts import field_text
+from backend.console.texts import TEXTS, format_date, format_details, format_money, format_percent
+from backend.dunning import test_notice
+from backend.dunning.schedule import Channel
+from backend.dunning.services import NOTICE_LANGUAGES, berlin_today
 from backend.errors import AppError, NotFoundError
 from backend.extensions import db
 from backend.handovers import services as handovers
-from backend.handovers.models import HANDOVER_STATUSES
+from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
 from backend.merchants.services import get_merchant
+from backend.payments import services as payment_services
+from backend.payments.views import STATEMENT_MAX_BYTES
+from backend.receivables import services as receivable_services
+from backend.receivables.states import STATES
 from backend.risk.messages import pick_language
 
 PER_PAGE = 25
-TABS = ("overview", "handovers")
+TABS = ("overview", "handovers", "receivables", "payments", "settings", "audit")
 _DECISION_NOTICES = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
 
 
@@ -130,6 +141,9 @@ def _page(
         href=_href_for(session),
         money=lambda amount, currency: format_money(amount, currency, lang),
         day=lambda value: format_date(value, lang),
+        percent=lambda value: format_percent(value, lang),
+        event_label=lambda kind: texts["events"].get(kind, kind.replace("_", " ")),
+        event_details=format_details,
         address=_address,
         notice=notice.format(count=request.args.get("count", "")) if notice else None,
         **context,
@@ -376,4 +390,321 @@ def decide_handover(handover_id: int) -> Response:
         handover_id=handover_id,
         notice=_DECISION_NOTICES[form["decision"]],
         count=1,
+    )
+
+
+# -- receivables ---------------------------------------------------------------------------------------------
+
+
+def _receivable_args(source: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return ReceivableListArgsSchema().load(
+            {
+                key: source.get(key)
+                for key in ("state", "aging", "overdue", "number", "page")
+                if source.get(key)
+            }
+        )
+    except ValidationError:
+        return ReceivableListArgsSchema().load({})
+
+
+@bp.get("/receivables", endpoint="receivables")
+def receivables_page() -> Response:
+    """Receivables by state, aging bucket or number (most overdue first), with a count per aging bucket."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    args = _receivable_args(request.args)
+    today = berlin_today()
+    query = receivable_services.ReceivableQuery(
+        states=(args["state"],) if args["state"] else (),
+        overdue=True if args["overdue"] else None,
+        aging=args["aging"],
+        number=args["number"],
+        page=args["page"],
+        per_page=PER_PAGE,
+    )
+    rows, total = receivable_services.list_receivables(session.merchant_id, query, today)
+    buckets = {
+        bucket: receivable_services.list_receivables(
+            session.merchant_id, receivable_services.ReceivableQuery(aging=bucket, per_page=1), today
+        )[1]
+        for bucket in receivable_services.AGING_BUCKETS
+    }
+    filters = {name: args[name] for name in ("state", "aging", "number")}
+    filters["overdue"] = "1" if args["overdue"] else None
+    return _page(
+        session,
+        "receivables.html",
+        tab="receivables",
+        title=texts["tabs"]["receivables"],
+        rows=[(row, handovers.buyer_name(row), max(0, (today - row.due_date).days)) for row in rows],
+        total=total,
+        page=args["page"],
+        pages=max(1, math.ceil(total / PER_PAGE)),
+        filters=filters,
+        buckets=buckets,
+        states=STATES,
+    )
+
+
+def _receivable_page(
+    session: ConsoleSession, receivable_id: int, *, status: int = 200, error: str | None = None
+):
+    texts = TEXTS[session.language]
+    detail = services.receivable_detail(session.merchant_id, receivable_id)
+    return _page(
+        session,
+        "receivable.html",
+        tab="receivables",
+        title=f"{texts['receivable']} {detail.receivable.number}",
+        status=status,
+        error=error,
+        detail=detail,
+    )
+
+
+@bp.get("/receivables/<int:receivable_id>")
+def receivable(receivable_id: int) -> Response:
+    """One receivable: facts, today's claim, notices, its timeline, and dispute or dunning-stop actions."""
+    return _receivable_page(_current_session(), receivable_id)
+
+
+_RECEIVABLE_ACTIONS = {
+    "dispute": "disputed",
+    "resolve_dispute": "dispute_resolved",
+    "stop_dunning": "dunning_stopped",
+    "resume_dunning": "dunning_resumed",
+}
+
+
+@bp.post("/receivables/<int:receivable_id>/act")
+def act_on_receivable(receivable_id: int) -> Response:
+    """Dispute, resolve a dispute, stop or resume dunning, with the user recorded."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    action = request.form.get("action", "")
+    text = request.form.get("text", "").strip()
+    if action not in _RECEIVABLE_ACTIONS or len(text) > 500:
+        return _receivable_page(session, receivable_id, status=422, error=texts["text_required"])
+    if action != "resume_dunning" and not text:
+        return _receivable_page(session, receivable_id, status=422, error=texts["text_required"])
+    merchant_id, actor = session.merchant_id, session.actor
+    try:
+        if action == "dispute":
+            receivable_services.dispute_receivable(merchant_id, receivable_id, reason=text, actor=actor)
+        elif action == "resolve_dispute":
+            receivable_services.resolve_dispute(merchant_id, receivable_id, note=text, actor=actor)
+        elif action == "stop_dunning":
+            receivable_services.stop_dunning(merchant_id, receivable_id, reason=text, actor=actor)
+        else:
+            receivable_services.resume_dunning(merchant_id, receivable_id, actor=actor)
+    except AppError as error:
+        db.session.rollback()
+        if isinstance(error, NotFoundError):
+            raise
+        return _receivable_page(session, receivable_id, status=error.http_status, error=error.message)
+    db.session.commit()
+    return _back_to(
+        session, "console.receivable", receivable_id=receivable_id, notice=_RECEIVABLE_ACTIONS[action]
+    )
+
+
+# -- payments ------------------------------------------------------------------------------------------------
+
+
+def _payments_page(
+    session: ConsoleSession,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    upload_error: str | None = None,
+    imported: dict[str, int] | None = None,
+) -> Response:
+    texts = TEXTS[session.language]
+    return _page(
+        session,
+        "payments.html",
+        tab="payments",
+        title=texts["tabs"]["payments"],
+        status=status,
+        error=error,
+        upload_error=upload_error,
+        imported=texts["imported"].format(**imported) if imported else None,
+        review=services.payment_match_rows(session.merchant_id, ("review",)),
+        matched=services.payment_match_rows(session.merchant_id, ("auto_applied", "confirmed"), latest=50),
+    )
+
+
+@bp.get("/payments", endpoint="payments")
+def payments_page() -> Response:
+    """Statement upload, the review queue and what was matched."""
+    return _payments_page(_current_session())
+
+
+@bp.post("/payments/statements")
+def upload_statement() -> Response:
+    """Import a camt.053 or MT940 statement (up to 20 MiB) and show what it matched."""
+    request.max_content_length = STATEMENT_MAX_BYTES
+    session = _current_session()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _payments_page(session, status=422, upload_error=TEXTS[session.language]["text_required"])
+    try:
+        data = upload.read()
+    finally:
+        upload.close()
+    try:
+        result = payment_services.import_statement(session.merchant_id, data, actor=session.actor)
+    except AppError as error:
+        db.session.rollback()
+        details = error.details if isinstance(error.details, dict) else {}
+        where = "; ".join(f"{key}: {', '.join(map(str, value))}" for key, value in details.items())
+        return _payments_page(
+            session, status=error.http_status, upload_error=f"{error.message} {where}".strip()
+        )
+    db.session.commit()
+    return _payments_page(session, imported=result.to_dict())
+
+
+@bp.post("/payments/matches/<int:match_id>/decide")
+def decide_payment_match(match_id: int) -> Response:
+    """Confirm (book) or reject a proposed match from the review queue."""
+    session = _current_session()
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "reject"):
+        return _payments_page(session, status=422, error=TEXTS[session.language]["text_required"])
+    decide = payment_services.confirm_match if decision == "confirm" else payment_services.reject_match
+    try:
+        decide(session.merchant_id, match_id, actor=session.actor)
+    except AppError as error:
+        db.session.rollback()
+        if isinstance(error, NotFoundError):
+            raise
+        return _payments_page(session, status=error.http_status, error=error.message)
+    db.session.commit()
+    return _back_to(
+        session, "console.payments", notice="confirmed" if decision == "confirm" else "match_rejected"
+    )
+
+
+# -- audit ---------------------------------------------------------------------------------------------------
+
+
+@bp.get("/audit", endpoint="audit")
+def audit_page() -> Response:
+    """Who approved, rejected or changed settings, and when; newest first."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        page = 1
+    events, total = audit_services.list_events(session.merchant_id, page=page, per_page=PER_PAGE)
+    return _page(
+        session,
+        "audit.html",
+        tab="audit",
+        title=texts["tabs"]["audit"],
+        events=events,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / PER_PAGE)),
+    )
+
+
+# -- settings ------------------------------------------------------------------------------------------------
+
+SETTINGS_SECTIONS = ("policy", "dunning", "handover", "creditor")
+
+
+def _settings_page(
+    session: ConsoleSession,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    posted: dict[str, Any] | None = None,
+) -> Response:
+    texts = TEXTS[session.language]
+    view = services.settings_view(session.merchant_id, posted or {})
+    return _page(
+        session,
+        "settings.html",
+        tab="settings",
+        title=texts["tabs"]["settings"],
+        status=status,
+        error=error,
+        errors=errors or {},
+        view=view,
+        field_text=lambda key: field_text(session.language, key),
+        channels=[channel.value for channel in Channel],
+        agencies=AGENCY_KINDS,
+        notice_languages=NOTICE_LANGUAGES,
+    )
+
+
+def _save_settings(
+    session: ConsoleSession, section: str, *, check_only: bool = False
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Run the section's service with the posted values; return its field errors and what was posted."""
+    try:
+        posted = services.save_settings(
+            session.merchant_id, section, request.form, actor=session.actor, check_only=check_only
+        )
+    except services.SettingsRejected as rejected:
+        db.session.rollback()
+        return rejected.errors, rejected.posted
+    return {}, posted
+
+
+@bp.post("/settings/<section>")
+def save_settings(section: str) -> Response:
+    """Save one settings section through its area's service; problems are shown beside their fields."""
+    session = _current_session()
+    if section not in SETTINGS_SECTIONS:
+        raise NotFoundError(f"no settings section {section!r}")
+    errors, posted = _save_settings(session, section)
+    if errors:
+        message = TEXTS[session.language]["settings_invalid"]
+        return _settings_page(session, status=422, error=message, errors=errors, posted={section: posted})
+    db.session.commit()
+    return _back_to(session, "console.settings", notice="saved", _anchor=f"section-{section}")
+
+
+@bp.post("/settings/<section>/check")
+def check_settings(section: str) -> Response:
+    """Validate a section as saving would, store nothing, and answer the page with the problems shown."""
+    session = _current_session()
+    if section not in SETTINGS_SECTIONS:
+        raise NotFoundError(f"no settings section {section!r}")
+    errors, posted = _save_settings(session, section, check_only=True)
+    db.session.rollback()  # a check never stores
+    return _settings_page(session, errors=errors, posted={section: posted})
+
+
+@bp.get("/settings", endpoint="settings")
+def settings_page() -> Response:
+    """Risk policy, invoice-like methods, dunning schedules, handover rules, creditor data and e-mail."""
+    return _settings_page(_current_session())
+
+
+@bp.post("/settings/test-notice")
+def send_test_notice() -> Response:
+    """Send the merchant's 1st dunning notice for a sample invoice to the address given."""
+    session = _current_session()
+    texts = TEXTS[session.language]
+    address = request.form.get("to", "").strip()
+    try:
+        to = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return _settings_page(session, status=422, errors={"/to": [texts["email_invalid"]]})
+    try:
+        test_notice.send_test_notice(
+            get_merchant(session.merchant_id), to=to, language=session.language, today=berlin_today()
+        )
+    except AppError as error:
+        return _settings_page(session, status=error.http_status, error=error.message)
+    return _back_to(
+        session, "console.settings", notice="test_notice_sent", count=to, _anchor="section-creditor"
     )

@@ -7,16 +7,26 @@ included). Screenshots of every page in German and English go to build/console-s
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.wrappers import Response
 
 from backend.console import sessions
+from backend.dunning.claims import DebtorKind, NoticeKind
+from backend.dunning.services import get_dunning_settings, get_schedules
 from backend.extensions import db
 from backend.handovers.models import Handover
+from backend.merchants.models import Merchant
+from backend.payments.models import PaymentMatch
+from backend.payments.services import update_matching_threshold
+from backend.receivables.models import Receivable
 from tests.console.conftest import screenshot, serious_violations
+from tests.factories import make_connection
 from tests.fakes.server import FakeServer
 from tests.fakes.shopware_shop import ShopSimulator, http_transport
+from tests.payments.test_import import camt, overdue_order, transfer
 from tests.shopware.conftest import APP_SECRET, stored_shop
 
 
@@ -114,6 +124,70 @@ class TestOneTimeLink:
         assert second_problems.besides_status(401) == [], second_problems
 
 
+class TestSettings:
+    def test_an_unlawful_dunning_fee_is_refused_beside_its_field(self, merchant, console_url, open_page):
+        page, problems = open_page()
+        page.goto(console_url(merchant, "/console/settings"))
+        fee = page.get_by_label("1st dunning notice: Fee").first
+        fee.fill("10.00")
+        fee.press("Tab")  # the change is checked at once, before saving
+        error = page.locator("#section-dunning .field-error").first
+        assert "at most 2.50" in error.inner_text()
+        assert page.get_by_label("1st dunning notice: Fee").first.get_attribute("aria-invalid") == "true"
+        page.locator("#form-dunning").get_by_role("button", name="Save").click()
+        assert page.get_by_role("alert").inner_text() == "Not saved: correct the marked fields."
+        assert get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING).fee == Decimal(
+            "2.50"
+        )
+        page.get_by_label("1st dunning notice: Fee").first.fill("1.80")
+        page.locator("#form-dunning").get_by_role("button", name="Save").click()
+        page.wait_for_url(re.compile(r"notice=saved"))
+        db.session.expire_all()
+        assert get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING).fee == Decimal(
+            "1.80"
+        )
+        assert problems.besides_status(422) == [], problems
+
+    def test_an_invalid_iban_is_refused(self, merchant, console_url, open_page):
+        page, problems = open_page("de-DE")
+        page.goto(console_url(merchant, "/console/settings", language="de"))
+        page.get_by_label("Kontoinhaber (Ihr Firmenname)").fill("Beispiel Shop GmbH")
+        page.get_by_label("IBAN", exact=True).fill("DE89370400440532013001")
+        page.get_by_label("Straße", exact=True).fill("Hafenstraße")
+        page.get_by_label("Postleitzahl", exact=True).fill("20457")
+        page.get_by_label("Ort", exact=True).fill("Hamburg")
+        page.locator("#form-creditor").get_by_role("button", name="Speichern").click()
+        assert page.locator("#f-iban-error").is_visible()
+        page.get_by_label("IBAN", exact=True).fill("DE89 3704 0044 0532 0130 00")
+        page.locator("#form-creditor").get_by_role("button", name="Speichern").click()
+        page.wait_for_url(re.compile(r"notice=saved"))
+        db.session.expire_all()
+        assert get_dunning_settings(db.session.get(Merchant, merchant.id)).bic == "COBADEFFXXX"
+        assert problems.besides_status(422) == [], problems
+
+
+class TestPayments:
+    def test_upload_a_statement_and_confirm_a_review_item(self, merchant, console_url, open_page, tmp_path):
+        update_matching_threshold(merchant, 1.0, actor="test")
+        receivable = overdue_order(make_connection(merchant), "1001")
+        statement = tmp_path / "statement.xml"
+        statement.write_bytes(camt(transfer("1190.00", name="Erika Mustermann", remittance="Danke")))
+        page, problems = open_page()
+        page.goto(console_url(merchant, "/console/payments"))
+        page.locator("#statement-file").set_input_files(str(statement))
+        page.get_by_role("button", name="Upload").click()
+        assert "1 for review" in page.get_by_role("status").inner_text()
+        progress = page.locator("progress")
+        assert progress.get_attribute("hidden") is None and progress.evaluate("bar => bar.value") == 100
+        page.get_by_role("button", name=f"Confirm {receivable.number}").click()
+        page.wait_for_url(re.compile(r"notice=confirmed"))
+        db.session.expire_all()
+        assert db.session.get(Receivable, receivable.id).paid_amount == Decimal("1190.00")
+        match = db.session.scalar(sa.select(PaymentMatch))
+        assert (match.status, match.decided_by) == ("confirmed", "Anna Admin (console, console link)")
+        assert problems == [], problems
+
+
 class TestEveryPage:
     @pytest.mark.parametrize("language", ["de", "en"])
     def test_pages_are_accessible_without_console_errors(
@@ -126,6 +200,11 @@ class TestEveryPage:
             "overview": "/console/",
             "handovers": "/console/handovers",
             "handover": f"/console/handovers/{handover.id}",
+            "receivables": "/console/receivables",
+            "receivable": f"/console/receivables/{handover.receivable_id}",
+            "payments": "/console/payments",
+            "settings": "/console/settings",
+            "audit": "/console/audit",
         }
         for name, path in pages.items():
             response = page.goto(console_url(merchant, path, language=language))

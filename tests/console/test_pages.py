@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
+from backend.audit.services import record_event
+from backend.console.forms import policy_fields
+from backend.dunning.claims import DebtorKind, NoticeKind
+from backend.dunning.services import get_dunning_settings, get_schedules, schedules_document
 from backend.extensions import db
 from backend.handovers.models import Handover
-from tests.factories import make_connection
+from backend.handovers.services import rules_document
+from backend.merchants.models import Merchant
+from backend.receivables.models import Receivable
+from backend.risk.services import policy_document
+from tests.dunning.conftest import smtp_server
+from tests.dunning.factories import set_payment_details
+from tests.factories import make_connection, overdue_receivable
+
+__all__ = ["smtp_server"]
 
 
 def page(client, token, path, **params):
@@ -83,3 +97,194 @@ class TestHandoversPages:
         answer = page(client, console_token(merchant), "/console/handovers", status="nonsense", page="-3")
         assert answer.status_code == 200
         assert "RE-order-1" in answer.get_data(as_text=True)
+
+
+class TestSettingsPages:
+    def save(self, client, token, section, **form):
+        return client.post(f"/console/settings/{section}", data={"session_token": token, **form})
+
+    def policy_form(self, merchant_id, **changes):
+        form = {}
+        for field in policy_fields(policy_document(merchant_id)):
+            if field.kind == "bool":
+                if field.value:
+                    form[field.pointer] = "1"
+            elif field.kind == "lines":
+                form[field.pointer] = "\n".join(field.value)
+            else:
+                form[field.pointer] = "" if field.value is None else str(field.value)
+        return {**form, **changes}
+
+    def test_every_policy_field_round_trips_unchanged(self, client, merchant, console_token):
+        before = policy_document(merchant.id)
+        answer = self.save(client, console_token(merchant), "policy", **self.policy_form(merchant.id))
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        assert policy_document(merchant.id) == before
+
+    def test_a_policy_change_is_stored_and_audited_with_the_user(self, client, merchant, console_token):
+        form = self.policy_form(merchant.id, **{"/decline_at": "80", "/weights/EMAIL_DISPOSABLE": "50"})
+        assert (
+            self.save(client, console_token(merchant, user="Pia Policy"), "policy", **form).status_code == 303
+        )
+        stored = policy_document(merchant.id)
+        assert (stored["decline_at"], stored["weights"]["EMAIL_DISPOSABLE"]) == (80, 50)
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "policy.updated"))
+        assert event.actor.startswith("Pia Policy")
+
+    def test_an_invalid_policy_field_is_shown_beside_it_and_nothing_is_stored(
+        self, client, merchant, console_token
+    ):
+        form = self.policy_form(merchant.id, **{"/review_at": "90", "/decline_at": "70"})
+        answer = self.save(client, console_token(merchant), "policy", **form)
+        assert answer.status_code == 422
+        html = answer.get_data(as_text=True)
+        assert 'id="f-review-at-error">must not be greater than decline_at' in html
+        assert policy_document(merchant.id)["review_at"] == 40
+
+    def test_a_check_validates_without_storing(self, client, merchant, console_token):
+        token = console_token(merchant)
+        good = client.post(
+            "/console/settings/policy/check", data={"session_token": token, **self.policy_form(merchant.id)}
+        )
+        assert good.status_code == 200 and "field-error" not in good.get_data(as_text=True)
+        form = self.policy_form(merchant.id, **{"/decline_at": "55"})
+        checked = client.post("/console/settings/policy/check", data={"session_token": token, **form})
+        assert checked.status_code == 200
+        assert policy_document(merchant.id)["decline_at"] == 70
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "policy.updated")
+            )
+            == 0
+        )
+
+    def test_a_fee_above_the_legal_limit_is_refused(self, client, merchant, console_token):
+        form = {}
+        for kind, schedule in schedules_document(get_schedules(merchant.id)).items():
+            form[f"/{kind}/handover_after_days"] = str(schedule["handover_after_days"])
+            for index, stage in enumerate(schedule["stages"]):
+                for name in ("offset_days", "fee", "payment_deadline_days", "channel"):
+                    form[f"/{kind}/stages/{index}/{name}"] = str(stage[name])
+        form["/business/stages/2/fee"] = "5,00"
+        answer = self.save(client, console_token(merchant), "dunning", **form)
+        assert answer.status_code == 422
+        assert "must be at most 2.50" in answer.get_data(as_text=True)
+        form["/business/stages/2/fee"] = "2,40"
+        assert self.save(client, console_token(merchant), "dunning", **form).status_code == 303
+        assert get_schedules(merchant.id)[DebtorKind.BUSINESS].stage(NoticeKind.FINAL_NOTICE).fee == Decimal(
+            "2.40"
+        )
+
+    def test_creditor_data_go_to_the_notices_and_the_handover_rules(self, client, merchant, console_token):
+        answer = self.save(
+            client,
+            console_token(merchant),
+            "creditor",
+            account_holder="Beispiel Shop GmbH",
+            iban="DE89 3704 0044 0532 0130 00",
+            bic="",
+            **{
+                "creditor_address/street": "Hafenstraße",
+                "creditor_address/house_number": "5",
+                "creditor_address/postal_code": "20457",
+                "creditor_address/city": "Hamburg",
+                "creditor_address/country": "de",
+            },
+            notice_language="de",
+            reply_to="buchhaltung@shop.example",
+        )
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        settings = get_dunning_settings(db.session.get(Merchant, merchant.id))
+        assert (settings.iban, settings.bic, settings.reply_to) == (
+            "DE89370400440532013000",
+            "COBADEFFXXX",
+            "buchhaltung@shop.example",
+        )
+        assert rules_document(merchant.id)["creditor_address"]["city"] == "Hamburg"
+
+    def test_handover_rules_with_auto_approval(self, client, merchant, shop, propose, console_token):
+        propose(shop, "order-1")  # gives the merchant a creditor address
+        answer = self.save(
+            client,
+            console_token(merchant),
+            "handover",
+            minimum_amount="25,00",
+            auto_approve_consumer_up_to="150",
+            auto_approve_business_up_to="",
+            agency="http",
+            agency_base_url="",
+        )
+        assert answer.status_code == 422
+        assert "Required for agency http." in answer.get_data(as_text=True)
+        answer = self.save(
+            client,
+            console_token(merchant),
+            "handover",
+            minimum_amount="25.00",
+            auto_approve_consumer_up_to="150",
+            agency="builtin",
+        )
+        assert answer.status_code == 303
+        rules = rules_document(merchant.id)
+        assert (rules["minimum_amount"], rules["auto_approve_consumer_up_to"]) == (
+            Decimal("25.00"),
+            Decimal("150"),
+        )
+
+    def test_a_test_notice_arrives_by_smtp(self, client, merchant, console_token, smtp_server):
+        set_payment_details(merchant)
+        answer = client.post(
+            "/console/settings/test-notice",
+            data={"session_token": console_token(merchant, language="de"), "to": "ich@shop.example"},
+        )
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        (mail,) = smtp_server.messages
+        assert mail.rcpt_tos == ("ich@shop.example",)
+        assert "[TEST]" in mail.message["Subject"]
+        assert "Erika Mustermann (Test)" in mail.text
+        assert "DE89 3704 0044 0532 0130 00" in mail.text
+
+    def test_a_test_notice_without_mail_is_explained(self, client, merchant, console_token):
+        set_payment_details(merchant)
+        answer = client.post(
+            "/console/settings/test-notice",
+            data={"session_token": console_token(merchant), "to": "me@shop.example"},
+        )
+        assert answer.status_code == 503
+        assert "No mail server" in answer.get_data(as_text=True)
+
+
+class TestOtherPages:
+    def test_receivable_actions_go_through_the_receivables_services(
+        self, client, merchant, shop, propose, console_token
+    ):
+        receivable = overdue_receivable(shop, "order-9", days_ago=30)
+        token = console_token(merchant, user="Rita Receivable")
+        path = f"/console/receivables/{receivable.id}/act"
+        assert client.post(path, data={"session_token": token, "action": "dispute"}).status_code == 422
+        answer = client.post(path, data={"session_token": token, "action": "dispute", "text": "Ware defekt"})
+        assert answer.status_code == 303
+        db.session.expire_all()
+        assert db.session.get(Receivable, receivable.id).state == "disputed"
+        page = client.get(f"/console/receivables/{receivable.id}", query_string={"session_token": token})
+        html = page.get_data(as_text=True)
+        assert "Disputed" in html and "Rita Receivable" in html
+        client.post(
+            path, data={"session_token": token, "action": "resolve_dispute", "text": "Ersatz geliefert"}
+        )
+        client.post(path, data={"session_token": token, "action": "stop_dunning", "text": "Ratenzahlung"})
+        db.session.expire_all()
+        stored = db.session.get(Receivable, receivable.id)
+        assert stored.state != "disputed" and stored.dunning_stop_reason == "Ratenzahlung"
+
+    def test_audit_shows_only_the_merchants_events(self, client, create_merchant, console_token):
+        mine, other = create_merchant("Mein Shop"), create_merchant("Anderer Shop")
+        record_event("policy.updated", actor="Mine", merchant_id=mine.id)
+        record_event("policy.updated", actor="Theirs", merchant_id=other.id)
+        db.session.commit()
+        html = client.get("/console/audit", query_string={"session_token": console_token(mine)}).get_data(
+            as_text=True
+        )
+        assert "Mine" in html and "Theirs" not in html

@@ -48,6 +48,30 @@
     bar.textContent = percent + ' %';
   });
 
+  // Settings: each change is checked by the server as saving would; show its problems beside the fields without
+  // replacing what the merchant is typing (the form is not swapped, only its messages and marks are).
+  document.addEventListener('htmx:afterRequest', function (event) {
+    var form = event.target.closest && event.target.closest('form[data-check]');
+    if (!form || !event.detail.successful) { return; }
+    var fresh = new DOMParser().parseFromString(event.detail.xhr.responseText, 'text/html').getElementById(form.id);
+    if (!fresh) { return; }
+    form.querySelectorAll('.field-error').forEach(function (error) { error.remove(); });
+    fresh.querySelectorAll('[name]').forEach(function (input) {
+      var mine = form.querySelector('[name="' + CSS.escape(input.getAttribute('name')) + '"]');
+      if (!mine) { return; }
+      if (input.getAttribute('aria-invalid') === 'true') { mine.setAttribute('aria-invalid', 'true'); }
+      else { mine.removeAttribute('aria-invalid'); }
+      if (input.hasAttribute('aria-describedby')) {
+        mine.setAttribute('aria-describedby', input.getAttribute('aria-describedby'));
+      }
+    });
+    fresh.querySelectorAll('.field-error').forEach(function (error) {
+      var field = document.getElementById(error.id.replace(/-error$/, ''));
+      var place = field && form.contains(field) ? field.closest('.field, td, th') : null;
+      (place || form.querySelector('.card-body') || form).appendChild(document.importNode(error, true));
+    });
+  });
+
   document.addEventListener('htmx:load', function (event) { init(event.target); });
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', function () { init(document); });

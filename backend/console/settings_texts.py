@@ -1,0 +1,156 @@
+"""Labels and plain-language explanations of every settings field, in German and English, by field key.
+
+A key is the field's JSON pointer without list indexes (``/bureau/min_amount``); weights and velocity limits
+share one explanation per group and take their label from the signal's or identity's name.
+"""
+
+from __future__ import annotations
+
+FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "de": {
+        "/invoice_methods": (
+            "Rechnungsartige Zahlarten",
+            "Technische Namen der Zahlarten, bei denen Sie in Vorleistung gehen (eine pro Zeile). Nur sie werden "
+            "riskanten Käufern ausgeblendet.",
+        ),
+        "/review_at": (
+            "Prüfen ab Punktzahl",
+            "Ab dieser Punktzahl (0 bis 100) wird die Bestellung zur Prüfung markiert.",
+        ),
+        "/decline_at": (
+            "Ablehnen ab Punktzahl",
+            "Ab dieser Punktzahl wird Kauf auf Rechnung ausgeblendet. Muss mindestens so hoch sein wie „Prüfen ab“.",
+        ),
+        "/currency": (
+            "Währung der Grenzen",
+            "Die Währung, in der die Betragsgrenzen unten gelten (z. B. EUR).",
+        ),
+        "/max_order_amount": ("Höchstbetrag je Bestellung", "Größere Bestellungen gehen nicht auf Rechnung."),
+        "/max_first_order_amount": (
+            "Höchstbetrag der ersten Bestellung",
+            "Grenze für Käufer, die noch nie bei Ihnen bestellt haben.",
+        ),
+        "/max_open_exposure": (
+            "Höchster offener Betrag je Käufer",
+            "Summe aller unbezahlten Rechnungen eines Käufers einschließlich dieser Bestellung.",
+        ),
+        "/weights": (
+            "Gewicht",
+            "Punkte, die dieses Signal zur Punktzahl beiträgt, wenn es zutrifft. 0 schaltet es aus.",
+        ),
+        "/review_mode": (
+            "Bei „Prüfen“",
+            "offer: Rechnung bleibt angeboten, die Bestellung wird markiert. hide: Rechnung wird ausgeblendet.",
+        ),
+        "/fail_mode": (
+            "Wenn die Prüfung ausfällt",
+            "hide_invoice: Rechnung ausblenden. allow_up_to: Rechnung bis zum Betrag unten weiter anbieten.",
+        ),
+        "/bureau_fail_max_amount": (
+            "Ohne Prüfung erlaubt bis",
+            "Bis zu diesem Betrag bleibt Rechnung angeboten, wenn Auskunftei oder Prüfung nicht antworten.",
+        ),
+        "/bureau/enabled": (
+            "Auskunftei fragen",
+            "Fragt bei größeren Beträgen eine Bonitätsauskunft ab (kostet Geld).",
+        ),
+        "/bureau/min_amount": (
+            "Auskunft ab Betrag",
+            "Erst ab diesem Warenkorbwert wird die Auskunftei gefragt.",
+        ),
+        "/bureau/score_type": ("Art der Auskunft", "Der Score-Typ Ihres Vertrags bei PAYONE, z. B. IH."),
+        "/bureau/address_check_type": (
+            "Adressprüfung",
+            "NO: keine, BA: einfach, PE: Person, BB/PB: Boniversum einfach/Person.",
+        ),
+        "/bureau/cache_days": (
+            "Auskunft wiederverwenden (Tage)",
+            "So lange gilt eine Auskunft für denselben Käufer.",
+        ),
+        "/bureau/min_score_value": (
+            "Mindest-Score",
+            "Optional: unter diesem Wert zählt die Auskunft als negativ. Leer: nur die Ampel zählt.",
+        ),
+        "/retention_days": (
+            "Rohdaten aufbewahren (Tage)",
+            "Danach werden die Käuferdaten einer Prüfung gelöscht; nur verschlüsselte Kennungen bleiben.",
+        ),
+        "/velocity": (
+            "Häufigkeitsgrenze",
+            "So viele frühere Bestellungen derselben Kennung sind erlaubt, bevor das Signal zutrifft. 0 schaltet "
+            "es aus.",
+        ),
+    },
+    "en": {
+        "/invoice_methods": (
+            "Invoice-like payment methods",
+            "Technical names of the methods where you deliver before being paid (one per line). Only these are "
+            "hidden from risky buyers.",
+        ),
+        "/review_at": ("Review from score", "From this score (0 bis 100) the order is flagged for review."),
+        "/decline_at": (
+            "Decline from score",
+            "From this score invoice payment is hidden. Must be at least the review score.",
+        ),
+        "/currency": ("Currency of the limits", "The currency the amount limits below are in (e.g. EUR)."),
+        "/max_order_amount": ("Largest order", "Larger orders cannot be paid by invoice."),
+        "/max_first_order_amount": (
+            "Largest first order",
+            "The limit for buyers who never ordered from you.",
+        ),
+        "/max_open_exposure": (
+            "Largest open amount per buyer",
+            "All of a buyer's unpaid invoices together, this order included.",
+        ),
+        "/weights": (
+            "Weight",
+            "Points this signal adds to the score when it fires. 0 switches it off.",
+        ),
+        "/review_mode": (
+            "On review",
+            "offer: invoice stays offered and the order is flagged. hide: invoice is hidden.",
+        ),
+        "/fail_mode": (
+            "When the check fails",
+            "hide_invoice: hide invoice. allow_up_to: keep offering invoice up to the amount below.",
+        ),
+        "/bureau_fail_max_amount": (
+            "Allowed without a check up to",
+            "Up to this amount invoice stays offered when the bureau or the check does not answer.",
+        ),
+        "/bureau/enabled": (
+            "Ask a credit bureau",
+            "Asks for a credit report on larger amounts (it costs money).",
+        ),
+        "/bureau/min_amount": ("Report from amount", "The bureau is asked only from this cart value."),
+        "/bureau/score_type": ("Report type", "The score type of your PAYONE contract, e.g. IH."),
+        "/bureau/address_check_type": (
+            "Address check",
+            "NO: none, BA: basic, PE: person, BB/PB: Boniversum basic/person.",
+        ),
+        "/bureau/cache_days": ("Reuse a report (days)", "How long a report counts for the same buyer."),
+        "/bureau/min_score_value": (
+            "Lowest score",
+            "Optional: below this value the report counts as negative. Empty: only the traffic light counts.",
+        ),
+        "/retention_days": (
+            "Keep raw data (days)",
+            "After this a check's buyer data is deleted; only keyed identity hashes remain.",
+        ),
+        "/velocity": (
+            "Frequency limit",
+            "How many earlier orders with the same identity are allowed before the signal fires. 0 switches it off.",
+        ),
+    },
+}
+
+
+def field_text(language: str, key: str) -> tuple[str, str]:
+    """Return a field's label and explanation; weights and velocity limits are named by their last parts."""
+    texts = FIELD_TEXTS[language]
+    if key in texts:
+        return texts[key]
+    parts = key.strip("/").split("/")
+    label, explanation = texts.get(f"/{parts[0]}", ("", ""))
+    name = " ".join(parts[1:]).replace("_", " ")
+    return (f"{label}: {name}" if label else name), explanation

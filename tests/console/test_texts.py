@@ -1,0 +1,33 @@
+"""The console's texts: German and English say the same things, and every ledger event has a name."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from backend.console.texts import TEXTS, format_money, format_percent
+from backend.receivables.ledger import EventKind
+
+
+def keys(texts: dict, prefix: str = "") -> set[str]:
+    found = set()
+    for key, value in texts.items():
+        found.add(prefix + key)
+        if isinstance(value, dict):
+            found |= keys(value, f"{prefix}{key}.")
+    return found
+
+
+def test_german_and_english_have_the_same_texts():
+    assert keys(TEXTS["de"]) == keys(TEXTS["en"])
+
+
+def test_every_event_of_the_ledger_has_a_name_in_the_timeline():
+    for language in ("de", "en"):
+        assert {kind.value for kind in EventKind} <= set(TEXTS[language]["events"]), language
+
+
+def test_money_and_percentages_are_written_per_language():
+    assert format_money(Decimal("1234.5"), "EUR", "de") == "1.234,50\u00a0€"
+    assert format_money(Decimal("-1234.5"), "EUR", "en") == "-€1,234.50"
+    assert format_percent(Decimal("1.270"), "de") == "1,27\u00a0%"
+    assert format_percent(Decimal("5"), "en") == "5%"
