@@ -74,29 +74,49 @@ def attention_items(merchant_id: int, today: date | None = None) -> list[Attenti
         .where(PaymentMatch.merchant_id == merchant_id, PaymentMatch.status == "review")
     )
     if reviews:
-        items.append(AttentionItem("payment_reviews", reviews, "console.overview"))
+        items.append(AttentionItem("payment_reviews", reviews, "console.payments"))
     failing = _count(
-        sa.select(sa.func.count())
-        .select_from(ShopUpdate)
-        .where(
-            ShopUpdate.merchant_id == merchant_id,
-            ShopUpdate.done_at.is_(None),
-            ShopUpdate.last_error.is_not(None),
-        )
+        sa.select(sa.func.count()).select_from(ShopUpdate).where(*_failing_shop_updates(merchant_id))
     )
     if failing:
-        items.append(AttentionItem("failed_shop_updates", failing, "console.overview"))
+        items.append(
+            AttentionItem("failed_shop_updates", failing, "console.overview", {"_anchor": "shop-updates"})
+        )
     covered_until = base_rate_table().covered_until
     if covered_until is None or covered_until < today:
         items.append(AttentionItem("missing_base_rate", 1, "console.overview"))
     if not get_dunning_settings(get_merchant(merchant_id)).has_payment_details:
-        items.append(AttentionItem("missing_payment_details", 1, "console.overview"))
+        items.append(
+            AttentionItem("missing_payment_details", 1, "console.settings", {"_anchor": "section-creditor"})
+        )
     rule = handovers.get_rules(merchant_id)
     if rule is None or not rule.creditor_address:
-        items.append(AttentionItem("missing_creditor_address", 1, "console.overview"))
+        items.append(
+            AttentionItem("missing_creditor_address", 1, "console.settings", {"_anchor": "section-creditor"})
+        )
     if not connections_of(merchant_id):
         items.append(AttentionItem("no_connection", 1, "console.overview"))
     return items
+
+
+def _failing_shop_updates(merchant_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        ShopUpdate.merchant_id == merchant_id,
+        ShopUpdate.done_at.is_(None),
+        ShopUpdate.last_error.is_not(None),
+    )
+
+
+def failing_shop_updates(merchant_id: int, limit: int = 20) -> list[ShopUpdate]:
+    """Return updates to the merchant's shops that failed and are being retried, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ShopUpdate)
+            .where(*_failing_shop_updates(merchant_id))
+            .order_by(ShopUpdate.id)
+            .limit(limit)
+        )
+    )
 
 
 def connections_of(merchant_id: int) -> list[ShopConnection]:

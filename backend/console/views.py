@@ -230,6 +230,7 @@ def overview() -> Response:
         title=texts["tabs"]["overview"],
         items=services.attention_items(session.merchant_id),
         connections=services.connections_of(session.merchant_id),
+        shop_updates=services.failing_shop_updates(session.merchant_id),
     )
 
 

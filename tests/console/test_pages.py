@@ -12,7 +12,7 @@ from backend.console.forms import policy_fields
 from backend.dunning.claims import DebtorKind, NoticeKind
 from backend.dunning.services import get_dunning_settings, get_schedules, schedules_document
 from backend.extensions import db
-from backend.handovers.models import Handover
+from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.services import rules_document
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
@@ -20,6 +20,7 @@ from backend.risk.services import policy_document
 from tests.dunning.conftest import smtp_server
 from tests.dunning.factories import set_payment_details
 from tests.factories import make_connection, overdue_receivable
+from tests.handovers.conftest import set_rules
 
 __all__ = ["smtp_server"]
 
@@ -288,3 +289,37 @@ class TestOtherPages:
             as_text=True
         )
         assert "Mine" in html and "Theirs" not in html
+
+
+class TestOverview:
+    def test_lists_what_needs_the_merchant_with_links(self, client, merchant, shop, propose, console_token):
+        handover = propose(shop, "order-1")
+        db.session.add(
+            ShopUpdate(
+                merchant_id=merchant.id,
+                connection_id=shop.id,
+                handover_id=handover.id,
+                external_order_id="order-1",
+                kind="note",
+                idempotency_key="test-failing-update",
+                attempts=3,
+                last_error="shop answered 503",
+            )
+        )
+        db.session.commit()
+        html = client.get("/console/", query_string={"session_token": console_token(merchant)}).get_data(
+            as_text=True
+        )
+        assert "Handover proposals waiting for your decision: 1" in html
+        assert "/console/handovers?status=proposed" in html
+        assert "Your bank account for notices is missing" in html
+        assert "shop answered 503" in html
+        assert "https://shop.example" in html
+
+    def test_nothing_to_do_says_so(self, client, merchant, shop, console_token):
+        set_payment_details(merchant)
+        set_rules(merchant)
+        html = client.get("/console/", query_string={"session_token": console_token(merchant)}).get_data(
+            as_text=True
+        )
+        assert "All done: nothing is waiting for you." in html
