@@ -34,6 +34,10 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Höchster offener Betrag je Käufer",
             "Summe aller unbezahlten Rechnungen eines Käufers einschließlich dieser Bestellung.",
         ),
+        "/max_open_invoices_without_payment": (
+            "Offene Rechnungen ohne Zahlung",
+            "So viele Rechnungen darf ein Käufer, der bei Ihnen noch nie bezahlt hat, gleichzeitig offen haben.",
+        ),
         "/weights": (
             "Gewicht",
             "Punkte, die dieses Signal zur Punktzahl beiträgt, wenn es zutrifft. 0 schaltet es aus.",
@@ -102,6 +106,10 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Largest open amount per buyer",
             "All of a buyer's unpaid invoices together, this order included.",
         ),
+        "/max_open_invoices_without_payment": (
+            "Open invoices without a payment",
+            "How many invoices a buyer who never paid you may have open at once.",
+        ),
         "/weights": (
             "Weight",
             "Points this signal adds to the score when it fires. 0 switches it off.",
@@ -152,5 +160,6 @@ def field_text(language: str, key: str) -> tuple[str, str]:
         return texts[key]
     parts = key.strip("/").split("/")
     label, explanation = texts.get(f"/{parts[0]}", ("", ""))
-    name = " ".join(parts[1:]).replace("_", " ")
-    return (f"{label}: {name}" if label else name), explanation
+    name = " ".join(parts[1:] or parts).replace("_", " ")
+    # A field added to the policy before its text here still gets a readable label.
+    return (f"{label}: {name}" if label else name.capitalize()), explanation

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from backend.console.forms import policy_fields
+from backend.console.settings_texts import field_text
 from backend.console.texts import TEXTS, format_money, format_percent
 from backend.receivables.ledger import EventKind
+from backend.risk.policy import RiskPolicy
 
 
 def keys(texts: dict, prefix: str = "") -> set[str]:
@@ -31,3 +34,10 @@ def test_money_and_percentages_are_written_per_language():
     assert format_money(Decimal("-1234.5"), "EUR", "en") == "-€1,234.50"
     assert format_percent(Decimal("1.270"), "de") == "1,27\u00a0%"
     assert format_percent(Decimal("5"), "en") == "5%"
+
+
+def test_every_policy_field_has_a_label_and_an_explanation():
+    for field in policy_fields(RiskPolicy().to_dict()):
+        for language in ("de", "en"):
+            label, explanation = field_text(language, field.key)
+            assert label and explanation, (field.pointer, language)
