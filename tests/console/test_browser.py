@@ -25,7 +25,7 @@ from backend.receivables.models import Receivable
 from tests.console.conftest import screenshot, serious_violations
 from tests.factories import make_connection
 from tests.fakes.server import FakeServer
-from tests.fakes.shopware_shop import ShopSimulator, http_transport
+from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
 from tests.payments.test_import import camt, overdue_order, transfer
 from tests.shopware.conftest import APP_SECRET, stored_shop
 
@@ -236,7 +236,9 @@ class TestInsideShopware:
             lambda environ, start: Response(administration["page"], mimetype="text/html")(environ, start)
         )
         with host:
-            shop = ShopSimulator(http_transport(live_server_url), app_secret=APP_SECRET, shop_url=host.url)
+            # The shop registers through WSGI (its server-to-server part is not under test here); the browser
+            # loads the module over HTTP from the Administration's page on another origin.
+            shop = ShopSimulator(wsgi_transport(app.test_client()), app_secret=APP_SECRET, shop_url=host.url)
             shop.register()
             connection = stored_shop(shop.shop_id).connection
             handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
