@@ -7,6 +7,7 @@ from decimal import Decimal
 from backend.console.forms import policy_fields
 from backend.console.settings_texts import field_text
 from backend.console.texts import TEXTS, format_money, format_percent
+from backend.dunning.models import NoticeStatus
 from backend.receivables.ledger import EventKind
 from backend.risk.policy import RiskPolicy
 
@@ -41,3 +42,8 @@ def test_every_policy_field_has_a_label_and_an_explanation():
         for language in ("de", "en"):
             label, explanation = field_text(language, field.key)
             assert label and explanation, (field.pointer, language)
+
+
+def test_every_notice_status_has_a_name():
+    for language in ("de", "en"):
+        assert {status.value for status in NoticeStatus} <= set(TEXTS[language]["notice_statuses"]), language
