@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from backend.auth.services import purge_expired_tokens
+from backend.console.sessions import prune_console_links
 from backend.dunning.services import queue_due_notices, send_queued_notices, send_shop_reminders
 from backend.handovers.services import (
     job_interval,
@@ -27,6 +28,7 @@ HANDOVER_EVERY = job_interval()
 HANDOVER_JOB_LEASE = min(submission_lease(), timedelta(minutes=1))
 
 periodic_job("purge-expired-tokens", every=timedelta(hours=1))(purge_expired_tokens)
+periodic_job("console-prune-links", every=timedelta(hours=6))(prune_console_links)
 ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))
 periodic_job("orders-sync", every=timedelta(seconds=30))(process_order_sync_requests)
 periodic_job("orders-reconcile", every=reconcile_interval(), lease=timedelta(minutes=30))(

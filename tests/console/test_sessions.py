@@ -171,3 +171,16 @@ class TestConsoleLinkCommand:
         result = app.test_cli_runner().invoke(main, ["console-link", "--merchant", "999"])
         assert result.exit_code != 0
         assert "merchant 999 does not exist" in result.output
+
+
+class TestPruning:
+    def test_links_are_deleted_a_week_after_they_expired(self, app, merchant):
+        sessions.create_console_link(merchant.id, user_name="Old", locale="de-DE", created_by="test")
+        sessions.create_console_link(merchant.id, user_name="New", locale="de-DE", created_by="test")
+        db.session.execute(
+            sa.update(ConsoleLink)
+            .where(ConsoleLink.user_name == "Old")
+            .values(expires_at=datetime.now(UTC) - sessions.USED_LINK_RETENTION - timedelta(minutes=1))
+        )
+        assert sessions.prune_console_links() == "1 console links"
+        assert db.session.scalars(sa.select(ConsoleLink.user_name)).all() == ["New"]
