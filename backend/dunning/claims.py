@@ -7,13 +7,15 @@ Interpretation of dates (all are Europe/Berlin calendar days; callers convert ti
   ``notice_receipt_days`` (default 1) after it was sent: an e-mail arrives at once, but one sent outside
   business hours is legally received only the next business day, so one day never claims too early.
   ``DunningNotice.received_on`` overrides that per notice.
-- **Payment deadline (§193 BGB).** A due date or the last day of a period that falls on a Saturday or
-  Sunday moves to the next Monday. Public holidays differ by Land and are not applied; a notice schedule
-  keeps its first stage at least three days after the due date, so this only matters for the 30-day route.
+- **Payment deadline (§193 BGB).** A due date or the last day of a period that falls on a Saturday, a
+  Sunday or a public holiday (nationwide, plus those of ``Claim.land``) moves to the next working day
+  (``law.next_working_day``).
 - **Mahnung route (§286(1)).** Any notice sent after the (shifted) due date that asks for payment is a
   Mahnung, whatever the merchant calls it: a friendly *Zahlungserinnerung* after the due date counts.
-  The debtor is in default from its receipt; by §187(1) BGB the day of receipt itself does not count, so
-  ``default_start`` is the day after receipt. A notice sent on or before the due date has no effect.
+  Without a deadline the debtor is in default from its receipt; by §187(1) BGB the day of receipt itself
+  does not count, so ``default_start`` is the day after receipt. A Mahnung that sets a deadline ("pay by
+  07.04.") grants time: default starts the day after the deadline (08.04.), never before the day after
+  receipt. A notice sent on or before the due date has no effect.
 - **30-day route (§286(3)).** 30 days after the later of due date and invoice receipt, counted from the
   next day (§187(1)), ending on the 30th day (§188(1)), shifted by §193; default starts the day after.
   For a consumer only when the invoice expressly pointed this out (``invoice_has_default_notice``).
@@ -34,16 +36,25 @@ Money:
 - Payments are credited by §367(1): costs first, then interest, then principal. Costs arise in date order.
 - Businesses owe a €40 flat fee (§288(5)) from default start. It is credited against costs of pursuing the
   claim (§288(5) sentence 3), which include dunning fees: a business pays dunning fees only beyond €40.
-- Dunning fees: only for notices sent while the debtor was already in default (never on the notice that
-  creates default), at most ``MAX_DUNNING_FEE`` each.
+- Dunning fees: only the actual cost of a letter (§§280(1), (2), 286 BGB: damage caused by default; no
+  staff or overhead costs), so only for notices sent as a letter (``Channel.LETTER``) while the debtor was
+  already in default (never on the notice that creates default), at most ``MAX_DUNNING_FEE`` each. An
+  e-mail or a reminder the shop sends costs nothing: a fee stated on one is never charged.
 - Credit notes (returns, partial cancellations) reduce the principal; beyond it they become an overpayment
   owed back. Refunds first use up an overpayment; beyond it they are treated as a reversed payment (e.g. a
   chargeback) and re-open the principal.
 - Only euro claims: the flat fee and the fee cap are euro amounts.
 
-Limitation (§§195, 199): three years from the end of the year in which the claim arose, i.e. the last day
-is 31 December of the third year after. ``Claim.arose_on`` defaults to the invoice date, the earliest date
-the caller knows, so warnings come early rather than late.
+Limitation (§§195, 199, 212(1) No. 1, 193; ``law.limitation_date``): three years from the end of the year in
+which the claim fell due, restarted by each payment (a partial payment acknowledges the claim), §193 applied
+to the last day. After that day the debtor can refuse to pay (§214); while that defence exists the debtor is
+not in default, so a time-barred claim carries no interest, no fees and no flat fee (``time_barred``); the
+caller sends no notice and proposes no handover for it.
+
+Unknown base rates: interest is charged only for days whose half-year has a known base rate. Days after the
+table's last half-year are not charged (``interest_unpaid_from`` says from when); a rate is never guessed,
+and claiming less interest is lawful where claiming more is not. A gap inside the table raises
+``UnknownBaseRate``.
 """
 
 from __future__ import annotations
@@ -54,7 +65,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from backend.dunning import law
 from backend.dunning.base_rates import BaseRateTable
+from backend.dunning.law import DebtorKind
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -66,15 +79,19 @@ MAX_DUNNING_FEE = Decimal("2.50")
 DEFAULT_INVOICE_RECEIPT_DAYS = 3
 DEFAULT_NOTICE_RECEIPT_DAYS = 1
 SECTION_286_3_DAYS = 30
-LIMITATION_YEARS = 3
 SUPPORTED_CURRENCY = "EUR"
 
 
-class DebtorKind(enum.StrEnum):
-    """Whether the debtor is a consumer (§13 BGB) or a business (§14 BGB)."""
+class Channel(enum.StrEnum):
+    """How a notice reaches the debtor; only a letter has costs the debtor must reimburse."""
 
-    CONSUMER = "consumer"
-    BUSINESS = "business"
+    EMAIL = "email"
+    SHOP = "shop"
+    LETTER = "letter"
+    NONE = "none"
+
+
+FEE_CHANNELS = frozenset({Channel.LETTER})
 
 
 class NoticeKind(enum.StrEnum):
@@ -99,6 +116,8 @@ class FeeReason(enum.StrEnum):
     CHARGED = "charged"
     CAPPED = "capped"
     NOT_IN_DEFAULT = "not_in_default"
+    NO_COSTS = "no_costs"
+    TIME_BARRED = "time_barred"
     CREDITED_TO_FLAT_FEE = "credited_to_flat_fee"
 
 
@@ -113,18 +132,23 @@ def _require_money(name: str, value: object, *, positive: bool) -> None:
 
 @dataclass(frozen=True)
 class DunningNotice:
-    """A notice sent to the debtor, with the fee it stated."""
+    """A notice sent to the debtor: how, the fee it stated, and the payment deadline it set (if any)."""
 
     kind: NoticeKind
     sent_on: date
     fee: Decimal = ZERO
     received_on: date | None = None
+    deadline_on: date | None = None
+    channel: Channel = Channel.EMAIL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", NoticeKind(self.kind))
+        object.__setattr__(self, "channel", Channel(self.channel))
         _require_money("fee", self.fee, positive=False)
         if self.received_on is not None and self.received_on < self.sent_on:
             raise ValueError(f"received_on: {self.received_on} is before sent_on {self.sent_on}")
+        if self.deadline_on is not None and self.deadline_on < self.sent_on:
+            raise ValueError(f"deadline_on: {self.deadline_on} is before sent_on {self.sent_on}")
 
 
 @dataclass(frozen=True)
@@ -155,7 +179,7 @@ class Claim:
     invoice_receipt_days: int = DEFAULT_INVOICE_RECEIPT_DAYS
     invoice_received_on: date | None = None
     notice_receipt_days: int = DEFAULT_NOTICE_RECEIPT_DAYS
-    arose_on: date | None = None
+    land: str | None = None
 
     def __post_init__(self) -> None:
         _require_money("principal", self.principal, positive=True)
@@ -170,6 +194,7 @@ class Claim:
             raise ValueError("invoice_receipt_days and notice_receipt_days must be zero or more")
         if self.invoice_received_on is not None and self.invoice_received_on < self.invoice_date:
             raise ValueError(f"invoice_received_on: {self.invoice_received_on} is before the invoice date")
+        object.__setattr__(self, "land", law.check_land(self.land))
 
     @property
     def received_on(self) -> date:
@@ -183,6 +208,16 @@ class Claim:
         if notice.received_on is not None:
             return notice.received_on
         return notice.sent_on + timedelta(days=self.notice_receipt_days)
+
+    @property
+    def payment_deadline(self) -> date:
+        """Return the last day to pay without a Mahnung being possible: the due date, §193 applied."""
+        return law.next_working_day(self.due_date, self.land)
+
+    def limitation_date(self) -> date:
+        """Return the last day before the claim is time-barred, restarted by each payment (§212(1) No. 1)."""
+        payments = (b.booked_on for b in self.bookings if b.kind is BookingKind.PAYMENT)
+        return law.limitation_date(self.due_date, payments, self.land)
 
 
 @dataclass(frozen=True)
@@ -258,6 +293,8 @@ class ClaimBreakdown:
     first_dunning_notice_on: date | None
     limitation_date: date
     days_overdue: int
+    time_barred: bool = False
+    interest_unpaid_from: date | None = None
 
     @property
     def payments_total(self) -> Decimal:
@@ -275,25 +312,14 @@ class ClaimBreakdown:
         return self.total_outstanding - self.overpaid
 
 
-def next_working_day(day: date) -> date:
-    """Return ``day``, or the Monday after it when it is a Saturday or Sunday (§193 BGB)."""
-    weekday = day.weekday()
-    return day + timedelta(days=7 - weekday) if weekday >= 5 else day
-
-
 def interest_points(debtor_kind: DebtorKind) -> Decimal:
     """Return the points above the base rate for default interest (§288(1) and (2) BGB)."""
     return BUSINESS_POINTS if debtor_kind is DebtorKind.BUSINESS else CONSUMER_POINTS
 
 
-def limitation_date(claim_arose_on: date) -> date:
-    """Return the last day before the claim is time-barred: 31 December three years after it arose."""
-    return date(claim_arose_on.year + LIMITATION_YEARS, 12, 31)
-
-
 def _mahnungen(claim: Claim) -> list[DunningNotice]:
     """Return the notices sent after the payment deadline: each one is a Mahnung in law."""
-    deadline = next_working_day(claim.due_date)
+    deadline = claim.payment_deadline
     return [notice for notice in claim.notices if notice.sent_on > deadline]
 
 
@@ -303,15 +329,20 @@ def first_dunning_notice(claim: Claim, as_of: date) -> DunningNotice | None:
     return min(sent, key=lambda notice: notice.sent_on, default=None)
 
 
-def _mahnung_default_starts(claim: Claim) -> list[date]:
-    return [claim.notice_received_on(notice) + timedelta(days=1) for notice in _mahnungen(claim)]
+def mahnung_default_start(claim: Claim, notice: DunningNotice) -> date:
+    """Return the first day of default a Mahnung brings: after receipt, and after the deadline it set."""
+    start = claim.notice_received_on(notice) + timedelta(days=1)
+    if notice.deadline_on is not None:
+        start = max(start, notice.deadline_on + timedelta(days=1))
+    return start
 
 
-def _thirty_day_default_start(claim: Claim) -> date | None:
+def thirty_day_default_start(claim: Claim) -> date | None:
+    """Return the first day of default under §286(3), or None where it does not apply (consumer, no notice)."""
     if claim.debtor_kind is DebtorKind.CONSUMER and not claim.invoice_has_default_notice:
         return None
     period_start = max(claim.due_date, claim.received_on)
-    last_day = next_working_day(period_start + timedelta(days=SECTION_286_3_DAYS))
+    last_day = law.next_working_day(period_start + timedelta(days=SECTION_286_3_DAYS), claim.land)
     return last_day + timedelta(days=1)
 
 
@@ -334,7 +365,12 @@ def default_start(claim: Claim, as_of: date) -> date | None:
     Each Mahnung and the 30-day rule give a candidate day; the earliest one on which principal is still
     open wins (a Mahnung answered by full payment has no effect, a later one after a chargeback does).
     """
-    candidates = [*_mahnung_default_starts(claim), _thirty_day_default_start(claim)]
+    if as_of > claim.limitation_date():
+        return None
+    candidates = [
+        *(mahnung_default_start(claim, n) for n in _mahnungen(claim)),
+        thirty_day_default_start(claim),
+    ]
     for start in sorted(c for c in candidates if c is not None and c <= as_of):
         if not _principal_settled_by(claim, start):
             return start
@@ -382,6 +418,7 @@ class _Ledger:
     flat_fee_charged: bool = False
     flat_fee_credit_left: Decimal = ZERO
     accrued_through: date | None = None
+    unpaid_from: date | None = None
     segments: list[InterestSegment] = field(default_factory=list)
     fee_lines: list[FeeLine] = field(default_factory=list)
     allocations: list[PaymentAllocation] = field(default_factory=list)
@@ -393,8 +430,14 @@ class _Ledger:
         first_day = self.start if self.accrued_through is None else self.accrued_through + timedelta(days=1)
         if last_day < first_day:
             return
-        if self.principal > 0:
-            new = accrue_interest(self.principal, first_day, last_day, self.rates, self.claim.debtor_kind)
+        covered_until = self.rates.covered_until
+        charged_until = last_day if covered_until is None else min(last_day, covered_until)
+        if charged_until < last_day and self.principal > 0 and self.unpaid_from is None:
+            self.unpaid_from = max(first_day, charged_until + timedelta(days=1))
+        if self.principal > 0 and charged_until >= first_day:
+            new = accrue_interest(
+                self.principal, first_day, charged_until, self.rates, self.claim.debtor_kind
+            )
             self.segments.extend(new)
             self.interest += sum((s.amount for s in new), ZERO)
         self.accrued_through = last_day
@@ -404,12 +447,20 @@ class _Ledger:
         self.flat_fee_charged = True
         self.flat_fee_credit_left = BUSINESS_FLAT_FEE
 
-    def add_notice_fee(self, notice: DunningNotice) -> None:
+    def add_notice_fee(self, notice: DunningNotice, time_barred: bool) -> None:
         if notice.fee == 0:
             return
-        if self.start is None or notice.sent_on < self.start:
-            line = FeeLine(notice.kind, notice.sent_on, notice.fee, ZERO, FeeReason.NOT_IN_DEFAULT)
-            self.fee_lines.append(line)
+        unowed = (
+            FeeReason.TIME_BARRED
+            if time_barred
+            else FeeReason.NO_COSTS
+            if notice.channel not in FEE_CHANNELS
+            else FeeReason.NOT_IN_DEFAULT
+            if self.start is None or notice.sent_on < self.start
+            else None
+        )
+        if unowed is not None:
+            self.fee_lines.append(FeeLine(notice.kind, notice.sent_on, notice.fee, ZERO, unowed))
             return
         recoverable = min(notice.fee, MAX_DUNNING_FEE)
         credited = min(recoverable, self.flat_fee_credit_left)
@@ -456,6 +507,8 @@ class _Ledger:
 
 def claim_breakdown(claim: Claim, as_of: date, rates: BaseRateTable) -> ClaimBreakdown:
     """Return the claim on ``as_of`` (inclusive); raise ``UnknownBaseRate`` when a needed rate is missing."""
+    limitation = claim.limitation_date()
+    time_barred = as_of > limitation
     start = default_start(claim, as_of)
     ledger = _Ledger(claim=claim, rates=rates, start=start, principal=claim.principal)
 
@@ -474,7 +527,7 @@ def claim_breakdown(claim: Claim, as_of: date, rates: BaseRateTable) -> ClaimBre
         if item is None:
             ledger.add_flat_fee()
         elif isinstance(item, DunningNotice):
-            ledger.add_notice_fee(item)
+            ledger.add_notice_fee(item, time_barred)
         else:
             assert isinstance(item, Booking)
             ledger.book(item)
@@ -501,8 +554,10 @@ def claim_breakdown(claim: Claim, as_of: date, rates: BaseRateTable) -> ClaimBre
         overpaid=ledger.overpaid,
         default_start=start,
         first_dunning_notice_on=first_notice.sent_on if first_notice else None,
-        limitation_date=limitation_date(claim.arose_on or claim.invoice_date),
+        limitation_date=limitation,
         days_overdue=max(0, (as_of - claim.due_date).days) if outstanding > 0 else 0,
+        time_barred=time_barred,
+        interest_unpaid_from=ledger.unpaid_from,
     )
 
 

@@ -13,7 +13,14 @@ Legal constraints enforced on every schedule:
 - The first stage is at least ``MIN_FIRST_OFFSET_DAYS`` (3) days after the due date, so it falls after the
   payment deadline even when the due date is a Saturday and §193 BGB moves it to Monday; a notice before
   that would not be a Mahnung at all.
-- A fee is at most ``claims.MAX_DUNNING_FEE`` (€2.50): only actual costs are recoverable.
+- Fees by channel (``fee_limit``): only the actual cost of a letter is recoverable (§§280(2), 286 BGB; no
+  staff or overhead costs). An e-mail, or a reminder the shop sends, costs nothing: its fee must be 0. A
+  letter's fee is at most the merchant's stated cost of one letter (``letter_cost``, default €1.00, the
+  amount courts accept without proof), and never more than ``claims.MAX_DUNNING_FEE`` (€2.50, accepted only
+  with proof of cost). ``none`` (the merchant's own system dunns) charges nothing through ClaimBridge. For a
+  business the fees are covered by the €40 flat fee first (§288(5) sentence 3).
+- ``grace_banking_days`` (1-3): the first notice waits until that many banking days after the (§193-shifted)
+  due date have passed, so a transfer made on the due date has arrived and been reconciled.
 - A stage's payment deadline ends before the next stage is due when notices go out on time.
 
 The rule for the next stage (mirrored in SQL by the worker; keep both in step):
@@ -44,19 +51,15 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backend.dunning.claims import MAX_DUNNING_FEE, DebtorKind, NoticeKind, next_working_day
+from backend.dunning.claims import FEE_CHANNELS, MAX_DUNNING_FEE, Channel, DebtorKind, NoticeKind
+from backend.dunning.law import add_working_days, next_working_day
 
 MIN_FIRST_OFFSET_DAYS = 3
 DEFAULT_HANDOVER_AFTER_DAYS = 3
+DEFAULT_GRACE_BANKING_DAYS = 2
+GRACE_BANKING_DAYS = (1, 3)
+DEFAULT_LETTER_COST = Decimal("1.00")
 KIND_RANK = {NoticeKind.REMINDER: 0, NoticeKind.DUNNING: 1, NoticeKind.FINAL_NOTICE: 2}
-
-
-class Channel(enum.StrEnum):
-    """Who sends a stage's notice."""
-
-    EMAIL = "email"
-    SHOP = "shop"
-    NONE = "none"
 
 
 class ScheduleError(ValueError):
@@ -117,8 +120,6 @@ class Stage:
             raise ScheduleError("fee", f"{self.fee!r} is not an amount in cents")
         if fee < 0:
             raise ScheduleError("fee", f"must not be negative, not {fee}")
-        if fee > MAX_DUNNING_FEE:
-            raise ScheduleError("fee", f"must be at most {MAX_DUNNING_FEE}: only actual costs are owed")
         object.__setattr__(self, "fee", fee)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +139,32 @@ class Stage:
         return cls(**data)
 
 
+def fee_limit(channel: Channel, letter_cost: Decimal = DEFAULT_LETTER_COST) -> Decimal:
+    """Return the highest fee a later notice sent through ``channel`` may state (module docstring)."""
+    if channel not in FEE_CHANNELS:
+        return Decimal("0.00")
+    return min(letter_cost, MAX_DUNNING_FEE)
+
+
+def fee_rule(channel: Channel, debtor_kind: DebtorKind, letter_cost: Decimal = DEFAULT_LETTER_COST) -> str:
+    """Return the sentence that explains ``fee_limit`` to a merchant (shown by the console and in 422s)."""
+    limit = fee_limit(channel, letter_cost)
+    if channel is Channel.LETTER:
+        text = (
+            f"A letter may charge its actual cost (paper, print, postage), at most {limit} as you stated it; "
+            f"courts accept about 1.00 without proof and up to {MAX_DUNNING_FEE} only with proof of cost. "
+            "Staff time and overheads are not recoverable, and the notice that first puts the debtor in "
+            "default carries no fee."
+        )
+    elif channel is Channel.NONE:
+        text = "Your own system sends this notice: ClaimBridge charges no fee for it."
+    else:
+        text = "An e-mail costs the debtor nothing to receive and you nothing to send: no fee may be charged."
+    if debtor_kind is DebtorKind.BUSINESS and limit > 0:
+        text += " For a business the fees are covered by the 40.00 flat fee first (§288(5) BGB)."
+    return text
+
+
 @dataclass(frozen=True)
 class SentNotice:
     """A notice that went out: its kind, the day it was sent and the payment deadline it stated."""
@@ -154,11 +181,28 @@ class DunningSchedule:
     debtor_kind: DebtorKind
     stages: Sequence[Stage]
     handover_after_days: int = DEFAULT_HANDOVER_AFTER_DAYS
+    grace_banking_days: int = DEFAULT_GRACE_BANKING_DAYS
+    letter_cost: Decimal = DEFAULT_LETTER_COST
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "debtor_kind", _parse_enum(DebtorKind, "debtor_kind", self.debtor_kind))
         object.__setattr__(self, "stages", tuple(self.stages))
         _require_days("handover_after_days", self.handover_after_days, 1)
+        _require_days("grace_banking_days", self.grace_banking_days, GRACE_BANKING_DAYS[0])
+        if self.grace_banking_days > GRACE_BANKING_DAYS[1]:
+            raise ScheduleError(
+                "grace_banking_days",
+                f"must be at most {GRACE_BANKING_DAYS[1]}, not {self.grace_banking_days}",
+            )
+        letter_cost = _parse_fee(self.letter_cost)
+        if not letter_cost.is_finite() or letter_cost.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ScheduleError("letter_cost", f"{self.letter_cost!r} is not an amount in cents")
+        if not 0 <= letter_cost <= MAX_DUNNING_FEE:
+            raise ScheduleError(
+                "letter_cost",
+                f"must be between 0.00 and {MAX_DUNNING_FEE}: more than that is not the cost of one letter",
+            )
+        object.__setattr__(self, "letter_cost", letter_cost)
         if not self.stages or self.stages[-1].kind is not NoticeKind.FINAL_NOTICE:
             raise ScheduleError("stages", "must end with a final_notice announcing the handover")
         for index, stage in enumerate(self.stages):
@@ -175,6 +219,13 @@ class DunningSchedule:
             if stage.fee != 0:
                 raise ScheduleError(f"{where}.fee", "the first notice puts the debtor in default: no fee")
             return
+        limit = fee_limit(stage.channel, self.letter_cost)
+        if stage.fee > limit:
+            raise ScheduleError(
+                f"{where}.fee",
+                f"must be at most {limit} for a notice by {stage.channel.value} to a {self.debtor_kind.value}: "
+                + fee_rule(stage.channel, self.debtor_kind, self.letter_cost),
+            )
         previous = self.stages[index - 1]
         if KIND_RANK[stage.kind] <= KIND_RANK[previous.kind]:
             raise ScheduleError(
@@ -198,13 +249,19 @@ class DunningSchedule:
         return {
             "debtor_kind": self.debtor_kind.value,
             "handover_after_days": self.handover_after_days,
+            "grace_banking_days": self.grace_banking_days,
+            "letter_cost": f"{self.letter_cost:.2f}",
             "stages": [stage.to_dict() for stage in self.stages],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DunningSchedule:
         """Build a schedule from ``to_dict`` data; raise ``ScheduleError`` naming the bad field."""
-        _require_keys(data, {"debtor_kind", "stages"}, optional={"handover_after_days"})
+        _require_keys(
+            data,
+            {"debtor_kind", "stages"},
+            optional={"handover_after_days", "grace_banking_days", "letter_cost"},
+        )
         raw_stages = data["stages"]
         if not isinstance(raw_stages, list):
             raise ScheduleError("stages", "must be a list of stages")
@@ -220,6 +277,8 @@ class DunningSchedule:
             debtor_kind=data["debtor_kind"],
             stages=stages,
             handover_after_days=data.get("handover_after_days", DEFAULT_HANDOVER_AFTER_DAYS),
+            grace_banking_days=data.get("grace_banking_days", DEFAULT_GRACE_BANKING_DAYS),
+            letter_cost=data.get("letter_cost", DEFAULT_LETTER_COST),
         )
 
 
@@ -233,20 +292,34 @@ def _require_keys(data: Mapping[str, Any], required: set[str], optional: Iterabl
 
 
 def default_schedule(debtor_kind: DebtorKind) -> DunningSchedule:
-    """Return the schedule merchants start with: reminder +7, Mahnung +14, final notice +28."""
+    """Return the schedule merchants start with: reminder +7, Mahnung +14, final notice +28, by e-mail, no fees."""
     return DunningSchedule(
         debtor_kind=debtor_kind,
         stages=(
             Stage(NoticeKind.REMINDER, offset_days=7, fee=Decimal("0.00"), payment_deadline_days=5),
-            Stage(NoticeKind.DUNNING, offset_days=14, fee=Decimal("2.50"), payment_deadline_days=10),
-            Stage(NoticeKind.FINAL_NOTICE, offset_days=28, fee=Decimal("2.50"), payment_deadline_days=14),
+            Stage(NoticeKind.DUNNING, offset_days=14, fee=Decimal("0.00"), payment_deadline_days=10),
+            Stage(NoticeKind.FINAL_NOTICE, offset_days=28, fee=Decimal("0.00"), payment_deadline_days=14),
         ),
     )
 
 
-def payment_deadline(stage: Stage, sent_on: date) -> date:
+def payment_deadline(stage: Stage, sent_on: date, land: str | None = None) -> date:
     """Return the payment deadline a notice of ``stage`` sent on ``sent_on`` states (§193 BGB applied)."""
-    return next_working_day(sent_on + timedelta(days=stage.payment_deadline_days))
+    return next_working_day(sent_on + timedelta(days=stage.payment_deadline_days), land)
+
+
+def first_notice_floor(due_date: date, grace_banking_days: int) -> date:
+    """Return the first day a first notice may go: after the grace's banking days past the due date."""
+    return add_working_days(next_working_day(due_date), grace_banking_days) + timedelta(days=1)
+
+
+def latest_due_date_past_grace(today: date, grace_banking_days: int) -> date:
+    """Return the latest due date whose grace has passed by ``today`` (``first_notice_floor`` <= today)."""
+    day = today - timedelta(days=1)
+    # first_notice_floor only grows with the due date, so walking back finds the boundary.
+    while first_notice_floor(day, grace_banking_days) > today:
+        day -= timedelta(days=1)
+    return day
 
 
 def _last_sent(notices_sent: Iterable[SentNotice]) -> SentNotice | None:
@@ -263,7 +336,9 @@ def next_stage_due_on(
     if stage is None:
         return None
     due_on = due_date + timedelta(days=stage.offset_days)
-    if last is not None:
+    if last is None:
+        due_on = max(due_on, first_notice_floor(due_date, schedule.grace_banking_days))
+    else:
         due_on = max(due_on, last.deadline_on + timedelta(days=1))
     return stage, due_on
 

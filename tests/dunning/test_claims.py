@@ -11,10 +11,11 @@ from decimal import Decimal
 
 import pytest
 
-from backend.dunning.base_rates import UnknownBaseRate, bundled_table
+from backend.dunning.base_rates import BaseRateTable, UnknownBaseRate, bundled_table
 from backend.dunning.claims import (
     Booking,
     BookingKind,
+    Channel,
     Claim,
     ClaimBreakdown,
     DebtorKind,
@@ -24,9 +25,8 @@ from backend.dunning.claims import (
     accrue_interest,
     claim_breakdown,
     default_start,
-    limitation_date,
-    next_working_day,
 )
+from backend.dunning.law import next_working_day
 
 RATES = bundled_table()
 D = Decimal
@@ -197,10 +197,20 @@ class TestInterest:
             accrue_interest(D("100.00"), date(2024, 7, 2), date(2024, 7, 1), RATES, DebtorKind.CONSUMER) == ()
         )
 
-    def test_raises_when_a_base_rate_is_missing(self) -> None:
+    def test_charges_no_interest_for_days_without_a_known_base_rate(self) -> None:
+        # The table knows rates until 30 June 2026 (a table ending there): interest is charged through that
+        # day and nothing after; no rate is guessed. Default from 15 June 2024 (see TestDefaultStart).
+        table = BaseRateTable(rate for rate in RATES.rates if rate.valid_from <= date(2026, 1, 1))
+        result = claim_breakdown(make_claim(), date(2026, 8, 31), table)
+        assert result.interest_segments[-1].last_day == date(2026, 6, 30)
+        assert result.interest_unpaid_from == date(2026, 7, 1)
+        assert result.interest == claim_breakdown(make_claim(), date(2026, 6, 30), table).interest
+
+    def test_raises_when_a_base_rate_inside_the_period_is_missing(self) -> None:
+        table = BaseRateTable(rate for rate in RATES.rates if rate.valid_from != date(2024, 7, 1))
         with pytest.raises(UnknownBaseRate) as excinfo:
-            breakdown(make_claim(), date(2026, 7, 2))
-        assert excinfo.value.missing == date(2026, 7, 1)
+            claim_breakdown(make_claim(), date(2024, 8, 15), table)
+        assert excinfo.value.missing == date(2024, 7, 1)
 
 
 class TestFees:
@@ -210,9 +220,9 @@ class TestFees:
         # Total on 15 August: 1,000.00 + 14.33 interest + 5.00 fees = 1,019.33.
         claim = make_claim(
             notices=[
-                DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13), D("2.50")),
-                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50")),
-                DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50")),
+                DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13), D("2.50"), channel=Channel.LETTER),
+                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50"), channel=Channel.LETTER),
+                DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50"), channel=Channel.LETTER),
             ]
         )
         result = breakdown(claim)
@@ -228,7 +238,7 @@ class TestFees:
         claim = make_claim(
             notices=[
                 DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13)),
-                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("10.00")),
+                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("10.00"), channel=Channel.LETTER),
             ]
         )
         (line,) = breakdown(claim).fees
@@ -240,8 +250,8 @@ class TestFees:
             debtor_kind=DebtorKind.BUSINESS,
             notices=[
                 DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13)),
-                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50")),
-                DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50")),
+                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50"), channel=Channel.LETTER),
+                DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50"), channel=Channel.LETTER),
             ],
         )
         result = breakdown(claim)
@@ -257,7 +267,7 @@ class TestFees:
             invoice_date=date(2024, 3, 1),
             due_date=date(2024, 3, 15),
             invoice_has_default_notice=True,
-            notices=[DunningNotice(NoticeKind.DUNNING, date(2024, 5, 2), D("2.50"))],
+            notices=[DunningNotice(NoticeKind.DUNNING, date(2024, 5, 2), D("2.50"), channel=Channel.LETTER)],
         )
         result = breakdown(claim, date(2024, 5, 2))
         assert result.default_start == date(2024, 4, 16)
@@ -315,23 +325,6 @@ class TestCreditsAndRefunds:
         assert result.total_outstanding == D("608.60")
 
 
-class TestLimitation:
-    @pytest.mark.parametrize(
-        ("arose", "expires"),
-        [
-            (date(2024, 1, 1), date(2027, 12, 31)),
-            (date(2024, 12, 31), date(2027, 12, 31)),
-            (date(2025, 1, 1), date(2028, 12, 31)),
-        ],
-    )
-    def test_three_years_from_the_end_of_the_year(self, arose: date, expires: date) -> None:
-        assert limitation_date(arose) == expires
-
-    def test_breakdown_counts_from_the_invoice_date_unless_told_otherwise(self) -> None:
-        assert breakdown(make_claim()).limitation_date == date(2027, 12, 31)
-        assert breakdown(make_claim(arose_on=date(2025, 1, 2))).limitation_date == date(2028, 12, 31)
-
-
 class TestClaimValidation:
     @pytest.mark.parametrize(
         ("overrides", "error"),
@@ -364,3 +357,117 @@ class TestNextWorkingDay:
     )
     def test_moves_weekends_to_monday(self, day: date, expected: date) -> None:
         assert next_working_day(day) == expected
+
+
+class TestMahnungWithDeadline:
+    # Consumer, €500.00 due Tue 24 March 2026; reminder sent Tue 31 March 2026, received Wed 1 April.
+    DUE = date(2026, 3, 24)
+
+    def claim(self, deadline: date | None) -> Claim:
+        notice = DunningNotice(NoticeKind.REMINDER, date(2026, 3, 31), deadline_on=deadline)
+        return make_claim(
+            principal=D("500.00"), invoice_date=date(2026, 3, 10), due_date=self.DUE, notices=[notice]
+        )
+
+    def test_without_a_deadline_default_starts_the_day_after_receipt(self) -> None:
+        # Received 1 April, default from 2 April (§286(1), §187(1)).
+        assert default_start(self.claim(None), date(2026, 4, 30)) == date(2026, 4, 2)
+
+    def test_with_a_deadline_default_starts_the_day_after_the_deadline(self) -> None:
+        # "Please pay by 07.04." grants time until then: default from 8 April, not 2 April.
+        # Interest 8 .. 30 April = 23 days x (1.27 + 5) % on 500.00 = 500 x 6.27 x 23 / 36500 = 1.9755 -> 1.98.
+        result = claim_breakdown(self.claim(date(2026, 4, 7)), date(2026, 4, 30), RATES)
+        assert result.default_start == date(2026, 4, 8)
+        assert result.interest == D("1.98")
+        assert default_start(self.claim(date(2026, 4, 7)), date(2026, 4, 7)) is None
+
+    def test_a_deadline_before_receipt_does_not_bring_default_forward(self) -> None:
+        # A deadline on the sending day itself: default still waits for receipt (1 April) + 1.
+        assert default_start(self.claim(date(2026, 3, 31)), date(2026, 4, 30)) == date(2026, 4, 2)
+
+
+class TestHolidays:
+    def test_a_thirty_day_period_ending_on_new_years_day_ends_on_the_2nd(self) -> None:
+        # Business, invoice 18 Nov 2025 (received 21 Nov), due Tue 2 Dec 2025. 30 days from 2 Dec end on
+        # Thu 1 Jan 2026, New Year's Day (§193) -> Fri 2 Jan; default from Sat 3 Jan 2026.
+        # Interest 3 .. 31 Jan = 29 days x (1.27 + 9) % on 1,000.00 = 1000 x 10.27 x 29 / 36500 = 8.1597
+        # -> 8.16 (starting on 2 January would have charged 30 days, 8.44: one day too much).
+        claim = make_claim(
+            invoice_date=date(2025, 11, 18),
+            due_date=date(2025, 12, 2),
+            debtor_kind=DebtorKind.BUSINESS,
+            notices=[],
+        )
+        result = claim_breakdown(claim, date(2026, 1, 31), RATES)
+        assert result.default_start == date(2026, 1, 3)
+        assert result.interest == D("8.16")
+        assert result.flat_fee == D("40.00")
+
+    def test_a_due_date_on_a_holiday_of_the_merchants_land(self) -> None:
+        # Due Tue 6 Jan 2026, Epiphany in Bavaria: payable there until Wed 7 Jan (§193), so a notice sent
+        # on 7 Jan is no Mahnung for a Bavarian merchant; nationwide it is (received 8 Jan, default 9 Jan).
+        notices = [DunningNotice(NoticeKind.REMINDER, date(2026, 1, 7))]
+        base = {"invoice_date": date(2025, 12, 23), "due_date": date(2026, 1, 6), "notices": notices}
+        assert default_start(make_claim(**base), date(2026, 2, 1)) == date(2026, 1, 9)
+        assert default_start(make_claim(**base, land="BY"), date(2026, 2, 1)) is None
+
+
+class TestTimeBarred:
+    def test_counts_limitation_from_the_due_date(self) -> None:
+        # Invoice 21 Dec 2022, due 1 Feb 2023: barred after 31 December 2026, not 2025.
+        claim = make_claim(invoice_date=date(2022, 12, 21), due_date=date(2023, 2, 1), notices=[])
+        assert claim_breakdown(claim, date(2026, 1, 15), RATES).limitation_date == date(2026, 12, 31)
+
+    def test_a_time_barred_claim_has_no_default_no_interest_and_no_fees(self) -> None:
+        # Due 10 May 2022: barred after 31 December 2025. In January 2026 a reminder, a Mahnung (letter,
+        # 1.00) and a final notice went out; the debtor can refuse to pay (§214), so there is no default
+        # (BGH: no Verzug while a defence exists), no interest, no fee: only the principal stays.
+        claim = make_claim(
+            invoice_date=date(2022, 4, 26),
+            due_date=date(2022, 5, 10),
+            notices=[
+                DunningNotice(NoticeKind.REMINDER, date(2026, 1, 5)),
+                DunningNotice(NoticeKind.DUNNING, date(2026, 1, 12), D("1.00"), channel=Channel.LETTER),
+                DunningNotice(NoticeKind.FINAL_NOTICE, date(2026, 1, 19)),
+            ],
+        )
+        result = claim_breakdown(claim, date(2026, 1, 31), RATES)
+        assert result.time_barred and result.limitation_date == date(2025, 12, 31)
+        assert result.default_start is None
+        assert (result.interest, result.dunning_fees, result.flat_fee) == (0, 0, 0)
+        assert [line.reason for line in result.fees] == [FeeReason.TIME_BARRED]
+        assert result.total_outstanding == D("1000.00")
+
+    def test_a_partial_payment_keeps_the_claim_alive(self) -> None:
+        # Same claim, €100.00 paid on 3 March 2025 (§212(1) No. 1): new end Wed 3 March 2028. On
+        # 31 Jan 2026 the claim is enforceable; the reminder of 5 January (received 6 Jan) puts the debtor
+        # in default from 7 January: 25 days x 6.27 % on 900.00 = 900 x 6.27 x 25 / 36500 = 3.8651 -> 3.87.
+        claim = make_claim(
+            invoice_date=date(2022, 4, 26),
+            due_date=date(2022, 5, 10),
+            notices=[DunningNotice(NoticeKind.REMINDER, date(2026, 1, 5))],
+            bookings=[Booking(BookingKind.PAYMENT, date(2025, 3, 3), D("100.00"))],
+        )
+        result = claim_breakdown(claim, date(2026, 1, 31), RATES)
+        assert not result.time_barred and result.limitation_date == date(2028, 3, 3)
+        assert result.default_start == date(2026, 1, 7)
+        assert result.interest == D("3.87")
+
+
+class TestFeesByChannel:
+    def test_no_fee_is_owed_for_an_email_or_a_shop_reminder(self) -> None:
+        # Default from 15 June by the reminder; the Mahnung of 27 June by e-mail and the final notice of
+        # 11 July sent by the shop stated 2.50 each (an old schedule): neither cost anything, nothing owed.
+        claim = make_claim(
+            notices=[
+                DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13)),
+                DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50"), channel=Channel.EMAIL),
+                DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50"), channel=Channel.SHOP),
+            ]
+        )
+        result = breakdown(claim)
+        assert [(line.charged, line.reason) for line in result.fees] == [
+            (D("0.00"), FeeReason.NO_COSTS),
+            (D("0.00"), FeeReason.NO_COSTS),
+        ]
+        assert result.total_outstanding == D("1014.33")  # principal + interest only (see TestInterest)

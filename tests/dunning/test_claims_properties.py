@@ -13,6 +13,7 @@ from backend.dunning.base_rates import bundled_table
 from backend.dunning.claims import (
     Booking,
     BookingKind,
+    Channel,
     Claim,
     ClaimBreakdown,
     DebtorKind,
@@ -36,7 +37,12 @@ def claims(draw: st.DrawFn) -> Claim:
     due_date = invoice_date + timedelta(days=draw(st.integers(0, 30)))
     principal = draw(amounts)
     notices = [
-        DunningNotice(draw(st.sampled_from(list(NoticeKind))), due_date + timedelta(days=offset), draw(fees))
+        DunningNotice(
+            draw(st.sampled_from(list(NoticeKind))),
+            due_date + timedelta(days=offset),
+            draw(fees),
+            channel=draw(st.sampled_from(list(Channel))),
+        )
         for offset in draw(st.lists(st.integers(1, 120), max_size=3, unique=True))
     ]
     bookings = [

@@ -11,6 +11,7 @@ from backend.dunning.base_rates import bundled_table
 from backend.dunning.claims import (
     Booking,
     BookingKind,
+    Channel,
     Claim,
     DebtorKind,
     DunningNotice,
@@ -35,7 +36,7 @@ NBSP = "\u00a0"
 PAYMENT = PaymentDetails("Beispiel Shop GmbH", "DE89370400440532013000", "COBADEFFXXX", "RE-2024-0815")
 
 # Consumer invoice over €1,234.56 due 5 June 2024; reminder 13 June creates default from 15 June;
-# Mahnung 27 June (fee 2.50); €100.00 paid 1 July; final notice 11 July (fee 2.50).
+# Mahnung 27 June (letter, fee 2.50); €100.00 paid 1 July; final notice 11 July (letter, fee 2.50).
 CLAIM = Claim(
     principal=D("1234.56"),
     invoice_date=date(2024, 5, 22),
@@ -43,8 +44,8 @@ CLAIM = Claim(
     debtor_kind=DebtorKind.CONSUMER,
     notices=[
         DunningNotice(NoticeKind.REMINDER, date(2024, 6, 13)),
-        DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50")),
-        DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50")),
+        DunningNotice(NoticeKind.DUNNING, date(2024, 6, 27), D("2.50"), channel=Channel.LETTER),
+        DunningNotice(NoticeKind.FINAL_NOTICE, date(2024, 7, 11), D("2.50"), channel=Channel.LETTER),
     ],
     bookings=[Booking(BookingKind.PAYMENT, date(2024, 7, 1), D("100.00"))],
 )

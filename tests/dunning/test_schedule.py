@@ -18,6 +18,7 @@ from backend.dunning.schedule import (
     Stage,
     default_schedule,
     handover_ready_on,
+    latest_due_date_past_grace,
     next_stage,
     next_stage_due_on,
     payment_deadline,
@@ -41,8 +42,8 @@ class TestDefaultSchedule:
     def test_has_reminder_mahnung_and_final_notice_on_the_usual_days(self) -> None:
         assert [(s.kind, s.offset_days, s.fee, s.channel) for s in SCHEDULE.stages] == [
             (NoticeKind.REMINDER, 7, Decimal("0.00"), Channel.EMAIL),
-            (NoticeKind.DUNNING, 14, Decimal("2.50"), Channel.EMAIL),
-            (NoticeKind.FINAL_NOTICE, 28, Decimal("2.50"), Channel.EMAIL),
+            (NoticeKind.DUNNING, 14, Decimal("0.00"), Channel.EMAIL),
+            (NoticeKind.FINAL_NOTICE, 28, Decimal("0.00"), Channel.EMAIL),
         ]
 
     def test_exists_separately_for_businesses(self) -> None:
@@ -87,7 +88,7 @@ class TestNextStage:
             DebtorKind.BUSINESS,
             [
                 Stage(NoticeKind.DUNNING, 10, Decimal("0"), 7),
-                Stage(NoticeKind.FINAL_NOTICE, 20, Decimal("2.50"), 10),
+                Stage(NoticeKind.FINAL_NOTICE, 20, Decimal("1.00"), 10, Channel.LETTER),
             ],
         )
         first = next_stage(short, [], DUE, DUE + timedelta(days=10))
@@ -142,3 +143,65 @@ class TestValidation:
         assert excinfo.value.field == field
         assert str(excinfo.value).startswith(f"{field}: ")
         assert isinstance(excinfo.value, ValueError)
+
+
+class TestFeesByChannel:
+    def schedule(self, channel: str, fee: str, **extra: Any) -> DunningSchedule:
+        data = valid_dict()
+        data["stages"][1].update(channel=channel, fee=fee)
+        data.update(extra)
+        return DunningSchedule.from_dict(data)
+
+    @pytest.mark.parametrize("channel", ["email", "shop", "none"])
+    def test_an_email_or_shop_notice_carries_no_fee(self, channel: str) -> None:
+        assert self.schedule(channel, "0.00").stages[1].fee == 0
+        with pytest.raises(ScheduleError) as excinfo:
+            self.schedule(channel, "0.01")
+        assert excinfo.value.field == "stages[1].fee"
+        assert "must be at most 0.00" in excinfo.value.reason
+
+    def test_a_letter_may_charge_its_stated_cost(self) -> None:
+        assert self.schedule("letter", "1.00").stages[1].fee == Decimal("1.00")  # default cost of a letter
+        with pytest.raises(ScheduleError) as excinfo:
+            self.schedule("letter", "1.01")
+        assert "actual cost" in excinfo.value.reason and "consumer" in excinfo.value.reason
+        assert self.schedule("letter", "2.50", letter_cost="2.50").stages[1].fee == Decimal("2.50")
+        with pytest.raises(ScheduleError):
+            self.schedule("letter", "2.51", letter_cost="2.50")
+
+    def test_a_letter_cost_above_the_ceiling_is_refused(self) -> None:
+        with pytest.raises(ScheduleError) as excinfo:
+            self.schedule("letter", "1.00", letter_cost="3.00")
+        assert excinfo.value.field == "letter_cost"
+
+    def test_the_business_hint_names_the_flat_fee(self) -> None:
+        data = valid_dict()
+        data.update(debtor_kind="business")
+        data["stages"][1].update(channel="letter", fee="5.00")
+        with pytest.raises(ScheduleError) as excinfo:
+            DunningSchedule.from_dict(data)
+        assert "flat fee" in excinfo.value.reason
+
+
+class TestGracePeriod:
+    def test_the_first_notice_waits_for_transfers_in_flight(self) -> None:
+        # Due Thu 2 April 2026; offset 3 would allow 5 April. Grace 2 banking days: Good Friday, the
+        # weekend and Easter Monday are no banking days -> Tue 7 and Wed 8 April; first notice on 9 April.
+        first, *rest = SCHEDULE.stages
+        schedule = DunningSchedule(
+            DebtorKind.CONSUMER, [replace_offset(first, 3), *rest], grace_banking_days=2
+        )
+        due = date(2026, 4, 2)
+        assert next_stage_due_on(schedule, [], due) == (schedule.stages[0], date(2026, 4, 9))
+        assert latest_due_date_past_grace(date(2026, 4, 9), 2) == due
+        assert latest_due_date_past_grace(date(2026, 4, 8), 2) == date(2026, 4, 1)
+
+    @pytest.mark.parametrize("days", [0, 4])
+    def test_is_one_to_three_banking_days(self, days: int) -> None:
+        with pytest.raises(ScheduleError) as excinfo:
+            DunningSchedule.from_dict({**valid_dict(), "grace_banking_days": days})
+        assert excinfo.value.field == "grace_banking_days"
+
+
+def replace_offset(stage: Stage, offset_days: int) -> Stage:
+    return Stage(stage.kind, offset_days, stage.fee, stage.payment_deadline_days, stage.channel)
