@@ -28,7 +28,7 @@ from backend.extensions import db, utcnow
 from backend.types import Money, UTCDateTime
 
 KINDS = ("reminder", "dunning", "final_notice")
-CHANNELS = ("email", "shop", "none")
+CHANNELS = ("email", "shop", "letter", "none")
 DEBTOR_KINDS = ("consumer", "business")
 
 
@@ -67,6 +67,8 @@ class DunningScheduleRecord(db.Model):
     )
     debtor_kind: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     handover_after_days: Mapped[int]
+    grace_banking_days: Mapped[int] = mapped_column(server_default="2")
+    letter_cost: Mapped[Decimal] = mapped_column(Money, server_default="1.00")
     updated_by: Mapped[str] = mapped_column(sa.String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -135,7 +137,10 @@ class DunningNotice(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_on: Mapped[date | None] = mapped_column(sa.Date)
     language: Mapped[str | None] = mapped_column(sa.String(2))
+    # Proof of sending: with ``channel`` and ``sent_at``, the Message-ID the mail server (or shop) accepted
+    # and the SHA-256 of exactly what was sent (the e-mail's bytes, or the request the shop received).
     message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    content_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(10), default=NoticeStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,21 +2,42 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.dunning.services import NOTICE_LANGUAGES
+from backend.dunning.services import DUE_DATE_BASES, NOTICE_LANGUAGES
 
 
 class DunningStageSchema(Schema):
     kind = fields.String(dump_only=True, metadata={"enum": ["reminder", "dunning", "final_notice"]})
     offset_days = fields.Integer(dump_only=True, metadata={"description": "days after the due date"})
-    fee = fields.String(dump_only=True, metadata={"description": "decimal string, at most 2.50"})
+    fee = fields.String(
+        dump_only=True, metadata={"description": "decimal string; only letters may carry one (see fee_rules)"}
+    )
     payment_deadline_days = fields.Integer(dump_only=True)
-    channel = fields.String(dump_only=True, metadata={"enum": ["email", "shop", "none"]})
+    channel = fields.String(dump_only=True, metadata={"enum": ["email", "shop", "letter", "none"]})
+
+
+class FeeRuleSchema(Schema):
+    max_fee = fields.String(dump_only=True, metadata={"description": "highest lawful fee, decimal string"})
+    rule = fields.String(dump_only=True, metadata={"description": "why, in words a merchant can act on"})
 
 
 class DunningScheduleSchema(Schema):
     debtor_kind = fields.String(dump_only=True)
     handover_after_days = fields.Integer(dump_only=True)
+    grace_banking_days = fields.Integer(
+        dump_only=True,
+        metadata={"description": "1-3 banking days after the due date before the first notice"},
+    )
+    letter_cost = fields.String(
+        dump_only=True,
+        metadata={"description": "actual cost of one letter (at most 2.50), the letter fee cap"},
+    )
     stages = fields.List(fields.Nested(DunningStageSchema), dump_only=True)
+    fee_rules = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(FeeRuleSchema),
+        dump_only=True,
+        metadata={"description": "per channel"},
+    )
 
 
 class DunningSchedulesSchema(Schema):
@@ -41,6 +62,22 @@ class DunningSettingsSchema(Schema):
     payment_details = fields.Nested(NoticePaymentDetailsSchema, required=True)
     notice_language = fields.String(load_default="auto", validate=validate.OneOf(NOTICE_LANGUAGES))
     reply_to = fields.Email(load_default=None, allow_none=True)
+
+
+class ClaimSettingsSchema(Schema):
+    """Facts that decide default dates and debtor kinds (``services.ClaimSettings``); keys left out keep their value."""
+
+    land = fields.String(
+        allow_none=True,
+        metadata={"description": "German Land (ISO 3166-2:DE, e.g. BY): its holidays count for §193"},
+    )
+    sells_to_businesses_only = fields.Boolean()
+    invoices_carry_default_notice = fields.Boolean(
+        metadata={
+            "description": "invoices to consumers state that default follows 30 days after due date (§286(3))"
+        }
+    )
+    due_date_from = fields.String(validate=validate.OneOf(DUE_DATE_BASES))
 
 
 class DunningBuyerStopRequestSchema(Schema):

@@ -27,6 +27,8 @@ each booking carries its value date and source.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -44,10 +46,11 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from backend.audit.services import record_event
-from backend.dunning import claims
+from backend.dunning import claims, law
 from backend.dunning.base_rates import BaseRate, BaseRateTable, UnknownBaseRate, bundled_table
-from backend.dunning.claims import Claim, ClaimBreakdown, DebtorKind, NoticeKind
+from backend.dunning.claims import BookingKind, Claim, ClaimBreakdown, DebtorKind, NoticeKind
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
+from backend.dunning.law import DUE_DATE_BASES, ClaimSettings
 from backend.dunning.models import (
     BaseRateRecord,
     DunningBuyerStop,
@@ -59,7 +62,17 @@ from backend.dunning.models import (
     ShopActionStatus,
 )
 from backend.dunning.notices import Language, PaymentDetails, notice_content, render_notice
-from backend.dunning.schedule import KIND_RANK, DunningSchedule, ScheduleError, default_schedule
+from backend.dunning.schedule import (
+    DEFAULT_GRACE_BANKING_DAYS,
+    GRACE_BANKING_DAYS,
+    KIND_RANK,
+    DunningSchedule,
+    ScheduleError,
+    default_schedule,
+    fee_limit,
+    fee_rule,
+    latest_due_date_past_grace,
+)
 from backend.errors import UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
@@ -90,6 +103,8 @@ MAX_ATTEMPTS = 10
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=6)
 BLOCKED_RETRY = timedelta(hours=1)
+# Notices ClaimBridge only records (the merchant's system sends them, or the merchant posts the letter).
+RECORDED_CHANNELS = ("none", "letter")
 
 
 def berlin_today(now: datetime | None = None) -> date:
@@ -160,6 +175,8 @@ def get_schedules(merchant_id: int) -> dict[DebtorKind, DunningSchedule]:
             {
                 "debtor_kind": debtor_kind.value,
                 "handover_after_days": record.handover_after_days,
+                "grace_banking_days": record.grace_banking_days,
+                "letter_cost": record.letter_cost,
                 "stages": [
                     {
                         "kind": stage.kind,
@@ -176,9 +193,23 @@ def get_schedules(merchant_id: int) -> dict[DebtorKind, DunningSchedule]:
     return schedules
 
 
+def fee_rules(schedule: DunningSchedule) -> dict[str, dict[str, str]]:
+    """Return, per channel, the highest lawful fee of a later notice and why (what the console shows)."""
+    return {
+        channel.value: {
+            "max_fee": f"{fee_limit(channel, schedule.letter_cost):.2f}",
+            "rule": fee_rule(channel, schedule.debtor_kind, schedule.letter_cost),
+        }
+        for channel in claims.Channel
+    }
+
+
 def schedules_document(schedules: dict[DebtorKind, DunningSchedule]) -> dict[str, Any]:
-    """Return both schedules as the API shows them."""
-    return {kind.value: schedules[kind].to_dict() for kind in DebtorKind}
+    """Return both schedules as the API shows them, each with its fee rules."""
+    return {
+        kind.value: {**schedules[kind].to_dict(), "fee_rules": fee_rules(schedules[kind])}
+        for kind in DebtorKind
+    }
 
 
 def _schedule_pointer(debtor_kind: str, field: str) -> str:
@@ -200,6 +231,8 @@ def parse_schedules(document: dict[str, Any]) -> dict[DebtorKind, DunningSchedul
         if stated != debtor_kind.value:
             problems[f"/{debtor_kind.value}/debtor_kind"] = [f"must be {debtor_kind.value!r} here"]
             continue
+        # The fee rules are shown with a schedule and may come back with it; they are derived, not stored.
+        raw = {key: value for key, value in raw.items() if key != "fee_rules"}
         try:
             schedules[debtor_kind] = DunningSchedule.from_dict({**raw, "debtor_kind": debtor_kind.value})
         except ScheduleError as error:
@@ -221,6 +254,8 @@ def replace_schedules(merchant_id: int, document: dict[str, Any], *, actor: str)
                 merchant_id=merchant_id,
                 debtor_kind=debtor_kind.value,
                 handover_after_days=schedule.handover_after_days,
+                grace_banking_days=schedule.grace_banking_days,
+                letter_cost=schedule.letter_cost,
                 updated_by=actor,
             )
         )
@@ -336,6 +371,45 @@ def update_dunning_settings(merchant: Merchant, values: dict[str, Any], *, actor
     return get_dunning_settings(merchant)
 
 
+# -- what the merchant's invoices and customers are, for the law --------------------------------------------
+
+
+def get_claim_settings(merchant: Merchant) -> ClaimSettings:
+    """Return the merchant's claim settings (defaults where none were saved)."""
+    return ClaimSettings.from_settings(merchant.settings)
+
+
+def update_claim_settings(merchant: Merchant, values: dict[str, Any], *, actor: str) -> ClaimSettings:
+    """Validate and store the merchant's claim settings (only the keys given change)."""
+    current = get_claim_settings(merchant).to_dict()
+    document = {**current, **values}
+    try:
+        document["land"] = law.check_land(document["land"])
+    except law.UnknownLand as error:
+        raise UserValueError("The Land is unknown.", details={"/land": [str(error)]}) from None
+    if document["due_date_from"] not in DUE_DATE_BASES:
+        raise UserValueError(
+            "The due date basis is unknown.",
+            details={"/due_date_from": [f"one of {', '.join(DUE_DATE_BASES)}"]},
+        )
+    merchant.settings = {**(merchant.settings or {}), "claims": document}
+    record_event(
+        "claim_settings.updated",
+        actor=actor,
+        merchant_id=merchant.id,
+        target_type="merchant",
+        target_id=merchant.id,
+        details={"before": current, "after": document},
+    )
+    return get_claim_settings(merchant)
+
+
+def merchant_land(merchant_id: int) -> str | None:
+    """Return the merchant's Land for §193 BGB, or None (nationwide holidays only)."""
+    merchant = db.session.get(Merchant, merchant_id)
+    return get_claim_settings(merchant).land if merchant is not None else None
+
+
 # -- stops ---------------------------------------------------------------------------------------------------
 
 
@@ -405,6 +479,9 @@ def dunning_blocker(receivable: Receivable) -> str | None:
         return "nothing is owed"
     if buyer_stopped(receivable):
         return "dunning is stopped for this buyer"
+    barred_after = limitation_date_of(receivable)
+    if berlin_today() > barred_after:
+        return f"the claim is time-barred since {barred_after + timedelta(days=1)} (§§195, 199 BGB)"
     return None
 
 
@@ -431,7 +508,13 @@ def claim_of(receivable: Receivable, extra_notices: Iterable[claims.DunningNotic
     if receivable.total_amount <= 0:
         raise UnsupportedClaimError("the receivable has no positive invoice total")
     notices = [
-        claims.DunningNotice(NoticeKind(notice.kind), notice.sent_on, notice.fee)
+        claims.DunningNotice(
+            NoticeKind(notice.kind),
+            notice.sent_on,
+            notice.fee,
+            deadline_on=notice.deadline_on,
+            channel=claims.Channel(notice.channel),
+        )
         for notice in sent_notices(receivable.id)
         if notice.sent_on is not None
     ]
@@ -443,7 +526,23 @@ def claim_of(receivable: Receivable, extra_notices: Iterable[claims.DunningNotic
         invoice_has_default_notice=receivable.invoice_has_default_notice,
         notices=[*notices, *extra_notices],
         bookings=payment_bookings(receivable),
+        land=merchant_land(receivable.merchant_id),
     )
+
+
+def limitation_date_of(receivable: Receivable) -> date:
+    """Return the last day the receivable is not time-barred: from its due date, restarted by payments."""
+    payments = [b.booked_on for b in payment_bookings(receivable) if b.kind is BookingKind.PAYMENT]
+    return law.limitation_date(receivable.due_date, payments, merchant_land(receivable.merchant_id))
+
+
+def limitation_floor(today: date) -> date:
+    """Return the earliest due date that can still be enforceable on ``today`` without a restart.
+
+    The SQL selections use it as a coarse filter; a claim kept alive only by a payment (§212) is left to
+    the merchant rather than dunned automatically, which claims less, never more.
+    """
+    return date(today.year - law.LIMITATION_YEARS, 1, 1)
 
 
 def claim_on(receivable: Receivable, as_of: date) -> ClaimBreakdown:
@@ -480,6 +579,12 @@ def _effective_stages() -> sa.CTE:
             stage.c.fee,
             stage.c.payment_deadline_days,
             stage.c.channel,
+            schedule.c.grace_banking_days,
+        ).join(
+            schedule,
+            sa.and_(
+                schedule.c.merchant_id == stage.c.merchant_id, schedule.c.debtor_kind == stage.c.debtor_kind
+            ),
         )
     ]
     for debtor_kind in DebtorKind:
@@ -497,9 +602,22 @@ def _effective_stages() -> sa.CTE:
                     sa.literal(default.fee, Money),
                     sa.literal(default.payment_deadline_days, sa.Integer),
                     sa.literal(default.channel.value, sa.String),
+                    sa.literal(DEFAULT_GRACE_BANKING_DAYS, sa.Integer),
                 ).where(~saved)
             )
     return sa.union_all(*parts).cte("effective_stages")
+
+
+def _grace_passed_by(today: date, transitions: sa.CTE) -> sa.ColumnElement[date]:
+    """Return SQL for the latest due date whose grace period (1-3 banking days) has passed by ``today``."""
+    low, high = GRACE_BANKING_DAYS
+    return sa.case(
+        *(
+            (transitions.c.grace_banking_days == days, latest_due_date_past_grace(today, days))
+            for days in range(low, high + 1)
+        ),
+        else_=latest_due_date_past_grace(today, high),
+    )
 
 
 def due_selection(
@@ -561,6 +679,10 @@ def due_selection(
             receivable.c.currency == SUPPORTED_CURRENCY,
             receivable.c.total_amount - receivable.c.paid_amount - receivable.c.credited_amount > 0,
             receivable.c.due_date <= transitions.c.due_by,
+            receivable.c.due_date >= limitation_floor(today),
+            sa.or_(
+                transitions.c.from_level > 0, receivable.c.due_date <= _grace_passed_by(today, transitions)
+            ),
             sa.or_(receivable.c.dunning_level == 0, previous.c.deadline_on < today),
             ~sa.exists().where(
                 stop.c.merchant_id == receivable.c.merchant_id, stop.c.email_key == receivable.c.email_key
@@ -578,7 +700,8 @@ def due_selection(
 
 def _deadline(notice: DunningNotice, sent_on: date) -> date:
     """Return the payment deadline a notice sent on ``sent_on`` states (§193 BGB applied)."""
-    return claims.next_working_day(sent_on + timedelta(days=notice.payment_deadline_days))
+    day = sent_on + timedelta(days=notice.payment_deadline_days)
+    return law.next_working_day(day, merchant_land(notice.merchant_id))
 
 
 def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> Counter[str]:
@@ -600,8 +723,9 @@ def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> C
             attempts=0,
             next_attempt_at=now,
         )
-        if row.channel == "none":
-            # The merchant's own system dunns: we record the notice as given on the day it was due.
+        if row.channel in RECORDED_CHANNELS:
+            # The merchant's own system dunns or the merchant posts the letter: we record the notice as
+            # given on the day it was due.
             notice.status = NoticeStatus.SENT.value
             notice.sent_on = today
             notice.sent_at = now
@@ -611,6 +735,8 @@ def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> C
         counts[row.channel] += 1
     db.session.flush()
     for row, notice in notices:
+        if row.channel in RECORDED_CHANNELS:
+            notice.content_sha256 = recorded_notice_sha256(notice)
         if row.channel == "shop":
             db.session.add(
                 ShopAction(
@@ -622,7 +748,8 @@ def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> C
                     next_attempt_at=now,
                 )
             )
-        kind = EventKind.DUNNING_NOTICE_RECORDED if row.channel == "none" else EventKind.DUNNING_NOTICE_QUEUED
+        recorded = row.channel in RECORDED_CHANNELS
+        kind = EventKind.DUNNING_NOTICE_RECORDED if recorded else EventKind.DUNNING_NOTICE_QUEUED
         ledger.record_history(
             row.receivable_id,
             kind,
@@ -654,7 +781,8 @@ def queue_due_notices(today: date | None = None, *, batch_size: int = EVALUATION
         if sum(counts.values()) < batch_size:
             break
     queued = sum(totals.values())
-    return f"{queued} due ({totals['email']} email, {totals['shop']} shop, {totals['none']} recorded)"
+    recorded = sum(totals[channel] for channel in RECORDED_CHANNELS)
+    return f"{queued} due ({totals['email']} email, {totals['shop']} shop, {recorded} recorded)"
 
 
 # -- sending -------------------------------------------------------------------------------------------------
@@ -736,13 +864,36 @@ def _retry_or_fail(row: DunningNotice | ShopAction, error: str, *, permanent: bo
     return "retried"
 
 
-def _mark_sent(notice: DunningNotice, sent_on: date, *, message_id: str | None, language: str | None) -> None:
+def recorded_notice_sha256(notice: DunningNotice) -> str:
+    """Return the SHA-256 of what a notice without an e-mail of ours stated (kind, dates, fee, channel)."""
+    record = {
+        "notice": notice.id,
+        "receivable": notice.receivable_id,
+        "kind": notice.kind,
+        "channel": notice.channel,
+        "sent_on": notice.sent_on.isoformat() if notice.sent_on else None,
+        "deadline_on": notice.deadline_on.isoformat() if notice.deadline_on else None,
+        "fee": str(notice.fee),
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def _mark_sent(
+    notice: DunningNotice,
+    sent_on: date,
+    *,
+    message_id: str | None,
+    language: str | None,
+    content_sha256: str | None = None,
+) -> None:
+    """Record a notice as sent, with its proof: channel, time, message id and content hash."""
     notice.status = NoticeStatus.SENT.value
     notice.sent_on = sent_on
     notice.sent_at = utcnow()
     notice.deadline_on = _deadline(notice, sent_on)
     notice.message_id = message_id
     notice.language = language
+    notice.content_sha256 = content_sha256 or recorded_notice_sha256(notice)
     notice.last_error = None
     ledger.record_history(
         notice.receivable_id,
@@ -753,6 +904,8 @@ def _mark_sent(notice: DunningNotice, sent_on: date, *, message_id: str | None, 
             "kind": notice.kind,
             "channel": notice.channel,
             "sent_on": sent_on.isoformat(),
+            "message_id": notice.message_id,
+            "content_sha256": notice.content_sha256,
         },
     )
 
@@ -821,6 +974,8 @@ def build_notice_email(
         breakdown = claims.claim_breakdown(claim, sent_on, base_rate_table())
     except UnknownBaseRate as error:
         raise NoticeNotSendable(str(error), permanent=False) from None
+    if breakdown.time_barred:
+        raise NoticeNotSendable(f"the claim is time-barred since {breakdown.limitation_date}", permanent=True)
     language = notice_language(receivable, settings)
     reference = assign_payment_reference(receivable)
     qr_png = _girocode_png(settings, breakdown.total_outstanding, reference)
@@ -921,7 +1076,8 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         db.session.commit()
         return outcome
     notice = db.session.get(DunningNotice, notice_id)
-    _mark_sent(notice, today, message_id=message_id, language=language)
+    sha256 = hashlib.sha256(message.as_bytes()).hexdigest()
+    _mark_sent(notice, today, message_id=message_id, language=language, content_sha256=sha256)
     db.session.commit()
     logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
     return "sent"
@@ -995,7 +1151,12 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
         action.done_at = utcnow()
         action.last_error = None
         if action.notice_id:
-            _mark_sent(db.session.get(DunningNotice, action.notice_id), today, message_id=None, language=None)
+            _mark_sent(
+                db.session.get(DunningNotice, action.notice_id),
+                today,
+                message_id=f"shop-action-{action.id}",
+                language=None,
+            )
         db.session.commit()
         outcomes["done"] += 1
     return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to do"

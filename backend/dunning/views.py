@@ -8,6 +8,7 @@ from backend.auth.server import current_client_id, current_merchant_id, require_
 from backend.dunning import services
 from backend.dunning.blueprint import blp
 from backend.dunning.schemas import (
+    ClaimSettingsSchema,
     DunningBuyerStopRequestSchema,
     DunningBuyerStopSchema,
     DunningSchedulesResponseSchema,
@@ -57,6 +58,26 @@ def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Set the payment details (IBAN checked, BIC derived when left out), language and reply address."""
     merchant = get_merchant(current_merchant_id())
     settings = services.update_dunning_settings(merchant, values, actor=actor_for(None))
+    db.session.commit()
+    return settings.to_dict()
+
+
+@blp.route("/claim-settings", methods=["GET"])
+@blp.response(200, ClaimSettingsSchema)
+@require_oauth(["handovers:read", "settings:write"])
+def get_claim_settings() -> dict[str, Any]:
+    """The merchant's Land, B2B setting, §286(3) invoice notice and due date basis."""
+    return services.get_claim_settings(get_merchant(current_merchant_id())).to_dict()
+
+
+@blp.route("/claim-settings", methods=["PUT"])
+@blp.arguments(ClaimSettingsSchema)
+@blp.response(200, ClaimSettingsSchema)
+@require_oauth("settings:write")
+def put_claim_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """Change the claim settings; keys left out keep their value."""
+    merchant = get_merchant(current_merchant_id())
+    settings = services.update_claim_settings(merchant, values, actor=actor_for(None))
     db.session.commit()
     return settings.to_dict()
 

@@ -154,7 +154,12 @@ class ClaimBreakdownSchema(Schema):
     balance = _money()
     default_start = fields.Date(allow_none=True)
     first_dunning_notice_on = fields.Date(allow_none=True)
-    limitation_date = fields.Date()
+    limitation_date = fields.Date(metadata={"description": "last day before the claim is time-barred"})
+    time_barred = fields.Boolean(metadata={"description": "no default, interest or fees while barred"})
+    interest_unpaid_from = fields.Date(
+        allow_none=True,
+        metadata={"description": "first day without interest because its base rate is not known yet"},
+    )
     days_overdue = fields.Integer()
 
 

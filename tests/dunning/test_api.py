@@ -28,8 +28,42 @@ class TestDunningScheduleApi:
         response = client.get("/api/v1/dunning-schedule", headers=auth_headers(merchant, "handovers:read"))
         assert response.status_code == 200
         body = response.get_json()
+        rules = body["consumer"].pop("fee_rules")
         assert body["consumer"] == default_schedule(DebtorKind.CONSUMER).to_dict()
         assert body["business"]["debtor_kind"] == "business"
+        assert rules["email"]["max_fee"] == "0.00" and rules["letter"]["max_fee"] == "1.00"
+        assert "flat fee" in body["business"]["fee_rules"]["letter"]["rule"]
+
+    def test_a_fee_on_an_email_notice_is_refused_with_the_reason(
+        self, client, auth_headers, merchant
+    ) -> None:
+        consumer = _schedule()
+        consumer["stages"][1].update(fee="2.50", channel="email")
+        response = client.put(
+            "/api/v1/dunning-schedule",
+            json={"consumer": consumer, "business": _schedule()},
+            headers=auth_headers(merchant, "settings:write"),
+        )
+        assert response.status_code == 422
+        (reason,) = response.get_json()["details"]["/consumer/stages/1/fee"]
+        assert reason.startswith("must be at most 0.00 for a notice by email to a consumer: An e-mail costs")
+
+    def test_a_letter_fee_up_to_the_letter_cost_is_stored(self, client, auth_headers, merchant) -> None:
+        consumer = {**_schedule(), "letter_cost": "1.45", "grace_banking_days": 3}
+        consumer["stages"][1].update(fee="1.45", channel="letter")
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": consumer, "business": _schedule()}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        stored = client.get("/api/v1/dunning-schedule", headers=headers).get_json()["consumer"]
+        assert (stored["letter_cost"], stored["grace_banking_days"]) == ("1.45", 3)
+        assert stored["stages"][1]["fee"] == "1.45" and stored["fee_rules"]["letter"]["max_fee"] == "1.45"
+        # What the API shows can be sent back as it is (the fee rules are derived, not stored).
+        again = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": stored, "business": _schedule()}, headers=headers
+        )
+        assert again.status_code == 200, again.get_json()
 
     def test_put_stores_both_schedules_and_audits(self, client, auth_headers, merchant, db) -> None:
         consumer = _schedule(offset_days=5)
@@ -110,6 +144,33 @@ class TestDunningSettingsApi:
         )
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/payment_details/iban"]
+
+
+class TestClaimSettingsApi:
+    def test_defaults_then_partial_update(self, client, auth_headers, merchant) -> None:
+        headers = auth_headers(merchant, "settings:write")
+        assert client.get("/api/v1/claim-settings", headers=headers).get_json() == {
+            "land": None,
+            "sells_to_businesses_only": False,
+            "invoices_carry_default_notice": False,
+            "due_date_from": "invoice_date",
+        }
+        response = client.put(
+            "/api/v1/claim-settings", json={"land": "by", "due_date_from": "shipment"}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["land"] == "BY" and response.get_json()["due_date_from"] == "shipment"
+        assert client.get("/api/v1/claim-settings", headers=headers).get_json()["land"] == "BY"
+
+    @pytest.mark.parametrize(
+        ("body", "pointer"), [({"land": "XX"}, "/land"), ({"due_date_from": "payment"}, "due_date_from")]
+    )
+    def test_bad_values_are_a_422(self, client, auth_headers, merchant, body, pointer) -> None:
+        response = client.put(
+            "/api/v1/claim-settings", json=body, headers=auth_headers(merchant, "settings:write")
+        )
+        assert response.status_code == 422
+        assert pointer in str(response.get_json()["details"])
 
 
 class TestBuyerStopApi:

@@ -28,7 +28,7 @@ def test_shopware_sends_the_reminder_through_its_payment_transition(client, merc
         **SHOP_REMINDER,
         "kind": "final_notice",
         "offset_days": 28,
-        "fee": "2.50",
+        "fee": "0.00",
         "channel": "none",
     }
     schedule = {"stages": [SHOP_REMINDER, final_notice]}

@@ -1,20 +1,22 @@
 """The dunning worker end to end: evaluation, SMTP delivery, stops, concurrency and crashes.
 
-The walk-through case, computed by hand (default schedule: reminder +7, Mahnung +14 with €2.50, final
-notice +28 with €2.50; deadlines 5, 10 and 14 days, moved to Monday by §193 BGB):
+The walk-through case, computed by hand (default schedule: reminder +7, Mahnung +14, final notice +28,
+all by e-mail and so without fees; deadlines 5, 10 and 14 days, moved to Monday by §193 BGB; first notice
+not before 2 banking days after the due date have passed):
 
 - consumer invoice RE-1001 over €1,190.00 dated Mon 2 June 2025, due Mon 16 June (14 days' terms);
-- reminder Mon 23 June (due + 7), deadline Sat 28 June → Mon 30 June; it is the first Mahnung: received
-  24 June, default from Wed 25 June; no fee;
+- reminder Mon 23 June (due + 7; the grace ended with Wed 18 June), deadline Sat 28 June → Mon 30 June; it
+  is the first Mahnung, received 24 June, and it grants time until 30 June: default from Tue 1 July;
 - Mahnung Tue 1 July: due + 14 = 30 June, but not before the reminder's deadline has passed; deadline
-  11 July; fee €2.50;
-- €200.00 paid Tue 8 July (credited to the €2.50 fee, then interest, then principal);
-- final notice Mon 14 July (due + 28), deadline 28 July; fee €2.50.
+  11 July;
+- €200.00 paid Tue 8 July (credited to interest, then principal);
+- final notice Mon 14 July (due + 28), deadline 28 July.
 
-Interest (consumer: base rate + 5 points, actual/365, each segment rounded):
-25-30 June 6 days at 2.27 + 5 = 7.27 % on 1,190.00 → 1.42; from 1 July the base rate is 1.27 (6.27 %):
-1-7 July 7 days on 1,190.00 → 1.43; the €200 pays 2.50 fee + 2.85 interest + 194.65 principal → 995.35;
-8-14 July 7 days on 995.35 → 1.20, 8-20 July 13 days → 2.22.
+Interest (consumer: base rate 1.27 + 5 points = 6.27 %, actual/365, each segment rounded):
+1 July 1 day on 1,190.00: 1190 x 6.27 / 36500 = 0.2044 → 0.20;
+1-7 July 7 days on 1,190.00: 1190 x 6.27 x 7 / 36500 = 1.4309 → 1.43; the €200 pays 1.43 interest and
+198.57 principal → 991.43; 8-14 July 7 days on 991.43: 991.43 x 6.27 x 7 / 36500 = 1.1922 → 1.19;
+8-20 July 13 days: 991.43 x 6.27 x 13 / 36500 = 2.2140 → 2.21.
 """
 
 from __future__ import annotations
@@ -119,8 +121,8 @@ class TestConsumerWalkThrough:
         stored = notices(receivable)
         assert [(n.kind, n.sent_on, n.deadline_on, n.fee, n.status) for n in stored] == [
             ("reminder", REMINDER_DAY, date(2025, 6, 30), D("0.00"), "sent"),
-            ("dunning", DUNNING_DAY, date(2025, 7, 11), D("2.50"), "sent"),
-            ("final_notice", FINAL_DAY, date(2025, 7, 28), D("2.50"), "sent"),
+            ("dunning", DUNNING_DAY, date(2025, 7, 11), D("0.00"), "sent"),
+            ("final_notice", FINAL_DAY, date(2025, 7, 28), D("0.00"), "sent"),
         ]
         assert db.session.get(Receivable, receivable.id).dunning_level == 3
 
@@ -151,20 +153,19 @@ class TestConsumerWalkThrough:
         assert "bis spätestens 30.06.2025" in reminder.text
         assert "Verzugszinsen" not in reminder.text
 
-        assert f"Mahngebühren: 2,50{NBSP}€" in dunning.text
-        assert "Seit dem 25.06.2025 befinden Sie sich mit der Zahlung in Verzug" in dunning.text
+        assert "Mahngebühren" not in dunning.text  # an e-mail costs nothing
+        assert "Seit dem 01.07.2025 befinden Sie sich mit der Zahlung in Verzug" in dunning.text
         assert (
-            f"Verzugszinsen 7,27{NBSP}% p. a. (Basiszinssatz 2,27{NBSP}% + 5 Prozentpunkte) auf 1.190,00{NBSP}€ "
-            f"vom 25.06.2025 bis 30.06.2025 (6 Tage): 1,42{NBSP}€" in dunning.text
+            f"Verzugszinsen 6,27{NBSP}% p. a. (Basiszinssatz 1,27{NBSP}% + 5 Prozentpunkte) auf 1.190,00{NBSP}€ "
+            f"vom 01.07.2025 bis 01.07.2025 (1 Tage): 0,20{NBSP}€" in dunning.text
         )
-        assert f"vom 01.07.2025 bis 01.07.2025 (1 Tage): 0,20{NBSP}€" in dunning.text
-        assert f"Offener Gesamtbetrag: 1.194,12{NBSP}€" in dunning.text
+        assert f"Offener Gesamtbetrag: 1.190,20{NBSP}€" in dunning.text
         assert "bis spätestens 11.07.2025" in dunning.text
 
         assert f"Zahlungen und Gutschriften: -200,00{NBSP}€" in final.text
-        assert f"Mahngebühren: 5,00{NBSP}€" in final.text
-        assert f"auf 995,35{NBSP}€ vom 08.07.2025 bis 14.07.2025 (7 Tage): 1,20{NBSP}€" in final.text
-        assert f"Offener Gesamtbetrag: 999,05{NBSP}€" in final.text
+        assert "Mahngebühren" not in final.text
+        assert f"auf 991,43{NBSP}€ vom 08.07.2025 bis 14.07.2025 (7 Tage): 1,19{NBSP}€" in final.text
+        assert f"Offener Gesamtbetrag: 992,62{NBSP}€" in final.text
         assert "bis spätestens 28.07.2025" in final.text
         assert "übergeben wir die Forderung" in final.text
 
@@ -175,34 +176,33 @@ class TestConsumerWalkThrough:
         assert [
             (s["first_day"], s["last_day"], s["base_rate"], s["amount"]) for s in body["interest_segments"]
         ] == [
-            ("2025-06-25", "2025-06-30", "2.27", "1.42"),
             ("2025-07-01", "2025-07-07", "1.27", "1.43"),
-            ("2025-07-08", "2025-07-20", "1.27", "2.22"),
+            ("2025-07-08", "2025-07-20", "1.27", "2.21"),
         ]
         assert body["payments"] == [
             {
                 "booked_on": "2025-07-08",
                 "amount": "200.00",
-                "to_costs": "2.50",
-                "to_interest": "2.85",
-                "to_principal": "194.65",
+                "to_costs": "0.00",
+                "to_interest": "1.43",
+                "to_principal": "198.57",
                 "to_overpayment": "0.00",
             }
         ]
-        assert body["default_start"] == "2025-06-25"
+        assert body["default_start"] == "2025-07-01"
         assert body["first_dunning_notice_on"] == "2025-06-23"
-        assert (body["dunning_fees"], body["interest"]) == ("5.00", "5.07")
+        assert (body["dunning_fees"], body["interest"]) == ("0.00", "3.64")
         assert (body["principal_outstanding"], body["costs_outstanding"], body["interest_outstanding"]) == (
-            "995.35",
-            "2.50",
-            "2.22",
+            "991.43",
+            "0.00",
+            "2.21",
         )
-        assert body["total_outstanding"] == "1000.07"
+        assert body["total_outstanding"] == "993.64"
 
         before_change = client.get(
             f"/api/v1/receivables/{receivable.id}/claim?as_of=2025-06-30", headers=headers
         )
-        assert before_change.get_json()["total_outstanding"] == "1191.42"
+        assert before_change.get_json()["total_outstanding"] == "1190.00"  # not in default before 1 July
 
     def test_notice_is_in_english_for_a_buyer_abroad(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
@@ -340,14 +340,14 @@ class TestChannels:
                 {
                     "kind": "dunning",
                     "offset_days": 14,
-                    "fee": "2.50",
+                    "fee": "0.00",
                     "payment_deadline_days": 10,
                     "channel": "shop",
                 },
                 {
                     "kind": "final_notice",
                     "offset_days": 28,
-                    "fee": "2.50",
+                    "fee": "0.00",
                     "payment_deadline_days": 14,
                     "channel": "email",
                 },

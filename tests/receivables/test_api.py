@@ -179,26 +179,34 @@ class TestManualActions:
 
 
 class TestClaim:
-    def test_missing_base_rate_is_a_409_naming_the_half_year(
+    def test_days_without_a_known_base_rate_carry_no_interest(
         self, client, auth_headers, merchant, connection
     ):
+        # Business invoice 2 Nov 2026, due 16 Nov: default by §286(3) from 17 Dec 2026 (16 Dec + 1). The base
+        # rate from 1 July 2026 is not bundled: no interest is claimed for those days (never a guessed rate),
+        # and the answer says from when interest is still unpaid; the €40 flat fee does not depend on it.
         receivable = upsert(
-            connection, shop_order("8001", invoiced_on=date(2026, 11, 2), company="Muster GmbH")
+            connection, shop_order("8001", invoiced_on=date(2026, 11, 2), vat_id="DE123456789")
         )
         response = client.get(
             f"/api/v1/receivables/{receivable.id}/claim?as_of=2027-02-15",
             headers=auth_headers(merchant, READ),
         )
-        assert response.status_code == 409
+        assert response.status_code == 200
         body = response.get_json()
-        assert (body["error"], body["details"]["missing_half_year"]) == ("unknown_base_rate", "2026-07-01")
+        assert (body["default_start"], body["interest"], body["interest_unpaid_from"]) == (
+            "2026-12-17",
+            "0.00",
+            "2026-12-17",
+        )
+        assert body["flat_fee"] == "40.00"
 
     def test_business_claim_by_the_thirty_day_rule(self, client, auth_headers, merchant, connection) -> None:
         # Business invoice 2 June 2025, due 16 June; received 5 June; 30 days after 16 June = 16 July;
         # default from 17 July: €40 flat fee, interest 1.27 + 9 = 10.27 % on 1,190.00 for 17-31 July
         # (15 days) = 5.02.
         receivable = upsert(
-            connection, shop_order("8002", invoiced_on=date(2025, 6, 2), company="Muster GmbH")
+            connection, shop_order("8002", invoiced_on=date(2025, 6, 2), vat_id="DE123456789")
         )
         body = client.get(
             f"/api/v1/receivables/{receivable.id}/claim?as_of=2025-07-31",
@@ -211,4 +219,5 @@ class TestClaim:
             "5.02",
         )
         assert body["total_outstanding"] == "1235.02"
-        assert body["limitation_date"] == "2028-12-31"
+        # Due 2025: 31 Dec 2028 is a Sunday and 1 January a holiday, so the period ends 2 Jan 2029 (§193).
+        assert body["limitation_date"] == "2029-01-02"
