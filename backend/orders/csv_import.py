@@ -36,6 +36,10 @@ ORDER_COLUMNS = (
     "paid_amount",
     "state",
     "risk_check_id",
+    "debtor_kind",
+    "vat_id",
+    "invoice_has_default_notice",
+    "shipped_at",
 )
 BUYER_COLUMNS = ("email", "first_name", "last_name", "company", "phone", "customer_id")
 ADDRESS_COLUMNS = (
@@ -159,11 +163,12 @@ def _payload(row: Mapping[str, str]) -> dict[str, Any]:
 
     payload: dict[str, Any] = present(ORDER_COLUMNS)
     payload.setdefault("payment_method", DEFAULT_PAYMENT_METHOD)
-    ordered = payload.get("ordered_at", "")
-    if _DAY.fullmatch(ordered):
-        # An impossible date stays as it is, and the schema reports it.
-        with contextlib.suppress(ValueError):
-            payload["ordered_at"] = datetime.combine(date.fromisoformat(ordered), time(), BERLIN).isoformat()
+    for name in ("ordered_at", "shipped_at"):
+        day = payload.get(name, "")
+        if _DAY.fullmatch(day):
+            # An impossible date stays as it is, and the schema reports it.
+            with contextlib.suppress(ValueError):
+                payload[name] = datetime.combine(date.fromisoformat(day), time(), BERLIN).isoformat()
     payload["buyer"] = present(BUYER_COLUMNS)
     payload["billing_address"] = present(ADDRESS_COLUMNS)
     return payload

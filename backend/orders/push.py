@@ -41,4 +41,8 @@ def shop_order_from_push(external_id: str, data: Mapping[str, Any]) -> ShopOrder
             for position, item in enumerate(data.get("items") or [], start=1)
         ),
         risk_check_id=data.get("risk_check_id"),
+        debtor_kind=data.get("debtor_kind"),
+        vat_id=data.get("vat_id"),
+        invoice_has_default_notice=data.get("invoice_has_default_notice"),
+        shipped_at=data.get("shipped_at"),
     )

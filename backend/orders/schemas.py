@@ -91,6 +91,25 @@ class OrderPushSchema(Schema):
     shipping_address = fields.Nested(PushAddressSchema, load_default=None, allow_none=True)
     items = fields.List(fields.Nested(PushLineItemSchema), load_default=list)
     risk_check_id = _text(64, load_default=None)
+    debtor_kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["consumer", "business"]),
+        metadata={
+            "description": "consumer (§13 BGB) or business (§14 BGB); left out: business only with a VAT id "
+            "or the merchant's B2B setting, else consumer"
+        },
+    )
+    vat_id = _text(20, load_default=None)
+    invoice_has_default_notice = fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the invoice told the buyer that default follows 30 days after due date "
+            "(§286(3) BGB); left out: the merchant's claim setting"
+        },
+    )
+    shipped_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -129,6 +148,8 @@ class PushedReceivableSchema(Schema):
     invoice_date = fields.Date()
     due_date = fields.Date()
     paid_at = fields.DateTime(allow_none=True)
+    debtor_kind = fields.String()
+    invoice_has_default_notice = fields.Boolean()
     risk_check_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
@@ -152,12 +153,25 @@ def upsert_order(
         # A reconciliation page fetched before a webhook's re-fetch must not undo what that re-fetch applied.
         return UpsertResult(receivable=receivable)
 
+    claim_settings = ClaimSettings.from_settings(connection.merchant.settings)
+    if (
+        receivable is None
+        and not track_any_method
+        and claim_settings.due_date_from == "shipment"
+        and order.shipped_at is None
+    ):
+        # The merchant invoices on shipment: a shop order not shipped yet has no invoice and nothing is due.
+        # (Pushes and imports stand for invoices already issued.)
+        return UpsertResult(receivable=None)
     invoice_date = berlin_date(order.invoiced_at or order.ordered_at)
+    term_start = invoice_date
+    if claim_settings.due_date_from == "shipment" and order.shipped_at is not None:
+        term_start = max(invoice_date, berlin_date(order.shipped_at))
     if due_date is None:
-        if receivable is not None and receivable.invoice_date == invoice_date:
+        if receivable is not None and receivable.invoice_date == invoice_date and term_start == invoice_date:
             due_date = receivable.due_date
         else:
-            due_date = invoice_date + timedelta(days=payment_terms_days(connection.merchant))
+            due_date = term_start + timedelta(days=payment_terms_days(connection.merchant))
     email_key, address_key = _identity_keys(order)
     values: dict[str, Any] = {
         "number": order.number,
@@ -165,7 +179,18 @@ def upsert_order(
         "currency": order.currency.upper(),
         "total_amount": order.total,
         "payment_method": order.payment_method,
-        "debtor_kind": "business" if order.billing_address.company else "consumer",
+        # A company name alone proves nothing: in doubt a natural person is a consumer (§13 BGB).
+        "debtor_kind": debtor_kind_from(
+            stated=order.debtor_kind,
+            account_type=order.account_type,
+            vat_id=order.vat_id,
+            merchant_sells_to_businesses_only=claim_settings.sells_to_businesses_only,
+        ).value,
+        "invoice_has_default_notice": (
+            order.invoice_has_default_notice
+            if order.invoice_has_default_notice is not None
+            else claim_settings.invoices_carry_default_notice
+        ),
         "ordered_at": order.ordered_at,
         "invoice_date": invoice_date,
         "due_date": due_date,

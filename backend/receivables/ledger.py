@@ -50,6 +50,7 @@ TRACKED_FIELDS = (
     "due_date",
     "paid_at",
     "debtor_kind",
+    "invoice_has_default_notice",
     "risk_check_id",
 )
 # Columns only this module writes (``tests/receivables/test_single_writer.py`` enforces it).

@@ -119,6 +119,12 @@ class ShopOrder:
     line_items: tuple[LineItem, ...] = ()
     risk_check_id: str | None = None
     case_fields: Mapping[str, Any] = field(default_factory=dict)
+    # What the shop knows about the buyer's legal status (§§13, 14 BGB) and the invoice; None = not known.
+    debtor_kind: str | None = None  # stated explicitly: "consumer" or "business"
+    account_type: str | None = None  # the shop's customer account type (Shopware: "private"/"business")
+    vat_id: str | None = None
+    invoice_has_default_notice: bool | None = None  # the invoice carried the §286(3) BGB notice
+    shipped_at: datetime | None = None
 
 
 @dataclass(frozen=True)

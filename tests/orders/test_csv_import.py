@@ -68,6 +68,23 @@ class TestImport:
         assert "0 created, 0 updated, 2 unchanged" in again.output
         assert len(receivables(db)) == 2
 
+    def test_debtor_kind_vat_id_and_the_invoice_notice_are_columns(self, run, db, merchant, tmp_path):
+        header = "external_id,number,total,currency,ordered_at,country,company,debtor_kind,vat_id,invoice_has_default_notice"
+        rows = [
+            "L-1,RE-1,10.00,EUR,2024-05-01,DE,Hobbykeller,,,true",  # company only: a consumer (§13 BGB)
+            "L-2,RE-2,10.00,EUR,2024-05-01,DE,Muster GmbH,,DE123456789,",  # VAT id: a business
+            "L-3,RE-3,10.00,EUR,2024-05-01,DE,,business,,false",
+        ]
+        result = run(
+            "orders", "import", str(write(tmp_path, [header, *rows])), "--merchant", str(merchant.id)
+        )
+        assert result.exit_code == 0, result.output
+        assert [(r.debtor_kind, r.invoice_has_default_notice) for r in receivables(db)] == [
+            ("consumer", True),
+            ("business", False),
+            ("business", False),
+        ]
+
     def test_semicolons_and_a_bom_from_spreadsheet_exports(self, run, db, merchant, tmp_path):
         lines = [line.replace(",", ";") for line in (HEADER, GOOD_ROWS[0])]
         path = write(tmp_path, lines, encoding="utf-8-sig")

@@ -164,3 +164,63 @@ class TestPushOrder:
         db.session.commit()
         body = client.put("/api/v1/orders/1001", json=order_body(), headers=headers).get_json()
         assert body["connection_id"] == connection_id
+
+
+class TestDebtorKindAndInvoiceNotice:
+    """§13 BGB: in doubt a natural person is a consumer; a company field alone does not make a business."""
+
+    def push(self, client, headers, external_id, **overrides):
+        response = client.put(f"/api/v1/orders/{external_id}", json=order_body(**overrides), headers=headers)
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        return body["debtor_kind"], body["invoice_has_default_notice"]
+
+    def test_a_company_name_alone_is_a_consumer(self, client, headers):
+        address = {**order_body()["billing_address"], "company": "Erikas Hobbykeller"}
+        assert self.push(client, headers, "K-1", billing_address=address) == ("consumer", False)
+
+    def test_a_vat_id_or_the_explicit_field_makes_a_business(self, client, headers):
+        assert self.push(client, headers, "K-2", vat_id="DE123456789")[0] == "business"
+        assert self.push(client, headers, "K-3", debtor_kind="business")[0] == "business"
+        assert (
+            self.push(client, headers, "K-4", debtor_kind="consumer", vat_id="DE123456789")[0] == "consumer"
+        )
+
+    def test_the_merchants_settings_apply_where_the_order_says_nothing(self, client, headers, merchant, db):
+        merchant.settings = {
+            **merchant.settings,
+            "claims": {"sells_to_businesses_only": True, "invoices_carry_default_notice": True},
+        }
+        db.session.commit()
+        assert self.push(client, headers, "K-5") == ("business", True)
+        assert self.push(
+            client, headers, "K-6", debtor_kind="consumer", invoice_has_default_notice=False
+        ) == (
+            "consumer",
+            False,
+        )
+
+    def test_the_invoice_notice_is_settable_per_order(self, client, headers):
+        assert self.push(client, headers, "K-7", invoice_has_default_notice=True) == ("consumer", True)
+
+    def test_an_unknown_debtor_kind_is_a_422(self, client, headers):
+        response = client.put("/api/v1/orders/K-8", json=order_body(debtor_kind="robot"), headers=headers)
+        assert response.status_code == 422
+
+
+class TestDueDateFromShipment:
+    def test_the_term_runs_from_shipment(self, client, headers, merchant, db):
+        merchant.settings = {**merchant.settings, "claims": {"due_date_from": "shipment"}}
+        db.session.commit()
+        # Ordered 2 May (Berlin), shipped 6 May: 14 days' terms from shipment -> due 20 May.
+        shipped = client.put(
+            "/api/v1/orders/S-1", json=order_body(shipped_at="2024-05-06T09:00:00Z"), headers=headers
+        )
+        assert shipped.status_code == 201, shipped.get_json()
+        assert (shipped.get_json()["invoice_date"], shipped.get_json()["due_date"]) == (
+            "2024-05-02",
+            "2024-05-20",
+        )
+        # A pushed invoice without a shipment date counts from its invoice date.
+        unshipped = client.put("/api/v1/orders/S-2", json=order_body(), headers=headers)
+        assert unshipped.get_json()["due_date"] == "2024-05-16"
