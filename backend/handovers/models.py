@@ -147,6 +147,9 @@ class Handover(db.Model):
     # and why the shop's invoice was not used when it should have been.
     document_source: Mapped[str | None] = mapped_column(sa.String(20))
     document_note: Mapped[str | None] = mapped_column(sa.String(500))
+    # Proof of sending, with ``agency`` (the channel), ``case_id`` (the agency's id for what it received)
+    # and ``submitted_at``: the SHA-256 of the case data and of the document exactly as submitted.
+    content_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[str | None] = mapped_column(sa.String(300))
     legal_stage: Mapped[str | None] = mapped_column(sa.String(30))

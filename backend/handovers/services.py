@@ -30,6 +30,8 @@ wins whatever order retries happen in.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import os
 import uuid
@@ -38,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,7 +51,14 @@ from backend.dunning.claims import ClaimBreakdown, NoticeKind
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.models import DunningBuyerStop, DunningNotice, DunningScheduleRecord, NoticeStatus
 from backend.dunning.schedule import DEFAULT_HANDOVER_AFTER_DAYS
-from backend.dunning.services import berlin_date, berlin_today, claim_on, dunning_blocker, sent_notices
+from backend.dunning.services import (
+    berlin_date,
+    berlin_today,
+    claim_on,
+    dunning_blocker,
+    limitation_floor,
+    sent_notices,
+)
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.agencies import agency_for, agency_name
@@ -65,6 +75,7 @@ from backend.handovers.models import (
     ShopUpdate,
     ShopUpdateKind,
 )
+from backend.handovers.statement import STAGE_LABELS
 from backend.handovers.states import check_transition
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
@@ -110,6 +121,13 @@ DECISIONS = {"approve": HandoverStatus.APPROVED, "reject": HandoverStatus.REJECT
 CASE_FIELD_STATUS = "claimbridge_case_status"
 CASE_FIELD_ID = "claimbridge_case_id"
 CASE_FIELD_HANDED_OVER_AT = "claimbridge_handed_over_at"
+BERLIN = ZoneInfo("Europe/Berlin")
+# §288(5) sentence 3 BGB: the flat fee counts against the costs of pursuing the claim, so the agency must not
+# charge collection costs on top of it without crediting it (no double recovery).
+FLAT_FEE_REASON = (
+    "Verzugspauschale nach § 288 Abs. 5 BGB; sie ist auf die Kosten der Rechtsverfolgung (Inkassokosten) "
+    "anzurechnen (§ 288 Abs. 5 Satz 3 BGB)"
+)
 
 
 def _seconds_setting(name: str, default: int) -> timedelta:
@@ -209,11 +227,6 @@ def _plus_days(
     return sa.func.date(day, "+" + sa.cast(days, sa.String) + " days")
 
 
-def _limitation_floor(today: date) -> date:
-    """Return the earliest invoice date whose claim is not time-barred today (§§195, 199 BGB)."""
-    return date(today.year - 3, 1, 1)
-
-
 def candidate_selection(
     today: date, dialect: str, *, merchant_id: int | None = None, limit: int | None = None, lock: bool = True
 ) -> sa.Select[Any]:
@@ -256,7 +269,7 @@ def candidate_selection(
             final.c.sent_on > receivable.c.due_date,
             final.c.deadline_on.is_not(None),
             ready_on <= today_value,
-            receivable.c.invoice_date >= _limitation_floor(today),
+            receivable.c.due_date >= limitation_floor(today),
             ~sa.exists().where(handover.c.receivable_id == receivable.c.id),
             ~sa.exists().where(
                 stop.c.merchant_id == receivable.c.merchant_id, stop.c.email_key == receivable.c.email_key
@@ -334,8 +347,6 @@ def handover_blockers(receivable: Receivable, today: date | None = None) -> list
             blockers.append(f"the final notice's deadline has not passed; ready on {ready_on.isoformat()}")
         if final.sent_on <= receivable.due_date:
             blockers.append("the final notice was sent before the due date")
-    if receivable.invoice_date < _limitation_floor(today):
-        blockers.append("the claim is time-barred")
     blockers.extend(_record_blockers(receivable, rule))
     if receivable.currency == "EUR" and receivable.total_amount > 0:
         try:
@@ -343,7 +354,11 @@ def handover_blockers(receivable: Receivable, today: date | None = None) -> list
         except (MissingBaseRateError, UnsupportedClaimError) as error:
             blockers.append(str(error))
         else:
-            if breakdown.default_start is None:
+            if breakdown.time_barred:
+                blockers.append(
+                    f"the claim is time-barred since {breakdown.limitation_date + timedelta(days=1)}"
+                )
+            elif breakdown.default_start is None:
                 blockers.append("default (Verzug) is not established")
     return blockers
 
@@ -371,6 +386,9 @@ def freeze_breakdown(breakdown: ClaimBreakdown) -> dict[str, Any]:
             breakdown.first_dunning_notice_on.isoformat() if breakdown.first_dunning_notice_on else None
         ),
         "limitation_date": breakdown.limitation_date.isoformat(),
+        "interest_unpaid_from": (
+            breakdown.interest_unpaid_from.isoformat() if breakdown.interest_unpaid_from else None
+        ),
         "interest_segments": [
             {
                 "first_day": s.first_day.isoformat(),
@@ -407,7 +425,7 @@ def _propose(receivable: Receivable, today: date, now: datetime, *, actor: str =
     except (MissingBaseRateError, UnsupportedClaimError) as error:
         logger.warning("receivable %s cannot be proposed: %s", receivable.id, error)
         return None
-    if breakdown.default_start is None or breakdown.balance <= 0:
+    if breakdown.time_barred or breakdown.default_start is None or breakdown.balance <= 0:
         return None
     frozen = freeze_breakdown(breakdown)
     statement = (
@@ -824,15 +842,13 @@ def build_case(handover: Handover) -> HandoverCase:
         Charge(
             ChargeType.DUNNING_FEE,
             Decimal(fee["amount"]),
-            f"Mahngebühr ({fee['kind']})",
+            f"Mahnkosten (Brief) der {STAGE_LABELS[fee['kind']]} vom {date.fromisoformat(fee['sent_on']):%d.%m.%Y}",
             date.fromisoformat(fee["sent_on"]),
         )
         for fee in frozen["fees"]
     ]
     if Decimal(frozen["flat_fee"]) > 0:
-        charges.append(
-            Charge(ChargeType.FLAT_FEE, Decimal(frozen["flat_fee"]), "Verzugspauschale §288 Abs. 5 BGB")
-        )
+        charges.append(Charge(ChargeType.FLAT_FEE, Decimal(frozen["flat_fee"]), FLAT_FEE_REASON))
     points = "9" if receivable.debtor_kind == "business" else "5"
     charges.extend(
         Charge(
@@ -888,12 +904,7 @@ def build_case(handover: Handover) -> HandoverCase:
         phone=buyer.get("phone"),
     )
     history = tuple(
-        CaseNotice(
-            stage=notice.kind,
-            sent_at=notice.sent_at or datetime.combine(notice.sent_on, time(12), tzinfo=utcnow().tzinfo),
-            deadline=notice.deadline_on,
-            fee=notice.fee,
-        )
+        CaseNotice(stage=notice.kind, sent_at=_sent_at(notice), deadline=notice.deadline_on, fee=notice.fee)
         for notice in sent_notices(receivable.id)
         if notice.sent_on is not None
     )
@@ -903,6 +914,13 @@ def build_case(handover: Handover) -> HandoverCase:
         claim=claim,
         dunning_history=history,
     )
+
+
+def _sent_at(notice: DunningNotice) -> datetime:
+    """Return when a notice went out; its legal day ``sent_on`` wins over a recording time on another day."""
+    if notice.sent_at is not None and berlin_date(notice.sent_at) == notice.sent_on:
+        return notice.sent_at
+    return datetime.combine(notice.sent_on, time(12), tzinfo=BERLIN)
 
 
 def _optional_date(value: str | None) -> date | None:
@@ -955,9 +973,73 @@ def submit_approved_handovers(limit: int = 50) -> str:
     return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "nothing to submit"
 
 
+def last_balance_check(handover: Handover, today: date) -> tuple[HandoverStatus, str] | None:
+    """Return where an approved handover must go instead of the agency, and why, or None when it may go.
+
+    The claim was frozen when it was proposed; payments, credit notes, a dispute or a stop may have come
+    since. A claim no longer owed (or barred, disputed, stopped) is withdrawn; one whose payments or credits
+    changed is proposed again with the claim as it is today, for the merchant to approve anew.
+    """
+    receivable = handover.receivable
+    blocker = dunning_blocker(receivable)
+    if blocker is not None:
+        return HandoverStatus.WITHDRAWN, f"last check before handover: {blocker}"
+    try:
+        current = claim_on(receivable, today)
+    except (MissingBaseRateError, UnsupportedClaimError) as error:
+        return HandoverStatus.WITHDRAWN, f"last check before handover: {error}"
+    frozen = handover.breakdown
+    principal = current.principal - current.credits + current.refunds
+    if (current.payments_total, principal) != (Decimal(frozen["payments"]), Decimal(frozen["principal"])):
+        return HandoverStatus.PROPOSED, (
+            f"last check before handover: payments or credits changed since the claim was frozen "
+            f"(paid {frozen['payments']} then, {current.payments_total} now); proposed again"
+        )
+    return None
+
+
+def _hold_back(handover_id: int, token: str, target: HandoverStatus, reason: str) -> str:
+    """Keep a handover from the agency after the last balance check; re-freeze it when proposed again."""
+    handover = _holding_lease(handover_id, token)
+    if handover is None:
+        db.session.rollback()
+        return "lease lost"
+    handover.lease_token = None
+    if target is HandoverStatus.PROPOSED:
+        breakdown = claim_on(handover.receivable, berlin_today())
+        handover.breakdown = freeze_breakdown(breakdown)
+        handover.principal = Decimal(handover.breakdown["principal"])
+        handover.total = breakdown.balance
+        handover.paid_at_handover = handover.receivable.paid_amount
+        handover.attempts = 0
+    handover.decided_at = None if target is HandoverStatus.PROPOSED else utcnow()
+    handover.decided_by = None if target is HandoverStatus.PROPOSED else "last balance check"
+    handover.decision_note = reason[:1000]
+    check_transition(handover.status, target)
+    handover.status = target.value
+    _receivable_event(
+        handover.receivable_id, "handover_held_back", "worker", {"handover": handover.id, "why": reason}
+    )
+    record_event(
+        f"handover.{target.value}",
+        actor="last balance check",
+        merchant_id=handover.merchant_id,
+        target_type="handover",
+        target_id=handover.id,
+        details={"from": HandoverStatus.SUBMITTING.value, "note": reason},
+    )
+    db.session.commit()
+    logger.info("handover %s held back: %s", handover_id, reason)
+    return "held back"
+
+
 def _submit_one(handover_id: int, token: str) -> str:
     handover = db.session.get(Handover, handover_id)
     merchant_id, key = handover.merchant_id, handover.idempotency_key
+    # Only before the first attempt: after one, the agency may hold the case already (a lost answer).
+    held_back = last_balance_check(handover, berlin_today()) if handover.attempts == 1 else None
+    if held_back is not None:
+        return _hold_back(handover_id, token, *held_back)
     try:
         case = build_case(handover)
         agency = agency_for(merchant_id)
@@ -985,7 +1067,7 @@ def _submit_one(handover_id: int, token: str) -> str:
         return _retry_submission(handover_id, token, error)
     finally:
         agency.close()
-    return _finish_submitted(handover_id, token, ref, attached)
+    return _finish_submitted(handover_id, token, ref, attached, case)
 
 
 def _retry_submission(handover_id: int, token: str, error: Exception) -> str:
@@ -1042,7 +1124,17 @@ def _reject_by_agency(handover: Handover, reason: str, field_errors: Mapping[str
     _queue_order_note(handover, f"Collection agency refused the case: {reason}", "rejected")
 
 
-def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: CaseDocument) -> str:
+def submission_sha256(case: HandoverCase, attached: CaseDocument) -> str:
+    """Return the SHA-256 of what went to the agency: the case data and the attached document's bytes."""
+    data = dataclasses.asdict(dataclasses.replace(case, document=None))
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
+    digest.update(hashlib.sha256(attached.document.content).digest())
+    return digest.hexdigest()
+
+
+def _finish_submitted(
+    handover_id: int, token: str, ref: CaseRef, attached: CaseDocument, case: HandoverCase
+) -> str:
     handover = _holding_lease(handover_id, token)
     if handover is None:
         db.session.rollback()  # the worker that took the lease over records the same case (found by reference)
@@ -1057,6 +1149,7 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: Case
     handover.last_error = None
     handover.document_source = attached.source
     handover.document_note = attached.note
+    handover.content_sha256 = submission_sha256(case, attached)
     receivable = handover.receivable
     if attached.note is not None:
         ledger.record_history(
@@ -1082,7 +1175,7 @@ def _finish_submitted(handover_id: int, token: str, ref: CaseRef, attached: Case
         merchant_id=handover.merchant_id,
         target_type="handover",
         target_id=handover.id,
-        details={"agency": ref.agency, "case": ref.case_id},
+        details={"agency": ref.agency, "case": ref.case_id, "content_sha256": handover.content_sha256},
     )
     _queue_case_fields(handover, "submitted")
     _queue_order_note(handover, f"Handed over to collection ({ref.agency}, case {ref.case_id}).", "submitted")

@@ -19,7 +19,15 @@ _ALLOWED: dict[HandoverStatus, frozenset[HandoverStatus]] = {
         {HandoverStatus.APPROVED, HandoverStatus.REJECTED, HandoverStatus.WITHDRAWN}
     ),
     HandoverStatus.APPROVED: frozenset({HandoverStatus.SUBMITTING, HandoverStatus.WITHDRAWN}),
-    HandoverStatus.SUBMITTING: frozenset({HandoverStatus.SUBMITTED, HandoverStatus.REJECTED_BY_AGENCY}),
+    # The last balance check before the first attempt may hold a case back: proposed again, or withdrawn.
+    HandoverStatus.SUBMITTING: frozenset(
+        {
+            HandoverStatus.SUBMITTED,
+            HandoverStatus.REJECTED_BY_AGENCY,
+            HandoverStatus.PROPOSED,
+            HandoverStatus.WITHDRAWN,
+        }
+    ),
     # An agency reviews a released case asynchronously and may still refuse it; the merchant may withdraw it.
     HandoverStatus.SUBMITTED: frozenset(
         {HandoverStatus.CLOSED, HandoverStatus.REJECTED_BY_AGENCY, HandoverStatus.WITHDRAWN}
