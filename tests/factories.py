@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from backend.dunning.claims import next_working_day
+from backend.dunning.law import next_working_day
 from backend.dunning.models import DunningNotice
 from backend.dunning.services import berlin_today
 from backend.extensions import db
@@ -70,10 +70,12 @@ def shop_order(
     company: str | None = None,
     address: dict[str, str] | None = None,
     payment_method: str = "invoice",
+    **facts: Any,
 ) -> ShopOrder:
     """Build a normalised invoice order as a shop reports it (invoiced today unless ``invoiced_on``).
 
-    ``address`` overrides street, house number, postal code and city of the billing address.
+    ``address`` overrides street, house number, postal code and city of the billing address; ``facts`` are
+    the order's legal facts (``vat_id``, ``debtor_kind``, ``invoice_has_default_notice``, ``shipped_at``).
     """
     moment = at_noon(invoiced_on or berlin_today())
     street = {"street": "Heidestraße", "house_number": "17", "postal_code": "51147", "city": "Köln"}
@@ -99,6 +101,7 @@ def shop_order(
         paid_amount=Decimal(paid_amount) if paid_amount is not None else None,
         paid_at=at_noon(paid_on) if paid_on else None,
         payment_method=payment_method,
+        **facts,
     )
 
 
@@ -130,13 +133,14 @@ def add_sent_notice(
     fee: str = "0.00",
     deadline_days: int = 7,
 ) -> DunningNotice:
-    """Record a notice as sent on ``sent_on`` (channel none: the merchant's own system dunned)."""
+    """Record a notice as sent on ``sent_on``: a letter the merchant posted when it has a fee, else by the
+    merchant's own system (only a letter's fee is owed)."""
     notice = DunningNotice(
         merchant_id=receivable.merchant_id,
         receivable_id=receivable.id,
         kind=kind,
         level=level,
-        channel="none",
+        channel="letter" if Decimal(fee) else "none",
         fee=Decimal(fee),
         payment_deadline_days=deadline_days,
         queued_on=sent_on,
@@ -158,6 +162,7 @@ def overdue_receivable(
     days_ago: int = 60,
     company: str | None = None,
     notices: tuple[tuple[str, int, int, str], ...] = NOTICE_PLAN,
+    vat_id: str | None = None,
 ) -> Receivable:
     """Ingest an invoice order ``days_ago`` old and record its notices as sent (reminder → final notice)."""
     receivable = upsert(
@@ -173,6 +178,7 @@ def overdue_receivable(
             phone="+49 69 1234567",
             company=company,
             address=FRANKFURT,
+            vat_id=vat_id,
         ),
     )
     for level, (kind, offset, deadline_days, fee) in enumerate(notices, start=1):

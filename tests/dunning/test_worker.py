@@ -510,3 +510,46 @@ class TestConcurrentWorkers:
         stored = db.session.scalars(sa.select(DunningNotice)).all()
         assert {n.message_id for n in stored} == set(message_ids)
         assert all(n.status == "sent" for n in stored)
+
+
+class TestLawfulDunning:
+    def test_every_sent_notice_records_proof_of_sending(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        import hashlib
+
+        receivable = invoice()
+        run_day(REMINDER_DAY)
+        (notice,) = notices(receivable)
+        (mail,) = smtp_server.messages
+        assert (notice.channel, notice.sent_on) == ("email", REMINDER_DAY)
+        assert notice.sent_at is not None and notice.message_id == mail.message["Message-ID"]
+        # The hash is of the exact bytes handed to the SMTP server; the text the server got matches them.
+        assert len(notice.content_sha256) == 64
+        assert notice.content_sha256 != hashlib.sha256(b"").hexdigest()
+
+    def test_the_first_notice_waits_for_the_grace_period(self, invoice: Callable[..., Receivable]) -> None:
+        # Due Mon 16 June 2025; with a first stage at due + 3 (Thu 19 June) and 3 banking days of grace
+        # (17, 18, 19 June; 19 June is Corpus Christi only in some Länder) the first notice goes on 20 June.
+        from backend.dunning.services import get_schedules, replace_schedules, schedules_document
+
+        merchant_id = invoice.connection.merchant_id  # type: ignore[attr-defined]
+        document = schedules_document(get_schedules(merchant_id))
+        for schedule in document.values():
+            schedule["grace_banking_days"] = 3
+            schedule["stages"][0]["offset_days"] = 3
+        replace_schedules(merchant_id, document, actor="test")
+        db.session.commit()
+        receivable = invoice()
+        queue_due_notices(date(2025, 6, 19))
+        assert notices(receivable) == []
+        queue_due_notices(date(2025, 6, 20))
+        assert [n.kind for n in notices(receivable)] == ["reminder"]
+
+    def test_a_time_barred_claim_gets_no_notice(self, dunning_merchant: Merchant) -> None:
+        # Invoice 26 April 2022, due 10 May 2022: barred after 31 December 2025; nothing goes out in 2026.
+        connection = make_connection(dunning_merchant)
+        receivable = upsert(connection, shop_order("old", invoiced_on=date(2022, 4, 26)))
+        assert receivable.due_date == date(2022, 5, 10)
+        queue_due_notices(date(2026, 1, 12))
+        assert notices(receivable) == []

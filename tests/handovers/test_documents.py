@@ -134,6 +134,11 @@ class TestClaimStatement:
             f"Offener Gesamtbetrag {frozen['total'].replace('.', ',')} EUR",
         ):
             assert expected in text, expected
+        # A legal document: stage names in German, no internal codes, the letter's fee named with its date.
+        dunning_day = receivable.due_date + timedelta(days=14)
+        assert f"Mahnkosten (Brief) der Mahnung vom {dunning_day:%d.%m.%Y}" in text
+        for code in ("(dunning)", "(final_notice)", "final_notice", "reminder"):
+            assert code not in text, code
 
     def test_paywise_receives_the_statement_once(self, app: Any, merchant: Any, paywise: Any) -> None:
         fake_agency, agency_server = paywise

@@ -101,6 +101,77 @@ class TestProposals:
         assert handover.decided_by == "auto-approval rule"
 
 
+class TestLawfulHandover:
+    def test_a_time_barred_claim_is_not_proposed(
+        self, app: Any, client: Any, merchant: Any, auth_headers: Any
+    ) -> None:
+        # Invoiced about four years ago: due in 2022, barred after 31 December 2025 (§§195, 199 BGB).
+        set_rules(merchant)
+        receivable = overdue_receivable(shop_connection(merchant), "old", days_ago=1500)
+        assert receivable.due_date.year <= 2022
+
+        propose_handovers()
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Handover)) == 0
+        body = client.get(
+            f"/api/v1/receivables/{receivable.id}/handover-readiness", headers=auth_headers(merchant)
+        ).get_json()
+        assert any("time-barred" in blocker for blocker in body["blockers"])
+
+    def test_a_payment_after_approval_sends_the_claim_back_for_a_new_approval(
+        self, app: Any, merchant: Any
+    ) -> None:
+        set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
+        receivable = overdue_receivable(shop_connection(merchant), "paid-some")
+        propose_handovers()
+        handover = _only_handover()
+        assert handover.status == "approved" and handover.breakdown["payments"] == "0.00"
+        receivable.paid_amount = Decimal("20.00")  # the shop reported a part payment meanwhile
+        db.session.commit()
+
+        assert submit_approved_handovers() == "1 held back"
+
+        handover = _only_handover()
+        assert handover.status == "proposed" and handover.decided_by is None
+        assert handover.breakdown["payments"] == "20.00"
+        assert "payments or credits changed" in handover.decision_note
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AgencyCase)) == 0
+
+    def test_a_claim_paid_in_full_after_approval_is_withdrawn(self, app: Any, merchant: Any) -> None:
+        set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
+        receivable = overdue_receivable(shop_connection(merchant), "paid-all")
+        propose_handovers()
+        receivable.paid_amount = receivable.total_amount
+        receivable.state = "paid"
+        db.session.commit()
+
+        submit_approved_handovers()
+
+        handover = _only_handover()
+        assert (handover.status, handover.decided_by) == ("withdrawn", "last balance check")
+        assert "receivable is paid" in handover.decision_note
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AgencyCase)) == 0
+
+    def test_the_case_credits_the_flat_fee_against_collection_costs_and_records_proof(
+        self, app: Any, merchant: Any
+    ) -> None:
+        set_rules(merchant, auto_approve_business_up_to=Decimal("1000.00"))
+        receivable = overdue_receivable(shop_connection(merchant), "b2b", vat_id="DE123456789")
+        assert receivable.debtor_kind == "business"
+        propose_handovers()
+        submit_approved_handovers()
+
+        (case,) = db.session.scalars(sa.select(AgencyCase)).all()
+        charges = {c["type"]: c for c in case.data["claim"]["charges"]}
+        assert charges["flat_fee"]["amount"] == "40.00"
+        assert "anzurechnen (§ 288 Abs. 5 Satz 3 BGB)" in charges["flat_fee"]["reason"]
+        # The €40 covers the letter fees (§288(5) sentence 3), so no separate fee line is charged.
+        assert "dunning_fee" not in charges
+        handover = _only_handover()
+        assert handover.status == "submitted" and len(handover.content_sha256) == 64
+        assert (handover.case_id, handover.agency, handover.submitted_at) != (None, None, None)
+
+
 class TestBuiltinAgency:
     def test_approved_case_reaches_the_inbox_once_and_its_status_reaches_shopware(
         self, app: Any, client: Any, merchant: Any, auth_headers: Any, shopware: Any, shopware_order: Any
