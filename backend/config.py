@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 
 from backend.shopware.manifest import PLACEHOLDER_SECRET as SHOPWARE_PLACEHOLDER_SECRET
+from connectors.bundesbank import BASE_RATE_URL
 from connectors.mail import SmtpSettings
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("MAIL_FROM", None, "sender address of dunning e-mails (the merchant's name is shown with it)"),
+    Setting(
+        "BASE_RATE_URL",
+        BASE_RATE_URL,
+        "the Deutsche Bundesbank's §247 BGB base-rate series (SDMX-CSV), read weekly by `claimbridge rates sync`",
+    ),
 )
 
 
@@ -120,6 +126,7 @@ class Config:
     payone_url: str
     smtp_url: str | None = None
     mail_from: str | None = None
+    base_rate_url: str = BASE_RATE_URL
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_flask(self) -> dict[str, Any]:
@@ -152,6 +159,7 @@ class Config:
             "CLAIMBRIDGE_PAYONE_URL": self.payone_url,
             "CLAIMBRIDGE_SMTP_URL": self.smtp_url,
             "CLAIMBRIDGE_MAIL_FROM": self.mail_from,
+            "CLAIMBRIDGE_BASE_RATE_URL": self.base_rate_url,
             "API_TITLE": "ClaimBridge API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",
@@ -343,6 +351,7 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         payone_url=get("PAYONE_URL") or "",
         smtp_url=_parse_smtp_url(get("SMTP_URL"), problems),
         mail_from=_parse_mail_from(get("MAIL_FROM"), problems),
+        base_rate_url=get("BASE_RATE_URL") or BASE_RATE_URL,
     )
     if problems:
         raise ConfigError(problems)

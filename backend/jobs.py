@@ -4,7 +4,12 @@ from datetime import timedelta
 
 from backend.auth.services import purge_expired_tokens
 from backend.console.sessions import prune_console_links
-from backend.dunning.services import queue_due_notices, send_queued_notices, send_shop_reminders
+from backend.dunning.services import (
+    queue_due_notices,
+    send_queued_notices,
+    send_shop_reminders,
+    sync_base_rates_when_missing,
+)
 from backend.handovers.services import (
     job_interval,
     poll_submitted_handovers,
@@ -39,6 +44,7 @@ periodic_job("shopware-prune", every=timedelta(hours=6))(prune_shopware_records)
 periodic_job("dunning-evaluate", every=timedelta(minutes=15))(queue_due_notices)
 periodic_job("dunning-send", every=timedelta(minutes=1))(send_queued_notices)
 periodic_job("dunning-shop-reminders", every=timedelta(minutes=1))(send_shop_reminders)
+periodic_job("base-rates-sync", every=timedelta(days=7))(sync_base_rates_when_missing)
 # Each handover carries its own lease, so a short job lease lets another worker carry on at once when one dies.
 periodic_job("handovers-propose", every=timedelta(minutes=15))(propose_handovers)
 periodic_job("handovers-submit", every=HANDOVER_EVERY, lease=HANDOVER_JOB_LEASE)(submit_approved_handovers)

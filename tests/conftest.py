@@ -113,6 +113,8 @@ def make_app(database_url: str, instance_path: Path, **overrides: Any) -> Flask:
         "CLAIMBRIDGE_INSTANCE_PATH": str(instance_path),
         "CLAIMBRIDGE_ALLOW_PRIVATE_URLS": "true",
         "CLAIMBRIDGE_PUBLIC_URL": "http://127.0.0.1:5000",
+        # Nothing listens on the discard port: a sync that is not pointed at a test server fails at once.
+        "CLAIMBRIDGE_BASE_RATE_URL": "http://127.0.0.1:9/rest/data/BBIN1/M.DE.BBK.BBKBAS2.EUR.ME",
         **overrides,
     }
     return create_app(config)

@@ -6,9 +6,11 @@ and ``rate_on`` raises ``UnknownBaseRate`` naming the day rather than carrying a
 (interest computed on last year's rate would be a wrong claim against the debtor). Even an unchanged rate
 is published again (2026-01-01 = 2025-07-01), so every half-year gets its own row.
 
-The bundled CSV (``data/base_rates.csv``) holds the values confirmed when it was written. Newer values come
-from the database (the ``claimbridge rates add`` command stores them); build the table from both:
-``bundled_table().with_rates(rates_from_db)``.
+The bundled CSV (``data/base_rates.csv``) holds every half-year since §247 BGB took effect (1 January 2002)
+that was confirmed when it was written, each with its source. Newer values come from the database:
+``claimbridge rates sync`` reads the Bundesbank's series (``connectors.bundesbank``) and stores new
+half-years after ``half_year_rates`` validated them, and an operator can add one with ``claimbridge rates
+add``. Build the table from both: ``bundled_table().with_rates(rates_from_db)``.
 """
 
 from __future__ import annotations
@@ -186,3 +188,49 @@ def bundled_rates() -> tuple[BaseRate, ...]:
 def bundled_table(extra: Sequence[BaseRate] = ()) -> BaseRateTable:
     """Return the table of bundled rates plus ``extra`` (e.g. rows the operator stored in the database)."""
     return BaseRateTable(bundled_rates()).with_rates(extra)
+
+
+def half_year_rates(months: Iterable[tuple[date, Decimal]], source: str) -> list[BaseRate]:
+    """Return one rate per half-year from monthly observations (month start, percent).
+
+    A half-year counts only when its first month (January or July) is observed, and every observed month of
+    it must show the same rate (the rate changes only on 1 January and 1 July); anything else is a
+    ``ValueError`` and nothing from the series may be used.
+    """
+    by_half_year: dict[date, dict[date, Decimal]] = {}
+    for month, percent in months:
+        by_half_year.setdefault(half_year_start(month), {})[month] = percent
+    rates = []
+    for start, observed in sorted(by_half_year.items()):
+        values = set(observed.values())
+        if len(values) > 1:
+            listing = ", ".join(f"{month:%Y-%m} {value}" for month, value in sorted(observed.items()))
+            raise ValueError(f"the rate changes inside the half-year from {start.isoformat()}: {listing}")
+        if start in observed:
+            rates.append(BaseRate(start, observed[start], source))
+    return rates
+
+
+def current_rate_status(table: BaseRateTable, today: date) -> dict[str, object]:
+    """Return whether the rate of ``today``'s half-year is known, for health checks and the console."""
+    start = half_year_start(today)
+    try:
+        rate = table.rate_on(today)
+    except UnknownBaseRate:
+        return {
+            "status": "missing",
+            "half_year": start.isoformat(),
+            "known_until": table.covered_until.isoformat() if table.covered_until else None,
+            "message": (
+                f"The base rate (§247 BGB) valid from {start.isoformat()} is not known yet: default interest "
+                f"for days from then on is not claimed. Run `claimbridge rates sync`, or add the rate the "
+                f"Deutsche Bundesbank published with `claimbridge rates add {start.isoformat()} PERCENT`."
+            ),
+        }
+    return {
+        "status": "ok",
+        "half_year": start.isoformat(),
+        "percent": str(rate.percent),
+        "known_until": rate.valid_until.isoformat(),
+        "message": f"Base rate {rate.percent} % valid from {start.isoformat()} ({rate.source}).",
+    }

@@ -6,9 +6,10 @@ import click
 from flask.cli import with_appcontext
 
 from backend.dunning.base_rates import bundled_rates, parse_base_rate
-from backend.dunning.services import add_base_rate, stored_base_rates
+from backend.dunning.services import add_base_rate, base_rate_status, stored_base_rates, sync_base_rates
 from backend.errors import AppError
 from backend.extensions import db
+from connectors.errors import ConnectorError
 
 
 @click.group("rates")
@@ -46,3 +47,27 @@ def rates_list() -> None:
     for rate in rows:
         origin = "bundled" if rate.valid_from in bundled else "added"
         click.echo(f"{rate.valid_from.isoformat()}  {rate.percent:>6} %  {origin:<7}  {rate.source}")
+
+
+@rates.command("sync")
+@with_appcontext
+def rates_sync() -> None:
+    """Read the Deutsche Bundesbank's base-rate series, check it against ours, store new half-years."""
+    try:
+        summary = sync_base_rates()
+    except (ConnectorError, ValueError) as error:
+        db.session.rollback()
+        raise click.ClickException(f"nothing stored: {error}") from error
+    db.session.commit()
+    click.echo(summary)
+
+
+@rates.command("check")
+@with_appcontext
+def rates_check() -> None:
+    """Say whether the current half-year's base rate is known; exit 1 when it is not (for monitoring)."""
+    status = base_rate_status()
+    label = "OK  " if status["status"] == "ok" else "WARN"
+    click.echo(f"[{label}] base rate: {status['message']}")
+    if status["status"] != "ok":
+        raise SystemExit(1)

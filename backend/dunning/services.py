@@ -47,7 +47,14 @@ from schwifty.exceptions import SchwiftyException
 
 from backend.audit.services import record_event
 from backend.dunning import claims, law
-from backend.dunning.base_rates import BaseRate, BaseRateTable, UnknownBaseRate, bundled_table
+from backend.dunning.base_rates import (
+    BaseRate,
+    BaseRateTable,
+    UnknownBaseRate,
+    bundled_table,
+    current_rate_status,
+    half_year_rates,
+)
 from backend.dunning.claims import BookingKind, Claim, ClaimBreakdown, DebtorKind, NoticeKind
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.law import DUE_DATE_BASES, ClaimSettings
@@ -86,6 +93,8 @@ from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email
 from backend.types import Money
+from connectors.bundesbank import SERIES as BUNDESBANK_SERIES
+from connectors.bundesbank import BundesbankClient
 from connectors.errors import ConnectorError
 from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, build_message, message_id_for
 
@@ -151,6 +160,50 @@ def add_base_rate(rate: BaseRate, *, actor: str) -> BaseRateRecord:
         details={"percent": str(rate.percent), "source": rate.source},
     )
     return record
+
+
+def base_rate_status(today: date | None = None) -> dict[str, object]:
+    """Return whether the current half-year's base rate is known (health endpoint, doctor, console)."""
+    return current_rate_status(base_rate_table(), today or berlin_today())
+
+
+def sync_base_rates(today: date | None = None, *, client: BundesbankClient | None = None) -> str:
+    """Add the half-years the Bundesbank published that we do not know yet; never change a known rate.
+
+    The whole series is validated first (``half_year_rates``; and every half-year we know must agree with
+    it): any doubt stores nothing and raises, so a wrong or garbled answer cannot put a rate into a claim.
+    """
+    today = today or berlin_today()
+    client = client or BundesbankClient(
+        current_app.config["CLAIMBRIDGE_BASE_RATE_URL"],
+        allow_private=current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"],
+    )
+    try:
+        observations = client.base_rate_series()
+    finally:
+        client.close()
+    source = f"Deutsche Bundesbank, Zeitreihe {BUNDESBANK_SERIES}, abgerufen am {today.isoformat()}"
+    published = half_year_rates(((o.month, o.percent) for o in observations), source)
+    known = base_rate_table()
+    known.with_rates(published)  # raises ValueError on any half-year where the Bundesbank says otherwise
+    new = [
+        rate
+        for rate in published
+        if rate.valid_from not in {k.valid_from for k in known.rates} and rate.valid_from <= today
+    ]
+    for rate in new:
+        add_base_rate(rate, actor="bundesbank sync")
+    added = ", ".join(f"{rate.valid_from.isoformat()} {rate.percent} %" for rate in new) or "nothing new"
+    status = current_rate_status(known.with_rates(new), today)
+    return f"{len(published)} half-years checked, added: {added}; current half-year: {status['status']}"
+
+
+def sync_base_rates_when_missing(today: date | None = None) -> str:
+    """Run ``sync_base_rates`` when the current half-year's rate is unknown (the worker's weekly job)."""
+    status = base_rate_status(today)
+    if status["status"] == "ok":
+        return f"base rate of the half-year from {status['half_year']} known; nothing to fetch"
+    return sync_base_rates(today)
 
 
 # -- schedules -----------------------------------------------------------------------------------------------

@@ -62,6 +62,13 @@ def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
     return settings.to_dict()
 
 
+@blp.route("/base-rate-status", methods=["GET"])
+@require_oauth(["handovers:read", "settings:write"])
+def get_base_rate_status() -> dict[str, Any]:
+    """Whether the base rate of the current half-year is known (no interest is claimed for days without)."""
+    return services.base_rate_status()
+
+
 @blp.route("/claim-settings", methods=["GET"])
 @blp.response(200, ClaimSettingsSchema)
 @require_oauth(["handovers:read", "settings:write"])

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
+from backend.dunning.services import base_rate_status
 from backend.extensions import api, db
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,16 @@ def healthz() -> ResponseReturnValue:
         logger.warning("health check: database unreachable: %s", type(error).__name__)
         db.session.rollback()
         return {"status": "unavailable", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok", "backend": db.engine.dialect.name}, 200
+    # A missing base rate does not make the service unavailable (no interest is claimed for those days),
+    # but operators must see it: "status" says "warning" and "base_rate" says what to do.
+    base_rate = base_rate_status()
+    status = "ok" if base_rate["status"] == "ok" else "warning"
+    return {
+        "status": status,
+        "database": "ok",
+        "backend": db.engine.dialect.name,
+        "base_rate": base_rate,
+    }, 200
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from backend.dunning.base_rates import (
     UnknownBaseRate,
     bundled_rates,
     bundled_table,
+    current_rate_status,
+    half_year_rates,
     parse_base_rate,
     read_rates_csv,
 )
@@ -26,17 +28,29 @@ def rate(valid_from: str, percent: str) -> BaseRate:
 
 
 class TestBundledRates:
-    def test_holds_the_confirmed_values_from_2023_to_2026(self) -> None:
+    def test_holds_every_half_year_since_section_247_took_effect(self) -> None:
+        # §247 BGB applies from 1 January 2002; no half-year may be missing up to the last confirmed one.
+        starts = [r.valid_from for r in bundled_rates()]
+        assert starts[0] == date(2002, 1, 1) and starts[-1] == date(2026, 1, 1)
+        assert len(starts) == 2 * (2026 - 2002) + 1 == len(set(starts))
         values = {r.valid_from.isoformat(): r.percent for r in bundled_rates()}
-        assert values == {
-            "2023-01-01": Decimal("1.62"),
-            "2023-07-01": Decimal("3.12"),
-            "2024-01-01": Decimal("3.62"),
-            "2024-07-01": Decimal("3.37"),
-            "2025-01-01": Decimal("2.27"),
-            "2025-07-01": Decimal("1.27"),
-            "2026-01-01": Decimal("1.27"),
-        }
+        # Spot checks against the Bundesbank's announcements, including the 2020-2022 values (-0.88).
+        for day, percent in {
+            "2002-01-01": "2.57",
+            "2008-01-01": "3.32",
+            "2009-07-01": "0.12",
+            "2016-07-01": "-0.88",
+            "2020-01-01": "-0.88",
+            "2022-07-01": "-0.88",
+            "2023-01-01": "1.62",
+            "2023-07-01": "3.12",
+            "2024-01-01": "3.62",
+            "2024-07-01": "3.37",
+            "2025-01-01": "2.27",
+            "2025-07-01": "1.27",
+            "2026-01-01": "1.27",
+        }.items():
+            assert values[day] == Decimal(percent), day
         assert all("Bundesbank" in r.source for r in bundled_rates())
 
     def test_is_covered_until_the_end_of_the_last_half_year(self) -> None:
@@ -65,7 +79,7 @@ class TestBaseRateTable:
 
     def test_refuses_a_day_before_the_first_rate(self) -> None:
         with pytest.raises(UnknownBaseRate):
-            bundled_table().rate_on(date(2022, 12, 31))
+            bundled_table().rate_on(date(2001, 12, 31))  # before §247 BGB (2002) there is no base rate
 
     def test_segments_split_at_each_change_date(self) -> None:
         segments = bundled_table().segments(date(2024, 6, 15), date(2025, 1, 10))
@@ -140,3 +154,28 @@ class TestReadRatesCsv:
     def test_rejects_unexpected_columns(self) -> None:
         with pytest.raises(ValueError, match="columns"):
             read_rates_csv(io.StringIO("date,rate\n2024-01-01,3.62\n"))
+
+
+class TestHalfYearsFromTheSeries:
+    def test_one_rate_per_half_year_from_its_first_month(self) -> None:
+        months = [(date(2026, m, 1), Decimal("1.27")) for m in range(1, 7)] + [
+            (date(2026, 7, 1), Decimal("1.52"))
+        ]
+        assert [(r.valid_from, r.percent) for r in half_year_rates(months, SOURCE)] == [
+            (date(2026, 1, 1), Decimal("1.27")),
+            (date(2026, 7, 1), Decimal("1.52")),
+        ]
+
+    def test_a_half_year_without_its_first_month_is_not_taken(self) -> None:
+        assert half_year_rates([(date(2026, 8, 1), Decimal("1.52"))], SOURCE) == []
+
+    def test_a_change_inside_a_half_year_refuses_the_series(self) -> None:
+        months = [(date(2026, 7, 1), Decimal("1.52")), (date(2026, 8, 1), Decimal("1.62"))]
+        with pytest.raises(ValueError, match="changes inside the half-year from 2026-07-01"):
+            half_year_rates(months, SOURCE)
+
+    def test_status_says_when_the_current_half_year_is_unknown(self) -> None:
+        status = current_rate_status(bundled_table(), date(2026, 12, 6))
+        assert status["status"] == "missing" and status["half_year"] == "2026-07-01"
+        assert "rates sync" in str(status["message"])
+        assert current_rate_status(bundled_table(), date(2026, 3, 1))["status"] == "ok"
