@@ -13,8 +13,9 @@ Rules, strongest first:
 Several receivables mentioned in one transfer share its amount (equal to their sum: all settled; less:
 oldest due first). Every proposal says how it allocates the money, how sure it is (0-1) and why. A
 proposal is automatic when its confidence reaches the threshold and it is not ambiguous: when two
-receivables (or two readings of the transfer) are about equally likely, or the text mentions a reference
-that is no longer open (a double payment), a person decides.
+receivables (or two readings of the transfer) are about equally likely, the text mentions a reference
+that is no longer open (a double payment), or the text names one receivable while the payer (name or known
+IBAN) and the exact amount fit another open receivable (conflicting evidence), a person decides.
 
 The run is order-aware: automatic allocations reduce what is left open, so a second transfer for an invoice
 that the first already settled is not applied again. Transfers that mention a receivable are matched before
@@ -340,6 +341,14 @@ class PaymentMatcher:
                 # Text and money disagree: only a plausible rival makes it a question for a person.
                 result.ambiguous |= implicit.confidence >= explicit.confidence - 2 * _TIE_MARGIN
                 result.alternatives = [*explicit.parts, *implicit.parts]
+        elif (rival := self._payer_elsewhere(transfer, explicit)) is not None:
+            # The text names one receivable, the payer and the exact amount another: applying it to the named
+            # one would leave the real payer dunned for a paid invoice. A person decides.
+            result.ambiguous = True
+            result.reason += (
+                f"; but payer and exact amount point to {self._ids([rival.index])} ({rival.reason})"
+            )
+            result.alternatives = [*result.alternatives, rival.index]
         if result is None:
             return self._proposal(transfer, _Result(MatchRule.UNMATCHED, 0.0, [], "no open receivable fits"))
         settled = [
@@ -395,6 +404,20 @@ class PaymentMatcher:
             return _Result(rule, 0.5, subsets[0], f"{mentions}; several of them add up to the amount", True)
         confidence = 0.85 if fit is _Fit.PART and only_references else 0.6
         return _Result(rule, confidence, indexes, f"{mentions}; amount is {fit} of their sum")
+
+    def _payer_elsewhere(self, transfer: _Transfer, explicit: _Result) -> _Candidate | None:
+        """Return another receivable whose debtor paid exactly its open amount, when the named one's did not."""
+        if any(
+            self._iban_known(transfer, index) or self._name_score(transfer, index) >= WEAK_NAME
+            for index in explicit.parts
+        ):
+            return None  # the payer is (or resembles) the debtor the text names: no conflict
+        for candidate in self._scored_candidates(transfer):
+            index = candidate.index
+            payer_fits = self._iban_known(transfer, index) or self._name_score(transfer, index) >= GOOD_NAME
+            if index not in explicit.parts and self._remaining[index] == transfer.cents and payer_fits:
+                return candidate
+        return None
 
     def _explicit_single_confidence(
         self, rule: MatchRule, fit: _Fit, transfer: _Transfer, index: int

@@ -341,6 +341,38 @@ class TestSafety:
         assert not proposal.automatic
         assert proposal.ambiguous
 
+    @pytest.mark.parametrize("named_amount", ["119.00", "200.00"])
+    def test_a_valid_reference_against_payer_and_exact_amount_of_another_goes_to_review(self, named_amount):
+        # Jonas Becker's reference is on the transfer, but Anna Schmidt paid exactly her open 119.00: whether
+        # Jonas's invoice is open for the same amount (reference fit "equal", 0.99) or for more (a "part
+        # payment", 0.95), applying it to Jonas would leave Anna dunned for a paid invoice.
+        jonas = receivable(1, named_amount, "Jonas Becker")
+        anna = receivable(2, "119.00", "Anna Schmidt")
+        transfer = credit("119.00", f"Rechnung {jonas.payment_reference}", name="Anna Schmidt")
+
+        proposal = only(match_payments([transfer], [jonas, anna]))
+
+        assert proposal.ambiguous and not proposal.automatic
+        assert 2 in proposal.alternatives
+        assert "payer and exact amount point to 2" in proposal.explanation
+
+    def test_a_reference_paid_by_its_own_debtor_is_applied_despite_a_namesake_elsewhere(self):
+        # The payer is the named debtor: another Anna Schmidt with the same open amount raises no doubt.
+        anna = receivable(1, "119.00", "Anna Schmidt")
+        other_anna = receivable(2, "119.00", "Anna Schmidt")
+        transfer = credit("119.00", f"Rechnung {anna.payment_reference}", name="Anna Schmidt")
+
+        proposal = only(match_payments([transfer], [anna, other_anna]))
+
+        assert proposal.automatic and proposal.allocations == (Allocation(1, Decimal("119.00")),)
+
+    def test_a_reference_paid_by_someone_unknown_is_applied(self):
+        # A relative pays Jonas's invoice with its reference; no other receivable fits payer and amount.
+        jonas = receivable(1, "119.00", "Jonas Becker")
+        transfer = credit("119.00", f"Rechnung {jonas.payment_reference}", name="Maria Becker-Huber")
+
+        assert only(match_payments([transfer], [jonas])).automatic
+
     def test_unrelated_credits_stay_unmatched(self):
         transfer = credit("1234.56", "Erstattung Umsatzsteuer 2023", name="Finanzamt Berlin-Mitte")
 
