@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from backend.auth.services import create_client
 from backend.dunning.services import (
+    base_rate_status,
     berlin_today,
     get_schedules,
     queue_due_notices,
@@ -49,6 +50,7 @@ class DemoResult:
     client_id: str
     client_secret: str
     receivables: list[dict[str, Any]] = field(default_factory=list)
+    today: date | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -65,12 +67,23 @@ class DemoResult:
             + (f" (blocked: {'; '.join(r['blockers'])})" if r["blockers"] and not r["handover"] else "")
             for r in self.receivables
         )
+        proposed = [r for r in self.receivables if r["handover"] == "proposed"]
+        approve = "".join(
+            f"""
+Approve the handover proposal of {r["number"]} (claim {r["claim"]}), as the merchant would in the console:
+  claimbridge handovers approve {r["handover_id"]} --by "you@example.com"
+  claimbridge handovers run"""
+            for r in proposed
+        )
+        rate = base_rate_status(self.today)
+        rate_note = "" if rate["status"] == "ok" else f"\nNote: {rate['message']}\n"
         return f"""Demo merchant {self.merchant_id} ready.
 Receivables:
 {lines}
   client_id:     {self.client_id}
   client_secret: {self.client_secret}
-
+{approve}
+{rate_note}
 Try it (with the server running):
   TOKEN=$(curl -s -u '{self.client_id}:{self.client_secret}' -d grant_type=client_credentials \\
       {base_url}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -104,6 +117,7 @@ def create_demo() -> DemoResult:
         client_id=new.client.client_id,
         client_secret=new.client_secret,
         receivables=receivables,
+        today=berlin_today(),
     )
 
 
@@ -175,6 +189,15 @@ def _demo_receivables(merchant: Merchant, client_id: str) -> list[dict[str, Any]
     return [_describe(receivable, today) for receivable in rows]
 
 
+def _claim_summary(frozen: dict[str, Any]) -> str:
+    """Return the frozen claim in one line: total, its parts and the default date."""
+    parts = f"principal {frozen['principal']}, fees {frozen['dunning_fees']}, interest {frozen['interest']}"
+    unpaid = frozen.get("interest_unpaid_from")
+    if unpaid:
+        parts += f", no interest claimed from {unpaid} (base rate not yet known)"
+    return f"EUR {frozen['total']}: {parts}; in default since {frozen['default_start']}"
+
+
 def _describe(receivable: Receivable, today: date) -> dict[str, Any]:
     handover = db.session.scalar(
         sa.select(Handover).filter_by(receivable_id=receivable.id).order_by(Handover.id.desc()).limit(1)
@@ -186,5 +209,7 @@ def _describe(receivable: Receivable, today: date) -> dict[str, Any]:
         "due_date": receivable.due_date.isoformat(),
         "notices": receivable.dunning_level,
         "handover": handover.status if handover else None,
+        "handover_id": handover.id if handover else None,
+        "claim": _claim_summary(handover.breakdown) if handover else None,
         "blockers": [] if handover else handover_blockers(receivable, today),
     }

@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from backend.cli import main
+from backend.handovers.models import Handover
 
 
 @pytest.fixture
@@ -80,6 +82,23 @@ class TestDemo:
         ).get_json()["access_token"]
         body = client.get("/api/v1/connections", headers={"Authorization": f"Bearer {token}"}).get_json()
         assert body[0]["name"] == "Demo accounting export"
+
+    def test_demo_ends_with_a_lawful_proposal_a_newcomer_can_approve(self, run, db):
+        # Offline and without the current half-year's base rate: the proposal claims no interest for days
+        # without a known rate (never a guessed one), no fee on e-mails or recorded notices, and approving
+        # it hands it over.
+        result = run("demo")
+        (line,) = [line for line in result.output.splitlines() if "claimbridge handovers approve" in line]
+        handover_id = line.split()[3]
+        data = json.loads(run("demo", "--json").output)
+        (proposed,) = [r for r in data["receivables"] if r["handover"] == "proposed"]
+        assert proposed["number"] == "DEMO-1003" and "fees 0.00" in proposed["claim"]
+        approved = run("handovers", "approve", handover_id, "--by", "newcomer@example.com")
+        assert approved.exit_code == 0, approved.output
+        submitted = run("handovers", "run")
+        assert "1 submitted" in submitted.output
+        frozen = db.session.get(Handover, int(handover_id)).breakdown
+        assert Decimal(frozen["total"]) == Decimal(frozen["principal"]) + Decimal(frozen["interest"])
 
 
 class TestWorkerCommand:

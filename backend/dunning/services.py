@@ -33,7 +33,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -781,7 +781,9 @@ def _queue_batch(today: date, now: datetime, dialect: str, batch_size: int) -> C
             # given on the day it was due.
             notice.status = NoticeStatus.SENT.value
             notice.sent_on = today
-            notice.sent_at = now
+            # A day decided late (a replay of past days) is recorded at noon of that day, so the time of
+            # sending and its legal day agree.
+            notice.sent_at = now if berlin_date(now) == today else datetime.combine(today, time(12), BERLIN)
             notice.deadline_on = _deadline(notice, today)
         notices.append((row, notice))
         db.session.add(notice)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.dunning import services
 from backend.dunning.blueprint import blp
+from backend.dunning.guide import GUIDE
 from backend.dunning.schemas import (
     ClaimSettingsSchema,
     DunningBuyerStopRequestSchema,
@@ -15,6 +18,7 @@ from backend.dunning.schemas import (
     DunningSchedulesSchema,
     DunningSettingsSchema,
 )
+from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
 
@@ -60,6 +64,19 @@ def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
     settings = services.update_dunning_settings(merchant, values, actor=actor_for(None))
     db.session.commit()
     return settings.to_dict()
+
+
+@blp.route("/merchant-guide", methods=["GET"])
+@require_oauth(["handovers:read", "settings:write"])
+def get_merchant_guide() -> dict[str, Any]:
+    """The merchant guide (invoice wording for consumers, what is and is not claimed) in German or English."""
+    language = request.args.get("language", "de")
+    if language not in GUIDE:
+        raise UserValueError("Unknown language.", details={"language": [f"one of {', '.join(GUIDE)}"]})
+    return {
+        "language": language,
+        "sections": [{"title": s.title, "paragraphs": list(s.paragraphs)} for s in GUIDE[language]],
+    }
 
 
 @blp.route("/base-rate-status", methods=["GET"])

@@ -211,3 +211,33 @@ class TestRatesCommands:
         result = app.test_cli_runner().invoke(main, ["rates", "add", *arguments, "--source", "Bundesbank"])
         assert result.exit_code != 0
         assert message in result.output
+
+
+class TestMerchantGuide:
+    def test_the_console_and_the_readme_show_the_same_guide(self, client, auth_headers, merchant) -> None:
+        from pathlib import Path
+
+        from backend.dunning.guide import guide_markdown
+
+        body = client.get(
+            "/api/v1/merchant-guide?language=en", headers=auth_headers(merchant, "handovers:read")
+        )
+        assert body.status_code == 200
+        titles = [section["title"] for section in body.get_json()["sections"]]
+        assert titles == [
+            "Invoice wording for consumers",
+            "What ClaimBridge claims",
+            "What ClaimBridge does not claim",
+        ]
+        german = client.get(
+            "/api/v1/merchant-guide", headers=auth_headers(merchant, "handovers:read")
+        ).get_json()
+        assert "§ 286 Abs. 3 BGB" in german["sections"][0]["paragraphs"][0]
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+        assert guide_markdown("en") in readme
+
+    def test_an_unknown_language_is_a_422(self, client, auth_headers, merchant) -> None:
+        response = client.get(
+            "/api/v1/merchant-guide?language=fr", headers=auth_headers(merchant, "handovers:read")
+        )
+        assert response.status_code == 422
