@@ -63,6 +63,9 @@ from connectors.shops.base import (
 )
 
 TOKEN_LEEWAY_SECONDS = 30
+# Order custom field a merchant (or its invoice plugin) sets when the invoice carried the §286(3) BGB notice.
+INVOICE_NOTICE_FIELD = "claimbridge_invoice_has_default_notice"
+SHIPPED_DELIVERY_STATES = ("shipped", "shipped_partially")
 MAX_NOTE_LINES = 50
 INVOICE_PAYMENT_METHOD = "payment_invoicepayment"
 
@@ -71,7 +74,7 @@ ORDER_ASSOCIATIONS: dict[str, Any] = {
     "currency": {},
     "orderCustomer": {"associations": {"customer": {}}},
     "billingAddress": {},
-    "deliveries": {"associations": {"shippingOrderAddress": {}}},
+    "deliveries": {"associations": {"shippingOrderAddress": {}, "stateMachineState": {}}},
     "lineItems": {},
     "transactions": {
         "associations": {"stateMachineState": {}, "paymentMethod": {}},
@@ -437,6 +440,12 @@ class ShopwareConnector(HttpClient, ShopConnector):
             line_items=tuple(_line_item(item) for item in raw.get("lineItems") or []),
             risk_check_id=blank_to_none(custom_fields.get(RISK_CHECK_FIELD)),
             case_fields={k: v for k, v in custom_fields.items() if k.startswith("claimbridge_")},
+            # shopware/shopware src/Core/Checkout/Customer/CustomerDefinition.php: accountType "private" or
+            # "business" (6.5+); Order/Aggregate/OrderCustomer/OrderCustomerDefinition.php: vatIds (a list).
+            account_type=blank_to_none((customer.get("customer") or {}).get("accountType")),
+            vat_id=next((v for v in customer.get("vatIds") or [] if v), None),
+            invoice_has_default_notice=_optional_bool(custom_fields.get(INVOICE_NOTICE_FIELD)),
+            shipped_at=_shipped_at(deliveries),
         )
 
     def _address(self, raw: Mapping[str, Any]) -> Address:
@@ -455,6 +464,21 @@ class ShopwareConnector(HttpClient, ShopConnector):
             city=blank_to_none(raw.get("city")),
             country=iso,
         )
+
+
+def _optional_bool(value: Any) -> bool | None:
+    """Return a custom field's yes/no, or None when it is not set."""
+    return None if value is None or value == "" else bool(value)
+
+
+def _shipped_at(deliveries: list[Mapping[str, Any]]) -> datetime | None:
+    """Return when the first shipped delivery last changed (no earlier than the shipment: claims less)."""
+    shipped = [
+        parse_utc(d.get("updatedAt")) or parse_utc(d.get("createdAt"))
+        for d in deliveries
+        if _technical_name(d.get("stateMachineState")) in SHIPPED_DELIVERY_STATES
+    ]
+    return min((moment for moment in shipped if moment is not None), default=None)
 
 
 class _BearerAuth(AuthBase):

@@ -138,6 +138,37 @@ class TestSearch:
         assert connector.get_order(order_id).invoiced_at == invoiced
 
 
+class TestLegalFacts:
+    def test_reads_account_type_vat_id_and_the_invoice_notice_field(self, fake, connector) -> None:
+        business = fake.add_order(
+            account_type="business",
+            vat_ids=("DE123456789",),
+            custom_fields={"claimbridge_invoice_has_default_notice": True},
+        )
+        private = fake.add_order(company="Erikas Hobbykeller")
+        first, second = connector.get_order(business), connector.get_order(private)
+        assert (first.account_type, first.vat_id, first.invoice_has_default_notice) == (
+            "business",
+            "DE123456789",
+            True,
+        )
+        # A company on a private account is still a private account; nothing is said about the notice.
+        assert (second.account_type, second.vat_id, second.invoice_has_default_notice) == (
+            "private",
+            None,
+            None,
+        )
+
+    def test_a_shipped_delivery_dates_the_shipment(self, fake, connector) -> None:
+        order_id = fake.add_order()
+        assert connector.get_order(order_id).shipped_at is None
+        delivery = fake.orders[order_id]["deliveries"][0]
+        delivery.update(
+            stateMachineState={"technicalName": "shipped"}, updatedAt="2026-03-04T10:00:00.000+00:00"
+        )
+        assert connector.get_order(order_id).shipped_at == datetime(2026, 3, 4, 10, tzinfo=UTC)
+
+
 SHOPWARE_VERSIONS = ("6.6.4.0", "6.6.8.0", "6.7.0.0")
 
 

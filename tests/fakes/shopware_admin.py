@@ -277,13 +277,17 @@ class FakeShopwareAdmin:
         """Return the id of the country with ISO code ``iso``."""
         return next(cid for cid, code in self.countries.items() if code == iso)
 
-    def add_customer(self, *, email: str = "erika@example.com", guest: bool = False) -> str:
+    def add_customer(
+        self, *, email: str = "erika@example.com", guest: bool = False, account_type: str = "private"
+    ) -> str:
         """Create a customer; return its id."""
         customer_id = shopware_id()
         self.customers[customer_id] = {
             "id": customer_id,
             "email": email,
             "guest": guest,
+            # src/Core/Checkout/Customer/CustomerDefinition.php (6.5+): accountType private or business.
+            "accountType": account_type,
             "customFields": None,
         }
         return customer_id
@@ -309,11 +313,13 @@ class FakeShopwareAdmin:
         guest: bool = False,
         custom_fields: Mapping[str, Any] | None = None,
         invoice_created_at: datetime | None = None,
+        account_type: str = "private",
+        vat_ids: tuple[str, ...] = (),
     ) -> str:
         """Create an order with one transaction, one delivery and one line item; return its id."""
         created = created_at or self.clock.now()
         order_id = shopware_id()
-        customer_id = self.add_customer(email=email, guest=guest)
+        customer_id = self.add_customer(email=email, guest=guest, account_type=account_type)
         address = {
             "id": shopware_id(),
             "firstName": first_name,
@@ -341,6 +347,8 @@ class FakeShopwareAdmin:
                 "company": company,
                 "customerId": customer_id,
                 "customer": self.customers[customer_id],
+                # OrderCustomerDefinition.php: vatIds, the VAT ids the customer gave.
+                "vatIds": list(vat_ids) or None,
             },
             "billingAddress": address,
             "deliveries": [{"id": shopware_id(), "shippingOrderAddress": dict(address, id=shopware_id())}],
