@@ -164,6 +164,32 @@ class TestRenderNotice:
         assert handover in rendered.text
         assert handover in rendered.html
 
+    @pytest.mark.parametrize(
+        ("language", "costs"),
+        [
+            (
+                "de",
+                "Die für die Einziehung notwendigen Kosten haben Sie dann als Verzugsschaden zu ersetzen, "
+                "höchstens in der gesetzlich begrenzten Höhe der Gebühren, die ein Rechtsanwalt dafür verlangen "
+                "dürfte (§ 13e RDG).",
+            ),
+            (
+                "en",
+                "You will then have to reimburse the costs necessary for collection as damages for default, "
+                "limited by law to the fees a lawyer could charge for it (section 13e RDG).",
+            ),
+        ],
+    )
+    def test_final_notice_promises_only_necessary_capped_collection_costs(
+        self, language: Language, costs: str
+    ) -> None:
+        rendered = render_notice(content(NoticeKind.FINAL_NOTICE, language))
+        assert costs in " ".join(rendered.text.split())
+        assert (
+            "resulting additional costs" not in rendered.text
+            and "entstehenden weiteren Kosten" not in rendered.text
+        )
+
     def test_html_escapes_names(self) -> None:
         rendered = render_notice(content(NoticeKind.DUNNING, "en", debtor_name="<b>Eve</b> & Co"))
         assert "&lt;b&gt;Eve&lt;/b&gt; &amp; Co" in rendered.html
