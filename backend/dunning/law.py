@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import holidays
-
 LIMITATION_YEARS = 3
 DUE_DATE_BASES = ("invoice_date", "shipment")
-LANDS = tuple(sorted(code for code in holidays.Germany.subdivisions if len(code) == 2))
+# The sixteen Länder (ISO 3166-2:DE), as the holidays library names its German subdivisions.
+LANDS = ("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH")
 
 
 class DebtorKind(enum.StrEnum):
@@ -56,6 +55,8 @@ def check_land(land: str | None) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def _holidays(year: int, land: str | None) -> frozenset[date]:
+    import holidays  # imported on first use: half a second the web workers' start need not pay
+
     nationwide = holidays.country_holidays("DE", years=year)
     regional = holidays.country_holidays("DE", subdiv=land, years=year) if land else {}
     return frozenset([*nationwide, *regional])

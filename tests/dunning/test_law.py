@@ -129,3 +129,11 @@ class TestDebtorKind:
     def test_rejects_an_unknown_stated_kind(self) -> None:
         with pytest.raises(ValueError):
             debtor_kind_from(stated="robot")
+
+
+def test_the_lands_are_the_holiday_librarys_german_subdivisions() -> None:
+    import holidays
+
+    from backend.dunning.law import LANDS
+
+    assert set(LANDS) == {code for code in holidays.Germany.subdivisions if len(code) == 2}
