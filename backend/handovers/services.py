@@ -1017,8 +1017,11 @@ def _hold_back(handover_id: int, token: str, target: HandoverStatus, reason: str
     handover.decision_note = reason[:1000]
     check_transition(handover.status, target)
     handover.status = target.value
-    _receivable_event(
-        handover.receivable_id, "handover_held_back", "worker", {"handover": handover.id, "why": reason}
+    ledger.record_history(
+        handover.receivable_id,
+        EventKind(f"handover_{target.value}"),
+        actor="last balance check",
+        data={"handover": handover.id, "note": reason},
     )
     record_event(
         f"handover.{target.value}",

@@ -107,7 +107,7 @@ class TestLawfulHandover:
     ) -> None:
         # Invoiced about four years ago: due in 2022, barred after 31 December 2025 (§§195, 199 BGB).
         set_rules(merchant)
-        receivable = overdue_receivable(shop_connection(merchant), "old", days_ago=1500)
+        receivable = overdue_receivable(make_connection(merchant), "old", days_ago=1500)
         assert receivable.due_date.year <= 2022
 
         propose_handovers()
@@ -122,7 +122,7 @@ class TestLawfulHandover:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "paid-some")
+        receivable = overdue_receivable(make_connection(merchant), "paid-some")
         propose_handovers()
         handover = _only_handover()
         assert handover.status == "approved" and handover.breakdown["payments"] == "0.00"
@@ -139,7 +139,7 @@ class TestLawfulHandover:
 
     def test_a_claim_paid_in_full_after_approval_is_withdrawn(self, app: Any, merchant: Any) -> None:
         set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "paid-all")
+        receivable = overdue_receivable(make_connection(merchant), "paid-all")
         propose_handovers()
         receivable.paid_amount = receivable.total_amount
         receivable.state = "paid"
@@ -156,7 +156,7 @@ class TestLawfulHandover:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, auto_approve_business_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(shop_connection(merchant), "b2b", vat_id="DE123456789")
+        receivable = overdue_receivable(make_connection(merchant), "b2b", vat_id="DE123456789")
         assert receivable.debtor_kind == "business"
         propose_handovers()
         submit_approved_handovers()
