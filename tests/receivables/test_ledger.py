@@ -65,24 +65,25 @@ class TestClaimFromEveryKindOfBooking:
         self, client: Any, merchant: Any, auth_headers: Any
     ) -> None:
         # Consumer invoice over 500.00 of 5 Jan 2026, due 19 Jan (14 days). A reminder sent on 26 Jan is
-        # received on 27 Jan, so default starts on 28 Jan (§286(1), §187(1)); it creates default, so it
-        # costs nothing. Base rate 1.27 % (from 1 Jan 2026) + 5 points = 6.27 % a year, actual/365, each
-        # segment rounded half-up to cents; a booking takes effect at the start of its day and a payment
-        # pays interest before principal (§367(1)); a refund (credit) reduces the principal only.
+        # received on 27 Jan and asks for payment within 7 days, by Mon 2 Feb, so default starts on 3 Feb
+        # (§286(1); a Mahnung with a deadline grants that time); it creates default, so it costs nothing.
+        # Base rate 1.27 % (from 1 Jan 2026) + 5 points = 6.27 % a year, actual/365, each segment rounded
+        # half-up to cents; a booking takes effect at the start of its day and a payment pays interest
+        # before principal (§367(1)); a refund (credit) reduces the principal only.
         #
         #  segment          days  principal   interest = principal * 6.27 % * days / 365
-        #  28.01.-09.02.     13    500.00     1.116575… → 1.12
-        #  10.02. shop payment 100.00:    1.12 interest, 98.88 principal → 401.12
-        #  10.02.-01.03.     20    401.12     1.378094… → 1.38
-        #  02.03. bank transfer 150.00:   1.38 interest, 148.62 principal → 252.50
-        #  02.03.-31.03.     30    252.50     1.301239… → 1.30
-        #  01.04. agency payment 50.00:   1.30 interest, 48.70 principal → 203.80
-        #  01.04.-14.04.     14    203.80     0.490125… → 0.49
-        #  15.04. refund 20.00:           principal → 183.80 (the 0.49 interest stays owed)
-        #  15.04.-30.04.     16    183.80     0.505173… → 0.51
+        #  03.02.-09.02.      7    500.00     0.601232… → 0.60
+        #  10.02. shop payment 100.00:    0.60 interest, 99.40 principal → 400.60
+        #  10.02.-01.03.     20    400.60     1.376307… → 1.38
+        #  02.03. bank transfer 150.00:   1.38 interest, 148.62 principal → 251.98
+        #  02.03.-31.03.     30    251.98     1.298560… → 1.30
+        #  01.04. agency payment 50.00:   1.30 interest, 48.70 principal → 203.28
+        #  01.04.-14.04.     14    203.28     0.488874… → 0.49
+        #  15.04. refund 20.00:           principal → 183.28 (the 0.49 interest stays owed)
+        #  15.04.-30.04.     16    183.28     0.503744… → 0.50
         #
-        #  interest 1.12 + 1.38 + 1.30 + 0.49 + 0.51 = 4.80, of it outstanding 0.49 + 0.51 = 1.00
-        #  owed on 30 Apr 2026: principal 183.80 + interest 1.00 = 184.80
+        #  interest 0.60 + 1.38 + 1.30 + 0.49 + 0.50 = 4.27, of it outstanding 0.49 + 0.50 = 0.99
+        #  owed on 30 Apr 2026: principal 183.28 + interest 0.99 = 184.27
         connection = make_connection(merchant)
         order = shop_order(
             "hand-1",
@@ -121,25 +122,25 @@ class TestClaimFromEveryKindOfBooking:
         assert [
             (s["first_day"], s["days"], s["principal"], s["amount"]) for s in claim["interest_segments"]
         ] == [
-            ("2026-01-28", 13, "500.00", "1.12"),
-            ("2026-02-10", 20, "401.12", "1.38"),
-            ("2026-03-02", 30, "252.50", "1.30"),
-            ("2026-04-01", 14, "203.80", "0.49"),
-            ("2026-04-15", 16, "183.80", "0.51"),
+            ("2026-02-03", 7, "500.00", "0.60"),
+            ("2026-02-10", 20, "400.60", "1.38"),
+            ("2026-03-02", 30, "251.98", "1.30"),
+            ("2026-04-01", 14, "203.28", "0.49"),
+            ("2026-04-15", 16, "183.28", "0.50"),
         ]
         assert [
             (p["booked_on"], p["amount"], p["to_interest"], p["to_principal"]) for p in claim["payments"]
         ] == [
-            ("2026-02-10", "100.00", "1.12", "98.88"),
+            ("2026-02-10", "100.00", "0.60", "99.40"),
             ("2026-03-02", "150.00", "1.38", "148.62"),
             ("2026-04-01", "50.00", "1.30", "48.70"),
         ]
         assert (claim["credits"], claim["interest"], claim["interest_outstanding"]) == (
             "20.00",
-            "4.80",
-            "1.00",
+            "4.27",
+            "0.99",
         )
-        assert (claim["principal_outstanding"], claim["total_outstanding"]) == ("183.80", "184.80")
+        assert (claim["principal_outstanding"], claim["total_outstanding"]) == ("183.28", "184.27")
         assert (receivable.paid_amount, receivable.credited_amount, receivable.balance) == (
             Decimal("300.00"),
             Decimal("20.00"),
