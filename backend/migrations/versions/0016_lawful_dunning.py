@@ -3,8 +3,8 @@
 Stages that send an e-mail, a shop reminder or nothing through ClaimBridge lose their fee: only the actual cost
 of a letter is recoverable (the old default schedule charged 2.50 per e-mail).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 16:00:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 import backend.types
 
 # revision identifiers, used by Alembic.
-revision = "0014"
-down_revision = "0013"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
