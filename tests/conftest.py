@@ -19,7 +19,6 @@ from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from backend import create_app
-from backend.auth.server import grant_cache
 from backend.auth.services import create_client as create_api_client_service
 from backend.extensions import db as _db
 from backend.extensions import limiter
@@ -146,7 +145,6 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     """The app inside an app context; every table is emptied after the test."""
     with _session_app.app_context():
         limiter.reset()
-        grant_cache.clear()
         policy_cache.clear()
         close_bureau_clients()
         yield _session_app

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from flask import Flask
+from flask import Flask, current_app, g, request
 
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
@@ -51,7 +54,7 @@ def _find_token(token_string: str) -> AccessToken | None:
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """What a valid bearer token grants, detached from the database so it can be cached per process."""
+    """What a valid bearer token grants, read in one statement and detached from the session."""
 
     token_hash: str
     merchant_id: int
@@ -73,53 +76,34 @@ class TokenGrant:
         return self.revoked
 
 
-class GrantCache:
-    """Validated grants by token hash for a few seconds, so a checkout call costs no token query.
-
-    Revocation takes effect at once in the process that revokes and within ``ttl`` seconds elsewhere.
-    """
-
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, TokenGrant]] = {}
-
-    def get(self, token_hash: str) -> TokenGrant | None:
-        entry = self._entries.get(token_hash)
-        if entry is None or time.monotonic() - entry[0] > self.ttl:
-            return None
-        return entry[1]
-
-    def put(self, grant: TokenGrant) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[grant.token_hash] = (time.monotonic(), grant)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-grant_cache = GrantCache(ttl=10.0)
+_GRANT_QUERY = (
+    sa.select(
+        AccessToken.merchant_id,
+        ApiClient.client_id,
+        AccessToken.scope,
+        AccessToken.expires_at,
+        AccessToken.revoked_at,
+        ApiClient.revoked_at.label("client_revoked_at"),
+    )
+    .join(ApiClient, ApiClient.id == AccessToken.client_pk)
+    .where(AccessToken.token_hash == sa.bindparam("token_hash"))
+)
 
 
 def _grant_for(token_string: str) -> TokenGrant | None:
+    """Look the token up on every request, so a revocation anywhere takes effect on the next request."""
     token_hash = hash_secret(token_string)
-    grant = grant_cache.get(token_hash)
-    if grant is not None:
-        return grant
-    token = db.session.scalar(db.select(AccessToken).filter_by(token_hash=token_hash))
-    if token is None:
+    row = db.session.execute(_GRANT_QUERY, {"token_hash": token_hash}).first()
+    if row is None:
         return None
-    grant = TokenGrant(
+    return TokenGrant(
         token_hash=token_hash,
-        merchant_id=token.merchant_id,
-        client_id=token.client.client_id,
-        scope=token.scope,
-        expires_at=token.expires_at,
-        revoked=token.is_revoked(),
+        merchant_id=row.merchant_id,
+        client_id=row.client_id,
+        scope=row.scope,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None or row.client_revoked_at is not None,
     )
-    grant_cache.put(grant)
-    return grant
 
 
 class TokenRevocationEndpoint(RevocationEndpoint):
@@ -131,7 +115,6 @@ class TokenRevocationEndpoint(RevocationEndpoint):
     def revoke_token(self, token: AccessToken, request: Any) -> None:
         token.revoked_at = utcnow()
         db.session.commit()
-        grant_cache.clear()
 
 
 class HashedBearerTokenValidator(BearerTokenValidator):
@@ -140,7 +123,34 @@ class HashedBearerTokenValidator(BearerTokenValidator):
 
 
 class ApiResourceProtector(ResourceProtector):
-    """Resource protector answering in the API's JSON error format, with WWW-Authenticate kept."""
+    """Bearer-token guard answering in the API's JSON error format, checked before any body is read.
+
+    ``@require_oauth(scopes)`` marks a view with the scopes it needs; ``authenticate_request`` runs before
+    every request, finds that mark on the matched view and checks the token there, so a view's arguments are
+    parsed only for an authenticated, authorised caller. The decorator checks again only if the hook did not.
+    """
+
+    def __call__(self, scopes: str | list[str] | None = None) -> Callable[[Callable[..., Any]], Any]:
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                if g.get(_TOKEN_CHECKED) is None:
+                    self.check_token(scopes)
+                return view(*args, **kwargs)
+
+            # functools.wraps in flask-smorest's decorators copies this mark onto the registered view.
+            guarded.oauth_scopes = scopes if scopes is not None else []  # type: ignore[attr-defined]
+            return guarded
+
+        return decorator
+
+    def check_token(self, scopes: str | list[str] | None) -> None:
+        """Validate the request's bearer token for ``scopes``; raise the API's 401/403 error if it fails."""
+        try:
+            self.acquire_token(scopes)
+        except OAuth2Error as error:
+            self.raise_error_response(error)
+        g.setdefault(_TOKEN_CHECKED, True)
 
     def raise_error_response(self, error: Any) -> None:
         body = dict(error.get_body())
@@ -154,11 +164,34 @@ class ApiResourceProtector(ResourceProtector):
         }.get(code, body.get("error_description", "Not authorised."))
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-        challenge = headers.get("WWW-Authenticate", 'bearer realm="claimbridge"')
         if status == 401:
-            headers["WWW-Authenticate"] = "Bearer" + challenge.removeprefix("bearer")
+            headers["WWW-Authenticate"] = _bearer_challenge(headers.get("WWW-Authenticate", ""))
         error_class = ForbiddenError if status == 403 else UnauthorizedError
         raise error_class(message, code=code, headers=headers)
+
+
+_TOKEN_CHECKED = "claimbridge_token_checked"  # noqa: S105 - a flag name in flask.g, not a secret
+
+
+def _bearer_challenge(challenge: str) -> str:
+    """Return RFC 6750's challenge with exactly one ``Bearer`` scheme, whatever case Authlib used."""
+    scheme, _, params = challenge.partition(" ")
+    if scheme.lower() != "bearer":
+        params = challenge
+    return "Bearer " + (params.strip() or 'realm="claimbridge"')
+
+
+def required_scopes(view: Callable[..., Any] | None) -> str | list[str] | None:
+    """Return the scopes a view was marked with by ``require_oauth``, or None for an unprotected view."""
+    return getattr(view, "oauth_scopes", None)
+
+
+def authenticate_request() -> None:
+    """Check the bearer token of a protected view before its body or arguments are read."""
+    scopes = required_scopes(current_app.view_functions.get(request.endpoint or ""))
+    if scopes is None:
+        return
+    require_oauth.check_token(scopes)
 
 
 authorization = AuthorizationServer()

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event
 from backend.auth.models import AccessToken
-from backend.auth.server import grant_cache
 from backend.crypto import hash_secret, new_secret
 from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
@@ -91,7 +90,6 @@ def revoke_client(client_id: str, *, actor: str = "operator") -> ApiClient:
             .where(AccessToken.client_pk == client.id, AccessToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        grant_cache.clear()
         record_event(
             "client.revoked",
             actor=actor,
