@@ -12,8 +12,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from backend.boundary import BoundedJSONProvider, check_request, require_json_body
 from backend.config import load_config
-from backend.errors import register_error_handlers, reject_unstorable_json, require_json_body
+from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.logs import configure_logging, init_request_logging
 from backend.schemas import MAX_ROW_ID
@@ -94,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter
+    app.json = BoundedJSONProvider(app)
     environ = dict(os.environ)
     for key, value in (config or {}).items():
         if key.startswith("CLAIMBRIDGE_") and isinstance(value, str):
@@ -118,13 +120,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_numeric_bounds)
 
-    from backend.auth.server import init_oauth
+    from backend.auth.server import authenticate_request, init_oauth
 
     init_oauth(app)
     register_error_handlers(app)
     init_request_logging(app)
+    # Authentication first: nothing of an unauthenticated request's body is read or parsed.
+    app.before_request(authenticate_request)
     app.before_request(require_json_body)
-    app.before_request(reject_unstorable_json)
+    app.before_request(check_request)
     _register_blueprints(app)
 
     from backend.risk.signals import preload

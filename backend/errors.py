@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
 
@@ -122,49 +121,6 @@ def _handle_unexpected(error: Exception) -> ResponseReturnValue:
         raise error
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
-
-
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def require_json_body() -> None:
-    """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
-    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
-        return
-    if not request.content_length and not request.headers.get("Transfer-Encoding"):
-        return
-    if request.is_json or request.mimetype == "multipart/form-data":
-        return
-    raise UnsupportedMediaType("Send the request body as application/json.")
-
-
-def reject_unstorable_json() -> None:
-    """Refuse JSON bodies carrying unpaired UTF-16 surrogates, which no database column can store (400)."""
-    if request.method not in BODY_METHODS or not request.is_json:
-        return
-    raw = request.get_data(cache=True)
-    if b"\\ud" not in raw.lower():  # only an escape can smuggle a surrogate into valid UTF-8
-        return
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return  # malformed JSON is the view's 400
-    if _has_lone_surrogate(data):
-        raise BadRequest("The JSON body contains an unpaired UTF-16 surrogate.")
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -52,10 +52,10 @@ class TestInputsTheDatabaseCannotHold:
         assert response.status_code == 422
         assert "/ids/0" in response.get_json()["details"]
 
-    def test_unpaired_surrogate_in_json_is_400(self, client, merchant, auth_headers):
-        headers = {**auth_headers(merchant, "risk:check"), "Content-Type": "application/json"}
+    def test_unpaired_surrogate_in_json_is_422_naming_the_field(self, client, merchant, auth_headers):
+        headers = {**auth_headers(merchant, "settings:write"), "Content-Type": "application/json"}
         response = client.put(
             "/api/v1/buyer-overrides", data='{"email": "a\\ud800@b.de", "mode": null}', headers=headers
         )
-        assert response.status_code == 400
-        assert "surrogate" in response.get_json()["message"]
+        assert response.status_code == 422
+        assert "surrogate" in response.get_json()["details"]["/email"][0]

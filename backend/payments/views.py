@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.boundary import body_limit
 from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
@@ -35,9 +36,9 @@ def actor_for(by: str | None) -> str:
 @blp.route("/bank-statements", methods=["POST"])
 @blp.response(200, ImportResultSchema)
 @require_oauth("orders:write")
+@body_limit(STATEMENT_MAX_BYTES)
 def import_bank_statement() -> dict[str, int]:
     """Import a camt.053 or MT940 statement (multipart field ``file``, up to 20 MiB); idempotent."""
-    request.max_content_length = STATEMENT_MAX_BYTES
     upload = request.files.get("file")
     if upload is None:
         raise UserValueError("Upload the statement as multipart field 'file'.", details={"file": ["missing"]})

@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
+from backend.untrusted import loads, strip_unsafe_text
+
 APP_SIGNATURE_HEADER = "shopware-app-signature"
 SHOP_SIGNATURE_HEADER = "shopware-shop-signature"
 PREVIOUS_SHOP_SIGNATURE_HEADER = "shopware-shop-signature-previous"
@@ -510,7 +512,8 @@ def _required(values: Mapping[str, Any], name: str, *, what: str) -> str:
 
 def _json_object(raw_body: bytes, *, what: str) -> dict[str, Any]:
     try:
-        body = json.loads(raw_body, parse_float=Decimal)
+        # Shop data is cleaned, not refused: the checkout must still get an answer for an odd buyer name.
+        body = strip_unsafe_text(loads(raw_body, parse_float=Decimal))
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedRequestError(f"{what} body is not JSON") from error
     if not isinstance(body, dict):

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, jsonify, redirect, render_template, request
 
+from backend.boundary import raw_body
 from backend.console import sessions as console_sessions
 from backend.console.views import entry_url
 from backend.extensions import db, limiter
@@ -69,6 +70,7 @@ def register() -> Response:
     return response
 
 
+@raw_body
 def confirm_registration() -> tuple[str, int]:
     """Complete a registration: the shop proves the new secret and hands over its Admin API credentials."""
     shop = services.confirm_registration(
@@ -81,6 +83,7 @@ def confirm_registration() -> tuple[str, int]:
     return "", 204
 
 
+@raw_body
 def lifecycle() -> tuple[str, int]:
     """Apply an app lifecycle event (installed, updated, activated, deactivated, deleted)."""
     shop, body = services.authenticate_event(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER))
@@ -95,6 +98,7 @@ def lifecycle() -> tuple[str, int]:
     return "", 204
 
 
+@raw_body
 def webhook() -> tuple[str, int]:
     """Store a webhook event (retries dropped by eventId) and answer at once; the worker does the work."""
     shop, body = services.authenticate_event(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER))
@@ -109,6 +113,7 @@ def webhook() -> tuple[str, int]:
     return "", 204
 
 
+@raw_body
 def checkout_gateway() -> Response:
     """Answer the checkout gateway with the signed command array hiding what the risk check hides.
 
@@ -147,6 +152,7 @@ def checkout_gateway() -> Response:
     return _signed(answer)
 
 
+@raw_body
 def handover_action() -> Response:
     """Answer the order action button: the approval page for the selected orders, or a notification."""
     shop, body = services.authenticate_action(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER))

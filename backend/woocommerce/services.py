@@ -7,18 +7,18 @@ never retries and coalesces deliveries, so the reconciliation poll catches whate
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app
 
 from backend.crypto import decrypt_text, encrypt_text, new_secret
-from backend.errors import NotFoundError
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.orders.services import request_order_sync
+from backend.untrusted import loads
 from backend.woocommerce.errors import InvalidWebhookSignatureError, MalformedWebhookError
 from backend.woocommerce.models import WooCommerceWebhook
 from connectors.shops.woocommerce import (
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
+ORDER_ID = re.compile(r"[0-9]{1,19}")  # WordPress post ids are BIGINT UNSIGNED
 
 
 def webhook_url(connection_id: int) -> str:
@@ -55,7 +56,7 @@ def register_webhooks(connection: ShopConnection, connector: WooCommerceConnecto
 
 
 def forget_webhooks(connection: ShopConnection) -> None:
-    """Drop a connection's webhook secret: its deliveries are answered 404 from now on."""
+    """Drop a connection's webhook secret: its deliveries are answered 401 from now on."""
     db.session.execute(sa.delete(WooCommerceWebhook).where(WooCommerceWebhook.connection_id == connection.id))
 
 
@@ -74,11 +75,10 @@ def receive_webhook(connection_id: int, headers: Mapping[str, str], body: bytes)
             ShopConnection.status == "active",
         )
     )
-    if hooks is None:
-        raise NotFoundError(f"no active WooCommerce connection {connection_id}")
-    if not verify_webhook_signature(
-        decrypt_text(hooks.secret_encrypted), body, headers.get(SIGNATURE_HEADER)
-    ):
+    # An unknown or inactive connection answers exactly like a wrong signature, after the same HMAC work,
+    # so an unsigned request cannot tell which connection ids are live.
+    secret = decrypt_text(hooks.secret_encrypted) if hooks is not None else new_secret()
+    if not verify_webhook_signature(secret, body, headers.get(SIGNATURE_HEADER)) or hooks is None:
         raise InvalidWebhookSignatureError("The webhook signature does not match this connection's secret.")
     topic = (headers.get(TOPIC_HEADER) or "").strip()
     if not topic:
@@ -92,11 +92,16 @@ def receive_webhook(connection_id: int, headers: Mapping[str, str], body: bytes)
 
 def _order_id(body: bytes) -> str:
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as error:
+        payload = loads(body)
+    except ValueError as error:  # UnicodeDecodeError included
         raise MalformedWebhookError("The webhook body is not JSON.") from error
     order_id = payload.get("id") if isinstance(payload, dict) else None
-    if isinstance(order_id, bool) or not isinstance(order_id, int | str) or not str(order_id).isdigit():
+    # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+    if (
+        isinstance(order_id, bool)
+        or not isinstance(order_id, int | str)
+        or not ORDER_ID.fullmatch(str(order_id))
+    ):
         raise MalformedWebhookError(
             "The webhook body has no order id.", details={"/id": ["missing or not a number"]}
         )

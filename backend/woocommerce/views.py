@@ -9,6 +9,7 @@ from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.boundary import raw_body
 from backend.errors import AppError
 from backend.extensions import db
 from backend.woocommerce import connect, services
@@ -16,6 +17,7 @@ from backend.woocommerce import connect, services
 logger = logging.getLogger(__name__)
 
 
+@raw_body
 def receive_webhook(connection_id: int) -> ResponseReturnValue:
     """Take one webhook delivery for a connection (pings included)."""
     outcome = services.receive_webhook(connection_id, request.headers, request.get_data(cache=False))

@@ -300,7 +300,7 @@ class TestStatementImport:
 
         assert upload(client, headers, large).get_json()["applied"] == 1
 
-        monkeypatch.setattr(views, "STATEMENT_MAX_BYTES", len(large) - 1)
+        monkeypatch.setattr(views.import_bank_statement, "max_body_bytes", len(large) - 1)
         assert upload(client, headers, large).status_code == 413
 
     def test_upload_needs_orders_write(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:

@@ -77,13 +77,23 @@ class TestWebhookEndpoint:
             assert response.get_json()["error"] == "invalid_signature"
         assert queued(db) == []
 
-    def test_unknown_or_disabled_connection_is_404(
+    def test_unknown_or_disabled_connection_answers_exactly_like_a_bad_signature(
         self, client, merchant, auth_headers, connection_id, secret
     ):
         body = json.dumps({"id": 1}).encode()
-        assert deliver(client, connection_id + 1, body, signature=sign(secret, body)).status_code == 404
+        unsigned_live = deliver(client, connection_id, body, signature=None)
+        unknown = deliver(client, connection_id + 1, body, signature=sign(secret, body))
         client.delete(f"/api/v1/connections/{connection_id}", headers=auth_headers(merchant, CONNECT_SCOPES))
-        assert deliver(client, connection_id, body, signature=sign(secret, body)).status_code == 404
+        disabled = deliver(client, connection_id, body, signature=sign(secret, body))
+        for response in (unknown, disabled):
+            assert (response.status_code, response.get_json()) == (401, unsigned_live.get_json())
+
+    @pytest.mark.parametrize("order_id", ["²", "٣", "1" * 40, True, 1.5])
+    def test_order_ids_beyond_ascii_digits_are_400(self, client, db, connection_id, secret, order_id):
+        body = json.dumps({"id": order_id}).encode()
+        response = deliver(client, connection_id, body, signature=sign(secret, body))
+        assert response.status_code == 400
+        assert queued(db) == []
 
     @pytest.mark.parametrize(
         ("body", "topic"),

@@ -1,0 +1,92 @@
+"""What every request passes before a view sees it: a whole body within its limit, bounded JSON, safe text.
+
+The checks run as ``before_request`` hooks after authentication (``backend.auth.server.authenticate_request``),
+so a stranger's body is never read and every endpoint — including ones added later — gets them without doing
+anything. Views that must verify a signature over the raw bytes first (shop webhooks) are marked
+``@raw_body``; they parse with ``backend.untrusted`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import current_app, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+from backend.errors import UserValueError
+from backend.untrusted import UNSAFE, UNSAFE_TEXT_MESSAGE, loads, unsafe_text_pointers
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _unsafe_fields(prefix: str, items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    return {
+        f"{prefix}{UNSAFE.sub('?', key)}": [UNSAFE_TEXT_MESSAGE]
+        for key, value in items
+        if UNSAFE.search(key) or UNSAFE.search(value)
+    }
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider with ``loads`` bounded, so ``request.get_json()`` anywhere is safe."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads(s, **kwargs)
+
+
+def raw_body(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that verifies a signature over the raw body before it parses it itself."""
+    view.reads_raw_body = True  # type: ignore[attr-defined]
+    return view
+
+
+def body_limit(max_bytes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let one view accept bodies up to ``max_bytes`` instead of ``CLAIMBRIDGE_MAX_CONTENT_LENGTH``."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.max_body_bytes = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def _read_whole_body() -> bytes:
+    """Read the body once; a chunked body longer than the limit is a 413, never silently cut off."""
+    data = request.get_data(cache=True, parse_form_data=False)
+    limit = request.max_content_length
+    # Werkzeug stops reading a chunked body at the limit without complaint; anything left is too much.
+    chunked_at_limit = request.content_length is None and limit is not None and len(data) >= limit
+    if chunked_at_limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
+    return data
+
+
+def check_request() -> None:
+    """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
+    problems = _unsafe_fields("?", request.args.items(multi=True)) if request.args else {}
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
+        limit = getattr(view, "max_body_bytes", None)
+        if limit is not None:
+            request.max_content_length = limit
+        if request.content_length or request.headers.get("Transfer-Encoding"):
+            _read_whole_body()
+            if request.is_json:
+                problems.update(unsafe_text_pointers(request.get_json()))
+            elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                problems.update(_unsafe_fields("", request.form.items(multi=True)))
+    if problems:
+        raise UserValueError("The request contains characters that cannot be accepted.", details=problems)
+
+
+def require_json_body() -> None:
+    """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
+    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+        return
+    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return
+    if request.is_json or request.mimetype == "multipart/form-data":
+        return
+    raise UnsupportedMediaType("Send the request body as application/json.")

@@ -1,0 +1,106 @@
+"""Untrusted input read safely: JSON within bounds, and text a database can store and a person can read.
+
+Pure functions without Flask, used by the request checks in ``backend.boundary``, the signed shop endpoints and
+the file importers (CSV, MT940, camt.053) alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_JSON_DEPTH = 32  # the deepest document any endpoint takes is five levels
+MAX_INTEGER_DIGITS = 30  # no field holds more; Python would spend quadratic time on 5,000 digits
+
+# C0 controls except tab, newline and carriage return; DEL and C1 controls; bidi embeddings, overrides and
+# isolates (they reorder what a merchant reads, "Trojan Source"); lone UTF-16 surrogates, which no database
+# column can store. NUL alone made PostgreSQL refuse the row.
+UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+UNSAFE_TEXT_MESSAGE = "Contains a control, bidirectional-override or unpaired surrogate character."
+
+
+class UnreadableJSONError(ValueError):
+    """JSON that is well-formed but beyond what the API reads (too deep, too long a number)."""
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise UnreadableJSONError(f"an integer has more than {MAX_INTEGER_DIGITS} digits")
+    return int(digits)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise UnreadableJSONError(f"{name} is not a JSON number")
+
+
+def _nesting_exceeds(raw: str | bytes, limit: int) -> bool:
+    """Tell whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def loads(raw: str | bytes, **options: Any) -> Any:
+    """Parse JSON within the API's bounds; raise ValueError for anything malformed or beyond them."""
+    if _nesting_exceeds(raw, MAX_JSON_DEPTH):
+        raise UnreadableJSONError(f"the document nests deeper than {MAX_JSON_DEPTH} levels")
+    options.setdefault("parse_int", _bounded_int)
+    options.setdefault("parse_constant", _refuse_constant)
+    try:
+        return json.loads(raw, **options)
+    except RecursionError as error:  # belt and braces: the scan above should make this unreachable
+        raise UnreadableJSONError("the document nests too deeply") from error
+
+
+def unsafe_text_problem(text: str) -> str | None:
+    """Return why a string cannot be accepted, or None when it is fine."""
+    return UNSAFE_TEXT_MESSAGE if UNSAFE.search(text) else None
+
+
+def strip_unsafe_text(value: Any) -> Any:
+    """Return ``value`` with unsafe characters removed from every string in it (for platform payloads)."""
+    if isinstance(value, str):
+        return UNSAFE.sub("", value) if UNSAFE.search(value) else value
+    if isinstance(value, dict):
+        return {strip_unsafe_text(key): strip_unsafe_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strip_unsafe_text(item) for item in value]
+    return value
+
+
+def unsafe_text_pointers(value: Any, pointer: str = "") -> dict[str, list[str]]:
+    """Return JSON pointers to every string (key or value) in ``value`` holding an unsafe character."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        if UNSAFE.search(value):
+            found[pointer or "/"] = [UNSAFE_TEXT_MESSAGE]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if isinstance(key, str) and UNSAFE.search(key):
+                found[child] = [UNSAFE_TEXT_MESSAGE]
+            else:
+                found.update(unsafe_text_pointers(item, child))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(unsafe_text_pointers(item, f"{pointer}/{index}"))
+    return found

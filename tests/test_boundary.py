@@ -1,0 +1,170 @@
+"""The checks every request passes before a view: authentication first, then bounded JSON and safe text."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from backend.auth.models import AccessToken
+from backend.cli import main
+from backend.risk.models import RiskCheck
+from backend.untrusted import UNSAFE_TEXT_MESSAGE, loads, strip_unsafe_text, unsafe_text_pointers
+from tests.risk.conftest import CLEAN_PAYLOAD
+
+
+def _payload(**buyer: str) -> dict:
+    payload = copy.deepcopy(CLEAN_PAYLOAD)
+    payload["buyer"].update(buyer)
+    return payload
+
+
+@pytest.fixture
+def headers(merchant, auth_headers):
+    return auth_headers(merchant, "risk:check settings:write")
+
+
+class TestUnsafeText:
+    @pytest.mark.parametrize(
+        "text", ["Anna\x00", "Anna\x1b[31m", "\u202eanna", "An\u2066na", "An\x85na", "a\ud800"]
+    )
+    def test_in_the_checkout_hot_path_is_422_naming_the_field_and_stores_nothing(
+        self, client, headers, db, text
+    ):
+        response = client.post("/api/v1/risk-checks", json=_payload(first_name=text), headers=headers)
+        assert response.status_code == 422
+        assert list(response.get_json()["details"]) == ["/buyer/first_name"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
+
+    def test_tabs_newlines_and_ordinary_unicode_pass(self, client, headers):
+        payload = _payload(first_name="Zoë\tİlknur", last_name="O-Brien-Müller\n")
+        assert client.post("/api/v1/risk-checks", json=payload, headers=headers).status_code == 201
+
+    def test_in_an_object_key_is_refused(self, client, headers):
+        payload = _payload()
+        payload["buyer"]["nick\x00name"] = "x"
+        response = client.post("/api/v1/risk-checks", json=payload, headers=headers)
+        assert response.status_code == 422
+        assert "/buyer/nick\x00name" in response.get_json()["details"]
+
+    def test_in_a_query_parameter_is_422(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant, "handovers:read")
+        response = client.get("/api/v1/receivables?state=open%00", headers=headers)
+        assert response.status_code == 422
+        assert response.get_json()["details"] == {"?state": [UNSAFE_TEXT_MESSAGE]}
+
+    def test_in_a_form_field_is_422(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant, "orders:write")
+        response = client.post(
+            "/api/v1/bank-statements",
+            data={"note": "a\x00b", "file": (io.BytesIO(b"x"), "s.sta")},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 422
+        assert "note" in response.get_json()["details"]
+
+    def test_pointers_and_stripping_reach_every_string(self):
+        value = {"a": ["ok", "b\x00"], "c~/d": {"e": "\u202e"}}
+        assert unsafe_text_pointers(value) == {
+            "/a/1": [UNSAFE_TEXT_MESSAGE],
+            "/c~0~1d/e": [UNSAFE_TEXT_MESSAGE],
+        }
+        assert strip_unsafe_text(value) == {"a": ["ok", "b"], "c~/d": {"e": ""}}
+
+
+class TestJsonBounds:
+    def test_deep_nesting_is_400_not_500(self, client, headers):
+        body = "[" * 100_000 + "]" * 100_000
+        response = client.post(
+            "/api/v1/risk-checks", data=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+
+    def test_nesting_hidden_in_strings_does_not_count(self):
+        assert loads(json.dumps({"a": "[" * 1000})) == {"a": "[" * 1000}
+
+    def test_an_integer_of_5000_digits_is_400(self, client, headers):
+        body = '{"amount": ' + "9" * 5000 + "}"
+        response = client.post(
+            "/api/v1/risk-checks", data=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_non_json_constants_are_400(self, client, headers, constant):
+        body = '{"amount": ' + constant + "}"
+        response = client.post(
+            "/api/v1/risk-checks", data=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400
+
+
+class TestAuthenticationComesFirst:
+    BAD_BODY = '{"amount": "not money", "buyer": 5}'
+
+    def test_invalid_body_without_token_is_401_not_422(self, client):
+        response = client.post(
+            "/api/v1/risk-checks", data=self.BAD_BODY, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+        assert "BearerBearer" not in response.headers["WWW-Authenticate"]
+
+    def test_malformed_json_without_token_is_401(self, client):
+        deep = "[" * 100_000
+        response = client.post("/api/v1/risk-checks", data=deep, headers={"Content-Type": "application/json"})
+        assert response.status_code == 401
+
+    def test_invalid_body_with_the_wrong_scope_is_403_not_422(self, client, merchant, auth_headers):
+        headers = {**auth_headers(merchant, "orders:write"), "Content-Type": "application/json"}
+        response = client.post("/api/v1/risk-checks", data=self.BAD_BODY, headers=headers)
+        assert response.status_code == 403
+
+    def test_unauthenticated_body_is_never_read(self, app, client, monkeypatch):
+        read = []
+        real = app.request_class.get_data
+
+        def spy(self, *args, **kwargs):
+            read.append(True)
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(app.request_class, "get_data", spy)
+        response = client.post(
+            "/api/v1/risk-checks", data="x" * 900_000, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 401
+        assert read == []
+
+    def test_invalid_query_without_token_is_401(self, client):
+        assert client.get("/api/v1/receivables?page=-1").status_code == 401
+
+
+class TestRevocationIsImmediate:
+    def test_a_token_revoked_by_another_process_is_refused_on_the_next_request(self, client, headers, db):
+        assert client.get("/api/v1/policy", headers=headers).status_code == 200
+        # Another web worker or the CLI revokes it: only the database knows.
+        db.session.execute(sa.update(AccessToken).values(revoked_at=sa.func.now()))
+        db.session.commit()
+        assert client.get("/api/v1/policy", headers=headers).status_code == 401
+
+    def test_a_client_revoked_by_the_cli_loses_its_tokens_at_once(
+        self, app, client, merchant, create_credentials
+    ):
+        client_id, secret = create_credentials(merchant, "risk:check")
+        token = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).get_json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/merchant", headers=bearer).status_code == 200
+        result = CliRunner().invoke(
+            main, ["clients", "revoke", client_id], obj=ScriptInfo(create_app=lambda: app)
+        )
+        assert result.exit_code == 0, result.output
+        assert client.get("/api/v1/merchant", headers=bearer).status_code == 401
