@@ -1,13 +1,23 @@
-"""gunicorn settings for `web:` in the Procfile and `claimbridge serve` (`--config python:backend.gunicorn_conf`)."""
+"""gunicorn settings for `web:` in the Procfile and `claimbridge serve` (`--config python:backend.gunicorn_conf`).
+
+Workers are gevent workers: each connection is a greenlet, so clients that send their request slowly (or
+never finish their headers) cost a few kilobytes each instead of a whole worker. With the sync worker, three
+connections sending half a header stopped every checkout until the 30 s timeout. A waiting outbound call (a
+credit bureau, a shop's Admin API) no longer blocks the worker either. No buffering proxy is needed in front.
+"""
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "5000"))
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# Bound what one slow request may hold: header lines and fields as gunicorn's defaults, stated here.
+limit_request_line = 8190
+limit_request_fields = 100
 accesslog = None  # the app logs one line per request itself, with request id and merchant
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
