@@ -65,7 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "text", "text or json (one JSON object per line)"),
     Setting("LOG_LEVEL", "INFO", "Python logging level"),
     Setting(
-        "RATELIMIT_STORAGE_URL", "memory://", "rate-limit storage; use redis://… with several web machines"
+        "RATELIMIT_STORAGE_URL",
+        "memory://",
+        "rate-limit storage; memory:// counts in each process (every gunicorn worker), so use redis://… with more than one worker or machine",
     ),
     Setting("TOKEN_RATE_LIMIT", "30/minute", "token endpoint limit, applied per client and per address"),
     Setting(
@@ -147,6 +149,12 @@ class Config:
             "CLAIMBRIDGE_LOG_FORMAT": self.log_format,
             "CLAIMBRIDGE_LOG_LEVEL": self.log_level,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            # A Redis that hangs must not hang the token endpoint: give up fast, fall back to memory.
+            "RATELIMIT_STORAGE_OPTIONS": (
+                {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+                if self.ratelimit_storage_url.startswith(("redis://", "rediss://"))
+                else {}
+            ),
             "RATELIMIT_HEADERS_ENABLED": True,
             "CLAIMBRIDGE_TOKEN_RATE_LIMIT": self.token_rate_limit,
             "CLAIMBRIDGE_PROXY_COUNT": self.proxy_count,

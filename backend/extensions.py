@@ -64,5 +64,9 @@ def dialect_insert(target: Any) -> Any:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# A rate-limit store that is down (Redis restarting) must not turn /oauth/token into 500s: count in this
+# process's memory until it is back, and let a storage error pass rather than refuse the request.
+limiter = Limiter(
+    key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True
+)
 api = Api()

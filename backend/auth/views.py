@@ -17,15 +17,29 @@ def _token_limit() -> str:
     return current_app.config["CLAIMBRIDGE_TOKEN_RATE_LIMIT"]
 
 
-def _client_key() -> str:
-    """Rate-limit key for the presenting client, whether it authenticates by Basic or form body."""
-    if request.authorization and request.authorization.username:
-        return "client:" + request.authorization.username
-    return "client:" + (request.form.get("client_id") or "-")
+def _address() -> str:
+    return request.remote_addr or "-"
 
 
 def _presented_client_id() -> str:
-    return _client_key().removeprefix("client:")
+    """The client id the request names, whether it authenticates by Basic or form body."""
+    if request.authorization and request.authorization.username:
+        return request.authorization.username
+    return request.form.get("client_id") or "-"
+
+
+def _address_key() -> str:
+    return "addr:" + _address()
+
+
+def _client_at_address_key() -> str:
+    # Keyed by address as well: strangers who know a client id (it is not a secret) only spend their own
+    # address's allowance and cannot lock the client out of its own.
+    return f"client:{_presented_client_id()}@{_address()}"
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code >= 400
 
 
 def _finish(response: Response, action: str) -> Response:
@@ -46,15 +60,20 @@ def _finish(response: Response, action: str) -> Response:
     return response
 
 
-@limiter.limit(_token_limit, key_func=lambda: "addr:" + (request.remote_addr or "-"))
-@limiter.limit(_token_limit, key_func=_client_key)
+# Failed attempts are limited per address (guessing secrets), every attempt per client at its address.
+limit_failures_per_address = limiter.limit(_token_limit, key_func=_address_key, deduct_when=_failed)
+limit_per_client_at_address = limiter.limit(_token_limit, key_func=_client_at_address_key)
+
+
+@limit_failures_per_address
+@limit_per_client_at_address
 def issue_token() -> Response:
     """Issue a bearer token for a client (client_credentials grant)."""
     return _finish(authorization.create_token_response(), "token")
 
 
-@limiter.limit(_token_limit, key_func=lambda: "addr:" + (request.remote_addr or "-"))
-@limiter.limit(_token_limit, key_func=_client_key)
+@limit_failures_per_address
+@limit_per_client_at_address
 def revoke_token() -> Response:
     """Revoke a token the client holds."""
     return _finish(authorization.create_endpoint_response("revocation"), "revoke")

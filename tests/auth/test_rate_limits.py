@@ -1,0 +1,93 @@
+"""Token endpoint limits: strangers cannot lock a client out, Redis shares the count, a Redis outage is no 500."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from backend.extensions import limiter
+from tests.conftest import make_app
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _token(client, client_id, secret, address):
+    return client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+class TestLockout:
+    def test_strangers_with_wrong_secrets_cannot_lock_a_client_out(
+        self, app, client, merchant, create_credentials, monkeypatch
+    ):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "3/minute")
+        client_id, secret = create_credentials(merchant)
+        strangers = [_token(client, client_id, "wrong", f"198.51.100.{n % 3}").status_code for n in range(30)]
+        assert strangers.count(429) == 30 - 3 * 3  # each stranger address gets its own three tries
+        assert _token(client, client_id, secret, "203.0.113.5").status_code == 200
+
+    def test_a_guessing_address_is_stopped_whatever_client_it_names(self, app, client, monkeypatch):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "3/minute")
+        statuses = [_token(client, f"cb_{n}", "x", "198.51.100.7").status_code for n in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+
+    def test_successful_tokens_do_not_spend_the_address_allowance_of_others(
+        self, app, client, merchant, create_credentials, monkeypatch
+    ):
+        """Many shops behind one shared-hosting address each get their own allowance."""
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_TOKEN_RATE_LIMIT", "2/minute")
+        shops = [create_credentials(merchant) for _ in range(4)]
+        statuses = [_token(client, cid, secret, "192.0.2.80").status_code for cid, secret in shops]
+        assert statuses == [200, 200, 200, 200]
+
+
+@pytest.fixture
+def redis_app(app, database_url, tmp_path):
+    """A second app (think: another web process) whose limits live in the machine's Redis."""
+    prefix = f"cbtest-{uuid.uuid4().hex}"
+    yield lambda url=REDIS_URL: make_app(
+        database_url,
+        tmp_path,
+        CLAIMBRIDGE_RATELIMIT_STORAGE_URL=url,
+        CLAIMBRIDGE_TOKEN_RATE_LIMIT="3/minute",
+        RATELIMIT_KEY_PREFIX=prefix,
+    )
+    store = redis.Redis.from_url(REDIS_URL)
+    for key in store.scan_iter(f"*{prefix}*"):
+        store.delete(key)
+    limiter.init_app(app)  # the limiter is a singleton: give the test app its memory store back
+
+
+class TestRedisStore:
+    def test_counts_live_in_redis_so_every_process_shares_them(self, redis_app, merchant, create_credentials):
+        client_id, secret = create_credentials(merchant)
+        first = redis_app()
+        with first.app_context():
+            statuses = [
+                _token(first.test_client(), client_id, secret, "203.0.113.9").status_code for _ in range(2)
+            ]
+        second = redis_app()  # a fresh process would start counting from what Redis holds
+        with second.app_context():
+            statuses += [
+                _token(second.test_client(), client_id, secret, "203.0.113.9").status_code for _ in range(2)
+            ]
+        assert statuses == [200, 200, 200, 429]
+        prefix = first.config["RATELIMIT_KEY_PREFIX"]
+        assert any(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{prefix}*"))
+
+    def test_an_unreachable_redis_degrades_to_per_process_counting_not_500(
+        self, redis_app, merchant, create_credentials
+    ):
+        client_id, secret = create_credentials(merchant)
+        down = redis_app("redis://127.0.0.1:1/0")  # nothing listens on port 1
+        with down.app_context():
+            statuses = [
+                _token(down.test_client(), client_id, secret, "203.0.113.9").status_code for _ in range(4)
+            ]
+        assert statuses == [200, 200, 200, 429]
