@@ -216,6 +216,11 @@ def current_client_id() -> str:
     return current_token.client_id
 
 
+def current_scopes() -> list[str]:
+    """Return the scopes of the request's bearer token."""
+    return current_token.get_scope().split()
+
+
 def token_response_json(status: int, payload: dict[str, Any]) -> str:
     """Add a human ``message`` to RFC 6749 token-endpoint errors, keeping their standard fields."""
     if status >= 400 and "error" in payload:

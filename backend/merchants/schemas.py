@@ -4,10 +4,12 @@ from marshmallow import Schema, fields, validate
 
 
 class MerchantSchema(Schema):
+    """Who the token acts for and what it may do; settings are read through their own scoped endpoints."""
+
     id = fields.Integer(dump_only=True)
     name = fields.String(dump_only=True)
-    settings = fields.Dict(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
+    scopes = fields.List(fields.String(), dump_only=True, metadata={"description": "the token's scopes"})
 
 
 class ConnectionSchema(Schema):

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.auth.server import current_client_id, current_merchant_id, current_scopes, require_oauth
 from backend.extensions import db
 from backend.merchants import services
 from backend.merchants.blueprint import blp
-from backend.merchants.models import Merchant, ShopConnection
+from backend.merchants.models import ShopConnection
 from backend.merchants.schemas import ConnectionCreateSchema, ConnectionSchema, MerchantSchema
 
 
 @blp.route("/merchant", methods=["GET"])
 @blp.response(200, MerchantSchema)
 @require_oauth()
-def get_merchant() -> Merchant:
-    """The merchant the token acts for, with its settings."""
-    return services.get_merchant(current_merchant_id())
+def get_merchant() -> dict[str, Any]:
+    """The merchant the token acts for and the token's scopes (any scope may read this)."""
+    merchant = services.get_merchant(current_merchant_id())
+    return {
+        "id": merchant.id,
+        "name": merchant.name,
+        "created_at": merchant.created_at,
+        "scopes": current_scopes(),
+    }
 
 
 @blp.route("/connections", methods=["GET"])

@@ -27,6 +27,19 @@ class TestMerchantEndpoint:
         assert body["id"] == mine.id
         assert body["name"] == "Mein Shop"
 
+    def test_a_risk_check_token_reads_no_bank_account_or_reply_to(self, client, db, merchant, auth_headers):
+        merchant.settings = {
+            "dunning": {"payment_details": {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}},
+            "reply_to": "buchhaltung@shop.de",
+        }
+        db.session.commit()
+        response = client.get("/api/v1/merchant", headers=auth_headers(merchant, "risk:check"))
+        assert response.status_code == 200
+        assert response.get_json()["scopes"] == ["risk:check"]
+        text = response.get_data(as_text=True)
+        for secret in ("DE89370400440532013000", "COBADEFFXXX", "buchhaltung@shop.de", "settings"):
+            assert secret not in text
+
 
 class TestConnections:
     def test_lists_only_own_connections_without_credentials(self, client, db, create_merchant, auth_headers):
