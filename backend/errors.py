@@ -85,6 +85,9 @@ def json_pointers(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(messages, dict):
         flat: dict[str, list[str]] = {}
         for key, value in messages.items():
+            if key == "_schema":  # marshmallow's key for errors of the object itself, not of a field
+                flat.update(json_pointers(value, prefix))
+                continue
             pointer = f"{prefix}/{str(key).replace('~', '~0').replace('/', '~1')}"
             flat.update(json_pointers(value, pointer))
         return flat

@@ -34,12 +34,38 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def is_public_address(address: str | IPAddress) -> bool:
-    """Return True when ``address`` is globally routable unicast (the only kind we may call)."""
-    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it through a translator
+# (RFC 6052 NAT64 well-known and local-use prefixes); 6to4 is decoded by ipaddress itself.
+_NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Return the IPv4 address an IPv6 address leads to (IPv4-mapped, 6to4, NAT64); Teredo is never global."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if any(ip in prefix for prefix in _NAT64_PREFIXES):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
+def _is_global_unicast(ip: IPAddress) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def is_public_address(address: str | IPAddress) -> bool:
+    """Return True when ``address`` is globally routable unicast (the only kind we may call).
+
+    An IPv6 address that embeds an IPv4 address (6to4 ``2002:7f00:1::``, NAT64 ``64:ff9b::10.0.0.1``,
+    IPv4-mapped) is public only if the IPv4 address it leads to is public.
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded:
+            return all(_is_global_unicast(inner) for inner in embedded)
+    return _is_global_unicast(ip)
 
 
 def resolve_host(host: str, port: int) -> list[str]:

@@ -43,6 +43,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.audit.services import record_event
@@ -103,9 +104,10 @@ from connectors.agencies.base import (
     SubmissionState,
 )
 from connectors.agencies.base import DunningNotice as CaseNotice
-from connectors.errors import ClientError, ConnectorError
+from connectors.errors import ClientError, ConnectorError, UnsafeURLError
 from connectors.errors import ConflictError as AgencyConflict
 from connectors.errors import NotFoundError as AgencyNotFound
+from connectors.ssrf import validate_public_url
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +197,16 @@ def update_rules(merchant_id: int, values: Mapping[str, Any], *, actor: str) -> 
         raise UserValueError(
             "An HTTP agency needs its base URL.", details={"/agency_base_url": ["Required for agency http."]}
         )
+    if values.get("agency_base_url"):
+        # Checked now, not first at handover time, where a refused URL only loops in the worker's log.
+        try:
+            validate_public_url(
+                values["agency_base_url"], current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"]
+            )
+        except UnsafeURLError as error:
+            raise UserValueError(
+                "The agency URL cannot be used.", details={"/agency_base_url": [str(error)]}
+            ) from error
     rule.minimum_amount = values["minimum_amount"]
     rule.auto_approve_consumer_up_to = values.get("auto_approve_consumer_up_to")
     rule.auto_approve_business_up_to = values.get("auto_approve_business_up_to")

@@ -38,6 +38,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from mt940.processors import transaction_details_post_processor_with_space
 
+from backend.types import fits_money
+from backend.untrusted import strip_unsafe_text
+
 CAMT053_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.0[2-8]")
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 _ENTRY_DEPTH = 4  # Document / BkToCstmrStmt / Stmt / Ntry
@@ -129,7 +132,14 @@ class _TransactionIds:
 
 
 def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
+    # The bank's text, shown to merchants: controls and bidi overrides are dropped, not refused.
+    return " ".join(strip_unsafe_text(text or "").split())
+
+
+def _money(amount: Decimal, location: str) -> Decimal:
+    if not fits_money(amount):
+        raise StatementError(f"amount {amount} is not a money amount of at most 2 decimal places", location)
+    return amount
 
 
 def _reference(text: str | None) -> str:
@@ -155,7 +165,7 @@ def _camt_amount(element: Element | None, location: str) -> tuple[Decimal, str]:
     currency = element.get("Ccy", "")
     if not amount.is_finite() or amount < 0 or not re.fullmatch(r"[A-Z]{3}", currency):
         raise StatementError(f"invalid amount {element.text!r} {currency!r}", location)
-    return amount, currency
+    return _money(amount, location), currency
 
 
 def _camt_date(element: Element | None, location: str, *, required: bool) -> date | None:
@@ -385,6 +395,8 @@ def _guarded(events: Iterator[tuple[str, Element]], path: list[str]) -> Iterator
         raise StatementError(f"malformed XML: {reason}", f"line {line}, column {column}") from None
     except DefusedXmlException as exc:
         raise StatementError(f"forbidden XML construct: {type(exc).__name__}", "/".join(path)) from None
+    except ValueError as exc:  # expat: "multi-byte encodings are not supported" (UTF-16 without a BOM)
+        raise StatementError(f"unreadable XML ({exc}); send camt.053 as UTF-8", "line 1") from None
 
 
 # MT940 ---------------------------------------------------------------------------------------------------
@@ -409,7 +421,9 @@ def _mt940_date(value: object) -> date | None:
     return date(value.year, value.month, value.day)  # type: ignore[attr-defined]
 
 
-def _mt940_transaction(data: dict[str, object], account: str, statement_id: str) -> BankTransaction:
+def _mt940_transaction(
+    data: dict[str, object], account: str, statement_id: str, location: str
+) -> BankTransaction:
     status = str(data.get("status") or "")
     amount = data["amount"]
     booking_date = _mt940_date(data.get("entry_date") or data.get("guessed_entry_date") or data.get("date"))
@@ -431,7 +445,7 @@ def _mt940_transaction(data: dict[str, object], account: str, statement_id: str)
         bank_reference=_reference(str(data.get("bank_reference") or "")),
         booking_date=booking_date or value_date,  # type: ignore[arg-type]
         value_date=value_date,
-        amount=abs(amount.amount),  # type: ignore[attr-defined]
+        amount=_money(abs(amount.amount), location),  # type: ignore[attr-defined]
         currency=str(amount.currency or data.get("currency") or ""),  # type: ignore[attr-defined]
         # RD reverses a debit (money comes back in), RC reverses a credit (money goes out).
         credit_debit=CreditDebit.CREDIT if status.upper() in {"C", "RD"} else CreditDebit.DEBIT,
@@ -468,8 +482,9 @@ def parse_mt940(source: bytes | str) -> list[BankTransaction]:
         reference = _clean(statement.data.get("transaction_reference"))
         statement_number = _clean(statement.data.get("statement_number"))
         statement_id = "/".join(filter(None, [reference, statement_number]))
-        for transaction in statement:
-            details = _mt940_transaction(transaction.data, account, statement_id)
+        for index, transaction in enumerate(statement, 1):
+            location = f"statement {number}, transaction {index}"
+            details = _mt940_transaction(transaction.data, account, statement_id, location)
             transactions.append(ids.assign(details))
     return transactions
 

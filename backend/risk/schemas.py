@@ -4,7 +4,9 @@ Buyer data is accepted leniently (a malformed e-mail or phone is a risk signal w
 structure, types, sizes and amounts are strict.
 """
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.risk.models import OVERRIDE_MODES
 
@@ -119,6 +121,12 @@ class PolicySchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # Fields left out get their defaults, so an empty document would silently reset the whole policy.
+        if not data:
+            raise ValidationError("Send the policy fields to set; an empty document would reset every field.")
 
 
 class BuyerOverrideRequestSchema(Schema):

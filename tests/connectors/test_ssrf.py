@@ -29,6 +29,25 @@ class TestValidatePublicUrl:
             "http://[fd00::1]/",
             "http://0x7f000001/",
             "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://[::]/",
+            "http://[0:0:0:0:0:ffff:7f00:1]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://[::127.0.0.1]/",
+            "http://[2002:7f00:1::]/",  # 6to4 around 127.0.0.1
+            "http://[2002:a9fe:a9fe::1]/",  # 6to4 around 169.254.169.254 (cloud metadata)
+            "http://[2002:c0a8:101::]/",  # 6to4 around 192.168.1.1
+            "http://[64:ff9b::a00:1]/",  # NAT64 around 10.0.0.1
+            "http://[64:ff9b::127.0.0.1]/",  # NAT64, dotted spelling
+            "http://[64:ff9b:1::a9fe:a9fe]/",  # NAT64 local-use prefix
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+            "http://[fe80::1%25eth0]/",
+            "http://[ff02::1]/",
+            "http://[2001:db8::1]/",
+            "http://198.18.0.1/",
+            "http://192.0.0.1/",
+            "http://255.255.255.255/",
         ],
     )
     def test_refuses_non_public_addresses(self, url) -> None:
@@ -54,6 +73,13 @@ class TestValidatePublicUrl:
     def test_accepts_public_address(self) -> None:
         url = "https://93.184.215.14/shop"
         assert ssrf.validate_public_url(url, allow_private=False) == url
+
+    @pytest.mark.parametrize(
+        "address",
+        ["2002:5db8:d70e::1", "64:ff9b::93.184.215.14", "::ffff:93.184.215.14", "2a00:1450:4001::1"],
+    )
+    def test_accepts_ipv6_leading_to_a_public_address(self, address) -> None:
+        assert ssrf.is_public_address(address)
 
     def test_allows_private_addresses_when_configured(self) -> None:
         url = "http://127.0.0.1:8000/"

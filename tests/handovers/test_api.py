@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
@@ -144,3 +145,26 @@ class TestHandoverApi:
         assert "pw_live_secret" not in stored.get_data(as_text=True)
         assert missing_key.status_code == 422 and "/agency_base_url" in missing_key.get_json()["details"]
         assert Decimal(stored.get_json()["minimum_amount"]) == Decimal("25.00")
+
+    @pytest.mark.parametrize(
+        "url", ["http://127.0.0.1:9/", "http://[2002:a9fe:a9fe::]/", "ftp://agency.example/"]
+    )
+    def test_an_agency_url_the_worker_may_not_call_is_refused_when_set(
+        self, app: Any, client: Any, merchant: Any, auth_headers: Any, monkeypatch: Any, url: str
+    ) -> None:
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_ALLOW_PRIVATE_URLS", False)
+        body = {
+            "agency": "http",
+            "agency_base_url": url,
+            "agency_api_key": "pw_live_secret",
+            "creditor_address": {"street": "Hafenstraße", "postal_code": "20457", "city": "Hamburg"},
+        }
+        response = client.put(
+            "/api/v1/handover-rules", json=body, headers=auth_headers(merchant, "settings:write")
+        )
+        assert response.status_code == 422
+        assert "/agency_base_url" in response.get_json()["details"]
+        rules = client.get(
+            "/api/v1/handover-rules", headers=auth_headers(merchant, "settings:write")
+        ).get_json()
+        assert rules["agency"] != "http"

@@ -245,6 +245,13 @@ class TestPolicy:
         response = client.put("/api/v1/policy", json={"colour": "red"}, headers=headers)
         assert response.status_code == 422
 
+    def test_an_empty_document_is_422_and_keeps_the_policy(self, client, headers):
+        assert client.put("/api/v1/policy", json={"review_at": 30}, headers=headers).status_code == 200
+        response = client.put("/api/v1/policy", json={}, headers=headers)
+        assert response.status_code == 422
+        assert list(response.get_json()["details"]) == ["/"]
+        assert client.get("/api/v1/policy", headers=headers).get_json()["review_at"] == 30
+
     def test_bureau_account_is_write_only(self, client, headers):
         account = {
             "merchant_id": "1",
