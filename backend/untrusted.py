@@ -104,3 +104,12 @@ def unsafe_text_pointers(value: Any, pointer: str = "") -> dict[str, list[str]]:
         for index, item in enumerate(value):
             found.update(unsafe_text_pointers(item, f"{pointer}/{index}"))
     return found
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """Return ``value`` as a cell a spreadsheet shows as text, never runs as a formula (OWASP CSV injection)."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -18,6 +18,7 @@ from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_connection, get_merchant
 from backend.orders import services
 from backend.orders.csv_import import COLUMNS, HeaderError, RowError, parse_rows, read_lines
+from backend.untrusted import spreadsheet_safe
 
 SHOWN_ERRORS = 50
 
@@ -39,7 +40,10 @@ class _ErrorReport:
     def __call__(self, error: RowError) -> None:
         self.count += 1
         if self._writer is not None:
-            self._writer.writerow([error.row, error.column, error.message])
+            # Columns and messages quote the file's own cells: keep them from running as formulas.
+            self._writer.writerow(
+                [error.row, spreadsheet_safe(error.column), spreadsheet_safe(error.message)]
+            )
         if self.count <= SHOWN_ERRORS:
             click.echo(f"row {error.row}, column {error.column or '-'}: {error.message}", err=True)
 

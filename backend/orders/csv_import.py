@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import ValidationError
 
 from backend.orders.schemas import OrderPushSchema
+from backend.untrusted import unsafe_text_problem
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_PAYMENT_METHOD = "invoice"
@@ -120,7 +121,16 @@ def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
     _check_header(header)
     schema = OrderPushSchema()
     seen: dict[str, int] = {}
-    for number, values in enumerate(reader, start=2):
+    number = 1
+    while True:
+        number += 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a field over csv.field_size_limit(); the next line may be fine
+            yield ParsedRow(number, "", None, [RowError(number, "", f"unreadable CSV: {error}")])
+            continue
         if not any(value.strip() for value in values):
             continue
         if len(values) != len(header):
@@ -135,6 +145,11 @@ def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
 def _parse_row(number: int, row: dict[str, str], schema: OrderPushSchema, seen: dict[str, int]) -> ParsedRow:
     errors = [
         RowError(number, name, "not valid UTF-8 text") for name, value in row.items() if "\ufffd" in value
+    ]
+    errors += [
+        RowError(number, name, problem)
+        for name, value in row.items()
+        if (problem := unsafe_text_problem(value))
     ]
     external_id = row["external_id"]
     if not external_id:

