@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from backend.config import load_config
 from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.logs import configure_logging, init_request_logging
+from backend.openapi import document_decimals, register_security_scheme
 from backend.schemas import MAX_ROW_ID
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -39,20 +39,6 @@ class RowIdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
-
-
-def _numeric_bounds(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Render Decimal range bounds as JSON numbers: OpenAPI's minimum/maximum must not be strings.
-
-    apispec passes a Decimal field's bounds through the field's own serialisation (a string for money fields).
-    """
-    bounds = {}
-    for key in ("minimum", "maximum"):
-        value = ret.get(key)
-        if isinstance(value, Decimal | str):
-            number = Decimal(value)
-            bounds[key] = int(number) if number == number.to_integral_value() else float(number)
-    return bounds
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -118,7 +104,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     limiter.init_app(app)
     api.init_app(app)
-    api.ma_plugin.converter.add_attribute_function(_numeric_bounds)
+    api.ma_plugin.converter.add_attribute_function(document_decimals)
+    from backend.merchants.models import SCOPES
+
+    register_security_scheme(api, SCOPES)
 
     from backend.auth.server import authenticate_request, init_oauth
 

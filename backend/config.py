@@ -173,6 +173,9 @@ class Config:
             "OPENAPI_VERSION": "3.0.3",
             "OPENAPI_URL_PREFIX": "/",
             "OPENAPI_JSON_PATH": "openapi.json",
+            # Swagger UI from npm's swagger-ui-dist, vendored into backend/static (scripts/vendor-swagger-ui).
+            "OPENAPI_SWAGGER_UI_PATH": "/docs",
+            "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
             "JSON_SORT_KEYS": False,
             **self.extra,
         }

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
+
+from backend.openapi import ClaimBridgeApi
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -69,4 +70,4 @@ migrate = Migrate()
 limiter = Limiter(
     key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True
 )
-api = Api()
+api = ClaimBridgeApi()

@@ -1,10 +1,11 @@
-"""Marshmallow building blocks shared by every area: row ids and paging within what the database can hold."""
+"""Marshmallow building blocks shared by every area: row ids, paging and country codes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+import pycountry
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER columns on PostgreSQL
 MAX_PAGE = 1_000_000
@@ -25,3 +26,19 @@ class PageArgsSchema(Schema):
 def per_page_field(default: int, maximum: int = 200) -> fields.Integer:
     """Return a ``per_page`` field with its own default and ceiling."""
     return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum))
+
+
+COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _known_country(value: str) -> None:
+    if value.upper() not in COUNTRY_CODES:
+        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
+
+
+def country_code(**options: Any) -> fields.String:
+    """Return a field for an ISO 3166-1 alpha-2 country code (any case); ``XX`` and other unknowns are a 422."""
+    return fields.String(
+        validate=[validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."), _known_country],
+        **options,
+    )

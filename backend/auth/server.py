@@ -22,6 +22,7 @@ from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.extensions import db, utcnow
 from backend.merchants.models import ApiClient
+from backend.openapi import security_doc
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -138,8 +139,9 @@ class ApiResourceProtector(ResourceProtector):
                     self.check_token(scopes)
                 return view(*args, **kwargs)
 
-            # functools.wraps in flask-smorest's decorators copies this mark onto the registered view.
+            # functools.wraps in flask-smorest's decorators copies this mark and the doc onto the registered view.
             guarded.oauth_scopes = scopes if scopes is not None else []  # type: ignore[attr-defined]
+            guarded._apidoc = security_doc(scopes)  # type: ignore[attr-defined]
             return guarded
 
         return decorator

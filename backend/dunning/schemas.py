@@ -80,6 +80,19 @@ class ClaimSettingsSchema(Schema):
     due_date_from = fields.String(validate=validate.OneOf(DUE_DATE_BASES))
 
 
+class DunningSettingsResponseSchema(Schema):
+    """The dunning settings as stored; payment details are null until the merchant sets them."""
+
+    class _PaymentDetails(Schema):
+        account_holder = fields.String(allow_none=True)
+        iban = fields.String(allow_none=True)
+        bic = fields.String(allow_none=True)
+
+    payment_details = fields.Nested(_PaymentDetails, required=True)
+    notice_language = fields.String(required=True)
+    reply_to = fields.String(allow_none=True, required=True)
+
+
 class DunningBuyerStopRequestSchema(Schema):
     email = fields.Email(required=True)
     stopped = fields.Boolean(required=True)

@@ -16,6 +16,7 @@ from backend.dunning.schemas import (
     DunningBuyerStopSchema,
     DunningSchedulesResponseSchema,
     DunningSchedulesSchema,
+    DunningSettingsResponseSchema,
     DunningSettingsSchema,
 )
 from backend.errors import UserValueError
@@ -49,6 +50,7 @@ def put_dunning_schedule(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/dunning-settings", methods=["GET"])
+@blp.response(200, DunningSettingsResponseSchema)
 @require_oauth(["handovers:read", "settings:write"])
 def get_dunning_settings() -> dict[str, Any]:
     """Payment details, language and reply address used in notices."""
@@ -57,6 +59,7 @@ def get_dunning_settings() -> dict[str, Any]:
 
 @blp.route("/dunning-settings", methods=["PUT"])
 @blp.arguments(DunningSettingsSchema)
+@blp.response(200, DunningSettingsResponseSchema)
 @require_oauth("settings:write")
 def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Set the payment details (IBAN checked, BIC derived when left out), language and reply address."""

@@ -1,4 +1,4 @@
-"""URL rules for liveness and API documentation."""
+"""URL rules for liveness (the API reference at /docs is served by flask-smorest's Swagger UI)."""
 
 from flask import Blueprint
 
@@ -6,4 +6,3 @@ from backend.health import views
 
 bp = Blueprint("health", __name__)
 bp.add_url_rule("/healthz", view_func=views.healthz, methods=["GET"])
-bp.add_url_rule("/docs", view_func=views.docs, methods=["GET"])

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backend.receivables.states import SHOP_STATES
+from backend.schemas import country_code
 
 _AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -43,9 +44,7 @@ class PushAddressSchema(Schema):
     house_number = _text(20, load_default=None)
     postal_code = _text(20, load_default=None)
     city = _text(100, load_default=None)
-    country = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Two-letter ISO 3166 country code.")
-    )
+    country = country_code(required=True)
 
     @post_load
     def _upper_country(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Marshmallow schemas of the payments area (money as decimal strings, dates as ISO days)."""
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from backend.payments.models import MATCH_STATUSES
@@ -63,3 +64,9 @@ class PaymentMatchSchema(Schema):
 
 class MatchingSettingsSchema(Schema):
     auto_threshold = fields.Float(required=True, validate=validate.Range(min=0.5, max=1.0))
+
+
+class StatementUploadSchema(Schema):
+    """The statement file, sent as multipart/form-data field ``file``."""
+
+    file = Upload(required=True, metadata={"description": "camt.053 (XML) or MT940 statement, up to 20 MiB"})

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.boundary import body_limit
-from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
 from backend.payments import services
@@ -20,6 +17,7 @@ from backend.payments.schemas import (
     MatchingSettingsSchema,
     MatchListArgsSchema,
     PaymentMatchSchema,
+    StatementUploadSchema,
 )
 from backend.receivables.models import Receivable
 
@@ -34,18 +32,17 @@ def actor_for(by: str | None) -> str:
 
 
 @blp.route("/bank-statements", methods=["POST"])
+@blp.arguments(StatementUploadSchema, location="files")
 @blp.response(200, ImportResultSchema)
 @require_oauth("orders:write")
 @body_limit(STATEMENT_MAX_BYTES)
-def import_bank_statement() -> dict[str, int]:
+def import_bank_statement(upload: dict[str, Any]) -> dict[str, int]:
     """Import a camt.053 or MT940 statement (multipart field ``file``, up to 20 MiB); idempotent."""
-    upload = request.files.get("file")
-    if upload is None:
-        raise UserValueError("Upload the statement as multipart field 'file'.", details={"file": ["missing"]})
+    statement = upload["file"]
     try:
-        data = upload.read()
+        data = statement.read()
     finally:
-        upload.close()  # a large upload is spooled to a temporary file: release it now
+        statement.close()  # a large upload is spooled to a temporary file: release it now
     result = services.import_statement(current_merchant_id(), data, actor=actor_for(None))
     db.session.commit()
     return result.to_dict()

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.risk.models import OVERRIDE_MODES
+from backend.schemas import country_code
 
 _text = {"load_default": None, "allow_none": True}
 
@@ -42,9 +43,7 @@ class AddressSchema(_Lenient):
     house_number = _string(20)
     postal_code = _string(20)
     city = _string(100)
-    country = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code.")
-    )
+    country = country_code(required=True)
 
 
 class ItemSchema(_Lenient):
@@ -127,6 +126,49 @@ class PolicySchema(Schema):
         # Fields left out get their defaults, so an empty document would silently reset the whole policy.
         if not data:
             raise ValidationError("Send the policy fields to set; an empty document would reset every field.")
+
+
+def _money(**options: Any) -> fields.Decimal:
+    return fields.Decimal(as_string=True, places=2, **options)
+
+
+class PolicyDocumentSchema(Schema):
+    """The policy as stored, every field filled in (``PUT`` takes the same fields)."""
+
+    class _Bureau(Schema):
+        enabled = fields.Boolean()
+        min_amount = _money()
+        score_type = fields.String()
+        address_check_type = fields.String()
+        cache_days = fields.Integer()
+        min_score_value = fields.Integer(allow_none=True)
+
+    class _BureauAccount(Schema):
+        provider = fields.String()
+        configured = fields.Boolean()
+        mode = fields.String(allow_none=True)
+
+    invoice_methods = fields.List(fields.String())
+    review_at = fields.Integer()
+    decline_at = fields.Integer()
+    currency = fields.String()
+    max_order_amount = _money()
+    max_first_order_amount = _money()
+    max_open_exposure = _money()
+    weights = fields.Dict(keys=fields.String(), values=fields.Integer())
+    review_mode = fields.String()
+    fail_mode = fields.String()
+    bureau_fail_max_amount = _money()
+    bureau = fields.Nested(_Bureau)
+    retention_days = fields.Integer()
+    velocity = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={
+            "description": "per identity kind: orders_24h, orders_30d, other_names_30d, other_addresses_30d"
+        },
+    )
+    bureau_account = fields.Nested(_BureauAccount)
 
 
 class BuyerOverrideRequestSchema(Schema):

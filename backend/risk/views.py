@@ -16,6 +16,7 @@ from backend.risk.models import RiskCheck
 from backend.risk.schemas import (
     BuyerOverrideRequestSchema,
     BuyerOverrideSchema,
+    PolicyDocumentSchema,
     PolicySchema,
     RiskCheckRequestSchema,
     RiskCheckSchema,
@@ -99,6 +100,7 @@ def get_risk_check(check_id: str) -> dict[str, Any]:
 
 
 @blp.route("/policy", methods=["GET"])
+@blp.response(200, PolicyDocumentSchema)
 @require_oauth(["risk:check", "settings:write"])
 def get_policy() -> dict[str, Any]:
     """The merchant's risk policy (defaults filled in)."""
@@ -107,6 +109,7 @@ def get_policy() -> dict[str, Any]:
 
 @blp.route("/policy", methods=["PUT"])
 @blp.arguments(PolicySchema)
+@blp.response(200, PolicyDocumentSchema)
 @require_oauth("settings:write")
 def put_policy(document: dict[str, Any]) -> dict[str, Any]:
     """Replace the risk policy; fields left out get their defaults."""

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from backend.extensions import limiter
+from backend.extensions import db, limiter
 from tests.conftest import make_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -51,16 +51,28 @@ class TestLockout:
 def redis_app(app, database_url, tmp_path):
     """A second app (think: another web process) whose limits live in the machine's Redis."""
     prefix = f"cbtest-{uuid.uuid4().hex}"
-    yield lambda url=REDIS_URL: make_app(
-        database_url,
-        tmp_path,
-        CLAIMBRIDGE_RATELIMIT_STORAGE_URL=url,
-        CLAIMBRIDGE_TOKEN_RATE_LIMIT="3/minute",
-        RATELIMIT_KEY_PREFIX=prefix,
-    )
+    built = []
+
+    def build(url=REDIS_URL):
+        other = make_app(
+            database_url,
+            tmp_path,
+            CLAIMBRIDGE_RATELIMIT_STORAGE_URL=url,
+            CLAIMBRIDGE_TOKEN_RATE_LIMIT="3/minute",
+            RATELIMIT_KEY_PREFIX=prefix,
+        )
+        built.append(other)
+        return other
+
+    yield build
+    for other in built:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
     store = redis.Redis.from_url(REDIS_URL)
     for key in store.scan_iter(f"*{prefix}*"):
         store.delete(key)
+    store.close()
     limiter.init_app(app)  # the limiter is a singleton: give the test app its memory store back
 
 
@@ -79,7 +91,9 @@ class TestRedisStore:
             ]
         assert statuses == [200, 200, 200, 429]
         prefix = first.config["RATELIMIT_KEY_PREFIX"]
-        assert any(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{prefix}*"))
+        store = redis.Redis.from_url(REDIS_URL)
+        assert any(store.scan_iter(f"*{prefix}*"))
+        store.close()
 
     def test_an_unreachable_redis_degrades_to_per_process_counting_not_500(
         self, redis_app, merchant, create_credentials
