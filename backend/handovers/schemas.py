@@ -144,3 +144,9 @@ class HandoverRulesSchema(Schema):
     )
     agency_api_key_set = fields.Boolean(dump_only=True)
     creditor_address = fields.Nested(CreditorAddressSchema, required=True)
+
+
+class HandoverRulesResponseSchema(HandoverRulesSchema):
+    """The rules as stored; the creditor address is null until the merchant sets one."""
+
+    creditor_address = fields.Nested(CreditorAddressSchema, required=True, allow_none=True)

@@ -178,7 +178,7 @@ def rules_document(merchant_id: int) -> dict[str, Any]:
         "agency": rule.agency if rule else "builtin",
         "agency_base_url": rule.agency_base_url if rule else None,
         "agency_api_key_set": bool(rule and rule.agency_api_key_encrypted),
-        "creditor_address": rule.creditor_address if rule else {},
+        "creditor_address": (rule.creditor_address or None) if rule else None,
     }
 
 

@@ -16,6 +16,7 @@ from backend.handovers.schemas import (
     HandoverDetailSchema,
     HandoverListArgsSchema,
     HandoverPageSchema,
+    HandoverRulesResponseSchema,
     HandoverRulesSchema,
     HandoverSchema,
     HandoverSummarySchema,
@@ -144,7 +145,7 @@ def propose(body: dict[str, Any], receivable_id: int) -> dict[str, Any]:
 
 
 @blp.route("/handover-rules", methods=["GET"])
-@blp.response(200, HandoverRulesSchema)
+@blp.response(200, HandoverRulesResponseSchema)
 @require_oauth(["handovers:read", "settings:write"])
 def get_rules() -> dict[str, Any]:
     """The merchant's handover rules: minimum, auto-approval limits, agency (its key is never shown)."""
@@ -153,7 +154,7 @@ def get_rules() -> dict[str, Any]:
 
 @blp.route("/handover-rules", methods=["PUT"])
 @blp.arguments(HandoverRulesSchema)
-@blp.response(200, HandoverRulesSchema)
+@blp.response(200, HandoverRulesResponseSchema)
 @require_oauth("settings:write")
 def put_rules(body: dict[str, Any]) -> dict[str, Any]:
     """Replace the handover rules; the agency API key is stored encrypted."""
