@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
@@ -119,6 +120,27 @@ def _handle_http_exception(error: HTTPException) -> ResponseReturnValue:
     return error_response(error.code or 500, code, error.description or error.name, None, headers)
 
 
+DATABASE_RETRY_AFTER = "5"
+
+
+def _handle_database_unavailable(error: sa.exc.DBAPIError) -> ResponseReturnValue:
+    """Answer 503 with Retry-After while the database cannot be reached; anything else stays a 500."""
+    if (
+        not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError)
+        and not error.connection_invalidated
+    ):
+        return _handle_unexpected(error)
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, type(error.orig).__name__
+    )
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database cannot be reached right now; nothing was changed. Try again shortly.",
+        headers={"Retry-After": DATABASE_RETRY_AFTER},
+    )
+
+
 def _handle_unexpected(error: Exception) -> ResponseReturnValue:
     if current_app.testing and current_app.config.get("PROPAGATE_UNEXPECTED_ERRORS", True):
         raise error
@@ -131,4 +153,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(AppError, _handle_app_error)
     app.register_error_handler(ValidationError, _handle_validation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(sa.exc.DBAPIError, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)

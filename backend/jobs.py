@@ -36,9 +36,7 @@ periodic_job("purge-expired-tokens", every=timedelta(hours=1))(purge_expired_tok
 periodic_job("console-prune-links", every=timedelta(hours=6))(prune_console_links)
 ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))
 periodic_job("orders-sync", every=timedelta(seconds=30))(process_order_sync_requests)
-periodic_job("orders-reconcile", every=reconcile_interval(), lease=timedelta(minutes=30))(
-    reconcile_all_connections
-)
+periodic_job("orders-reconcile", every=reconcile_interval())(reconcile_all_connections)
 periodic_job("shopware-dispatch-events", every=timedelta(seconds=30))(dispatch_order_events)
 periodic_job("shopware-prune", every=timedelta(hours=6))(prune_shopware_records)
 periodic_job("dunning-evaluate", every=timedelta(minutes=15))(queue_due_notices)

@@ -1,15 +1,21 @@
-"""The background worker: periodic jobs, each claimed by one worker at a time through a lease row."""
+"""The background worker: periodic jobs, each claimed by one worker at a time through a lease row.
+
+A lease is short (``LEASE``) and renewed by a heartbeat thread while its job runs, so a worker that is killed
+(``kill -9``, a lost machine) frees its jobs within a minute however long they take. The loop outlives the
+database: when a round fails because the database is away, it logs once, waits with backoff and goes on.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db, utcnow
@@ -40,13 +46,16 @@ class Job:
     name: str
     interval: timedelta
     run: Callable[[], str | int | None]
-    lease: timedelta = timedelta(minutes=10)
+    lease: timedelta = timedelta(minutes=1)
 
 
+# How long a claimed job stays claimed without a heartbeat: the longest a dead worker blocks a job.
+LEASE = timedelta(minutes=1)
 JOBS: dict[str, Job] = {}
+MAX_OUTAGE_PAUSE = 60.0  # seconds between rounds at most while the database is away
 
 
-def periodic_job(name: str, *, every: timedelta, lease: timedelta = timedelta(minutes=10)) -> Callable:
+def periodic_job(name: str, *, every: timedelta, lease: timedelta = LEASE) -> Callable:
     """Register a function as a periodic job of the worker."""
 
     def register(func: Callable[[], str | int | None]) -> Callable[[], str | int | None]:
@@ -90,18 +99,51 @@ def _release(job: Job, result: str) -> None:
     db.session.commit()
 
 
+class LeaseHeartbeat:
+    """Renew a job's lease every third of its length, from a thread with its own connection."""
+
+    def __init__(self, app: Flask, job: Job) -> None:
+        self._app = app
+        self._job = job
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.name}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        period = self._job.lease.total_seconds() / 3
+        while not self._stopped.wait(period):
+            try:
+                with self._app.app_context(), db.engine.begin() as connection:
+                    connection.execute(
+                        sa.update(JobLease)
+                        .where(JobLease.name == self._job.name, JobLease.leased_until.is_not(None))
+                        .values(leased_until=utcnow() + self._job.lease)
+                    )
+            except sa.exc.SQLAlchemyError as error:  # the job itself will notice a lost database
+                logger.warning("job %s: lease not renewed (%s)", self._job.name, type(error).__name__)
+
+
 def run_due_jobs(now: datetime | None = None) -> dict[str, str]:
     """Run every job that is due and not held by another worker; return each one's summary."""
     import backend.jobs  # noqa: F401  (registers the jobs of every area)
 
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     results: dict[str, str] = {}
     for job in list(JOBS.values()):
         if not _claim(job, now or utcnow()):
             continue
         started = time.perf_counter()
         try:
-            outcome = job.run()
-            db.session.commit()
+            with LeaseHeartbeat(app, job):
+                outcome = job.run()
+                db.session.commit()
             summary = "ok" if outcome is None else str(outcome)
         except Exception:
             db.session.rollback()
@@ -116,10 +158,30 @@ def run_due_jobs(now: datetime | None = None) -> dict[str, str]:
 def run_forever(
     app: Flask, *, interval: float | None = None, stop: Callable[[], bool] = lambda: False
 ) -> None:
-    """Run due jobs in a loop until ``stop()`` is true."""
+    """Run due jobs in a loop until ``stop()`` is true; a database outage pauses it, never ends it."""
     pause = interval if interval is not None else app.config["CLAIMBRIDGE_WORKER_INTERVAL"]
     logger.info("worker started, %d jobs, checking every %ss", len(JOBS), pause)
+    failures = 0
     while not stop():
         with app.app_context():
-            run_due_jobs()
-        time.sleep(pause)
+            try:
+                run_due_jobs()
+            except sa.exc.SQLAlchemyError as error:
+                failures += 1
+                db.session.rollback()
+                log = logger.error if failures == 1 else logger.debug
+                log("worker round failed, database unavailable? (%s: %s)", type(error).__name__, error)
+            else:
+                if failures:
+                    logger.info("worker round succeeded again after %d failed rounds", failures)
+                failures = 0
+            finally:
+                db.session.remove()
+        wait = min(pause * 2 ** min(failures, 6), MAX_OUTAGE_PAUSE) if failures else pause
+        _sleep_unless_stopped(wait, stop)
+
+
+def _sleep_unless_stopped(seconds: float, stop: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while not stop() and (remaining := deadline - time.monotonic()) > 0:
+        time.sleep(min(remaining, 0.5))
