@@ -1,4 +1,4 @@
-"""gunicorn settings for `web:` in the Procfile and `claimbridge serve` (`--config python:backend.gunicorn_conf`).
+"""gunicorn settings for `web:` in the Procfile and `claimbridge serve` (`--config backend/gunicorn_conf.py`).
 
 Workers are gevent workers: each connection is a greenlet, so clients that send their request slowly (or
 never finish their headers) cost a few kilobytes each instead of a whole worker. With the sync worker, three

@@ -6,7 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-GUNICORN_CONFIG = "python:backend.gunicorn_conf"
+# A file path, not ``python:backend.gunicorn_conf``: importing the module would import the backend package (and
+# ssl with it) in the master before the gevent workers monkey-patch.
+GUNICORN_CONFIG = str(Path(__file__).with_name("gunicorn_conf.py"))
 
 
 def gunicorn_command(*, bind: str, workers: int) -> list[str]:

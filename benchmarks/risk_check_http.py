@@ -233,7 +233,7 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
         [
             str(BIN / "gunicorn"),
             "--config",
-            "python:backend.gunicorn_conf",
+            str(ROOT / "backend" / "gunicorn_conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
