@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,15 +23,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def env(tmp_path):
-    return {
-        **os.environ,
-        "CLAIMBRIDGE_INSTANCE_PATH": str(tmp_path),
-        "CLAIMBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
-    }
-
-
 def _cli(env, *args) -> str:
     result = subprocess.run(
         [str(BIN / "claimbridge"), *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
@@ -37,7 +30,7 @@ def _cli(env, *args) -> str:
     return result.stdout
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: float = 90.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: float = 240.0) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if process.poll() is not None:
@@ -50,52 +43,18 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: flo
     raise AssertionError("server did not come up")
 
 
-def test_claimbridge_serve_runs_gunicorn_with_the_token_flow_on_a_fresh_database(env, tmp_path):
-    _cli(env, "db", "upgrade")
-    merchant = json.loads(_cli(env, "merchants", "create", "Gunicorn GmbH", "--json"))
-    creds = json.loads(
-        _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
-    )
-    port = _free_port()
-    log = tmp_path / "gunicorn.log"
-    log_file = log.open("w")
-    server = subprocess.Popen(
-        [str(BIN / "claimbridge"), "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base + "/healthz", server, log)
-        assert requests.get(base + "/healthz", timeout=5).json()["database"] == "ok"
-        token = requests.post(
-            base + "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(creds["client_id"], creds["client_secret"]),
-            timeout=5,
-        ).json()["access_token"]
-        me = requests.get(base + "/api/v1/merchant", headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        assert me.json()["name"] == "Gunicorn GmbH"
-        assert requests.get(base + "/api/v1/merchant", timeout=5).status_code == 401
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log_file.close()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A fresh database, a risk:check client and `claimbridge serve` with its default two workers."""
-    tmp_path = tmp_path_factory.mktemp("served")
+@contextmanager
+def _serving(
+    tmp_path: Path, merchant_name: str, *serve_args: str
+) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """Migrate a fresh SQLite database, create a risk:check client and run `claimbridge serve` on it."""
     env = {
         **os.environ,
         "CLAIMBRIDGE_INSTANCE_PATH": str(tmp_path),
         "CLAIMBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
     }
     _cli(env, "db", "upgrade")
-    merchant = json.loads(_cli(env, "merchants", "create", "Langsam GmbH", "--json"))
+    merchant = json.loads(_cli(env, "merchants", "create", merchant_name, "--json"))
     creds = json.loads(
         _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
     )
@@ -103,7 +62,7 @@ def served(tmp_path_factory):
     log = tmp_path / "gunicorn.log"
     with log.open("w") as log_file:
         server = subprocess.Popen(
-            [str(BIN / "claimbridge"), "serve", "--port", str(port)],
+            [str(BIN / "claimbridge"), "serve", "--port", str(port), *serve_args],
             env=env,
             cwd=ROOT,
             stdout=log_file,
@@ -122,6 +81,21 @@ def served(tmp_path_factory):
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def test_claimbridge_serve_runs_gunicorn_with_the_token_flow_on_a_fresh_database(tmp_path):
+    with _serving(tmp_path, "Gunicorn GmbH", "--workers", "1") as (base, _, headers):
+        assert requests.get(base + "/healthz", timeout=5).json()["database"] == "ok"
+        me = requests.get(base + "/api/v1/merchant", headers=headers, timeout=5)
+        assert me.json()["name"] == "Gunicorn GmbH"
+        assert requests.get(base + "/api/v1/merchant", timeout=5).status_code == 401
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A fresh database, a risk:check client and `claimbridge serve` with its default two workers."""
+    with _serving(tmp_path_factory.mktemp("served"), "Langsam GmbH") as serving:
+        yield serving
 
 
 CHECK = {
