@@ -151,7 +151,7 @@ class Config:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             # A Redis that hangs must not hang the token endpoint: give up fast, fall back to memory.
             "RATELIMIT_STORAGE_OPTIONS": (
-                {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+                {"socket_connect_timeout": 1, "socket_timeout": 2}
                 if self.ratelimit_storage_url.startswith(("redis://", "rediss://"))
                 else {}
             ),

@@ -33,12 +33,9 @@ COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 
 def _known_country(value: str) -> None:
     if value.upper() not in COUNTRY_CODES:
-        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
+        raise ValidationError("Use an ISO 3166-1 alpha-2 code.")
 
 
 def country_code(**options: Any) -> fields.String:
     """Return a field for an ISO 3166-1 alpha-2 country code (any case); ``XX`` and other unknowns are a 422."""
-    return fields.String(
-        validate=[validate.Regexp(r"^[A-Za-z]{2}$", error="Use an ISO 3166-1 alpha-2 code."), _known_country],
-        **options,
-    )
+    return fields.String(validate=_known_country, metadata={"pattern": "^[A-Za-z]{2}$"}, **options)
