@@ -104,3 +104,24 @@ class DunningBuyerStopSchema(Schema):
     stopped = fields.Boolean()
     reason = fields.String(allow_none=True)
     receivables = fields.Integer(metadata={"description": "receivables of this buyer at the merchant"})
+
+
+class MerchantGuideSchema(Schema):
+    """The merchant guide in one language, section by section."""
+
+    class _Section(Schema):
+        title = fields.String(required=True)
+        paragraphs = fields.List(fields.String(), required=True)
+
+    language = fields.String(required=True)
+    sections = fields.List(fields.Nested(_Section), required=True)
+
+
+class BaseRateStatusSchema(Schema):
+    """Whether the §247 base rate of the current half-year is known."""
+
+    status = fields.String(required=True, metadata={"description": "ok or missing"})
+    half_year = fields.String(required=True)
+    percent = fields.String(metadata={"description": "decimal string, only when known"})
+    known_until = fields.String(allow_none=True)
+    message = fields.String(required=True)

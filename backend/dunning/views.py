@@ -11,6 +11,7 @@ from backend.dunning import services
 from backend.dunning.blueprint import blp
 from backend.dunning.guide import GUIDE
 from backend.dunning.schemas import (
+    BaseRateStatusSchema,
     ClaimSettingsSchema,
     DunningBuyerStopRequestSchema,
     DunningBuyerStopSchema,
@@ -18,6 +19,7 @@ from backend.dunning.schemas import (
     DunningSchedulesSchema,
     DunningSettingsResponseSchema,
     DunningSettingsSchema,
+    MerchantGuideSchema,
 )
 from backend.errors import UserValueError
 from backend.extensions import db
@@ -70,6 +72,7 @@ def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/merchant-guide", methods=["GET"])
+@blp.response(200, MerchantGuideSchema)
 @require_oauth(["handovers:read", "settings:write"])
 def get_merchant_guide() -> dict[str, Any]:
     """The merchant guide (invoice wording for consumers, what is and is not claimed) in German or English."""
@@ -83,6 +86,7 @@ def get_merchant_guide() -> dict[str, Any]:
 
 
 @blp.route("/base-rate-status", methods=["GET"])
+@blp.response(200, BaseRateStatusSchema)
 @require_oauth(["handovers:read", "settings:write"])
 def get_base_rate_status() -> dict[str, Any]:
     """Whether the base rate of the current half-year is known (no interest is claimed for days without)."""
