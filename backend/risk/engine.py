@@ -129,16 +129,16 @@ def should_call_bureau(
     """Tell whether a paid bureau request is justified for this check.
 
     Only with the bureau enabled, an invoice-like method on offer and the amount at the policy's threshold;
-    never when an override or the offline score already settled the outcome. When the shop names the method
-    the buyer has chosen, only if that one is invoice-like: data protection authorities accept a bureau query
-    once the buyer chose a method with credit risk, not to decide which methods to show
-    (../shared/protocols/risk.md).
+    never when an override or the offline score already settled the outcome; and only once the buyer has
+    chosen an invoice-like method (``selected_payment_method``): data protection authorities accept a bureau
+    query once the buyer chose a method with credit risk, not to decide which methods to show
+    (../shared/protocols/risk.md). A check that names no choice (absent or null) is one made before it.
     """
     if not policy.bureau.enabled or override is not None:
         return False
     if check.amount < policy.bureau.min_amount or not invoice_methods_on_offer(check, policy):
         return False
-    if check.selected_payment_method and check.selected_payment_method not in policy.invoice_methods:
+    if check.selected_payment_method not in policy.invoice_methods:
         return False
     return decision is None or decision.action != Action.DECLINE
 

@@ -357,13 +357,20 @@ class TestCreditBureau:
         policy = {"bureau": {"enabled": True, "min_amount": "100.00"}, "bureau_account": account}
         assert client.put("/api/v1/policy", json=policy, headers=headers).status_code == 200
 
-    def check(self, client, headers, last_name: str) -> dict:
+    def check(self, client, headers, last_name: str, chosen: str | None = "invoice") -> dict:
         buyer = {
             **CLEAN_BUYER,
+            "selected_payment_method": chosen,
             "buyer": {**CLEAN_BUYER["buyer"], "last_name": last_name},
             "billing_address": {**CLEAN_BUYER["billing_address"], "last_name": last_name},
         }
         return client.post("/api/v1/risk-checks", json=buyer, headers=headers).get_json()
+
+    @pytest.mark.parametrize("chosen", [None, "paypal"])
+    def test_no_bureau_before_invoice_is_chosen(self, client, headers, payone, chosen):
+        answer = self.check(client, headers, "Rot", chosen=chosen)
+        assert answer["bureau"] is None
+        assert payone.requests_to(PAYONE_PATH) == []
 
     def test_red_light_declines_and_the_answer_is_kept_for_the_same_person(self, client, headers, payone):
         first = self.check(client, headers, "Rot")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -39,6 +40,8 @@ def bureau(server: FakeServer) -> PayoneBureau:
 def check_with_bureau(
     check: CheckInput, policy: RiskPolicy, bureau: PayoneBureau
 ) -> tuple[Action, Rule, bool]:
+    # The buyer has chosen invoice: only then may a bureau be asked.
+    check = replace(check, selected_payment_method="invoice")
     decision = evaluate(check, RETURNING, policy)
     called = should_call_bureau(check, policy, decision=decision)
     if called:

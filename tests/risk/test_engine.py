@@ -229,7 +229,9 @@ class TestShouldCallBureau:
         return RiskPolicy.from_dict({"bureau": {"enabled": True, "min_amount": "250.00"}})
 
     def test_called_for_invoice_at_the_threshold(self, make_check, bureau_policy) -> None:
-        assert should_call_bureau(make_check(amount="250.00"), bureau_policy)
+        assert should_call_bureau(
+            make_check(amount="250.00", selected_payment_method="invoice"), bureau_policy
+        )
 
     def test_not_called_below_the_threshold(self, make_check, bureau_policy) -> None:
         assert not should_call_bureau(make_check(amount="249.99"), bureau_policy)
@@ -248,7 +250,7 @@ class TestShouldCallBureau:
         assert not should_call_bureau(risky_check, bureau_policy, decision=declined)
 
     def test_called_after_an_offline_accept(self, make_check, bureau_policy) -> None:
-        check = make_check(amount="400.00")
+        check = make_check(amount="400.00", selected_payment_method="invoice")
         assert should_call_bureau(check, bureau_policy, decision=evaluate(check, RETURNING, bureau_policy))
 
 
@@ -287,6 +289,6 @@ class TestBureauOnlyForAChosenInvoice:
         policy = RiskPolicy(bureau=BureauSettings(enabled=True, min_amount=Decimal("0")))
         offered = ("payment_invoicepayment", "payment_prepayment")
         check = CheckInput(amount=Decimal("300"), payment_methods=offered)
-        assert should_call_bureau(check, policy)
+        assert not should_call_bureau(check, policy)  # no choice named yet: the methods are being shown
         assert not should_call_bureau(replace(check, selected_payment_method="payment_prepayment"), policy)
         assert should_call_bureau(replace(check, selected_payment_method="payment_invoicepayment"), policy)
