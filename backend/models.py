@@ -19,7 +19,7 @@ from backend.payments.models import BankTransactionRecord, KnownPayerIban, Payme
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.shopware.models import ShopwareEvent, ShopwareShop
-from backend.woocommerce.models import WooCommerceConnectSession, WooCommerceWebhook
+from backend.woocommerce.models import WebhookTopic, WooCommerceConnectSession, WooCommerceWebhook
 from backend.worker import JobLease
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "ShopUpdate",
     "ShopwareEvent",
     "ShopwareShop",
+    "WebhookTopic",
     "WooCommerceConnectSession",
     "WooCommerceWebhook",
 ]

@@ -51,6 +51,11 @@ class ConnectorError(Exception):
         self.body = body
         self.request_id = request_id
 
+    @property
+    def remote_code(self) -> str | None:
+        """Return the error code the remote side put in its JSON body (WordPress ``code``), if any."""
+        return str(self.body["code"]) if isinstance(self.body, dict) and self.body.get("code") else None
+
     def __str__(self) -> str:
         if self.request_id:
             return f"{self.message} (request id {self.request_id})"

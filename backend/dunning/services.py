@@ -68,11 +68,12 @@ from backend.dunning.models import (
     ShopAction,
     ShopActionStatus,
 )
-from backend.dunning.notices import Language, PaymentDetails, notice_content, render_notice
+from backend.dunning.notices import Language, PaymentDetails, RenderedNotice, notice_content, render_notice
 from backend.dunning.schedule import (
     DEFAULT_GRACE_BANKING_DAYS,
     GRACE_BANKING_DAYS,
     KIND_RANK,
+    Channel,
     DunningSchedule,
     ScheduleError,
     default_schedule,
@@ -85,7 +86,7 @@ from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant
 from backend.outbox import backoff, lease_due
-from backend.payments.girocode import GiroCodeError, girocode, girocode_png
+from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
 from backend.payments.receivable_references import assign_payment_reference
 from backend.receivables import ledger
 from backend.receivables.ledger import EventKind, payment_bookings
@@ -93,10 +94,12 @@ from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email
 from backend.types import Money
+from backend.woocommerce.services import woocommerce_shops_without_plugin
 from connectors.bundesbank import SERIES as BUNDESBANK_SERIES
 from connectors.bundesbank import BundesbankClient
-from connectors.errors import ConnectorError
+from connectors.errors import ConflictError, ConnectorError, NotFoundError
 from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, build_message, message_id_for
+from connectors.shops.woocommerce import WooCommerceConnector
 
 logger = logging.getLogger(__name__)
 
@@ -296,8 +299,14 @@ def parse_schedules(document: dict[str, Any]) -> dict[DebtorKind, DunningSchedul
 
 
 def replace_schedules(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
-    """Validate and store both schedules; return them as stored."""
+    """Validate and store both schedules; return them as stored.
+
+    A ``shop`` stage is refused while a WooCommerce shop of the merchant lacks the ClaimBridge plugin, which
+    is what sends the notice there.
+    """
     schedules = parse_schedules(document)
+    if any(stage.channel == Channel.SHOP for schedule in schedules.values() for stage in schedule.stages):
+        _require_shop_channel(merchant_id)
     before = schedules_document(get_schedules(merchant_id))
     db.session.execute(sa.delete(DunningStageRecord).filter_by(merchant_id=merchant_id))
     db.session.execute(sa.delete(DunningScheduleRecord).filter_by(merchant_id=merchant_id))
@@ -337,6 +346,20 @@ def replace_schedules(merchant_id: int, document: dict[str, Any], *, actor: str)
         details={"before": before, "after": after},
     )
     return after
+
+
+def _require_shop_channel(merchant_id: int) -> None:
+    """Refuse the shop channel for a merchant whose WooCommerce shop cannot send notices (no plugin)."""
+    lacking = woocommerce_shops_without_plugin(merchant_id)
+    if lacking:
+        urls = ", ".join(connection.shop_url for connection in lacking)
+        raise UserValueError(
+            f"The shop channel needs the ClaimBridge plugin in every WooCommerce shop; {urls} has none "
+            "(its wc-claimbridge/v1/status route does not answer). Install and activate the plugin, or choose "
+            "e-mail for these stages.",
+            code="shop_channel_unavailable",
+            details={"connections": [connection.id for connection in lacking]},
+        )
 
 
 # -- merchant settings for notices ---------------------------------------------------------------------------
@@ -1013,10 +1036,32 @@ def mail_identity(mailer: Mailer | None = None) -> MailIdentity | None:
     return MailIdentity(address=address, domain=address.rpartition("@")[2])
 
 
-def build_notice_email(
-    notice: DunningNotice, receivable: Receivable, merchant: Merchant, sent_on: date, sender: MailIdentity
-) -> tuple[EmailMessage, Language]:
-    """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
+@dataclass(frozen=True)
+class PreparedNotice:
+    """A notice rendered as of the day it is sent, with what every channel needs to deliver it."""
+
+    rendered: RenderedNotice
+    language: Language
+    recipient: str
+    breakdown: ClaimBreakdown
+    reference: str
+    deadline: date
+    settings: DunningSettings
+    inline_images: dict[str, bytes]
+
+
+def prepare_notice(
+    notice: DunningNotice,
+    receivable: Receivable,
+    merchant: Merchant,
+    sent_on: date,
+    *,
+    image_domain: str | None = None,
+) -> PreparedNotice:
+    """Render a notice as of ``sent_on``; raise ``NoticeNotSendable`` when it cannot go.
+
+    With ``image_domain`` (an e-mail's) the HTML embeds the GiroCode as an inline image named in that domain.
+    """
     recipient = (receivable.buyer or {}).get("email")
     if not recipient:
         raise NoticeNotSendable("the buyer has no e-mail address", permanent=True)
@@ -1033,8 +1078,11 @@ def build_notice_email(
         raise NoticeNotSendable(f"the claim is time-barred since {breakdown.limitation_date}", permanent=True)
     language = notice_language(receivable, settings)
     reference = assign_payment_reference(receivable)
-    qr_png = _girocode_png(settings, breakdown.total_outstanding, reference)
-    qr_cid = f"girocode-{notice.id}@{sender.domain}" if qr_png else None
+    deadline = _deadline(notice, sent_on)
+    images: dict[str, bytes] = {}
+    qr_png = _girocode_png(settings, breakdown.total_outstanding, reference) if image_domain else None
+    if qr_png:
+        images[f"girocode-{notice.id}@{image_domain}"] = qr_png
     content = notice_content(
         claim,
         breakdown,
@@ -1043,27 +1091,88 @@ def build_notice_email(
         merchant_name=merchant.name,
         debtor_name=debtor_name(receivable),
         invoice_number=receivable.number,
-        payment_deadline=_deadline(notice, sent_on),
+        payment_deadline=deadline,
         payment=PaymentDetails(
             account_holder=settings.account_holder or "",
             iban=settings.iban or "",
             bic=settings.bic or "",
             reference=reference,
         ),
-        girocode_cid=qr_cid,
+        girocode_cid=next(iter(images), None),
     )
-    rendered = render_notice(content)
+    return PreparedNotice(
+        rendered=render_notice(content),
+        language=language,
+        recipient=str(recipient),
+        breakdown=breakdown,
+        reference=reference,
+        deadline=deadline,
+        settings=settings,
+        inline_images=images,
+    )
+
+
+def build_notice_email(
+    notice: DunningNotice, receivable: Receivable, merchant: Merchant, sent_on: date, sender: MailIdentity
+) -> tuple[EmailMessage, Language]:
+    """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
+    prepared = prepare_notice(notice, receivable, merchant, sent_on, image_domain=sender.domain)
+    rendered = prepared.rendered
     message = build_message(
-        to=[recipient],
+        to=[prepared.recipient],
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
         sender=formataddr((merchant.name, sender.address)),
-        reply_to=settings.reply_to,
+        reply_to=prepared.settings.reply_to,
         message_id=message_id_for(f"dunning-notice-{notice.id}", sender.domain),
-        inline_images={qr_cid: qr_png} if qr_cid and qr_png else None,
+        inline_images=prepared.inline_images or None,
     )
-    return message, language
+    return message, prepared.language
+
+
+def plugin_notice_payload(
+    notice: DunningNotice, receivable: Receivable, merchant: Merchant, sent_on: date
+) -> dict[str, Any]:
+    """Return the whole notice as the ClaimBridge WordPress plugin's ``dunning-notices`` route takes it."""
+    prepared = prepare_notice(notice, receivable, merchant, sent_on)
+    breakdown, settings = prepared.breakdown, prepared.settings
+    payload = ""
+    try:
+        payload = girocode_payload(
+            name=settings.account_holder or "",
+            iban=settings.iban or "",
+            bic=settings.bic or "",
+            amount=breakdown.total_outstanding,
+            reference=prepared.reference,
+        )
+    except GiroCodeError as error:
+        logger.warning("notice %s without GiroCode: %s", notice.id, error)
+    return {
+        "notice_id": f"claimbridge-notice-{notice.id}",
+        "order_id": int(receivable.external_id),
+        "stage": notice.kind,
+        "language": prepared.language,
+        "recipient": {"email": prepared.recipient, "name": debtor_name(receivable)},
+        "subject": prepared.rendered.subject,
+        "text": prepared.rendered.text,
+        "html": prepared.rendered.html,
+        "amounts": {
+            "principal": f"{breakdown.principal_outstanding:.2f}",
+            "fees": f"{breakdown.costs_outstanding:.2f}",
+            "interest": f"{breakdown.interest_outstanding:.2f}",
+            "total": f"{breakdown.total_outstanding:.2f}",
+            "currency": breakdown.currency,
+        },
+        "deadline": prepared.deadline.isoformat(),
+        "payment_reference": prepared.reference,
+        "creditor": {
+            "name": settings.account_holder or "",
+            "iban": settings.iban or "",
+            "bic": settings.bic or "",
+        },
+        "girocode": payload,
+    }
 
 
 def _girocode_png(settings: DunningSettings, amount: Decimal, reference: str) -> bytes | None:
@@ -1159,16 +1268,25 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
 
 # -- shop channel (the seam for the shop connectors) ---------------------------------------------------------
 
-ShopPerformer = Callable[[ShopAction, Receivable], None]
+
+@dataclass(frozen=True)
+class ShopDelivery:
+    """What the shop said about a notice it sent itself (absent for a bare payment-state transition)."""
+
+    message_id: str | None
+    language: str | None
+
+
+ShopPerformer = Callable[[ShopAction, Receivable], ShopDelivery | None]
 
 
 def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, limit: int = 50) -> str:
     """Hand queued shop actions to ``perform`` (which calls the shop) and record the outcome.
 
     ``perform(action, receivable)`` returns when the shop did it and raises ``ConnectorError`` otherwise
-    (``AuthError``/``ClientError`` give up after a few tries like any other, since the merchant must act).
-    A notice whose receivable was paid, disputed or stopped meanwhile is cancelled instead of performed.
-    Commits per action.
+    (``AuthError``/``ClientError`` give up after a few tries like any other, since the merchant must act),
+    or ``NoticeNotSendable``. A notice whose receivable was paid, disputed or stopped meanwhile is cancelled
+    instead of performed. A notice counts as sent only when ``perform`` returned. Commits per action.
     """
     today = today or berlin_today()
     outcomes: Counter[str] = Counter()
@@ -1190,10 +1308,12 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
             continue
         db.session.commit()
         try:
-            perform(action, receivable)
-        except ConnectorError as error:
+            delivery = perform(action, receivable)
+        except (ConnectorError, NoticeNotSendable) as error:
+            db.session.rollback()
             action = db.session.get(ShopAction, action_id)
-            outcome = _retry_or_fail(action, f"{type(error).__name__}: {error}", permanent=False)
+            permanent = isinstance(error, NoticeNotSendable | ShopRefusedNotice) and error.permanent
+            outcome = _retry_or_fail(action, f"{type(error).__name__}: {error}", permanent=permanent)
             if outcome == "failed" and action.notice_id:
                 failed_notice = db.session.get(DunningNotice, action.notice_id)
                 failed_notice.status = NoticeStatus.FAILED.value
@@ -1209,8 +1329,8 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
             _mark_sent(
                 db.session.get(DunningNotice, action.notice_id),
                 today,
-                message_id=f"shop-action-{action.id}",
-                language=None,
+                message_id=(delivery.message_id if delivery else None) or f"shop-action-{action.id}",
+                language=delivery.language if delivery else None,
             )
         db.session.commit()
         outcomes["done"] += 1
@@ -1220,13 +1340,48 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
 # -- history -------------------------------------------------------------------------------------------------
 
 
-def remind_in_shop(action: ShopAction, receivable: Receivable) -> None:
-    """Have the shop send its own payment reminder (Shopware: the ``remind`` payment transition)."""
+class ShopRefusedNotice(ConnectorError):
+    """The shop's plugin answered but will not send the notice (its e-mail is disabled, or no plugin)."""
+
+    permanent = True
+
+
+def remind_in_shop(action: ShopAction, receivable: Receivable) -> ShopDelivery | None:
+    """Have the shop deliver the notice: WooCommerce mails it through the ClaimBridge plugin, Shopware runs
+    its ``remind`` payment transition."""
     connector = connector_for(receivable.connection)
     try:
+        if isinstance(connector, WooCommerceConnector) and action.notice_id is not None:
+            return _send_through_plugin(connector, action, receivable)
         connector.mark_reminded(receivable.external_id)
+        return None
     finally:
         connector.close()
+
+
+def _send_through_plugin(
+    connector: WooCommerceConnector, action: ShopAction, receivable: Receivable
+) -> ShopDelivery:
+    """Send the whole notice to the plugin's ``dunning-notices`` route; only its 2xx means sent."""
+    notice = db.session.get(DunningNotice, action.notice_id)
+    merchant = db.session.get(Merchant, receivable.merchant_id)
+    payload = plugin_notice_payload(notice, receivable, merchant, berlin_today())
+    db.session.commit()  # no transaction stays open while the shop mails
+    try:
+        answer = connector.send_dunning_notice(payload)
+    except ConflictError as error:
+        if error.remote_code == "claimbridge_email_disabled":
+            raise ShopRefusedNotice(
+                "the merchant disabled the ClaimBridge dunning e-mail in WooCommerce", status=409
+            ) from error
+        raise
+    except NotFoundError as error:
+        if error.remote_code == "rest_no_route":
+            raise ShopRefusedNotice(
+                "the shop has no ClaimBridge plugin to send notices", status=404
+            ) from error
+        raise
+    return ShopDelivery(message_id=str(answer.get("message_id") or "") or None, language=payload["language"])
 
 
 def send_shop_reminders(today: date | None = None) -> str:

@@ -1492,7 +1492,11 @@ def _perform(update: ShopUpdate) -> None:
     try:
         kind = ShopUpdateKind(update.kind)
         if kind is ShopUpdateKind.ADMIN_NOTICE:
-            connector.notify_admin(update.payload["text"])
+            connector.notify_admin(
+                update.payload["text"],
+                order_id=update.external_order_id,
+                idempotency_key=update.idempotency_key,
+            )
             return
         if kind is ShopUpdateKind.CASE_FIELDS:
             connector.write_case_fields(

@@ -55,6 +55,7 @@ def connections_add(
             credentials={key_field: key, secret_field: secret},
             name=name,
             actor="cli",
+            checkpoint=db.session.commit,
         )
     except AppError as error:
         raise click.ClickException(error.message) from error
@@ -64,6 +65,62 @@ def connections_add(
         return
     extra = "; order webhooks registered" if platform == "woocommerce" else ""
     click.echo(f"connection {connection.id} added: {platform} {connection.shop_url}{extra}")
+
+
+@connections.command("update")
+@click.argument("connection_id", type=int)
+@click.option("--url", "shop_url", default=None, help="a new shop URL (WordPress home URL for WooCommerce)")
+@click.option("--key", default=None, help="a new access key id / consumer key (give --secret too)")
+@click.option("--secret", default=None, help="the new key's secret (prompted when --key is given alone)")
+@click.option("--name", default=None)
+@click.option(
+    "--invoice-methods",
+    default=None,
+    help="comma-separated payment method ids that count as invoice (WooCommerce: the shop's gateway ids)",
+)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def connections_update(
+    connection_id: int,
+    shop_url: str | None,
+    key: str | None,
+    secret: str | None,
+    name: str | None,
+    invoice_methods: str | None,
+    as_json: bool,
+) -> None:
+    """Change a connection's URL, credentials, name or invoice methods; its receivables stay with it."""
+    connection = db.session.get(ShopConnection, connection_id)
+    if connection is None:
+        raise click.ClickException(f"connection {connection_id} does not exist")
+    credentials = None
+    if key is not None or secret is not None:
+        if key is None:
+            raise click.ClickException("--secret needs --key")
+        secret = secret if secret is not None else click.prompt("Secret", hide_input=True)
+        key_field, secret_field = CREDENTIAL_FIELDS[connection.platform]
+        credentials = {key_field: key, secret_field: secret}
+    methods = None
+    if invoice_methods is not None:
+        methods = [method.strip() for method in invoice_methods.split(",") if method.strip()]
+    try:
+        connection = services.update_connection(
+            connection.merchant_id,
+            connection_id,
+            shop_url=shop_url,
+            credentials=credentials,
+            name=name,
+            invoice_methods=methods,
+            actor="cli",
+            checkpoint=db.session.commit,
+        )
+    except AppError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    if as_json:
+        _echo_json(_row(connection))
+        return
+    click.echo(f"connection {connection.id} updated: {connection.platform} {connection.shop_url}")
 
 
 def _row(connection: ShopConnection) -> dict[str, Any]:

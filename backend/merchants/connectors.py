@@ -13,7 +13,7 @@ from backend.merchants.models import ShopConnection
 from backend.risk.services import get_policy
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector
-from connectors.shops.woocommerce import WooCommerceConnector
+from connectors.shops.woocommerce import DEFAULT_INVOICE_METHODS, WooCommerceConnector
 
 CREDENTIAL_FIELDS = {
     "shopware": ("api_key", "secret_key"),
@@ -27,7 +27,8 @@ def store_credentials(connection: ShopConnection, credentials: dict[str, str]) -
     connection.credentials_encrypted = encrypt_text(json.dumps({key: credentials[key] for key in wanted}))
 
 
-def _credentials(connection: ShopConnection) -> dict[str, str]:
+def stored_credentials(connection: ShopConnection) -> dict[str, str]:
+    """Return a connection's decrypted credentials."""
     if connection.credentials_encrypted is None:
         raise UserValueError(f"connection {connection.id} has no shop credentials yet")
     return json.loads(decrypt_text(connection.credentials_encrypted))
@@ -59,10 +60,26 @@ def build_connector(
     )
 
 
+def invoice_methods_of(connection: ShopConnection) -> tuple[str, ...]:
+    """Return the payment methods that count as invoice for a connection's orders.
+
+    The connection's own choice when the merchant made one; else the merchant's policy, plus for WooCommerce
+    the invoice gateways German shops use (Germanized, German Market, the ClaimBridge plugin's own).
+    """
+    if connection.invoice_methods is not None:
+        return tuple(connection.invoice_methods)
+    policy_methods = tuple(get_policy(connection.merchant_id).invoice_methods)
+    if connection.platform == "woocommerce":
+        return tuple(dict.fromkeys((*DEFAULT_INVOICE_METHODS, *policy_methods)))
+    return policy_methods
+
+
 def connector_for(connection: ShopConnection, **options: Any) -> ShopConnector:
     """Return a ready connector for a stored connection."""
     if connection.platform == "woocommerce":
         # WooCommerce has no payment state: whether "processing" means paid depends on the gateway being
-        # invoice-like, which is the merchant's policy, not the connector's defaults.
-        options.setdefault("invoice_methods", get_policy(connection.merchant_id).invoice_methods)
-    return build_connector(connection.platform, connection.shop_url, _credentials(connection), **options)
+        # invoice-like, which is the connection's setting, not the connector's defaults.
+        options.setdefault("invoice_methods", invoice_methods_of(connection))
+    return build_connector(
+        connection.platform, connection.shop_url, stored_credentials(connection), **options
+    )

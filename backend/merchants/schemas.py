@@ -2,6 +2,9 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.merchants.connectors import invoice_methods_of
+from backend.woocommerce.services import connection_problems, webhook_health
+
 
 class MerchantSchema(Schema):
     """Who the token acts for and what it may do; settings are read through their own scoped endpoints."""
@@ -22,8 +25,34 @@ class ConnectionSchema(Schema):
     shop_id = fields.String(dump_only=True, allow_none=True)
     status = fields.String(dump_only=True)
     has_credentials = fields.Function(lambda c: c.credentials_encrypted is not None, dump_only=True)
+    invoice_methods = fields.Function(lambda c: list(invoice_methods_of(c)), dump_only=True)
     last_synced_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    webhooks = fields.Function(
+        lambda c: (
+            WebhookHealthSchema(many=True).dump(webhook_health(c)) if c.platform == "woocommerce" else []
+        ),
+        dump_only=True,
+        metadata={
+            "description": "WooCommerce: each topic's webhook, its status in the shop and what reached us"
+        },
+    )
+    problems = fields.Function(
+        lambda c: connection_problems(c),
+        dump_only=True,
+        metadata={"description": "What keeps the connection from working fully: code, message and fix"},
+    )
+
+
+class WebhookHealthSchema(Schema):
+    """One webhook topic of a WooCommerce connection."""
+
+    topic = fields.String()
+    webhook_id = fields.Integer(allow_none=True)
+    status_in_shop = fields.String(allow_none=True)
+    checked_at = fields.DateTime(allow_none=True)
+    last_delivery_at = fields.DateTime(allow_none=True)
+    ping_received = fields.Boolean()
 
 
 class ConnectionCreateSchema(Schema):
@@ -39,3 +68,25 @@ class ConnectionCreateSchema(Schema):
     credentials = fields.Dict(
         keys=fields.String(), values=fields.String(validate=validate.Length(max=500)), required=True
     )
+
+
+class ConnectionUpdateSchema(Schema):
+    """Changes to a connection; only the fields sent change. New URL or credentials are tried first."""
+
+    shop_url = fields.String(validate=validate.Length(min=1, max=500))
+    name = fields.String(validate=validate.Length(max=200))
+    credentials = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=500)))
+    invoice_methods = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        validate=validate.Length(max=50),
+        metadata={"description": "payment method ids of the shop that count as invoice"},
+    )
+
+
+class PaymentMethodSchema(Schema):
+    """A payment method the shop offers, and whether this connection counts it as invoice."""
+
+    id = fields.String()
+    title = fields.String()
+    enabled = fields.Boolean()
+    invoice_like = fields.Boolean()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,12 +13,21 @@ from flask import current_app
 from backend.audit.services import record_event
 from backend.errors import AppError, ConflictError, NotFoundError, UserValueError
 from backend.extensions import db
-from backend.merchants.connectors import CREDENTIAL_FIELDS, build_connector, store_credentials
+from backend.merchants.connectors import (
+    CREDENTIAL_FIELDS,
+    build_connector,
+    connector_for,
+    invoice_methods_of,
+    store_credentials,
+    stored_credentials,
+)
 from backend.merchants.errors import ShopUnreachableError
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest
-from backend.woocommerce.services import forget_webhooks, register_webhooks
+from backend.woocommerce.services import check_plugin, forget_webhooks, register_webhooks, remove_webhooks
 from connectors import errors as shop_errors
+from connectors.shops.base import ShopConnector
+from connectors.shops.woocommerce import WooCommerceConnector
 from connectors.ssrf import validate_public_url
 
 logger = logging.getLogger(__name__)
@@ -154,6 +164,62 @@ def _checked_credentials(platform: str, credentials: Mapping[str, Any]) -> dict[
     return {name: credentials[name].strip() for name in wanted}
 
 
+def _same_url(left: str, right: str) -> bool:
+    """Compare two shop URLs as WordPress would sign them: scheme, host, port and path, case-blind."""
+    a, b = urlsplit(left.rstrip("/")), urlsplit(right.rstrip("/"))
+    return (a.scheme.lower(), a.netloc.lower(), a.path.rstrip("/")) == (
+        b.scheme.lower(),
+        b.netloc.lower(),
+        b.path.rstrip("/"),
+    )
+
+
+def _check_woocommerce_home(connector: WooCommerceConnector, shop_url: str) -> None:
+    """Refuse a URL that is not WordPress' home URL: signatures would fail and look like wrong keys."""
+    try:
+        home = connector.home_url()
+    except shop_errors.ConnectorError:
+        return  # the index is optional (security plugins hide it); the key check speaks for itself
+    if home and not _same_url(home, shop_url):
+        message = (
+            f"This shop calls itself {home}, not {shop_url}. WooCommerce checks signatures against its home "
+            f"URL, so connect it as {home}."
+        )
+        raise UserValueError(
+            message, code="shop_url_mismatch", details={"/shop_url": [message], "home_url": home}
+        )
+
+
+def _verified_connector(platform: str, shop_url: str, secrets: dict[str, str]) -> ShopConnector:
+    """Build a connector and prove URL and credentials with real calls; the caller closes it."""
+    # The merchant is waiting for the answer: one quick retry at most, not the worker's patience.
+    connector = build_connector(platform, shop_url, secrets, timeout=VERIFY_TIMEOUT, max_retries=1)
+    shop = {"platform": platform, "shop_url": shop_url}
+    try:
+        if isinstance(connector, WooCommerceConnector):
+            _call_shop(lambda: _check_woocommerce_home(connector, shop_url), **shop, refused="")
+        _call_shop(connector.verify, **shop, refused="The shop refused these credentials")
+    except Exception:
+        connector.close()
+        raise
+    return connector
+
+
+def _connect_woocommerce(
+    connection: ShopConnection,
+    connector: WooCommerceConnector,
+    checkpoint: Callable[[], None] | None,
+) -> None:
+    """Register the shop's webhooks and look for the ClaimBridge plugin."""
+    shop = {"platform": "woocommerce", "shop_url": connection.shop_url}
+    _call_shop(
+        lambda: register_webhooks(connection, connector, checkpoint=checkpoint),
+        **shop,
+        refused="The key may read orders but not create webhooks; give it Read/Write permission",
+    )
+    check_plugin(connection, connector)
+
+
 def create_connection(
     merchant_id: int,
     *,
@@ -162,11 +228,15 @@ def create_connection(
     credentials: Mapping[str, Any],
     name: str = "",
     actor: str,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ShopConnection:
-    """Verify a shop's credentials with a real call, then store the connection with them encrypted.
+    """Verify a shop's URL and credentials with real calls, then store the connection with them encrypted.
 
-    WooCommerce connections also get their order webhooks registered in the shop, signed with a new
-    per-connection secret. Nothing is stored unless every call succeeded (the caller commits).
+    Connecting a shop the merchant connected before (same platform and URL, even a disabled connection)
+    reuses that connection, so its receivables stay single. WooCommerce connections also get their order
+    webhooks registered in the shop, signed with a new per-connection secret; ``checkpoint`` (the caller's
+    commit) runs before the shop is asked to create them, so their pings can be recorded. When a step fails
+    nothing new stays stored.
     """
     get_merchant(merchant_id)
     if platform not in SHOP_PLATFORMS:
@@ -176,38 +246,36 @@ def create_connection(
         )
     shop_url = _checked_shop_url(shop_url)
     secrets = _checked_credentials(platform, credentials)
-    duplicate = db.session.scalar(
-        sa.select(ShopConnection.id).filter_by(
-            merchant_id=merchant_id, platform=platform, shop_url=shop_url, status="active"
+    earlier = _connection_at(merchant_id, platform, shop_url)
+    if earlier is not None:
+        return update_connection(
+            merchant_id,
+            earlier.id,
+            shop_url=shop_url,
+            credentials=secrets,
+            name=name or None,
+            actor=actor,
+            checkpoint=checkpoint,
+            reactivate=True,
         )
-    )
-    if duplicate is not None:
-        raise ConflictError(
-            f"connection {duplicate} already connects this shop; delete it first to connect it anew",
-            details={"connection_id": duplicate},
-        )
-    shop = {"platform": platform, "shop_url": shop_url}
-    # The merchant is waiting for the answer: one quick retry at most, not the worker's patience.
-    connector = build_connector(platform, shop_url, secrets, timeout=VERIFY_TIMEOUT, max_retries=1)
+    connector = _verified_connector(platform, shop_url, secrets)
     try:
-        _call_shop(connector.verify, **shop, refused="The shop refused these credentials")
         connection = ShopConnection(
             merchant_id=merchant_id, platform=platform, name=name.strip(), shop_url=shop_url, status="active"
         )
         store_credentials(connection, secrets)
         db.session.add(connection)
         db.session.flush()
-        if platform == "woocommerce":
+        if isinstance(connector, WooCommerceConnector):
             try:
-                _call_shop(
-                    lambda: register_webhooks(connection, connector),
-                    **shop,
-                    refused="The key may read orders but not create webhooks; give it Read/Write permission",
-                )
+                _connect_woocommerce(connection, connector, checkpoint)
             except AppError:
-                # The row needed an id for the webhook URL; take it back so no caller can commit it.
+                # Take the row back (it may be committed already for the pings) so nothing half-made stays.
+                forget_webhooks(connection)
                 db.session.delete(connection)
                 db.session.flush()
+                if checkpoint is not None:
+                    checkpoint()
                 raise
     finally:
         connector.close()
@@ -225,15 +293,163 @@ def create_connection(
     return connection
 
 
-def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> ShopConnection:
-    """Disable a connection: its credentials and webhook secret are dropped, queued re-fetches cancelled.
+def _connection_at(
+    merchant_id: int, platform: str, shop_url: str, *, other_than: int | None = None
+) -> ShopConnection | None:
+    """Return the merchant's connection to this shop (active ones first), if there is one."""
+    candidates = db.session.scalars(
+        sa.select(ShopConnection)
+        .filter_by(merchant_id=merchant_id, platform=platform)
+        .order_by((ShopConnection.status == "active").desc(), ShopConnection.id)
+    )
+    for candidate in candidates:
+        if candidate.id != other_than and _same_url(candidate.shop_url, shop_url):
+            return candidate
+    return None
 
-    Receivables stay. The shop's webhooks are not deleted there; our endpoint answers them 404 and
-    WooCommerce disables a webhook after five failed deliveries.
+
+def _checked_invoice_methods(connector: ShopConnector, methods: list[str]) -> list[str]:
+    """Refuse payment method ids the shop does not offer (WooCommerce: ``GET /wc/v3/payment_gateways``)."""
+    if not isinstance(connector, WooCommerceConnector):
+        return methods
+    offered = {gateway["id"] for gateway in connector.payment_gateways()}
+    unknown = {
+        f"/invoice_methods/{n}": [
+            f"the shop has no payment gateway {method!r}; it offers {', '.join(sorted(offered))}"
+        ]
+        for n, method in enumerate(methods)
+        if method not in offered
+    }
+    if unknown:
+        raise UserValueError("The shop does not offer these payment methods.", details=unknown)
+    return list(dict.fromkeys(methods))
+
+
+def update_connection(
+    merchant_id: int,
+    connection_id: int,
+    *,
+    shop_url: str | None = None,
+    credentials: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    invoice_methods: list[str] | None = None,
+    actor: str,
+    checkpoint: Callable[[], None] | None = None,
+    reactivate: bool = False,
+) -> ShopConnection:
+    """Change a connection's URL, credentials, name or invoice methods; its identity and receivables stay.
+
+    A new URL or new credentials are verified against the shop first (keys kept when only the URL changes);
+    WooCommerce webhooks are then re-registered with a new secret. ``reactivate`` brings a disabled
+    connection back (connecting its shop again); otherwise a disabled connection needs new credentials.
+    """
+    connection = get_connection(merchant_id, connection_id)
+    changes: dict[str, Any] = {}
+    new_url = _checked_shop_url(shop_url) if shop_url is not None else connection.shop_url
+    if new_url != connection.shop_url:
+        other = _connection_at(merchant_id, connection.platform, new_url, other_than=connection.id)
+        if other is not None and other.status == "active":
+            raise ConflictError(
+                f"connection {other.id} already connects {new_url}", details={"connection_id": other.id}
+            )
+        changes["shop_url"] = [connection.shop_url, new_url]
+    if credentials is not None:
+        secrets = _checked_credentials(connection.platform, credentials)
+        changes["credentials"] = "replaced"
+    elif connection.credentials_encrypted is not None:
+        secrets = stored_credentials(connection)
+    else:
+        raise UserValueError(
+            f"connection {connection.id} is disabled; send new credentials to connect it again",
+            details={"/credentials": ["required for a disabled connection"]},
+        )
+    reconnect = bool(changes) or reactivate or connection.status != "active"
+    if reconnect and connection.status != "active" and not reactivate and credentials is None:
+        raise UserValueError(
+            "a disabled connection needs new credentials", details={"/credentials": ["required"]}
+        )
+    connector = (
+        _verified_connector(connection.platform, new_url, secrets)
+        if (reconnect or invoice_methods is not None)
+        else None
+    )
+    try:
+        if invoice_methods is not None and connector is not None:
+            methods = _call_shop(
+                lambda: _checked_invoice_methods(connector, invoice_methods),
+                platform=connection.platform,
+                shop_url=new_url,
+                refused="The key may not read the shop's payment gateways",
+            )
+            changes["invoice_methods"] = [connection.invoice_methods, methods]
+            connection.invoice_methods = methods
+        if name is not None and name.strip() != connection.name:
+            changes["name"] = [connection.name, name.strip()]
+            connection.name = name.strip()
+        if reconnect:
+            if connection.status != "active":
+                changes["status"] = [connection.status, "active"]
+            connection.shop_url = new_url
+            connection.status = "active"
+            store_credentials(connection, secrets)
+            db.session.flush()
+            if isinstance(connector, WooCommerceConnector):
+                _connect_woocommerce(connection, connector, checkpoint)
+    finally:
+        if connector is not None:
+            connector.close()
+    if changes:
+        record_event(
+            "connection.updated",
+            actor=actor,
+            merchant_id=merchant_id,
+            target_type="shop_connection",
+            target_id=connection.id,
+            details=changes,
+        )
+        logger.info("connection %s updated by %s: %s", connection.id, actor, sorted(changes))
+    return connection
+
+
+def shop_payment_methods(merchant_id: int, connection_id: int) -> list[dict[str, Any]]:
+    """Return the payment gateways the connection's shop offers, each marked invoice-like or not."""
+    connection = get_connection(merchant_id, connection_id)
+    if connection.platform != "woocommerce" or connection.status != "active":
+        raise UserValueError(
+            "Only active WooCommerce connections list their payment gateways.",
+            details={"/connection_id": [f"{connection.platform} connection, {connection.status}"]},
+        )
+    counted = set(invoice_methods_of(connection))
+    connector = connector_for(connection, timeout=VERIFY_TIMEOUT, max_retries=1)
+    try:
+        gateways = _call_shop(
+            connector.payment_gateways,
+            platform=connection.platform,
+            shop_url=connection.shop_url,
+            refused="The key may not read the shop's payment gateways",
+        )
+    finally:
+        connector.close()
+    return [{**gateway, "invoice_like": gateway["id"] in counted} for gateway in gateways]
+
+
+def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> ShopConnection:
+    """Disable a connection: its webhooks are deleted from the shop, credentials and secret dropped.
+
+    Receivables stay, and connecting the same shop again brings them back. A shop that cannot be reached
+    keeps its webhooks; our endpoint answers them 404 and WooCommerce disables them after failed deliveries.
     """
     connection = get_connection(merchant_id, connection_id)
     if connection.status == "disabled":
         return connection
+    if connection.platform == "woocommerce" and connection.credentials_encrypted is not None:
+        connector = connector_for(connection, timeout=VERIFY_TIMEOUT, max_retries=1)
+        try:
+            remove_webhooks(connection, connector)
+        except shop_errors.ConnectorError as error:
+            logger.warning("connection %s: webhooks not deleted from the shop: %s", connection.id, error)
+        finally:
+            connector.close()
     connection.status = "disabled"
     connection.credentials_encrypted = None
     forget_webhooks(connection)

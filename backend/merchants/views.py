@@ -9,7 +9,13 @@ from backend.extensions import db
 from backend.merchants import services
 from backend.merchants.blueprint import blp
 from backend.merchants.models import ShopConnection
-from backend.merchants.schemas import ConnectionCreateSchema, ConnectionSchema, MerchantSchema
+from backend.merchants.schemas import (
+    ConnectionCreateSchema,
+    ConnectionSchema,
+    ConnectionUpdateSchema,
+    MerchantSchema,
+    PaymentMethodSchema,
+)
 
 
 @blp.route("/merchant", methods=["GET"])
@@ -59,15 +65,49 @@ def create_connection(payload: dict[str, Any]) -> ShopConnection:
         credentials=payload["credentials"],
         name=payload["name"],
         actor=f"client:{current_client_id()}",
+        checkpoint=db.session.commit,
     )
     db.session.commit()
     return connection
+
+
+@blp.route("/connections/<int:connection_id>", methods=["PATCH"])
+@blp.arguments(ConnectionUpdateSchema)
+@blp.response(200, ConnectionSchema)
+@require_oauth("settings:write")
+def update_connection(payload: dict[str, Any], connection_id: int) -> ShopConnection:
+    """Change a connection's shop URL, credentials, name or invoice methods, keeping its receivables.
+
+    A new URL or key pair is tried against the shop first (422 when refused, 502 when unreachable); a
+    WooCommerce shop then gets its webhooks re-registered. A disabled connection is reconnected by sending new
+    credentials.
+    """
+    connection = services.update_connection(
+        current_merchant_id(),
+        connection_id,
+        shop_url=payload.get("shop_url"),
+        credentials=payload.get("credentials"),
+        name=payload.get("name"),
+        invoice_methods=payload.get("invoice_methods"),
+        actor=f"client:{current_client_id()}",
+        checkpoint=db.session.commit,
+    )
+    db.session.commit()
+    return connection
+
+
+@blp.route("/connections/<int:connection_id>/payment-methods", methods=["GET"])
+@blp.response(200, PaymentMethodSchema(many=True))
+@require_oauth()
+def list_payment_methods(connection_id: int) -> list[dict[str, Any]]:
+    """The payment gateways the shop offers, marked as counted as invoice or not (WooCommerce)."""
+    return services.shop_payment_methods(current_merchant_id(), connection_id)
 
 
 @blp.route("/connections/<int:connection_id>", methods=["DELETE"])
 @blp.response(204)
 @require_oauth("settings:write")
 def delete_connection(connection_id: int) -> None:
-    """Disable a shop connection (its receivables stay; its credentials are dropped)."""
+    """Disable a shop connection: its webhooks leave the shop, its credentials are dropped, receivables stay."""
     services.disable_connection(current_merchant_id(), connection_id, actor=f"client:{current_client_id()}")
     db.session.commit()

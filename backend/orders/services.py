@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
-from backend.merchants.connectors import connector_for
+from backend.merchants.connectors import connector_for, invoice_methods_of
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest
@@ -33,13 +33,12 @@ from backend.payments.receivable_references import assign_payment_reference
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
 from backend.receivables.models import Receivable
-from backend.receivables.states import State
+from backend.receivables.states import State, state_from_shop
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
-from backend.risk.services import get_policy
 from connectors.errors import ConnectorError
 from connectors.errors import NotFoundError as ShopOrderNotFound
-from connectors.shops.base import ShopOrder
+from connectors.shops.base import ShopConnector, ShopOrder
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +53,9 @@ DEFAULT_RECONCILE_SECONDS = 600
 MIN_RECONCILE_SECONDS = 60
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 DISPUTABLE = frozenset({State.OPEN.value, State.PARTIALLY_PAID.value, State.PAID.value})
+RECHECK_BATCH = 100  # WooCommerce's per_page maximum
+# Receivables whose order can still change what is owed: re-read them even when the shop's date says nothing.
+RECHECKED_STATES = frozenset({State.OPEN, State.PARTIALLY_PAID, State.DISPUTED, State.IN_COLLECTION})
 IMPORT_LOOKUP_BATCH = 1000
 
 
@@ -146,8 +148,9 @@ def upsert_order(
     if (
         receivable is None
         and not track_any_method
-        and order.payment_method not in get_policy(connection.merchant_id).invoice_methods
+        and (order.payment_method not in invoice_methods_of(connection) or not order.placed)
     ):
+        # Only orders the buyer placed on invoice are claims (not pending checkouts, not failed payments).
         return UpsertResult(receivable=None)
     if _is_older_snapshot(order, receivable):
         # A reconciliation page fetched before a webhook's re-fetch must not undo what that re-fetch applied.
@@ -222,6 +225,7 @@ def upsert_order(
         receivable = ledger.create_receivable(identity | values, **report)
         if receivable is not None:
             assign_payment_reference(receivable)
+            _book_refunds(receivable, order, actor)
             logger.info(
                 "receivable %s created from %s order %s", receivable.id, connection.platform, order.number
             )
@@ -238,7 +242,35 @@ def upsert_order(
             receivable, reason=f"chargeback reported by the {connection.platform} shop", actor=actor
         )
         changed["state"] = (changed.get("state", (None,))[0], receivable.state)
+    if _book_refunds(receivable, order, actor):
+        changed["refunds"] = (None, [refund.external_id for refund in order.refunds])
     return UpsertResult(receivable=receivable, changed=changed)
+
+
+def _book_refunds(receivable: Receivable, order: ShopOrder, actor: str) -> bool:
+    """Book the order's refunds as credits on their days (once each, by refund id); say whether any was new.
+
+    A refund is what the buyer no longer owes, dated when the shop recorded it, so the claim and its
+    interest shrink from that day (from the invoice date when the shop gives no date: never over-claim);
+    the shop's refund id makes the booking idempotent.
+    """
+    booked_any = False
+    for refund in order.refunds:
+        if refund.amount <= 0:
+            continue
+        key = f"refund:{refund.external_id}"
+        before = receivable.credited_amount
+        ledger.record_credit(
+            receivable,
+            refund.amount,
+            berlin_date(refund.refunded_at) if refund.refunded_at else receivable.invoice_date,
+            MoneySource.SHOP,
+            reason="refund",
+            external_id=key,
+            actor=actor,
+        )
+        booked_any = booked_any or receivable.credited_amount != before
+    return booked_any
 
 
 def request_order_sync(connection: ShopConnection, external_id: str, *, reason: str) -> None:
@@ -305,16 +337,34 @@ def _finish_sync_request(request_id: int, requested_at: datetime) -> None:
     )
 
 
+def _fetch_with(connector: ShopConnector, external_id: str) -> ShopOrder | None:
+    """Return the shop's current order, or None when the shop no longer has it."""
+    try:
+        return connector.get_order(external_id)
+    except ShopOrderNotFound:
+        return None
+
+
 def _fetch_order(connection: ShopConnection, external_id: str) -> ShopOrder | None:
     """Return the shop's current order, or None when the shop no longer has it."""
     connector = connector_for(connection)
     try:
-        return connector.get_order(external_id)
-    except ShopOrderNotFound:
-        logger.info("order %s no longer exists in shop connection %s", external_id, connection.id)
-        return None
+        return _fetch_with(connector, external_id)
     finally:
         connector.close()
+
+
+def cancel_deleted_order(connection: ShopConnection, external_id: str, *, actor: str) -> Receivable | None:
+    """Cancel the receivable of an order the shop deleted for good (no claim without the order)."""
+    receivable = _find_receivable(connection, external_id)
+    if receivable is None:
+        return None
+    receivable.platform_state = "deleted"
+    # A case already with the agency stays there (state_from_shop); everything else ends with the order.
+    target = state_from_shop(receivable.state, State.CANCELLED)
+    if ledger.move_to(receivable, target, reason="order deleted in the shop", actor=actor):
+        logger.info("receivable %s: its order %s was deleted in the shop", receivable.id, external_id)
+    return receivable
 
 
 def process_order_sync_requests(limit: int = 100) -> int:
@@ -332,6 +382,8 @@ def process_order_sync_requests(limit: int = 100) -> int:
             if order is not None:
                 upsert_order(connection, order, actor=f"sync:{reason}")
                 synced += 1
+            else:
+                cancel_deleted_order(connection, request.external_id, actor=f"sync:{reason}")
             _finish_sync_request(request_id, requested_at)
         except ConnectorError as error:
             _retry_later(request, error)
@@ -370,23 +422,34 @@ def reconcile_connection(
 ) -> ReconcileResult:
     """Poll a shop for invoice orders changed since the stored cursor (with overlap) and upsert them.
 
-    ``checkpoint`` (e.g. ``db.session.commit``) is called every ``RECONCILE_CHECKPOINT`` orders so a long
-    poll does not hold one write transaction open; the cursor only moves once the whole poll succeeded.
+    WooCommerce connections also get the trash polled, their tracked orders re-read by id (on posts storage a
+    meta-only change does not move ``date_modified``, and deletions show up only as missing orders) and their
+    webhooks and plugin checked. ``checkpoint`` (e.g. ``db.session.commit``) is called every
+    ``RECONCILE_CHECKPOINT`` orders so a long poll does not hold one write transaction open; the cursor only
+    moves once the whole poll succeeded.
     """
     result = ReconcileResult()
     started = utcnow()
-    policy = get_policy(connection.merchant_id)
     since = connection.sync_cursor - RECONCILE_OVERLAP if connection.sync_cursor else None
     newest = connection.sync_cursor
+    woocommerce = connection.platform == "woocommerce"
+    filters: dict[str, Any] = {"payment_method": list(invoice_methods_of(connection))}
+    if woocommerce:
+        filters["include_trashed"] = True
     connector = connector_for(connection)
+    polled: set[str] = set()
     try:
-        orders = connector.iter_orders(modified_after=since, payment_method=list(policy.invoice_methods))
+        orders = connector.iter_orders(modified_after=since, **filters)
         for count, order in enumerate(orders, start=1):
+            polled.add(order.external_id)
             result.add(upsert_order(connection, order, actor="reconcile"))
             if order.modified_at and (newest is None or order.modified_at > newest):
                 newest = order.modified_at
             if checkpoint is not None and count % RECONCILE_CHECKPOINT == 0:
                 checkpoint()
+        if woocommerce:
+            _recheck_tracked_orders(connection, connector, result, checkpoint, polled=polled)
+            _check_woocommerce_shop(connection, connector)
     finally:
         connector.close()
     # A shop without invoice orders yet: start from this run, or every run would page through all its orders.
@@ -395,6 +458,51 @@ def reconcile_connection(
     result.cursor = connection.sync_cursor
     logger.info("connection %s reconciled: %s", connection.id, result)
     return result
+
+
+def _recheck_tracked_orders(
+    connection: ShopConnection,
+    connector: ShopConnector,
+    result: ReconcileResult,
+    checkpoint: Callable[[], None] | None,
+    *,
+    polled: set[str],
+) -> None:
+    """Re-read by id the orders of receivables still in play (and trashed ones) that the poll did not bring.
+
+    Orders the shop no longer has were deleted for good: their receivables are cancelled.
+    """
+    tracked = db.session.scalars(
+        sa.select(Receivable.external_id)
+        .where(
+            Receivable.connection_id == connection.id,
+            sa.or_(
+                Receivable.state.in_(sorted(RECHECKED_STATES)),
+                Receivable.platform_state.startswith("trash"),
+            ),
+        )
+        .order_by(Receivable.id)
+    ).all()
+    tracked = [external_id for external_id in tracked if external_id not in polled]
+    for start in range(0, len(tracked), RECHECK_BATCH):
+        batch = tracked[start : start + RECHECK_BATCH]
+        seen = set()
+        for order in connector.iter_orders(external_ids=batch, include_trashed=True):
+            seen.add(order.external_id)
+            result.add(upsert_order(connection, order, actor="reconcile"))
+        for external_id in batch:
+            if external_id not in seen and _fetch_with(connector, external_id) is None:
+                cancel_deleted_order(connection, external_id, actor="reconcile")
+        if checkpoint is not None:
+            checkpoint()
+
+
+def _check_woocommerce_shop(connection: ShopConnection, connector: ShopConnector) -> None:
+    """Heal the shop's webhooks and note whether the ClaimBridge plugin answers."""
+    from backend.woocommerce.services import check_plugin, check_webhooks
+
+    check_webhooks(connection, connector)
+    check_plugin(connection, connector)
 
 
 def reconcile_interval(environ: Mapping[str, str] = os.environ) -> timedelta:

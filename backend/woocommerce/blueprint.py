@@ -8,6 +8,7 @@ from backend.woocommerce.schemas import ConnectSessionRequestSchema, ConnectSess
 
 bp = Blueprint("woocommerce", __name__, url_prefix="/woocommerce")
 bp.add_url_rule("/webhooks/<int:connection_id>", view_func=views.receive_webhook, methods=["POST"])
+bp.add_url_rule("/webhooks/<int:connection_id>/<topic>", view_func=views.receive_webhook, methods=["POST"])
 bp.add_url_rule("/auth/callback", view_func=views.receive_auth_callback, methods=["POST"])
 
 blp = ApiBlueprint(

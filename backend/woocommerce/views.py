@@ -18,9 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 @raw_body
-def receive_webhook(connection_id: int) -> ResponseReturnValue:
+def receive_webhook(connection_id: int, topic: str | None = None) -> ResponseReturnValue:
     """Take one webhook delivery for a connection (pings included)."""
-    outcome = services.receive_webhook(connection_id, request.headers, request.get_data(cache=False))
+    outcome = services.receive_webhook(
+        connection_id, request.headers, request.get_data(cache=False), topic=topic
+    )
     db.session.commit()
     return jsonify(status=outcome)
 

@@ -97,6 +97,16 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class Refund:
+    """Money the shop gave back on an order (``amount`` positive), dated when the shop recorded it."""
+
+    external_id: str
+    amount: Decimal
+    refunded_at: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class ShopOrder:
     """One order from any shop platform, normalised."""
 
@@ -125,6 +135,9 @@ class ShopOrder:
     vat_id: str | None = None
     invoice_has_default_notice: bool | None = None  # the invoice carried the §286(3) BGB notice
     shipped_at: datetime | None = None
+    refunds: tuple[Refund, ...] = ()
+    # False while the buyer has not finished placing the order (WooCommerce pending/failed): no claim yet.
+    placed: bool = True
 
 
 @dataclass(frozen=True)
@@ -181,8 +194,10 @@ class ShopConnector(abc.ABC):
         """Attach a note for shop staff to the order."""
 
     @abc.abstractmethod
-    def notify_admin(self, text: str) -> None:
-        """Show ``text`` to the shop's administrators."""
+    def notify_admin(
+        self, text: str, *, order_id: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """Show ``text`` to the shop's administrators (about ``order_id`` when given); idempotent by key."""
 
     def invoice_document(self, external_id: str) -> OrderDocument | None:
         """Return the order's newest invoice document, or None where the platform keeps none."""

@@ -284,7 +284,9 @@ class ShopwareConnector(HttpClient, ShopConnector):
         lines = [*existing.splitlines(), f"{stamp}: {' '.join(text.split())}"]
         self.write_case_fields(external_id, {NOTES_FIELD: "\n".join(lines[-MAX_NOTE_LINES:])})
 
-    def notify_admin(self, text: str) -> None:
+    def notify_admin(
+        self, text: str, *, order_id: str | None = None, idempotency_key: str | None = None
+    ) -> None:
         """Show ``text`` in the Shopware administration's notification centre."""
         self.request(
             "POST",

@@ -3,32 +3,41 @@
 - Auth: over https, Basic auth with the REST key pair; over http, one-legged OAuth 1.0a (HMAC-SHA256) in the
   query string, signed exactly as WooCommerce verifies it (``oauth1_signature``). A fresh nonce and
   timestamp go into every attempt, retries included. The base string uses the URL we call, so the shop URL
-  must match WordPress' home URL (scheme and host).
+  must match WordPress' home URL (scheme and host); ``home_url`` reads it from the unauthenticated index.
 - Orders: ``GET /wc/v3/orders`` with ``per_page=100`` and ``page`` until ``X-WP-TotalPages``; list
   parameters are sent comma-separated; ``modified_after`` with ``dates_are_gmt=true``. WooCommerce has no
-  payment-method filter, so ``payment_method`` is applied to each page here.
+  payment-method filter, so ``payment_method`` is applied to each page here. ``status=any`` leaves out the
+  trash (``include_trashed`` asks for it in a second pass); a permanently deleted order answers 404.
+- Refunds: an order lists ``refunds: [{id, reason, total}]`` without dates; the refund objects
+  (``GET /wc/v3/orders/{id}/refunds``) carry ``date_created_gmt`` and are read for orders that have any.
 - Payment state: WooCommerce has no payment state separate from the order status, and for invoice gateways
   the status says nothing about payment (WooCommerce sets ``date_paid`` as soon as an order is
   "processing", which an invoice order reaches when it ships). So ClaimBridge keeps the payment state in the
-  order meta ``claimbridge_payment_state`` (with ``claimbridge_paid_amount``/``claimbridge_paid_at``), and
+  protected order meta ``_claimbridge_payment_state`` (with ``_claimbridge_paid_amount``/``_paid_at``), and
   for ``invoice_methods`` that meta alone decides paid / partially paid / disputed; cancelled and refunded
-  statuses always win. ``mark_paid`` also moves a pending/on-hold order to ``paid_status``.
+  statuses always win. ``mark_paid`` also moves a pending/on-hold order to ``paid_status``. ``pending``
+  (never placed) and ``failed`` orders are not ``placed``.
+- Meta: ClaimBridge's fields are stored under a leading underscore (``_claimbridge_…``), which WordPress'
+  ``is_protected_meta`` hides from the order screen's custom-field box on both order storages; they are
+  read back without it.
 - Writes: ``PUT /wc/v3/orders/{id}`` (status, meta upserted by key), ``POST /wc/v3/orders/{id}/notes``.
-- Admin notices: ``POST /wc-claimbridge/v1/notices`` - a route the ClaimBridge plugin provides (REST keys
-  authenticate ``wc-*`` namespaces); without the plugin this raises ``NotFoundError``.
-- Webhooks: ``ensure_webhooks`` creates (or re-arms) ``order.created``/``order.updated`` hooks;
-  ``verify_webhook_signature`` and ``is_webhook_ping`` check deliveries.
+- The ClaimBridge plugin's routes (``wc-claimbridge/v1``, REST keys authenticate ``wc-*`` namespaces):
+  ``status``, ``notices`` (admin notices) and ``dunning-notices`` (notices mailed by WooCommerce); without
+  the plugin they raise ``NotFoundError``.
+- Webhooks: ``ensure_webhooks`` creates (or re-arms) one hook per topic, ``webhooks``, ``set_webhook_status``
+  and ``delete_webhook`` manage them; ``verify_webhook_signature`` and ``is_webhook_ping`` check deliveries.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,8 +46,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from connectors.errors import NotFoundError
 from connectors.http import DEFAULT_TIMEOUT, Backoff, HttpClient
 from connectors.shops.base import (
+    CASE_FIELD_PREFIX,
     PAID_AMOUNT_FIELD,
     PAID_AT_FIELD,
     RISK_CHECK_FIELD,
@@ -47,6 +58,7 @@ from connectors.shops.base import (
     LineItem,
     OrderState,
     PaymentAction,
+    Refund,
     ShopConnector,
     ShopOrder,
     blank_to_none,
@@ -58,10 +70,18 @@ from connectors.shops.base import (
 
 PAYMENT_STATE_FIELD = "claimbridge_payment_state"
 INVOICED_AT_FIELD = "claimbridge_invoiced_at"
-DEFAULT_INVOICE_METHODS = ("german_market_purchase_on_account", "invoice")
-WEBHOOK_TOPICS = ("order.created", "order.updated")
+# A leading underscore makes WordPress treat meta as protected (wp-includes/meta.php is_protected_meta):
+# the order screen's "Custom Fields" box neither lists nor lets staff add such keys, on posts storage and HPOS.
+PROTECTED_META_PREFIX = "_"
+# Germanized/"WooCommerce Invoice Gateway", German Market, and the ClaimBridge plugin's own gateway.
+DEFAULT_INVOICE_METHODS = ("invoice", "german_market_purchase_on_account", "claimbridge_invoice")
+# woocommerce/includes/class-wc-webhook.php wc_get_webhook_topic_hooks(): order.deleted fires on
+# wp_trash_post and order.restored on untrashed_post (posts storage only in 7.9); the poll covers the rest.
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
+# Statuses of orders a buyer never finished placing: no claim arises from them.
+UNPLACED_STATUSES = frozenset({"pending", "failed", "checkout-draft", "auto-draft"})
 SIGNATURE_METHODS = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
-SUPPORTED_FILTERS = frozenset({"payment_method", "external_ids", "platform_states"})
+SUPPORTED_FILTERS = frozenset({"payment_method", "external_ids", "platform_states", "include_trashed"})
 _PING_BODY = re.compile(rb"^webhook_id=\d+$")
 
 # Target meta payment state and, where the action needs one, the order status to move to.
@@ -150,6 +170,7 @@ def map_state(
 ) -> OrderState:
     """Map a WooCommerce status plus ClaimBridge's payment-state meta to one ``OrderState``."""
     if status in ("cancelled", "failed", "trash"):
+        # A failed payment never became a claim, and a trashed order is withdrawn until restored.
         return OrderState.CANCELLED
     if status == "refunded":
         return OrderState.REFUNDED
@@ -227,7 +248,11 @@ class WooCommerceConnector(HttpClient, ShopConnector):
         self.request("GET", "wc/v3/orders", params={"per_page": 1})
 
     def iter_orders(self, modified_after: datetime | None = None, **filters: Any) -> Iterator[ShopOrder]:
-        """Yield orders page by page; filters: payment_method, external_ids, platform_states (statuses)."""
+        """Yield orders page by page.
+
+        Filters: payment_method, external_ids, platform_states (statuses), include_trashed (also yield the
+        orders in the trash, which ``status=any`` leaves out).
+        """
         unknown = set(filters) - SUPPORTED_FILTERS
         if unknown:
             raise ValueError(f"unsupported filters {sorted(unknown)}; use {sorted(SUPPORTED_FILTERS)}")
@@ -237,17 +262,24 @@ class WooCommerceConnector(HttpClient, ShopConnector):
                 raise ValueError("modified_after must be timezone-aware")
             params["modified_after"] = modified_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
             params["dates_are_gmt"] = "true"
-        if "platform_states" in filters:
-            params["status"] = ",".join(_as_list(filters["platform_states"]))
         if "external_ids" in filters:
             params["include"] = ",".join(str(i) for i in _as_list(filters["external_ids"]))
         methods = set(_as_list(filters["payment_method"])) if "payment_method" in filters else None
-        page = 1
-        while True:
-            response = self.request("GET", "wc/v3/orders", params={**params, "page": page})
-            for raw in response.json(parse_float=Decimal):
+        # Version3/class-wc-rest-orders-controller.php prepare_objects_query: "any" short-circuits the status
+        # list and WordPress' "any" excludes the trash, so the trash is a pass of its own.
+        passes = [",".join(_as_list(filters["platform_states"])) if "platform_states" in filters else "any"]
+        if filters.get("include_trashed") and "trash" not in passes[0].split(","):
+            passes.append("trash")
+        for status in passes:
+            for raw in self._pages("wc/v3/orders", {**params, "status": status}):
                 if methods is None or raw.get("payment_method") in methods:
                     yield self._normalise(raw)
+
+    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        page = 1
+        while True:
+            response = self.request("GET", path, params={**params, "page": page})
+            yield from response.json(parse_float=Decimal)
             total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
             if page >= total_pages:
                 return
@@ -277,7 +309,7 @@ class WooCommerceConnector(HttpClient, ShopConnector):
                 status = self.paid_status
         elif action == PaymentAction.PAY_PARTIALLY and amount is not None:
             fields[PAID_AMOUNT_FIELD] = str(amount)
-        body: dict[str, Any] = {"meta_data": [{"key": k, "value": v} for k, v in fields.items()]}
+        body: dict[str, Any] = {"meta_data": _meta_entries(fields)}
         if status is not None and status != raw.get("status"):
             body["status"] = status
         response = self.request("PUT", f"wc/v3/orders/{external_id}", json=body)
@@ -286,49 +318,129 @@ class WooCommerceConnector(HttpClient, ShopConnector):
     def write_case_fields(self, external_id: str, fields: Mapping[str, Any]) -> None:
         """Upsert ``fields`` as order meta (by key)."""
         check_case_fields(fields)
-        meta = [{"key": key, "value": value} for key, value in fields.items()]
-        self.request("PUT", f"wc/v3/orders/{external_id}", json={"meta_data": meta})
+        self.request("PUT", f"wc/v3/orders/{external_id}", json={"meta_data": _meta_entries(fields)})
 
     def add_order_note(self, external_id: str, text: str) -> None:
         """Add a private order note (not e-mailed to the buyer)."""
         self.request("POST", f"wc/v3/orders/{external_id}/notes", json={"note": text, "customer_note": False})
 
-    def notify_admin(self, text: str) -> None:
-        """Queue an admin notice through the ClaimBridge plugin's ``wc-claimbridge/v1/notices`` route."""
-        self.request("POST", "wc-claimbridge/v1/notices", json={"message": text, "level": "info"})
+    def notify_admin(
+        self, text: str, *, order_id: str | None = None, idempotency_key: str | None = None
+    ) -> None:
+        """Add an admin notice (and a private note on ``order_id``) through the ClaimBridge plugin."""
+        body: dict[str, Any] = {"message": text, "level": "info"}
+        if order_id is not None:
+            body["order_id"] = int(order_id)
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        # The plugin answers a repeated idempotency_key with the first note: replaying is safe with one.
+        self.request("POST", "wc-claimbridge/v1/notices", json=body, idempotent=idempotency_key is not None)
+
+    # -- the ClaimBridge plugin and the shop itself ----------------------------------------------
+
+    def plugin_status(self) -> dict[str, Any]:
+        """Return the ClaimBridge plugin's ``status``; ``NotFoundError`` when the plugin is not active."""
+        return self.request("GET", "wc-claimbridge/v1/status").json()
+
+    def send_dunning_notice(self, notice: Mapping[str, Any]) -> dict[str, Any]:
+        """Have the plugin mail a dunning notice through WooCommerce; return ``{message_id, sent_at}``.
+
+        Not replayed within the call: a 409 (the merchant disabled the e-mail) or 502 (the mailer refused)
+        is the caller's to decide on; the plugin answers a repeated ``notice_id`` with the first message.
+        """
+        response = self.request(
+            "POST", "wc-claimbridge/v1/dunning-notices", json=dict(notice), idempotent=False
+        )
+        return response.json()
+
+    def home_url(self) -> str | None:
+        """Return WordPress' home URL from the REST index (``GET /wp-json/``), or None when it hides it."""
+        body = self.request("GET", "", params={"_fields": "home,url"}).json()
+        home = body.get("home") if isinstance(body, dict) else None
+        return str(home).rstrip("/") if home else None
+
+    def payment_gateways(self) -> list[dict[str, Any]]:
+        """Return the shop's payment gateways (``id``, ``title``, ``enabled``)."""
+        gateways = self.request("GET", "wc/v3/payment_gateways").json()
+        return [
+            {"id": str(g.get("id")), "title": str(g.get("title") or ""), "enabled": bool(g.get("enabled"))}
+            for g in gateways
+            if isinstance(g, dict) and g.get("id")
+        ]
 
     # -- webhooks ---------------------------------------------------------------------------------
 
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Return every webhook of the shop (``id``, ``topic``, ``status``, ``delivery_url`` …)."""
+        return list(self._pages("wc/v3/webhooks", {"per_page": 100}))
+
     def ensure_webhooks(
         self,
-        delivery_url: str,
+        delivery_urls: Mapping[str, str],
         secret: str,
         *,
-        topics: Sequence[str] = WEBHOOK_TOPICS,
         name: str = "ClaimBridge",
-    ) -> list[int]:
-        """Create an active webhook per topic for ``delivery_url`` (re-arming existing ones); return ids."""
-        existing = {
-            (hook.get("topic"), hook.get("delivery_url")): hook["id"]
-            for hook in self.request("GET", "wc/v3/webhooks", params={"per_page": 100}).json()
-        }
-        ids = []
-        for topic in topics:
-            body = {"name": f"{name} {topic}", "topic": topic, "delivery_url": delivery_url, "secret": secret}
+        existing: Iterable[Mapping[str, Any]] | None = None,
+    ) -> dict[str, int]:
+        """Make one active webhook per topic deliver to ``delivery_urls[topic]``; return ``{topic: id}``.
+
+        Hooks of ours (``existing``, else every hook of the shop) found by topic and URL are re-armed with the
+        secret; new ones are created, and WooCommerce pings each new one during its creation.
+        """
+        hooks = list(existing) if existing is not None else self.webhooks()
+        by_target = {(hook.get("topic"), hook.get("delivery_url")): hook["id"] for hook in hooks}
+        ids = {}
+        for topic, url in delivery_urls.items():
+            body = {"name": f"{name} {topic}", "topic": topic, "delivery_url": url, "secret": secret}
             body["status"] = "active"
-            hook_id = existing.get((topic, delivery_url))
+            hook_id = by_target.get((topic, url))
             if hook_id is None:
-                created = self.request("POST", "wc/v3/webhooks", json=body).json()
-                ids.append(int(created["id"]))
+                ids[topic] = int(self.request("POST", "wc/v3/webhooks", json=body).json()["id"])
             else:
                 self.request("PUT", f"wc/v3/webhooks/{hook_id}", json=body)
-                ids.append(int(hook_id))
+                ids[topic] = int(hook_id)
         return ids
+
+    def set_webhook_status(self, webhook_id: int, status: str) -> dict[str, Any]:
+        """Set a webhook's status (``active`` re-enables one WooCommerce disabled after failures)."""
+        return self.request("PUT", f"wc/v3/webhooks/{webhook_id}", json={"status": status}).json()
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        """Delete a webhook for good (webhooks have no trash: ``force=true``); gone already is fine."""
+        with contextlib.suppress(NotFoundError):
+            self.request("DELETE", f"wc/v3/webhooks/{webhook_id}", params={"force": "true"})
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _raw_order(self, external_id: str) -> dict[str, Any]:
         return self.request("GET", f"wc/v3/orders/{external_id}").json(parse_float=Decimal)
+
+    def _refunds(self, raw: Mapping[str, Any]) -> tuple[Refund, ...]:
+        """Read the order's refunds, dated from the refund objects (the order lists only id, reason, total).
+
+        WooCommerce 7.9 on HPOS lists no refund objects (its refunds controller queries posts): a refund the
+        order lists without an object keeps its amount and no date, which the caller books conservatively.
+        """
+        listed = {str(entry["id"]): entry for entry in raw.get("refunds") or [] if entry.get("id")}
+        if not listed:
+            return ()
+        objects = {
+            str(refund["id"]): refund
+            for refund in self._pages(f"wc/v3/orders/{raw['id']}/refunds", {"per_page": 100})
+        }
+        refunds = []
+        for refund_id in sorted(set(listed) | set(objects), key=int):
+            found = objects.get(refund_id)
+            amount = found.get("amount") if found else listed[refund_id].get("total")
+            refunds.append(
+                Refund(
+                    external_id=refund_id,
+                    amount=abs(to_decimal(amount or "0")),
+                    refunded_at=parse_utc(found.get("date_created_gmt")) if found else None,
+                    reason=blank_to_none((found or listed[refund_id]).get("reason")),
+                )
+            )
+        return tuple(refunds)
 
     def _normalise(self, raw: Mapping[str, Any]) -> ShopOrder:
         meta = _meta(raw)
@@ -368,7 +480,9 @@ class WooCommerceConnector(HttpClient, ShopConnector):
             shipping_address=_address(shipping) if blank_to_none(shipping.get("address_1")) else None,
             line_items=tuple(_line_item(item) for item in raw.get("line_items") or []),
             risk_check_id=blank_to_none(meta.get(RISK_CHECK_FIELD)),
-            case_fields={k: v for k, v in meta.items() if k.startswith("claimbridge_")},
+            case_fields={k: v for k, v in meta.items() if k.startswith(CASE_FIELD_PREFIX)},
+            refunds=self._refunds(raw),
+            placed=status not in UNPLACED_STATUSES,
         )
 
 
@@ -377,19 +491,38 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _meta(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Return order meta as a dict; WooCommerce lists it, the first entry per key wins as in get_meta()."""
-    meta: dict[str, Any] = {}
+    """Return ClaimBridge's order meta by field name (protected key first, the older plain key as fallback).
+
+    WooCommerce lists meta; the first entry per key wins as in ``get_meta()``.
+    """
+    stored: dict[str, Any] = {}
     for entry in raw.get("meta_data") or []:
-        meta.setdefault(entry.get("key"), entry.get("value"))
+        stored.setdefault(entry.get("key"), entry.get("value"))
+    meta: dict[str, Any] = {}
+    for key, value in stored.items():
+        if isinstance(key, str) and key.startswith(PROTECTED_META_PREFIX + CASE_FIELD_PREFIX):
+            meta[key[len(PROTECTED_META_PREFIX) :]] = value
+    for key, value in stored.items():
+        if isinstance(key, str) and key.startswith(CASE_FIELD_PREFIX):
+            meta.setdefault(key, value)
     return meta
+
+
+def _meta_entries(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return ClaimBridge fields as order meta entries under their protected keys."""
+    return [{"key": PROTECTED_META_PREFIX + key, "value": value} for key, value in fields.items()]
 
 
 def _paid_amount(state: OrderState, total: Decimal, meta: Mapping[str, Any]) -> Decimal | None:
     recorded = meta.get(PAID_AMOUNT_FIELD)
-    if state in (OrderState.PAID, OrderState.REFUNDED):
-        return to_decimal(recorded) if recorded not in (None, "") else total
+    known = to_decimal(recorded) if recorded not in (None, "") else None
+    if state == OrderState.PAID:
+        return known if known is not None else total
     if state == OrderState.PARTIALLY_PAID:
-        return to_decimal(recorded) if recorded not in (None, "") else None
+        return known
+    if state == OrderState.REFUNDED:
+        # A refund gives back what was paid or credits what was not: it is never a payment itself.
+        return known if known is not None else Decimal("0")
     if state in (OrderState.OPEN, OrderState.CANCELLED):
         return Decimal("0")
     return None

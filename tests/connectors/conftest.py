@@ -153,7 +153,7 @@ class WooCommerceHarness(ShopHarness):
         payment_method: str = "german_market_purchase_on_account",
         risk_check_id: str | None = None,
     ) -> str:
-        meta = {RISK_CHECK_FIELD: risk_check_id} if risk_check_id else None
+        meta = {f"_{RISK_CHECK_FIELD}": risk_check_id} if risk_check_id else None
         return str(
             self.fake.add_order(total=total, created_at=created_at, payment_method=payment_method, meta=meta)
         )
@@ -162,7 +162,8 @@ class WooCommerceHarness(ShopHarness):
         self.fake.touch(int(external_id), when)
 
     def case_fields(self, external_id: str) -> dict[str, Any]:
-        return self.fake.meta(int(external_id))
+        # ClaimBridge's meta is protected (leading underscore): hidden from the order screen's custom fields.
+        return self.fake.case_fields(int(external_id))
 
     def notes(self, external_id: str) -> list[str]:
         return [note["note"] for note in self.fake.notes[int(external_id)]]

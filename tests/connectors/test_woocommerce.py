@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,6 +18,7 @@ from connectors import errors
 from connectors.http import Backoff
 from connectors.shops import OrderState, WooCommerceConnector
 from connectors.shops.woocommerce import (
+    WEBHOOK_TOPICS,
     OAuth1QueryAuth,
     is_webhook_ping,
     map_state,
@@ -198,7 +200,7 @@ class TestOrders:
         order_id = fake.add_order(status="on-hold")
         connector.mark_paid(str(order_id))
         assert fake.order(order_id)["status"] == "processing"
-        assert fake.meta(order_id)["claimbridge_payment_state"] == "paid"
+        assert fake.meta(order_id)["_claimbridge_payment_state"] == "paid"
 
     def test_mark_paid_keeps_a_completed_status(self, fake, connector) -> None:
         order_id = fake.add_order(status="completed")
@@ -238,21 +240,138 @@ class TestWebhooks:
 
     def test_creates_hooks_once_and_rearms_them(self, fake, connector, receiver) -> None:
         receiver_server, _ = receiver
-        delivery_url = f"{receiver_server.url}/hooks/woocommerce"
-        first = connector.ensure_webhooks(delivery_url, "s3cret")
-        fake.webhooks[first[0]]["status"] = "disabled"
-        second = connector.ensure_webhooks(delivery_url, "s3cret")
+        fake.allow_port(receiver_server.port)
+        urls = {topic: f"{receiver_server.url}/hooks/woocommerce" for topic in WEBHOOK_TOPICS}
+        first = connector.ensure_webhooks(urls, "s3cret")
+        fake.webhooks[first["order.updated"]]["status"] = "disabled"
+        second = connector.ensure_webhooks(urls, "s3cret")
         assert first == second
-        assert sorted(hook["topic"] for hook in fake.webhooks.values()) == ["order.created", "order.updated"]
+        assert sorted(hook["topic"] for hook in fake.webhooks.values()) == sorted(WEBHOOK_TOPICS)
         assert {hook["status"] for hook in fake.webhooks.values()} == {"active"}
 
-    def test_delivered_webhooks_verify_and_pings_are_recognised(self, fake, connector, receiver) -> None:
+    def test_creating_a_hook_pings_it_and_deliveries_are_signed(self, fake, connector, receiver) -> None:
         receiver_server, seen = receiver
-        hook_ids = connector.ensure_webhooks(f"{receiver_server.url}/hooks/woocommerce", "s3cret")
+        fake.allow_port(receiver_server.port)
+        hook_ids = connector.ensure_webhooks(
+            {"order.updated": f"{receiver_server.url}/hooks/woocommerce"}, "s3cret"
+        )
         order_id = fake.add_order()
-        assert fake.send_ping(hook_ids[0]).status_code == 200
-        assert fake.deliver_webhook(hook_ids[1], order_id).status_code == 200
+        assert fake.deliver_webhook(hook_ids["order.updated"], order_id).status_code == 200
         assert seen == [(True, False), (False, True)]
+
+    def test_a_port_wordpress_refuses_gets_neither_ping_nor_delivery(self, fake, connector, receiver) -> None:
+        receiver_server, seen = receiver  # a random port: not 80/443/8080, not allowed by the shop
+        hook_ids = connector.ensure_webhooks(
+            {"order.updated": f"{receiver_server.url}/hooks/woocommerce"}, "s3cret"
+        )
+        assert fake.deliver_webhook(hook_ids["order.updated"], fake.add_order()) is None
+        assert seen == []
+
+    def test_shop_disables_a_hook_after_repeated_failures_and_it_can_be_re_enabled(
+        self, fake, connector
+    ) -> None:
+        hook_ids = connector.ensure_webhooks({"order.updated": "http://127.0.0.1:8080/nobody-home"}, "s3cret")
+        hook_id = hook_ids["order.updated"]
+        order_id = fake.add_order()
+        for _ in range(7):  # class-wc-webhook.php: more than five consecutive failures disable it
+            fake.deliver_webhook(hook_id, order_id)
+        assert {hook["id"]: hook["status"] for hook in connector.webhooks()} == {hook_id: "disabled"}
+        assert connector.set_webhook_status(hook_id, "active")["status"] == "active"
+
+    def test_deletes_hooks_for_good_and_tolerates_gone_ones(self, fake, connector) -> None:
+        hook_ids = connector.ensure_webhooks({"order.created": "http://127.0.0.1:8080/x"}, "s3cret")
+        connector.delete_webhook(hook_ids["order.created"])
+        connector.delete_webhook(hook_ids["order.created"])
+        assert connector.webhooks() == []
+
+
+class TestRefundsAndLifecycle:
+    def test_partial_refund_is_read_with_its_date(self, fake, connector) -> None:
+        order_id = fake.add_order(total="89.90")
+        when = datetime(2025, 5, 6, 22, 30, tzinfo=UTC)
+        fake.refund(order_id, "44.95", reason="Rücksendung", when=when)
+        order = connector.get_order(str(order_id))
+        assert order.state == OrderState.OPEN
+        assert [(r.amount, r.refunded_at, r.reason) for r in order.refunds] == [
+            (Decimal("44.95"), when, "Rücksendung")
+        ]
+
+    def test_full_refund_of_an_unpaid_order_is_no_payment(self, fake, connector) -> None:
+        order_id = fake.add_order(total="89.90")
+        fake.refund(order_id, "89.90")
+        order = connector.get_order(str(order_id))
+        assert (order.state, order.paid_amount) == (OrderState.REFUNDED, Decimal("0"))
+        assert sum(r.amount for r in order.refunds) == Decimal("89.90")
+
+    @pytest.mark.parametrize(("status", "placed"), [("pending", False), ("failed", False), ("on-hold", True)])
+    def test_only_placed_orders_are_placed(self, fake, connector, status, placed) -> None:
+        assert connector.get_order(str(fake.add_order(status=status))).placed is placed
+
+    def test_trash_is_polled_only_when_asked_for(self, fake, connector) -> None:
+        kept, trashed = fake.add_order(), fake.add_order()
+        fake.trash_order(trashed)
+        assert [o.external_id for o in connector.iter_orders()] == [str(kept)]
+        found = {o.external_id: o for o in connector.iter_orders(include_trashed=True)}
+        assert set(found) == {str(kept), str(trashed)}
+        assert found[str(trashed)].state == OrderState.CANCELLED
+        fake.restore_order(trashed)
+        assert connector.get_order(str(trashed)).state == OrderState.OPEN
+
+    def test_deleted_order_is_not_found(self, fake, connector) -> None:
+        order_id = fake.add_order()
+        fake.delete_order(order_id)
+        with pytest.raises(errors.NotFoundError):
+            connector.get_order(str(order_id))
+
+    def test_meta_only_change_moves_date_modified_on_hpos_only(self, connector, fake) -> None:
+        posts_order = fake.add_order()
+        before = fake.order_dates(posts_order)["modified"]
+        fake.clock.advance(60)
+        connector.write_case_fields(str(posts_order), {"claimbridge_case_status": "open"})
+        assert fake.order_dates(posts_order)["modified"] == before
+        fake.storage = "hpos"
+        connector.write_case_fields(str(posts_order), {"claimbridge_case_status": "dunning"})
+        assert fake.order_dates(posts_order)["modified"] > before
+
+    def test_backend_meta_is_protected_and_older_plain_keys_still_read(self, fake, connector) -> None:
+        order_id = fake.add_order(meta={"claimbridge_risk_check_id": "rc_old"})
+        connector.write_case_fields(str(order_id), {"claimbridge_case_id": "case-1"})
+        assert "_claimbridge_case_id" in fake.meta(order_id)
+        assert "claimbridge_case_id" not in fake.meta(order_id)
+        assert connector.get_order(str(order_id)).risk_check_id == "rc_old"
+
+
+class TestShopAndPlugin:
+    def test_reads_the_home_url_from_the_rest_index(self, fake, connector, server) -> None:
+        assert connector.home_url() == server.url
+
+    def test_lists_payment_gateways(self, connector) -> None:
+        ids = [gateway["id"] for gateway in connector.payment_gateways()]
+        assert {"invoice", "german_market_purchase_on_account", "bacs"} <= set(ids)
+
+    def test_plugin_status_or_not_found(self, fake, connector) -> None:
+        assert connector.plugin_status()["routes"] == ["notices", "dunning-notices"]
+        fake.plugin_installed = False
+        with pytest.raises(errors.NotFoundError):
+            connector.plugin_status()
+
+    def test_dunning_notice_is_sent_once_per_notice_id(self, fake, connector) -> None:
+        notice = {"notice_id": "cb-notice-1", "order_id": fake.add_order(), "stage": "reminder"}
+        first = connector.send_dunning_notice(notice)
+        assert connector.send_dunning_notice(notice) == first
+        assert list(fake.dunning_notices) == ["cb-notice-1"]
+
+    def test_disabled_notice_email_is_a_conflict(self, fake, connector) -> None:
+        fake.email_enabled = False
+        with pytest.raises(errors.ConflictError):
+            connector.send_dunning_notice({"notice_id": "n", "order_id": 1})
+
+    def test_admin_notice_carries_order_and_idempotency_key(self, fake, connector) -> None:
+        connector.notify_admin("Handover proposed", order_id="1001", idempotency_key="k1")
+        connector.notify_admin("Handover proposed", order_id="1001", idempotency_key="k1")
+        assert fake.notices == [
+            {"message": "Handover proposed", "level": "info", "order_id": 1001, "idempotency_key": "k1"}
+        ]
 
 
 class TestWebhookSignature:

@@ -94,6 +94,13 @@ class FakeServer:
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
+    def port(self) -> int:
+        """Return the port the server listens on."""
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return self._server.server_port
+
+    @property
     def url(self) -> str:
         """Return the base URL, e.g. ``http://127.0.0.1:54321``."""
         if self._server is None:

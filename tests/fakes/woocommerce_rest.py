@@ -1,21 +1,45 @@
 """A fake WooCommerce REST API (v3) that authenticates and answers as ../shared/protocols/woocommerce.md says.
 
-Authentication follows WooCommerce's ``WC_REST_Authentication``:
+Each rule names the WooCommerce 7.9 file it copies (paths below ``woocommerce/``; ``/opt/woocommerce`` on the
+project's machines).
+
+Authentication follows ``includes/class-wc-rest-authentication.php``:
 
 - Over HTTPS (``tls=True``): Basic auth or ``consumer_key``/``consumer_secret`` query parameters.
 - Always: one-legged OAuth 1.0a from the query string (and form body). The base string is built from the
   configured WordPress *home URL* (not the Host the client used), the request path, keys sorted with
   ``strcmp`` and RFC 3986 encoding; HMAC-SHA1 or HMAC-SHA256 with ``consumer_secret + "&"``. Then the
   timestamp must lie within ±15 minutes of the fake clock and the nonce must be new (nonces stored per key,
-  keyed by timestamp as WooCommerce does); failures answer 401 with ``woocommerce_rest_authentication_error``.
-- Without credentials, REST routes answer 401 ``woocommerce_rest_cannot_view``.
+  keyed by timestamp as WooCommerce does); failures answer 401 with ``woocommerce_rest_authentication_error``
+  (a client signing with another host than the home URL gets "Invalid signature").
+- Without credentials, REST routes answer 401 ``woocommerce_rest_cannot_view``; the index ``GET /wp-json/``
+  (WordPress' ``WP_REST_Server::get_index``) answers anyone with ``home`` and ``url``.
 
-Orders support ``status`` (comma-separated or ``any``), ``include``, ``modified_after``/``modified_before``
-(site-local unless ``dates_are_gmt=true``), ``page``/``per_page`` (max 100) with ``X-WP-Total`` and
-``X-WP-TotalPages``, ``orderby``/``order``. ``PUT`` upserts meta by key, changes status (setting
-``date_paid`` on the way to processing/completed like ``WC_Order::maybe_set_date_paid``); notes, webhooks
-and the ClaimBridge plugin's ``wc-claimbridge/v1/notices`` route are recorded. ``deliver_webhook`` and
-``send_ping`` call a webhook's delivery URL the way WooCommerce does.
+Orders (``includes/rest-api/Controllers/Version3/class-wc-rest-orders-controller.php`` and its V2 parent)
+support ``status`` (comma-separated; ``any`` leaves out the trash, ``trash`` asks for it), ``include``,
+``modified_after``/``modified_before`` (site-local unless ``dates_are_gmt=true``), ``page``/``per_page`` (max
+100) with ``X-WP-Total`` and ``X-WP-TotalPages``, ``orderby``/``order``. ``PUT`` upserts meta by key, changes
+status (setting ``date_paid`` on the way to processing/completed like ``WC_Order::maybe_set_date_paid``).
+On posts storage a meta-only update leaves ``date_modified`` alone (``WC_Order_Data_Store_CPT`` updates the
+post only for prop changes); HPOS (``storage="hpos"``) moves it. Orders list ``refunds: [{id, reason,
+total}]`` (V2 controller ``get_formatted_item_data``); refund objects with dates come from
+``/orders/{id}/refunds`` (``class-wc-rest-order-refunds-v2-controller.php``); a refund of the whole
+remaining total moves the order to ``refunded`` (``wc_order_fully_refunded`` in
+``includes/wc-order-functions.php``). ``DELETE /orders/{id}`` trashes (``force=true`` deletes for good,
+``WC_REST_CRUD_Controller::delete_item``); a deleted order answers 404 ``woocommerce_rest_shop_order_invalid_id``.
+
+Webhooks follow ``includes/class-wc-webhook.php`` and ``Version1/class-wc-rest-webhooks-v1-controller.php``:
+creating one through REST pings its delivery URL at once (``deliver_ping``, the ``webhook_id=N`` form body);
+every delivery goes through ``wp_safe_remote_request``, which refuses ports other than 80, 443, 8080 and the
+home URL's own (``wp_http_validate_url``, filter ``http_allowed_safe_ports``: ``allowed_ports``) and counts as
+a failure; a non-2xx/301/302 answer is a failure too; after more than five consecutive failures the webhook
+becomes ``disabled`` (``failed_delivery``) and delivers nothing until set ``active`` again. The topics'
+hooks (``wc_get_webhook_topic_hooks``): ``order.updated`` also fires on refunds; ``order.deleted`` fires on
+``wp_trash_post`` and ``order.restored`` on ``untrashed_post`` - posts storage only in 7.9, and never for a
+permanent deletion. Delivery is synchronous here (WooCommerce queues it in Action Scheduler and coalesces).
+
+The ClaimBridge plugin's routes (``wc-claimbridge/v1``: ``status``, ``notices``, ``dunning-notices``) answer
+as the shared contract says when ``plugin_installed``; without it WordPress answers 404 ``rest_no_route``.
 """
 
 from __future__ import annotations
@@ -51,6 +75,17 @@ ORDER_STATUSES = {
     "checkout-draft",
 }
 PAID_STATUSES = {"processing", "completed"}
+# wp-includes/http.php wp_http_validate_url(): the ports wp_safe_remote_* may reach besides the home URL's.
+SAFE_PORTS = (80, 443, 8080)
+# includes/class-wc-webhook.php failed_delivery(): woocommerce_max_webhook_delivery_failures defaults to 5.
+MAX_DELIVERY_FAILURES = 5
+GATEWAYS = (
+    ("bacs", "Direct bank transfer"),
+    ("cheque", "Check payments"),
+    ("cod", "Cash on delivery"),
+    ("german_market_purchase_on_account", "Purchase on account"),
+    ("invoice", "Invoice"),
+)
 OAUTH_PARAMS = (
     "oauth_consumer_key",
     "oauth_timestamp",
@@ -105,6 +140,10 @@ class FakeWooCommerce:
         home_url: str | None = None,
         timezone: str = "Europe/Berlin",
         plugin_installed: bool = True,
+        storage: str = "posts",
+        allowed_ports: tuple[int, ...] = (),
+        gateways: tuple[tuple[str, str], ...] = GATEWAYS,
+        email_enabled: bool = True,
     ) -> None:
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
@@ -113,7 +152,15 @@ class FakeWooCommerce:
         self.home_url = home_url
         self.zone = ZoneInfo(timezone)
         self.plugin_installed = plugin_installed
+        self.storage = storage
+        self.allowed_ports = allowed_ports
+        self.gateways = gateways
+        self.email_enabled = email_enabled
         self.is_ssl = False
+        self.refunds: dict[int, list[dict[str, Any]]] = {}
+        self.dunning_notices: dict[str, dict[str, Any]] = {}
+        self.deliveries: list[dict[str, Any]] = []
+        self._trashed_from: dict[int, str] = {}
         self.orders: dict[int, dict[str, Any]] = {}
         self.notes: dict[int, list[dict[str, Any]]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
@@ -197,6 +244,7 @@ class FakeWooCommerce:
         with self._lock:
             self.orders[order_id] = order
             self.notes[order_id] = []
+            self.refunds[order_id] = []
             self._dates[order_id] = {"created": created, "modified": created, "paid": paid_at}
         return order_id
 
@@ -209,10 +257,60 @@ class FakeWooCommerce:
         """Return the order's meta as a dict."""
         return {entry["key"]: entry["value"] for entry in self.orders[order_id]["meta_data"]}
 
+    def case_fields(self, order_id: int) -> dict[str, Any]:
+        """Return ClaimBridge's protected order meta (``_claimbridge_*``) by field name, without the underscore."""
+        return {
+            key.removeprefix("_"): value
+            for key, value in self.meta(order_id).items()
+            if key.startswith("_claimbridge_")
+        }
+
+    def allow_port(self, port: int) -> None:
+        """Let deliveries reach ``port``, as a shop adding it with the ``http_allowed_safe_ports`` filter."""
+        self.allowed_ports = (*self.allowed_ports, port)
+
     def touch(self, order_id: int, when: datetime | None = None) -> None:
         """Mark the order as modified (now, or at ``when``)."""
         with self._lock:
             self._dates[order_id]["modified"] = when or self.clock.now()
+
+    def refund(self, order_id: int, amount: str, *, reason: str = "", when: datetime | None = None) -> int:
+        """Record a refund as ``POST /orders/{id}/refunds`` with ``api_refund=false`` does; return its id."""
+        with self._lock:
+            refund_id = next(self._ids)
+            created = when or self.clock.now()
+            self.refunds[order_id].append(
+                {"id": refund_id, "amount": f"{Decimal(amount):.2f}", "reason": reason, "created": created}
+            )
+            order = self.orders[order_id]
+            refunded = sum(Decimal(r["amount"]) for r in self.refunds[order_id])
+            if refunded >= Decimal(order["total"]):  # wc_order_fully_refunded()
+                order["status"] = "refunded"
+            self._dates[order_id]["modified"] = self.clock.now()
+        self._fire("order.updated", order_id)  # woocommerce_order_refunded is one of order.updated's hooks
+        return refund_id
+
+    def trash_order(self, order_id: int) -> None:
+        """Move an order to the trash as the order screen does (``wp_trash_post`` / HPOS ``trash_order``)."""
+        with self._lock:
+            self._trashed_from[order_id] = self.orders[order_id]["status"]
+            self.orders[order_id]["status"] = "trash"
+            self._dates[order_id]["modified"] = self.clock.now()
+        if self.storage == "posts":
+            self._fire("order.deleted", order_id)
+
+    def restore_order(self, order_id: int) -> None:
+        """Take an order out of the trash with the status it had (``untrashed_post``)."""
+        with self._lock:
+            self.orders[order_id]["status"] = self._trashed_from.pop(order_id)
+            self._dates[order_id]["modified"] = self.clock.now()
+        if self.storage == "posts":
+            self._fire("order.restored", order_id)
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete an order for good; WooCommerce 7.9 sends no webhook for it."""
+        with self._lock:
+            del self.orders[order_id]
 
     @contextmanager
     def serve(self, *, tls: bool = False) -> Iterator[FakeServer]:
@@ -227,17 +325,23 @@ class FakeWooCommerce:
 
     def deliver_webhook(
         self, webhook_id: int, order_id: int, *, verify: str | bool = True
-    ) -> requests.Response:
-        """POST the order to the webhook's delivery URL, signed like ``WC_Webhook::deliver``."""
+    ) -> requests.Response | None:
+        """POST the order to the webhook's delivery URL, signed like ``WC_Webhook::deliver``.
+
+        Return the response, or None when ``wp_safe_remote_request`` refused the URL or it did not answer;
+        either way the outcome is counted as ``WC_Webhook::log_delivery`` does.
+        """
         hook = self.webhooks[webhook_id]
-        body = json.dumps(self.order(order_id)).encode()
+        resource, _, event = hook["topic"].partition(".")
+        # class-wc-webhook.php build_payload(): a deleted resource is just its id.
+        payload = {"id": order_id} if event == "deleted" else self.order(order_id)
+        body = json.dumps(payload).encode()
         signature = base64.b64encode(
             hmac.new(hook["secret"].encode(), body, hashlib.sha256).digest()
         ).decode()
-        resource, _, event = hook["topic"].partition(".")
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": "WooCommerce/9.4.0 Hookshot (WordPress/6.5)",
+            "User-Agent": "WooCommerce/7.9.0 Hookshot (WordPress/6.1.9)",
             "X-WC-Webhook-Source": f"{self.home_url}/",
             "X-WC-Webhook-Topic": hook["topic"],
             "X-WC-Webhook-Resource": resource,
@@ -246,18 +350,44 @@ class FakeWooCommerce:
             "X-WC-Webhook-ID": str(webhook_id),
             "X-WC-Webhook-Delivery-ID": str(int(self.clock.timestamp())),
         }
-        return requests.post(hook["delivery_url"], data=body, headers=headers, timeout=5, verify=verify)
+        response = self._safe_post(hook["delivery_url"], body, headers, verify)
+        ok = response is not None and 200 <= response.status_code < 303
+        with self._lock:
+            self.deliveries.append({"webhook_id": webhook_id, "order_id": order_id, "ok": ok})
+            if ok:
+                hook["failure_count"] = 0
+            elif hook["failure_count"] > MAX_DELIVERY_FAILURES:
+                hook["status"] = "disabled"
+            else:
+                hook["failure_count"] += 1
+        return response
 
-    def send_ping(self, webhook_id: int, *, verify: str | bool = True) -> requests.Response:
-        """Send the unsigned ``webhook_id=N`` ping WooCommerce sends when a webhook is saved."""
+    def send_ping(self, webhook_id: int, *, verify: str | bool = True) -> requests.Response | None:
+        """Send the unsigned ``webhook_id=N`` ping WooCommerce sends when a webhook is created."""
         hook = self.webhooks[webhook_id]
-        return requests.post(
-            hook["delivery_url"],
-            data=f"webhook_id={webhook_id}",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            timeout=5,
-            verify=verify,
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self._safe_post(hook["delivery_url"], f"webhook_id={webhook_id}".encode(), headers, verify)
+
+    def _fire(self, topic: str, order_id: int) -> None:
+        """Deliver ``topic`` for an order to every active webhook of that topic (``should_deliver``)."""
+        for webhook_id, hook in list(self.webhooks.items()):
+            if hook["topic"] == topic and hook["status"] == "active":
+                self.deliver_webhook(webhook_id, order_id)
+
+    def _safe_post(
+        self, url: str, body: bytes, headers: Mapping[str, str], verify: str | bool
+    ) -> requests.Response | None:
+        """POST like ``wp_safe_remote_post``: refused ports never leave the shop (``http_request_failed``)."""
+        target = urlsplit(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        home = urlsplit(self.home_url or "")
+        allowed = {*SAFE_PORTS, *self.allowed_ports, home.port or (443 if home.scheme == "https" else 80)}
+        if port not in allowed:
+            return None
+        try:
+            return requests.post(url, data=body, headers=dict(headers), timeout=5, verify=verify)
+        except requests.RequestException:
+            return None
 
     # -- the API ----------------------------------------------------------------------------------
 
@@ -270,12 +400,23 @@ class FakeWooCommerce:
         app.add_url_rule(
             f"{base}/orders/<int:order_id>", "update", self._update_order, methods=["PUT", "POST"]
         )
+        app.add_url_rule(f"{base}/orders/<int:order_id>", "delete", self._delete_order, methods=["DELETE"])
         app.add_url_rule(f"{base}/orders/<int:order_id>/notes", "notes", self._notes, methods=["GET", "POST"])
+        app.add_url_rule(
+            f"{base}/orders/<int:order_id>/refunds", "refunds", self._refunds, methods=["GET", "POST"]
+        )
+        app.add_url_rule(f"{base}/payment_gateways", "gateways", self._gateways, methods=["GET"])
+        app.add_url_rule("/wp-json/", "index", self._index, methods=["GET"])
         app.add_url_rule(f"{base}/webhooks", "webhooks", self._webhooks, methods=["GET", "POST"])
         app.add_url_rule(
-            f"{base}/webhooks/<int:webhook_id>", "webhook", self._update_webhook, methods=["PUT"]
+            f"{base}/webhooks/<int:webhook_id>", "webhook", self._update_webhook, methods=["PUT", "DELETE"]
         )
-        app.add_url_rule("/wp-json/wc-claimbridge/v1/notices", "notices", self._notices, methods=["POST"])
+        plugin = "/wp-json/wc-claimbridge/v1"
+        app.add_url_rule(f"{plugin}/status", "plugin_status", self._plugin_status, methods=["GET"])
+        app.add_url_rule(f"{plugin}/notices", "notices", self._notices, methods=["POST"])
+        app.add_url_rule(
+            f"{plugin}/dunning-notices", "dunning_notices", self._dunning_notices, methods=["POST"]
+        )
         for status in (404, 405):
             app.register_error_handler(status, self._no_route)
         return app
@@ -285,6 +426,8 @@ class FakeWooCommerce:
         return wp_error(404, "rest_no_route", "No route was found matching the URL and request method.")
 
     def _authenticate(self) -> Response | None:
+        if request.path == "/wp-json/":
+            return None  # the REST index is public
         if self.is_ssl:
             auth = request.authorization
             key = auth.username if auth and auth.type == "basic" else request.args.get("consumer_key")
@@ -361,6 +504,10 @@ class FakeWooCommerce:
             rendered[f"date_{name}"] = wc_datetime(dates[name], self.zone)
             rendered[f"date_{name}_gmt"] = wc_datetime(dates[name])
         rendered["needs_payment"] = rendered["status"] in ("pending", "failed")
+        rendered["refunds"] = [
+            {"id": r["id"], "reason": r["reason"], "total": f"-{r['amount']}"}
+            for r in reversed(self.refunds[order_id])  # WC_Order::get_refunds(): newest first
+        ]
         return rendered
 
     def _order_or_404(self, order_id: int) -> Response | None:
@@ -389,7 +536,8 @@ class FakeWooCommerce:
             if "any" not in statuses:
                 ids = [i for i in ids if self.orders[i]["status"] in statuses]
             else:
-                ids = [i for i in ids if self.orders[i]["status"] != "checkout-draft"]
+                # WordPress' "any" skips statuses excluded from search: trash (and drafts).
+                ids = [i for i in ids if self.orders[i]["status"] not in ("checkout-draft", "trash")]
             if "include" in args:
                 wanted = {int(i) for i in args["include"].split(",") if i}
                 ids = [i for i in ids if i in wanted]
@@ -438,12 +586,77 @@ class FakeWooCommerce:
                 )
             for entry in payload.get("meta_data", []):
                 self._upsert_meta(order, entry)
-            if status is not None and status != order["status"]:
+            props_changed = status is not None and status != order["status"]
+            if props_changed:
                 order["status"] = status
                 if status in PAID_STATUSES and self._dates[order_id]["paid"] is None:
                     self._dates[order_id]["paid"] = self.clock.now()
-            self._dates[order_id]["modified"] = self.clock.now()
+            if props_changed or self.storage == "hpos":
+                self._dates[order_id]["modified"] = self.clock.now()
             return jsonify(self._render(order_id))
+
+    def _delete_order(self, order_id: int) -> Response:
+        with self._lock:
+            missing = self._order_or_404(order_id)
+            if missing is not None:
+                return missing
+            rendered = self._render(order_id)
+        if request.args.get("force") in ("true", "1"):
+            self.delete_order(order_id)
+        else:
+            self.trash_order(order_id)
+            rendered = self.order(order_id)
+        return jsonify(rendered)
+
+    def _refunds(self, order_id: int) -> Response:
+        with self._lock:
+            missing = self._order_or_404(order_id)
+            if missing is not None:
+                return missing
+            if request.method == "GET":
+                if self.storage == "hpos":
+                    # Version2/class-wc-rest-order-refunds-v2-controller.php queries posts (post_parent__in):
+                    # on HPOS without compatibility sync, 7.9 lists no refund objects at all.
+                    return jsonify([])
+                return jsonify([self._render_refund(r) for r in reversed(self.refunds[order_id])])
+        payload = request.get_json(force=True) or {}
+        try:
+            amount = Decimal(str(payload.get("amount", "0")))
+        except ArithmeticError:
+            amount = Decimal("-1")
+        if amount <= 0:
+            return wp_error(
+                400, "woocommerce_rest_invalid_order_refund", "Refund amount must be greater than zero."
+            )
+        refund_id = self.refund(order_id, str(amount), reason=str(payload.get("reason") or ""))
+        with self._lock:
+            refund = next(r for r in self.refunds[order_id] if r["id"] == refund_id)
+            response = jsonify(self._render_refund(refund))
+        response.status_code = 201
+        return response
+
+    def _render_refund(self, refund: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": refund["id"],
+            "date_created": wc_datetime(refund["created"], self.zone),
+            "date_created_gmt": wc_datetime(refund["created"]),
+            "amount": refund["amount"],
+            "reason": refund["reason"],
+            "refunded_by": 1,
+            "refunded_payment": False,
+        }
+
+    def _gateways(self) -> Response:
+        return jsonify(
+            [
+                {"id": gateway_id, "title": title, "description": "", "order": n, "enabled": True}
+                for n, (gateway_id, title) in enumerate(self.gateways)
+            ]
+        )
+
+    def _index(self) -> Response:
+        home = self.home_url or request.host_url.rstrip("/")
+        return jsonify(name="ClaimBridge Test Shop", url=home, home=home, namespaces=["wc/v3"])
 
     def _upsert_meta(self, order: dict[str, Any], entry: Mapping[str, Any]) -> None:
         for existing in order["meta_data"]:
@@ -497,16 +710,24 @@ class FakeWooCommerce:
                 "topic": payload["topic"],
                 "delivery_url": payload["delivery_url"],
                 "secret": payload.get("secret", ""),
+                "failure_count": 0,
             }
             response = jsonify(self._render_webhook(self.webhooks[webhook_id]))
+        self.send_ping(webhook_id)  # Version1 webhooks controller create_item(): $webhook->deliver_ping()
         response.status_code = 201
         return response
 
     def _update_webhook(self, webhook_id: int) -> Response:
-        payload = request.get_json(force=True) or {}
         with self._lock:
             if webhook_id not in self.webhooks:
                 return wp_error(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+            if request.method == "DELETE":
+                if request.args.get("force") not in ("true", "1"):
+                    return wp_error(
+                        501, "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing."
+                    )
+                return jsonify(self._render_webhook(self.webhooks.pop(webhook_id)))
+            payload = request.get_json(silent=True) or {}
             hook = self.webhooks[webhook_id]
             hook.update(
                 {k: payload[k] for k in ("name", "status", "topic", "delivery_url", "secret") if k in payload}
@@ -516,15 +737,53 @@ class FakeWooCommerce:
     @staticmethod
     def _render_webhook(hook: Mapping[str, Any]) -> dict[str, Any]:
         resource, _, event = hook["topic"].partition(".")
-        return {**hook, "resource": resource, "event": event, "hooks": [f"woocommerce_{resource}_{event}"]}
+        shown = {k: v for k, v in hook.items() if k not in ("secret", "failure_count")}
+        return {**shown, "resource": resource, "event": event, "hooks": [f"woocommerce_{resource}_{event}"]}
+
+    def _plugin_status(self) -> Response:
+        if not self.plugin_installed:
+            return self._no_route(LookupError())
+        return jsonify(
+            plugin_version="0.1.0",
+            woocommerce_version="7.9.0",
+            wordpress_version="6.1.9",
+            storage=self.storage,
+            routes=["notices", "dunning-notices"],
+        )
 
     def _notices(self) -> Response:
         if not self.plugin_installed:
             return self._no_route(LookupError())
         payload = request.get_json(force=True) or {}
         with self._lock:
+            key = payload.get("idempotency_key")
+            for n, earlier in enumerate(self.notices, start=1):
+                if key and earlier.get("idempotency_key") == key:
+                    return jsonify(id=n)
             self.notices.append(payload)
-        response = jsonify(id=len(self.notices), **payload)
+            response = jsonify(id=len(self.notices))
+        response.status_code = 201
+        return response
+
+    def _dunning_notices(self) -> Response:
+        if not self.plugin_installed:
+            return self._no_route(LookupError())
+        payload = request.get_json(force=True) or {}
+        with self._lock:
+            earlier = self.dunning_notices.get(payload.get("notice_id"))
+            if earlier is not None:
+                return jsonify(message_id=earlier["message_id"], sent_at=earlier["sent_at"])
+            if not self.email_enabled:
+                return wp_error(
+                    409, "claimbridge_email_disabled", "The ClaimBridge dunning e-mail is disabled."
+                )
+            sent = {
+                **payload,
+                "message_id": f"<{payload.get('notice_id')}@shop.test>",
+                "sent_at": wc_datetime(self.clock.now()) + "+00:00",
+            }
+            self.dunning_notices[str(payload.get("notice_id"))] = sent
+            response = jsonify(message_id=sent["message_id"], sent_at=sent["sent_at"])
         response.status_code = 201
         return response
 

@@ -337,7 +337,7 @@ class TestHttpAgency:
         poll_submitted_handovers()
         drain_shop_updates()
 
-        meta = shop.meta(order_id)
+        meta = shop.case_fields(order_id)
         assert meta["claimbridge_case_status"] == "judicial_dunning"
         assert meta["claimbridge_case_id"] == fake_agency.mandate(reference)["reference_number"]
         assert meta["claimbridge_paid_amount"] == "30.00"

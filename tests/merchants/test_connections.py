@@ -96,9 +96,10 @@ class TestCreateWooCommerceConnection:
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/credentials/consumer_secret"]
 
-    def test_same_shop_twice_is_409(self, client, headers, woocommerce):
-        assert connect(client, headers, woocommerce, "woocommerce").status_code == 201
-        assert connect(client, headers, woocommerce, "woocommerce").status_code == 409
+    def test_same_shop_twice_is_one_connection(self, client, db, headers, woocommerce):
+        first = connect(client, headers, woocommerce, "woocommerce").get_json()["id"]
+        assert connect(client, headers, woocommerce, "woocommerce").get_json()["id"] == first
+        assert len(stored_connections(db)) == 1
 
     def test_needs_settings_scope(self, client, merchant, auth_headers, woocommerce):
         response = connect(client, auth_headers(merchant, "orders:write"), woocommerce, "woocommerce")

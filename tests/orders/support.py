@@ -65,6 +65,14 @@ def cli_runner(app: Flask) -> Callable[..., Result]:
 
 
 @pytest.fixture
+def backend_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    """Serve this app on loopback and make it the public URL, so shops can deliver webhooks to it."""
+    with FakeServer(app) as server:
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_PUBLIC_URL", server.url)
+        yield server
+
+
+@pytest.fixture
 def woocommerce() -> Iterator[ServedShop]:
     """A fake WooCommerce shop on loopback."""
     with served(FakeWooCommerce()) as shop:

@@ -22,7 +22,6 @@ from backend.receivables.models import Receivable, ReceivableEvent
 from backend.worker import JOBS, run_due_jobs
 from connectors.shops.base import PaymentAction
 from connectors.shops.shopware import ShopwareConnector
-from tests.fakes.server import FakeServer
 from tests.orders.support import CONNECT_SCOPES, cli_runner, connect
 
 
@@ -33,11 +32,10 @@ def receivable(db, connection_id, external_id):
 
 
 @pytest.fixture
-def backend_server(app, monkeypatch):
-    """Serve this app on loopback and make it the public URL, so shops can deliver webhooks to it."""
-    with FakeServer(app) as server:
-        monkeypatch.setitem(app.config, "CLAIMBRIDGE_PUBLIC_URL", server.url)
-        yield server
+def woocommerce(woocommerce, backend_server):
+    """The fake shop, allowed to deliver to the backend's port (``http_allowed_safe_ports``)."""
+    woocommerce.fake.allow_port(backend_server.port)
+    return woocommerce
 
 
 @pytest.fixture
@@ -111,9 +109,11 @@ class TestWooCommerceIngestion:
         woocommerce.server.clear_requests()
         again = reconcile_connection(connection)
         assert (again.created, again.unchanged) == (0, 1)
-        query = woocommerce.server.requests_to("/wp-json/wc/v3/orders")[0].query_string
+        polls = [r.query_string for r in woocommerce.server.requests_to("/wp-json/wc/v3/orders")]
         expected = (shop.clock.now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H%%3A%M%%3A%S")
-        assert f"modified_after={expected}" in query
+        assert all(f"modified_after={expected}" in query for query in polls[:2])
+        # "any" leaves out the trash, so it is asked for in a pass of its own.
+        assert ["status=any" in polls[0], "status=trash" in polls[1]] == [True, True]
 
     def test_webhook_for_an_order_the_shop_deleted_is_dropped(self, db, woo_connection):
         connection = db.session.get(ShopConnection, woo_connection)

@@ -453,7 +453,7 @@ class TestEffects:
             camt(transfer("50.00", name="Anna Schmidt", remittance=receivable.payment_reference)),
         )
         process_shop_updates()
-        assert shop.meta(order_id)["claimbridge_paid_amount"] == "50.00"
+        assert shop.case_fields(order_id)["claimbridge_paid_amount"] == "50.00"
         assert shop.order(order_id)["status"] == "on-hold"
 
         upload(

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from backend.crypto import decrypt_text
 from backend.orders.models import OrderSyncRequest
-from backend.woocommerce.models import WooCommerceWebhook
+from backend.woocommerce.models import WebhookTopic, WooCommerceWebhook
+from connectors.shops.woocommerce import WEBHOOK_TOPICS
 from tests.orders.support import CONNECT_SCOPES, connect
 
 
@@ -48,10 +49,24 @@ class TestWebhookEndpoint:
         self, app, woocommerce, connection_id, secret
     ):
         hooks = sorted(woocommerce.fake.webhooks.values(), key=lambda hook: hook["topic"])
-        assert [hook["topic"] for hook in hooks] == ["order.created", "order.updated"]
+        assert [hook["topic"] for hook in hooks] == sorted(WEBHOOK_TOPICS)
         url = f"{app.config['CLAIMBRIDGE_PUBLIC_URL']}/woocommerce/webhooks/{connection_id}"
-        assert {hook["delivery_url"] for hook in hooks} == {url}
+        assert [hook["delivery_url"] for hook in hooks] == [f"{url}/{hook['topic']}" for hook in hooks]
         assert {hook["secret"] for hook in hooks} == {secret}
+
+    def test_ping_marks_its_topic_and_a_delivery_its_time(self, client, db, connection_id, secret):
+        response = client.post(
+            f"/woocommerce/webhooks/{connection_id}/order.restored",
+            data="webhook_id=1001",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.get_json() == {"status": "ping"}
+        body = b'{"id": 1001}'
+        assert deliver(client, connection_id, body, signature=sign(secret, body)).status_code == 200
+        rows = {row.topic: row for row in db.session.scalars(sa.select(WebhookTopic))}
+        assert rows["order.restored"].ping_received_at is not None
+        assert rows["order.updated"].ping_received_at is None
+        assert rows["order.updated"].last_delivery_at is not None
 
     def test_ping_is_answered_200_without_signature(self, client, db, connection_id):
         response = client.post(
