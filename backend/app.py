@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from backend.boundary import BoundedJSONProvider, check_request, require_json_body
-from backend.config import load_config
+from backend.config import instance_path_from, load_config
 from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.logs import configure_logging, init_request_logging
@@ -76,9 +76,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: validated environment config, then the caller's overrides, then extensions."""
-    instance_path = (config or {}).get("CLAIMBRIDGE_INSTANCE_PATH") or os.environ.get(
-        "CLAIMBRIDGE_INSTANCE_PATH"
-    )
+    instance_path = (config or {}).get("CLAIMBRIDGE_INSTANCE_PATH") or instance_path_from()
     app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter
     app.json = BoundedJSONProvider(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 from typing import Any
 
@@ -55,10 +54,12 @@ def serve(host: str, port: int, workers: int) -> None:
 @with_appcontext
 def worker(once: bool, interval: float | None) -> None:
     """Run the periodic jobs: reconciliation, dunning, handovers, cleanup."""
+    from backend.jobs import periodic_jobs
     from backend.worker import run_due_jobs, run_forever
 
+    jobs = periodic_jobs(current_app.config)
     if once:
-        for name, summary in run_due_jobs().items():
+        for name, summary in run_due_jobs(jobs).items():
             click.echo(f"{name}: {summary}")
         return
     stopping = {"flag": False}
@@ -68,7 +69,7 @@ def worker(once: bool, interval: float | None) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run_forever(current_app._get_current_object(), interval=interval, stop=lambda: stopping["flag"])
+    run_forever(current_app._get_current_object(), jobs, interval=interval, stop=lambda: stopping["flag"])
 
 
 @main.group("merchants")
@@ -200,18 +201,15 @@ def demo(as_json: bool) -> None:
 @click.option("--markdown", is_flag=True, help="print the README's configuration table")
 def show_config(markdown: bool) -> None:
     """Show every setting with its default (secrets are never printed)."""
-    from backend.config import ENV_PREFIX, SETTINGS
+    from backend.config import ENV_PREFIX, SETTINGS, describe_settings
 
-    if markdown:
-        click.echo("| variable | default | meaning |\n| --- | --- | --- |")
+    if not markdown:
+        for name, shown in describe_settings():
+            click.echo(f"{name:<34} {shown}")
+        return
+    click.echo("| variable | default | meaning |\n| --- | --- | --- |")
     for setting in SETTINGS:
-        name = ENV_PREFIX + setting.name
-        if markdown:
-            click.echo(f"| `{name}` | {setting.default or '—'} | {setting.help} |")
-            continue
-        value = os.environ.get(name)
-        shown = "(set)" if setting.secret and value else (value or f"default: {setting.default or '—'}")
-        click.echo(f"{name:<34} {shown}")
+        click.echo(f"| `{ENV_PREFIX}{setting.name}` | {setting.default or '—'} | {setting.help} |")
 
 
 @main.group("keys")

@@ -6,7 +6,9 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,6 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from backend.shopware.manifest import PLACEHOLDER_SECRET as SHOPWARE_PLACEHOLDER_SECRET
 from connectors.bundesbank import BASE_RATE_URL
 from connectors.mail import SmtpSettings
 
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "CLAIMBRIDGE_"
 ENVIRONMENTS = ("development", "production", "testing")
 LOG_FORMATS = ("text", "json")
+# The secret committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own.
+SHOPWARE_PLACEHOLDER_SECRET = "PLACEHOLDER-generate-your-own-with-claimbridge-shopware-manifest"  # noqa: S105
+MIN_RECONCILE_SECONDS = 60
 
 
 class ConfigError(Exception):
@@ -46,6 +50,11 @@ class Setting:
 # The README's configuration table is generated from this list (`claimbridge config`), so they never drift.
 SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", "development", "development, production or testing; production requires real secrets"),
+    Setting(
+        "INSTANCE_PATH",
+        None,
+        "folder for the SQLite file and generated development secrets; default: instance/",
+    ),
     Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite file instance/claimbridge.db"),
     Setting("SECRET_KEY", None, "signs session tokens; generated into instance/ in development", secret=True),
     Setting(
@@ -79,6 +88,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_LIFETIME", "3600", "access token lifetime in seconds"),
     Setting("MAX_CONTENT_LENGTH", "1048576", "largest accepted request body in bytes"),
     Setting("WORKER_INTERVAL", "30", "seconds the worker sleeps between rounds"),
+    Setting(
+        "RECONCILE_INTERVAL",
+        "600",
+        f"seconds between polls of every shop for orders a lost webhook missed (at least {MIN_RECONCILE_SECONDS})",
+    ),
+    Setting("HANDOVER_JOB_SECONDS", "60", "seconds between runs of the handover and shop-write jobs"),
+    Setting(
+        "HANDOVER_LEASE_SECONDS",
+        "300",
+        "seconds a worker holds a handover or shop write it is sending before another worker may retry it",
+    ),
     Setting("SHOPWARE_APP_NAME", "ClaimBridge", "the Shopware app's technical name (manifest <meta><name>)"),
     Setting(
         "SHOPWARE_APP_SECRET",
@@ -122,6 +142,9 @@ class Config:
     token_lifetime: int
     max_content_length: int
     worker_interval: int
+    reconcile_interval: int
+    handover_job_seconds: int
+    handover_lease_seconds: int
     shopware_app_name: str
     shopware_app_secret: str | None
     bureau_timeout: float
@@ -161,6 +184,9 @@ class Config:
             "OAUTH2_TOKEN_EXPIRES_IN": {"client_credentials": self.token_lifetime},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "CLAIMBRIDGE_WORKER_INTERVAL": self.worker_interval,
+            "CLAIMBRIDGE_RECONCILE_INTERVAL": timedelta(seconds=self.reconcile_interval),
+            "CLAIMBRIDGE_HANDOVER_JOB_INTERVAL": timedelta(seconds=self.handover_job_seconds),
+            "CLAIMBRIDGE_HANDOVER_LEASE": timedelta(seconds=self.handover_lease_seconds),
             "CLAIMBRIDGE_SHOPWARE_APP_NAME": self.shopware_app_name,
             "CLAIMBRIDGE_SHOPWARE_APP_SECRET": self.shopware_app_secret,
             "CLAIMBRIDGE_BUREAU_TIMEOUT": self.bureau_timeout,
@@ -228,6 +254,23 @@ def _parse_mail_from(raw: str | None, problems: list[str]) -> str | None:
     if "@" not in parseaddr(raw)[1]:
         problems.append(f"{ENV_PREFIX}MAIL_FROM={raw!r}: expected an e-mail address")
     return raw.strip()
+
+
+def instance_path_from(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return the instance folder named by the environment (read before the app, which needs it, exists)."""
+    return (os.environ if environ is None else environ).get(ENV_PREFIX + "INSTANCE_PATH") or None
+
+
+def describe_settings(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Return each setting's variable name and what it is set to (secrets only as "(set)")."""
+    env_vars = os.environ if environ is None else environ
+    described = []
+    for setting in SETTINGS:
+        name = ENV_PREFIX + setting.name
+        value = env_vars.get(name)
+        shown = "(set)" if setting.secret and value else (value or f"default: {setting.default or '—'}")
+        described.append((name, shown))
+    return described
 
 
 def _instance_secret(instance_path: Path, filename: str, make: Any) -> str:
@@ -356,6 +399,13 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         token_lifetime=_parse_int("TOKEN_LIFETIME", get("TOKEN_LIFETIME") or "", problems, minimum=60),
         max_content_length=_parse_int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH") or "", problems),
         worker_interval=_parse_int("WORKER_INTERVAL", get("WORKER_INTERVAL") or "", problems),
+        reconcile_interval=_parse_int(
+            "RECONCILE_INTERVAL", get("RECONCILE_INTERVAL") or "", problems, minimum=MIN_RECONCILE_SECONDS
+        ),
+        handover_job_seconds=_parse_int("HANDOVER_JOB_SECONDS", get("HANDOVER_JOB_SECONDS") or "", problems),
+        handover_lease_seconds=_parse_int(
+            "HANDOVER_LEASE_SECONDS", get("HANDOVER_LEASE_SECONDS") or "", problems
+        ),
         shopware_app_name=shopware_app_name,
         shopware_app_secret=shopware_app_secret,
         bureau_timeout=_parse_seconds("BUREAU_TIMEOUT", get("BUREAU_TIMEOUT") or "", problems),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,18 +51,7 @@ class Job:
 
 # How long a claimed job stays claimed without a heartbeat: the longest a dead worker blocks a job.
 LEASE = timedelta(minutes=1)
-JOBS: dict[str, Job] = {}
 MAX_OUTAGE_PAUSE = 60.0  # seconds between rounds at most while the database is away
-
-
-def periodic_job(name: str, *, every: timedelta, lease: timedelta = LEASE) -> Callable:
-    """Register a function as a periodic job of the worker."""
-
-    def register(func: Callable[[], str | int | None]) -> Callable[[], str | int | None]:
-        JOBS[name] = Job(name=name, interval=every, run=func, lease=lease)
-        return func
-
-    return register
 
 
 def _claim(job: Job, now: datetime) -> bool:
@@ -130,13 +119,11 @@ class LeaseHeartbeat:
                 logger.warning("job %s: lease not renewed (%s)", self._job.name, type(error).__name__)
 
 
-def run_due_jobs(now: datetime | None = None) -> dict[str, str]:
+def run_due_jobs(jobs: Mapping[str, Job], now: datetime | None = None) -> dict[str, str]:
     """Run every job that is due and not held by another worker; return each one's summary."""
-    import backend.jobs  # noqa: F401  (registers the jobs of every area)
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     results: dict[str, str] = {}
-    for job in list(JOBS.values()):
+    for job in jobs.values():
         if not _claim(job, now or utcnow()):
             continue
         started = time.perf_counter()
@@ -156,16 +143,20 @@ def run_due_jobs(now: datetime | None = None) -> dict[str, str]:
 
 
 def run_forever(
-    app: Flask, *, interval: float | None = None, stop: Callable[[], bool] = lambda: False
+    app: Flask,
+    jobs: Mapping[str, Job],
+    *,
+    interval: float | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Run due jobs in a loop until ``stop()`` is true; a database outage pauses it, never ends it."""
     pause = interval if interval is not None else app.config["CLAIMBRIDGE_WORKER_INTERVAL"]
-    logger.info("worker started, %d jobs, checking every %ss", len(JOBS), pause)
+    logger.info("worker started, %d jobs, checking every %ss", len(jobs), pause)
     failures = 0
     while not stop():
         with app.app_context():
             try:
-                run_due_jobs()
+                run_due_jobs(jobs)
             except sa.exc.SQLAlchemyError as error:
                 failures += 1
                 db.session.rollback()

@@ -1,6 +1,10 @@
+import ast
+import re
+from pathlib import Path
+
 import pytest
 
-from backend.config import ConfigError, load_config
+from backend.config import ENV_PREFIX, SETTINGS, ConfigError, load_config
 
 
 class TestLoadConfig:
@@ -49,3 +53,61 @@ class TestLoadConfig:
         keys = [Fernet.generate_key().decode() for _ in range(2)]
         config = load_config(tmp_path, {"CLAIMBRIDGE_ENCRYPTION_KEY": ",".join(keys)})
         assert config.encryption_keys == keys
+
+
+class TestSettingsLiveInConfig:
+    """Every ``CLAIMBRIDGE_*`` variable the product reads is validated by ``backend/config.py`` and documented."""
+
+    ROOT = Path(__file__).resolve().parent.parent
+
+    def environment_reads(self) -> list[tuple[str, str]]:
+        """Return (file, variable) for each literal ``CLAIMBRIDGE_*`` name read from the environment."""
+        reads = []
+        for path in sorted(
+            [*(self.ROOT / "backend").rglob("*.py"), *(self.ROOT / "connectors").rglob("*.py")]
+        ):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and _reads_environment(node.func) and node.args:
+                    key = node.args[0]
+                elif isinstance(node, ast.Subscript) and _is_environ(node.value):
+                    key = node.slice
+                else:
+                    continue
+                if isinstance(key, ast.Constant) and str(key.value).startswith(ENV_PREFIX):
+                    reads.append((path.relative_to(self.ROOT).as_posix(), key.value))
+        return reads
+
+    def test_only_config_reads_the_environment(self):
+        outside = [(path, name) for path, name in self.environment_reads() if path != "backend/config.py"]
+        assert outside == []
+
+    def test_the_check_sees_a_stray_read(self):
+        tree = ast.parse('import os\nos.environ.get("CLAIMBRIDGE_X", "1")\nos.getenv("CLAIMBRIDGE_Y")')
+        calls = [
+            node for node in ast.walk(tree) if isinstance(node, ast.Call) and _reads_environment(node.func)
+        ]
+        assert [call.args[0].value for call in calls] == ["CLAIMBRIDGE_X", "CLAIMBRIDGE_Y"]
+
+    def test_every_setting_read_is_in_the_readme_table(self):
+        readme = (self.ROOT / "README.md").read_text(encoding="utf-8")
+        documented = set(re.findall(r"^\| `(CLAIMBRIDGE_[A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+        listed = {ENV_PREFIX + setting.name for setting in SETTINGS}
+        read = {name for _, name in self.environment_reads()}
+        assert listed <= documented
+        assert read <= listed
+
+
+def _is_environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id in ("environ", "env_vars")
+    )
+
+
+def _reads_environment(func: ast.expr) -> bool:
+    if isinstance(func, ast.Attribute) and func.attr == "getenv":
+        return True
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("get", "pop", "setdefault")
+        and _is_environ(func.value)
+    )

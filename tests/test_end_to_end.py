@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-import backend.jobs  # noqa: F401  (what the worker imports: registers jobs and order-event handlers)
 from backend.auth.services import create_client
 from backend.cases.models import AgencyCase
 from backend.dunning.models import DunningNotice

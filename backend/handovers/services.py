@@ -33,7 +33,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -85,7 +84,6 @@ from backend.receivables import ledger
 from backend.receivables.ledger import EventKind, MoneySource
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING, State
-from backend.shopware.services import HandoverRow
 from connectors.agencies.base import (
     CaseRef,
     CaseRejected,
@@ -114,8 +112,6 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 PROPOSAL_BATCH = 200
-DEFAULT_LEASE_SECONDS = 300
-DEFAULT_JOB_SECONDS = 60
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 SHOP_RETRY_MAX = timedelta(hours=6)
@@ -132,21 +128,9 @@ FLAT_FEE_REASON = (
 )
 
 
-def _seconds_setting(name: str, default: int) -> timedelta:
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r}: expected whole seconds, at least 1")
-    return timedelta(seconds=int(raw))
-
-
 def submission_lease() -> timedelta:
-    """Return how long a worker holds a handover it submits (``CLAIMBRIDGE_HANDOVER_LEASE_SECONDS``, 300)."""
-    return _seconds_setting("CLAIMBRIDGE_HANDOVER_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
-
-
-def job_interval() -> timedelta:
-    """Return how often the handover jobs run (``CLAIMBRIDGE_HANDOVER_JOB_SECONDS``, default 60)."""
-    return _seconds_setting("CLAIMBRIDGE_HANDOVER_JOB_SECONDS", DEFAULT_JOB_SECONDS)
+    """Return how long a worker holds a handover or shop write it sends (``CLAIMBRIDGE_HANDOVER_LEASE_SECONDS``)."""
+    return current_app.config["CLAIMBRIDGE_HANDOVER_LEASE"]
 
 
 def _insert(target: Any) -> Any:
@@ -802,6 +786,21 @@ def decide_many(
     return [
         decide_handover(merchant_id, handover_id, decision, actor=actor, note=note) for handover_id in wanted
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoverRow:
+    """One handover proposal as the admin page shows it (what ``list_handover_rows`` returns)."""
+
+    id: int
+    order_number: str
+    buyer_name: str
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    total: Decimal
+    currency: str
+    status: str
 
 
 def list_handover_rows(merchant_id: int) -> list[HandoverRow]:

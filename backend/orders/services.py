@@ -8,8 +8,7 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -49,8 +48,6 @@ SYNC_LEASE = timedelta(minutes=5)
 SYNC_RETRY_BASE = timedelta(seconds=30)
 SYNC_MAX_BACKOFF = timedelta(hours=6)
 RECONCILE_CHECKPOINT = 100
-DEFAULT_RECONCILE_SECONDS = 600
-MIN_RECONCILE_SECONDS = 60
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 DISPUTABLE = frozenset({State.OPEN.value, State.PARTIALLY_PAID.value, State.PAID.value})
 RECHECK_BATCH = 100  # WooCommerce's per_page maximum
@@ -503,16 +500,6 @@ def _check_woocommerce_shop(connection: ShopConnection, connector: ShopConnector
 
     check_webhooks(connection, connector)
     check_plugin(connection, connector)
-
-
-def reconcile_interval(environ: Mapping[str, str] = os.environ) -> timedelta:
-    """Return how often every connection is polled: ``CLAIMBRIDGE_RECONCILE_INTERVAL`` seconds (default 600)."""
-    raw = environ.get("CLAIMBRIDGE_RECONCILE_INTERVAL", str(DEFAULT_RECONCILE_SECONDS))
-    if not raw.strip().isdigit() or int(raw) < MIN_RECONCILE_SECONDS:
-        raise ValueError(
-            f"CLAIMBRIDGE_RECONCILE_INTERVAL={raw!r}: expected whole seconds, at least {MIN_RECONCILE_SECONDS}"
-        )
-    return timedelta(seconds=int(raw))
 
 
 def reconcile_all_connections() -> str:

@@ -9,12 +9,11 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
+from backend.config import SHOPWARE_PLACEHOLDER_SECRET as PLACEHOLDER_SECRET
 from connectors.shops.base import INVOICE_REFUSED_FIELD, NOTES_FIELD, PAID_AMOUNT_FIELD, PAID_AT_FIELD
 
 APP_NAME = "ClaimBridge"
 APP_VERSION = "1.0.0"
-# Committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own secret.
-PLACEHOLDER_SECRET = "PLACEHOLDER-generate-your-own-with-claimbridge-shopware-manifest"  # noqa: S105
 ICON_PATH = "Resources/config/plugin.png"
 # Checkout gateway from 6.6.3.0; the app is built and tested against 6.6.3 up to 6.7 (Composer constraint).
 COMPATIBILITY = ">=6.6.3.0"

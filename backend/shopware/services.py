@@ -1,8 +1,8 @@
 """Shopware shops: registration handshake, secret rotation, lifecycle, webhook events and the admin session.
 
 Functions flush and never commit; the view (or the worker) commits once. Secrets are stored encrypted and never
-logged. Order work is not done here: webhook events are stored (deduplicated by eventId) and the worker hands
-them to the handler the orders area registers in ``ORDER_EVENT_HANDLERS``.
+logged. Order work is not done here: webhook events are stored (deduplicated by eventId) and the worker turns
+each into a re-fetch of its order (``backend.orders.services.request_order_sync``).
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,9 +20,11 @@ from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import ConflictError, NotFoundError
 from backend.extensions import db, utcnow
+from backend.handovers.services import list_handover_rows
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant
+from backend.orders.services import request_order_sync
 from backend.receivables.models import Receivable
 from backend.receivables.states import State
 from backend.shopware import after_order, checkout, signing
@@ -54,15 +53,6 @@ DISPATCH_BATCH = 200
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
 ORDER_PLACED_EVENT = "checkout.order.placed"
-
-OrderEventHandler = Callable[..., None]
-"""``handler(connection: ShopConnection, external_id: str, *, reason: str) -> None``; it flushes, never commits."""
-
-ORDER_EVENT_HANDLERS: dict[str, OrderEventHandler] = {}
-"""Shopware event name → handler for the orders it names; events without a handler stay pending.
-
-The orders area hooks in with ``ORDER_EVENT_HANDLERS.update(dict.fromkeys(ORDER_EVENTS, request_order_sync))``.
-"""
 
 
 # Looking up shops -----------------------------------------------------------------------------------------------
@@ -452,24 +442,11 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
     return row
 
 
-def request_order_sync(connection_id: int, external_order_id: str, reason: str) -> bool:
-    """Hand one order event to the handler registered for it; return False while none is registered."""
-    handler = ORDER_EVENT_HANDLERS.get(reason)
-    if handler is None:
-        return False
-    connection = db.session.get(ShopConnection, connection_id)
-    if connection is None:
-        raise NotFoundError(f"connection {connection_id} does not exist")
-    handler(connection, external_order_id, reason=reason)
-    return True
-
-
 def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
-    """Hand pending order events to their handlers, oldest first; events without a handler keep waiting."""
-    handled_events = list(ORDER_EVENT_HANDLERS)
+    """Queue a re-fetch of the order each pending event names, oldest first; a failing event is retried."""
     events = db.session.scalars(
         sa.select(ShopwareEvent)
-        .where(ShopwareEvent.status == "pending", ShopwareEvent.event_name.in_(handled_events))
+        .where(ShopwareEvent.status == "pending")
         .order_by(ShopwareEvent.id)
         .limit(limit)
     ).all()
@@ -479,12 +456,12 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
             with db.session.begin_nested():
                 if event.event_name == ORDER_PLACED_EVENT:
                     write_risk_check_link(event.connection_id, event.order_id)
-                request_order_sync(event.connection_id, event.order_id, event.event_name)
+                request_order_sync(event.connection, event.order_id, reason=event.event_name)
             # Apart, so a shop that cannot be reached now delays the review (retried), not the order's sync.
             if event.event_name in after_order.AFTER_ORDER_EVENTS:
                 with db.session.begin_nested():
                     after_order.review_order(event.connection_id, event.order_id, reason=event.event_name)
-        # A handler may fail in any way; the event is retried next round and the others go on.
+        # Linking, queueing or reviewing may fail in any way; the event is retried next round and the others go on.
         except Exception as error:
             event.attempts += 1
             event.last_error = f"{type(error).__name__}: {error}"[:500]
@@ -497,12 +474,7 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
         event.status = "done"
         event.processed_at = utcnow()
         handed += 1
-    waiting = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(ShopwareEvent)
-        .where(ShopwareEvent.status == "pending", ShopwareEvent.event_name.not_in(handled_events))
-    )
-    return f"{handed} handed on, {failed} failed, {waiting} waiting for a handler"
+    return f"{handed} handed on, {failed} failed"
 
 
 def write_risk_check_link(connection_id: int, order_id: str) -> bool:
@@ -556,38 +528,6 @@ def prune_shopware_records(now: datetime | None = None) -> str:
 
 
 # Admin module page ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HandoverRow:
-    """One handover proposal as the admin page shows it (what ``list_handover_rows`` returns)."""
-
-    id: int
-    order_number: str
-    buyer_name: str
-    principal: Decimal
-    interest: Decimal
-    fees: Decimal
-    total: Decimal
-    currency: str
-    status: str
-
-
-def _handovers_services() -> Any | None:
-    """Return backend.handovers.services, or None while the handovers area does not exist."""
-    try:
-        from backend.handovers import services
-    except ModuleNotFoundError as error:
-        if error.name not in ("backend.handovers", "backend.handovers.services"):
-            raise
-        return None
-    return services
-
-
-def list_handover_rows(merchant_id: int) -> list[HandoverRow]:
-    """Return the merchant's handover proposals for the admin page ([] until the handovers area exists)."""
-    handovers = _handovers_services()
-    return [] if handovers is None else list(handovers.list_handover_rows(merchant_id))
 
 
 def orders_for_handover_page(shop: ShopwareShop, order_ids: list[str]) -> list[str]:

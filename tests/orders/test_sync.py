@@ -8,18 +8,18 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backend.jobs import periodic_jobs
 from backend.merchants.models import ShopConnection
 from backend.orders.models import OrderSyncRequest
 from backend.orders.services import (
     process_order_sync_requests,
     reconcile_all_connections,
     reconcile_connection,
-    reconcile_interval,
     request_order_sync,
     upsert_order,
 )
 from backend.receivables.models import Receivable, ReceivableEvent
-from backend.worker import JOBS, run_due_jobs
+from backend.worker import run_due_jobs
 from connectors.shops.base import PaymentAction
 from connectors.shops.shopware import ShopwareConnector
 from tests.orders.support import CONNECT_SCOPES, cli_runner, connect
@@ -220,14 +220,10 @@ class TestIdempotency:
 
 class TestJobs:
     def test_sync_and_reconcile_jobs_are_registered(self, app):
-        run_due_jobs()
-        assert JOBS["orders-sync"].interval == timedelta(seconds=30)
-        assert JOBS["orders-reconcile"].interval == timedelta(minutes=10)
-
-    def test_reconcile_interval_comes_from_the_environment(self):
-        assert reconcile_interval({"CLAIMBRIDGE_RECONCILE_INTERVAL": "120"}) == timedelta(minutes=2)
-        with pytest.raises(ValueError, match="at least 60"):
-            reconcile_interval({"CLAIMBRIDGE_RECONCILE_INTERVAL": "5"})
+        jobs = periodic_jobs(app.config)
+        assert {"orders-sync", "orders-reconcile"} <= set(run_due_jobs(jobs))
+        assert jobs["orders-sync"].interval == timedelta(seconds=30)
+        assert jobs["orders-reconcile"].interval == timedelta(minutes=10)
 
     def test_disabled_connection_is_not_polled_and_its_requests_are_dropped(
         self, db, client, merchant, auth_headers, woo_connection

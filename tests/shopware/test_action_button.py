@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from backend.handovers.services import HandoverRow
 from backend.shopware import services
-from backend.shopware.services import HandoverRow
 from connectors.shops.base import OrderState
 from tests.factories import make_receivable
 from tests.fakes.shopware_shop import SHOP_SIGNATURE_HEADER, ShopSimulator, sign

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-import backend.jobs  # noqa: F401  (registers the order-event handlers the worker uses)
 from backend.audit.models import AuditEvent
 from backend.extensions import db
 from backend.shopware.services import dispatch_order_events

@@ -374,9 +374,7 @@ class TestOrderLink:
     def synced(self, monkeypatch) -> list[str]:
         synced: list[str] = []
         monkeypatch.setattr(
-            services,
-            "ORDER_EVENT_HANDLERS",
-            {"checkout.order.placed": lambda connection, order_id, reason: synced.append(order_id)},
+            services, "request_order_sync", lambda connection, order_id, *, reason: synced.append(order_id)
         )
         return synced
 

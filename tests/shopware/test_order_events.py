@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-import backend.jobs  # noqa: F401  (registers the order-event handlers the worker uses)
 from backend.extensions import db
 from backend.orders.services import process_order_sync_requests
 from backend.receivables.ledger import EventKind

@@ -13,6 +13,7 @@ from backend.audit.models import AuditEvent
 from backend.console import sessions as console_sessions
 from backend.crypto import decrypt_text
 from backend.extensions import db
+from backend.jobs import periodic_jobs
 from backend.merchants.models import Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest
 from backend.shopware import after_order, services
@@ -482,48 +483,43 @@ def reviews(monkeypatch) -> list[tuple[str, str]]:
 
 class TestOrderEventDispatch:
     @pytest.fixture(autouse=True)
-    def no_handlers(self, monkeypatch, reviews):
-        """Start without the handlers the worker wiring (backend.jobs) installs."""
-        monkeypatch.setattr(services, "ORDER_EVENT_HANDLERS", {})
+    def recorded_reviews(self, reviews):
+        """Record the after-order reviews instead of running them."""
 
     @pytest.fixture
     def synced(self, monkeypatch):
         calls = []
 
-        def handler(connection, external_id, *, reason):
+        def queue(connection, external_id, *, reason):
             calls.append((connection.shop_id, external_id, reason))
 
-        monkeypatch.setitem(services.ORDER_EVENT_HANDLERS, "checkout.order.placed", handler)
+        monkeypatch.setattr(services, "request_order_sync", queue)
         return calls
 
-    def test_pending_events_wait_for_a_handler(self, shop):
-        shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
-        assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
-        assert db.session.scalars(sa.select(ShopwareEvent.status)).one() == "pending"
-
-    def test_registered_handler_receives_the_order(self, shop, synced, reviews):
+    def test_each_order_event_queues_a_refetch_of_its_order(self, shop, synced):
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
         shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
-        summary = services.dispatch_order_events()
-        assert summary == "1 handed on, 0 failed, 1 waiting for a handler"
-        assert synced == [(shop.shop_id, ORDER_ID, "checkout.order.placed")]
-        assert reviews == [(ORDER_ID, "checkout.order.placed")]
-        done = db.session.scalars(sa.select(ShopwareEvent).filter_by(status="done")).one()
-        assert done.processed_at is not None
-        assert services.dispatch_order_events() == "0 handed on, 0 failed, 1 waiting for a handler"
+        assert services.dispatch_order_events() == "2 handed on, 0 failed"
+        assert synced == [
+            (shop.shop_id, ORDER_ID, "checkout.order.placed"),
+            (shop.shop_id, ORDER_ID, "state_enter.order_transaction.state.paid"),
+        ]
+        done = db.session.scalars(sa.select(ShopwareEvent).filter_by(status="done")).all()
+        assert len(done) == 2 and all(event.processed_at is not None for event in done)
+        assert services.dispatch_order_events() == "0 handed on, 0 failed"
 
-    def test_failing_handler_is_retried_then_given_up(self, shop, monkeypatch):
+    def test_failing_event_is_retried_then_given_up(self, shop, monkeypatch):
         def broken(connection, external_id, *, reason):
-            raise RuntimeError("shop unreachable")
+            raise RuntimeError("database hiccup")
 
-        monkeypatch.setitem(services.ORDER_EVENT_HANDLERS, "checkout.order.placed", broken)
+        monkeypatch.setattr(services, "request_order_sync", broken)
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
-        assert services.dispatch_order_events().startswith("0 handed on, 1 failed")
+        assert services.dispatch_order_events() == "0 handed on, 1 failed"
         event = db.session.scalars(sa.select(ShopwareEvent)).one()
         assert (event.status, event.attempts, event.last_error) == (
             "pending",
             1,
-            "RuntimeError: shop unreachable",
+            "RuntimeError: database hiccup",
         )
         for _ in range(services.MAX_DISPATCH_ATTEMPTS - 1):
             services.dispatch_order_events()
@@ -557,15 +553,13 @@ class TestOrderEventDispatch:
 
 
 class TestWorkerWiring:
-    def test_order_events_reach_the_order_sync_outbox(self, shop, reviews):
-        import backend.jobs  # noqa: F401  (the worker imports it before running jobs)
-        from backend.worker import JOBS
-
-        assert {"shopware-dispatch-events", "shopware-prune"} <= set(JOBS)
+    def test_order_events_reach_the_order_sync_outbox(self, app, shop, reviews):
+        jobs = periodic_jobs(app.config)
+        assert {"shopware-dispatch-events", "shopware-prune"} <= set(jobs)
         shop.send(shop.webhook_request("checkout.order.placed", order_payload()))
         shop.send(shop.webhook_request("state_enter.order_transaction.state.paid", order_payload()))
         shop.send(shop.webhook_request("checkout.order.payment_method.changed", order_payload()))
-        assert services.dispatch_order_events() == "3 handed on, 0 failed, 0 waiting for a handler"
+        assert jobs["shopware-dispatch-events"].run() == "3 handed on, 0 failed"
         assert [reason for _, reason in reviews] == [
             "checkout.order.placed",
             "checkout.order.payment_method.changed",
