@@ -127,25 +127,25 @@ class TestOneTimeLink:
 class TestSettings:
     def test_an_unlawful_dunning_fee_is_refused_beside_its_field(self, merchant, console_url, open_page):
         page, problems = open_page()
+        before = get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING)
         page.goto(console_url(merchant, "/console/settings"))
         fee = page.get_by_label("1st dunning notice: Fee").first
         fee.fill("10.00")
         fee.press("Tab")  # the change is checked at once, before saving
         error = page.locator("#section-dunning .field-error").first
-        assert "at most 2.50" in error.inner_text()
+        # An e-mail costs the debtor nothing to send, so it may carry no fee (issue 17).
+        assert "at most 0.00 for a notice by email" in error.inner_text()
         assert page.get_by_label("1st dunning notice: Fee").first.get_attribute("aria-invalid") == "true"
         page.locator("#form-dunning").get_by_role("button", name="Save").click()
         assert page.get_by_role("alert").inner_text() == "Not saved: correct the marked fields."
-        assert get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING).fee == Decimal(
-            "2.50"
-        )
-        page.get_by_label("1st dunning notice: Fee").first.fill("1.80")
+        assert get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING).fee == before.fee
+        page.get_by_label("1st dunning notice: Channel").first.select_option("letter")
+        page.get_by_label("1st dunning notice: Fee").first.fill("1.00")
         page.locator("#form-dunning").get_by_role("button", name="Save").click()
         page.wait_for_url(re.compile(r"notice=saved"))
         db.session.expire_all()
-        assert get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING).fee == Decimal(
-            "1.80"
-        )
+        stage = get_schedules(merchant.id)[DebtorKind.CONSUMER].stage(NoticeKind.DUNNING)
+        assert (stage.channel, stage.fee) == ("letter", Decimal("1.00"))
         assert problems.besides_status(422) == [], problems
 
     def test_an_invalid_iban_is_refused(self, merchant, console_url, open_page):

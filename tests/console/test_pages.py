@@ -168,14 +168,16 @@ class TestSettingsPages:
             for index, stage in enumerate(schedule["stages"]):
                 for name in ("offset_days", "fee", "payment_deadline_days", "channel"):
                     form[f"/{kind}/stages/{index}/{name}"] = str(stage[name])
+        form["/business/stages/2/channel"] = "letter"
         form["/business/stages/2/fee"] = "5,00"
         answer = self.save(client, console_token(merchant), "dunning", **form)
         assert answer.status_code == 422
-        assert "must be at most 2.50" in answer.get_data(as_text=True)
-        form["/business/stages/2/fee"] = "2,40"
+        # A letter may charge its actual cost, by default at most €1.00 (issue 17).
+        assert "must be at most 1.00 for a notice by letter" in answer.get_data(as_text=True)
+        form["/business/stages/2/fee"] = "0,90"
         assert self.save(client, console_token(merchant), "dunning", **form).status_code == 303
         assert get_schedules(merchant.id)[DebtorKind.BUSINESS].stage(NoticeKind.FINAL_NOTICE).fee == Decimal(
-            "2.40"
+            "0.90"
         )
 
     def test_creditor_data_go_to_the_notices_and_the_handover_rules(self, client, merchant, console_token):
