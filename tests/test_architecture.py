@@ -1,0 +1,74 @@
+"""Imports point down the layers and never form a circle (DESIGN.md: foundation ← areas ← shop protocols ← app).
+
+The graph is grimp's (every import statement, also those inside functions). A module's layer is the first
+entry of ``LAYERS`` that names it; a package of ``backend`` that no entry names is an area. Views, blueprints
+and CLI commands are the app's entry points, so they sit with the app whatever package holds them.
+
+Measure the structure (cycles, upward imports, largest modules) with ``python scripts/structure.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from scripts.structure import (
+    KNOWN_CYCLES,
+    KNOWN_UPWARD_IMPORTS,
+    import_cycles,
+    import_graph,
+    layer_of,
+    upward_imports,
+)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return import_graph()
+
+
+def test_no_module_imports_another_in_a_circle(graph):
+    assert [tuple(cycle) for cycle in import_cycles(graph)] == list(KNOWN_CYCLES)
+
+
+def test_imports_point_down_the_layers(graph):
+    new = [edge for edge in upward_imports(graph) if edge not in KNOWN_UPWARD_IMPORTS]
+    assert new == [], "an import points up the layers (see LAYERS in scripts/structure.py)"
+
+
+def test_known_upward_imports_are_still_there(graph):
+    """Once one is fixed, strike it from KNOWN_UPWARD_IMPORTS so it cannot come back."""
+    assert sorted(set(KNOWN_UPWARD_IMPORTS) - set(upward_imports(graph))) == []
+
+
+class TestTheCheckItself:
+    def test_layers_of_typical_modules(self):
+        assert [
+            layer_of(name)
+            for name in (
+                "backend.extensions",
+                "backend.merchants.shop_outbox",
+                "backend.dunning.services",
+                "backend.console.pages",
+                "backend.shopware.services",
+                "backend.shopware.views",
+                "backend.orders.cli",
+                "backend.jobs",
+            )
+        ] == [
+            "foundation",
+            "tenant foundation",
+            "areas",
+            "areas",
+            "shop protocols",
+            "app and CLI",
+            "app and CLI",
+            "app and CLI",
+        ]
+
+    def test_finds_a_circle_and_an_upward_import(self, graph):
+        graph = copy.deepcopy(graph)
+        graph.add_import(importer="backend.extensions", imported="backend.dunning.services")
+        assert ("backend.extensions", "backend.dunning.services") in upward_imports(graph)
+        assert any("backend.extensions" in cycle for cycle in import_cycles(graph))
