@@ -282,8 +282,8 @@ def candidate_selection(
     return query
 
 
-def _creditor_address(rule: HandoverRule | None) -> PostalAddress | None:
-    data = rule.creditor_address if rule else {}
+def _postal_address(data: Mapping[str, Any] | None) -> PostalAddress | None:
+    """Return the postal address a stored address dict describes, or None when street, code or city is missing."""
     if not data or not all(data.get(key) for key in ("street", "postal_code", "city")):
         return None
     return PostalAddress(
@@ -295,17 +295,12 @@ def _creditor_address(rule: HandoverRule | None) -> PostalAddress | None:
     )
 
 
+def _creditor_address(rule: HandoverRule | None) -> PostalAddress | None:
+    return _postal_address(rule.creditor_address if rule else None)
+
+
 def _debtor_address(receivable: Receivable) -> PostalAddress | None:
-    data = receivable.billing_address or {}
-    if not all(data.get(key) for key in ("street", "postal_code", "city")):
-        return None
-    return PostalAddress(
-        street=data["street"],
-        postal_code=data["postal_code"],
-        city=data["city"],
-        country=data.get("country") or "DE",
-        house_number=data.get("house_number"),
-    )
+    return _postal_address(receivable.billing_address)
 
 
 def _record_blockers(receivable: Receivable, rule: HandoverRule | None) -> list[str]:

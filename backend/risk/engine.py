@@ -5,7 +5,7 @@ Pure and offline, for the checkout hot path: the backend loads the merchant's po
 
     decision = evaluate(check, context, policy, override=override)
     if should_call_bureau(check, policy, decision=decision, override=override):
-        result = cached_result or bureau_result_for(bureau, check)   # never raises
+        result = cached_result or bureau_result_for(bureau, check)   # backend.risk.bureau; never raises
         decision = evaluate(check, context, policy, override=override, bureau_result=result)
 
 Decision order, first match wins (``Decision.rule`` names it):
@@ -32,8 +32,7 @@ from backend.risk.inputs import BuyerContext, CheckInput
 from backend.risk.messages import advice_for, message_for
 from backend.risk.policy import RiskPolicy
 from backend.risk.signals import InputWarning, Reason, bureau_findings, run_signals
-from connectors.bureaus.base import BureauPerson, BureauResult, CreditBureau
-from connectors.errors import ConnectorError
+from connectors.bureaus.base import BureauResult
 
 logger = logging.getLogger(__name__)
 
@@ -146,30 +145,6 @@ def should_call_bureau(
 def bureau_failure_allows_invoice(amount: Decimal, policy: RiskPolicy) -> bool:
     """Tell whether invoice may stay on offer while the bureau is unavailable (policy fail mode)."""
     return policy.fail_mode == "allow_up_to" and amount <= policy.bureau_fail_max_amount
-
-
-def bureau_person(check: CheckInput) -> BureauPerson:
-    """Return the person a bureau should score: the billing name and address."""
-    billing = check.billing
-    return BureauPerson(
-        first_name=billing.first_name or check.buyer.first_name,
-        last_name=billing.last_name or check.buyer.last_name,
-        street=f"{billing.street} {billing.house_number}".strip(),
-        postal_code=billing.postal_code,
-        city=billing.city,
-        country=billing.country,
-        date_of_birth=check.buyer.date_of_birth,
-        company=billing.company,
-    )
-
-
-def bureau_result_for(bureau: CreditBureau, check: CheckInput) -> BureauResult:
-    """Ask a bureau about the check's billing person; a failure becomes ``BureauResult.failure``."""
-    try:
-        return bureau.score(bureau_person(check))
-    except ConnectorError as error:
-        logger.warning("credit bureau %s unavailable: %s", bureau.provider, type(error).__name__)
-        return BureauResult.failure(bureau.provider, str(error))
 
 
 def evaluate(

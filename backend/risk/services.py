@@ -22,7 +22,8 @@ from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING, State
-from backend.risk.engine import Override, bureau_result_for, evaluate, should_call_bureau
+from backend.risk.bureau import bureau_result_for
+from backend.risk.engine import Override, evaluate, should_call_bureau
 from backend.risk.identity import (
     IdentityKeys,
     identity_keys,

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from backend.risk.engine import Action, Rule, bureau_result_for, evaluate, should_call_bureau
+from backend.risk.bureau import bureau_result_for
+from backend.risk.engine import Action, Rule, evaluate, should_call_bureau
 from backend.risk.inputs import BuyerContext, CheckInput
 from backend.risk.policy import ReasonCode, RiskPolicy
 from connectors.bureaus.payone import PayoneBureau

@@ -5,13 +5,12 @@ from decimal import Decimal
 
 import pytest
 
+from backend.risk.bureau import bureau_person, bureau_result_for
 from backend.risk.engine import (
     Action,
     Override,
     Rule,
     bureau_failure_allows_invoice,
-    bureau_person,
-    bureau_result_for,
     evaluate,
     invoice_methods_on_offer,
     should_call_bureau,
