@@ -34,7 +34,7 @@ from backend.dunning.services import (
     schedules_document,
     update_dunning_settings,
 )
-from backend.errors import UserValueError, json_pointers
+from backend.errors import NotFoundError, UserValueError, json_pointers
 from backend.extensions import db
 from backend.handovers import services as handovers
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate, ShopUpdate
@@ -45,6 +45,8 @@ from backend.payments.models import BankTransactionRecord, PaymentMatch
 from backend.receivables import services as receivable_services
 from backend.receivables.models import Receivable
 from backend.risk import services as risk_services
+from backend.risk.messages import explain_reason, message_for
+from backend.risk.models import RiskCheck
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,31 @@ def receivable_detail(merchant_id: int, receivable_id: int, today: date | None =
         claim_problem=problem,
         events=list(reversed(receivable_services.events_of(receivable.id))),
         handover=handover,
+    )
+
+
+@dataclass(frozen=True)
+class RiskDecisionView:
+    """A stored checkout decision in words: its rule, and each reason's observation and advice, weightiest first."""
+
+    check: RiskCheck
+    rule_message: str
+    reasons: list[dict[str, Any]]
+
+
+def risk_decision(merchant_id: int, check_id: str | None, language: str) -> RiskDecisionView | None:
+    """Return the merchant's stored risk check of an order in ``language``, None when it has none stored."""
+    if not check_id:
+        return None
+    try:
+        check = risk_services.get_risk_check(merchant_id, check_id)
+    except NotFoundError:
+        return None
+    reasons = [explain_reason(reason, language) for reason in check.reasons]
+    return RiskDecisionView(
+        check=check,
+        rule_message=message_for(check.rule, language),
+        reasons=sorted(reasons, key=lambda reason: -int(reason.get("weight") or 0)),
     )
 
 

@@ -462,6 +462,7 @@ def _receivable_page(
         status=status,
         error=error,
         detail=detail,
+        risk=services.risk_decision(session.merchant_id, detail.receivable.risk_check_id, session.language),
     )
 
 

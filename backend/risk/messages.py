@@ -17,6 +17,8 @@ DEFAULT_LANGUAGE = "en"
 INVOICE_UNAVAILABLE = "INVOICE_UNAVAILABLE"
 
 _MONEY_PARAMS = frozenset({"amount", "limit", "exposure"})
+# Codes whose ``limit`` counts invoices rather than euros.
+_COUNTED_LIMITS = frozenset({"OPEN_INVOICES_WITHOUT_PAYMENT"})
 
 _TERMS: Mapping[str, Mapping[str, str]] = {
     "de": {
@@ -246,6 +248,16 @@ def advice_for(code: str, lang: str = DEFAULT_LANGUAGE) -> str:
     return ADVICE[normalise_language(lang)][key] if key else ""
 
 
+def explain_reason(reason: Mapping[str, Any], lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """Return a stored reason (``code``, ``weight``, ``params``) with its ``message`` and ``advice`` in ``lang``."""
+    code = reason["code"]
+    return {
+        **reason,
+        "message": message_for(code, lang, **reason.get("params", {})),
+        "advice": advice_for(code, lang),
+    }
+
+
 class _Params(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
@@ -262,9 +274,9 @@ def _money(value: Any, lang: str) -> str:
     return f"€{grouped}"
 
 
-def _render(name: str, value: Any, lang: str) -> str:
+def _render(name: str, value: Any, lang: str, *, money: bool) -> str:
     terms = _TERMS[lang]
-    if name in _MONEY_PARAMS:
+    if money:
         return _money(value, lang)
     if isinstance(value, list | tuple):
         return ", ".join(terms.get(str(item), str(item)) for item in value)
@@ -284,7 +296,17 @@ def message_for(code: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     if template is None:
         return str(code)
     return template.format_map(
-        _Params({name: _render(name, value, language) for name, value in params.items()})
+        _Params(
+            {
+                name: _render(
+                    name,
+                    value,
+                    language,
+                    money=name in _MONEY_PARAMS and not (name == "limit" and code in _COUNTED_LIMITS),
+                )
+                for name, value in params.items()
+            }
+        )
     )
 
 

@@ -11,7 +11,7 @@ from backend.auth.server import current_client_id, current_merchant_id, require_
 from backend.extensions import db
 from backend.risk import services
 from backend.risk.blueprint import blp
-from backend.risk.messages import advice_for, message_for, pick_language
+from backend.risk.messages import explain_reason, message_for, pick_language
 from backend.risk.models import RiskCheck
 from backend.risk.schemas import (
     BuyerOverrideRequestSchema,
@@ -37,14 +37,7 @@ def _check_body(row: RiskCheck, lang: str) -> dict[str, Any]:
         "score": row.score,
         "rule": row.rule,
         "rule_message": message_for(row.rule, lang),
-        "reasons": [
-            {
-                **reason,
-                "message": message_for(reason["code"], lang, **reason["params"]),
-                "advice": advice_for(reason["code"], lang),
-            }
-            for reason in row.reasons
-        ],
+        "reasons": [explain_reason(reason, lang) for reason in row.reasons],
         "warnings": [
             {
                 "code": w["code"],

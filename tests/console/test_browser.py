@@ -22,11 +22,13 @@ from backend.merchants.models import Merchant
 from backend.payments.models import PaymentMatch
 from backend.payments.services import update_matching_threshold
 from backend.receivables.models import Receivable
+from backend.risk.messages import advice_for, message_for
 from tests.console.conftest import screenshot, serious_violations
-from tests.factories import make_connection
+from tests.factories import make_connection, make_receivable
 from tests.fakes.server import FakeServer
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
 from tests.payments.test_import import camt, overdue_order, transfer
+from tests.risk.conftest import CLEAN_PAYLOAD
 from tests.shopware.conftest import APP_SECRET, stored_shop
 
 
@@ -185,6 +187,40 @@ class TestPayments:
         assert db.session.get(Receivable, receivable.id).paid_amount == Decimal("1190.00")
         match = db.session.scalar(sa.select(PaymentMatch))
         assert (match.status, match.decided_by) == ("confirmed", "Anna Admin (console, console link)")
+        assert problems == [], problems
+
+
+class TestRiskDecision:
+    @pytest.mark.parametrize("language", ["de", "en"])
+    def test_an_orders_page_explains_its_checkout_decision(
+        self, client, merchant, auth_headers, console_url, open_page, language
+    ):
+        """Five orders in a row from one new buyer: the last order's page says why invoice was withheld."""
+        headers = auth_headers(merchant)
+        connection = make_connection(merchant)
+        for number in range(1, 6):
+            answer = client.post(
+                "/api/v1/risk-checks", json={**CLEAN_PAYLOAD, "reference": f"cart-{number}"}, headers=headers
+            )
+            check = answer.get_json()
+            receivable = make_receivable(
+                connection, f"order-{number}", total="299.00", risk_check_id=check["id"]
+            )
+        assert check["decision"] == "decline"
+        page, problems = open_page("de-DE" if language == "de" else "en-GB")
+        page.goto(console_url(merchant, f"/console/receivables/{receivable.id}", language=language))
+        risk = page.locator("#risk")
+        decision = {"de": "Rechnung nicht angeboten", "en": "Invoice not offered"}[language]
+        assert risk.get_by_text(decision, exact=True).is_visible()
+        rows = risk.locator("tbody tr")
+        assert rows.count() == len(check["reasons"])
+        shown = rows.all_inner_texts()
+        for reason in check["reasons"]:
+            message = message_for(reason["code"], language, **reason["params"])
+            advice = advice_for(reason["code"], language)
+            assert any(message in row and advice in row for row in shown), (message, shown)
+        assert serious_violations(page) == []
+        screenshot(page, f"receivable-risk-{language}")
         assert problems == [], problems
 
 

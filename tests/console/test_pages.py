@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from markupsafe import escape
 
 from backend.audit.models import AuditEvent
 from backend.audit.services import record_event
@@ -16,11 +17,13 @@ from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.services import rules_document
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
+from backend.risk.messages import advice_for
 from backend.risk.services import policy_document
 from tests.dunning.conftest import smtp_server
 from tests.dunning.factories import set_payment_details
-from tests.factories import make_connection, overdue_receivable
+from tests.factories import make_connection, make_receivable, overdue_receivable
 from tests.handovers.conftest import set_rules
+from tests.risk.conftest import CLEAN_PAYLOAD
 
 __all__ = ["smtp_server"]
 
@@ -281,6 +284,34 @@ class TestOtherPages:
         db.session.expire_all()
         stored = db.session.get(Receivable, receivable.id)
         assert stored.state != "disputed" and stored.dunning_stop_reason == "Ratenzahlung"
+
+    def test_an_orders_risk_decision_is_shown_only_to_its_merchant(
+        self, client, create_merchant, auth_headers, console_token
+    ):
+        mine, other = create_merchant("Mein Shop"), create_merchant("Anderer Shop")
+        checks = {}
+        for merchant in (mine, other):
+            answer = client.post(
+                "/api/v1/risk-checks",
+                json={**CLEAN_PAYLOAD, "buyer": {**CLEAN_PAYLOAD["buyer"], "email": "anna@mailinator.com"}},
+                headers=auth_headers(merchant),
+            )
+            assert answer.status_code == 201
+            checks[merchant.id] = answer.get_json()["id"]
+        own = make_receivable(make_connection(mine), "o-1", risk_check_id=checks[mine.id])
+        foreign = make_receivable(
+            make_connection(mine, url="https://b.example"), "o-2", risk_check_id=checks[other.id]
+        )
+        imported = make_receivable(make_connection(mine, url="https://c.example"), "o-3")
+        token = console_token(mine, language="de")
+
+        html = page(client, token, f"/console/receivables/{own.id}").get_data(as_text=True)
+        assert "Wegwerf-E-Mail-Adresse (mailinator.com)." in html
+        assert escape(advice_for("EMAIL_DISPOSABLE", "de")) in html
+        for receivable in (foreign, imported):
+            html = page(client, token, f"/console/receivables/{receivable.id}").get_data(as_text=True)
+            assert "Wegwerf-E-Mail-Adresse" not in html
+            assert "keine Risikoprüfung gespeichert" in html
 
     def test_audit_shows_only_the_merchants_events(self, client, create_merchant, console_token):
         mine, other = create_merchant("Mein Shop"), create_merchant("Anderer Shop")

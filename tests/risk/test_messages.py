@@ -38,6 +38,11 @@ class TestMessageFor:
         )
         assert "€1,800.00" in message_for("ORDER_AMOUNT_LIMIT", "en", amount="1800.00", limit="1500.00")
 
+    def test_a_limit_on_open_invoices_is_a_count_not_an_amount(self) -> None:
+        text = message_for("OPEN_INVOICES_WITHOUT_PAYMENT", "de", count=4, limit=2)
+        assert text.endswith("(ohne bezahlte Rechnung höchstens 2).")
+        assert "€" not in message_for("OPEN_INVOICES_WITHOUT_PAYMENT", "en", count=4, limit=2)
+
     def test_lists_and_terms_are_translated(self) -> None:
         text = message_for("VELOCITY_ORDERS", "de", identities=["email", "ip"], window="24h", count=5)
         assert text == "5 Bestellungen in 24 Stunden mit derselben E-Mail-Adresse, IP-Adresse."
