@@ -28,6 +28,8 @@ PAID_AMOUNT_FIELD = "claimbridge_paid_amount"
 PAID_AT_FIELD = "claimbridge_paid_at"
 # Set on an order whose buyer switched to invoice after ordering although the risk check refuses them.
 INVOICE_REFUSED_FIELD = "claimbridge_invoice_refused"
+# Set (by the merchant or its invoice plugin) when the order's invoice carried the §286(3) BGB notice.
+INVOICE_NOTICE_FIELD = "claimbridge_invoice_has_default_notice"
 
 # "Musterstraße 12a", "Am Markt 3-5", "Straße des 17. Juni 114 b": the trailing number block is the house number.
 _HOUSE_NUMBER = re.compile(
@@ -244,6 +246,18 @@ def parse_utc(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+
+
+def optional_bool(value: Any) -> bool | None:
+    """Return a shop field's yes/no (JSON booleans, 1/0, or WordPress' "yes"/"no"), None when unset or unclear."""
+    if isinstance(value, bool):
+        return value
+    text = (blank_to_none(value) or "").lower()
+    return True if text in _YES else False if text in _NO else None
 
 
 def blank_to_none(value: Any) -> str | None:

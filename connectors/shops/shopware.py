@@ -43,6 +43,7 @@ from connectors.errors import (
 )
 from connectors.http import DEFAULT_TIMEOUT, Backoff, HttpClient
 from connectors.shops.base import (
+    INVOICE_NOTICE_FIELD,
     NOTES_FIELD,
     PAID_AMOUNT_FIELD,
     PAID_AT_FIELD,
@@ -57,14 +58,13 @@ from connectors.shops.base import (
     ShopOrder,
     blank_to_none,
     check_case_fields,
+    optional_bool,
     parse_utc,
     split_street,
     to_decimal,
 )
 
 TOKEN_LEEWAY_SECONDS = 30
-# Order custom field a merchant (or its invoice plugin) sets when the invoice carried the §286(3) BGB notice.
-INVOICE_NOTICE_FIELD = "claimbridge_invoice_has_default_notice"
 SHIPPED_DELIVERY_STATES = ("shipped", "shipped_partially")
 MAX_NOTE_LINES = 50
 INVOICE_PAYMENT_METHOD = "payment_invoicepayment"
@@ -446,7 +446,7 @@ class ShopwareConnector(HttpClient, ShopConnector):
             # "business" (6.5+); Order/Aggregate/OrderCustomer/OrderCustomerDefinition.php: vatIds (a list).
             account_type=blank_to_none((customer.get("customer") or {}).get("accountType")),
             vat_id=next((v for v in customer.get("vatIds") or [] if v), None),
-            invoice_has_default_notice=_optional_bool(custom_fields.get(INVOICE_NOTICE_FIELD)),
+            invoice_has_default_notice=optional_bool(custom_fields.get(INVOICE_NOTICE_FIELD)),
             shipped_at=_shipped_at(deliveries),
         )
 
@@ -466,11 +466,6 @@ class ShopwareConnector(HttpClient, ShopConnector):
             city=blank_to_none(raw.get("city")),
             country=iso,
         )
-
-
-def _optional_bool(value: Any) -> bool | None:
-    """Return a custom field's yes/no, or None when it is not set."""
-    return None if value is None or value == "" else bool(value)
 
 
 def _shipped_at(deliveries: list[Mapping[str, Any]]) -> datetime | None:

@@ -50,6 +50,7 @@ from connectors.errors import NotFoundError
 from connectors.http import DEFAULT_TIMEOUT, Backoff, HttpClient
 from connectors.shops.base import (
     CASE_FIELD_PREFIX,
+    INVOICE_NOTICE_FIELD,
     PAID_AMOUNT_FIELD,
     PAID_AT_FIELD,
     RISK_CHECK_FIELD,
@@ -63,6 +64,7 @@ from connectors.shops.base import (
     ShopOrder,
     blank_to_none,
     check_case_fields,
+    optional_bool,
     parse_utc,
     split_street,
     to_decimal,
@@ -75,6 +77,20 @@ INVOICED_AT_FIELD = "claimbridge_invoiced_at"
 PROTECTED_META_PREFIX = "_"
 # Germanized/"WooCommerce Invoice Gateway", German Market, and the ClaimBridge plugin's own gateway.
 DEFAULT_INVOICE_METHODS = ("invoice", "german_market_purchase_on_account", "claimbridge_invoice")
+# WooCommerce has no VAT id field; the plugins German shops use keep the buyer's in order meta (first found wins):
+# Germanized Pro `_billing_vat_id` (its shipping-address field `_shipping_vat_id` second), the WooCommerce EU
+# VAT Number extension `_billing_vat_number` (2.3.21+; `_vat_number` before), German Market `billing_vat`,
+# "EU/UK VAT for WooCommerce" (WPFactory) `_billing_eu_vat_number`, YITH WooCommerce EU VAT `yweu_billing_vat`.
+# (The same list WP Overnight's PDF Invoices & Packing Slips templates read for reverse-charge invoices.)
+VAT_ID_META_KEYS = (
+    "_billing_vat_id",
+    "_billing_vat_number",
+    "_vat_number",
+    "billing_vat",
+    "_billing_eu_vat_number",
+    "yweu_billing_vat",
+    "_shipping_vat_id",
+)
 # woocommerce/includes/class-wc-webhook.php wc_get_webhook_topic_hooks(): order.deleted fires on
 # wp_trash_post and order.restored on untrashed_post (posts storage only in 7.9); the poll covers the rest.
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
@@ -297,7 +313,7 @@ class WooCommerceConnector(HttpClient, ShopConnector):
         current = self._normalise(raw)
         payment_state, status = _ACTIONS[action]
         already_there = current.state.value == payment_state or (
-            action == PaymentAction.REMIND and _meta(raw).get(PAYMENT_STATE_FIELD) == "reminded"
+            action == PaymentAction.REMIND and _meta(_stored_meta(raw)).get(PAYMENT_STATE_FIELD) == "reminded"
         )
         if already_there and action != PaymentAction.PAY_PARTIALLY:
             return current
@@ -443,7 +459,8 @@ class WooCommerceConnector(HttpClient, ShopConnector):
         return tuple(refunds)
 
     def _normalise(self, raw: Mapping[str, Any]) -> ShopOrder:
-        meta = _meta(raw)
+        stored = _stored_meta(raw)
+        meta = _meta(stored)
         status = str(raw.get("status") or "")
         payment_method = blank_to_none(raw.get("payment_method"))
         is_invoice = payment_method in self.invoice_methods
@@ -483,6 +500,10 @@ class WooCommerceConnector(HttpClient, ShopConnector):
             case_fields={k: v for k, v in meta.items() if k.startswith(CASE_FIELD_PREFIX)},
             refunds=self._refunds(raw),
             placed=status not in UNPLACED_STATUSES,
+            vat_id=next(
+                (vat_id for key in VAT_ID_META_KEYS if (vat_id := _text_meta(stored.get(key)))), None
+            ),
+            invoice_has_default_notice=optional_bool(meta.get(INVOICE_NOTICE_FIELD)),
         )
 
 
@@ -490,14 +511,21 @@ def _as_list(value: Any) -> list[Any]:
     return [value] if isinstance(value, str | int) else list(value)
 
 
-def _meta(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ClaimBridge's order meta by field name (protected key first, the older plain key as fallback).
-
-    WooCommerce lists meta; the first entry per key wins as in ``get_meta()``.
-    """
+def _stored_meta(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return an order's meta by key; WooCommerce lists meta, and the first entry per key wins as in ``get_meta()``."""
     stored: dict[str, Any] = {}
     for entry in raw.get("meta_data") or []:
         stored.setdefault(entry.get("key"), entry.get("value"))
+    return stored
+
+
+def _text_meta(value: Any) -> str | None:
+    """Return a meta value that is a non-blank string or number (plugins store text; anything else is not one)."""
+    return blank_to_none(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _meta(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ClaimBridge's order meta by field name (protected key first, the older plain key as fallback)."""
     meta: dict[str, Any] = {}
     for key, value in stored.items():
         if isinstance(key, str) and key.startswith(PROTECTED_META_PREFIX + CASE_FIELD_PREFIX):

@@ -341,6 +341,51 @@ class TestRefundsAndLifecycle:
         assert connector.get_order(str(order_id)).risk_check_id == "rc_old"
 
 
+class TestBuyerFacts:
+    """The VAT id as German shops' plugins keep it, and the §286(3) notice field, read from the order's meta."""
+
+    @pytest.mark.parametrize(
+        "key",
+        [
+            "_billing_vat_id",  # Germanized Pro
+            "_billing_vat_number",  # WooCommerce EU VAT Number 2.3.21+
+            "_vat_number",  # WooCommerce EU VAT Number before 2.3.21
+            "billing_vat",  # German Market
+            "_billing_eu_vat_number",  # EU/UK VAT for WooCommerce (WPFactory)
+            "yweu_billing_vat",  # YITH WooCommerce EU VAT
+            "_shipping_vat_id",  # Germanized Pro, shipping address
+        ],
+    )
+    def test_reads_the_vat_id_where_each_plugin_keeps_it(self, fake, connector, key) -> None:
+        order_id = fake.add_order(company="Huber GmbH", meta={key: " DE123456789 "})
+        assert connector.get_order(str(order_id)).vat_id == "DE123456789"
+
+    def test_the_billing_vat_id_wins_and_blank_values_do_not_count(self, fake, connector) -> None:
+        order_id = fake.add_order(
+            meta={"_shipping_vat_id": "ATU12345678", "_billing_vat_id": "", "billing_vat": "DE999999999"}
+        )
+        assert connector.get_order(str(order_id)).vat_id == "DE999999999"
+        assert connector.get_order(str(fake.add_order(company="Huber GmbH"))).vat_id is None
+
+    @pytest.mark.parametrize(
+        ("meta", "expected"),
+        [
+            ({"_claimbridge_invoice_has_default_notice": "yes"}, True),
+            ({"_claimbridge_invoice_has_default_notice": "no"}, False),
+            ({"_claimbridge_invoice_has_default_notice": "1"}, True),
+            ({"_claimbridge_invoice_has_default_notice": True}, True),
+            ({"claimbridge_invoice_has_default_notice": "0"}, False),
+            ({"_claimbridge_invoice_has_default_notice": ""}, None),
+            ({"_claimbridge_invoice_has_default_notice": "maybe"}, None),
+            ({}, None),
+        ],
+    )
+    def test_reads_whether_the_invoice_carried_the_default_notice(
+        self, fake, connector, meta, expected
+    ) -> None:
+        assert connector.get_order(str(fake.add_order(meta=meta))).invoice_has_default_notice is expected
+
+
 class TestShopAndPlugin:
     def test_reads_the_home_url_from_the_rest_index(self, fake, connector, server) -> None:
         assert connector.home_url() == server.url

@@ -163,3 +163,39 @@ class TestRefunds:
         (booking,) = payment_bookings(receivable)
         # No date from the shop: the earliest day claims the least interest.
         assert (booking.amount, booking.booked_on) == (Decimal("44.95"), date(2025, 5, 2))
+
+
+class TestBuyerFacts:
+    """Consumer or business, and the §286(3) route, decided from a WooCommerce order as from any other shop."""
+
+    def test_a_vat_id_in_the_billing_meta_makes_a_business_and_a_company_name_alone_does_not(
+        self, db, shop, connection_id
+    ):
+        with_vat_id = shop.fake.add_order(
+            payment_method="invoice", company="Huber GmbH", meta={"_billing_vat_id": "DE123456789"}
+        )
+        company_only = shop.fake.add_order(payment_method="invoice", company="Huber GmbH")
+        reconcile_all_connections()
+        assert receivable_of(db, with_vat_id).debtor_kind == "business"
+        assert receivable_of(db, company_only).debtor_kind == "consumer"
+
+    def test_a_consumer_whose_invoice_carried_the_notice_is_in_default_30_days_after_the_due_date(
+        self, db, shop, connection_id
+    ):
+        ordered = datetime(2026, 9, 1, 10, tzinfo=UTC)  # a Tuesday
+        noticed = shop.fake.add_order(
+            payment_method="invoice",
+            created_at=ordered,
+            meta={"_claimbridge_invoice_has_default_notice": "yes"},
+        )
+        silent = shop.fake.add_order(payment_method="invoice", created_at=ordered)
+        reconcile_all_connections()
+        receivable = receivable_of(db, noticed)
+        assert (receivable.debtor_kind, receivable.invoice_has_default_notice) == ("consumer", True)
+        # Invoice 01.09.2026, due 15.09. (14 days); received 04.09. (+3 days), before the due date, so the
+        # 30 days run from 15.09.: the last day is Thursday 15.10.2026, default starts on 16.10. (§286(3) BGB).
+        assert receivable.due_date == date(2026, 9, 15)
+        assert claim_on(receivable, date(2026, 12, 1)).default_start == date(2026, 10, 16)
+        # Without the notice and without a Mahnung a consumer is not in default at all.
+        assert receivable_of(db, silent).invoice_has_default_notice is False
+        assert claim_on(receivable_of(db, silent), date(2026, 12, 1)).default_start is None
