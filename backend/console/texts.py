@@ -36,6 +36,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "missing_payment_details": "Ihre Bankverbindung für Mahnungen fehlt",
             "missing_creditor_address": "Ihre Gläubigeranschrift für das Inkasso fehlt",
             "no_connection": "Kein Shop ist verbunden",
+            "connection_problems": "Shop-Verbindungen, die nicht ganz funktionieren: {count}",
         },
         "open_link": "Öffnen",
         "attempts": "Versuche",
@@ -312,6 +313,53 @@ TEXTS: dict[str, dict[str, Any]] = {
         "test_notice_to": "Senden an",
         "test_notice_help": "Sie erhalten Ihre 1. Mahnung für eine erfundene Rechnung, genau so, wie Käufer sie "
         "bekommen.",
+        "webhooks_title": "Webhooks von {shop}",
+        "webhook_topic": "Ereignis",
+        "webhook_status_in_shop": "Status im Shop",
+        "webhook_last_delivery": "Letzte Zustellung",
+        "webhook_ping": "Ping erhalten",
+        "yes": "Ja",
+        "no": "Nein",
+        "unknown": "unbekannt",
+        "webhooks_in_shop": "Webhooks im Shop ansehen",
+        "problem_fix": "Abhilfe",
+        "webhook_topics": {
+            "order.created": "Bestellung angelegt",
+            "order.updated": "Bestellung geändert",
+            "order.deleted": "Bestellung gelöscht",
+            "order.restored": "Bestellung wiederhergestellt",
+        },
+        "webhook_statuses": {"active": "Aktiv", "paused": "Pausiert", "disabled": "Deaktiviert"},
+        "problems": {
+            "webhook_ping_missing": {
+                "message": "Der Shop hat ClaimBridge unter {url} nie erreicht (kein Ping für: {topics}). "
+                "Bestellungen kommen trotzdem über den regelmäßigen Abgleich, nur später.",
+                "fix": "Geben Sie dem Backend eine öffentliche Adresse (CLAIMBRIDGE_PUBLIC_URL), die der Shop über "
+                "Port 443, 80 oder 8080 erreicht, oder erlauben Sie den Port im Shop mit dem Filter "
+                "http_allowed_safe_ports; aktualisieren Sie dann die Verbindung, damit die Webhooks neu angelegt "
+                "werden.",
+            },
+            "webhook_disabled": {
+                "message": "WooCommerce hat Webhooks nach fehlgeschlagenen Zustellungen deaktiviert: {topics}.",
+                "fix": "ClaimBridge aktiviert sie beim nächsten Abgleich wieder; prüfen Sie, ob das Backend "
+                "erreichbar ist.",
+            },
+            "webhook_missing": {
+                "message": "Im Shop fehlen ClaimBridge-Webhooks für: {topics}.",
+                "fix": "ClaimBridge legt sie beim nächsten Abgleich an; der API-Schlüssel braucht Lese- und "
+                "Schreibrechte.",
+            },
+            "plugin_missing": {
+                "message": "Das ClaimBridge-Plugin antwortet in diesem Shop nicht: Mahnungen können nicht über den "
+                "Shop versendet werden, und Hinweise im Shop-Admin warten, bis es antwortet.",
+                "fix": "Installieren und aktivieren Sie das ClaimBridge-Plugin für WooCommerce im Shop.",
+            },
+            "causes": {
+                "port": "WordPress liefert nicht an Port {port} (nur an 80, 443 und 8080, außer der Shop erlaubt "
+                "ihn mit dem Filter http_allowed_safe_ports).",
+                "private_host": "{private_host} ist eine private oder lokale Adresse, die WordPress nicht aufruft.",
+            },
+        },
         "risk_title": "Risikoprüfung an der Kasse",
         "risk_intro": "Warum Kauf auf Rechnung für diese Bestellung angeboten wurde oder nicht.",
         "risk_decisions": {
@@ -378,6 +426,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "missing_payment_details": "Your bank account for notices is missing",
             "missing_creditor_address": "Your creditor address for collection is missing",
             "no_connection": "No shop is connected",
+            "connection_problems": "Shop connections that do not fully work: {count}",
         },
         "open_link": "Open",
         "attempts": "Attempts",
@@ -648,6 +697,52 @@ TEXTS: dict[str, dict[str, Any]] = {
         "test_notice": "Send me a test notice",
         "test_notice_to": "Send to",
         "test_notice_help": "You get your 1st dunning notice for a made-up invoice, exactly as buyers get it.",
+        "webhooks_title": "Webhooks of {shop}",
+        "webhook_topic": "Event",
+        "webhook_status_in_shop": "Status in the shop",
+        "webhook_last_delivery": "Last delivery",
+        "webhook_ping": "Ping received",
+        "yes": "Yes",
+        "no": "No",
+        "unknown": "unknown",
+        "webhooks_in_shop": "See the webhooks in the shop",
+        "problem_fix": "Fix",
+        "webhook_topics": {
+            "order.created": "Order created",
+            "order.updated": "Order updated",
+            "order.deleted": "Order deleted",
+            "order.restored": "Order restored",
+        },
+        "webhook_statuses": {"active": "Active", "paused": "Paused", "disabled": "Disabled"},
+        "problems": {
+            "webhook_ping_missing": {
+                "message": "The shop never reached ClaimBridge at {url} (no ping for: {topics}). Orders still "
+                "arrive through the regular poll, only later.",
+                "fix": "Give the backend a public URL (CLAIMBRIDGE_PUBLIC_URL) the shop can reach on port 443, 80 "
+                "or 8080, or allow its port in the shop with the http_allowed_safe_ports filter; then update the "
+                "connection so the webhooks are created anew.",
+            },
+            "webhook_disabled": {
+                "message": "WooCommerce disabled webhooks after failed deliveries: {topics}.",
+                "fix": "ClaimBridge re-enables them with the next reconciliation; check that the backend is "
+                "reachable.",
+            },
+            "webhook_missing": {
+                "message": "The shop has no ClaimBridge webhook for: {topics}.",
+                "fix": "ClaimBridge creates them with the next reconciliation; the API key needs Read/Write "
+                "permission.",
+            },
+            "plugin_missing": {
+                "message": "The ClaimBridge plugin does not answer in this shop: dunning notices cannot go out "
+                "through the shop and admin notices wait until it does.",
+                "fix": "Install and activate the ClaimBridge plugin for WooCommerce in the shop.",
+            },
+            "causes": {
+                "port": "WordPress does not deliver to port {port} (only 80, 443 and 8080, unless the shop allows "
+                "it with the http_allowed_safe_ports filter).",
+                "private_host": "{private_host} is a private or loopback address WordPress refuses to call.",
+            },
+        },
         "risk_title": "Risk check at checkout",
         "risk_intro": "Why invoice payment was or was not offered for this order.",
         "risk_decisions": {

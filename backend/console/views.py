@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -37,12 +39,14 @@ from backend.errors import AppError, NotFoundError
 from backend.extensions import db
 from backend.handovers import services as handovers
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
+from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
 from backend.payments import services as payment_services
 from backend.payments.views import STATEMENT_MAX_BYTES
 from backend.receivables import services as receivable_services
 from backend.receivables.states import STATES
 from backend.risk.messages import pick_language
+from backend.woocommerce.services import connection_problems, webhook_health
 
 PER_PAGE = 25
 TABS = ("overview", "handovers", "receivables", "payments", "settings", "audit")
@@ -218,20 +222,73 @@ def entry_url(session: ConsoleSession, order_ids: list[str] | None = None) -> st
 # -- overview ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """A shop connection with its webhooks as the shop showed them last and what keeps it from working fully."""
+
+    connection: ShopConnection
+    webhooks: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    webhooks_admin_url: str | None
+
+
+def _connection_health(connection: ShopConnection) -> ConnectionHealth:
+    woocommerce = connection.platform == "woocommerce"
+    return ConnectionHealth(
+        connection=connection,
+        webhooks=webhook_health(connection) if woocommerce else [],
+        problems=connection_problems(connection),
+        # WooCommerce → Settings → Advanced → Webhooks, where the merchant sees the same webhooks.
+        webhooks_admin_url=(
+            f"{connection.shop_url.rstrip('/')}/wp-admin/admin.php?page=wc-settings&tab=advanced&section=webhooks"
+            if woocommerce
+            else None
+        ),
+    )
+
+
 @bp.get("/")
 def overview() -> Response:
     """What needs the merchant now, with links to each, and the health of the shop connections."""
     session = _current_session()
     texts = TEXTS[session.language]
+    health = [_connection_health(c) for c in services.connections_of(session.merchant_id)]
+    items = services.attention_items(session.merchant_id)
+    troubled = sum(1 for entry in health if entry.problems)
+    if troubled:
+        items.append(
+            services.AttentionItem(
+                "connection_problems", troubled, "console.overview", {"_anchor": "connections"}
+            )
+        )
     return _page(
         session,
         "overview.html",
         tab="overview",
         title=texts["tabs"]["overview"],
-        items=services.attention_items(session.merchant_id),
-        connections=services.connections_of(session.merchant_id),
+        items=items,
+        connections=health,
         shop_updates=services.failing_shop_updates(session.merchant_id),
+        problem_text=lambda problem, part: _problem_text(texts, problem, part),
     )
+
+
+def _problem_text(texts: Mapping[str, Any], problem: Mapping[str, Any], part: str) -> str:
+    """Say a connection problem's message or fix in the page's language (the API's English as a fallback)."""
+    template = texts["problems"].get(problem["code"], {}).get(part)
+    if template is None:
+        return str(problem.get(part, ""))
+    params = dict(problem.get("params") or {})
+    params["topics"] = ", ".join(texts["webhook_topics"].get(t, t) for t in params.get("topics", []))
+    text = template.format_map(defaultdict(str, params))
+    if part == "message":
+        causes = [
+            texts["problems"]["causes"][cause].format(**params)
+            for cause in ("port", "private_host")
+            if cause in params
+        ]
+        text = " ".join([text, *causes])
+    return text
 
 
 # -- handovers -----------------------------------------------------------------------------------------------

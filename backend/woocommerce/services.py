@@ -236,27 +236,39 @@ def webhook_health(connection: ShopConnection) -> list[dict[str, Any]]:
     ]
 
 
-def _unreachable_reasons(url: str) -> list[str]:
-    """Say why WordPress' wp_safe_remote_post would refuse ``url`` (ports, private or loopback addresses)."""
+def _unreachable_causes(url: str) -> dict[str, Any]:
+    """Return why WordPress' wp_safe_remote_post would refuse ``url``: a ``port`` or a ``private_host`` it refuses."""
     parts = urlsplit(url)
-    reasons = []
+    causes: dict[str, Any] = {}
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if port not in WORDPRESS_SAFE_PORTS:
-        reasons.append(
-            f"its port {port} is not one WordPress delivers to (80, 443, 8080, unless the shop adds it with the "
-            "http_allowed_safe_ports filter)"
-        )
+        causes["port"] = port
     try:
         address = ipaddress.ip_address(parts.hostname or "")
     except ValueError:
         address = None
     if (address is not None and (address.is_private or address.is_loopback)) or parts.hostname == "localhost":
-        reasons.append(f"{parts.hostname} is a private or loopback address WordPress refuses to call")
+        causes["private_host"] = parts.hostname
+    return causes
+
+
+def _unreachable_reasons(causes: Mapping[str, Any]) -> list[str]:
+    reasons = []
+    if "port" in causes:
+        reasons.append(
+            f"its port {causes['port']} is not one WordPress delivers to (80, 443, 8080, unless the shop adds it "
+            "with the http_allowed_safe_ports filter)"
+        )
+    if "private_host" in causes:
+        reasons.append(f"{causes['private_host']} is a private or loopback address WordPress refuses to call")
     return reasons
 
 
-def connection_problems(connection: ShopConnection, now: datetime | None = None) -> list[dict[str, str]]:
-    """Return what keeps a WooCommerce connection from working fully, each with a fix."""
+def connection_problems(connection: ShopConnection, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Return what keeps a WooCommerce connection from working fully, each with a fix.
+
+    Each problem's ``params`` carry what its message names, so the console can say it in the user's language.
+    """
     if connection.platform != "woocommerce" or connection.status != "active":
         return []
     now = now or utcnow()
@@ -273,11 +285,13 @@ def connection_problems(connection: ShopConnection, now: datetime | None = None)
     ]
     if missing_ping:
         url = webhook_url(connection.id)
-        reasons = _unreachable_reasons(url)
+        causes = _unreachable_causes(url)
+        reasons = _unreachable_reasons(causes)
         because = f": {'; '.join(reasons)}" if reasons else ""
         problems.append(
             {
                 "code": "webhook_ping_missing",
+                "params": {"url": url, "topics": sorted(missing_ping), **causes},
                 "message": (
                     f"The shop never reached ClaimBridge at {url} (no ping for {', '.join(sorted(missing_ping))})"
                     f"{because}. Orders still arrive through the regular poll, only later."
@@ -294,6 +308,7 @@ def connection_problems(connection: ShopConnection, now: datetime | None = None)
         problems.append(
             {
                 "code": "webhook_disabled",
+                "params": {"topics": disabled},
                 "message": f"WooCommerce disabled the webhook(s) {', '.join(disabled)} after failed deliveries.",
                 "fix": "ClaimBridge re-enables them with the next reconciliation; check that the backend is reachable.",
             }
@@ -305,6 +320,7 @@ def connection_problems(connection: ShopConnection, now: datetime | None = None)
         problems.append(
             {
                 "code": "webhook_missing",
+                "params": {"topics": unregistered},
                 "message": f"The shop has no ClaimBridge webhook for {', '.join(unregistered)}.",
                 "fix": "ClaimBridge creates them with the next reconciliation; the key needs Read/Write permission.",
             }
@@ -313,6 +329,7 @@ def connection_problems(connection: ShopConnection, now: datetime | None = None)
         problems.append(
             {
                 "code": "plugin_missing",
+                "params": {},
                 "message": (
                     "The ClaimBridge plugin does not answer in this shop: dunning notices cannot go out through "
                     "the shop and admin notices wait until it does."

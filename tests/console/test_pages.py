@@ -12,13 +12,14 @@ from backend.audit.services import record_event
 from backend.console.forms import policy_fields
 from backend.dunning.claims import DebtorKind, NoticeKind
 from backend.dunning.services import get_dunning_settings, get_schedules, schedules_document
-from backend.extensions import db
+from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.services import rules_document
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
 from backend.risk.messages import advice_for
 from backend.risk.services import policy_document
+from backend.woocommerce.models import WebhookTopic
 from tests.dunning.conftest import smtp_server
 from tests.dunning.factories import set_payment_details
 from tests.factories import make_connection, make_receivable, overdue_receivable
@@ -356,3 +357,44 @@ class TestOverview:
             as_text=True
         )
         assert "All done: nothing is waiting for you." in html
+
+    def test_webhook_health_and_connection_problems_in_the_users_language(
+        self, client, merchant, console_token
+    ):
+        shop = make_connection(merchant, "woocommerce", "https://laden.example")
+        now = utcnow()
+        db.session.add_all(
+            [
+                WebhookTopic(
+                    connection_id=shop.id,
+                    topic="order.created",
+                    webhook_id=11,
+                    status_in_shop="active",
+                    created_in_shop_at=now,
+                    ping_received_at=now,
+                    last_delivery_at=now,
+                ),
+                WebhookTopic(
+                    connection_id=shop.id, topic="order.updated", webhook_id=12, status_in_shop="disabled"
+                ),
+            ]
+        )
+        db.session.commit()
+        html = page(client, console_token(merchant, language="de"), "/console/").get_data(as_text=True)
+        assert "Shop-Verbindungen, die nicht ganz funktionieren: 1" in html
+        assert "#connections" in html
+        assert (
+            "WooCommerce hat Webhooks nach fehlgeschlagenen Zustellungen deaktiviert: Bestellung geändert."
+            in html
+        )
+        assert (
+            "Im Shop fehlen ClaimBridge-Webhooks für: Bestellung gelöscht, Bestellung wiederhergestellt."
+            in html
+        )
+        assert "Das ClaimBridge-Plugin antwortet in diesem Shop nicht" in html
+        assert "Deaktiviert" in html and "Bestellung angelegt" in html
+        assert (
+            "https://laden.example/wp-admin/admin.php?page=wc-settings&amp;tab=advanced&amp;section=webhooks"
+            in html
+        )
+        assert "disabled the webhook" not in html and "has no ClaimBridge webhook" not in html
