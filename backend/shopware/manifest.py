@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 from backend.config import SHOPWARE_PLACEHOLDER_SECRET as PLACEHOLDER_SECRET
-from connectors.shops.base import INVOICE_REFUSED_FIELD, NOTES_FIELD, PAID_AMOUNT_FIELD, PAID_AT_FIELD
+from connectors.shops.base import (
+    INVOICE_NOTICE_FIELD,
+    INVOICE_REFUSED_FIELD,
+    NOTES_FIELD,
+    PAID_AMOUNT_FIELD,
+    PAID_AT_FIELD,
+)
 
 APP_NAME = "ClaimBridge"
 APP_VERSION = "1.0.0"
@@ -356,6 +362,28 @@ def _custom_fields(root: ET.Element) -> None:
         NOTES_FIELD,
         8,
         (("en-GB", "ClaimBridge notes"), ("de-DE", "ClaimBridge-Notizen")),
+    )
+    _custom_field(
+        order_set,
+        "bool",
+        INVOICE_NOTICE_FIELD,
+        9,
+        (
+            ("en-GB", "Invoice carried the notice of §286(3) BGB"),
+            ("de-DE", "Rechnung enthielt den Hinweis nach § 286 Abs. 3 BGB"),
+        ),
+        help_text=(
+            (
+                "en-GB",
+                "Tick when this order's invoice told the buyer that default follows 30 days after the due date "
+                "and receipt; empty means your claim settings apply.",
+            ),
+            (
+                "de-DE",
+                "Ankreuzen, wenn die Rechnung dieser Bestellung auf den Verzug 30 Tage nach Fälligkeit und Zugang "
+                "hingewiesen hat; leer bedeutet: Ihre Forderungseinstellungen gelten.",
+            ),
+        ),
     )
     customer_set = _custom_field_set(
         custom_fields,

@@ -150,6 +150,7 @@ class TestRenderManifest:
             ("order", "datetime", "claimbridge_paid_at"),
             ("order", "bool", "claimbridge_invoice_refused"),
             ("order", "text-area", "claimbridge_notes"),
+            ("order", "bool", "claimbridge_invoice_has_default_notice"),
             ("customer", "bool", "claimbridge_invoice_blocked"),
         }
         labels = {
