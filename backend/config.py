@@ -99,6 +99,11 @@ SETTINGS: tuple[Setting, ...] = (
         "300",
         "seconds a worker holds a handover or shop write it is sending before another worker may retry it",
     ),
+    Setting(
+        "CONNECTOR_TIMEOUT",
+        "30",
+        "seconds a shop or collection agency may take to answer one request before the worker retries later",
+    ),
     Setting("SHOPWARE_APP_NAME", "ClaimBridge", "the Shopware app's technical name (manifest <meta><name>)"),
     Setting(
         "SHOPWARE_APP_SECRET",
@@ -145,6 +150,7 @@ class Config:
     reconcile_interval: int
     handover_job_seconds: int
     handover_lease_seconds: int
+    connector_timeout: float
     shopware_app_name: str
     shopware_app_secret: str | None
     bureau_timeout: float
@@ -187,6 +193,7 @@ class Config:
             "CLAIMBRIDGE_RECONCILE_INTERVAL": timedelta(seconds=self.reconcile_interval),
             "CLAIMBRIDGE_HANDOVER_JOB_INTERVAL": timedelta(seconds=self.handover_job_seconds),
             "CLAIMBRIDGE_HANDOVER_LEASE": timedelta(seconds=self.handover_lease_seconds),
+            "CLAIMBRIDGE_CONNECTOR_TIMEOUT": self.connector_timeout,
             "CLAIMBRIDGE_SHOPWARE_APP_NAME": self.shopware_app_name,
             "CLAIMBRIDGE_SHOPWARE_APP_SECRET": self.shopware_app_secret,
             "CLAIMBRIDGE_BUREAU_TIMEOUT": self.bureau_timeout,
@@ -228,13 +235,13 @@ def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 1) -> in
     return value
 
 
-def _parse_seconds(name: str, raw: str, problems: list[str]) -> float:
+def _parse_seconds(name: str, raw: str, problems: list[str], maximum: float = 10) -> float:
     try:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if not 0 < value <= 10:
-        problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected seconds between 0 and 10")
+    if not 0 < value <= maximum:
+        problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected seconds between 0 and {maximum:g}")
     return value
 
 
@@ -405,6 +412,9 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         handover_job_seconds=_parse_int("HANDOVER_JOB_SECONDS", get("HANDOVER_JOB_SECONDS") or "", problems),
         handover_lease_seconds=_parse_int(
             "HANDOVER_LEASE_SECONDS", get("HANDOVER_LEASE_SECONDS") or "", problems
+        ),
+        connector_timeout=_parse_seconds(
+            "CONNECTOR_TIMEOUT", get("CONNECTOR_TIMEOUT") or "", problems, maximum=120
         ),
         shopware_app_name=shopware_app_name,
         shopware_app_secret=shopware_app_secret,

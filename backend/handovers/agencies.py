@@ -9,13 +9,9 @@ from backend.crypto import decrypt_text
 from backend.errors import UserValueError
 from backend.extensions import db
 from backend.handovers.models import AgencyKind, HandoverRule
+from backend.merchants.connectors import WORKER_BACKOFF, WORKER_RETRIES, connector_timeouts
 from connectors.agencies.base import CollectionAgency
 from connectors.agencies.paywise import API_URL, PaywiseAgency
-from connectors.http import Backoff
-
-# The worker retries a failed submission with its own backoff; the client only rides out short blips.
-AGENCY_CLIENT_RETRIES = 2
-AGENCY_CLIENT_BACKOFF = Backoff(base=0.2, cap=2.0, max_retry_after=5.0)
 
 
 def agency_name(rule: HandoverRule | None) -> str:
@@ -36,6 +32,7 @@ def agency_for(merchant_id: int) -> CollectionAgency:
         decrypt_text(rule.agency_api_key_encrypted),
         base_url=rule.agency_base_url or API_URL,
         allow_private=current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"],
-        max_retries=AGENCY_CLIENT_RETRIES,
-        backoff=AGENCY_CLIENT_BACKOFF,
+        timeout=connector_timeouts(),
+        max_retries=WORKER_RETRIES,
+        backoff=WORKER_BACKOFF,
     )

@@ -102,7 +102,7 @@ from connectors.agencies.base import (
     SubmissionState,
 )
 from connectors.agencies.base import DunningNotice as CaseNotice
-from connectors.errors import ClientError, ConnectorError, UnsafeURLError
+from connectors.errors import ClientError, ConnectorError, RateLimitError, UnsafeURLError
 from connectors.errors import ConflictError as AgencyConflict
 from connectors.errors import NotFoundError as AgencyNotFound
 from connectors.ssrf import validate_public_url
@@ -1482,7 +1482,10 @@ def case_fields(handover: Handover) -> dict[str, Any]:
 
 def _perform(update: ShopUpdate) -> None:
     connection = db.session.get(ShopConnection, update.connection_id)
-    connector = connector_for(connection)
+    # No retry inside the call: a write whose answer was lost may still land, and an immediate second write to
+    # the order could be overwritten by it. Every failure goes back to the outbox, which holds the order's
+    # later writes behind it and honours the shop's Retry-After.
+    connector = connector_for(connection, max_retries=0)
     try:
         kind = ShopUpdateKind(update.kind)
         if kind is ShopUpdateKind.ADMIN_NOTICE:
@@ -1511,8 +1514,25 @@ def _perform(update: ShopUpdate) -> None:
         connector.close()
 
 
+def _hold_shop_writes(connection_id: int, until: datetime) -> None:
+    """Keep every pending write to one shop until ``until`` (the shop answered 429 with a Retry-After)."""
+    db.session.execute(
+        sa.update(ShopUpdate)
+        .where(
+            ShopUpdate.connection_id == connection_id,
+            ShopUpdate.done_at.is_(None),
+            ShopUpdate.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+    )
+
+
 def process_shop_updates(limit: int = 100) -> str:
-    """Write queued updates (handovers', payments') to the shops; retry with backoff until each acknowledges."""
+    """Write queued updates (handovers', payments') to the shops; retry with backoff until each acknowledges.
+
+    A shop that answers 429 gets nothing more until its ``Retry-After`` has passed: not that write, nor any
+    other write waiting for it. After a failed write to an order, that order's later writes wait their turn.
+    """
     counts: Counter[str] = Counter()
     now = utcnow()
     leased = lease_due(
@@ -1523,15 +1543,31 @@ def process_shop_updates(limit: int = 100) -> str:
         lease=submission_lease(),
         limit=limit,
     )
+    held: dict[Any, datetime] = {}  # a shop (connection id) or one order that must wait, and until when
     for update_id in leased:
         update = db.session.get(ShopUpdate, update_id)
+        order = (update.connection_id, update.external_order_id)
+        wait_until = held.get(update.connection_id) or held.get(order)
+        if wait_until is not None:
+            update.next_attempt_at = wait_until
+            db.session.commit()
+            counts["held back"] += 1
+            continue
         try:
             _perform(update)
         except Exception as error:
             db.session.rollback()
             update = db.session.get(ShopUpdate, update_id)
             update.attempts += 1
-            update.next_attempt_at = utcnow() + _backoff(update.attempts, SHOP_RETRY_MAX)
+            wait = _backoff(update.attempts, SHOP_RETRY_MAX)
+            if isinstance(error, RateLimitError):
+                wait = max(wait, timedelta(seconds=error.retry_after or 0))
+                held[update.connection_id] = utcnow() + wait
+                _hold_shop_writes(update.connection_id, held[update.connection_id])
+            update.next_attempt_at = utcnow() + wait
+            if update.external_order_id is not None:
+                # Writes to one order keep their order: a note must not overtake one that may still land late.
+                held[order] = update.next_attempt_at
             update.last_error = f"{type(error).__name__}: {error}"[:500]
             if isinstance(error, ConnectorError):
                 logger.warning(

@@ -11,9 +11,15 @@ from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import UserValueError
 from backend.merchants.models import ShopConnection
 from backend.risk.services import get_policy
+from connectors.http import Backoff
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector
 from connectors.shops.woocommerce import DEFAULT_INVOICE_METHODS, WooCommerceConnector
+
+# The worker retries a failed write or submission on its own schedule; its clients only ride out short blips,
+# and a Retry-After longer than a few seconds goes back to that schedule instead of blocking the worker.
+WORKER_RETRIES = 2
+WORKER_BACKOFF = Backoff(base=0.2, cap=2.0, max_retry_after=5.0)
 
 CREDENTIAL_FIELDS = {
     "shopware": ("api_key", "secret_key"),
@@ -34,11 +40,18 @@ def stored_credentials(connection: ShopConnection) -> dict[str, str]:
     return json.loads(decrypt_text(connection.credentials_encrypted))
 
 
+def connector_timeouts() -> tuple[float, float]:
+    """Return the (connect, read) timeouts of outbound shop and agency calls (``CLAIMBRIDGE_CONNECTOR_TIMEOUT``)."""
+    read = current_app.config["CLAIMBRIDGE_CONNECTOR_TIMEOUT"]
+    return min(5.0, read), read
+
+
 def build_connector(
     platform: str, shop_url: str, credentials: dict[str, str], **options: Any
 ) -> ShopConnector:
     """Construct the connector for a platform; private addresses only where configuration allows them."""
     allow_private = current_app.config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"]
+    options.setdefault("timeout", connector_timeouts())
     if platform == "shopware":
         return ShopwareConnector(
             shop_url,

@@ -193,7 +193,7 @@ class ShopConnector(abc.ABC):
 
     @abc.abstractmethod
     def add_order_note(self, external_id: str, text: str) -> None:
-        """Attach a note for shop staff to the order."""
+        """Attach a note for shop staff to the order; a note it carries already (a retry) is not added again."""
 
     @abc.abstractmethod
     def notify_admin(

@@ -12,7 +12,8 @@
 - Case fields: ``PATCH /api/order/{id}`` (and ``/api/customer/{id}``) merging ``customFields`` per key.
 - Notes: Shopware orders have no notes, so ``add_order_note`` appends a timestamped line to the order's
   ``claimbridge_notes`` custom field (declared in the app manifest, shown on the order's custom fields tab;
-  the newest ``MAX_NOTE_LINES`` lines are kept - ClaimBridge keeps the full history itself).
+  the newest ``MAX_NOTE_LINES`` lines are kept - ClaimBridge keeps the full history itself); a note already
+  there (a retry after a lost answer) is not added twice.
 - Admin notifications: ``POST /api/notification`` (needs ``notification:create``).
 - Invoice document: ``POST /api/search/document`` filtered by ``orderId`` and ``documentType.technicalName =
   invoice`` (newest first), then ``GET /api/_action/document/{id}/{deepLinkCode}`` returns the file (ACL
@@ -277,11 +278,15 @@ class ShopwareConnector(HttpClient, ShopConnector):
         self.request("PATCH", f"customer/{customer_id}", json={"customFields": dict(fields)}, idempotent=True)
 
     def add_order_note(self, external_id: str, text: str) -> None:
-        """Append a timestamped line to the order's ``claimbridge_notes`` custom field."""
+        """Append a timestamped line to the order's ``claimbridge_notes`` custom field, unless it is there."""
         raw = self._raw_order(external_id, associations={})
         existing = (raw.get("customFields") or {}).get(NOTES_FIELD) or ""
+        note = " ".join(text.split())
+        # A write retried after its answer was lost finds its line ("<stamp>: <note>") already there.
+        if any(line.partition(": ")[2] == note for line in existing.splitlines()):
+            return
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines = [*existing.splitlines(), f"{stamp}: {' '.join(text.split())}"]
+        lines = [*existing.splitlines(), f"{stamp}: {note}"]
         self.write_case_fields(external_id, {NOTES_FIELD: "\n".join(lines[-MAX_NOTE_LINES:])})
 
     def notify_admin(

@@ -337,8 +337,12 @@ class WooCommerceConnector(HttpClient, ShopConnector):
         self.request("PUT", f"wc/v3/orders/{external_id}", json={"meta_data": _meta_entries(fields)})
 
     def add_order_note(self, external_id: str, text: str) -> None:
-        """Add a private order note (not e-mailed to the buyer)."""
-        self.request("POST", f"wc/v3/orders/{external_id}/notes", json={"note": text, "customer_note": False})
+        """Add a private order note (not e-mailed to the buyer), unless the order carries it already."""
+        path = f"wc/v3/orders/{external_id}/notes"
+        # WooCommerce has no idempotency keys: a note retried after its answer was lost is found by its text.
+        if any(note.get("note") == text for note in self.request("GET", path).json()):
+            return
+        self.request("POST", path, json={"note": text, "customer_note": False})
 
     def notify_admin(
         self, text: str, *, order_id: str | None = None, idempotency_key: str | None = None

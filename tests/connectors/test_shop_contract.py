@@ -166,6 +166,13 @@ class TestCaseFieldsAndNotes:
         assert notes[0].endswith("First reminder sent")
         assert notes[1].endswith("Handed over to collection")
 
+    def test_a_note_sent_again_is_kept_once(self, shop) -> None:
+        external_id = shop.seed()
+        connector = shop.connector()
+        connector.add_order_note(external_id, "Handed over to collection")
+        connector.add_order_note(external_id, "Handed over to collection")  # a retry after a lost answer
+        assert len(shop.notes(external_id)) == 1
+
     def test_notifies_admins(self, shop) -> None:
         shop.connector().notify_admin("3 orders are ready for handover")
         assert shop.admin_notices() == ["3 orders are ready for handover"]
