@@ -42,6 +42,7 @@ class RowIdConverter(IntegerConverter):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from backend.audit import views as audit_views
     from backend.auth.blueprint import bp as auth_bp
     from backend.cases import views as case_views
     from backend.console import views as console_views
@@ -71,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(case_views.blp)
     api.register_blueprint(payment_views.blp)
     api.register_blueprint(console_views.blp)
+    api.register_blueprint(audit_views.blp)
     app.register_blueprint(console_views.bp)
 
 

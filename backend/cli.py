@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from backend.audit.cli import audit as audit_commands
 from backend.cases.cli import cases as case_commands
 from backend.console.cli import console_link as console_link_command
 from backend.dunning.cli import rates as rates_commands
@@ -225,6 +226,33 @@ def keys_generate() -> None:
     click.echo(Fernet.generate_key().decode())
 
 
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key (the first of CLAIMBRIDGE_ENCRYPTION_KEY).
+
+    Safe to run again: rows already under the newest key are skipped, so an interrupted run is finished by
+    running it once more. Exits 1 while any secret can be opened by no configured key.
+    """
+    from backend.audit.services import record_event
+    from backend.ops.keys import rotate_stored_secrets
+
+    report = rotate_stored_secrets()
+    for name, rotated in report.rotated.items():
+        click.echo(f"{name:<58} {rotated:>6} re-encrypted  {report.current[name]:>6} already current")
+    record_event(
+        "keys.rotated",
+        actor="cli",
+        details={"rotated": sum(report.rotated.values()), "unreadable": len(report.unreadable)},
+    )
+    db.session.commit()
+    if report.unreadable:
+        for where in report.unreadable:
+            click.echo(f"cannot decrypt {where} with any configured key", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo("Every stored secret is under the newest key; the older keys may now be removed.")
+
+
 main.add_command(shopware_commands)
 main.add_command(woocommerce_commands)
 main.add_command(rates_commands)
@@ -234,3 +262,4 @@ main.add_command(case_commands)
 main.add_command(handover_commands)
 main.add_command(statement_commands)
 main.add_command(console_link_command)
+main.add_command(audit_commands)

@@ -34,7 +34,10 @@ def decrypt_text(token: str) -> str:
 
 def rotate_text(token: str) -> str:
     """Re-encrypt a stored secret with the newest key."""
-    return _cipher().rotate(token.encode()).decode()
+    try:
+        return _cipher().rotate(token.encode()).decode()
+    except InvalidToken as error:
+        raise DecryptionError("stored secret cannot be decrypted with the configured keys") from error
 
 
 def hash_secret(secret: str) -> str:

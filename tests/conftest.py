@@ -13,13 +13,16 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from backend import create_app
 from backend.auth.services import create_client as create_api_client_service
+from backend.cli import main
 from backend.extensions import db as _db
 from backend.extensions import limiter
 from backend.merchants.models import Merchant
@@ -135,8 +138,18 @@ def _empty_all_tables() -> None:
         names = ", ".join(f'"{t.name}"' for t in tables)
         _db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
+        # The audit trail's triggers refuse deletes (append-only); lift them for this clean-up only.
+        triggers = _db.session.execute(
+            sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'"
+            )
+        ).all()
+        for name, _ in triggers:
+            _db.session.execute(sa.text(f'DROP TRIGGER "{name}"'))
         for table in tables:
             _db.session.execute(table.delete())
+        for _, sql in triggers:
+            _db.session.execute(sa.text(sql))
     _db.session.commit()
 
 
@@ -180,6 +193,17 @@ def live_server_url(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@pytest.fixture
+def run(app: Flask) -> Callable[..., Any]:
+    """Return a function running a ``claimbridge`` command against the test app."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False)
+
+    return invoke
 
 
 # -- factories -----------------------------------------------------------------------------------------------

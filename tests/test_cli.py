@@ -2,25 +2,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
-
-from backend.cli import main
 from backend.handovers.models import Handover
-
-
-@pytest.fixture
-def run(app):
-    runner = CliRunner()
-
-    def invoke(*args):
-        result = runner.invoke(
-            main, list(args), obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False
-        )
-        return result
-
-    return invoke
 
 
 class TestMerchantsAndClients:

@@ -1,7 +1,8 @@
-"""Recording audit events."""
+"""Recording and reading audit events; the trail is append-only (the database refuses UPDATE and DELETE)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,13 +35,29 @@ def record_event(
     return event
 
 
-def list_events(merchant_id: int, *, page: int, per_page: int) -> tuple[list[AuditEvent], int]:
-    """Return one page of the merchant's audit events, newest first, and their total count."""
-    condition = AuditEvent.merchant_id == merchant_id
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(condition)) or 0
+def list_events(
+    merchant_id: int | None,
+    *,
+    page: int,
+    per_page: int,
+    action: str | None = None,
+    since: datetime | None = None,
+) -> tuple[list[AuditEvent], int]:
+    """Return one page of the merchant's audit events, newest first, and their total count.
+
+    ``merchant_id`` None reads the operator's own events, those kept outside any merchant (a purge).
+    """
+    conditions = [
+        AuditEvent.merchant_id.is_(None) if merchant_id is None else AuditEvent.merchant_id == merchant_id
+    ]
+    if action is not None:
+        conditions.append(AuditEvent.action == action)
+    if since is not None:
+        conditions.append(AuditEvent.created_at >= since)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions)) or 0
     rows = db.session.scalars(
         sa.select(AuditEvent)
-        .where(condition)
+        .where(*conditions)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)

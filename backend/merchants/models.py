@@ -22,6 +22,7 @@ SCOPES = (
     "settings:write",
     "console:session",
     "connections:write",
+    "audit:read",
 )
 
 
