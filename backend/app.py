@@ -16,6 +16,7 @@ from backend.config import instance_path_from, load_config
 from backend.errors import register_error_handlers
 from backend.extensions import api, db, limiter, migrate
 from backend.logs import configure_logging, init_request_logging
+from backend.metrics import init_request_metrics
 from backend.openapi import document_decimals, register_security_scheme
 from backend.schemas import MAX_ROW_ID
 
@@ -50,6 +51,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.handovers import views as handover_views
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
+    from backend.ops.blueprint import bp as ops_bp
     from backend.orders import views as order_views
     from backend.payments import views as payment_views
     from backend.receivables import views as receivable_views
@@ -59,6 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.woocommerce.blueprint import bp as woocommerce_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp)
     api.register_blueprint(merchant_views.blp)
     app.register_blueprint(shopware_bp)
@@ -114,6 +117,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_oauth(app)
     register_error_handlers(app)
     init_request_logging(app)
+    init_request_metrics(app)
     # Authentication first: nothing of an unauthenticated request's body is read or parsed.
     app.before_request(authenticate_request)
     app.before_request(require_json_body)

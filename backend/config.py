@@ -121,6 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAIL_FROM", None, "sender address of dunning e-mails (the merchant's name is shown with it)"),
     Setting(
+        "METRICS_TOKEN",
+        None,
+        "bearer token Prometheus sends to /metrics (16+ characters); unset: /metrics answers loopback clients only",
+        secret=True,
+    ),
+    Setting(
         "BASE_RATE_URL",
         BASE_RATE_URL,
         "the Deutsche Bundesbank's §247 BGB base-rate series (SDMX-CSV), read weekly by `claimbridge rates sync`",
@@ -158,6 +164,7 @@ class Config:
     smtp_url: str | None = None
     mail_from: str | None = None
     base_rate_url: str = BASE_RATE_URL
+    metrics_token: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_flask(self) -> dict[str, Any]:
@@ -201,6 +208,7 @@ class Config:
             "CLAIMBRIDGE_SMTP_URL": self.smtp_url,
             "CLAIMBRIDGE_MAIL_FROM": self.mail_from,
             "CLAIMBRIDGE_BASE_RATE_URL": self.base_rate_url,
+            "CLAIMBRIDGE_METRICS_TOKEN": self.metrics_token,
             "API_TITLE": "ClaimBridge API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",
@@ -390,6 +398,10 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
     if not isinstance(logging.getLevelName(log_level), int):
         problems.append(f"{ENV_PREFIX}LOG_LEVEL={log_level!r}: not a logging level")
 
+    metrics_token = (get("METRICS_TOKEN") or "").strip() or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        problems.append(f"{ENV_PREFIX}METRICS_TOKEN must be at least 16 characters")
+
     config = Config(
         env=env,
         database_url=database_url,
@@ -423,6 +435,7 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         smtp_url=_parse_smtp_url(get("SMTP_URL"), problems),
         mail_from=_parse_mail_from(get("MAIL_FROM"), problems),
         base_rate_url=get("BASE_RATE_URL") or BASE_RATE_URL,
+        metrics_token=metrics_token,
     )
     if problems:
         raise ConfigError(problems)

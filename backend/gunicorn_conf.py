@@ -7,6 +7,8 @@ credit bureau, a shop's Admin API) no longer blocks the worker either. No buffer
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "5000"))
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -21,3 +23,15 @@ limit_request_fields = 100
 accesslog = None  # the app logs one line per request itself, with request id and merchant
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# /metrics adds up every worker's counters through files in one directory (prometheus_client's multiprocess
+# mode). It must be named before a worker imports prometheus_client, so here, in the master; a directory the
+# operator names is emptied at start, since counts of an earlier run would be added to this one's.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="claimbridge-metrics-")
+
+
+def on_starting(server: object) -> None:
+    """Empty the metrics directory before the first worker starts."""
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()

@@ -32,6 +32,7 @@ class JobLease(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the running worker took it
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_result: Mapped[str | None] = mapped_column(sa.String(500))
 
@@ -70,7 +71,7 @@ def _claim(job: Job, now: datetime) -> bool:
             JobLease.next_run_at <= now,
             sa.or_(JobLease.leased_until.is_(None), JobLease.leased_until < now),
         )
-        .values(leased_until=now + job.lease)
+        .values(leased_until=now + job.lease, leased_at=now)
     )
     db.session.commit()
     return claimed.rowcount == 1
@@ -82,7 +83,11 @@ def _release(job: Job, result: str) -> None:
         sa.update(JobLease)
         .where(JobLease.name == job.name)
         .values(
-            leased_until=None, last_finished_at=now, next_run_at=now + job.interval, last_result=result[:500]
+            leased_until=None,
+            leased_at=None,
+            last_finished_at=now,
+            next_run_at=now + job.interval,
+            last_result=result[:500],
         )
     )
     db.session.commit()

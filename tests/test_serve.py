@@ -164,3 +164,29 @@ def test_chunked_bodies_over_the_limit_are_413_and_never_cut_to_fit(served):
     assert _chunked(port, headers, [body, spaces[:500_000], spaces[500_000:], b"garbage"])[0] == 413
     # Under the limit, trailing garbage is malformed JSON.
     assert _chunked(port, headers, [body, b" garbage"])[0] == 400
+
+
+def _risk_checks_counted(base: str) -> float:
+    """Scrape /metrics on a new connection and return how many risk checks were answered 201."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(base + "/metrics", headers={"Connection": "close"}, timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "claimbridge_http_request_duration_seconds_count"
+        and sample.labels == {"endpoint": "risk.create_risk_check", "method": "POST", "status": "201"}
+    )
+
+
+def test_metrics_add_up_every_gunicorn_worker(served):
+    base, _, headers = served
+    before = _risk_checks_counted(base)
+    for _ in range(20):  # each on its own connection, so both workers answer some
+        response = requests.post(
+            base + "/api/v1/risk-checks", json=CHECK, headers={**headers, "Connection": "close"}, timeout=10
+        )
+        assert response.status_code == 201
+    # Whichever worker answers a scrape, it reports the checks both workers answered.
+    assert [_risk_checks_counted(base) - before for _ in range(6)] == [20] * 6

@@ -20,6 +20,7 @@ from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
+from backend.metrics import count_risk_decision
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING, State
 from backend.risk.bureau import bureau_result_for
@@ -522,6 +523,7 @@ def run_risk_check(
     }
     values["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     connection.execute(_INSERT_CHECK, values)
+    count_risk_decision(values["decision"], [reason["code"] for reason in values["reasons"]])
     return RiskCheck(**values)
 
 
