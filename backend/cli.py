@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from backend.audit.cli import audit as audit_commands
 from backend.cases.cli import cases as case_commands
@@ -211,6 +212,38 @@ def show_config(markdown: bool) -> None:
     click.echo("| variable | default | meaning |\n| --- | --- | --- |")
     for setting in SETTINGS:
         click.echo(f"| `{ENV_PREFIX}{setting.name}` | {setting.default or '—'} | {setting.help} |")
+
+
+@main.command("doctor", with_appcontext=False)
+@click.option("--strict", is_flag=True, help="fail on warnings too")
+@click.pass_context
+def doctor(ctx: click.Context, strict: bool) -> None:
+    """Check configuration, database, rate-limit store, SMTP, base rates and every shop; change nothing.
+
+    Exits 0 when nothing failed (warnings are printed), 1 when something failed (or warned, with --strict).
+    """
+    from backend.config import ConfigError
+    from backend.doctor import FAIL, PASS, Finding, run_checks
+
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(Finding(FAIL, "configuration", problem).line())
+        raise click.exceptions.Exit(1) from None
+    with app.app_context():
+        findings = list(_echoed(run_checks()))
+    failed = [f for f in findings if f.status == FAIL or (strict and f.status != PASS)]
+    warned = [f for f in findings if f.status not in (PASS, FAIL)]
+    click.echo(f"{len(findings)} checks: {len(failed)} failed, {len(warned)} warnings")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _echoed(findings: Iterator[Any]) -> Iterator[Any]:
+    for finding in findings:
+        click.echo(finding.line())
+        yield finding
 
 
 @main.group("keys")

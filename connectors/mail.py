@@ -250,6 +250,19 @@ class SmtpMailer(Mailer):
         logger.info("mail %s sent via %s to %d recipient(s)", message_id, where, len(recipients))
         return message_id
 
+    def check(self) -> None:
+        """Connect, secure and log in as a send would, then quit without sending; raise the typed error."""
+        where = f"{self.settings.host}:{self.settings.port}"
+        try:
+            client = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _error_from(exc, where, in_transaction=False) from None
+        with client:
+            try:
+                client.noop()
+            except (smtplib.SMTPException, OSError) as exc:
+                raise _error_from(exc, where, in_transaction=False) from None
+
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         client: smtplib.SMTP

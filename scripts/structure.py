@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "backend.app",
             "backend.cli",
             "backend.demo",
+            "backend.doctor",
             "backend.gunicorn_conf",
             "backend.jobs",
             "backend.models",

@@ -70,8 +70,11 @@ def _batches(table: sa.Table, column: sa.Column) -> Iterator[list[sa.Row]]:
         last = tuple(rows[-1][: len(key)])
 
 
-def rotate_stored_secrets() -> RotationReport:
-    """Re-encrypt every stored secret not yet under the newest key; commit batch by batch."""
+def rotate_stored_secrets(*, dry_run: bool = False) -> RotationReport:
+    """Re-encrypt every stored secret not yet under the newest key; commit batch by batch.
+
+    With ``dry_run`` nothing is written: ``rotated`` counts the secrets a rotation would re-encrypt.
+    """
     newest = Fernet(current_app.config["CLAIMBRIDGE_ENCRYPTION_KEYS"][0])
     report = RotationReport()
     for table, column in encrypted_columns():
@@ -90,13 +93,17 @@ def rotate_stored_secrets() -> RotationReport:
                 except DecryptionError:
                     report.unreadable.append(f"{name} {ids}")
                     continue
+                if dry_run:
+                    rotated += 1
+                    continue
                 changed = db.session.execute(
                     sa.update(table)
                     .where(*(c == ids[c.name] for c in key), column == token)
                     .values({column.name: fresh})
                 )
                 rotated += changed.rowcount
-            db.session.commit()
+            if not dry_run:
+                db.session.commit()
         report.rotated[name], report.current[name] = rotated, current
         if rotated:
             logger.info("keys rotate: %s: %d secrets re-encrypted with the newest key", name, rotated)

@@ -161,6 +161,18 @@ def check_webhooks(connection: ShopConnection, connector: WooCommerceConnector) 
     return healed + missing
 
 
+def webhooks_in_shop(connection: ShopConnection, connector: WooCommerceConnector) -> dict[str, str | None]:
+    """Return each topic's webhook status as the shop reports it now (None: the shop has none); change nothing."""
+    in_shop = {int(hook["id"]): hook for hook in _ours(connection.id, connector.webhooks())}
+    rows = _topic_rows(connection.id)
+    found: dict[str, str | None] = {}
+    for topic in WEBHOOK_TOPICS:
+        row = rows.get(topic)
+        hook = in_shop.get(row.webhook_id) if row is not None and row.webhook_id else None
+        found[topic] = str(hook.get("status") or "") if hook is not None else None
+    return found
+
+
 def remove_webhooks(connection: ShopConnection, connector: WooCommerceConnector) -> int:
     """Delete this connection's webhooks from the shop; return how many were deleted."""
     ours = _ours(connection.id, connector.webhooks())
