@@ -9,7 +9,11 @@
   payment-method filter, so ``payment_method`` is applied to each page here. ``status=any`` leaves out the
   trash (``include_trashed`` asks for it in a second pass); a permanently deleted order answers 404.
 - Refunds: an order lists ``refunds: [{id, reason, total}]`` without dates; the refund objects
-  (``GET /wc/v3/orders/{id}/refunds``) carry ``date_created_gmt`` and are read for orders that have any.
+  (``GET /wc/v3/orders/{id}/refunds``) carry ``date_created_gmt`` and are read for orders that have any, for
+  the date only. On HPOS, 7.9's ``OrdersTableRefundDataStore::read_multiple`` sets amount and reason after
+  ``init_order_record`` marked the refund read, so they sit in its pending changes, and the refunds
+  controller's ``get_formatted_item_data`` renders ``get_data()`` (stored data without changes): every refund
+  object says ``amount`` "0.00" and ``reason`` "". The order's list uses ``get_amount()`` and is right.
 - Payment state: WooCommerce has no payment state separate from the order status, and for invoice gateways
   the status says nothing about payment (WooCommerce sets ``date_paid`` as soon as an order is
   "processing", which an invoice order reaches when it ships). So ClaimBridge keeps the payment state in the
@@ -347,14 +351,19 @@ class WooCommerceConnector(HttpClient, ShopConnector):
     def notify_admin(
         self, text: str, *, order_id: str | None = None, idempotency_key: str | None = None
     ) -> None:
-        """Add an admin notice (and a private note on ``order_id``) through the ClaimBridge plugin."""
-        body: dict[str, Any] = {"message": text, "level": "info"}
+        """Add an admin notice (shop-wide, or with a private note on ``order_id``) through the ClaimBridge plugin.
+
+        The plugin answers a repeated idempotency key with the first notice, so a call without one gets its own
+        key and is replayed safely within the call.
+        """
+        body: dict[str, Any] = {
+            "message": text,
+            "level": "info",
+            "idempotency_key": idempotency_key or f"notice-{secrets.token_hex(16)}",
+        }
         if order_id is not None:
             body["order_id"] = int(order_id)
-        if idempotency_key is not None:
-            body["idempotency_key"] = idempotency_key
-        # The plugin answers a repeated idempotency_key with the first note: replaying is safe with one.
-        self.request("POST", "wc-claimbridge/v1/notices", json=body, idempotent=idempotency_key is not None)
+        self.request("POST", "wc-claimbridge/v1/notices", json=body, idempotent=True)
 
     # -- the ClaimBridge plugin and the shop itself ----------------------------------------------
 
@@ -436,31 +445,29 @@ class WooCommerceConnector(HttpClient, ShopConnector):
         return self.request("GET", f"wc/v3/orders/{external_id}").json(parse_float=Decimal)
 
     def _refunds(self, raw: Mapping[str, Any]) -> tuple[Refund, ...]:
-        """Read the order's refunds, dated from the refund objects (the order lists only id, reason, total).
+        """Read the order's refunds: amount and reason as the order lists them, the date from the refund objects.
 
-        WooCommerce 7.9 on HPOS lists no refund objects (its refunds controller queries posts): a refund the
-        order lists without an object keeps its amount and no date, which the caller books conservatively.
+        The order's ``refunds[]`` comes from ``WC_Order_Refund::get_amount()``/``get_reason()`` and is right on
+        both storages; WooCommerce 7.9's refunds controller renders ``get_data()``, which on HPOS carries
+        ``amount`` "0.00" and an empty reason (see the module docstring), so the objects are read only for
+        ``date_created_gmt``. A refund without an object keeps no date, which the caller books conservatively.
         """
         listed = {str(entry["id"]): entry for entry in raw.get("refunds") or [] if entry.get("id")}
         if not listed:
             return ()
-        objects = {
-            str(refund["id"]): refund
+        dates = {
+            str(refund["id"]): parse_utc(refund.get("date_created_gmt"))
             for refund in self._pages(f"wc/v3/orders/{raw['id']}/refunds", {"per_page": 100})
         }
-        refunds = []
-        for refund_id in sorted(set(listed) | set(objects), key=int):
-            found = objects.get(refund_id)
-            amount = found.get("amount") if found else listed[refund_id].get("total")
-            refunds.append(
-                Refund(
-                    external_id=refund_id,
-                    amount=abs(to_decimal(amount or "0")),
-                    refunded_at=parse_utc(found.get("date_created_gmt")) if found else None,
-                    reason=blank_to_none((found or listed[refund_id]).get("reason")),
-                )
+        return tuple(
+            Refund(
+                external_id=refund_id,
+                amount=abs(to_decimal(entry.get("total") or "0")),
+                refunded_at=dates.get(refund_id),
+                reason=blank_to_none(entry.get("reason")),
             )
-        return tuple(refunds)
+            for refund_id, entry in sorted(listed.items(), key=lambda item: int(item[0]))
+        )
 
     def _normalise(self, raw: Mapping[str, Any]) -> ShopOrder:
         stored = _stored_meta(raw)

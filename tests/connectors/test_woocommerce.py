@@ -286,7 +286,9 @@ class TestWebhooks:
 
 
 class TestRefundsAndLifecycle:
-    def test_partial_refund_is_read_with_its_date(self, fake, connector) -> None:
+    @pytest.mark.parametrize("storage", ["posts", "hpos"])
+    def test_partial_refund_is_read_with_its_date(self, fake, connector, storage) -> None:
+        fake.storage = storage  # on HPOS the refund objects say 0.00 and "" (the order's list is right)
         order_id = fake.add_order(total="89.90")
         when = datetime(2025, 5, 6, 22, 30, tzinfo=UTC)
         fake.refund(order_id, "44.95", reason="Rücksendung", when=when)
@@ -412,11 +414,23 @@ class TestShopAndPlugin:
             connector.send_dunning_notice({"notice_id": "n", "order_id": 1})
 
     def test_admin_notice_carries_order_and_idempotency_key(self, fake, connector) -> None:
-        connector.notify_admin("Handover proposed", order_id="1001", idempotency_key="k1")
-        connector.notify_admin("Handover proposed", order_id="1001", idempotency_key="k1")
+        order_id = fake.add_order()
+        connector.notify_admin("Handover proposed", order_id=str(order_id), idempotency_key="k1")
+        connector.notify_admin("Handover proposed", order_id=str(order_id), idempotency_key="k1")
         assert fake.notices == [
-            {"message": "Handover proposed", "level": "info", "order_id": 1001, "idempotency_key": "k1"}
+            {"message": "Handover proposed", "level": "info", "order_id": order_id, "idempotency_key": "k1"}
         ]
+
+    def test_shop_wide_notice_has_no_order_and_a_key_of_its_own(self, fake, connector) -> None:
+        connector.notify_admin("Webhooks re-enabled")
+        connector.notify_admin("Webhooks re-enabled")
+        assert [notice["message"] for notice in fake.notices] == ["Webhooks re-enabled"] * 2
+        assert all("order_id" not in notice for notice in fake.notices)
+        assert fake.notices[0]["idempotency_key"] != fake.notices[1]["idempotency_key"]
+
+    def test_notice_for_an_unknown_order_is_not_found(self, fake, connector) -> None:
+        with pytest.raises(errors.NotFoundError):
+            connector.notify_admin("Handover proposed", order_id="424242", idempotency_key="k2")
 
 
 class TestWebhookSignature:

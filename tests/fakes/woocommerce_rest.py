@@ -23,7 +23,8 @@ status (setting ``date_paid`` on the way to processing/completed like ``WC_Order
 On posts storage a meta-only update leaves ``date_modified`` alone (``WC_Order_Data_Store_CPT`` updates the
 post only for prop changes); HPOS (``storage="hpos"``) moves it. Orders list ``refunds: [{id, reason,
 total}]`` (V2 controller ``get_formatted_item_data``); refund objects with dates come from
-``/orders/{id}/refunds`` (``class-wc-rest-order-refunds-v2-controller.php``); a refund of the whole
+``/orders/{id}/refunds`` (``class-wc-rest-order-refunds-v2-controller.php``; on HPOS they say amount
+"0.00" and reason "", see ``_render_refund``); a refund of the whole
 remaining total moves the order to ``refunded`` (``wc_order_fully_refunded`` in
 ``includes/wc-order-functions.php``). ``DELETE /orders/{id}`` trashes (``force=true`` deletes for good,
 ``WC_REST_CRUD_Controller::delete_item``); a deleted order answers 404 ``woocommerce_rest_shop_order_invalid_id``.
@@ -614,10 +615,6 @@ class FakeWooCommerce:
             if missing is not None:
                 return missing
             if request.method == "GET":
-                if self.storage == "hpos":
-                    # Version2/class-wc-rest-order-refunds-v2-controller.php queries posts (post_parent__in):
-                    # on HPOS without compatibility sync, 7.9 lists no refund objects at all.
-                    return jsonify([])
                 return jsonify([self._render_refund(r) for r in reversed(self.refunds[order_id])])
         payload = request.get_json(force=True) or {}
         try:
@@ -636,12 +633,16 @@ class FakeWooCommerce:
         return response
 
     def _render_refund(self, refund: Mapping[str, Any]) -> dict[str, Any]:
+        # src/Internal/DataStores/Orders/OrdersTableRefundDataStore.php read_multiple() sets amount and reason
+        # after init_order_record() marked the refund read (pending changes), and the refunds controller's
+        # get_formatted_item_data() renders get_data(): on HPOS every refund object says 0.00 and "".
+        hpos = self.storage == "hpos"
         return {
             "id": refund["id"],
             "date_created": wc_datetime(refund["created"], self.zone),
             "date_created_gmt": wc_datetime(refund["created"]),
-            "amount": refund["amount"],
-            "reason": refund["reason"],
+            "amount": "0.00" if hpos else refund["amount"],
+            "reason": "" if hpos else refund["reason"],
             "refunded_by": 1,
             "refunded_payment": False,
         }
@@ -755,10 +756,20 @@ class FakeWooCommerce:
         if not self.plugin_installed:
             return self._no_route(LookupError())
         payload = request.get_json(force=True) or {}
+        # plugins/woocommerce/claimbridge/includes/class-claimbridge-rest-controller.php create_notice():
+        # message, level and idempotency_key required (WordPress answers 400 rest_missing_callback_param),
+        # order_id optional (a shop-wide notice) but must name an order.
+        missing = [p for p in ("message", "level", "idempotency_key") if not payload.get(p)]
+        if missing:
+            return wp_error(400, "rest_missing_callback_param", f"Missing parameter(s): {', '.join(missing)}")
         with self._lock:
-            key = payload.get("idempotency_key")
+            if "order_id" in payload and payload["order_id"] not in self.orders:
+                return wp_error(
+                    404, "claimbridge_order_not_found", f"Order {payload['order_id']} does not exist."
+                )
+            key = payload["idempotency_key"]
             for n, earlier in enumerate(self.notices, start=1):
-                if key and earlier.get("idempotency_key") == key:
+                if earlier.get("idempotency_key") == key:
                     return jsonify(id=n)
             self.notices.append(payload)
             response = jsonify(id=len(self.notices))

@@ -151,18 +151,18 @@ class TestRefunds:
             Decimal("0.00"),
         )
 
-    def test_hpos_refund_without_refund_objects_is_dated_on_the_invoice_day(self, db, shop, connection_id):
+    def test_hpos_refund_is_booked_at_the_orders_amount_on_the_refund_day(self, db, shop, connection_id):
         fake = shop.fake
-        fake.storage = "hpos"
+        fake.storage = "hpos"  # the refund objects say amount 0.00 and reason "" there
         created = datetime(2025, 5, 2, 10, tzinfo=UTC)
         order_id = fake.add_order(payment_method="invoice", total="89.90", created_at=created)
         reconcile_all_connections()
-        fake.refund(order_id, "44.95", when=datetime(2025, 5, 20, 9, tzinfo=UTC))
+        fake.refund(order_id, "44.95", reason="Rücksendung", when=datetime(2025, 5, 20, 9, tzinfo=UTC))
         process_order_sync_requests()
         receivable = receivable_of(db, order_id)
         (booking,) = payment_bookings(receivable)
-        # No date from the shop: the earliest day claims the least interest.
-        assert (booking.amount, booking.booked_on) == (Decimal("44.95"), date(2025, 5, 2))
+        assert (booking.amount, booking.booked_on) == (Decimal("44.95"), date(2025, 5, 20))
+        assert receivable.balance == Decimal("44.95")
 
 
 class TestBuyerFacts:

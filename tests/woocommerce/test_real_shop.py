@@ -110,7 +110,6 @@ def test_only_placed_invoice_orders_become_receivables(db, shop, connection_id):
     assert receivable_of(db, failed) is None
 
 
-@pytest.mark.parametrize("shop", ["posts"], indirect=True)  # HPOS: the refund is not seen yet (open work)
 def test_a_partial_refund_lowers_the_claim(db, shop, connection_id):
     order_id = shop.create_order(total="89.90", days_ago=30)
     reconcile_all_connections()

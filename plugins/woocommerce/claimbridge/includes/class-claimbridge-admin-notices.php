@@ -24,13 +24,15 @@ class ClaimBridge_Admin_Notices {
 	 * @param string $message Text.
 	 * @param string $level   info, warning or error.
 	 * @param int    $order_id Order it concerns (0 for none).
+	 * @return string The notice's id.
 	 */
-	public function add( string $message, string $level, int $order_id = 0 ): void {
+	public function add( string $message, string $level, int $order_id = 0 ): string {
+		$id      = wp_generate_uuid4();
 		$notices = $this->all();
 		array_unshift(
 			$notices,
 			array(
-				'id'       => wp_generate_uuid4(),
+				'id'       => $id,
 				'message'  => $message,
 				'level'    => in_array( $level, self::LEVELS, true ) ? $level : 'info',
 				'order_id' => $order_id,
@@ -38,6 +40,7 @@ class ClaimBridge_Admin_Notices {
 			)
 		);
 		update_option( self::OPTION, array_slice( $notices, 0, self::MAX ), false );
+		return $id;
 	}
 
 	/**

@@ -15,9 +15,10 @@ defined( 'ABSPATH' ) || exit;
  */
 class ClaimBridge_Rest_Controller {
 
-	const NAMESPACE_V1 = 'wc-claimbridge/v1';
-	const NOTICE_META  = '_claimbridge_notice_';
-	const DUNNING_META = '_claimbridge_dunning_notice_';
+	const NAMESPACE_V1       = 'wc-claimbridge/v1';
+	const NOTICE_META        = '_claimbridge_notice_';
+	const DUNNING_META       = '_claimbridge_dunning_notice_';
+	const SHOP_NOTICE_OPTION = 'claimbridge_notice_';
 
 	/**
 	 * Orders and mailer.
@@ -67,9 +68,8 @@ class ClaimBridge_Rest_Controller {
 				'permission_callback' => $permission,
 				'args'                => array(
 					'order_id'        => array(
-						'type'     => 'integer',
-						'minimum'  => 1,
-						'required' => true,
+						'type'    => 'integer',
+						'minimum' => 1,
 					),
 					'message'         => array(
 						'type'      => 'string',
@@ -200,27 +200,40 @@ class ClaimBridge_Rest_Controller {
 	}
 
 	/**
-	 * POST notices: a private order note and an admin notice, once per idempotency key.
+	 * POST notices: an admin notice (and a private note on the order it names), once per idempotency key.
+	 *
+	 * Without order_id the notice is shop-wide; its key is remembered in an option of its own, so it stays
+	 * deduplicated after the notice list has moved on.
 	 *
 	 * @param WP_REST_Request $request Request.
 	 * @return WP_REST_Response|WP_Error
 	 */
 	public function create_notice( WP_REST_Request $request ) {
 		$order_id = (int) $request['order_id'];
-		if ( ! $this->orders->exists( $order_id ) ) {
+		if ( $request->has_param( 'order_id' ) && ! $this->orders->exists( $order_id ) ) {
 			return self::order_not_found( $order_id );
 		}
-		$meta_key = self::NOTICE_META . md5( (string) $request['idempotency_key'] );
+		$key      = md5( (string) $request['idempotency_key'] );
+		$meta_key = self::NOTICE_META . $key;
+		$option   = self::SHOP_NOTICE_OPTION . $key;
 		return $this->once(
-			'notice_' . md5( (string) $request['idempotency_key'] ),
-			function () use ( $order_id, $meta_key ) {
-				$existing = $this->orders->get_meta( $order_id, $meta_key );
-				return '' === $existing ? null : new WP_REST_Response( array( 'id' => (int) $existing ), 200 );
+			'notice_' . $key,
+			function () use ( $order_id, $meta_key, $option ) {
+				$existing = $order_id > 0 ? $this->orders->get_meta( $order_id, $meta_key ) : (string) get_option( $option, '' );
+				if ( '' === $existing ) {
+					return null;
+				}
+				return new WP_REST_Response( array( 'id' => $order_id > 0 ? (int) $existing : $existing ), 200 );
 			},
-			function () use ( $request, $order_id, $meta_key ) {
-				$note_id = $this->orders->add_private_note( $order_id, (string) $request['message'] );
+			function () use ( $request, $order_id, $meta_key, $option ) {
+				$message   = (string) $request['message'];
+				$notice_id = $this->notices->add( $message, (string) $request['level'], $order_id );
+				if ( 0 === $order_id ) {
+					add_option( $option, $notice_id, '', false );
+					return new WP_REST_Response( array( 'id' => $notice_id ), 201 );
+				}
+				$note_id = $this->orders->add_private_note( $order_id, $message );
 				$this->orders->set_meta( $order_id, $meta_key, (string) $note_id );
-				$this->notices->add( (string) $request['message'], (string) $request['level'], $order_id );
 				return new WP_REST_Response( array( 'id' => $note_id ), 201 );
 			}
 		);

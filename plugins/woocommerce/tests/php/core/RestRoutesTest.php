@@ -63,6 +63,28 @@ class RestRoutesTest extends ClaimBridge_Rest_Test_Case {
 		$this->assertSame( 42, $notices[0]['order_id'] );
 	}
 
+	public function test_shop_wide_notice_needs_no_order_and_is_added_once(): void {
+		$body  = array(
+			'message'         => 'Der Webhook order.updated war abgeschaltet und ist wieder aktiv.',
+			'level'           => 'warning',
+			'idempotency_key' => 'webhooks-healed-1',
+		);
+		$first = $this->call( 'POST', 'notices', $body );
+		$this->assertSame( 201, $first->get_status() );
+		$notices = new ClaimBridge_Admin_Notices();
+		for ( $n = 0; $n < ClaimBridge_Admin_Notices::MAX; $n++ ) { // Push it out of the shown list.
+			$notices->add( "other $n", 'info' );
+		}
+		$again = $this->call( 'POST', 'notices', $body );
+		$this->assertSame( 200, $again->get_status() );
+		$this->assertSame( $first->get_data()['id'], $again->get_data()['id'] );
+		$this->assertSame( array(), $this->orders->notes );
+		$this->assertSame( 0, count( wp_list_filter( $notices->all(), array( 'message' => $body['message'] ) ) ) );
+		$this->assertSame( 201, $this->call( 'POST', 'notices', array( 'idempotency_key' => 'webhooks-healed-2' ) + $body )->get_status() );
+		$shown = $notices->all()[0];
+		$this->assertSame( array( $body['message'], 'warning', 0 ), array( $shown['message'], $shown['level'], $shown['order_id'] ) );
+	}
+
 	public function test_bad_notices_are_refused_and_change_nothing(): void {
 		$good = array(
 			'order_id'        => 42,
@@ -72,6 +94,7 @@ class RestRoutesTest extends ClaimBridge_Rest_Test_Case {
 		);
 		$this->assertSame( 400, $this->call( 'POST', 'notices', array( 'level' => 'loud' ) + $good )->get_status() );
 		$this->assertSame( 400, $this->call( 'POST', 'notices', array( 'message' => '' ) + $good )->get_status() );
+		$this->assertSame( 400, $this->call( 'POST', 'notices', array( 'order_id' => 0 ) + $good )->get_status() );
 		$missing = $this->call( 'POST', 'notices', array( 'order_id' => 7 ) + $good );
 		$this->assertSame( 404, $missing->get_status() );
 		$this->assertSame( 'claimbridge_order_not_found', $missing->get_data()['code'] );
