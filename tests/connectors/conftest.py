@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
+import base64
 import ipaddress
+import json
+import os
 import socket
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from connectors.shops.base import NOTES_FIELD, RISK_CHECK_FIELD
 from tests.fakes.server import FakeServer
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.woocommerce_rest import FakeWooCommerce
+from tests.woocommerce.real_shop import WOOCOMMERCE_DIR_ENV, Forwarder, RealShop, real_shop
 
 
 @pytest.fixture(autouse=True)
@@ -172,15 +176,135 @@ class WooCommerceHarness(ShopHarness):
         return [notice["message"] for notice in self.fake.notices]
 
 
+# A seeded order as a checkout leaves it: one save (so the dates are the seed's), on hold, without the
+# status-change notes WooCommerce writes on that save (the doubles' orders start without notes too).
+SEED_ORDER = r"""
+$in = json_decode( base64_decode( getenv( 'CB_SEED' ) ), true );
+$address = array(
+	'first_name' => 'Erika', 'last_name' => 'Mustermann', 'email' => 'erika@example.com',
+	'address_1' => 'Musterstraße 12a', 'postcode' => '10115', 'city' => 'Berlin', 'country' => 'DE',
+);
+$order = new WC_Order();
+$order->add_product( wc_get_product( $in['product_id'] ), 1, array( 'subtotal' => $in['total'], 'total' => $in['total'] ) );
+$order->set_address( $address, 'billing' );
+$order->set_address( $address, 'shipping' );
+$order->set_payment_method( $in['payment_method'] );
+$order->set_currency( 'EUR' );
+$order->calculate_totals( false );
+$order->set_date_created( $in['created_at'] );
+$order->set_date_modified( $in['created_at'] );
+if ( $in['risk_check_id'] ) {
+	$order->update_meta_data( '_claimbridge_risk_check_id', $in['risk_check_id'] );
+}
+$order->set_status( 'on-hold' );
+$order->save();
+foreach ( wc_get_order_notes( array( 'order_id' => $order->get_id() ) ) as $note ) {
+	wc_delete_order_note( $note->id );
+}
+// The status change saved the order again (stock reduced): give it back the seed's modification date.
+$order = wc_get_order( $order->get_id() );
+$order->set_date_modified( $in['created_at'] );
+$order->save();
+echo $order->get_id();
+"""
+
+RESET_SHOP = r"""
+foreach ( wc_get_orders( array( 'limit' => -1, 'status' => 'any', 'return' => 'ids' ) ) as $id ) {
+	wc_get_order( $id )->delete( true );
+}
+global $wpdb;
+$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s", $wpdb->esc_like( 'claimbridge_notice_' ) . '%' ) );
+delete_option( 'claimbridge_admin_notices' );
+echo 1;
+"""
+
+
+class RealWooCommerceHarness(WooCommerceHarness):
+    """A real WooCommerce 7.9 shop (HPOS, with the ClaimBridge plugin) behind a recording, fault-injecting proxy."""
+
+    platform = "woocommerce"
+
+    def __init__(self, real: RealShop, server: FakeServer, backoff: Backoff, sleeps: SleepRecorder) -> None:
+        super().__init__(real, server, backoff, sleeps)
+        self.real = real
+
+    def seed(
+        self,
+        *,
+        total: str = "119.00",
+        created_at: datetime | None = None,
+        payment_method: str = "german_market_purchase_on_account",
+        risk_check_id: str | None = None,
+    ) -> str:
+        when = created_at or datetime.now(UTC).replace(microsecond=0)
+        seed = {
+            "product_id": self.real.product_id,
+            "total": total,
+            "created_at": int(when.timestamp()),
+            "payment_method": payment_method,
+            "risk_check_id": risk_check_id,
+        }
+        encoded = base64.b64encode(json.dumps(seed).encode()).decode()
+        return str(self.real.php(f"putenv( 'CB_SEED={encoded}' );\n{SEED_ORDER}"))
+
+    def touch(self, external_id: str, when: datetime) -> None:
+        self.real.php(
+            f"$o = wc_get_order( {int(external_id)} ); $o->set_date_modified( {int(when.timestamp())} ); "
+            "$o->save(); echo 1;"
+        )
+
+    def case_fields(self, external_id: str) -> dict[str, Any]:
+        return {key[1:]: row["value"] for key, row in self.real.meta_rows(int(external_id)).items()}
+
+    def notes(self, external_id: str) -> list[str]:
+        return self.real.php(
+            f"$notes = wc_get_order_notes( array( 'order_id' => {int(external_id)} ) );"
+            " usort( $notes, function ( $a, $b ) { return $a->id - $b->id; } );"
+            " echo wp_json_encode( wp_list_pluck( $notes, 'content' ) );"
+        )
+
+    def admin_notices(self) -> list[str]:
+        return self.real.php(
+            "echo wp_json_encode( array_reverse( wp_list_pluck( get_option( 'claimbridge_admin_notices', array() ),"
+            " 'message' ) ) );"
+        )
+
+    def reset(self) -> None:
+        """Empty the shop of orders and notices, and the proxy of faults and recorded requests."""
+        self.real.php(RESET_SHOP)
+        self.server.clear_faults()
+        self.server.clear_requests()
+
+
+@pytest.fixture(scope="session")
+def real_woocommerce() -> Iterator[tuple[RealShop, FakeServer]]:
+    """A real WooCommerce shop on HPOS whose home URL is a recording proxy's (OAuth 1.0a signs the home URL)."""
+    woocommerce_dir = os.environ.get(WOOCOMMERCE_DIR_ENV)
+    if not woocommerce_dir:
+        pytest.skip(f"{WOOCOMMERCE_DIR_ENV} names no WooCommerce release tree (CI sets it where one exists)")
+    forwarder = Forwarder()
+    with FakeServer(forwarder) as server, real_shop(woocommerce_dir, home_url=server.url) as real:
+        forwarder.origin = real.origin
+        real.set_storage("hpos")
+        yield real, server
+
+
 HARNESSES: dict[str, tuple[type[ShopHarness], Callable[[], Any]]] = {
     "shopware": (ShopwareHarness, FakeShopwareAdmin),
     "woocommerce": (WooCommerceHarness, FakeWooCommerce),
 }
+REAL_WOOCOMMERCE = "woocommerce-real"
 
 
-@pytest.fixture(params=sorted(HARNESSES))
+@pytest.fixture(params=[*sorted(HARNESSES), REAL_WOOCOMMERCE])
 def shop(request: pytest.FixtureRequest, no_wait: Backoff, sleeps: SleepRecorder) -> Iterator[ShopHarness]:
-    """Yield a harness per platform: a running fake shop and a way to build connectors for it."""
+    """Yield a harness per platform: a running fake shop (or the real WooCommerce) and its connectors."""
+    if request.param == REAL_WOOCOMMERCE:
+        real, server = request.getfixturevalue("real_woocommerce")
+        harness = RealWooCommerceHarness(real, server, no_wait, sleeps)
+        harness.reset()
+        yield harness
+        return
     harness_class, make_fake = HARNESSES[request.param]
     fake = make_fake()
     with fake.serve() as server:

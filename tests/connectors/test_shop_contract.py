@@ -1,4 +1,5 @@
-"""The contract every ShopConnector fulfils, run against each platform's fake shop over real HTTP."""
+"""The contract every ShopConnector fulfils, run against each platform's fake shop over real HTTP, and against a
+real WooCommerce 7.9 shop (HPOS, behind a recording proxy) where ``CLAIMBRIDGE_WOOCOMMERCE_DIR`` names one."""
 
 from __future__ import annotations
 
