@@ -10,8 +10,9 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "de": {
         "/invoice_methods": (
             "Rechnungsartige Zahlarten",
-            "Technische Namen der Zahlarten, bei denen Sie in Vorleistung gehen (eine pro Zeile). Nur sie werden "
-            "riskanten Käufern ausgeblendet.",
+            "Technische Namen der Zahlarten, bei denen Sie in Vorleistung gehen (eine pro Zeile), für alle Ihre "
+            "Shops. Nur sie werden riskanten Käufern ausgeblendet, und nur so bezahlte Bestellungen werden "
+            "verfolgt.",
         ),
         "/review_at": (
             "Prüfen ab Punktzahl",
@@ -88,8 +89,8 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "en": {
         "/invoice_methods": (
             "Invoice-like payment methods",
-            "Technical names of the methods where you deliver before being paid (one per line). Only these are "
-            "hidden from risky buyers.",
+            "Technical names of the methods where you deliver before being paid (one per line), for all your "
+            "shops. Only these are hidden from risky buyers, and only orders paid this way are tracked.",
         ),
         "/review_at": ("Review from score", "From this score (0 bis 100) the order is flagged for review."),
         "/decline_at": (

@@ -73,11 +73,6 @@ def connections_add(
 @click.option("--key", default=None, help="a new access key id / consumer key (give --secret too)")
 @click.option("--secret", default=None, help="the new key's secret (prompted when --key is given alone)")
 @click.option("--name", default=None)
-@click.option(
-    "--invoice-methods",
-    default=None,
-    help="comma-separated payment method ids that count as invoice (WooCommerce: the shop's gateway ids)",
-)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def connections_update(
@@ -86,10 +81,9 @@ def connections_update(
     key: str | None,
     secret: str | None,
     name: str | None,
-    invoice_methods: str | None,
     as_json: bool,
 ) -> None:
-    """Change a connection's URL, credentials, name or invoice methods; its receivables stay with it."""
+    """Change a connection's URL, credentials or name; its receivables stay with it."""
     connection = db.session.get(ShopConnection, connection_id)
     if connection is None:
         raise click.ClickException(f"connection {connection_id} does not exist")
@@ -100,9 +94,6 @@ def connections_update(
         secret = secret if secret is not None else click.prompt("Secret", hide_input=True)
         key_field, secret_field = CREDENTIAL_FIELDS[connection.platform]
         credentials = {key_field: key, secret_field: secret}
-    methods = None
-    if invoice_methods is not None:
-        methods = [method.strip() for method in invoice_methods.split(",") if method.strip()]
     try:
         connection = services.update_connection(
             connection.merchant_id,
@@ -110,7 +101,6 @@ def connections_update(
             shop_url=shop_url,
             credentials=credentials,
             name=name,
-            invoice_methods=methods,
             actor="cli",
             checkpoint=db.session.commit,
         )

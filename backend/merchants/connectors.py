@@ -14,7 +14,7 @@ from backend.risk.services import get_policy
 from connectors.http import Backoff
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector
-from connectors.shops.woocommerce import DEFAULT_INVOICE_METHODS, WooCommerceConnector
+from connectors.shops.woocommerce import WooCommerceConnector
 
 # The worker retries a failed write or submission on its own schedule; its clients only ride out short blips,
 # and a Retry-After longer than a few seconds goes back to that schedule instead of blocking the worker.
@@ -74,17 +74,8 @@ def build_connector(
 
 
 def invoice_methods_of(connection: ShopConnection) -> tuple[str, ...]:
-    """Return the payment methods that count as invoice for a connection's orders.
-
-    The connection's own choice when the merchant made one; else the merchant's policy, plus for WooCommerce
-    the invoice gateways German shops use (Germanized, German Market, the ClaimBridge plugin's own).
-    """
-    if connection.invoice_methods is not None:
-        return tuple(connection.invoice_methods)
-    policy_methods = tuple(get_policy(connection.merchant_id).invoice_methods)
-    if connection.platform == "woocommerce":
-        return tuple(dict.fromkeys((*DEFAULT_INVOICE_METHODS, *policy_methods)))
-    return policy_methods
+    """Return the payment methods that count as invoice for a connection's orders: the merchant's policy's."""
+    return tuple(get_policy(connection.merchant_id).invoice_methods)
 
 
 def connector_for(connection: ShopConnection, **options: Any) -> ShopConnector:

@@ -58,8 +58,6 @@ class ShopConnection(db.Model):
     shop_id: Mapped[str | None] = mapped_column(sa.String(100))
     credentials_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    # Payment method ids that count as invoice in this shop; None: the platform's defaults and the policy's.
-    invoice_methods: Mapped[list[str] | None] = mapped_column(JSONType)
     sync_cursor: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

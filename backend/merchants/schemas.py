@@ -25,7 +25,13 @@ class ConnectionSchema(Schema):
     shop_id = fields.String(dump_only=True, allow_none=True)
     status = fields.String(dump_only=True)
     has_credentials = fields.Function(lambda c: c.credentials_encrypted is not None, dump_only=True)
-    invoice_methods = fields.Function(lambda c: list(invoice_methods_of(c)), dump_only=True)
+    invoice_methods = fields.Function(
+        lambda c: list(invoice_methods_of(c)),
+        dump_only=True,
+        metadata={
+            "description": "the policy's invoice_methods (one list for every shop; PUT /api/v1/policy)"
+        },
+    )
     last_synced_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     webhooks = fields.Function(
@@ -76,11 +82,6 @@ class ConnectionUpdateSchema(Schema):
     shop_url = fields.String(validate=validate.Length(min=1, max=500))
     name = fields.String(validate=validate.Length(max=200))
     credentials = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=500)))
-    invoice_methods = fields.List(
-        fields.String(validate=validate.Length(min=1, max=100)),
-        validate=validate.Length(max=50),
-        metadata={"description": "payment method ids of the shop that count as invoice"},
-    )
 
 
 class PaymentMethodSchema(Schema):

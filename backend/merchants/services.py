@@ -308,23 +308,6 @@ def _connection_at(
     return None
 
 
-def _checked_invoice_methods(connector: ShopConnector, methods: list[str]) -> list[str]:
-    """Refuse payment method ids the shop does not offer (WooCommerce: ``GET /wc/v3/payment_gateways``)."""
-    if not isinstance(connector, WooCommerceConnector):
-        return methods
-    offered = {gateway["id"] for gateway in connector.payment_gateways()}
-    unknown = {
-        f"/invoice_methods/{n}": [
-            f"the shop has no payment gateway {method!r}; it offers {', '.join(sorted(offered))}"
-        ]
-        for n, method in enumerate(methods)
-        if method not in offered
-    }
-    if unknown:
-        raise UserValueError("The shop does not offer these payment methods.", details=unknown)
-    return list(dict.fromkeys(methods))
-
-
 def update_connection(
     merchant_id: int,
     connection_id: int,
@@ -332,12 +315,11 @@ def update_connection(
     shop_url: str | None = None,
     credentials: Mapping[str, Any] | None = None,
     name: str | None = None,
-    invoice_methods: list[str] | None = None,
     actor: str,
     checkpoint: Callable[[], None] | None = None,
     reactivate: bool = False,
 ) -> ShopConnection:
-    """Change a connection's URL, credentials, name or invoice methods; its identity and receivables stay.
+    """Change a connection's URL, credentials or name; its identity and receivables stay.
 
     A new URL or new credentials are verified against the shop first (keys kept when only the URL changes);
     WooCommerce webhooks are then re-registered with a new secret. ``reactivate`` brings a disabled
@@ -368,21 +350,8 @@ def update_connection(
         raise UserValueError(
             "a disabled connection needs new credentials", details={"/credentials": ["required"]}
         )
-    connector = (
-        _verified_connector(connection.platform, new_url, secrets)
-        if (reconnect or invoice_methods is not None)
-        else None
-    )
+    connector = _verified_connector(connection.platform, new_url, secrets) if reconnect else None
     try:
-        if invoice_methods is not None and connector is not None:
-            methods = _call_shop(
-                lambda: _checked_invoice_methods(connector, invoice_methods),
-                platform=connection.platform,
-                shop_url=new_url,
-                refused="The key may not read the shop's payment gateways",
-            )
-            changes["invoice_methods"] = [connection.invoice_methods, methods]
-            connection.invoice_methods = methods
         if name is not None and name.strip() != connection.name:
             changes["name"] = [connection.name, name.strip()]
             connection.name = name.strip()

@@ -88,7 +88,6 @@ def update_connection(payload: dict[str, Any], connection_id: int) -> ShopConnec
         shop_url=payload.get("shop_url"),
         credentials=payload.get("credentials"),
         name=payload.get("name"),
-        invoice_methods=payload.get("invoice_methods"),
         actor=f"client:{current_client_id()}",
         checkpoint=db.session.commit,
     )

@@ -163,7 +163,15 @@ class BureauSettings:
 class RiskPolicy:
     """One merchant's risk policy; the defaults suit a German shop selling to consumers."""
 
-    invoice_methods: tuple[str, ...] = ("invoice", "payment_invoicepayment")
+    # The one list of invoice-like methods for every shop of the merchant: what the checkout hides from risky
+    # buyers and which orders become receivables. Shopware's invoice, Germanized's and German Market's gateways
+    # and the ClaimBridge WooCommerce plugin's own.
+    invoice_methods: tuple[str, ...] = (
+        "invoice",
+        "payment_invoicepayment",
+        "german_market_purchase_on_account",
+        "claimbridge_invoice",
+    )
     review_at: int = 40
     decline_at: int = 70
     currency: str = "EUR"

@@ -223,7 +223,12 @@ class TestHistoryAndVelocity:
 class TestPolicy:
     def test_defaults_are_readable(self, client, headers):
         body = client.get("/api/v1/policy", headers=headers).get_json()
-        assert body["invoice_methods"] == ["invoice", "payment_invoicepayment"]
+        assert body["invoice_methods"] == [
+            "invoice",
+            "payment_invoicepayment",
+            "german_market_purchase_on_account",
+            "claimbridge_invoice",
+        ]
         assert body["bureau_account"]["configured"] is False
 
     def test_update_changes_decisions_and_is_audited(self, client, headers, db):

@@ -12,7 +12,12 @@ from backend.risk.policy import DEFAULT_WEIGHTS, PolicyError, ReasonCode, RiskPo
 class TestRiskPolicy:
     def test_default_suits_a_german_shop(self) -> None:
         policy = RiskPolicy()
-        assert policy.invoice_methods == ("invoice", "payment_invoicepayment")
+        assert policy.invoice_methods == (
+            "invoice",
+            "payment_invoicepayment",
+            "german_market_purchase_on_account",
+            "claimbridge_invoice",
+        )
         assert policy.review_at < policy.decline_at <= 100
         assert policy.review_mode == "offer"
         assert policy.bureau.enabled is False
