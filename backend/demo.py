@@ -16,17 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.auth.services import create_client
-from backend.dunning.services import (
-    base_rate_status,
-    berlin_today,
-    get_schedules,
-    queue_due_notices,
-    replace_schedules,
-    schedules_document,
-)
+from backend.dates import berlin_today
+from backend.dunning.evaluation import queue_due_notices
+from backend.dunning.merchant_settings import get_schedules, replace_schedules, schedules_document
+from backend.dunning.rate_store import base_rate_status
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import handover_blockers, propose_handovers, update_rules
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.readiness import handover_blockers
+from backend.handovers.rules import update_rules
 from backend.merchants.models import SCOPES, Merchant, ShopConnection
 from backend.merchants.services import create_merchant
 from backend.orders.schemas import OrderPushSchema

@@ -8,18 +8,14 @@ from typing import Any
 
 from backend.auth.services import purge_expired_tokens
 from backend.console.sessions import prune_console_links
-from backend.dunning.services import (
-    queue_due_notices,
-    send_queued_notices,
-    send_shop_reminders,
-    sync_base_rates_when_missing,
-)
-from backend.handovers.services import (
-    poll_submitted_handovers,
-    process_shop_updates,
-    propose_handovers,
-    submit_approved_handovers,
-)
+from backend.dunning.evaluation import queue_due_notices
+from backend.dunning.rate_store import sync_base_rates_when_missing
+from backend.dunning.sending import send_queued_notices
+from backend.dunning.shop_channel import send_shop_reminders
+from backend.handovers.mirroring import poll_submitted_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.shop_updates import process_shop_updates
+from backend.handovers.submission import submit_approved_handovers
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections
 from backend.risk.services import purge_raw_inputs
 from backend.shopware.services import dispatch_order_events, prune_shopware_records

@@ -3,7 +3,7 @@
 It (re)creates a dedicated database (its name must start with ``claimbridge_bench``), migrates it, generates
 the receivables with one ``INSERT … SELECT generate_series`` (no ORM), plus the notices already sent for
 those past their first stages, some buyer stops and some merchants with saved schedules, then ANALYZEs and
-runs ``backend.dunning.services.due_selection`` once (no sending), streaming the result with a server-side
+runs ``backend.dunning.evaluation.due_selection`` once (no sending), streaming the result with a server-side
 cursor. It prints rows scanned (from EXPLAIN ANALYZE), rows selected, elapsed seconds and peak memory
 (``resource.getrusage``), and the time of one worker claim (500 rows, ``FOR UPDATE SKIP LOCKED``).
 
@@ -33,8 +33,9 @@ from flask_migrate import upgrade
 
 from backend import create_app
 from backend.dunning.claims import DebtorKind
+from backend.dunning.evaluation import due_selection
+from backend.dunning.merchant_settings import replace_schedules
 from backend.dunning.schedule import default_schedule
-from backend.dunning.services import due_selection, replace_schedules
 from backend.extensions import db
 from backend.merchants.models import Merchant, ShopConnection
 

@@ -78,8 +78,8 @@ KNOWN_UPWARD_IMPORTS: dict[tuple[str, str], str] = {
     ("backend.merchants.schemas", "backend.woocommerce.services"): (
         "the connection API shows WooCommerce webhook health; that field belongs to a WooCommerce view"
     ),
-    ("backend.dunning.services", "backend.woocommerce.services"): (
-        "dunning notices sent through the WooCommerce plugin: a shop-channel writer wired in backend/jobs.py"
+    ("backend.dunning.merchant_settings", "backend.woocommerce.services"): (
+        "a shop stage is refused while a WooCommerce shop lacks the plugin; that check belongs below the shop protocols"
     ),
     ("backend.orders.services", "backend.woocommerce.services"): (
         "reconcile checks the WooCommerce shop's health: the check belongs to the WooCommerce area"

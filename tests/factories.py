@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from backend.dates import berlin_today
 from backend.dunning.law import next_working_day
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import berlin_today
 from backend.extensions import db
 from backend.merchants.connectors import store_credentials
 from backend.merchants.models import Merchant, ShopConnection

@@ -49,7 +49,7 @@ class TestTheCheckItself:
             for name in (
                 "backend.extensions",
                 "backend.merchants.shop_outbox",
-                "backend.dunning.services",
+                "backend.dunning.evaluation",
                 "backend.console.pages",
                 "backend.shopware.services",
                 "backend.shopware.views",
@@ -69,6 +69,6 @@ class TestTheCheckItself:
 
     def test_finds_a_circle_and_an_upward_import(self, graph):
         graph = copy.deepcopy(graph)
-        graph.add_import(importer="backend.extensions", imported="backend.dunning.services")
-        assert ("backend.extensions", "backend.dunning.services") in upward_imports(graph)
+        graph.add_import(importer="backend.extensions", imported="backend.dunning.evaluation")
+        assert ("backend.extensions", "backend.dunning.evaluation") in upward_imports(graph)
         assert any("backend.extensions" in cycle for cycle in import_cycles(graph))

@@ -17,11 +17,14 @@ import sqlalchemy as sa
 
 from backend.auth.services import create_client
 from backend.cases.models import AgencyCase
+from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import queue_due_notices, send_queued_notices
+from backend.dunning.sending import send_queued_notices
 from backend.extensions import db
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import Handover
-from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import Merchant
 from backend.orders.services import process_order_sync_requests
 from backend.receivables.models import Receivable

@@ -16,28 +16,30 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 
 from backend.console.forms import FormField, document_from_form, error_map, policy_fields, schedule_document
+from backend.dates import berlin_today
 from backend.dunning.claims import MAX_DUNNING_FEE, ClaimBreakdown
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
-from backend.dunning.models import DunningNotice
-from backend.dunning.schedule import MIN_FIRST_OFFSET_DAYS
-from backend.dunning.schemas import DunningSettingsSchema
-from backend.dunning.services import (
-    base_rate_table,
-    berlin_today,
-    claim_on,
-    configured_mailer,
+from backend.dunning.merchant_settings import (
     get_dunning_settings,
     get_schedules,
-    mail_identity,
-    notices_of,
     replace_schedules,
     schedules_document,
     update_dunning_settings,
 )
+from backend.dunning.models import DunningNotice
+from backend.dunning.notice_building import mail_identity
+from backend.dunning.rate_store import base_rate_table
+from backend.dunning.receivable_claims import claim_on, notices_of
+from backend.dunning.schedule import MIN_FIRST_OFFSET_DAYS
+from backend.dunning.schemas import DunningSettingsSchema
+from backend.dunning.sending import configured_mailer
 from backend.errors import NotFoundError, UserValueError, json_pointers
 from backend.extensions import db
-from backend.handovers import services as handovers
+from backend.handovers.decisions import buyer_name, get_handover, payments_of, status_history
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate, ShopUpdate
+from backend.handovers.proposals import proposal_count
+from backend.handovers.readiness import handover_blockers
+from backend.handovers.rules import get_rules, rules_document, update_rules
 from backend.handovers.schemas import HandoverRulesSchema
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
@@ -67,7 +69,7 @@ def attention_items(merchant_id: int, today: date | None = None) -> list[Attenti
     """Return what needs the merchant now, most pressing first (empty when nothing does)."""
     today = today or berlin_today()
     items = []
-    proposals = handovers.proposal_count(merchant_id)
+    proposals = proposal_count(merchant_id)
     if proposals:
         items.append(AttentionItem("proposals", proposals, "console.handovers", {"status": "proposed"}))
     reviews = _count(
@@ -91,7 +93,7 @@ def attention_items(merchant_id: int, today: date | None = None) -> list[Attenti
         items.append(
             AttentionItem("missing_payment_details", 1, "console.settings", {"_anchor": "section-creditor"})
         )
-    rule = handovers.get_rules(merchant_id)
+    rule = get_rules(merchant_id)
     if rule is None or not rule.creditor_address:
         items.append(
             AttentionItem("missing_creditor_address", 1, "console.settings", {"_anchor": "section-creditor"})
@@ -149,7 +151,7 @@ def handover_rows(handover_list: list[Handover], today: date | None = None) -> l
         HandoverListRow(
             handover=handover,
             receivable=handover.receivable,
-            buyer_name=handovers.buyer_name(handover.receivable),
+            buyer_name=buyer_name(handover.receivable),
             days_overdue=max(0, (today - handover.receivable.due_date).days),
         )
         for handover in handover_list
@@ -191,23 +193,23 @@ class HandoverDetail:
 def handover_detail(merchant_id: int, handover_id: int, today: date | None = None) -> HandoverDetail:
     """Return one of the merchant's handovers with its notices, today's claim and what blocks it."""
     today = today or berlin_today()
-    handover = handovers.get_handover(merchant_id, handover_id)
+    handover = get_handover(merchant_id, handover_id)
     receivable = handover.receivable
     claim, problem = _claim_today(receivable, today)
     # A proposal was checked when it was made; whether it would be proposed again matters only before that.
-    blockers = [] if handover.status != "proposed" else handovers.handover_blockers(receivable, today)
+    blockers = [] if handover.status != "proposed" else handover_blockers(receivable, today)
     blockers = [reason for reason in blockers if not reason.startswith("a handover exists already")]
     return HandoverDetail(
         handover=handover,
         receivable=receivable,
-        buyer_name=handovers.buyer_name(receivable),
+        buyer_name=buyer_name(receivable),
         days_overdue=max(0, (today - receivable.due_date).days),
         notices=[notice for notice in notices_of(receivable.id) if notice.sent_on is not None],
         claim=claim,
         claim_problem=problem,
         blockers=blockers,
-        status_history=handovers.status_history(handover.id),
-        payments=handovers.payments_of(handover.id),
+        status_history=status_history(handover.id),
+        payments=payments_of(handover.id),
     )
 
 
@@ -242,7 +244,7 @@ def receivable_detail(merchant_id: int, receivable_id: int, today: date | None =
     )
     return ReceivableDetail(
         receivable=receivable,
-        buyer_name=handovers.buyer_name(receivable),
+        buyer_name=buyer_name(receivable),
         days_overdue=max(0, (today - receivable.due_date).days),
         notices=notices_of(receivable.id),
         claim=claim,
@@ -334,7 +336,7 @@ class SettingsView:
 
 
 def _rules_values(merchant_id: int) -> dict[str, Any]:
-    document = handovers.rules_document(merchant_id)
+    document = rules_document(merchant_id)
     document.pop("agency_api_key_set")
     return document
 
@@ -356,7 +358,7 @@ def settings_view(merchant_id: int, posted: Mapping[str, dict[str, Any]]) -> Set
         for field in policy_fields(policy)
     ]
     sender = mail_identity(configured_mailer())
-    rules = handovers.rules_document(merchant_id)
+    rules = rules_document(merchant_id)
     return SettingsView(
         policy_fields=fields,
         bureau_account_configured=bool(policy.get("bureau_account", {}).get("configured")),
@@ -414,7 +416,7 @@ def save_settings(
         }
         shown = {key: value for key, value in values.items() if key != "agency_api_key"}
         _call(
-            lambda: handovers.update_rules(merchant_id, HandoverRulesSchema().load(values), actor=actor),
+            lambda: update_rules(merchant_id, HandoverRulesSchema().load(values), actor=actor),
             shown,
         )
         return shown
@@ -442,7 +444,7 @@ def _save_creditor(merchant_id: int, form: Mapping[str, str], *, actor: str) -> 
     merchant = get_merchant(merchant_id)
     for run in (
         lambda: update_dunning_settings(merchant, DunningSettingsSchema().load(notices), actor=actor),
-        lambda: handovers.update_rules(
+        lambda: update_rules(
             merchant_id,
             HandoverRulesSchema().load({**_rules_values(merchant_id), "creditor_address": address}),
             actor=actor,

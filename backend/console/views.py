@@ -32,12 +32,13 @@ from backend.console.schemas import (
 from backend.console.sessions import ConsoleSession
 from backend.console.settings_texts import field_text
 from backend.console.texts import TEXTS, format_date, format_details, format_money, format_percent
+from backend.dates import berlin_today
 from backend.dunning import test_notice
+from backend.dunning.merchant_settings import NOTICE_LANGUAGES
 from backend.dunning.schedule import Channel
-from backend.dunning.services import NOTICE_LANGUAGES, berlin_today
 from backend.errors import AppError, NotFoundError
 from backend.extensions import db
-from backend.handovers import services as handovers
+from backend.handovers import decisions
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
@@ -315,10 +316,10 @@ def _handover_list(
         order_ids = [part.strip().lower() for part in args["orders"].split(",") if part.strip()][:100]
         selection = services.handover_ids_of_orders(session.merchant_id, session.connection_id, order_ids)
     if selection is not None:
-        rows = [handovers.get_handover(session.merchant_id, handover_id) for handover_id in selection]
+        rows = [decisions.get_handover(session.merchant_id, handover_id) for handover_id in selection]
         total, page = len(rows), 1
     else:
-        rows, total = handovers.list_handovers(
+        rows, total = decisions.list_handovers(
             session.merchant_id, status=args["status"], search=args["q"], page=args["page"], per_page=PER_PAGE
         )
         page = args["page"]
@@ -369,7 +370,7 @@ def decide_handovers() -> Response:
     if problem:
         return _handover_list(session, returning, status=422, error=texts["notice"][problem])
     try:
-        decided = handovers.decide_many(
+        decided = decisions.decide_many(
             session.merchant_id,
             form["decision"],
             form["ids"],
@@ -431,9 +432,9 @@ def decide_handover(handover_id: int) -> Response:
     note = form["reason"].strip() or None
     try:
         if form["decision"] == "withdraw":
-            handovers.withdraw_handover(session.merchant_id, handover_id, actor=session.actor, note=note)
+            decisions.withdraw_handover(session.merchant_id, handover_id, actor=session.actor, note=note)
         else:
-            handovers.decide_handover(
+            decisions.decide_handover(
                 session.merchant_id, handover_id, form["decision"], actor=session.actor, note=note
             )
     except AppError as error:
@@ -496,7 +497,7 @@ def receivables_page() -> Response:
         "receivables.html",
         tab="receivables",
         title=texts["tabs"]["receivables"],
-        rows=[(row, handovers.buyer_name(row), max(0, (today - row.due_date).days)) for row in rows],
+        rows=[(row, decisions.buyer_name(row), max(0, (today - row.due_date).days)) for row in rows],
         total=total,
         page=args["page"],
         pages=max(1, math.ceil(total / PER_PAGE)),

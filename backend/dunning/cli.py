@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from backend.dunning.base_rates import bundled_rates, parse_base_rate
-from backend.dunning.services import add_base_rate, base_rate_status, stored_base_rates, sync_base_rates
+from backend.dunning.rate_store import add_base_rate, base_rate_status, stored_base_rates, sync_base_rates
 from backend.errors import AppError
 from backend.extensions import db
 from connectors.errors import ConnectorError

@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.dunning.services import DUE_DATE_BASES, NOTICE_LANGUAGES
+from backend.dunning.law import DUE_DATE_BASES
+from backend.dunning.merchant_settings import NOTICE_LANGUAGES
 
 
 class DunningStageSchema(Schema):

@@ -14,14 +14,11 @@ from email.utils import formataddr
 from backend.dunning import claims
 from backend.dunning.base_rates import UnknownBaseRate
 from backend.dunning.claims import DebtorKind, NoticeKind
+from backend.dunning.merchant_settings import get_dunning_settings, get_schedules
+from backend.dunning.notice_building import mail_identity
 from backend.dunning.notices import PaymentDetails, notice_content, render_notice
-from backend.dunning.services import (
-    base_rate_table,
-    configured_mailer,
-    get_dunning_settings,
-    get_schedules,
-    mail_identity,
-)
+from backend.dunning.rate_store import base_rate_table
+from backend.dunning.sending import configured_mailer
 from backend.errors import ServiceUnavailableError, UserValueError
 from backend.merchants.models import Merchant
 from connectors.mail import Mailer, MailError, build_message, message_id_for

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.dunning import services
+from backend.dunning import merchant_settings, rate_store, stops
 from backend.dunning.blueprint import blp
 from backend.dunning.guide import GUIDE
 from backend.dunning.schemas import (
@@ -37,7 +37,7 @@ def actor_for(by: str | None) -> str:
 @require_oauth(["handovers:read", "settings:write"])
 def get_dunning_schedule() -> dict[str, Any]:
     """The consumer and business schedules (defaults until the merchant saves its own)."""
-    return services.schedules_document(services.get_schedules(current_merchant_id()))
+    return merchant_settings.schedules_document(merchant_settings.get_schedules(current_merchant_id()))
 
 
 @blp.route("/dunning-schedule", methods=["PUT"])
@@ -46,7 +46,7 @@ def get_dunning_schedule() -> dict[str, Any]:
 @require_oauth("settings:write")
 def put_dunning_schedule(document: dict[str, Any]) -> dict[str, Any]:
     """Replace both schedules; an invalid field is answered 422 with its JSON pointer."""
-    body = services.replace_schedules(current_merchant_id(), document, actor=actor_for(None))
+    body = merchant_settings.replace_schedules(current_merchant_id(), document, actor=actor_for(None))
     db.session.commit()
     return body
 
@@ -56,7 +56,7 @@ def put_dunning_schedule(document: dict[str, Any]) -> dict[str, Any]:
 @require_oauth(["handovers:read", "settings:write"])
 def get_dunning_settings() -> dict[str, Any]:
     """Payment details, language and reply address used in notices."""
-    return services.get_dunning_settings(get_merchant(current_merchant_id())).to_dict()
+    return merchant_settings.get_dunning_settings(get_merchant(current_merchant_id())).to_dict()
 
 
 @blp.route("/dunning-settings", methods=["PUT"])
@@ -66,7 +66,7 @@ def get_dunning_settings() -> dict[str, Any]:
 def put_dunning_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Set the payment details (IBAN checked, BIC derived when left out), language and reply address."""
     merchant = get_merchant(current_merchant_id())
-    settings = services.update_dunning_settings(merchant, values, actor=actor_for(None))
+    settings = merchant_settings.update_dunning_settings(merchant, values, actor=actor_for(None))
     db.session.commit()
     return settings.to_dict()
 
@@ -90,7 +90,7 @@ def get_merchant_guide() -> dict[str, Any]:
 @require_oauth(["handovers:read", "settings:write"])
 def get_base_rate_status() -> dict[str, Any]:
     """Whether the base rate of the current half-year is known (no interest is claimed for days without)."""
-    return services.base_rate_status()
+    return rate_store.base_rate_status()
 
 
 @blp.route("/claim-settings", methods=["GET"])
@@ -98,7 +98,7 @@ def get_base_rate_status() -> dict[str, Any]:
 @require_oauth(["handovers:read", "settings:write"])
 def get_claim_settings() -> dict[str, Any]:
     """The merchant's Land, B2B setting, §286(3) invoice notice and due date basis."""
-    return services.get_claim_settings(get_merchant(current_merchant_id())).to_dict()
+    return merchant_settings.get_claim_settings(get_merchant(current_merchant_id())).to_dict()
 
 
 @blp.route("/claim-settings", methods=["PUT"])
@@ -108,7 +108,7 @@ def get_claim_settings() -> dict[str, Any]:
 def put_claim_settings(values: dict[str, Any]) -> dict[str, Any]:
     """Change the claim settings; keys left out keep their value."""
     merchant = get_merchant(current_merchant_id())
-    settings = services.update_claim_settings(merchant, values, actor=actor_for(None))
+    settings = merchant_settings.update_claim_settings(merchant, values, actor=actor_for(None))
     db.session.commit()
     return settings.to_dict()
 
@@ -119,7 +119,7 @@ def put_claim_settings(values: dict[str, Any]) -> dict[str, Any]:
 @require_oauth("handovers:write")
 def put_dunning_stop(body: dict[str, Any]) -> dict[str, Any]:
     """Stop (``stopped: true``) or resume dunning for every receivable of the buyer with this e-mail."""
-    result = services.set_buyer_stop(
+    result = stops.set_buyer_stop(
         current_merchant_id(),
         body["email"],
         stopped=body["stopped"],

@@ -11,15 +11,19 @@ from flask.cli import with_appcontext
 
 from backend.errors import AppError
 from backend.extensions import db
-from backend.handovers import services
+from backend.handovers.decisions import buyer_name, decide_handover
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import HANDOVER_STATUSES, Handover
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.shop_updates import process_shop_updates
+from backend.handovers.submission import submit_approved_handovers
 
 # What one round of the worker does for handovers, in the order a case moves through it.
 JOBS: tuple[tuple[str, Callable[[], str]], ...] = (
-    ("propose", services.propose_handovers),
-    ("submit", services.submit_approved_handovers),
-    ("poll", services.poll_submitted_handovers),
-    ("shop-updates", services.process_shop_updates),
+    ("propose", propose_handovers),
+    ("submit", submit_approved_handovers),
+    ("poll", poll_submitted_handovers),
+    ("shop-updates", process_shop_updates),
 )
 
 
@@ -45,7 +49,7 @@ def list_command(merchant_id: int | None, status: str | None, as_json: bool) -> 
             "id": handover.id,
             "merchant_id": handover.merchant_id,
             "order": handover.receivable.number,
-            "buyer": services.buyer_name(handover.receivable),
+            "buyer": buyer_name(handover.receivable),
             "status": handover.status,
             "total": str(handover.total),
             "currency": handover.currency,
@@ -79,9 +83,7 @@ def approve_command(handover_id: int, by: str, note: str | None) -> None:
     if merchant_id is None:
         raise click.ClickException(f"handover {handover_id} not found")
     try:
-        handover = services.decide_handover(
-            merchant_id, handover_id, "approve", actor=f"cli ({by})", note=note
-        )
+        handover = decide_handover(merchant_id, handover_id, "approve", actor=f"cli ({by})", note=note)
     except AppError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None

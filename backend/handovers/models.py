@@ -1,6 +1,6 @@
 """Handover tables: per-merchant rules, handovers with their frozen claim, status history, payments, outbox.
 
-Exactly once (see ``backend.handovers.services`` for the worker side):
+Exactly once (see ``backend.handovers.submission`` for the worker side):
 
 - A receivable has at most one *open* handover (proposed, approved, submitting, submitted): a partial unique
   index, so two proposal runs cannot both create one.

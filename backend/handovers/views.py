@@ -6,9 +6,10 @@ from typing import Any
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.extensions import db
-from backend.handovers import services
+from backend.handovers import decisions, proposals, rules
 from backend.handovers.blueprint import blp
 from backend.handovers.models import Handover
+from backend.handovers.readiness import handover_blockers
 from backend.handovers.schemas import (
     BulkDecisionSchema,
     DecidedSchema,
@@ -33,14 +34,14 @@ def _actor(by: str | None) -> str:
 def _fields(handover: Handover) -> dict[str, Any]:
     data = {column.key: getattr(handover, column.key) for column in Handover.__table__.columns}
     data["order_number"] = handover.receivable.number
-    data["buyer_name"] = services.buyer_name(handover.receivable)
+    data["buyer_name"] = decisions.buyer_name(handover.receivable)
     return data
 
 
 def _detail(handover: Handover) -> dict[str, Any]:
     data = _fields(handover)
-    data["status_history"] = services.status_history(handover.id)
-    data["payments"] = services.payments_of(handover.id)
+    data["status_history"] = decisions.status_history(handover.id)
+    data["payments"] = decisions.payments_of(handover.id)
     return data
 
 
@@ -50,7 +51,7 @@ def _detail(handover: Handover) -> dict[str, Any]:
 @require_oauth("handovers:read")
 def list_handovers(status: str | None, page: int, per_page: int) -> dict[str, Any]:
     """The merchant's handovers, newest first, optionally of one status."""
-    rows, total = services.list_handovers(current_merchant_id(), status=status, page=page, per_page=per_page)
+    rows, total = decisions.list_handovers(current_merchant_id(), status=status, page=page, per_page=per_page)
     return {"items": [_fields(row) for row in rows], "total": total, "page": page, "per_page": per_page}
 
 
@@ -59,7 +60,7 @@ def list_handovers(status: str | None, page: int, per_page: int) -> dict[str, An
 @require_oauth("handovers:read")
 def summary() -> dict[str, Any]:
     """How many handovers wait for a decision, and counts by status (for the shop plugins)."""
-    return services.handover_summary(current_merchant_id())
+    return proposals.handover_summary(current_merchant_id())
 
 
 @blp.route("/handovers/<int:handover_id>", methods=["GET"])
@@ -67,11 +68,11 @@ def summary() -> dict[str, Any]:
 @require_oauth("handovers:read")
 def get_handover(handover_id: int) -> dict[str, Any]:
     """One handover with its frozen claim, the agency status history and payments."""
-    return _detail(services.get_handover(current_merchant_id(), handover_id))
+    return _detail(decisions.get_handover(current_merchant_id(), handover_id))
 
 
 def _decide_one(handover_id: int, decision: str, body: dict[str, Any]) -> dict[str, Any]:
-    handover = services.decide_handover(
+    handover = decisions.decide_handover(
         current_merchant_id(), handover_id, decision, actor=_actor(body["by"]), note=body["note"]
     )
     db.session.commit()
@@ -102,7 +103,7 @@ def reject(body: dict[str, Any], handover_id: int) -> dict[str, Any]:
 @require_oauth("handovers:write")
 def withdraw(body: dict[str, Any], handover_id: int) -> dict[str, Any]:
     """Take a handover back; a submitted case is withdrawn at the agency first (409 if it refuses)."""
-    handover = services.withdraw_handover(
+    handover = decisions.withdraw_handover(
         current_merchant_id(), handover_id, actor=_actor(body["by"]), note=body["note"]
     )
     db.session.commit()
@@ -115,7 +116,7 @@ def withdraw(body: dict[str, Any], handover_id: int) -> dict[str, Any]:
 @require_oauth("handovers:write")
 def approve_many(body: dict[str, Any]) -> dict[str, Any]:
     """Approve several proposals at once: all or none."""
-    decided = services.decide_many(
+    decided = decisions.decide_many(
         current_merchant_id(), "approve", body["ids"], actor=_actor(body["by"]), note=body["note"]
     )
     db.session.commit()
@@ -128,7 +129,7 @@ def approve_many(body: dict[str, Any]) -> dict[str, Any]:
 def readiness(receivable_id: int) -> dict[str, Any]:
     """Whether the receivable may be proposed for handover, and every condition it does not meet yet."""
     receivable = get_receivable(current_merchant_id(), receivable_id)
-    blockers = services.handover_blockers(receivable)
+    blockers = handover_blockers(receivable)
     return {"receivable_id": receivable.id, "ready": not blockers, "blockers": blockers}
 
 
@@ -139,7 +140,7 @@ def readiness(receivable_id: int) -> dict[str, Any]:
 def propose(body: dict[str, Any], receivable_id: int) -> dict[str, Any]:
     """Propose this receivable for handover now (the shop's order action); 409 lists what it still lacks."""
     receivable = get_receivable(current_merchant_id(), receivable_id)
-    handover = services.propose_handover(receivable, actor=_actor(body["by"]))
+    handover = proposals.propose_handover(receivable, actor=_actor(body["by"]))
     db.session.commit()
     return _fields(handover)
 
@@ -149,7 +150,7 @@ def propose(body: dict[str, Any], receivable_id: int) -> dict[str, Any]:
 @require_oauth(["handovers:read", "settings:write"])
 def get_rules() -> dict[str, Any]:
     """The merchant's handover rules: minimum, auto-approval limits, agency (its key is never shown)."""
-    return services.rules_document(current_merchant_id())
+    return rules.rules_document(current_merchant_id())
 
 
 @blp.route("/handover-rules", methods=["PUT"])
@@ -158,6 +159,6 @@ def get_rules() -> dict[str, Any]:
 @require_oauth("settings:write")
 def put_rules(body: dict[str, Any]) -> dict[str, Any]:
     """Replace the handover rules; the agency API key is stored encrypted."""
-    document = services.update_rules(current_merchant_id(), body, actor=_actor(None))
+    document = rules.update_rules(current_merchant_id(), body, actor=_actor(None))
     db.session.commit()
     return document

@@ -7,7 +7,7 @@ import logging
 import sqlalchemy as sa
 from flask.typing import ResponseReturnValue
 
-from backend.dunning.services import base_rate_status
+from backend.dunning.rate_store import base_rate_status
 from backend.extensions import db
 
 logger = logging.getLogger(__name__)

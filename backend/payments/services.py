@@ -14,7 +14,7 @@ direct payment to the agency; disputed becomes paid only once nothing is left); 
 amount, booking date and source ``bank_statement`` (the claim dates the payment by it); a pending (proposed or
 approved) handover is withdrawn once nothing is owed; the buyer's IBAN is learned from a confirmed or
 reference/number match; the shop's order gets the payment state and a note through the shop outbox
-(``ShopUpdate`` rows keyed by the match, sent by ``backend.handovers.services.process_shop_updates``).
+(``ShopUpdate`` rows keyed by the match, sent by ``backend.handovers.shop_updates.process_shop_updates``).
 Dunning needs nothing: the due selection and the send step's re-check read state and balance.
 """
 
@@ -32,8 +32,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend.audit.services import record_event
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
+from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
-from backend.handovers.services import decide_handover, queue_shop_update
+from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments.matching import MatchProposal, MatchRule, MatchSettings, OpenReceivable, PaymentMatcher
 from backend.payments.models import (

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Response, jsonify
 
 from backend.auth.server import current_merchant_id, require_oauth
-from backend.dunning.services import berlin_today, claim_on, notices_of
+from backend.dates import berlin_today
+from backend.dunning.receivable_claims import claim_on, notices_of
 from backend.dunning.views import actor_for
 from backend.extensions import db
 from backend.payments.receivable_references import assign_payment_reference

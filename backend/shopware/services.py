@@ -20,7 +20,7 @@ from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import ConflictError, NotFoundError
 from backend.extensions import db, utcnow
-from backend.handovers.services import list_handover_rows
+from backend.handovers.decisions import list_handover_rows
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant

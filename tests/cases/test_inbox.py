@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from backend.cases.models import AgencyCase
 from backend.cli import main
 from backend.extensions import db
-from backend.handovers.services import propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import set_rules
 

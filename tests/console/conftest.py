@@ -13,7 +13,7 @@ from flask import Flask
 from backend.console import sessions
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import propose_handovers
+from backend.handovers.proposals import propose_handovers
 from backend.merchants.models import Merchant, ShopConnection
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import _current_base_rate, set_rules

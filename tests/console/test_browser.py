@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from backend.console import sessions
 from backend.dunning.claims import DebtorKind, NoticeKind
-from backend.dunning.services import get_dunning_settings, get_schedules
+from backend.dunning.merchant_settings import get_dunning_settings, get_schedules
 from backend.extensions import db
 from backend.handovers.models import Handover
 from backend.merchants.models import Merchant

@@ -11,10 +11,10 @@ from backend.audit.models import AuditEvent
 from backend.audit.services import record_event
 from backend.console.forms import policy_fields
 from backend.dunning.claims import DebtorKind, NoticeKind
-from backend.dunning.services import get_dunning_settings, get_schedules, schedules_document
+from backend.dunning.merchant_settings import get_dunning_settings, get_schedules, schedules_document
 from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, ShopUpdate
-from backend.handovers.services import rules_document
+from backend.handovers.rules import rules_document
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
 from backend.risk.messages import advice_for

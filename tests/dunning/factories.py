@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.dunning.services import update_dunning_settings
+from backend.dunning.merchant_settings import update_dunning_settings
 from backend.extensions import db
 from backend.merchants.models import Merchant
 

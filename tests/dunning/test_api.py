@@ -12,8 +12,8 @@ from backend.audit.models import AuditEvent
 from backend.cli import main
 from backend.dunning.claims import DebtorKind
 from backend.dunning.models import BaseRateRecord
+from backend.dunning.rate_store import base_rate_table
 from backend.dunning.schedule import default_schedule
-from backend.dunning.services import base_rate_table
 
 
 def _schedule(**first_stage: object) -> dict:

@@ -9,7 +9,7 @@ import pytest
 
 from backend.cli import main
 from backend.dunning.models import BaseRateRecord
-from backend.dunning.services import base_rate_table, sync_base_rates
+from backend.dunning.rate_store import base_rate_table, sync_base_rates
 from backend.extensions import db
 from connectors.bundesbank import BundesbankClient, MalformedSeries, parse_sdmx_csv
 from tests.fakes.bundesbank import PATH, FakeBundesbank

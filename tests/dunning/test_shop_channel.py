@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
+from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import queue_due_notices, send_shop_reminders
+from backend.dunning.shop_channel import send_shop_reminders
 from backend.extensions import db
 from backend.merchants.connectors import connector_for
 from backend.orders.services import upsert_order

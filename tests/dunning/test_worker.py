@@ -31,8 +31,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice, NoticeStatus
-from backend.dunning.services import queue_due_notices, send_queued_notices
+from backend.dunning.sending import send_queued_notices
 from backend.extensions import db
 from backend.merchants.models import Merchant
 from backend.payments.girocode import girocode, girocode_png
@@ -326,7 +327,7 @@ class TestChannels:
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, client, auth_headers, merchant
     ) -> None:
         from backend.dunning.models import ShopAction
-        from backend.dunning.services import process_shop_actions
+        from backend.dunning.shop_channel import process_shop_actions
 
         schedule = {
             "stages": [
@@ -531,7 +532,7 @@ class TestLawfulDunning:
     def test_the_first_notice_waits_for_the_grace_period(self, invoice: Callable[..., Receivable]) -> None:
         # Due Mon 16 June 2025; with a first stage at due + 3 (Thu 19 June) and 3 banking days of grace
         # (17, 18, 19 June; 19 June is Corpus Christi only in some Länder) the first notice goes on 20 June.
-        from backend.dunning.services import get_schedules, replace_schedules, schedules_document
+        from backend.dunning.merchant_settings import get_schedules, replace_schedules, schedules_document
 
         merchant_id = invoice.connection.merchant_id  # type: ignore[attr-defined]
         document = schedules_document(get_schedules(merchant_id))

@@ -27,13 +27,11 @@ import sqlalchemy as sa
 from backend.cases.models import AgencyCase
 from backend.cases.services import record_case_event
 from backend.extensions import db, utcnow
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import ShopUpdate
-from backend.handovers.services import (
-    poll_submitted_handovers,
-    process_shop_updates,
-    propose_handovers,
-    submit_approved_handovers,
-)
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.shop_updates import process_shop_updates
+from backend.handovers.submission import submit_approved_handovers
 from backend.receivables.models import Receivable
 from tests.factories import make_connection, overdue_receivable
 from tests.fakes.server import FakeServer

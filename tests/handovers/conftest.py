@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from backend.crypto import encrypt_text
+from backend.dates import berlin_today
 from backend.dunning.models import BaseRateRecord
-from backend.dunning.services import berlin_today
 from backend.extensions import db
 from backend.handovers.models import HandoverRule, ShopUpdate
-from backend.handovers.services import process_shop_updates
+from backend.handovers.shop_updates import process_shop_updates
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
 from tests.factories import make_connection, overdue_receivable

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from backend.audit.models import AuditEvent
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import set_rules
 

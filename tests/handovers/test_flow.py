@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 from backend.cases.models import AgencyCase, AgencyCasePayment
 from backend.extensions import db
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate
-from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from backend.receivables.models import Receivable
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import drain_shop_updates, set_rules

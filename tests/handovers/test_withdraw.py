@@ -12,7 +12,8 @@ from backend.cases import services as inbox
 from backend.cases.models import AgencyCase
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import set_rules
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import propose_handovers
+from backend.handovers.proposals import propose_handovers
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import set_rules
 

@@ -19,16 +19,16 @@ from werkzeug.test import encode_multipart
 from backend.audit.models import AuditEvent
 from backend.cases.models import AgencyCasePayment
 from backend.cli import main
+from backend.dates import berlin_today
+from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import berlin_today, queue_due_notices, send_queued_notices
+from backend.dunning.sending import send_queued_notices
 from backend.extensions import db
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import Handover
-from backend.handovers.services import (
-    poll_submitted_handovers,
-    process_shop_updates,
-    propose_handovers,
-    submit_approved_handovers,
-)
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.shop_updates import process_shop_updates
+from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments import views
 from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
-from backend.dunning.services import berlin_today
+from backend.dates import berlin_today
 from backend.merchants.models import Merchant
 from connectors.shops.base import OrderState
 from tests.factories import make_connection, shop_order, upsert

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from backend.cases import services as inbox
 from backend.cases.models import AgencyCase
-from backend.dunning.services import berlin_today
+from backend.dates import berlin_today
 from backend.extensions import db
 from backend.handovers.models import Handover
-from backend.handovers.services import propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import ShopConnection
 from backend.receivables import ledger
 from backend.receivables.ledger import EventKind, MoneySource

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.handovers.services import HandoverRow
+from backend.handovers.decisions import HandoverRow
 from backend.shopware import services
 from connectors.shops.base import OrderState
 from tests.factories import make_receivable

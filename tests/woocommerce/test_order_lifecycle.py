@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from backend.dunning.services import claim_on, dunning_blocker
+from backend.dunning.receivable_claims import claim_on
+from backend.dunning.stops import dunning_blocker
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent

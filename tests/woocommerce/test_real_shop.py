@@ -13,14 +13,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backend.dates import berlin_today
+from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice
-from backend.dunning.services import (
-    berlin_today,
-    claim_on,
-    dunning_blocker,
-    queue_due_notices,
-    send_shop_reminders,
-)
+from backend.dunning.receivable_claims import claim_on
+from backend.dunning.shop_channel import send_shop_reminders
+from backend.dunning.stops import dunning_blocker
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections

@@ -1,0 +1,225 @@
+"""Sending queued e-mail notices by SMTP, one leased notice at a time, with retries and proof of sending.
+
+``email`` notices are rendered on the day they are sent (amounts, interest and deadline as of that day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backend.dates import berlin_today
+from backend.dunning.models import DunningNotice, NoticeStatus, ShopAction, ShopActionStatus
+from backend.dunning.notice_building import (
+    MailIdentity,
+    NoticeNotSendable,
+    build_notice_email,
+    mail_identity,
+    payment_deadline,
+    recorded_notice_sha256,
+)
+from backend.dunning.stops import dunning_blocker
+from backend.extensions import db, utcnow
+from backend.merchants.models import Merchant
+from backend.outbox import backoff, lease_due
+from backend.receivables import ledger
+from backend.receivables.ledger import EventKind
+from backend.receivables.models import Receivable
+from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer
+
+logger = logging.getLogger(__name__)
+
+
+SEND_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 10
+RETRY_BASE = timedelta(minutes=1)
+RETRY_MAX = timedelta(hours=6)
+BLOCKED_RETRY = timedelta(hours=1)
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter, so failed sends of many workers do not retry in step."""
+    return backoff(attempts, base=RETRY_BASE, cap=RETRY_MAX, jitter=(0.8, 1.2))
+
+
+def lease_next(
+    model: type[DunningNotice] | type[ShopAction],
+    waiting: tuple[str, str],
+    now: datetime,
+    *conditions: sa.ColumnElement[bool],
+) -> int | None:
+    """Lease one due row of ``model`` to this worker (SKIP LOCKED on PostgreSQL); return its id."""
+    leased = lease_due(
+        model,
+        model.status.in_(waiting),
+        model.next_attempt_at <= now,
+        *conditions,
+        now=now,
+        lease=SEND_LEASE,
+        limit=1,
+        order_by=(model.next_attempt_at, model.id),
+        values={"status": waiting[1], "attempts": model.attempts + 1},
+    )
+    return leased[0] if leased else None
+
+
+def _release_level(receivable: Receivable, notice: DunningNotice) -> None:
+    """Put ``dunning_level`` back to the last live notice, so the stage is decided again when owed again."""
+    if receivable.dunning_level != notice.level:
+        return
+    live = db.session.scalar(
+        sa.select(sa.func.max(DunningNotice.level)).where(
+            DunningNotice.receivable_id == receivable.id,
+            DunningNotice.id != notice.id,
+            DunningNotice.status != NoticeStatus.CANCELLED.value,
+        )
+    )
+    ledger.set_dunning_level(receivable, live or 0)
+
+
+def cancel_notice(notice: DunningNotice, reason: str) -> None:
+    """Cancel a notice that must not go out any more, and its shop action; the caller commits."""
+    receivable = db.session.get(
+        Receivable, notice.receivable_id, with_for_update=True, populate_existing=True
+    )
+    notice.status = NoticeStatus.CANCELLED.value
+    notice.last_error = reason[:500]
+    db.session.execute(
+        sa.update(ShopAction)
+        .where(ShopAction.notice_id == notice.id, ShopAction.status != ShopActionStatus.DONE.value)
+        .values(status=ShopActionStatus.CANCELLED.value, last_error=reason[:500])
+    )
+    _release_level(receivable, notice)
+    ledger.record_history(
+        receivable.id,
+        EventKind.DUNNING_NOTICE_CANCELLED,
+        actor="dunning",
+        data={"notice_id": notice.id, "reason": reason},
+    )
+    logger.info("notice %s cancelled: %s", notice.id, reason)
+
+
+def retry_or_fail(row: DunningNotice | ShopAction, error: str, *, permanent: bool) -> str:
+    """Schedule another attempt with backoff, or give up; return the outcome name."""
+    row.last_error = error[:500]
+    notice = isinstance(row, DunningNotice)
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        row.status = NoticeStatus.FAILED.value if notice else ShopActionStatus.FAILED.value
+        logger.warning("%r failed for good after %s attempt(s): %s", row, row.attempts, error)
+        return "failed"
+    row.status = NoticeStatus.QUEUED.value if notice else ShopActionStatus.PENDING.value
+    row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
+    logger.info("%r will be retried (attempt %s): %s", row, row.attempts, error)
+    return "retried"
+
+
+def mark_sent(
+    notice: DunningNotice,
+    sent_on: date,
+    *,
+    message_id: str | None,
+    language: str | None,
+    content_sha256: str | None = None,
+) -> None:
+    """Record a notice as sent, with its proof: channel, time, message id and content hash."""
+    notice.status = NoticeStatus.SENT.value
+    notice.sent_on = sent_on
+    notice.sent_at = utcnow()
+    notice.deadline_on = payment_deadline(notice, sent_on)
+    notice.message_id = message_id
+    notice.language = language
+    notice.content_sha256 = content_sha256 or recorded_notice_sha256(notice)
+    notice.last_error = None
+    ledger.record_history(
+        notice.receivable_id,
+        EventKind.DUNNING_NOTICE_SENT,
+        actor="dunning",
+        data={
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "channel": notice.channel,
+            "sent_on": sent_on.isoformat(),
+            "message_id": notice.message_id,
+            "content_sha256": notice.content_sha256,
+        },
+    )
+
+
+def configured_mailer() -> Mailer | None:
+    """Return the SMTP mailer from ``CLAIMBRIDGE_SMTP_URL``, or None when it is not set."""
+    url = current_app.config.get("CLAIMBRIDGE_SMTP_URL")
+    return SmtpMailer.from_url(url) if url else None
+
+
+def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date) -> str:
+    """Send one leased notice; return the outcome (sent, cancelled, retried, failed)."""
+    notice = db.session.get(DunningNotice, notice_id)
+    receivable = db.session.get(Receivable, notice.receivable_id)
+    blocker = dunning_blocker(receivable)
+    if blocker is not None:
+        cancel_notice(notice, blocker)
+        db.session.commit()
+        return "cancelled"
+    merchant = db.session.get(Merchant, receivable.merchant_id)
+    try:
+        message, language = build_notice_email(notice, receivable, merchant, today, sender)
+    except NoticeNotSendable as error:
+        if error.permanent:
+            outcome = retry_or_fail(notice, str(error), permanent=True)
+        else:
+            # Waiting for the merchant or the operator to act is not a failed attempt.
+            notice.status = NoticeStatus.QUEUED.value
+            notice.attempts -= 1
+            notice.next_attempt_at = utcnow() + BLOCKED_RETRY
+            notice.last_error = str(error)[:500]
+            outcome = "waiting"
+        db.session.commit()
+        return outcome
+    except ValueError as error:
+        # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
+        outcome = retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
+        db.session.commit()
+        return outcome
+    # No transaction stays open while we talk to the SMTP server.
+    db.session.commit()
+    try:
+        message_id = mailer.send(message)
+    except MailError as error:
+        notice = db.session.get(DunningNotice, notice_id)
+        outcome = retry_or_fail(
+            notice,
+            f"{type(error).__name__}: {error}",
+            permanent=isinstance(error, MailRejectedError),
+        )
+        db.session.commit()
+        return outcome
+    notice = db.session.get(DunningNotice, notice_id)
+    sha256 = hashlib.sha256(message.as_bytes()).hexdigest()
+    mark_sent(notice, today, message_id=message_id, language=language, content_sha256=sha256)
+    db.session.commit()
+    logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
+    return "sent"
+
+
+def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = None, limit: int = 200) -> str:
+    """Send queued e-mail notices (and take over those of crashed workers); commits per notice."""
+    today = today or berlin_today()
+    mailer = mailer or configured_mailer()
+    if mailer is None:
+        return "SMTP not configured (CLAIMBRIDGE_SMTP_URL)"
+    sender = mail_identity(mailer)
+    if sender is None:
+        return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
+    outcomes: Counter[str] = Counter()
+    for _ in range(limit):
+        waiting = (NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)
+        notice_id = lease_next(DunningNotice, waiting, utcnow(), DunningNotice.channel == "email")
+        if notice_id is None:
+            break
+        outcomes[_send_one(notice_id, mailer, sender, today)] += 1
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to send"

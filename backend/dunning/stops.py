@@ -1,0 +1,92 @@
+"""Dunning stops on a buyer, and whether a receivable may be dunned now (the Python twin of the SQL filter)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from backend.audit.services import record_event
+from backend.dates import berlin_today
+from backend.dunning.claims import SUPPORTED_CURRENCY
+from backend.dunning.models import DunningBuyerStop
+from backend.dunning.receivable_claims import limitation_date_of
+from backend.errors import UserValueError
+from backend.extensions import db
+from backend.receivables.models import Receivable
+from backend.receivables.states import OUTSTANDING
+from backend.risk.identity import keyed_hash, normalise_email
+
+
+def email_key_for(email: str) -> str:
+    """Return the keyed hash receivables carry for a buyer's e-mail address."""
+    key = keyed_hash(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], "email", normalise_email(email))
+    if not key:
+        raise UserValueError("The e-mail address is empty.", details={"/email": ["must not be empty"]})
+    return key
+
+
+def set_buyer_stop(merchant_id: int, email: str, *, stopped: bool, reason: str, actor: str) -> dict[str, Any]:
+    """Stop (or resume) dunning every receivable of the buyer with ``email``; return the outcome."""
+    email_key = email_key_for(email)
+    existing = db.session.scalar(
+        sa.select(DunningBuyerStop).filter_by(merchant_id=merchant_id, email_key=email_key)
+    )
+    if stopped and existing is None:
+        db.session.add(
+            DunningBuyerStop(merchant_id=merchant_id, email_key=email_key, reason=reason, created_by=actor)
+        )
+    elif stopped and existing is not None:
+        existing.reason = reason
+    elif existing is not None:
+        db.session.delete(existing)
+    receivables = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Receivable)
+        .filter_by(merchant_id=merchant_id, email_key=email_key)
+    )
+    record_event(
+        "dunning.buyer_stopped" if stopped else "dunning.buyer_resumed",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="buyer",
+        target_id=email_key[:16],
+        details={"reason": reason, "receivables": receivables},
+    )
+    return {"stopped": stopped, "reason": reason if stopped else None, "receivables": receivables}
+
+
+def buyer_stopped(receivable: Receivable) -> bool:
+    """Say whether the receivable's buyer is under a dunning stop."""
+    if receivable.email_key is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(DunningBuyerStop.id).filter_by(
+                merchant_id=receivable.merchant_id, email_key=receivable.email_key
+            )
+        )
+        is not None
+    )
+
+
+def dunning_blocker(receivable: Receivable) -> str | None:
+    """Return why the receivable must not be dunned now, or None (the Python twin of the SQL filter)."""
+    if receivable.state not in OUTSTANDING:
+        return f"receivable is {receivable.state}"
+    if receivable.disputed_at is not None:
+        return "receivable is disputed"
+    if receivable.dunning_stopped_at is not None:
+        return "dunning is stopped for this order"
+    if receivable.currency != SUPPORTED_CURRENCY:
+        return f"only {SUPPORTED_CURRENCY} claims are dunned"
+    if receivable.balance <= 0:
+        return "nothing is owed"
+    if buyer_stopped(receivable):
+        return "dunning is stopped for this buyer"
+    barred_after = limitation_date_of(receivable)
+    if berlin_today() > barred_after:
+        return f"the claim is time-barred since {barred_after + timedelta(days=1)} (§§195, 199 BGB)"
+    return None
