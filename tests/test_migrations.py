@@ -23,7 +23,7 @@ def test_there_is_one_head(app):
 
 
 def test_connection_invoice_methods_are_folded_into_the_policy(tmp_path):
-    """Upgrading past 0018 keeps every method a connection counted, in the merchant's one policy list."""
+    """Upgrading past 0020 keeps every method a connection counted, in the merchant's one policy list."""
     from flask_migrate import upgrade
 
     from backend.extensions import db
@@ -32,7 +32,7 @@ def test_connection_invoice_methods_are_folded_into_the_policy(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'claimbridge.db'}", tmp_path / "instance")
     now = "2026-12-06 18:00:00.000000"
     with app.app_context():
-        upgrade(revision="0017")
+        upgrade(revision="0019")
         with db.engine.begin() as connection:
             for merchant_id in (1, 2, 3):
                 connection.execute(

@@ -4,8 +4,8 @@ Each connection's own list (added in 0017) is folded into its merchant's policy 
 dropped. The merge is a union, so no method that counted as invoice anywhere stops counting: a policy without
 its own list starts from the default it had until now.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 19:00:00
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 import backend.types
 
 # revision identifiers, used by Alembic.
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
