@@ -18,7 +18,7 @@ from flask import current_app
 from limits.storage import storage_from_string
 
 from backend.crypto import DecryptionError
-from backend.dunning.services import base_rate_status
+from backend.dunning.rate_store import base_rate_status
 from backend.extensions import db
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
