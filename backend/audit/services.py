@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from backend.audit.models import AuditEvent
-from backend.extensions import db
+from backend.extensions import db, utcnow
 
 
 def record_event(
@@ -33,6 +34,27 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def record_events(events: Iterable[Mapping[str, Any]]) -> None:
+    """Add many audit events with one INSERT; each mapping holds ``record_event``'s arguments (by name)."""
+    now = utcnow()
+    remote_addr = request.remote_addr if has_request_context() else None
+    rows = [
+        {
+            "action": event["action"],
+            "actor": event["actor"],
+            "merchant_id": event.get("merchant_id"),
+            "target_type": event.get("target_type"),
+            "target_id": None if event.get("target_id") is None else str(event["target_id"]),
+            "details": event.get("details") or {},
+            "remote_addr": remote_addr,
+            "created_at": now,
+        }
+        for event in events
+    ]
+    if rows:
+        db.session.execute(sa.insert(AuditEvent.__table__), rows)
 
 
 def list_events(

@@ -77,15 +77,16 @@ def import_orders(
 ) -> None:
     """Import open items from a CSV file (columns: see README "Importing open items").
 
-    The whole file is checked first; if any row is wrong, nothing is imported and every problem is
-    reported with its row and column. Otherwise all rows are imported in one transaction.
+    The file is read once: rows are checked and stored in batches in one transaction, which is committed
+    only when no row was wrong. Otherwise nothing is imported and every problem is reported with its row
+    and column (reading goes on to the end, so all of them are).
     """
     try:
         get_merchant(merchant_id)
         connection: ShopConnection | None = (
             get_connection(merchant_id, connection_id)
             if connection_id is not None
-            else services.api_connection(merchant_id, create=False)
+            else services.api_connection(merchant_id, create=not dry_run)
         )
     except AppError as error:
         raise click.ClickException(error.message) from error
@@ -95,18 +96,25 @@ def import_orders(
     sink = errors_path.open("w", newline="", encoding="utf-8") if errors_path else None
     try:
         report = _ErrorReport(sink)
-        with _rows_with_progress(path, "Checking ") as rows:
-            check = services.check_import(rows, connection, report)
+        with _rows_with_progress(path, "Checking " if dry_run else "Importing") as rows:
+            check, result = services.import_rows(
+                rows, connection, report, actor=None if dry_run else f"import:{path.name}"[:200]
+            )
     except HeaderError as error:
+        db.session.rollback()
         for problem in error.errors:
             report(problem)
         raise click.ClickException(
             f"the header row is not usable; expected columns: {', '.join(COLUMNS)}"
         ) from error
+    except AppError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error.message}; nothing was imported") from error
     finally:
         if sink is not None:
             sink.close()
     if report.count:
+        db.session.rollback()
         more = report.count - SHOWN_ERRORS
         if more > 0:
             click.echo(
@@ -120,18 +128,8 @@ def import_orders(
             f"{check.rows} rows are valid: {check.new} new, {check.existing} already known. Nothing stored (dry run)."
         )
         return
-
-    target = connection or services.api_connection(merchant_id)
-    try:
-        with _rows_with_progress(path, "Importing") as rows:
-            result = services.import_rows(rows, target, actor=f"import:{path.name}"[:200])
-    except (AppError, HeaderError) as error:
-        db.session.rollback()
-        raise click.ClickException(
-            f"{error}; the file changed while importing, nothing was imported"
-        ) from error
     db.session.commit()
     click.echo(
-        f"{check.rows} rows imported into connection {target.id}: "
+        f"{check.rows} rows imported into connection {connection.id}: "
         f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
     )

@@ -48,7 +48,31 @@ class PushAddressSchema(Schema):
 
     @post_load
     def _upper_country(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {**data, "country": data["country"].upper()}
+        return upper_country(data)
+
+
+def upper_country(address: dict[str, Any]) -> dict[str, Any]:
+    """Return a loaded address with its country code in capitals."""
+    return {**address, "country": address["country"].upper()}
+
+
+def order_consistency_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Return what contradicts itself in a loaded order (dates, paid amount and state), by field."""
+    errors: dict[str, list[str]] = {}
+    total, paid = data["total"], data["paid_amount"]
+    invoice_day = data["invoice_date"] or data["ordered_at"].astimezone(BERLIN).date()
+    if data["due_date"] and data["due_date"] < invoice_day:
+        errors["due_date"] = ["Must not be before the invoice date."]
+    if paid is not None and paid > total:
+        errors["paid_amount"] = ["Must not exceed the total."]
+    if data["state"] == "partially_paid" and (paid is None or not 0 < paid < total):
+        errors["paid_amount"] = ["A partially paid order needs a paid amount between 0 and the total."]
+    return errors
+
+
+def upper_currency(data: dict[str, Any]) -> dict[str, Any]:
+    """Return a loaded order with its currency code in capitals."""
+    return {**data, "currency": data["currency"].upper()}
 
 
 class PushBuyerSchema(Schema):
@@ -112,21 +136,12 @@ class OrderPushSchema(Schema):
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        total, paid = data["total"], data["paid_amount"]
-        invoice_day = data["invoice_date"] or data["ordered_at"].astimezone(BERLIN).date()
-        if data["due_date"] and data["due_date"] < invoice_day:
-            errors["due_date"] = ["Must not be before the invoice date."]
-        if paid is not None and paid > total:
-            errors["paid_amount"] = ["Must not exceed the total."]
-        if data["state"] == "partially_paid" and (paid is None or not 0 < paid < total):
-            errors["paid_amount"] = ["A partially paid order needs a paid amount between 0 and the total."]
-        if errors:
+        if errors := order_consistency_errors(data):
             raise ValidationError(errors)
 
     @post_load
     def _upper_currency(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {**data, "currency": data["currency"].upper()}
+        return upper_currency(data)
 
 
 class PushedReceivableSchema(Schema):

@@ -8,8 +8,8 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
 from backend.outbox import backoff, lease_due
-from backend.payments.receivable_references import assign_payment_reference
+from backend.payments.receivable_references import ReferenceMaker, assign_payment_reference
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
 from backend.receivables.models import Receivable
@@ -53,7 +53,7 @@ DISPUTABLE = frozenset({State.OPEN.value, State.PARTIALLY_PAID.value, State.PAID
 RECHECK_BATCH = 100  # WooCommerce's per_page maximum
 # Receivables whose order can still change what is owed: re-read them even when the shop's date says nothing.
 RECHECKED_STATES = frozenset({State.OPEN, State.PARTIALLY_PAID, State.DISPUTED, State.IN_COLLECTION})
-IMPORT_LOOKUP_BATCH = 1000
+IMPORT_BATCH = 1000  # rows stored per set of statements
 
 
 @dataclass
@@ -84,7 +84,8 @@ def payment_terms_days(merchant: Merchant) -> int:
 
 
 def _address_dict(address: Any) -> dict[str, Any] | None:
-    return None if address is None else {k: v for k, v in asdict(address).items() if v is not None}
+    # vars(), not asdict(): the shop dataclasses are flat, and asdict's deep copy cost bulk imports dearly.
+    return None if address is None else {k: v for k, v in vars(address).items() if v is not None}
 
 
 def _identity_keys(order: ShopOrder) -> tuple[str | None, str | None]:
@@ -121,6 +122,65 @@ def _find_receivable(connection: ShopConnection, external_id: str) -> Receivable
 def _is_older_snapshot(order: ShopOrder, receivable: Receivable | None) -> bool:
     known = receivable.source_modified_at if receivable is not None else None
     return known is not None and order.modified_at is not None and order.modified_at < known
+
+
+def _reported(
+    connection: ShopConnection,
+    order: ShopOrder,
+    receivable: Any,
+    due_date: date | None,
+    claim_settings: ClaimSettings,
+    terms_days: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return what an order says of its receivable: descriptive ``values`` and the ledger's ``report``.
+
+    ``receivable`` is the stored one (an ORM object or a row with its columns) or None for a new order.
+    """
+    invoice_date = berlin_date(order.invoiced_at or order.ordered_at)
+    term_start = invoice_date
+    if claim_settings.due_date_from == "shipment" and order.shipped_at is not None:
+        term_start = max(invoice_date, berlin_date(order.shipped_at))
+    if due_date is None:
+        if receivable is not None and receivable.invoice_date == invoice_date and term_start == invoice_date:
+            due_date = receivable.due_date
+        else:
+            due_date = term_start + timedelta(days=terms_days)
+    email_key, address_key = _identity_keys(order)
+    values: dict[str, Any] = {
+        "number": order.number,
+        "platform_state": "/".join(filter(None, [order.platform_order_state, order.platform_payment_state])),
+        "currency": order.currency.upper(),
+        "total_amount": order.total,
+        "payment_method": order.payment_method,
+        # A company name alone proves nothing: in doubt a natural person is a consumer (§13 BGB).
+        "debtor_kind": debtor_kind_from(
+            stated=order.debtor_kind,
+            account_type=order.account_type,
+            vat_id=order.vat_id,
+            merchant_sells_to_businesses_only=claim_settings.sells_to_businesses_only,
+        ).value,
+        "invoice_has_default_notice": (
+            order.invoice_has_default_notice
+            if order.invoice_has_default_notice is not None
+            else claim_settings.invoices_carry_default_notice
+        ),
+        "ordered_at": order.ordered_at,
+        "invoice_date": invoice_date,
+        "due_date": due_date,
+        "buyer": {k: v for k, v in vars(order.buyer).items() if v not in (None, "")},
+        "billing_address": _address_dict(order.billing_address) or {},
+        "shipping_address": _address_dict(order.shipping_address),
+        "line_items": [
+            {**vars(item), "unit_price": str(item.unit_price), "total": str(item.total)}
+            for item in order.line_items
+        ],
+        "email_key": email_key,
+        "address_key": address_key,
+        "risk_check_id": order.risk_check_id or (receivable.risk_check_id if receivable else None),
+        "source_modified_at": order.modified_at,
+    }
+    report = {"state": order.state, "paid_amount": _paid_amount(order, receivable), "paid_at": order.paid_at}
+    return values, report
 
 
 def upsert_order(
@@ -163,56 +223,10 @@ def upsert_order(
         # The merchant invoices on shipment: a shop order not shipped yet has no invoice and nothing is due.
         # (Pushes and imports stand for invoices already issued.)
         return UpsertResult(receivable=None)
-    invoice_date = berlin_date(order.invoiced_at or order.ordered_at)
-    term_start = invoice_date
-    if claim_settings.due_date_from == "shipment" and order.shipped_at is not None:
-        term_start = max(invoice_date, berlin_date(order.shipped_at))
-    if due_date is None:
-        if receivable is not None and receivable.invoice_date == invoice_date and term_start == invoice_date:
-            due_date = receivable.due_date
-        else:
-            due_date = term_start + timedelta(days=payment_terms_days(connection.merchant))
-    email_key, address_key = _identity_keys(order)
-    values: dict[str, Any] = {
-        "number": order.number,
-        "platform_state": "/".join(filter(None, [order.platform_order_state, order.platform_payment_state])),
-        "currency": order.currency.upper(),
-        "total_amount": order.total,
-        "payment_method": order.payment_method,
-        # A company name alone proves nothing: in doubt a natural person is a consumer (§13 BGB).
-        "debtor_kind": debtor_kind_from(
-            stated=order.debtor_kind,
-            account_type=order.account_type,
-            vat_id=order.vat_id,
-            merchant_sells_to_businesses_only=claim_settings.sells_to_businesses_only,
-        ).value,
-        "invoice_has_default_notice": (
-            order.invoice_has_default_notice
-            if order.invoice_has_default_notice is not None
-            else claim_settings.invoices_carry_default_notice
-        ),
-        "ordered_at": order.ordered_at,
-        "invoice_date": invoice_date,
-        "due_date": due_date,
-        "buyer": {k: v for k, v in asdict(order.buyer).items() if v not in (None, "")},
-        "billing_address": _address_dict(order.billing_address) or {},
-        "shipping_address": _address_dict(order.shipping_address),
-        "line_items": [
-            {**asdict(item), "unit_price": str(item.unit_price), "total": str(item.total)}
-            for item in order.line_items
-        ],
-        "email_key": email_key,
-        "address_key": address_key,
-        "risk_check_id": order.risk_check_id or (receivable.risk_check_id if receivable else None),
-        "source_modified_at": order.modified_at,
-    }
-    report = {
-        "state": order.state,
-        "paid_amount": _paid_amount(order, receivable),
-        "paid_at": order.paid_at,
-        "source": source,
-        "actor": actor,
-    }
+    values, report = _reported(
+        connection, order, receivable, due_date, claim_settings, payment_terms_days(connection.merchant)
+    )
+    report = {**report, "source": source, "actor": actor}
     if receivable is None:
         identity = {
             "merchant_id": connection.merchant_id,
@@ -587,9 +601,91 @@ def push_order(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PushedOrder:
+    """One order of a batch push or an import: its id in the sending system and its ``OrderPushSchema`` load."""
+
+    external_id: str
+    data: dict[str, Any]
+
+
+def _unchanged(row: Any, order: ShopOrder, values: dict[str, Any], report: dict[str, Any]) -> bool:
+    """Say whether upserting the order would change nothing on its stored receivable (``row``)."""
+    return (
+        not order.refunds
+        and order.state != State.DISPUTED
+        and report["paid_amount"] == row.paid_amount
+        and report["paid_at"] == row.paid_at
+        and state_from_shop(row.state, report["state"]).value == row.state
+        and all(getattr(row, name) == value for name, value in values.items())
+    )
+
+
+def upsert_pushed_orders(
+    connection: ShopConnection, orders: Sequence[PushedOrder], *, actor: str, source: MoneySource
+) -> list[tuple[str, int]]:
+    """Upsert a batch of pushed or imported orders as ``upsert_order`` does each, with set-based statements.
+
+    The stored receivables are read with one SELECT; unchanged ones are left alone, new ones are inserted
+    with their history through ``ledger.create_receivables``, changed ones take ``upsert_order``. External
+    ids must be unique within the batch. Returns (outcome, receivable id) per order, in order.
+    """
+    claim_settings = ClaimSettings.from_settings(connection.merchant.settings)
+    terms_days = payment_terms_days(connection.merchant)
+    table = Receivable.__table__
+    stored = {
+        row.external_id: row
+        for row in db.session.execute(
+            sa.select(table).where(
+                table.c.connection_id == connection.id,
+                table.c.external_id.in_([item.external_id for item in orders]),
+            )
+        )
+    }
+    outcomes: dict[str, tuple[str, int]] = {}
+    new: list[tuple[PushedOrder, ShopOrder, ledger.NewReceivable]] = []
+    for item in orders:
+        order = shop_order_from_push(item.external_id, item.data)
+        row = stored.get(item.external_id)
+        values, report = _reported(connection, order, row, item.data["due_date"], claim_settings, terms_days)
+        if row is None:
+            identity = {
+                "merchant_id": connection.merchant_id,
+                "connection_id": connection.id,
+                "external_id": item.external_id,
+            }
+            new.append((item, order, ledger.NewReceivable(identity | values, **report)))
+        elif _unchanged(row, order, values, report):
+            outcomes[item.external_id] = ("unchanged", row.id)
+        else:
+            outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
+    created = ledger.create_receivables([receivable for _, _, receivable in new], source, actor=actor)
+    references = ReferenceMaker(connection.merchant_id)
+    for item, order, _ in new:
+        receivable_id = created.get((connection.id, item.external_id))
+        if receivable_id is None:  # another request created it meanwhile: update theirs
+            outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
+        else:
+            references.make(receivable_id)
+            outcomes[item.external_id] = ("created", receivable_id)
+    ledger.store_payment_references(references.made)
+    if created:
+        logger.info("%s receivables created from %s orders", len(created), connection.platform)
+    return [outcomes[item.external_id] for item in orders]
+
+
+def _upsert_one(
+    connection: ShopConnection, item: PushedOrder, order: ShopOrder, *, actor: str, source: MoneySource
+) -> tuple[str, int]:
+    result = upsert_order(
+        connection, order, actor=actor, due_date=item.data["due_date"], track_any_method=True, source=source
+    )
+    return result.outcome, result.receivable.id
+
+
 @dataclass
 class ImportCheck:
-    """What the first (validating) pass of an import found."""
+    """What an import's pass over the file found (a dry run counts new and known orders)."""
 
     rows: int = 0
     invalid_rows: int = 0
@@ -607,12 +703,30 @@ def _count_existing(connection: ShopConnection | None, external_ids: list[str]) 
     )
 
 
-def check_import(
-    rows: Iterable[ParsedRow], connection: ShopConnection | None, on_error: Callable[[RowError], None]
-) -> ImportCheck:
-    """Validate every row without writing; report each problem to ``on_error`` and count new/existing orders."""
-    check = ImportCheck()
-    batch: list[str] = []
+def import_rows(
+    rows: Iterable[ParsedRow],
+    connection: ShopConnection | None,
+    on_error: Callable[[RowError], None],
+    *,
+    actor: str | None,
+) -> tuple[ImportCheck, ReconcileResult]:
+    """Read a file once: report every problem to ``on_error`` and, while none was found, store its rows.
+
+    Rows are stored ``IMPORT_BATCH`` at a time (``upsert_pushed_orders``); with ``actor`` None (a dry run)
+    nothing is stored and known orders are only counted. The caller commits only when ``check.invalid_rows``
+    is 0 and rolls back otherwise, so a file with any bad row imports nothing.
+    """
+    check, result = ImportCheck(), ReconcileResult()
+    batch: list[PushedOrder] = []
+
+    def flush() -> None:
+        if actor is None or check.invalid_rows:
+            check.existing += _count_existing(connection, [item.external_id for item in batch])
+        else:
+            for outcome, _ in upsert_pushed_orders(connection, batch, actor=actor, source=MoneySource.IMPORT):
+                setattr(result, outcome, getattr(result, outcome) + 1)
+        batch.clear()
+
     for parsed in rows:
         check.rows += 1
         if parsed.errors:
@@ -620,32 +734,11 @@ def check_import(
             for error in parsed.errors:
                 on_error(error)
             continue
-        batch.append(parsed.external_id)
-        if len(batch) == IMPORT_LOOKUP_BATCH:
-            check.existing += _count_existing(connection, batch)
-            batch.clear()
-    check.existing += _count_existing(connection, batch)
+        batch.append(PushedOrder(parsed.external_id, parsed.data))
+        if len(batch) == IMPORT_BATCH:
+            flush()
+    flush()
+    if actor is not None and not check.invalid_rows:
+        check.existing = result.updated + result.unchanged
     check.new = check.rows - check.invalid_rows - check.existing
-    return check
-
-
-def import_rows(rows: Iterable[ParsedRow], connection: ShopConnection, *, actor: str) -> ReconcileResult:
-    """Upsert every row of a file ``check_import`` passed; the caller commits once (all or nothing)."""
-    result = ReconcileResult()
-    for parsed in rows:
-        if parsed.data is None:
-            # The file changed since it was checked: abort so the caller rolls everything back.
-            first = parsed.errors[0]
-            raise UserValueError(f"row {first.row}, column {first.column or '-'}: {first.message}")
-        order = shop_order_from_push(parsed.external_id, parsed.data)
-        result.add(
-            upsert_order(
-                connection,
-                order,
-                actor=actor,
-                due_date=parsed.data["due_date"],
-                track_any_method=True,
-                source=MoneySource.IMPORT,
-            )
-        )
-    return result
+    return check, result

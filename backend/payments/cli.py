@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import IO
 
 import click
 from flask.cli import with_appcontext
@@ -19,15 +21,41 @@ def statements() -> None:
     """Bank statements (camt.053, MT940) that settle receivables."""
 
 
+class _ReadProgress:
+    """A binary file that moves a progress bar by the bytes read (``parse_statement`` streams from it)."""
+
+    def __init__(self, stream: IO[bytes], bar: click.progressbar) -> None:
+        self._stream, self._bar = stream, bar
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._bar.update(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
+
+
 @statements.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--merchant", "merchant_id", type=int, required=True, help="merchant whose account it is")
 @with_appcontext
 def import_command(path: Path, merchant_id: int) -> None:
-    """Import a statement file; prints the counts as JSON. Importing it again changes nothing."""
+    """Import a statement file; prints the counts as JSON. Importing it again changes nothing.
+
+    Progress goes to stderr: the file as it is read, then the new transfers as they are matched and stored.
+    """
     try:
         get_merchant(merchant_id)
-        result = services.import_statement(merchant_id, path.read_bytes(), actor=f"cli:{path.name}"[:300])
+        with (
+            path.open("rb") as stream,
+            click.progressbar(length=path.stat().st_size, label="Reading ", file=sys.stderr) as bar,
+        ):
+            transactions = services.parse_statement_file(_ReadProgress(stream, bar))
+        with click.progressbar(length=len(transactions), label="Matching", file=sys.stderr) as bar:
+            result = services.import_transactions(
+                merchant_id, transactions, actor=f"cli:{path.name}"[:300], progress=bar.update
+            )
     except AppError as error:
         db.session.rollback()
         detail = f" {json.dumps(error.details)}" if error.details else ""

@@ -19,6 +19,23 @@ def reference_salt(merchant_id: int) -> bytes:
     return hmac.new(secret, f"{SALT_PURPOSE}{merchant_id}".encode(), hashlib.sha256).digest()
 
 
+class ReferenceMaker:
+    """Make the references of many receivables of one merchant (its key derived once); ``made`` lists them."""
+
+    def __init__(self, merchant_id: int) -> None:
+        self.merchant_id = merchant_id
+        self.made: list[tuple[int, str]] = []
+        self._salt: bytes | None = None
+
+    def make(self, receivable_id: int) -> str:
+        """Return a new receivable's reference and remember it as (receivable id, reference) in ``made``."""
+        if self._salt is None:
+            self._salt = reference_salt(self.merchant_id)
+        reference = make_reference(receivable_id, self._salt)
+        self.made.append((receivable_id, reference))
+        return reference
+
+
 def assign_payment_reference(receivable: Receivable) -> str:
     """Return the receivable's payment reference, generating and storing it on first use.
 

@@ -20,16 +20,17 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from backend.audit.services import record_event
+from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.decisions import decide_handover
@@ -44,7 +45,7 @@ from backend.payments.models import (
     PaymentMatch,
     TransactionStatus,
 )
-from backend.payments.receivable_references import assign_payment_reference
+from backend.payments.receivable_references import ReferenceMaker
 from backend.payments.statements import BankTransaction, StatementError, parse_statement
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
@@ -58,6 +59,7 @@ SHOP_PLATFORMS = ("shopware", "woocommerce")
 EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER})
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
+STORE_BATCH = 2000  # proposals stored and applied per set of statements
 
 
 def _insert(target: Any) -> Any:
@@ -149,10 +151,10 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
     return inserted
 
 
-def parse_statement_file(data: bytes) -> list[BankTransaction]:
-    """Parse a statement; an unreadable one is a 422 that says where it went wrong."""
+def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> list[BankTransaction]:
+    """Parse a statement (bytes, a binary file or a path), streaming camt.053; unreadable is a 422 saying where."""
     try:
-        return list(parse_statement(data))
+        return list(parse_statement(source))
     except StatementError as error:
         raise UserValueError(
             f"The statement cannot be read: {error.message}",
@@ -160,9 +162,25 @@ def parse_statement_file(data: bytes) -> list[BankTransaction]:
         ) from None
 
 
-def import_statement(merchant_id: int, data: bytes, *, actor: str) -> ImportResult:
+def import_statement(
+    merchant_id: int, source: bytes | BinaryIO | str | os.PathLike[str], *, actor: str
+) -> ImportResult:
     """Import a camt.053 or MT940 statement, match its new incoming payments and apply the sure ones."""
-    transactions = parse_statement_file(data)
+    return import_transactions(merchant_id, parse_statement_file(source), actor=actor)
+
+
+def import_transactions(
+    merchant_id: int,
+    transactions: list[BankTransaction],
+    *,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Store a parsed statement's new incoming payments, match them and apply the sure ones.
+
+    Matching sees the whole statement at once (it is order-aware); what it proposes is stored and applied
+    ``STORE_BATCH`` transfers at a time with set-based statements, each batch reported to ``progress``.
+    """
     # One import per merchant at a time: matching reads open amounts that applying changes.
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
     incoming = [t for t in transactions if t.is_incoming_payment]
@@ -172,18 +190,19 @@ def import_statement(merchant_id: int, data: bytes, *, actor: str) -> ImportResu
     if new:
         merchant = db.session.get(Merchant, merchant_id)
         settings = MatchSettings(auto_threshold=matching_threshold(merchant))
-        matcher = PaymentMatcher(_open_receivables(merchant_id), settings)
-        # Each match is flushed once when stored; flushing again before every lookup made imports 3x slower.
-        with db.session.no_autoflush:
-            for proposal in matcher.match(new):
-                record = db.session.get(BankTransactionRecord, inserted[proposal.transaction_id])
-                outcomes[_store_proposal(record, proposal)] += 1
+        proposals = PaymentMatcher(_open_receivables(merchant_id), settings).match(new)
+        by_id = {transaction.transaction_id: transaction for transaction in new}
+        for start in range(0, len(proposals), STORE_BATCH):
+            batch = proposals[start : start + STORE_BATCH]
+            outcomes += _store_proposals(merchant_id, batch, inserted, by_id)
+            if progress is not None:
+                progress(len(batch))
     result = ImportResult(
         new=len(new),
         already_known=len(incoming) - len(new),
         applied=outcomes[TransactionStatus.MATCHED.value],
         review=outcomes[TransactionStatus.REVIEW.value],
-        unmatched=outcomes[TransactionStatus.UNMATCHED.value],
+        unmatched=len(new) - outcomes.total(),
         not_incoming=len(transactions) - len(incoming),
     )
     record_event(
@@ -197,7 +216,7 @@ def import_statement(merchant_id: int, data: bytes, *, actor: str) -> ImportResu
     return result
 
 
-def _debtor_names(receivable: Receivable) -> tuple[str, ...]:
+def _debtor_names(receivable: Any) -> tuple[str, ...]:
     names = []
     for party in (receivable.buyer or {}, receivable.billing_address or {}):
         full = " ".join(filter(None, [party.get("first_name"), party.get("last_name")]))
@@ -216,132 +235,242 @@ def _known_ibans(merchant_id: int) -> dict[str, frozenset[str]]:
 
 
 def _open_receivables(merchant_id: int) -> list[OpenReceivable]:
-    """Return the merchant's receivables that still have a balance, as the matcher sees them."""
-    receivables = db.session.scalars(
-        sa.select(Receivable)
+    """Return the merchant's receivables that still have a balance, as the matcher sees them.
+
+    Read as plain rows (no ORM objects for a hundred thousand receivables); references missing so far are
+    made and stored in one statement.
+    """
+    balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
+    rows = db.session.execute(
+        sa.select(
+            Receivable.id,
+            Receivable.payment_reference,
+            Receivable.number,
+            Receivable.external_id,
+            Receivable.total_amount,
+            Receivable.paid_amount,
+            Receivable.credited_amount,
+            Receivable.currency,
+            Receivable.buyer,
+            Receivable.billing_address,
+            Receivable.email_key,
+            Receivable.due_date,
+        )
         .where(
             Receivable.merchant_id == merchant_id,
             Receivable.state.in_([state.value for state in MATCHABLE_STATES]),
-            Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount > 0,
+            balance > 0,
         )
         .order_by(Receivable.id)
-    ).all()
+    )
     known = _known_ibans(merchant_id)
-    return [
+    references = ReferenceMaker(merchant_id)
+    open_receivables = [
         OpenReceivable(
-            id=receivable.id,
-            payment_reference=assign_payment_reference(receivable),
-            invoice_number=receivable.number,
-            order_number=receivable.external_id if receivable.external_id != receivable.number else "",
-            open_amount=receivable.balance,
-            currency=receivable.currency,
-            debtor_names=_debtor_names(receivable),
-            known_ibans=known.get(receivable.email_key or "", frozenset()),
-            due_date=receivable.due_date,
+            id=row.id,
+            payment_reference=row.payment_reference or references.make(row.id),
+            invoice_number=row.number,
+            order_number=row.external_id if row.external_id != row.number else "",
+            open_amount=row.total_amount - row.paid_amount - row.credited_amount,
+            currency=row.currency,
+            debtor_names=_debtor_names(row),
+            known_ibans=known.get(row.email_key or "", frozenset()),
+            due_date=row.due_date,
         )
-        for receivable in receivables
+        for row in rows
     ]
+    ledger.store_payment_references(references.made)
+    return open_receivables
 
 
-def _store_proposal(record: BankTransactionRecord, proposal: MatchProposal) -> str:
-    """Store a proposal as matches, applying it when it is automatic; return the transfer's status."""
-    if not proposal.allocations:
-        record.status = TransactionStatus.UNMATCHED.value
-        return record.status
-    explanation = proposal.explanation
-    if proposal.unallocated > 0:
-        explanation += f"; {proposal.unallocated} left unallocated"
-    if proposal.alternatives:
-        explanation += f"; alternatives: {', '.join(str(i) for i in proposal.alternatives)}"
-    status = MatchStatus.AUTO_APPLIED if proposal.automatic else MatchStatus.REVIEW
-    for allocation in proposal.allocations:
-        match = PaymentMatch(
-            merchant_id=record.merchant_id,
-            transaction_id=record.id,
-            receivable_id=allocation.receivable_id,
-            amount=allocation.amount,
-            rule=proposal.rule.value,
-            confidence=Decimal(str(proposal.confidence)),
-            status=status.value,
-            explanation=explanation[:1000],
+def _store_proposals(
+    merchant_id: int,
+    proposals: list[MatchProposal],
+    record_ids: dict[str, int],
+    transfers: dict[str, BankTransaction],
+) -> Counter[str]:
+    """Store proposals as matches with one INSERT, apply the automatic ones; count transfers by new status."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    outcomes: Counter[str] = Counter()
+    for proposal in proposals:
+        if not proposal.allocations:
+            continue  # stored as unmatched
+        explanation = proposal.explanation
+        if proposal.unallocated > 0:
+            explanation += f"; {proposal.unallocated} left unallocated"
+        if proposal.alternatives:
+            explanation += f"; alternatives: {', '.join(str(i) for i in proposal.alternatives)}"
+        status = MatchStatus.AUTO_APPLIED if proposal.automatic else MatchStatus.REVIEW
+        record_id = record_ids[proposal.transaction_id]
+        rows.extend(
+            {
+                "merchant_id": merchant_id,
+                "transaction_id": record_id,
+                "receivable_id": allocation.receivable_id,
+                "amount": allocation.amount,
+                "rule": proposal.rule.value,
+                "confidence": Decimal(str(proposal.confidence)),
+                "status": status.value,
+                "explanation": explanation[:1000],
+                "decided_by": ACTOR if proposal.automatic else None,
+                "decided_at": now if proposal.automatic else None,
+                "created_at": now,
+            }
+            for allocation in proposal.allocations
         )
-        db.session.add(match)
-        db.session.flush()
-        if proposal.automatic:
-            _apply(match, record, actor=ACTOR)
-    record.status = (TransactionStatus.MATCHED if proposal.automatic else TransactionStatus.REVIEW).value
-    return record.status
+        transfer_status = TransactionStatus.MATCHED if proposal.automatic else TransactionStatus.REVIEW
+        statuses.append({"record_id": record_id, "new_status": transfer_status.value})
+        outcomes[transfer_status.value] += 1
+    if not rows:
+        return outcomes
+    matches = PaymentMatch.__table__
+    match_ids = {
+        (row.transaction_id, row.receivable_id): row.id
+        for row in db.session.execute(
+            sa.insert(matches).returning(matches.c.id, matches.c.transaction_id, matches.c.receivable_id),
+            rows,
+        )
+    }
+    records = BankTransactionRecord.__table__
+    db.session.execute(
+        records.update()
+        .where(records.c.id == sa.bindparam("record_id"))
+        .values(status=sa.bindparam("new_status")),
+        statuses,
+    )
+    by_record_id = {record_ids[transaction_id]: transaction_id for transaction_id in transfers}
+    _apply_matches(
+        merchant_id,
+        [
+            _Application(
+                match_id=match_ids[(row["transaction_id"], row["receivable_id"])],
+                receivable_id=row["receivable_id"],
+                amount=row["amount"],
+                rule=row["rule"],
+                confidence=row["confidence"],
+                status=row["status"],
+                transfer=transfers[by_record_id[row["transaction_id"]]],
+            )
+            for row in rows
+            if row["status"] == MatchStatus.AUTO_APPLIED.value
+        ],
+        actor=ACTOR,
+    )
+    return outcomes
 
 
 # -- applying ------------------------------------------------------------------------------------------------
 
 
-def _apply(match: PaymentMatch, record: BankTransactionRecord, *, actor: str) -> None:
-    """Credit a match's amount to its receivable with every effect (module docstring)."""
-    receivable = db.session.scalar(sa.select(Receivable).filter_by(id=match.receivable_id).with_for_update())
-    match.decided_by = actor[:300]
-    match.decided_at = utcnow()
-    ledger.record_payment(
-        receivable,
-        match.amount,
-        record.booking_date,
-        MoneySource.BANK_STATEMENT,
-        external_id=f"payment_match:{match.id}",
-        actor=actor,
-        details={
-            "bank_transaction": record.transaction_id,
-            "payment_match": match.id,
-            "rule": match.rule,
-            "confidence": str(match.confidence),
-        },
-    )
-    record_event(
-        "payment_match.applied",
-        actor=actor,
-        merchant_id=receivable.merchant_id,
-        target_type="receivable",
-        target_id=receivable.id,
-        details={
-            "payment_match": match.id,
-            "bank_transaction": record.transaction_id,
-            "amount": str(match.amount),
-            "rule": match.rule,
-            "confidence": str(match.confidence),
-            "status": match.status,
-        },
-    )
-    if match.status == MatchStatus.CONFIRMED.value or MatchRule(match.rule) in EXPLICIT_RULES:
-        _learn_iban(receivable, record.counterparty_iban)
-    if receivable.balance <= 0:
-        _withdraw_pending_handover(receivable, record)
-    _queue_shop_updates(match, record, receivable)
+@dataclass(frozen=True, slots=True)
+class _Application:
+    """A match to apply: its row's values and the transfer it allocates (parsed or stored, same fields)."""
+
+    match_id: int
+    receivable_id: int
+    amount: Decimal
+    rule: str
+    confidence: Decimal
+    status: str
+    transfer: BankTransaction | BankTransactionRecord
 
 
-def _learn_iban(receivable: Receivable, iban: str) -> None:
-    if not iban or not receivable.email_key:
+def _apply_matches(merchant_id: int, applications: list[_Application], *, actor: str) -> None:
+    """Credit matches to their receivables with every effect (module docstring), set-based, in order."""
+    if not applications:
         return
-    db.session.execute(
-        _insert(KnownPayerIban)
-        .values(
-            merchant_id=receivable.merchant_id, email_key=receivable.email_key, iban=iban, learned_at=utcnow()
-        )
-        .on_conflict_do_nothing(index_elements=["merchant_id", "email_key", "iban"])
+    booked = ledger.record_payments(
+        [
+            ledger.Payment(
+                receivable_id=application.receivable_id,
+                amount=application.amount,
+                booked_on=application.transfer.booking_date,
+                external_id=f"payment_match:{application.match_id}",
+                details={
+                    "bank_transaction": application.transfer.transaction_id,
+                    "payment_match": application.match_id,
+                    "rule": application.rule,
+                    "confidence": str(application.confidence),
+                },
+            )
+            for application in applications
+        ],
+        MoneySource.BANK_STATEMENT,
+        actor=actor,
     )
+    receivables = booked.receivables
+    record_events(
+        {
+            "action": "payment_match.applied",
+            "actor": actor,
+            "merchant_id": receivables[application.receivable_id].merchant_id,
+            "target_type": "receivable",
+            "target_id": application.receivable_id,
+            "details": {
+                "payment_match": application.match_id,
+                "bank_transaction": application.transfer.transaction_id,
+                "amount": str(application.amount),
+                "rule": application.rule,
+                "confidence": str(application.confidence),
+                "status": application.status,
+            },
+        }
+        for application in applications
+    )
+    _learn_ibans(
+        (receivables[application.receivable_id], application.transfer.counterparty_iban)
+        for application in applications
+        if application.status == MatchStatus.CONFIRMED.value or MatchRule(application.rule) in EXPLICIT_RULES
+    )
+    settled_by = {
+        application.receivable_id: application.transfer
+        for application in applications
+        if receivables[application.receivable_id].balance <= 0
+    }
+    _withdraw_pending_handovers(merchant_id, settled_by)
+    _queue_shop_updates(applications, booked)
 
 
-def _withdraw_pending_handover(receivable: Receivable, record: BankTransactionRecord) -> None:
-    pending = db.session.scalars(
-        sa.select(Handover.id).where(
-            Handover.receivable_id == receivable.id, Handover.status.in_(PENDING_HANDOVER)
+def _learn_ibans(payers: Iterable[tuple[ledger.Settled, str]]) -> None:
+    """Remember the IBANs buyers paid from (one INSERT; IBANs known already are skipped)."""
+    now = utcnow()
+    rows = {
+        (receivable.email_key, iban): {
+            "merchant_id": receivable.merchant_id,
+            "email_key": receivable.email_key,
+            "iban": iban,
+            "learned_at": now,
+        }
+        for receivable, iban in payers
+        if iban and receivable.email_key
+    }
+    if rows:
+        db.session.execute(
+            _insert(KnownPayerIban).on_conflict_do_nothing(
+                index_elements=["merchant_id", "email_key", "iban"]
+            ),
+            list(rows.values()),
         )
+
+
+def _withdraw_pending_handovers(merchant_id: int, settled_by: dict[int, Any]) -> None:
+    """Withdraw proposed or approved handovers of receivables nothing is owed on any more."""
+    if not settled_by:
+        return
+    pending = db.session.execute(
+        sa.select(Handover.id, Handover.receivable_id)
+        .where(Handover.receivable_id.in_(list(settled_by)), Handover.status.in_(PENDING_HANDOVER))
+        .order_by(Handover.id)
     ).all()
-    for handover_id in pending:
+    for handover_id, receivable_id in pending:
         decide_handover(
-            receivable.merchant_id,
+            merchant_id,
             handover_id,
             "withdraw",
             actor=ACTOR,
-            note=f"paid by bank transfer of {record.booking_date.isoformat()}",
+            note=f"paid by bank transfer of {settled_by[receivable_id].booking_date.isoformat()}",
         )
 
 
@@ -382,7 +511,23 @@ def confirm_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatc
     if _undecided(match, MatchStatus.CONFIRMED):
         record = db.session.get(BankTransactionRecord, match.transaction_id)
         match.status = MatchStatus.CONFIRMED.value
-        _apply(match, record, actor=actor)
+        match.decided_by = actor[:300]
+        match.decided_at = utcnow()
+        _apply_matches(
+            merchant_id,
+            [
+                _Application(
+                    match_id=match.id,
+                    receivable_id=match.receivable_id,
+                    amount=match.amount,
+                    rule=match.rule,
+                    confidence=match.confidence,
+                    status=match.status,
+                    transfer=record,
+                )
+            ],
+            actor=actor,
+        )
         record.status = TransactionStatus.MATCHED.value
     return match
 
@@ -419,32 +564,55 @@ def reject_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatch
 # -- telling the shop ----------------------------------------------------------------------------------------
 
 
-def payment_note(match: PaymentMatch, record: BankTransactionRecord, receivable: Receivable) -> str:
+def payment_note(
+    amount: Decimal,
+    rule: str,
+    transfer: BankTransaction | BankTransactionRecord,
+    reference: str | None,
+    balance: Decimal,
+    currency: str,
+) -> str:
     """Return the order note that tells shop staff about a bank transfer."""
     return (
-        f"ClaimBridge: bank transfer of {match.amount} {record.currency} booked {record.booking_date.isoformat()}"
-        f" from {record.counterparty_name or 'unknown payer'} applied ({match.rule}, reference"
-        f" {receivable.payment_reference}); open balance {receivable.balance} {receivable.currency}."
+        f"ClaimBridge: bank transfer of {amount} {transfer.currency} booked {transfer.booking_date.isoformat()}"
+        f" from {transfer.counterparty_name or 'unknown payer'} applied ({rule}, reference"
+        f" {reference}); open balance {balance} {currency}."
     )
 
 
-def _queue_shop_updates(match: PaymentMatch, record: BankTransactionRecord, receivable: Receivable) -> None:
-    """Queue the payment state and a note for the order's shop, once per match (the shop outbox sends them)."""
-    connection = db.session.get(ShopConnection, receivable.connection_id)
-    if connection is None or connection.platform not in SHOP_PLATFORMS:
-        return
-    for kind, payload in (
-        (ShopUpdateKind.PAYMENT, {}),
-        (ShopUpdateKind.NOTE, {"text": payment_note(match, record, receivable)}),
-    ):
-        queue_shop_update(
-            merchant_id=receivable.merchant_id,
-            connection_id=connection.id,
-            external_order_id=receivable.external_id,
-            kind=kind,
-            key=f"payment_match:{match.id}:{kind.value}",
-            payload=payload,
+def _queue_shop_updates(applications: list[_Application], booked: ledger.PaymentsBooked) -> None:
+    """Queue the payment state and a note for each order's shop, once per match (the shop outbox sends them)."""
+    connection_ids = {booked.receivables[a.receivable_id].connection_id for a in applications}
+    shops = set(
+        db.session.scalars(
+            sa.select(ShopConnection.id).where(
+                ShopConnection.id.in_(connection_ids), ShopConnection.platform.in_(SHOP_PLATFORMS)
+            )
         )
+    )
+    for application in applications:
+        receivable = booked.receivables[application.receivable_id]
+        external_id = f"payment_match:{application.match_id}"
+        if receivable.connection_id not in shops:
+            continue
+        balance = booked.balance_after.get(external_id, receivable.balance)
+        note = payment_note(
+            application.amount,
+            application.rule,
+            application.transfer,
+            receivable.payment_reference,
+            balance,
+            receivable.currency,
+        )
+        for kind, payload in ((ShopUpdateKind.PAYMENT, {}), (ShopUpdateKind.NOTE, {"text": note})):
+            queue_shop_update(
+                merchant_id=receivable.merchant_id,
+                connection_id=receivable.connection_id,
+                external_order_id=receivable.external_id,
+                kind=kind,
+                key=f"{external_id}:{kind.value}",
+                payload=payload,
+            )
 
 
 def transactions_of(merchant_id: int, ids: Iterable[int]) -> dict[int, BankTransactionRecord]:

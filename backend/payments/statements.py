@@ -492,16 +492,26 @@ def parse_mt940(source: bytes | str) -> list[BankTransaction]:
 # either --------------------------------------------------------------------------------------------------
 
 
-def parse_statement(source: bytes | str | os.PathLike[str]) -> Iterator[BankTransaction]:
-    """Parse a camt.053 or MT940 statement (bytes or a path), telling the two apart by their first bytes."""
+def parse_statement(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[BankTransaction]:
+    """Parse a camt.053 or MT940 statement (bytes, a path or a seekable binary file), told apart by its start.
+
+    camt.053 is streamed from a path or file; MT940 is read whole (its parser takes text).
+    """
     if isinstance(source, bytes):
         head = source[:512]
-    else:
+    elif isinstance(source, str | os.PathLike):
         with open(source, "rb") as stream:
             head = stream.read(512)
+    else:
+        head = source.read(512)
+        source.seek(0)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"<"):
         return parse_camt053(source)
     if stripped.startswith(b":") or b"\n:20:" in head or stripped.startswith(b"{1:"):
-        return iter(parse_mt940(source if isinstance(source, bytes) else Path(source).read_bytes()))
+        if isinstance(source, bytes):
+            return iter(parse_mt940(source))
+        if isinstance(source, str | os.PathLike):
+            return iter(parse_mt940(Path(source).read_bytes()))
+        return iter(parse_mt940(source.read()))
     raise StatementError("neither camt.053 XML nor MT940", "line 1")

@@ -40,10 +40,10 @@ def import_bank_statement(upload: dict[str, Any]) -> dict[str, int]:
     """Import a camt.053 or MT940 statement (multipart field ``file``, up to 20 MiB); idempotent."""
     statement = upload["file"]
     try:
-        data = statement.read()
+        # Streamed from the spooled upload: camt.053 is read one entry at a time.
+        result = services.import_statement(current_merchant_id(), statement.stream, actor=actor_for(None))
     finally:
         statement.close()  # a large upload is spooled to a temporary file: release it now
-    result = services.import_statement(current_merchant_id(), data, actor=actor_for(None))
     db.session.commit()
     return result.to_dict()
 

@@ -18,13 +18,15 @@ Every verb writes the change and its ``ReceivableEvent`` together, so the histor
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 
 from backend.dates import BERLIN, berlin_date
 from backend.dunning.claims import Booking, BookingKind
@@ -125,21 +127,30 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=BERLIN).astimezone(UTC)
 
 
+def _state_by(balance: Decimal, paid_amount: Decimal) -> State:
+    if balance <= 0:
+        return State.PAID
+    return State.PARTIALLY_PAID if paid_amount > 0 else State.OPEN
+
+
 def state_by_amounts(receivable: Receivable) -> State:
     """Return the state the amounts give: paid when nothing is owed, else partially paid or open."""
-    if receivable.balance <= 0:
-        return State.PAID
-    return State.PARTIALLY_PAID if receivable.paid_amount > 0 else State.OPEN
+    return _state_by(receivable.balance, receivable.paid_amount)
 
 
-def _state_after_money(receivable: Receivable) -> State:
-    current = State(receivable.state)
+def _state_after(state: str, balance: Decimal, paid_amount: Decimal) -> State:
+    """Return the state after money moved: ``balance`` and ``paid_amount`` are the amounts after it."""
+    current = State(state)
     if current in OUTSTANDING:
-        return state_by_amounts(receivable)
-    if current is State.DISPUTED and receivable.balance <= 0:
+        return _state_by(balance, paid_amount)
+    if current is State.DISPUTED and balance <= 0:
         return State.PAID
     # in_collection stays until the agency closes the case; paid, cancelled and refunded stay as they are.
     return current
+
+
+def _state_after_money(receivable: Receivable) -> State:
+    return _state_after(receivable.state, receivable.balance, receivable.paid_amount)
 
 
 def _json_value(value: Any) -> Any:
@@ -317,6 +328,144 @@ def record_credit(
     )
 
 
+# -- money in batches ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One payment for ``record_payments``: money received for a receivable on a value date."""
+
+    receivable_id: int
+    amount: Decimal
+    booked_on: date
+    external_id: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Settled:
+    """A receivable as ``record_payments`` left it: what callers need to tell others about the payments."""
+
+    id: int
+    merchant_id: int
+    connection_id: int
+    external_id: str
+    payment_reference: str | None
+    currency: str
+    email_key: str | None
+    state: str
+    total_amount: Decimal
+    paid_amount: Decimal
+    credited_amount: Decimal
+    paid_at: datetime | None
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed on the principal, never negative."""
+        return max(ZERO, self.total_amount - self.paid_amount - self.credited_amount)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsBooked:
+    """What ``record_payments`` did: the receivables as they are now, and each new booking's balance after it."""
+
+    receivables: dict[int, Settled]
+    balance_after: dict[str, Decimal]  # by the payment's external id; payments booked before are absent
+
+
+def _forget_loaded(receivable_ids: Iterable[int]) -> None:
+    """Expire receivables this session holds, so none of them shows amounts from before a set-based write."""
+    for receivable_id in receivable_ids:
+        loaded = db.session.identity_map.get(identity_key(Receivable, receivable_id))
+        if loaded is not None:
+            db.session.expire(loaded)
+
+
+def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, actor: str) -> PaymentsBooked:
+    """Book many payments as ``record_payment`` books each, in the given order, with a few statements.
+
+    The receivables are read and locked with one SELECT, their new amounts and states written with one
+    executemany UPDATE and the events with one executemany INSERT; a payment whose ``external_id`` its
+    receivable has booked already books nothing.
+    """
+    for payment in payments:
+        _check_booking(payment.amount, payment.booked_on)
+    ids = sorted({payment.receivable_id for payment in payments})
+    if not ids:
+        return PaymentsBooked({}, {})
+    columns = [getattr(Receivable, name) for name in Settled.__slots__]
+    settled = {
+        row.id: Settled(*row)
+        for row in db.session.execute(sa.select(*columns).where(Receivable.id.in_(ids)).with_for_update())
+    }
+    booked = {
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(ReceivableEvent.receivable_id, ReceivableEvent.external_id).where(
+                ReceivableEvent.receivable_id.in_(ids),
+                ReceivableEvent.external_id.in_({payment.external_id for payment in payments}),
+            )
+        )
+    }
+    now, source_value = utcnow(), MoneySource(source).value
+    events, touched, balance_after = [], set(), {}
+    for payment in payments:
+        receivable = settled[payment.receivable_id]
+        if (receivable.id, payment.external_id) in booked:
+            continue
+        booked.add((receivable.id, payment.external_id))
+        before_amount, before_state = receivable.paid_amount, receivable.state
+        receivable.paid_amount = before_amount + payment.amount
+        receivable.paid_at = _noon(payment.booked_on)
+        receivable.state = _state_after(before_state, receivable.balance, receivable.paid_amount).value
+        touched.add(receivable.id)
+        balance_after[payment.external_id] = receivable.balance
+        events.append(
+            {
+                "receivable_id": receivable.id,
+                "kind": EventKind.PAYMENT.value,
+                "actor": _actor(actor),
+                "amount": payment.amount,
+                "booked_on": payment.booked_on,
+                "source": source_value,
+                "external_id": payment.external_id,
+                "data": {
+                    "amount": str(payment.amount),
+                    "booked_on": payment.booked_on.isoformat(),
+                    "source": str(source),
+                    "paid_amount": [str(before_amount), str(receivable.paid_amount)],
+                    "state": [before_state, receivable.state],
+                    **payment.details,
+                },
+                "created_at": now,
+            }
+        )
+    if touched:
+        table = Receivable.__table__
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("receivable_id"))
+            .values(
+                paid_amount=sa.bindparam("new_paid_amount"),
+                paid_at=sa.bindparam("new_paid_at"),
+                state=sa.bindparam("new_state"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "receivable_id": settled[receivable_id].id,
+                    "new_paid_amount": settled[receivable_id].paid_amount,
+                    "new_paid_at": settled[receivable_id].paid_at,
+                    "new_state": settled[receivable_id].state,
+                }
+                for receivable_id in sorted(touched)
+            ],
+        )
+        db.session.execute(sa.insert(ReceivableEvent.__table__), events)
+        _forget_loaded(touched)
+    return PaymentsBooked(settled, balance_after)
+
+
 def payment_bookings(receivable: Receivable) -> list[Booking]:
     """Return the payments and credits of a receivable as the legal claim books them, by value date."""
     events = db.session.scalars(
@@ -428,6 +577,103 @@ def create_receivable(
     )
     _book_shop_growth(receivable, paid_amount, paid_at, source, actor, known_paid_at=None)
     return receivable
+
+
+@dataclass(frozen=True, slots=True)
+class NewReceivable:
+    """One receivable for ``create_receivables``: ``create_receivable``'s arguments but source and actor."""
+
+    values: Mapping[str, Any]
+    state: State | str
+    paid_amount: Decimal
+    paid_at: datetime | None
+
+
+def create_receivables(
+    new: Sequence[NewReceivable], source: MoneySource | str, *, actor: str
+) -> dict[tuple[int, str], int]:
+    """Insert many receivables as ``create_receivable`` inserts each, with one statement per table.
+
+    Every ``values`` must have the same keys. Returns the new ids by (connection id, external id); a
+    receivable whose (connection, external id) row exists already is left out, for the caller to update.
+    """
+    if not new:
+        return {}
+    table = Receivable.__table__
+    statement = (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
+        .returning(table.c.id, table.c.connection_id, table.c.external_id)
+    )
+    rows = [
+        {
+            **item.values,
+            "state": State(item.state).value,
+            "paid_amount": max(item.paid_amount, ZERO),
+            "credited_amount": ZERO,
+            "paid_at": item.paid_at,
+        }
+        for item in new
+    ]
+    created = {(row.connection_id, row.external_id): row.id for row in db.session.execute(statement, rows)}
+    now, source_value = utcnow(), MoneySource(source).value
+    events = []
+    for item, row in zip(new, rows, strict=True):
+        receivable_id = created.get((row["connection_id"], row["external_id"]))
+        if receivable_id is None:
+            continue
+        event = {"receivable_id": receivable_id, "actor": _actor(actor), "created_at": now}
+        events.append(
+            {
+                **event,
+                "kind": EventKind.CREATED.value,
+                "data": {"state": row["state"], "total": str(row["total_amount"])},
+                "amount": None,
+                "booked_on": None,
+                "source": None,
+                "external_id": None,
+            }
+        )
+        if row["paid_amount"] > 0:
+            # As ``_book_shop_growth`` books what a new receivable arrives with.
+            day = _shop_payment_day(item.paid_at, None)
+            paid = row["paid_amount"]
+            events.append(
+                {
+                    **event,
+                    "kind": EventKind.PAYMENT.value,
+                    "data": {
+                        "amount": str(paid),
+                        "booked_on": day.isoformat(),
+                        "source": str(source),
+                        "paid_amount": [str(ZERO), str(paid)],
+                        "reported": True,
+                    },
+                    "amount": paid,
+                    "booked_on": day,
+                    "source": source_value,
+                    "external_id": f"{source_value}:paid:{paid}",
+                }
+            )
+    if events:
+        db.session.execute(sa.insert(ReceivableEvent.__table__), events)
+    return created
+
+
+def store_payment_references(references: Iterable[tuple[int, str]]) -> None:
+    """Store the payment references of receivables that have none yet: (receivable id, reference)."""
+    rows = [
+        {"receivable_id": receivable_id, "reference": reference} for receivable_id, reference in references
+    ]
+    if rows:
+        table = Receivable.__table__
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("receivable_id"), table.c.payment_reference.is_(None))
+            .values(payment_reference=sa.bindparam("reference")),
+            rows,
+        )
+        _forget_loaded(row["receivable_id"] for row in rows)
 
 
 def sync_from_shop(

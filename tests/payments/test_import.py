@@ -262,7 +262,7 @@ class TestStatementImport:
                 catch_exceptions=False,
             )
             assert result.exit_code == 0, result.output
-            return json.loads(result.output)
+            return json.loads(result.stdout)
 
         assert run()["applied"] == 1
         assert run()["already_known"] == 1
