@@ -15,7 +15,7 @@ from backend.dunning.models import (
 from backend.handovers.models import Handover, HandoverPayment, HandoverRule, HandoverStatusUpdate, ShopUpdate
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.models import OrderSyncRequest
-from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.payments.models import BankTransactionRecord, ImportedStatement, KnownPayerIban, PaymentMatch
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
 from backend.shopware.models import ShopwareEvent, ShopwareShop
@@ -42,6 +42,7 @@ __all__ = [
     "HandoverPayment",
     "HandoverRule",
     "HandoverStatusUpdate",
+    "ImportedStatement",
     "JobLease",
     "KnownPayerIban",
     "Merchant",

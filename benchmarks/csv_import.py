@@ -1,8 +1,10 @@
-"""Benchmark ``claimbridge orders import`` on a generated 100,000-row file: wall time and peak RSS.
+"""Benchmark ``claimbridge orders import`` on a generated 100,000-row file: time, peak RSS, the targets.
 
-Runs the real CLI command in this process against a fresh SQLite database (or ``--database-url``), twice:
-a dry run (one streaming pass) and the import (check pass plus import pass in one transaction). Peak RSS is
-``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after each step, so a growing number would show rows being held.
+Runs the real CLI command in this process against a fresh SQLite database (or ``--database-url``, an empty
+PostgreSQL database) three times: a dry run, the import (one streaming pass, stored in batches, committed at
+the end) and the same file again (every row unchanged). The peak RSS is reset before each step (Linux), so
+each step's own peak is printed; a growing number would show rows being held. Ends with the targets of
+issue 19 and whether they were met.
 
     python benchmarks/csv_import.py [--rows 100000] [--database-url postgresql://…]
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -22,10 +23,13 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from flask_migrate import upgrade
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from backend import create_app
 from backend.cli import main
 from backend.extensions import db
 from backend.merchants.services import create_merchant
+from benchmarks._targets import Stopwatch, Targets, peak_rss_mib, reset_peak_rss
 
 HEADER = "external_id,number,total,currency,ordered_at,due_date,state,paid_amount,email,first_name,last_name,street,house_number,postal_code,city,country"
 
@@ -48,9 +52,8 @@ def generate(path: Path, rows: int) -> None:
             )
 
 
-def peak_rss_mb() -> float:
-    """Return this process's peak resident set size in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+TARGET_ROWS_PER_S = 10_000
+TARGET_PEAK_MIB = 300
 
 
 def main_benchmark() -> None:
@@ -67,7 +70,7 @@ def main_benchmark() -> None:
         print(
             f"generated {args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s"
         )
-        print(f"peak RSS before import: {peak_rss_mb():.0f} MiB")
+        print(f"peak RSS before import: {peak_rss_mib():.0f} MiB")
         app = create_app(
             {
                 "CLAIMBRIDGE_ENV": "testing",
@@ -81,21 +84,32 @@ def main_benchmark() -> None:
             merchant_id = create_merchant("Benchmark GmbH", actor="benchmark").id
             db.session.commit()
         runner = CliRunner()
-        for label, extra in (("dry run", ["--dry-run"]), ("import", [])):
-            started = time.perf_counter()
-            result = runner.invoke(
-                main,
-                ["orders", "import", str(csv_path), "--merchant", str(merchant_id), *extra],
-                obj=ScriptInfo(create_app=lambda: app),
-            )
-            elapsed = time.perf_counter() - started
+        figures: dict[str, tuple[float, float]] = {}
+        for label, extra in (("dry run", ["--dry-run"]), ("import", []), ("re-import", [])):
+            reset_peak_rss()
+            with Stopwatch() as watch:
+                result = runner.invoke(
+                    main,
+                    ["orders", "import", str(csv_path), "--merchant", str(merchant_id), *extra],
+                    obj=ScriptInfo(create_app=lambda: app),
+                )
             if result.exit_code != 0:
                 print(result.output, file=sys.stderr)
                 raise SystemExit(f"{label} failed")
+            peak = peak_rss_mib()
+            figures[label] = (args.rows / watch.wall, peak)
             print(result.stdout.strip().splitlines()[-1])
             print(
-                f"{label}: {elapsed:.1f} s ({args.rows / elapsed:,.0f} rows/s), peak RSS {peak_rss_mb():.0f} MiB"
+                f"{label}: {watch.wall:.1f} s ({args.rows / watch.wall:,.0f} rows/s;"
+                f" {watch.cpu:.1f} s CPU in this process), peak RSS {peak:.0f} MiB"
             )
+    targets = Targets()
+    targets.at_least("CSV import", figures["import"][0], TARGET_ROWS_PER_S, "rows/s")
+    targets.below(
+        f"peak RSS ({args.rows:,} rows)", max(peak for _, peak in figures.values()), TARGET_PEAK_MIB, "MiB"
+    )
+    database = "PostgreSQL" if args.database_url and args.database_url.startswith("postgres") else "SQLite"
+    targets.report(database)
 
 
 if __name__ == "__main__":

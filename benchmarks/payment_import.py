@@ -1,10 +1,12 @@
-"""Benchmark of the whole statement import: upload-sized file into the database, matched and applied.
+"""Benchmark of the whole statement import: a camt.053 file into the database, matched and applied.
 
 Where ``payment_matching.py`` measures parsing and matching alone, this one runs ``import_statement`` against a
 real database: the merchant's open receivables are bulk-inserted from a generated labelled set (see
-``tests/payments/generate.py``), then a camt.053 statement is imported (transfers stored, matched, sure ones
-applied with their history, audit and shop outbox rows), then imported again (nothing may change). Prints
-time, peak memory and the precision of the automatic matches as stored. Run:
+``tests/payments/generate.py``), then a camt.053 statement file is imported as ``claimbridge statements
+import`` does (streamed from the file; transfers stored, matched, sure ones applied with their history, audit
+and shop outbox rows), then imported again (nothing may change). The generated set is dropped before the
+import and the peak RSS reset, so the peak printed is the import's. Prints time, peak memory, the precision
+of the automatic matches as stored, and the targets (issue 19). Run:
 ``python benchmarks/payment_import.py [--transactions N] [--receivables N] [--database-url URL]``
 (default: a temporary SQLite file; a PostgreSQL URL must name an empty database).
 """
@@ -12,8 +14,7 @@ time, peak memory and the precision of the automatic matches as stored. Run:
 from __future__ import annotations
 
 import argparse
-import io
-import resource
+import gc
 import sys
 import tempfile
 import time
@@ -35,13 +36,13 @@ from backend.payments.models import BankTransactionRecord, KnownPayerIban, Match
 from backend.payments.services import import_statement
 from backend.payments.statements import parse_statement
 from backend.receivables.models import Receivable
+from benchmarks._targets import Stopwatch, Targets, peak_rss_mib, reset_peak_rss
 from tests.payments.generate import GeneratedSet, generate_set, write_camt053
 
 BATCH = 5000
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+TARGET_TX_PER_S = 4000
+TARGET_PEAK_MIB = 300
+TARGET_REIMPORT_S = 2.0
 
 
 def _store_receivables(data: GeneratedSet, merchant_id: int, connection_id: int) -> None:
@@ -89,12 +90,16 @@ def _store_receivables(data: GeneratedSet, merchant_id: int, connection_id: int)
     db.session.commit()
 
 
-def _precision(data: GeneratedSet, statement: bytes) -> tuple[int, int, int]:
-    """Return (automatic transfers, correct ones, matchable transfers) from what the import stored."""
-    truth = {
-        parsed.transaction_id: generated
+def _truth(data: GeneratedSet, statement: Path) -> dict[str, dict[int, Decimal]]:
+    """Return each transfer's expected allocation by the transaction id the import will give it."""
+    return {
+        parsed.transaction_id: generated.expected
         for generated, parsed in zip(data.transfers, parse_statement(statement), strict=True)
     }
+
+
+def _precision(truth: dict[str, dict[int, Decimal]]) -> tuple[int, int, int]:
+    """Return (automatic transfers, correct ones, matchable transfers) from what the import stored."""
     applied: dict[str, dict[int, Decimal]] = defaultdict(dict)
     rows = db.session.execute(
         sa.select(BankTransactionRecord.transaction_id, PaymentMatch.receivable_id, PaymentMatch.amount)
@@ -103,8 +108,8 @@ def _precision(data: GeneratedSet, statement: bytes) -> tuple[int, int, int]:
     )
     for transaction_id, receivable_id, amount in rows:
         applied[transaction_id][receivable_id] = amount
-    correct = sum(1 for tid, allocation in applied.items() if truth[tid].expected == allocation)
-    matchable = sum(1 for generated in truth.values() if generated.expected)
+    correct = sum(1 for tid, allocation in applied.items() if truth[tid] == allocation)
+    matchable = sum(1 for expected in truth.values() if expected)
     return len(applied), correct, matchable
 
 
@@ -130,41 +135,57 @@ def main() -> None:
             upgrade()
             started = time.perf_counter()
             data = generate_set(transfers=args.transactions, receivables=args.receivables, seed=args.seed)
-            out = io.StringIO()
-            write_camt053(data.transfers, out)
-            statement = out.getvalue().encode()
+            statement = Path(tmp) / "statement.xml"
+            with statement.open("w", encoding="utf-8") as out:
+                write_camt053(data.transfers, out)
             merchant = create_merchant("Benchmark Shop", actor="benchmark")
             connection = ShopConnection(
                 merchant_id=merchant.id, platform="api", shop_url="https://shop.example", status="active"
             )
             db.session.add(connection)
             db.session.flush()
-            _store_receivables(data, merchant.id, connection.id)
+            merchant_id = merchant.id
+            _store_receivables(data, merchant_id, connection.id)
+            truth = _truth(data, statement)
             print(
-                f"prepared {args.receivables} receivables and a {len(statement) / 2**20:.1f} MiB camt.053 with"
-                f" {args.transactions} transactions in {time.perf_counter() - started:.1f} s"
+                f"prepared {args.receivables} receivables and a {statement.stat().st_size / 2**20:.1f} MiB"
+                f" camt.053 with {args.transactions} transactions in {time.perf_counter() - started:.1f} s"
             )
-            baseline = _peak_mib()
+            del data
+            db.session.expunge_all()
+            gc.collect()
+            reset = reset_peak_rss()
+            baseline = peak_rss_mib()
 
-            started = time.perf_counter()
-            first = import_statement(merchant.id, statement, actor="benchmark")
-            db.session.commit()
-            imported = time.perf_counter()
-            second = import_statement(merchant.id, statement, actor="benchmark")
-            db.session.commit()
-            reimported = time.perf_counter()
-            automatic, correct, matchable = _precision(data, statement)
+            with Stopwatch() as first_time:
+                first = import_statement(merchant_id, statement, actor="benchmark")
+                db.session.commit()
+            with Stopwatch() as second_time:
+                second = import_statement(merchant_id, statement, actor="benchmark")
+                db.session.commit()
+            peak = peak_rss_mib()
+            automatic, correct, matchable = _precision(truth)
 
+    rate = args.transactions / first_time.wall
     print(
-        f"import     {imported - started:7.2f} s  ({args.transactions / (imported - started):,.0f} tx/s)  {first}"
+        f"import     {first_time.wall:7.2f} s  ({rate:,.0f} tx/s; {first_time.cpu:.2f} s CPU in this process)"
+        f"  {first}"
     )
-    print(f"re-import  {reimported - imported:7.2f} s  {second}")
-    print(f"peak RSS {_peak_mib():.0f} MiB (before importing: {baseline:.0f} MiB)")
+    print(f"re-import  {second_time.wall:7.2f} s  ({second_time.cpu:.2f} s CPU)  {second}")
+    since = "the import started" if reset else "the process started"
+    print(f"peak RSS {peak:.0f} MiB since {since} ({baseline:.0f} MiB before)")
     precision = correct / automatic if automatic else 1.0
+    recall = correct / matchable if matchable else 0
     print(
         f"automatic {automatic}, correct {correct}: precision {precision:.4f};"
-        f" recall of matchable transfers {correct / matchable if matchable else 0:.4f}"
+        f" recall of matchable transfers {recall:.4f}"
     )
+    targets = Targets()
+    targets.at_least("statement import", rate, TARGET_TX_PER_S, "tx/s")
+    targets.below(f"peak RSS ({args.transactions:,} transfers)", peak, TARGET_PEAK_MIB, "MiB")
+    targets.below("unchanged re-import", second_time.wall, TARGET_REIMPORT_S, "s", digits=2)
+    database = "PostgreSQL" if args.database_url and args.database_url.startswith("postgres") else "SQLite"
+    targets.report(database)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,55 @@ class PushedReceivableSchema(Schema):
     risk_check_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+ORDER_BATCH_MAX = 500  # orders per batch request: a few hundred KiB of JSON, one set of statements
+
+
+class OrderBatchItemSchema(OrderPushSchema):
+    """One order of a batch: the push body plus its id in the pushing system."""
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class OrderBatchSchema(Schema):
+    """Up to 500 orders to create or update at once (each as ``PUT /orders/{external_id}`` would)."""
+
+    orders = fields.List(
+        fields.Nested(OrderBatchItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=ORDER_BATCH_MAX),
+    )
+
+    @validates_schema
+    def _unique_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
+        first: dict[str, int] = {}
+        errors: dict[int, dict[str, list[str]]] = {}
+        for index, order in enumerate(data["orders"]):
+            external_id = order["external_id"]
+            if external_id in first:
+                errors[index] = {"external_id": [f"Also the id of order {first[external_id]} of this batch."]}
+            first.setdefault(external_id, index)
+        if errors:
+            raise ValidationError({"orders": errors})
+
+
+class OrderBatchOutcomeSchema(Schema):
+    """What the batch did with one order, in request order."""
+
+    external_id = fields.String(required=True)
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(["created", "updated", "unchanged"]),
+        metadata={"description": "created, updated (something changed) or unchanged"},
+    )
+    id = fields.Integer(required=True, metadata={"description": "the receivable's id"})
+
+
+class OrderBatchResultSchema(Schema):
+    """Per-order results of a batch (all or nothing: a batch with any invalid order is a 422 storing none)."""
+
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    results = fields.List(fields.Nested(OrderBatchOutcomeSchema), required=True)

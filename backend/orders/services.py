@@ -574,6 +574,14 @@ def push_target(merchant_id: int, connection_id: int | None) -> ShopConnection:
     return connection
 
 
+def _client_target(merchant_id: int, client_id: str) -> ShopConnection:
+    """Return the connection an API client's pushes go to (see ``push_target``)."""
+    connection_id = db.session.scalar(
+        sa.select(ApiClient.connection_id).filter_by(client_id=client_id, merchant_id=merchant_id)
+    )
+    return push_target(merchant_id, connection_id)
+
+
 def push_order(
     merchant_id: int, external_id: str, data: dict[str, Any], *, client_id: str, actor: str
 ) -> UpsertResult:
@@ -586,10 +594,7 @@ def push_order(
         raise UserValueError(
             "The order id is too long.", details={"/external_id": [f"At most {MAX_EXTERNAL_ID} characters."]}
         )
-    connection_id = db.session.scalar(
-        sa.select(ApiClient.connection_id).filter_by(client_id=client_id, merchant_id=merchant_id)
-    )
-    connection = push_target(merchant_id, connection_id)
+    connection = _client_target(merchant_id, client_id)
     order = shop_order_from_push(external_id, data)
     return upsert_order(
         connection,
@@ -599,6 +604,21 @@ def push_order(
         track_any_method=True,
         source=MoneySource.API,
     )
+
+
+def push_orders(
+    merchant_id: int, orders: list[dict[str, Any]], *, client_id: str, actor: str
+) -> list[tuple[str, int]]:
+    """Create or update the receivables of a batch of pushed orders (``OrderBatchSchema``), as ``push_order``.
+
+    Returns (outcome, receivable id) per order, in order.
+    """
+    connection = _client_target(merchant_id, client_id)
+    pushed = [
+        PushedOrder(order["external_id"], {k: v for k, v in order.items() if k != "external_id"})
+        for order in orders
+    ]
+    return upsert_pushed_orders(connection, pushed, actor=actor, source=MoneySource.API)
 
 
 @dataclass(frozen=True, slots=True)

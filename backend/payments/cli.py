@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -24,12 +25,12 @@ def statements() -> None:
 class _ReadProgress:
     """A binary file that moves a progress bar by the bytes read (``parse_statement`` streams from it)."""
 
-    def __init__(self, stream: IO[bytes], bar: click.progressbar) -> None:
-        self._stream, self._bar = stream, bar
+    def __init__(self, stream: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._stream, self._on_bytes = stream, on_bytes
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
-        self._bar.update(len(data))
+        self._on_bytes(len(data))
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -43,18 +44,24 @@ class _ReadProgress:
 def import_command(path: Path, merchant_id: int) -> None:
     """Import a statement file; prints the counts as JSON. Importing it again changes nothing.
 
-    Progress goes to stderr: the file as it is read, then the new transfers as they are matched and stored.
+    Progress goes to stderr: the file as it is read (twice: its digest, then its transfers), then the new
+    transfers as they are matched and stored.
     """
+
+    def matched(done: int, total: int) -> None:
+        click.echo(f"matched and stored {done} of {total} new transfers", err=True)
+
     try:
         get_merchant(merchant_id)
         with (
             path.open("rb") as stream,
-            click.progressbar(length=path.stat().st_size, label="Reading ", file=sys.stderr) as bar,
+            click.progressbar(length=2 * path.stat().st_size, label="Reading", file=sys.stderr) as bar,
         ):
-            transactions = services.parse_statement_file(_ReadProgress(stream, bar))
-        with click.progressbar(length=len(transactions), label="Matching", file=sys.stderr) as bar:
-            result = services.import_transactions(
-                merchant_id, transactions, actor=f"cli:{path.name}"[:300], progress=bar.update
+            result = services.import_statement(
+                merchant_id,
+                _ReadProgress(stream, bar.update),
+                actor=f"cli:{path.name}"[:300],
+                progress=matched,
             )
     except AppError as error:
         db.session.rollback()

@@ -116,3 +116,27 @@ class KnownPayerIban(db.Model):
 
     def __repr__(self) -> str:
         return f"<KnownPayerIban {self.merchant_id} {self.email_key[:8]} {self.iban[-4:]}>"
+
+
+class ImportedStatement(db.Model):
+    """A statement file a merchant imported, by the SHA-256 of its bytes: the same file again changes nothing.
+
+    Its counts answer a repeated import without reading the file again (a bank resends a day's statement, a
+    person uploads it twice).
+    """
+
+    __tablename__ = "imported_statements"
+    __table_args__ = (
+        sa.UniqueConstraint("merchant_id", "sha256", name="uq_imported_statements_merchant_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(sa.ForeignKey("merchants.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    incoming: Mapped[int]
+    not_incoming: Mapped[int]
+    imported_by: Mapped[str] = mapped_column(sa.String(300))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ImportedStatement {self.merchant_id} {self.sha256[:12]}>"

@@ -20,6 +20,7 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -40,6 +41,7 @@ from backend.merchants.models import Merchant, ShopConnection
 from backend.payments.matching import MatchProposal, MatchRule, MatchSettings, OpenReceivable, PaymentMatcher
 from backend.payments.models import (
     BankTransactionRecord,
+    ImportedStatement,
     KnownPayerIban,
     MatchStatus,
     PaymentMatch,
@@ -60,6 +62,7 @@ EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, Match
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
 STORE_BATCH = 2000  # proposals stored and applied per set of statements
+DIGEST_CHUNK = 1 << 20
 
 
 def _insert(target: Any) -> Any:
@@ -162,11 +165,72 @@ def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> l
         ) from None
 
 
+def statement_digest(source: bytes | BinaryIO | str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a statement's bytes (a file is read in chunks and rewound)."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as stream:
+            return statement_digest(stream)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: source.read(DIGEST_CHUNK), b""):
+        digest.update(chunk)
+    source.seek(0)
+    return digest.hexdigest()
+
+
 def import_statement(
-    merchant_id: int, source: bytes | BinaryIO | str | os.PathLike[str], *, actor: str
+    merchant_id: int,
+    source: bytes | BinaryIO | str | os.PathLike[str],
+    *,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Import a camt.053 or MT940 statement, match its new incoming payments and apply the sure ones."""
-    return import_transactions(merchant_id, parse_statement_file(source), actor=actor)
+    """Import a camt.053 or MT940 statement, match its new incoming payments and apply the sure ones.
+
+    A file imported before (the same bytes) is answered from what its first import counted, without reading
+    it again: its transfers are all known, so importing it would change nothing.
+    """
+    digest = statement_digest(source)
+    # One import per merchant at a time: matching reads open amounts that applying changes.
+    db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
+    known = db.session.scalar(sa.select(ImportedStatement).filter_by(merchant_id=merchant_id, sha256=digest))
+    if known is not None:
+        result = ImportResult(
+            new=0,
+            already_known=known.incoming,
+            applied=0,
+            review=0,
+            unmatched=0,
+            not_incoming=known.not_incoming,
+        )
+        _record_import(merchant_id, result, actor)
+        return result
+    result = import_transactions(merchant_id, parse_statement_file(source), actor=actor, progress=progress)
+    db.session.execute(
+        _insert(ImportedStatement)
+        .values(
+            merchant_id=merchant_id,
+            sha256=digest,
+            incoming=result.new + result.already_known,
+            not_incoming=result.not_incoming,
+            imported_by=actor[:300],
+            imported_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["merchant_id", "sha256"])
+    )
+    return result
+
+
+def _record_import(merchant_id: int, result: ImportResult, actor: str) -> None:
+    record_event(
+        "bank_statement.imported",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="merchant",
+        target_id=merchant_id,
+        details=result.to_dict(),
+    )
 
 
 def import_transactions(
@@ -174,12 +238,13 @@ def import_transactions(
     transactions: list[BankTransaction],
     *,
     actor: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Store a parsed statement's new incoming payments, match them and apply the sure ones.
 
     Matching sees the whole statement at once (it is order-aware); what it proposes is stored and applied
-    ``STORE_BATCH`` transfers at a time with set-based statements, each batch reported to ``progress``.
+    ``STORE_BATCH`` transfers at a time with set-based statements; ``progress`` hears (done, new transfers)
+    after each batch.
     """
     # One import per merchant at a time: matching reads open amounts that applying changes.
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
@@ -196,7 +261,7 @@ def import_transactions(
             batch = proposals[start : start + STORE_BATCH]
             outcomes += _store_proposals(merchant_id, batch, inserted, by_id)
             if progress is not None:
-                progress(len(batch))
+                progress(start + len(batch), len(proposals))
     result = ImportResult(
         new=len(new),
         already_known=len(incoming) - len(new),
@@ -205,14 +270,7 @@ def import_transactions(
         unmatched=len(new) - outcomes.total(),
         not_incoming=len(transactions) - len(incoming),
     )
-    record_event(
-        "bank_statement.imported",
-        actor=actor,
-        merchant_id=merchant_id,
-        target_type="merchant",
-        target_id=merchant_id,
-        details=result.to_dict(),
-    )
+    _record_import(merchant_id, result, actor)
     return result
 
 

@@ -31,7 +31,7 @@ from backend.handovers.shop_updates import process_shop_updates
 from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments import views
-from backend.payments.models import BankTransactionRecord, KnownPayerIban, PaymentMatch
+from backend.payments.models import BankTransactionRecord, ImportedStatement, KnownPayerIban, PaymentMatch
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import Address, Buyer
@@ -504,3 +504,23 @@ class TestEffects:
 
         (payment,) = db.session.scalars(sa.select(AgencyCasePayment)).all()
         assert (payment.source, payment.amount) == ("direct", Decimal("20.00"))
+
+
+class TestSameFileAgain:
+    def test_is_answered_from_its_digest_and_changes_nothing(
+        self, client: Any, db: Any, merchant: Merchant, auth_headers: Any
+    ) -> None:
+        receivable = overdue_order(make_connection(merchant), "1001")
+        data = camt(transfer("1190.00", name="Erika Mustermann", remittance=receivable.payment_reference))
+        headers = auth_headers(merchant, UPLOAD)
+        response = upload(client, headers, data)
+        assert response.status_code == 200, response.get_json()
+        first = response.get_json()
+        again = upload(client, headers, data).get_json()
+        assert (first["new"], first["applied"]) == (1, 1)
+        assert again == {**first, "new": 0, "already_known": 1, "applied": 0}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportedStatement)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PaymentMatch)) == 1
+        # Another file with the same transfer is read and finds it known.
+        other = upload(client, headers, data + b"\n").get_json()
+        assert (other["new"], other["already_known"]) == (0, 1)
