@@ -1,7 +1,7 @@
 """imported statements: the digest of each statement file a merchant imported, so the same file again is answered at once
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-06 19:10:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import backend.types
 
 # revision identifiers, used by Alembic.
-revision = "0018"
-down_revision = "0017"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
