@@ -679,16 +679,18 @@ def upsert_pushed_orders(
             outcomes[item.external_id] = ("unchanged", row.id)
         else:
             outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
-    created = ledger.create_receivables([receivable for _, _, receivable in new], source, actor=actor)
-    references = ReferenceMaker(connection.merchant_id)
+    created = ledger.create_receivables(
+        [receivable for _, _, receivable in new],
+        source,
+        actor=actor,
+        reference=ReferenceMaker(connection.merchant_id).make,
+    )
     for item, order, _ in new:
         receivable_id = created.get((connection.id, item.external_id))
         if receivable_id is None:  # another request created it meanwhile: update theirs
             outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
         else:
-            references.make(receivable_id)
             outcomes[item.external_id] = ("created", receivable_id)
-    ledger.store_payment_references(references.made)
     if created:
         logger.info("%s receivables created from %s orders", len(created), connection.platform)
     return [outcomes[item.external_id] for item in orders]

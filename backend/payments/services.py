@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, utcnow
+from backend.extensions import allocate_ids, db, utcnow
 from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
@@ -141,16 +141,20 @@ def _record_row(merchant_id: int, transaction: BankTransaction, actor: str) -> d
 def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: str) -> dict[str, int]:
     """Insert transfers not stored yet; return the new ones' ids by transaction id."""
     table = BankTransactionRecord.__table__
-    statement = (
-        _insert(table)
-        .on_conflict_do_nothing(index_elements=["merchant_id", "transaction_id"])
-        .returning(table.c.id, table.c.transaction_id)
-    )
+    statement = _insert(table).on_conflict_do_nothing(index_elements=["merchant_id", "transaction_id"])
     inserted: dict[str, int] = {}
     for start in range(0, len(transactions), INSERT_BATCH):
-        batch = transactions[start : start + INSERT_BATCH]
-        for row in db.session.execute(statement, [_record_row(merchant_id, t, actor) for t in batch]):
-            inserted[row.transaction_id] = row.id
+        rows = [_record_row(merchant_id, t, actor) for t in transactions[start : start + INSERT_BATCH]]
+        ids = allocate_ids(table, len(rows))
+        if ids is None:
+            returned = db.session.execute(statement.returning(table.c.id, table.c.transaction_id), rows)
+            inserted.update((row.transaction_id, row.id) for row in returned)
+            continue
+        for row, record_id in zip(rows, ids, strict=True):
+            row["id"] = record_id
+        db.session.execute(statement, rows)
+        new_ids = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
+        inserted.update((row["transaction_id"], row["id"]) for row in rows if row["id"] in new_ids)
     return inserted
 
 
@@ -384,13 +388,18 @@ def _store_proposals(
     if not rows:
         return outcomes
     matches = PaymentMatch.__table__
-    match_ids = {
-        (row.transaction_id, row.receivable_id): row.id
-        for row in db.session.execute(
+    ids = allocate_ids(matches, len(rows))
+    if ids is None:
+        returned = db.session.execute(
             sa.insert(matches).returning(matches.c.id, matches.c.transaction_id, matches.c.receivable_id),
             rows,
         )
-    }
+        match_ids = {(row.transaction_id, row.receivable_id): row.id for row in returned}
+    else:
+        for row, match_id in zip(rows, ids, strict=True):
+            row["id"] = match_id
+        db.session.execute(sa.insert(matches), rows)
+        match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
     records = BankTransactionRecord.__table__
     db.session.execute(
         records.update()

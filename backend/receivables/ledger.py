@@ -18,7 +18,7 @@ Every verb writes the change and its ``ReceivableEvent`` together, so the histor
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -31,7 +31,7 @@ from sqlalchemy.orm.util import identity_key
 from backend.dates import BERLIN, berlin_date
 from backend.dunning.claims import Booking, BookingKind
 from backend.errors import ConflictError
-from backend.extensions import db, dialect_insert, utcnow
+from backend.extensions import allocate_ids, db, dialect_insert, utcnow
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
 
@@ -590,21 +590,21 @@ class NewReceivable:
 
 
 def create_receivables(
-    new: Sequence[NewReceivable], source: MoneySource | str, *, actor: str
+    new: Sequence[NewReceivable],
+    source: MoneySource | str,
+    *,
+    actor: str,
+    reference: Callable[[int], str] | None = None,
 ) -> dict[tuple[int, str], int]:
     """Insert many receivables as ``create_receivable`` inserts each, with one statement per table.
 
-    Every ``values`` must have the same keys. Returns the new ids by (connection id, external id); a
-    receivable whose (connection, external id) row exists already is left out, for the caller to update.
+    Every ``values`` must have the same keys; ``reference`` makes a new receivable's payment reference from
+    its id. Returns the new ids by (connection id, external id); a receivable whose (connection, external id)
+    row exists already is left out, for the caller to update.
     """
     if not new:
         return {}
     table = Receivable.__table__
-    statement = (
-        dialect_insert(table)
-        .on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
-        .returning(table.c.id, table.c.connection_id, table.c.external_id)
-    )
     rows = [
         {
             **item.values,
@@ -615,7 +615,26 @@ def create_receivables(
         }
         for item in new
     ]
-    created = {(row.connection_id, row.external_id): row.id for row in db.session.execute(statement, rows)}
+    insert = dialect_insert(table).on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
+    ids = allocate_ids(table, len(rows))
+    if ids is None:
+        returned = db.session.execute(
+            insert.returning(table.c.id, table.c.connection_id, table.c.external_id), rows
+        )
+        created = {(row.connection_id, row.external_id): row.id for row in returned}
+        if reference is not None:
+            store_payment_references(
+                (receivable_id, reference(receivable_id)) for receivable_id in created.values()
+            )
+    else:
+        for row, receivable_id in zip(rows, ids, strict=True):
+            row["id"] = receivable_id
+            row["payment_reference"] = reference(receivable_id) if reference is not None else None
+        db.session.execute(insert, rows)
+        inserted = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
+        created = {
+            (row["connection_id"], row["external_id"]): row["id"] for row in rows if row["id"] in inserted
+        }
     now, source_value = utcnow(), MoneySource(source).value
     events = []
     for item, row in zip(new, rows, strict=True):
