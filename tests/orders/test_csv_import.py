@@ -8,8 +8,10 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from backend.orders.csv_import import HeaderError, parse_rows
-from backend.receivables.models import Receivable
+from backend.orders.csv_import import HeaderError, _payload, parse_rows
+from backend.orders.schemas import OrderPushSchema
+from backend.orders.services import IMPORT_BATCH
+from backend.receivables.models import Receivable, ReceivableEvent
 from tests.orders.support import cli_runner
 
 HEADER = "external_id,number,total,currency,ordered_at,invoice_date,due_date,paid_amount,state,email,first_name,last_name,street,house_number,postal_code,city,country"
@@ -124,6 +126,29 @@ class TestImport:
             ]
         )
         assert receivables(db) == []
+
+    def test_a_bad_row_after_stored_batches_still_imports_nothing(self, run, db, merchant, tmp_path):
+        good = [
+            f"N-{n},RE-{n},10.00,EUR,2024-05-01,,,,open,k{n}@example.com,A,B,S,1,10115,Berlin,DE"
+            for n in range(IMPORT_BATCH + 5)
+        ]
+        bad = "N-X,RE-X,10.00,EUR,2024-05-01,,,,open,kx@example.com,A,B,S,1,10115,Berlin,Atlantis"
+        path = write(tmp_path, [HEADER, *good, bad])
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1
+        assert f"row {IMPORT_BATCH + 7}, column country" in result.output
+        assert receivables(db) == []
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent)) == 0
+
+    def test_rows_load_as_the_push_schema_loads_them(self):
+        loader = parse_rows([HEADER, *GOOD_ROWS, GOOD_ROWS[0].replace("R-1,", "R-3,")])
+        schema = OrderPushSchema()
+        for parsed in loader:
+            assert parsed.errors == []
+            line = next(row for row in GOOD_ROWS if row.split(",")[1] == parsed.data["number"])
+            cells = next(csv.reader([line]))
+            payload = _payload(dict(zip(HEADER.split(","), cells, strict=True)))
+            assert parsed.data == schema.load(payload)
 
     def test_header_problems_stop_before_any_row(self, run, db, merchant, tmp_path):
         path = write(

@@ -254,7 +254,7 @@ class TestStatementImport:
         path.write_text(out.getvalue())
         runner = CliRunner()
 
-        def run() -> dict[str, int]:
+        def run() -> tuple[dict[str, int], str]:
             result = runner.invoke(
                 main,
                 ["statements", "import", str(path), "--merchant", str(merchant.id)],
@@ -262,10 +262,13 @@ class TestStatementImport:
                 catch_exceptions=False,
             )
             assert result.exit_code == 0, result.output
-            return json.loads(result.stdout)
+            return json.loads(result.stdout), result.stderr
 
-        assert run()["applied"] == 1
-        assert run()["already_known"] == 1
+        first, progress = run()
+        assert first["applied"] == 1
+        # Progress goes to stderr, so stdout stays JSON.
+        assert "Reading" in progress and "matched and stored 1 of 1 new transfers" in progress
+        assert run()[0]["already_known"] == 1
         assert db.session.get(Receivable, receivable.id).state == "paid"
 
     def test_malformed_file_is_422_with_location(
