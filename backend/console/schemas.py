@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.receivables.services import AGING_BUCKETS
 from backend.receivables.states import STATES
@@ -27,6 +27,20 @@ class ConsoleSessionSchema(Schema):
         metadata={"description": "absolute one-time URL of the console; use it once, at once"}
     )
     expires_at = fields.DateTime()
+
+
+class ShopUserSchema(Schema):
+    """The Administration user as the Admin Extension SDK's ``getUserInformation`` answers (the part we keep)."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    firstName = fields.String(load_default="", validate=validate.Length(max=100))
+    lastName = fields.String(load_default="", validate=validate.Length(max=100))
+    username = fields.String(load_default="", validate=validate.Length(max=100))
+
+    @validates_schema
+    def _named(self, data: dict[str, str], **_: object) -> None:
+        if not any(data[key].strip() for key in ("firstName", "lastName", "username")):
+            raise ValidationError("a user needs a name or a username", "username")
 
 
 class HandoverListArgsSchema(Schema):

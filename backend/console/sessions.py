@@ -23,7 +23,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from backend.audit.services import record_event
 from backend.console.models import ConsoleLink
 from backend.crypto import hash_secret, new_secret
-from backend.errors import UnauthorizedError
+from backend.errors import ConflictError, ForbiddenError, UnauthorizedError
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import get_merchant
@@ -67,6 +67,8 @@ class ConsoleSession:
     channel: str
     started_at: datetime
     connection_id: int | None = None
+    # Shopware: the id of the Administration user the browser named (None until it did; see name_shopware_user).
+    shop_user_id: str | None = None
     token: str = ""
 
     @property
@@ -78,6 +80,11 @@ class ConsoleSession:
     @property
     def in_shopware(self) -> bool:
         return self.channel == CHANNEL_SHOPWARE
+
+    @property
+    def awaits_shop_user(self) -> bool:
+        """Tell whether this is a Shopware session whose Administration user has not been named yet."""
+        return self.in_shopware and self.shop_user_id is None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -93,6 +100,7 @@ def issue_session(session: ConsoleSession) -> ConsoleSession:
         "c": session.channel,
         "s": int(session.started_at.timestamp()),
         "n": session.connection_id,
+        "i": session.shop_user_id,
     }
     return replace(session, token=_serializer().dumps(payload))
 
@@ -131,6 +139,7 @@ def verify_session(token: str | None, *, now: datetime | None = None) -> Console
             channel=str(payload["c"]),
             started_at=datetime.fromtimestamp(int(payload["s"]), UTC),
             connection_id=None if payload.get("n") is None else int(payload["n"]),
+            shop_user_id=None if payload.get("i") is None else str(payload["i"]),
             token=token,
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -144,6 +153,37 @@ def verify_session(token: str | None, *, now: datetime | None = None) -> Console
         if connection is None or connection.merchant_id != session.merchant_id:
             raise InvalidConsoleSessionError("the shop of this console session is no longer connected")
     return session
+
+
+class ShopUserAlreadyNamedError(ConflictError):
+    code = "user_already_named"
+
+
+def name_shopware_user(
+    session: ConsoleSession, *, user_id: str, first_name: str, last_name: str, username: str
+) -> ConsoleSession:
+    """Put the Administration user the browser named into a Shopware session (once) and record who it was.
+
+    The Administration answers the Admin Extension SDK's ``contextUserInformation`` in the browser; nothing
+    signs that answer, so the name is what the session's browser says (see README, "Who acted").
+    """
+    if not session.in_shopware:
+        raise ForbiddenError("only a session opened in the Shopware Administration names its user this way")
+    if session.shop_user_id is not None:
+        raise ShopUserAlreadyNamedError("this session's user is named already")
+    full_name = " ".join(part for part in (first_name.strip(), last_name.strip()) if part)
+    login = username.strip()
+    name = f"{full_name} ({login})" if full_name and login else full_name or login
+    named = issue_session(replace(session, user_name=name[:150], shop_user_id=user_id))
+    record_event(
+        "console_session.user_named",
+        actor=named.actor,
+        merchant_id=session.merchant_id,
+        target_type="shop_connection",
+        target_id=session.connection_id,
+        details={"shop_user_id": user_id, "username": login, "before": session.user_name},
+    )
+    return named
 
 
 def frame_origins(merchant_id: int) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from backend.audit import services as audit_services
@@ -28,6 +28,7 @@ from backend.console.schemas import (
     HandoverDecisionFormSchema,
     HandoverListArgsSchema,
     ReceivableListArgsSchema,
+    ShopUserSchema,
 )
 from backend.console.sessions import ConsoleSession
 from backend.console.settings_texts import field_text
@@ -218,6 +219,24 @@ def entry_url(session: ConsoleSession, order_ids: list[str] | None = None) -> st
     if order_ids:
         return _href_for(session)("console.handovers", orders=",".join(order_ids))
     return _href_for(session)("console.overview")
+
+
+@bp.post("/session/user")
+def name_session_user() -> Response:
+    """Name the Shopware Administration user of this session (once), from what the Admin Extension SDK said."""
+    session = _current_session()
+    user = ShopUserSchema().load(request.get_json(silent=True) or {})
+    named = sessions.name_shopware_user(
+        session,
+        user_id=user["id"],
+        first_name=user["firstName"],
+        last_name=user["lastName"],
+        username=user["username"],
+    )
+    db.session.commit()
+    response = jsonify({"session_token": named.token, "user_name": named.user_name})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # -- overview ------------------------------------------------------------------------------------------------

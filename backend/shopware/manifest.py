@@ -90,6 +90,9 @@ PERMISSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "currency",
             "country",
             "state_machine_state",
+            # The Administration answers the Admin Extension SDK's contextUserInformation (who is signed in,
+            # recorded with the console's decisions) only for apps that may read users (context.init.ts).
+            "user",
         ),
     ),
     ("update", ("order", "customer")),

@@ -183,8 +183,10 @@ def admin_handovers() -> Response:
     )
     # order_ids is part of the query the shop signed (the action button's modal URL), so it is trusted.
     response = redirect(entry_url(session, _order_ids(request.args.get(ORDER_IDS_PARAMETER))), code=303)
-    # The URL carries the shop's signature and the console's session token: neither may leak or be cached.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The URL carries the shop's signature and the console's session token: neither may be cached. The console
+    # learns the Administration's origin (only that) as its referrer: the Admin Extension SDK posts its
+    # messages to document.referrer.
+    response.headers["Referrer-Policy"] = "strict-origin"
     response.headers["Cache-Control"] = "no-store"
     return response
 

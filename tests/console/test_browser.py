@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.wrappers import Response
 
+from backend.audit.models import AuditEvent
 from backend.console import sessions
 from backend.dunning.claims import DebtorKind, NoticeKind
 from backend.dunning.merchant_settings import get_dunning_settings, get_schedules
@@ -26,6 +27,7 @@ from backend.risk.messages import advice_for, message_for
 from tests.console.conftest import screenshot, serious_violations
 from tests.factories import make_connection, make_receivable
 from tests.fakes.server import FakeServer
+from tests.fakes.shopware_admin import manifest_privileges
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
 from tests.payments.test_import import camt, overdue_order, transfer
 from tests.risk.conftest import CLEAN_PAYLOAD
@@ -261,33 +263,87 @@ class TestEveryPage:
         assert problems == []
 
 
+ADMIN_USER = {
+    "id": "0190aaaabbbbccccddddeeeeffff0001",
+    "firstName": "Erika",
+    "lastName": "Admin",
+    "username": "erika",
+    "email": "erika@shop.example",
+}
+
+
 class TestInsideShopware:
-    def test_the_module_opens_the_console_and_a_proposal_is_approved(
-        self, app, live_server_url, open_page, propose, monkeypatch
+    def open_module(self, app, live_server_url, open_page, propose, monkeypatch, host, **admin):
+        """Register a shop whose Administration runs on ``host``, propose a handover, open the module."""
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
+        # The shop registers through WSGI (its server-to-server part is not under test here); the browser
+        # loads the module over HTTP from the Administration's page on another origin.
+        shop = ShopSimulator(wsgi_transport(app.test_client()), app_secret=APP_SECRET, shop_url=host.url)
+        shop.register()
+        connection = stored_shop(shop.shop_id).connection
+        handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
+        host.page = shop.administration_page(live_server_url, user_language="de-DE", **admin)
+        page, problems = open_page("de-DE")
+        page.goto(host.url + "/admin")
+        return shop, handover, page, problems
+
+    @pytest.fixture
+    def host(self):
+        """The Administration: a page on an origin of its own."""
+        server = FakeServer(
+            lambda environ, start: Response(server.page, mimetype="text/html")(environ, start)
+        )
+        server.page = ""
+        with server:
+            yield server
+
+    def test_the_module_names_the_admin_user_and_a_proposal_is_approved_by_them(
+        self, app, live_server_url, open_page, propose, monkeypatch, host
     ):
         """The Administration (the shop double) frames the signed module URL; the merchant approves inside."""
-        monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
-        administration = {"page": ""}
-        host = FakeServer(
-            lambda environ, start: Response(administration["page"], mimetype="text/html")(environ, start)
+        shop, handover, page, problems = self.open_module(
+            app,
+            live_server_url,
+            open_page,
+            propose,
+            monkeypatch,
+            host,
+            user=ADMIN_USER,
+            app_privileges=manifest_privileges(),
         )
-        with host:
-            # The shop registers through WSGI (its server-to-server part is not under test here); the browser
-            # loads the module over HTTP from the Administration's page on another origin.
-            shop = ShopSimulator(wsgi_transport(app.test_client()), app_secret=APP_SECRET, shop_url=host.url)
-            shop.register()
-            connection = stored_shop(shop.shop_id).connection
-            handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
-            administration["page"] = shop.administration_page(live_server_url, user_language="de-DE")
-            page, problems = open_page("de-DE")
-            page.goto(host.url + "/admin")
-            module = page.frame_locator("#module")
-            module.get_by_role("link", name="Inkasso-Übergaben").click()
-            module.get_by_label(f"Auswählen {handover.receivable.number}").check()
-            module.get_by_role("button", name="Ausgewählte freigeben").click()
-            assert module.get_by_role("status").inner_text() == "Freigegeben: 1."
-            assert page.locator("body").get_attribute("data-app-loaded") == "yes"
+        module = page.frame_locator("#module")
+        # The console asks the Administration who is signed in, and reloads with the session named after them.
+        module.get_by_text("Angemeldet als Erika Admin (erika)").wait_for()  # after the round trip and reload
+        assert page.locator("body").get_attribute("data-user-asked") == "yes"
+        module.get_by_role("link", name="Inkasso-Übergaben").click()
+        module.get_by_label(f"Auswählen {handover.receivable.number}").check()
+        module.get_by_role("button", name="Ausgewählte freigeben").click()
+        assert module.get_by_role("status").inner_text() == "Freigegeben: 1."
+        assert page.locator("body").get_attribute("data-app-loaded") == "yes"
         decided = fresh(handover)
         assert decided.status == "approved"
-        assert decided.decided_by.startswith(f"shopware-admin:{shop.shop_id}")
+        assert decided.decided_by == "Erika Admin (erika) (console, Shopware Administration)"
+        named = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "console_session.user_named")
+        )
+        assert named.details["shop_user_id"] == ADMIN_USER["id"]
+        assert named.details["before"] == f"shopware-admin:{shop.shop_id}"
+        assert problems == [], problems
+
+    def test_without_the_read_user_permission_the_shop_stays_the_actor(
+        self, app, live_server_url, open_page, propose, monkeypatch, host
+    ):
+        shop, _, page, problems = self.open_module(
+            app,
+            live_server_url,
+            open_page,
+            propose,
+            monkeypatch,
+            host,
+            user=ADMIN_USER,
+            app_privileges=manifest_privileges() - {"user:read"},
+        )
+        module = page.frame_locator("#module")
+        module.locator("html[data-user-unnamed=refused]").wait_for(state="attached")
+        assert module.get_by_text(f"Angemeldet als shopware-admin:{shop.shop_id}").is_visible()
         assert problems == [], problems

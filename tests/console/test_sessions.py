@@ -153,6 +153,59 @@ class TestConsoleSessionTokens:
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
 
 
+class TestShopwareUserName:
+    """The Administration names its signed-in user once per Shopware session; the name is then the actor."""
+
+    USER = {
+        "id": "0190aaaabbbbccccddddeeeeffff0001",
+        "firstName": "Erika",
+        "lastName": "Admin",
+        "username": "erika",
+    }
+
+    def shopware_session(self, merchant, shop) -> sessions.ConsoleSession:
+        return sessions.start_session(
+            merchant.id,
+            user_name="shopware-admin:shop-1",
+            language="de",
+            channel=sessions.CHANNEL_SHOPWARE,
+            connection_id=shop.id,
+        )
+
+    def name(self, client, token, body):
+        return client.post("/console/session/user", json=body, headers={sessions.SESSION_HEADER: token})
+
+    def test_names_the_session_once_and_audits_who_it_was(self, client, merchant, shop):
+        answer = self.name(client, self.shopware_session(merchant, shop).token, self.USER)
+        assert answer.status_code == 200
+        named = sessions.verify_session(answer.get_json()["session_token"])
+        assert (named.user_name, named.shop_user_id) == ("Erika Admin (erika)", self.USER["id"])
+        assert named.actor == "Erika Admin (erika) (console, Shopware Administration)"
+        assert not named.awaits_shop_user
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(action="console_session.user_named"))
+        assert event.details == {
+            "shop_user_id": self.USER["id"],
+            "username": "erika",
+            "before": "shopware-admin:shop-1",
+        }
+        again = self.name(client, named.token, {**self.USER, "firstName": "Mallory"})
+        assert again.status_code == 409
+
+    def test_only_a_username_is_enough_and_no_name_at_all_is_refused(self, client, merchant, shop):
+        token = self.shopware_session(merchant, shop).token
+        assert self.name(client, token, {"id": "u1", "firstName": " ", "username": ""}).status_code == 422
+        assert self.name(client, token, {"firstName": "Erika"}).status_code == 422
+        answer = self.name(client, token, {"id": "u1", "username": "erika"})
+        assert sessions.verify_session(answer.get_json()["session_token"]).user_name == "erika"
+
+    def test_a_one_time_link_session_cannot_rename_its_user(self, client, merchant, console_token):
+        answer = self.name(client, console_token(merchant, user="Anna Admin"), self.USER)
+        assert answer.status_code == 403
+
+    def test_needs_a_session(self, client):
+        assert self.name(client, "forged", self.USER).status_code == 401
+
+
 class TestConsoleLinkCommand:
     def test_prints_a_one_time_url(self, app, merchant):
         result = app.test_cli_runner().invoke(

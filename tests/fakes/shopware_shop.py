@@ -480,21 +480,54 @@ class ShopSimulator:
         return f"{parts.path}?{signed_query}&shopware-shop-signature={signature}"
 
     def administration_page(
-        self, app_url: str, path: str = "/shopware/admin/handovers", **options: Any
+        self,
+        app_url: str,
+        path: str = "/shopware/admin/handovers",
+        *,
+        user: Mapping[str, str] | None = None,
+        app_privileges: frozenset[str] = frozenset(),
+        **options: Any,
     ) -> str:
         """Return an Administration page that opens the app's module: the signed URL in an iframe.
 
         As the Administration does (../shared/protocols/shopware.md, "Admin UI for approvals"): the module's
         source URL plus the signed query goes into an iframe, and the module counts as loaded once the iframe
         posts ``sw-app-loaded`` (the page notes that in ``<body data-app-loaded>``).
+
+        It answers the Admin Extension SDK's messages (JSON strings ``{_type, _data, _callbackId}``, answered
+        ``{_type, _callbackId, _response}`` to the sender's origin; @shopware-ag/meteor-admin-sdk channel.ts):
+        ``__registerWindow__`` as the SDK's own handler does, and ``contextUserInformation`` as
+        src/Administration/Resources/app/administration/src/app/init/context.init.ts does: the app is found by
+        the message's origin, refused without the ``user:read`` privilege (a ``__HandleError__``), else told the
+        signed-in ``user``.
         """
         source = app_url + self.iframe_path(path, **options)
+        extension = {"baseUrl": app_url, "readsUsers": "user:read" in app_privileges, "user": user or {}}
+        config = json.dumps(extension).replace("<", "\\u003c")
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shopware Administration</title>'
             "</head><body><main><h1>ClaimBridge</h1>"
             f'<iframe id="module" title="ClaimBridge" src="{html.escape(source)}" width="1340" height="700">'
-            "</iframe></main><script>window.addEventListener('message', (event) => {"
-            "if (event.data === 'sw-app-loaded') { document.body.dataset.appLoaded = 'yes'; } });</script>"
+            f"</iframe></main><script>const extension = {config};"
+            "function handle(type, event) {"
+            "  if (type === '__registerWindow__') { return null; }"
+            "  if (!extension.baseUrl.startsWith(event.origin)) {"
+            "    return {__type__: '__HandleError__', __code__: 500,"
+            '            __message__: `Could not find a extension with the given event origin "${event.origin}"`}; }'
+            "  if (!extension.readsUsers) {"
+            "    return {__type__: '__HandleError__', __code__: 500,"
+            "            __message__: 'Extension \"ClaimBridge\" does not have the permission to read users'}; }"
+            "  return extension.user; }"
+            "window.addEventListener('message', (event) => {"
+            "  if (event.data === 'sw-app-loaded') { document.body.dataset.appLoaded = 'yes'; return; }"
+            "  if (typeof event.data !== 'string') { return; }"
+            "  let message; try { message = JSON.parse(event.data); } catch (error) { return; }"
+            "  if (!message._type || !message._callbackId || message._response !== undefined) { return; }"
+            "  if (!['__registerWindow__', 'contextUserInformation'].includes(message._type)) { return; }"
+            "  if (message._type === 'contextUserInformation') { document.body.dataset.userAsked = 'yes'; }"
+            "  const answer = {_type: message._type, _callbackId: message._callbackId,"
+            "                  _response: handle(message._type, event)};"
+            "  event.source.postMessage(JSON.stringify(answer), event.origin); });</script>"
             "</body></html>"
         )
 

@@ -590,7 +590,7 @@ class TestAdminPage:
         assert session.actor.startswith(f"shopware-admin:{shop.shop_id}")
         page = shop.send(ShopRequest("GET", f"{location.path}?{location.query}", {}))
         assert page.status == 200
-        assert b'<html lang="de" data-channel="shopware">' in page.body
+        assert b'<html lang="de" data-channel="shopware" data-name-user="/console/session/user">' in page.body
         assert "frame-ancestors https://shop.example" in page.header("Content-Security-Policy")
         assert page.header("Cache-Control") == "no-store"
 
@@ -598,10 +598,11 @@ class TestAdminPage:
         _, session = self.console_session(shop.open_iframe(user_language="en-GB"))
         assert session.language == "en"
 
-    def test_the_redirect_is_neither_cached_nor_referred(self, shop):
+    def test_the_redirect_is_not_cached_and_refers_only_the_administrations_origin(self, shop):
         answer = shop.open_iframe()
         assert answer.header("Cache-Control") == "no-store"
-        assert answer.header("Referrer-Policy") == "no-referrer"
+        # The console page learns where the Administration runs (the Admin Extension SDK posts there), no more.
+        assert answer.header("Referrer-Policy") == "strict-origin"
 
     def test_selected_orders_open_their_handovers(self, shop):
         order_id = "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5"
