@@ -69,6 +69,9 @@ class ConsoleSession:
     connection_id: int | None = None
     # Shopware: the id of the Administration user the browser named (None until it did; see name_shopware_user).
     shop_user_id: str | None = None
+    # Shopware: the origin the Administration ran on when it opened the signed module URL (its Referer), which
+    # may frame this session's pages besides the shop URLs (an Administration on a host of its own).
+    frame_origin: str | None = None
     token: str = ""
 
     @property
@@ -101,14 +104,21 @@ def issue_session(session: ConsoleSession) -> ConsoleSession:
         "s": int(session.started_at.timestamp()),
         "n": session.connection_id,
         "i": session.shop_user_id,
+        "a": session.frame_origin,
     }
     return replace(session, token=_serializer().dumps(payload))
 
 
 def start_session(
-    merchant_id: int, *, user_name: str, language: str, channel: str, connection_id: int | None = None
+    merchant_id: int,
+    *,
+    user_name: str,
+    language: str,
+    channel: str,
+    connection_id: int | None = None,
+    frame_origin: str | None = None,
 ) -> ConsoleSession:
-    """Start a console session for a user of the merchant, now."""
+    """Start a console session for a user of the merchant, now (``frame_origin``: see ConsoleSession)."""
     return issue_session(
         ConsoleSession(
             merchant_id=merchant_id,
@@ -117,6 +127,7 @@ def start_session(
             channel=channel,
             started_at=utcnow().replace(microsecond=0),
             connection_id=connection_id,
+            frame_origin=origin_of(frame_origin),
         )
     )
 
@@ -140,6 +151,7 @@ def verify_session(token: str | None, *, now: datetime | None = None) -> Console
             started_at=datetime.fromtimestamp(int(payload["s"]), UTC),
             connection_id=None if payload.get("n") is None else int(payload["n"]),
             shop_user_id=None if payload.get("i") is None else str(payload["i"]),
+            frame_origin=origin_of(payload.get("a")),
             token=token,
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -186,19 +198,32 @@ def name_shopware_user(
     return named
 
 
-def frame_origins(merchant_id: int) -> list[str]:
-    """Return the origins of the merchant's shops: the pages allowed to frame its console."""
+def origin_of(url: str | None) -> str | None:
+    """Return ``scheme://host[:port]`` of an http(s) URL, None for anything else (never a wildcard)."""
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or "*" in host or parts.username or parts.password:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def frame_origins(merchant_id: int, session: ConsoleSession | None = None) -> list[str]:
+    """Return the origins allowed to frame the merchant's console: its shops, and the session's Administration."""
     urls = db.session.scalars(
         sa.select(ShopConnection.shop_url).where(
             ShopConnection.merchant_id == merchant_id, ShopConnection.status != "disabled"
         )
     )
-    origins = []
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            origins.append(f"{parts.scheme}://{parts.netloc}")
-    return sorted(set(origins))
+    origins = {origin for origin in map(origin_of, urls) if origin}
+    if session is not None and session.frame_origin:
+        origins.add(session.frame_origin)
+    return sorted(origins)
 
 
 # -- one-time links ------------------------------------------------------------------------------------------

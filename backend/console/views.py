@@ -154,7 +154,7 @@ def _page(
         notice=notice.format(count=request.args.get("count", "")) if notice else None,
         **context,
     )
-    origins = sessions.frame_origins(session.merchant_id) if session is not None else []
+    origins = sessions.frame_origins(session.merchant_id, session) if session is not None else []
     return _secure(Response(html, status=status, mimetype="text/html"), nonce, origins)
 
 

@@ -273,12 +273,16 @@ ADMIN_USER = {
 
 
 class TestInsideShopware:
-    def open_module(self, app, live_server_url, open_page, propose, monkeypatch, host, **admin):
+    def open_module(
+        self, app, live_server_url, open_page, propose, monkeypatch, host, shop_url=None, **admin
+    ):
         """Register a shop whose Administration runs on ``host``, propose a handover, open the module."""
         monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
         # The shop registers through WSGI (its server-to-server part is not under test here); the browser
         # loads the module over HTTP from the Administration's page on another origin.
-        shop = ShopSimulator(wsgi_transport(app.test_client()), app_secret=APP_SECRET, shop_url=host.url)
+        shop = ShopSimulator(
+            wsgi_transport(app.test_client()), app_secret=APP_SECRET, shop_url=shop_url or host.url
+        )
         shop.register()
         connection = stored_shop(shop.shop_id).connection
         handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
@@ -346,4 +350,25 @@ class TestInsideShopware:
         module = page.frame_locator("#module")
         module.locator("html[data-user-unnamed=refused]").wait_for(state="attached")
         assert module.get_by_text(f"Angemeldet als shopware-admin:{shop.shop_id}").is_visible()
+        assert problems == [], problems
+
+    def test_an_administration_on_a_host_of_its_own_may_frame_the_console(
+        self, app, live_server_url, open_page, propose, monkeypatch, host
+    ):
+        """The shop URL (APP_URL) names one host, the merchant opens the Administration on another."""
+        _, handover, page, problems = self.open_module(
+            app,
+            live_server_url,
+            open_page,
+            propose,
+            monkeypatch,
+            host,
+            shop_url="https://shop.example",
+            user=ADMIN_USER,
+            app_privileges=manifest_privileges(),
+        )
+        module = page.frame_locator("#module")
+        module.get_by_text("Angemeldet als Erika Admin (erika)").wait_for()
+        module.get_by_role("link", name="Inkasso-Übergaben").click()
+        assert module.get_by_text(handover.receivable.number).first.is_visible()
         assert problems == [], problems

@@ -594,6 +594,30 @@ class TestAdminPage:
         assert "frame-ancestors https://shop.example" in page.header("Content-Security-Policy")
         assert page.header("Cache-Control") == "no-store"
 
+    @pytest.mark.parametrize(
+        ("referer", "allowed"),
+        [
+            ("https://admin.shop.example/admin#/sw/order/index", "https://admin.shop.example"),
+            ("https://admin.shop.example:8443/admin", "https://admin.shop.example:8443"),
+            ("*", None),
+            ("https://*.example/admin", None),
+            ("javascript:alert(1)", None),
+            (None, None),
+        ],
+    )
+    def test_an_administration_on_another_host_may_frame_its_session_only(self, shop, referer, allowed):
+        """The Administration may run on a host other than the shop URL; the browser says which (Referer)."""
+        headers = {"Referer": referer} if referer else {}
+        location, session = self.console_session(shop.send(ShopRequest("GET", shop.iframe_path(), headers)))
+        assert session.frame_origin == allowed
+        page = shop.send(ShopRequest("GET", f"{location.path}?{location.query}", {}))
+        ancestors = page.header("Content-Security-Policy").split("frame-ancestors ", 1)[1].split()
+        assert ancestors == sorted(filter(None, {"https://shop.example", allowed}))
+        other = console_sessions.start_session(
+            session.merchant_id, user_name="Anna", language="de", channel=console_sessions.CHANNEL_LINK
+        )
+        assert console_sessions.frame_origins(session.merchant_id, other) == ["https://shop.example"]
+
     def test_english_for_other_languages(self, shop):
         _, session = self.console_session(shop.open_iframe(user_language="en-GB"))
         assert session.language == "en"
