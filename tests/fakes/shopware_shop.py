@@ -87,6 +87,10 @@ _GUZZLE_QUERY_SAFE = "-._~!$&'()*+,;=:@/?"
 # business events with the read privilege of every entity in their getAvailableData()
 # (CheckoutOrderPlacedEvent and the state_enter events of OrderStateMachineStateChangeEvent: order;
 # OrderPaymentMethodChangedEvent: order and order_transaction).
+# The privilege the Administration demands before it answers contextUserInformation (context.init.ts: the
+# app's permissions.read must include "user"); the browser, not the Admin API, needs it.
+USER_INFORMATION_PRIVILEGE = "user:read"
+ADMINISTRATION_PRIVILEGES = frozenset({USER_INFORMATION_PRIVILEGE})
 HOOKABLE_ENTITIES = (
     "product",
     "product_price",
@@ -502,7 +506,11 @@ class ShopSimulator:
         signed-in ``user``.
         """
         source = app_url + self.iframe_path(path, **options)
-        extension = {"baseUrl": app_url, "readsUsers": "user:read" in app_privileges, "user": user or {}}
+        extension = {
+            "baseUrl": app_url,
+            "readsUsers": USER_INFORMATION_PRIVILEGE in app_privileges,
+            "user": user or {},
+        }
         config = json.dumps(extension).replace("<", "\\u003c")
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shopware Administration</title>'
