@@ -57,11 +57,15 @@ PAYMENT_STATES = (
 # Only business events Shopware can hook (order_transaction.written is not: order_transaction is not among
 # HookableEventCollector::HOOKABLE_ENTITIES, and app:install refuses such a manifest). Each needs order:read;
 # the payment method change also order_transaction:read.
+# The order entity written (hookable; order:read): an edit in the Administration such as a credit added to an
+# invoice order (a partial refund, listed on a credit note) changes no state, so only this tells us at once.
+ORDER_WRITTEN_EVENT = "order.written"
 ORDER_EVENTS = (
     ORDER_PLACED_EVENT,
     PAYMENT_METHOD_CHANGED_EVENT,
     ORDER_CANCELLED_EVENT,
     *(f"state_enter.order_transaction.state.{state}" for state in PAYMENT_STATES),
+    ORDER_WRITTEN_EVENT,
 )
 
 CUSTOM_FIELD_CASE_STATUS = "claimbridge_case_status"

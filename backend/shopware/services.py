@@ -34,7 +34,7 @@ from backend.shopware.errors import (
     UnknownShopError,
     shop_request_errors,
 )
-from backend.shopware.manifest import LIFECYCLE_EVENTS, ORDER_EVENTS
+from backend.shopware.manifest import LIFECYCLE_EVENTS, ORDER_EVENTS, ORDER_WRITTEN_EVENT
 from backend.shopware.models import ShopwareEvent, ShopwareGatewayDecision, ShopwareShop
 from backend.shopware.schemas import DeletedPayloadSchema
 from connectors.shops.base import RISK_CHECK_FIELD
@@ -52,6 +52,10 @@ MAX_DISPATCH_ATTEMPTS = 10
 DISPATCH_BATCH = 200
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
+# src/Core/Defaults.php LIVE_VERSION: the order as it is, not a draft of an edit in the Administration.
+LIVE_VERSION_ID = "0fa91ce3e96a4bc2be4bd9ce752c3425"
+# What writing our custom fields back to an order changes (the Admin API's PATCH of customFields).
+_OWN_WRITE_FIELDS = frozenset({"customFields", "updatedAt"})
 ORDER_PLACED_EVENT = "checkout.order.placed"
 
 
@@ -398,13 +402,29 @@ def order_id_of(event: str, payload: Any) -> str | None:
     """Return the Shopware order id an order event names, or None.
 
     Business events (``checkout.order.placed``, ``state_enter.order_transaction.state.*``) carry the order as
-    ``payload.order``. ``order_transaction.written`` names only transaction ids; the ``state_enter`` events
-    and the reconciliation poll cover what it reports.
+    ``payload.order``. ``order.written`` carries a list of writes (src/Core/Framework/Webhook/Hookable/
+    HookableEntityWrittenEvent.php: ``entity``, ``operation``, ``primaryKey``, ``updatedFields``, ``versionId``);
+    the first write of a live order counts (drafts of an edit are other versions), except one that changed only
+    custom fields (ours, written back to the shop). ``order_transaction.written`` is not hookable; the
+    ``state_enter`` events and the reconciliation poll cover what it would report.
     """
-    if event not in ORDER_EVENTS or not isinstance(payload, dict):
+    if event not in ORDER_EVENTS:
         return None
-    order = payload.get("order")
-    order_id = order.get("id") if isinstance(order, dict) else None
+    if event == ORDER_WRITTEN_EVENT:
+        order_id = next(
+            (
+                write.get("primaryKey")
+                for write in (payload if isinstance(payload, list) else [])
+                if isinstance(write, dict)
+                and write.get("entity") == "order"
+                and write.get("versionId") in (None, LIVE_VERSION_ID)
+                and not set(write.get("updatedFields") or ["?"]) <= _OWN_WRITE_FIELDS
+            ),
+            None,
+        )
+    else:
+        order = payload.get("order") if isinstance(payload, dict) else None
+        order_id = order.get("id") if isinstance(order, dict) else None
     if isinstance(order_id, str) and _SHOPWARE_ID.fullmatch(order_id.lower()):
         return order_id.lower()
     return None

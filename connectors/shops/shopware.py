@@ -55,6 +55,7 @@ from connectors.shops.base import (
     OrderDocument,
     OrderState,
     PaymentAction,
+    Refund,
     ShopConnector,
     ShopOrder,
     blank_to_none,
@@ -69,6 +70,7 @@ TOKEN_LEEWAY_SECONDS = 30
 SHIPPED_DELIVERY_STATES = ("shipped", "shipped_partially")
 MAX_NOTE_LINES = 50
 INVOICE_PAYMENT_METHOD = "payment_invoicepayment"
+CREDIT_LINE_ITEM_TYPE = "credit"
 
 ORDER_ASSOCIATIONS: dict[str, Any] = {
     "stateMachineState": {},
@@ -413,7 +415,12 @@ class ShopwareConnector(HttpClient, ShopConnector):
         order_state = _technical_name(raw.get("stateMachineState")) or "open"
         payment_state = _technical_name((transaction or {}).get("stateMachineState"))
         state = map_state(order_state, payment_state)
-        total = to_decimal(raw.get("amountTotal", "0"))
+        line_items = raw.get("lineItems") or []
+        credits = _credits(line_items)
+        # A credit lowers amountTotal (the order is recalculated); the claim is the invoiced total less each
+        # credit on its own day, so the total is what it was before the credits. A paid order paid what is due.
+        due = to_decimal(raw.get("amountTotal", "0"))
+        total = due + sum((credit.amount for credit in credits), Decimal(0))
         custom_fields = dict(raw.get("customFields") or {})
         customer = raw.get("orderCustomer") or {}
         billing = raw.get("billingAddress") or {}
@@ -426,7 +433,7 @@ class ShopwareConnector(HttpClient, ShopConnector):
             platform_order_state=order_state,
             platform_payment_state=payment_state,
             total=total,
-            paid_amount=_paid_amount(state, total, custom_fields),
+            paid_amount=_paid_amount(state, due, custom_fields),
             currency=(raw.get("currency") or {}).get("isoCode") or "",
             payment_method=(((transaction or {}).get("paymentMethod") or {}).get("technicalName")),
             ordered_at=parse_utc(raw.get("orderDateTime")) or parse_utc(raw["createdAt"]),
@@ -444,7 +451,10 @@ class ShopwareConnector(HttpClient, ShopConnector):
             ),
             billing_address=self._address(billing),
             shipping_address=self._address(shipping) if shipping else None,
-            line_items=tuple(_line_item(item) for item in raw.get("lineItems") or []),
+            line_items=tuple(
+                _line_item(item) for item in line_items if item.get("type") != CREDIT_LINE_ITEM_TYPE
+            ),
+            refunds=credits,
             risk_check_id=blank_to_none(custom_fields.get(RISK_CHECK_FIELD)),
             case_fields={k: v for k, v in custom_fields.items() if k.startswith("claimbridge_")},
             # shopware/shopware src/Core/Checkout/Customer/CustomerDefinition.php: accountType "private" or
@@ -548,6 +558,25 @@ def _invoice_date(raw: Mapping[str, Any]) -> datetime | None:
         if _technical_name(document.get("documentType")) == "invoice"
     ]
     return min((d for d in dates if d is not None), default=None)
+
+
+def _credits(line_items: Iterable[Mapping[str, Any]]) -> tuple[Refund, ...]:
+    """Return the order's credit line items (what a credit note lists) as refunds.
+
+    shopware/shopware src/Core/Checkout/Cart/LineItem/LineItem.php CREDIT_LINE_ITEM_TYPE: the Administration
+    adds a credit (Order → Edit → "Add credit", Cart/Order/RecalculationService.php addCustomLineItem) as a line
+    item of this type with a negative price; the credit note (Document/Renderer/CreditNoteRenderer.php) lists them.
+    """
+    return tuple(
+        Refund(
+            external_id=str(item["id"]),
+            amount=abs(to_decimal(item.get("totalPrice", "0"))),
+            refunded_at=parse_utc(item.get("createdAt")),
+            reason=blank_to_none(item.get("label")),
+        )
+        for item in line_items
+        if item.get("type") == CREDIT_LINE_ITEM_TYPE and item.get("id")
+    )
 
 
 def _line_item(raw: Mapping[str, Any]) -> LineItem:

@@ -355,6 +355,8 @@ class FakeShopwareAdmin:
             "lineItems": [
                 {
                     "id": shopware_id(),
+                    "type": "product",
+                    "createdAt": shopware_datetime(created),
                     "label": "Kaffeemühle",
                     "quantity": 1,
                     "unitPrice": float(Decimal(total)),
@@ -377,6 +379,36 @@ class FakeShopwareAdmin:
             self.orders[order_id] = order
         self.add_transaction(order_id, payment_method=payment_method, state=payment_state, created_at=created)
         return order_id
+
+    def add_credit(
+        self, order_id: str, amount: str, *, label: str = "Gutschrift", created_at: datetime | None = None
+    ) -> str:
+        """Add a credit to an order as the Administration does; return the credit line item's id.
+
+        src/Core/Checkout/Cart/Order/RecalculationService.php addCustomLineItem (the Administration's "Add
+        credit") adds a line item of type ``credit`` (Cart/LineItem/LineItem.php CREDIT_LINE_ITEM_TYPE) with a
+        negative absolute price, recalculates the order (amountTotal drops) and writes it (updatedAt moves).
+        """
+        item_id = shopware_id()
+        when = created_at or self.clock.now()
+        credit = -Decimal(amount)
+        with self._lock:
+            order = self.orders[order_id]
+            order["lineItems"].append(
+                {
+                    "id": item_id,
+                    "type": "credit",
+                    "createdAt": shopware_datetime(when),
+                    "label": label,
+                    "quantity": 1,
+                    "unitPrice": float(credit),
+                    "totalPrice": float(credit),
+                    "payload": {},
+                }
+            )
+            order["amountTotal"] = float(Decimal(str(order["amountTotal"])) + credit)
+            order["updatedAt"] = shopware_datetime(when)
+        return item_id
 
     def add_document(
         self,

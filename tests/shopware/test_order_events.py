@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
+from backend.dates import berlin_date
 from backend.extensions import db
 from backend.orders.services import process_order_sync_requests
-from backend.receivables.ledger import EventKind
+from backend.receivables.ledger import EventKind, payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
-from backend.shopware.services import dispatch_order_events
+from backend.shopware.services import LIVE_VERSION_ID, dispatch_order_events
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator
 
@@ -75,3 +78,71 @@ def test_pushed_state_changes_reach_the_receivable(shop, event, order_state, pay
     receivable = deliver(simulator, admin, event, order_id)
     assert receivable.state == expected
     assert history(receivable)[-1] == booked
+
+
+def written(
+    order_id: str, *, version: str = LIVE_VERSION_ID, fields: tuple[str, ...] = ("price", "amountTotal")
+):
+    """Return an ``order.written`` payload as HookableEntityWrittenEvent::getWebhookPayload builds it."""
+    return [
+        {
+            "entity": "order",
+            "operation": "update",
+            "primaryKey": order_id,
+            "updatedFields": list(fields),
+            "versionId": version,
+        }
+    ]
+
+
+def push_written(simulator, admin, payload) -> None:
+    answer = simulator.send(simulator.webhook_request("order.written", payload))
+    assert answer.status == 204
+    admin.clock.advance(1)
+    dispatch_order_events()
+    process_order_sync_requests()
+    db.session.commit()
+    db.session.expire_all()
+
+
+class TestCredits:
+    """A credit added to an invoice order (a partial refund; the credit note lists it) lowers the claim."""
+
+    def test_a_credit_is_booked_once_on_its_day_and_lowers_the_claim(self, shop):
+        simulator, admin = shop
+        order_id = admin.add_order(total="119.00")
+        receivable = deliver(simulator, admin, "checkout.order.placed", order_id)
+        credit_day = admin.clock.now()
+        admin.add_credit(order_id, "19.00", label="Rücksendung Tasse")
+        assert admin.order(order_id)["amountTotal"] == 100.0  # the shop recalculated the order
+
+        push_written(simulator, admin, written(order_id))
+        receivable = db.session.get(Receivable, receivable.id)
+        # The invoice stays 119.00; the credit lowers what is owed from its own day (interest too).
+        assert (receivable.total_amount, receivable.credited_amount, receivable.balance) == (
+            Decimal("119.00"),
+            Decimal("19.00"),
+            Decimal("100.00"),
+        )
+        credits = [kind for kind in history(receivable) if kind == EventKind.CREDIT]
+        assert len(credits) == 1
+        assert [b.booked_on for b in payment_bookings(receivable) if b.amount == Decimal("19.00")] == [
+            berlin_date(credit_day)
+        ]
+
+        push_written(simulator, admin, written(order_id))  # delivered again, and the poll: still one credit
+        deliver(simulator, admin, "state_enter.order_transaction.state.reminded", order_id)
+        receivable = db.session.get(Receivable, receivable.id)
+        assert receivable.credited_amount == Decimal("19.00")
+        assert [kind for kind in history(receivable) if kind == EventKind.CREDIT] == credits
+
+    def test_drafts_and_our_own_field_writes_queue_nothing(self, shop):
+        simulator, admin = shop
+        order_id = admin.add_order(total="119.00")
+        deliver(simulator, admin, "checkout.order.placed", order_id)
+        for payload in (
+            written(order_id, version="0190aaaabbbbccccddddeeeeffff0002"),
+            written(order_id, fields=("customFields", "updatedAt")),
+        ):
+            simulator.send(simulator.webhook_request("order.written", payload))
+        assert dispatch_order_events() == "0 handed on, 0 failed"
