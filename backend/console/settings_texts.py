@@ -45,11 +45,12 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "/review_mode": (
             "Bei „Prüfen“",
-            "offer: Rechnung bleibt angeboten, die Bestellung wird markiert. hide: Rechnung wird ausgeblendet.",
+            "Was geschieht, wenn die Punktzahl im Prüfbereich liegt: Rechnung weiter anbieten (die Bestellung wird "
+            "markiert) oder ausblenden.",
         ),
         "/fail_mode": (
             "Wenn die Prüfung ausfällt",
-            "hide_invoice: Rechnung ausblenden. allow_up_to: Rechnung bis zum Betrag unten weiter anbieten.",
+            "Wenn die Prüfung nicht antwortet: Rechnung ausblenden, oder bis zum Betrag unten weiter anbieten.",
         ),
         "/bureau_fail_max_amount": (
             "Ohne Prüfung erlaubt bis",
@@ -66,7 +67,7 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "/bureau/score_type": ("Art der Auskunft", "Der Score-Typ Ihres Vertrags bei PAYONE, z. B. IH."),
         "/bureau/address_check_type": (
             "Adressprüfung",
-            "NO: keine, BA: einfach, PE: Person, BB/PB: Boniversum einfach/Person.",
+            "Welche Adressprüfung PAYONE mit der Auskunft macht (Ihr Vertrag bestimmt, was möglich ist).",
         ),
         "/bureau/cache_days": (
             "Auskunft wiederverwenden (Tage)",
@@ -117,11 +118,12 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "/review_mode": (
             "On review",
-            "offer: invoice stays offered and the order is flagged. hide: invoice is hidden.",
+            "What happens when the score lies in the review band: keep offering invoice (the order is flagged) or "
+            "hide it.",
         ),
         "/fail_mode": (
             "When the check fails",
-            "hide_invoice: hide invoice. allow_up_to: keep offering invoice up to the amount below.",
+            "When the check does not answer: hide invoice, or keep offering it up to the amount below.",
         ),
         "/bureau_fail_max_amount": (
             "Allowed without a check up to",
@@ -135,7 +137,7 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "/bureau/score_type": ("Report type", "The score type of your PAYONE contract, e.g. IH."),
         "/bureau/address_check_type": (
             "Address check",
-            "NO: none, BA: basic, PE: person, BB/PB: Boniversum basic/person.",
+            "Which address check PAYONE runs with the report (your contract decides what is available).",
         ),
         "/bureau/cache_days": ("Reuse a report (days)", "How long a report counts for the same buyer."),
         "/bureau/min_score_value": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -359,6 +360,86 @@ TEXTS: dict[str, dict[str, Any]] = {
                 "ihn mit dem Filter http_allowed_safe_ports).",
                 "private_host": "{private_host} ist eine private oder lokale Adresse, die WordPress nicht aufruft.",
             },
+        },
+        "policy_choices": {
+            "/review_mode": {
+                "offer": "Rechnung anbieten, Bestellung markieren",
+                "hide": "Rechnung ausblenden",
+            },
+            "/fail_mode": {
+                "hide_invoice": "Rechnung ausblenden",
+                "allow_up_to": "Rechnung bis zum Betrag erlauben",
+            },
+            "/bureau/address_check_type": {
+                "NO": "Keine Adressprüfung",
+                "BA": "Adressprüfung einfach (BA)",
+                "PE": "Adressprüfung mit Person (PE)",
+                "BB": "Boniversum einfach (BB)",
+                "PB": "Boniversum mit Person (PB)",
+            },
+        },
+        "audit_actions": {
+            "auth.failed": "Anmeldung am API fehlgeschlagen",
+            "bank_statement.imported": "Kontoauszug eingelesen",
+            "base_rate.added": "Basiszinssatz ergänzt",
+            "buyer_override.cleared": "Freigabe oder Sperre eines Käufers aufgehoben",
+            "buyer_override.set": "Käufer freigegeben oder gesperrt",
+            "claim_settings.updated": "Forderungseinstellungen geändert",
+            "client.created": "API-Zugang angelegt",
+            "client.revoked": "API-Zugang widerrufen",
+            "connection.created": "Shop verbunden",
+            "connection.disabled": "Shop-Verbindung deaktiviert",
+            "connection.updated": "Shop-Verbindung geändert",
+            "connection.webhook_reenabled": "Webhook im Shop wieder aktiviert",
+            "console_link.created": "Einmal-Link zur Konsole erstellt",
+            "console_link.used": "Einmal-Link zur Konsole benutzt",
+            "console_session.user_named": "Shopware-Benutzer der Sitzung erkannt",
+            "dunning.buyer_resumed": "Mahnungen für einen Käufer fortgesetzt",
+            "dunning.buyer_stopped": "Mahnstopp für einen Käufer",
+            "dunning_schedule.replaced": "Mahnplan geändert",
+            "dunning_settings.updated": "Mahneinstellungen geändert",
+            "handover.direct_payment_reported": "Direktzahlung an das Inkassobüro gemeldet",
+            "handover.document_fallback": "Forderungsaufstellung statt Rechnung übergeben",
+            "handover_rules.updated": "Übergaberegeln geändert",
+            "merchant.created": "Händlerkonto angelegt",
+            "payment_match.applied": "Zahlung zugeordnet",
+            "payment_match.rejected": "Zahlungszuordnung abgelehnt",
+            "payment_matching.settings_updated": "Einstellungen der Zahlungszuordnung geändert",
+            "policy.updated": "Risikoregeln geändert",
+            "shopware.invoice_refused_after_order": "Nachträglicher Wechsel auf Rechnung nicht freigegeben",
+            "shopware.re_registered": "Shopware-App neu registriert",
+            "shopware.registered": "Shopware-App registriert",
+            "shopware.retired_shop_released": "Daten eines deinstallierten Shops von neuer Registrierung getrennt",
+            "shopware.shop_purged": "Daten eines Shops gelöscht",
+            "woocommerce.connect_started": "WooCommerce-Verbindung begonnen",
+        },
+        "audit_families": {
+            "handover": "Übergabe: {}",
+            "receivable": "Forderung: {}",
+            "shopware": "Shopware-App: {}",
+        },
+        "app_lifecycle": {
+            "app.installed": "installiert",
+            "app.updated": "aktualisiert",
+            "app.activated": "aktiviert",
+            "app.deactivated": "deaktiviert",
+            "app.deleted": "deinstalliert",
+        },
+        "audit_targets": {
+            "handover": "Übergabe",
+            "receivable": "Forderung",
+            "shop_connection": "Shop-Verbindung",
+            "merchant": "Händler",
+            "api_client": "API-Zugang",
+            "console_link": "Konsolen-Link",
+            "payment_match": "Zahlungszuordnung",
+            "bank_statement": "Kontoauszug",
+            "base_rate": "Basiszinssatz",
+            "buyer": "Käufer",
+            "buyer_override": "Käufer-Freigabe",
+            "handover_rules": "Übergaberegeln",
+            "policy": "Risikoregeln",
+            "woocommerce_connect_session": "WooCommerce-Verbindung",
         },
         "risk_title": "Risikoprüfung an der Kasse",
         "risk_intro": "Warum Kauf auf Rechnung für diese Bestellung angeboten wurde oder nicht.",
@@ -743,6 +824,80 @@ TEXTS: dict[str, dict[str, Any]] = {
                 "private_host": "{private_host} is a private or loopback address WordPress refuses to call.",
             },
         },
+        "policy_choices": {
+            "/review_mode": {"offer": "Offer invoice, flag the order", "hide": "Hide invoice"},
+            "/fail_mode": {"hide_invoice": "Hide invoice", "allow_up_to": "Allow invoice up to the amount"},
+            "/bureau/address_check_type": {
+                "NO": "No address check",
+                "BA": "Basic address check (BA)",
+                "PE": "Address check with person (PE)",
+                "BB": "Boniversum basic (BB)",
+                "PB": "Boniversum with person (PB)",
+            },
+        },
+        "audit_actions": {
+            "auth.failed": "API sign-in failed",
+            "bank_statement.imported": "Bank statement imported",
+            "base_rate.added": "Base rate added",
+            "buyer_override.cleared": "Buyer's allowance or block lifted",
+            "buyer_override.set": "Buyer allowed or blocked",
+            "claim_settings.updated": "Claim settings changed",
+            "client.created": "API client created",
+            "client.revoked": "API client revoked",
+            "connection.created": "Shop connected",
+            "connection.disabled": "Shop connection disabled",
+            "connection.updated": "Shop connection changed",
+            "connection.webhook_reenabled": "Webhook re-enabled in the shop",
+            "console_link.created": "One-time console link created",
+            "console_link.used": "One-time console link used",
+            "console_session.user_named": "Shopware user of the session identified",
+            "dunning.buyer_resumed": "Dunning resumed for a buyer",
+            "dunning.buyer_stopped": "Dunning stopped for a buyer",
+            "dunning_schedule.replaced": "Dunning schedule changed",
+            "dunning_settings.updated": "Dunning settings changed",
+            "handover.direct_payment_reported": "Direct payment reported to the agency",
+            "handover.document_fallback": "Claim statement sent instead of the invoice",
+            "handover_rules.updated": "Handover rules changed",
+            "merchant.created": "Merchant account created",
+            "payment_match.applied": "Payment applied",
+            "payment_match.rejected": "Payment match rejected",
+            "payment_matching.settings_updated": "Payment matching settings changed",
+            "policy.updated": "Risk policy changed",
+            "shopware.invoice_refused_after_order": "Later switch to invoice not allowed",
+            "shopware.re_registered": "Shopware app registered again",
+            "shopware.registered": "Shopware app registered",
+            "shopware.retired_shop_released": "Data of an uninstalled shop kept apart from a new registration",
+            "shopware.shop_purged": "Data of a shop deleted",
+            "woocommerce.connect_started": "WooCommerce connection started",
+        },
+        "audit_families": {
+            "handover": "Handover: {}",
+            "receivable": "Receivable: {}",
+            "shopware": "Shopware app: {}",
+        },
+        "app_lifecycle": {
+            "app.installed": "installed",
+            "app.updated": "updated",
+            "app.activated": "activated",
+            "app.deactivated": "deactivated",
+            "app.deleted": "uninstalled",
+        },
+        "audit_targets": {
+            "handover": "Handover",
+            "receivable": "Receivable",
+            "shop_connection": "Shop connection",
+            "merchant": "Merchant",
+            "api_client": "API client",
+            "console_link": "Console link",
+            "payment_match": "Payment match",
+            "bank_statement": "Bank statement",
+            "base_rate": "Base rate",
+            "buyer": "Buyer",
+            "buyer_override": "Buyer override",
+            "handover_rules": "Handover rules",
+            "policy": "Risk policy",
+            "woocommerce_connect_session": "WooCommerce connection",
+        },
         "risk_title": "Risk check at checkout",
         "risk_intro": "Why invoice payment was or was not offered for this order.",
         "risk_decisions": {
@@ -825,3 +980,178 @@ def format_date(value: date | datetime | None, language: str) -> str:
     if language == "de":
         return f"{value:%d.%m.%Y}{suffix}"
     return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}{suffix}"
+
+
+def audit_label(action: str, lang: str) -> str:
+    """Name an audit action for a person: its own text, or its family's (handover, receivable, Shopware app)."""
+    texts = TEXTS[lang]
+    if action in texts["audit_actions"]:
+        return texts["audit_actions"][action]
+    family, _, rest = action.partition(".")
+    named = {
+        "handover": texts["statuses"],
+        "receivable": texts["events"],
+        "shopware": texts["app_lifecycle"],
+    }.get(family, {})
+    return texts["audit_families"][family].format(named[rest]) if rest in named else action
+
+
+# The areas' services explain a refused value in English (the JSON API's language); German pages say it in
+# German. Each pattern matches one message of risk/policy.py, dunning/schedule.py, dunning/services.py
+# (schwifty) or marshmallow's defaults; a message no pattern knows is shown as it is.
+_GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.S), german)
+    for pattern, german in (
+        (r"must not be greater than decline_at", "darf nicht über der Schwelle für „Ablehnen“ liegen"),
+        (r"must be an object", "muss ein Objekt sein"),
+        (r"unknown field|Unknown field\.", "unbekanntes Feld"),
+        (r"must be an integer|Not a valid integer\.", "muss eine ganze Zahl sein"),
+        (r"must be between (\S+) and (\S+)", "muss zwischen {0} und {1} liegen"),
+        (r'must be a decimal string such as "500\.00"', "muss ein Betrag wie 500,00 sein"),
+        (r"must be a non-negative amount", "darf nicht negativ sein"),
+        (r"must have at most two decimal places", "darf höchstens zwei Nachkommastellen haben"),
+        (r"must be one of (.+)|Must be one of: (.+)\.", "muss einer dieser Werte sein: {0}"),
+        (r"must be an ISO 4217 code such as EUR", "muss ein Währungscode wie EUR sein"),
+        (r"must be a list of payment method ids", "muss eine Liste von Zahlungsarten sein"),
+        (r"must be a non-empty string", "darf nicht leer sein"),
+        (r"unknown reason code", "unbekanntes Signal"),
+        (r"must be true or false", "muss ja oder nein sein"),
+        (r"must be a whole number of days, not (.+)", "muss eine ganze Zahl von Tagen sein, nicht {0}"),
+        (r"must be at least (\S+), not (\S+)", "muss mindestens {0} sein, nicht {1}"),
+        (r"must be a decimal string such as '2\.50', not (.+)", "muss ein Betrag wie 2,50 sein, nicht {0}"),
+        (r"must be at most (\S+), not (\S+)", "darf höchstens {0} sein, nicht {1}"),
+        (r"(.+) is not an amount in cents", "{0} ist kein Betrag in Cent"),
+        (
+            r"must be between 0\.00 and (\S+): more than that is not the cost of one letter",
+            "muss zwischen 0,00 und {0} liegen: mehr kostet ein Brief nicht",
+        ),
+        (
+            r"must end with a final_notice announcing the handover",
+            "muss mit der Mahnung enden, die das Inkasso ankündigt",
+        ),
+        (
+            r"the first notice must be at least (\d+) days after the due date",
+            "die erste Mahnung darf frühestens {0} Tage nach der Fälligkeit kommen",
+        ),
+        (
+            r"the first notice puts the debtor in default: no fee",
+            "die erste Mahnung setzt den Käufer erst in Verzug: keine Gebühr",
+        ),
+        (
+            r"must be at most (\S+) for a notice by letter to a \w+: .*",
+            "darf höchstens {0} betragen: ein Brief darf seine tatsächlichen Kosten (Papier, Druck, Porto) "
+            "kosten, höchstens wie von Ihnen angegeben; ohne Nachweis erkennen Gerichte etwa 1,00 € an. "
+            "Personal- und Gemeinkosten sind nicht erstattungsfähig, und die Mahnung, die den Verzug erst "
+            "begründet, bleibt gebührenfrei",
+        ),
+        (
+            r"must be at most (\S+) for a notice by email to a \w+: .*",
+            "darf höchstens {0} betragen: eine E-Mail kostet den Käufer nichts, also darf keine Gebühr "
+            "berechnet werden",
+        ),
+        (
+            r"must be at most (\S+) for a notice by (?:none|shop) to a \w+: .*",
+            "darf höchstens {0} betragen: diese Mahnung versendet Ihr eigenes System oder der Shop, "
+            "ClaimBridge berechnet dafür keine Gebühr",
+        ),
+        (
+            r"order is reminder, dunning, final_notice, each at most once",
+            "Reihenfolge: Zahlungserinnerung, Mahnung, letzte Mahnung, jede höchstens einmal",
+        ),
+        (r"must be later than the previous stage", "muss später als die vorige Stufe kommen"),
+        (
+            r"must end before the next stage, i\.e\. be less than (\d+) days",
+            "muss vor der nächsten Stufe enden, also kürzer als {0} Tage sein",
+        ),
+        (r"Not a valid number\.", "keine gültige Zahl"),
+        (r"Missing data for required field\.", "Pflichtfeld"),
+        (r"Field may not be null\.", "darf nicht leer sein"),
+        (
+            r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
+            "muss zwischen {0} und {1} liegen",
+        ),
+        (r"Must be greater than or equal to (\S+)\.", "muss mindestens {0} sein"),
+        (r"Must be less than or equal to (\S+)\.", "darf höchstens {0} sein"),
+        (r"Length must be between (\d+) and (\d+)\.", "muss {0} bis {1} Zeichen lang sein"),
+        (r"Shorter than minimum length (\d+)\.", "muss mindestens {0} Zeichen lang sein"),
+        (r"Longer than maximum length (\d+)\.", "darf höchstens {0} Zeichen lang sein"),
+        (r"String does not match expected pattern\.", "hat nicht das erwartete Format"),
+        (r"Not a valid email address\.", "keine gültige E-Mail-Adresse"),
+        (r"Use an ISO 3166-1 alpha-2 code\.", "Ländercode mit zwei Buchstaben, z. B. DE"),
+        (r"Invalid checksum digits.*", "die Prüfziffer der IBAN stimmt nicht"),
+        (r"Invalid IBAN length.*|Invalid BBAN length.*", "die IBAN hat nicht die richtige Länge"),
+        (r"Invalid characters in IBAN.*", "die IBAN enthält ungültige Zeichen"),
+        (r"Unknown country code.*", "unbekannter Ländercode"),
+        (r"Invalid (?:BBAN structure|bank code|branch code|account code).*", "diese IBAN gibt es so nicht"),
+        (r"required for this IBAN", "für diese IBAN nötig"),
+        # Why a receivable may not be dunned or handed over (dunning/services.py dunning_blocker,
+        # handovers/services.py handover_blockers) and why no claim can be computed.
+        (r"receivable is disputed", "die Forderung ist bestritten"),
+        (r"receivable is paid", "die Forderung ist bezahlt"),
+        (r"receivable is cancelled", "die Bestellung ist storniert"),
+        (r"receivable is refunded", "die Forderung ist erstattet"),
+        (r"receivable is in_collection", "die Forderung ist beim Inkassobüro"),
+        (r"receivable is (\w+)", "die Forderung ist nicht offen ({0})"),
+        (r"dunning is stopped for this order", "für diese Bestellung gilt ein Mahnstopp"),
+        (r"dunning is stopped for this buyer", "für diesen Käufer gilt ein Mahnstopp"),
+        (r"only (\w+) claims are dunned", "nur Forderungen in {0} werden gemahnt"),
+        (r"nothing is owed", "es ist nichts mehr offen"),
+        (
+            r"the claim is time-barred since (\S+?)(?: \(§§195, 199 BGB\))?",
+            "die Forderung ist seit dem {0} verjährt",
+        ),
+        (
+            r"the billing address is incomplete \(street, postal code and city are needed\)",
+            "die Rechnungsanschrift ist unvollständig (Straße, Postleitzahl und Ort werden gebraucht)",
+        ),
+        (
+            r"the merchant's creditor address is not set in the handover rules",
+            "Ihre Gläubigeranschrift fehlt in den Übergaberegeln",
+        ),
+        (r"a handover exists already \(status (\w+)\)", "es gibt schon eine Übergabe ({0})"),
+        (
+            r"the balance (\S+) is not above the minimum (\S+)",
+            "der offene Betrag {0} liegt nicht über dem Mindestbetrag {1}",
+        ),
+        (r"the final notice has not been sent", "die letzte Mahnung ist noch nicht versendet"),
+        (
+            r"the final notice's deadline has not passed; ready on (\S+)",
+            "die Frist der letzten Mahnung läuft noch; übergabebereit am {0}",
+        ),
+        (
+            r"the final notice was sent before the due date",
+            "die letzte Mahnung ging vor der Fälligkeit hinaus",
+        ),
+        (r"default \(Verzug\) is not established", "Verzug ist nicht eingetreten"),
+        (
+            r"no base rate known for (\S+): add the rate valid from (\S+)",
+            "für den {0} ist kein Basiszinssatz bekannt: der Satz ab {1} fehlt noch",
+        ),
+        (
+            r"only (\w+) claims can be computed, not (\w+)",
+            "nur Forderungen in {0} sind berechenbar, nicht in {1}",
+        ),
+        (r"the receivable has no positive invoice total", "die Rechnung hat keinen positiven Betrag"),
+    )
+)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"-?\d+\.\d{2}")
+
+
+def say_problem(message: str, lang: str) -> str:
+    """Return a service's (English) explanation of a refused value in the page's language."""
+    if lang != "de":
+        return message
+    for pattern, german in _GERMAN_PROBLEMS:
+        found = pattern.fullmatch(message)
+        if found:
+            return german.format(*(_german_value(group) for group in found.groups() if group is not None))
+    return message
+
+
+def _german_value(text: str) -> str:
+    if _ISO_DAY.fullmatch(text):
+        return format_date(date.fromisoformat(text), "de")
+    if _DECIMAL.fullmatch(text):
+        return text.replace(".", ",")
+    return text

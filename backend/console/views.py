@@ -32,7 +32,15 @@ from backend.console.schemas import (
 )
 from backend.console.sessions import ConsoleSession
 from backend.console.settings_texts import field_text
-from backend.console.texts import TEXTS, format_date, format_details, format_money, format_percent
+from backend.console.texts import (
+    TEXTS,
+    audit_label,
+    format_date,
+    format_details,
+    format_money,
+    format_percent,
+    say_problem,
+)
 from backend.dates import berlin_today
 from backend.dunning import test_notice
 from backend.dunning.merchant_settings import NOTICE_LANGUAGES
@@ -151,6 +159,7 @@ def _page(
         event_label=lambda kind: texts["events"].get(kind, kind.replace("_", " ")),
         event_details=format_details,
         address=_address,
+        say=lambda message: say_problem(message, lang),
         notice=notice.format(count=request.args.get("count", "")) if notice else None,
         **context,
     )
@@ -689,6 +698,7 @@ def audit_page() -> Response:
         total=total,
         page=page,
         pages=max(1, math.ceil(total / PER_PAGE)),
+        action_label=lambda action: audit_label(action, session.language),
     )
 
 
@@ -714,7 +724,10 @@ def _settings_page(
         title=texts["tabs"]["settings"],
         status=status,
         error=error,
-        errors=errors or {},
+        errors={
+            pointer: [say_problem(message, session.language) for message in messages]
+            for pointer, messages in (errors or {}).items()
+        },
         view=view,
         field_text=lambda key: field_text(session.language, key),
         channels=[channel.value for channel in Channel],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import sqlalchemy as sa
 from markupsafe import escape
@@ -10,6 +11,7 @@ from markupsafe import escape
 from backend.audit.models import AuditEvent
 from backend.audit.services import record_event
 from backend.console.forms import policy_fields
+from backend.console.texts import TEXTS
 from backend.dunning.claims import DebtorKind, NoticeKind
 from backend.dunning.merchant_settings import get_dunning_settings, get_schedules, schedules_document
 from backend.extensions import db, utcnow
@@ -17,6 +19,7 @@ from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.rules import rules_document
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
+from backend.receivables.services import dispute_receivable
 from backend.risk.messages import advice_for
 from backend.risk.services import policy_document
 from backend.woocommerce.models import WebhookTopic
@@ -398,3 +401,121 @@ class TestOverview:
             in html
         )
         assert "disabled the webhook" not in html and "has no ClaimBridge webhook" not in html
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees (attribute values such as option values do not count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._hidden += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+def english_texts(texts, found=None) -> set[str]:
+    """Every English console text of three words or more that German says differently."""
+    found = set() if found is None else found
+    for value in texts.values():
+        if isinstance(value, dict):
+            english_texts(value, found)
+        elif isinstance(value, str) and len(value.split()) >= 3:
+            found.add(value.split("{")[0].strip())
+    return found - {""}
+
+
+# What the areas' services say in English, raw codes, and English the console itself writes.
+KNOWN_ENGLISH = (
+    "must be",
+    "Must be",
+    "must not",
+    "Not a valid",
+    "for a notice by",
+    "receivable is",
+    "the final notice",
+    "is not above the minimum",
+    "Missing data",
+    "time-barred",
+    "Invalid checksum",
+    "policy.updated",
+    "handover.approved",
+    "receivable.disputed",
+    "shopware.app.installed",
+    "hide_invoice",
+    "allow_up_to",
+    "shop_connection",
+)
+
+
+class TestGermanPages:
+    """Every German page in German: texts from other areas, choices, audit actions and service messages."""
+
+    def test_no_english_leaks_into_german_pages(self, client, merchant, shop, propose, console_token):
+        handover = propose(shop, "order-1")
+        dispute_receivable(merchant.id, handover.receivable_id, reason="Ware defekt", actor="test")
+        for action in (
+            "policy.updated",
+            "handover.approved",
+            "receivable.disputed",
+            "shopware.app.installed",
+        ):
+            record_event(
+                action, actor="Anna", merchant_id=merchant.id, target_type="shop_connection", target_id=1
+            )
+        db.session.commit()
+        token = console_token(merchant, language="de")
+        settings = TestSettingsPages()
+        pages = {
+            path: page(client, token, path).get_data(as_text=True)
+            for path in (
+                "/console/",
+                "/console/handovers",
+                f"/console/handovers/{handover.id}",
+                "/console/receivables",
+                f"/console/receivables/{handover.receivable_id}",
+                "/console/payments",
+                "/console/settings",
+                "/console/audit",
+            )
+        }
+        refused = {
+            "policy": settings.policy_form(merchant.id, **{"/review_at": "90", "/decline_at": "70"}),
+            "dunning": {"/consumer/stages/1/fee": "10.00", "/consumer/stages/1/channel": "email"},
+            "creditor": {"iban": "DE89370400440532013001", "account_holder": "Shop GmbH"},
+        }
+        for section, form in refused.items():
+            answer = settings.save(client, token, section, **form)
+            assert answer.status_code == 422, section
+            pages[f"/console/settings/{section} (refused)"] = answer.get_data(as_text=True)
+
+        english = english_texts(TEXTS["en"]) - english_texts(TEXTS["de"])
+        leaks = {
+            path: sorted(text for text in (*english, *KNOWN_ENGLISH) if text in visible_text(html))
+            for path, html in pages.items()
+        }
+        assert {path: found for path, found in leaks.items() if found} == {}
+        # The page really showed what was checked: the blocker, the audit actions and the field problems.
+        assert "die Forderung ist bestritten" in visible_text(pages[f"/console/handovers/{handover.id}"])
+        assert "Risikoregeln geändert" in visible_text(pages["/console/audit"])
+        assert "Übergabe: Freigegeben" in visible_text(pages["/console/audit"])
+        refused_policy = visible_text(pages["/console/settings/policy (refused)"])
+        assert "darf nicht über der Schwelle für „Ablehnen“ liegen" in refused_policy
+        assert "Rechnung bis zum Betrag erlauben" in visible_text(pages["/console/settings"])
+        assert "die Prüfziffer der IBAN stimmt nicht" in visible_text(
+            pages["/console/settings/creditor (refused)"]
+        )
