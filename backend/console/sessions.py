@@ -117,8 +117,10 @@ def start_session(
     channel: str,
     connection_id: int | None = None,
     frame_origin: str | None = None,
+    shop_user_id: str | None = None,
 ) -> ConsoleSession:
-    """Start a console session for a user of the merchant, now (``frame_origin``: see ConsoleSession)."""
+    """Start a console session for a user of the merchant, now (``frame_origin``, ``shop_user_id``: see
+    ConsoleSession)."""
     return issue_session(
         ConsoleSession(
             merchant_id=merchant_id,
@@ -128,6 +130,7 @@ def start_session(
             started_at=utcnow().replace(microsecond=0),
             connection_id=connection_id,
             frame_origin=origin_of(frame_origin),
+            shop_user_id=shop_user_id,
         )
     )
 

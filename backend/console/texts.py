@@ -93,6 +93,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "match_rejected": "Zuordnung abgelehnt.",
             "saved": "Gespeichert.",
             "test_notice_sent": "Die Test-Mahnung wurde an {count} gesendet.",
+            "reattached": "Die Daten der früheren Installation sind übernommen.",
             "nothing_selected": "Bitte wählen Sie mindestens einen Vorschlag aus.",
             "reason_required": "Bitte geben Sie einen Grund für die Ablehnung an.",
         },
@@ -441,6 +442,20 @@ TEXTS: dict[str, dict[str, Any]] = {
             "policy": "Risikoregeln",
             "woocommerce_connect_session": "WooCommerce-Verbindung",
         },
+        "reattach_code_title": "Daten an eine neue Installation übergeben",
+        "reattach_code_intro": "Die App wurde in {shop} deinstalliert; ihre Daten sind aufbewahrt. Wird die App "
+        "neu installiert (etwa unter einer anderen Adresse), übernimmt sie diese Daten erst, wenn dort dieser Code "
+        "eingegeben wird. Er gilt sieben Tage und einmal.",
+        "reattach_code_button": "Code erstellen",
+        "reattach_code_shown": "Ihr Code (nur jetzt sichtbar):",
+        "reattach_title": "Daten einer früheren Installation übernehmen",
+        "reattach_intro": "Hatten Sie ClaimBridge schon in einem Shop installiert und dort deinstalliert? Erstellen "
+        "Sie in dessen Konsole (oder bei Ihrem Betreiber) einen Code und geben Sie ihn hier ein: Forderungen, "
+        "Einstellungen und Verlauf gehen dann auf diese Installation über.",
+        "reattach_code_label": "Code aus der früheren Installation",
+        "reattach_button": "Daten übernehmen",
+        "reattach_invalid": "Dieser Code ist ungültig oder abgelaufen; erstellen Sie in der früheren Installation "
+        "einen neuen.",
         "risk_title": "Risikoprüfung an der Kasse",
         "risk_intro": "Warum Kauf auf Rechnung für diese Bestellung angeboten wurde oder nicht.",
         "risk_decisions": {
@@ -563,6 +578,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "match_rejected": "Match rejected.",
             "saved": "Saved.",
             "test_notice_sent": "The test notice was sent to {count}.",
+            "reattached": "The earlier installation's data is taken over.",
             "nothing_selected": "Select at least one proposal.",
             "reason_required": "Give a reason for rejecting.",
         },
@@ -898,6 +914,19 @@ TEXTS: dict[str, dict[str, Any]] = {
             "policy": "Risk policy",
             "woocommerce_connect_session": "WooCommerce connection",
         },
+        "reattach_code_title": "Hand the data to a new installation",
+        "reattach_code_intro": "The app was uninstalled in {shop}; its data is kept. A new installation of the app "
+        "(for example at another address) takes this data over only when this code is entered there. It works "
+        "once, for seven days.",
+        "reattach_code_button": "Create a code",
+        "reattach_code_shown": "Your code (shown only now):",
+        "reattach_title": "Take over the data of an earlier installation",
+        "reattach_intro": "Did you install ClaimBridge in a shop before and uninstall it there? Create a code in "
+        "that installation's console (or ask your operator) and enter it here: receivables, settings and history "
+        "then move to this installation.",
+        "reattach_code_label": "Code from the earlier installation",
+        "reattach_button": "Take over the data",
+        "reattach_invalid": "This code is not valid or has expired; create a new one in the earlier installation.",
         "risk_title": "Risk check at checkout",
         "risk_intro": "Why invoice payment was or was not offered for this order.",
         "risk_decisions": {

@@ -45,7 +45,7 @@ from backend.dates import berlin_today
 from backend.dunning import test_notice
 from backend.dunning.merchant_settings import NOTICE_LANGUAGES
 from backend.dunning.schedule import Channel
-from backend.errors import AppError, NotFoundError
+from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundError
 from backend.extensions import db
 from backend.handovers import decisions
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
@@ -56,6 +56,7 @@ from backend.payments.views import STATEMENT_MAX_BYTES
 from backend.receivables import services as receivable_services
 from backend.receivables.states import STATES
 from backend.risk.messages import pick_language
+from backend.shopware import services as shopware_services
 from backend.woocommerce.services import connection_problems, webhook_health
 
 PER_PAGE = 25
@@ -279,7 +280,71 @@ def _connection_health(connection: ShopConnection) -> ConnectionHealth:
 @bp.get("/")
 def overview() -> Response:
     """What needs the merchant now, with links to each, and the health of the shop connections."""
+    return _overview_with(_current_session())
+
+
+def _reattach_context(
+    session: ConsoleSession, *, code: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """Say what the overview offers for moving an uninstalled Shopware shop's data to a new registration."""
+    return {
+        "retired_shop": shopware_services.retired_shop_of(session.merchant_id),
+        # Only a Shopware session of a shop without receivables of its own may take over kept data.
+        "may_reattach": session.in_shopware
+        and session.connection_id is not None
+        and not receivable_services.list_receivables(
+            session.merchant_id, receivable_services.ReceivableQuery(per_page=1), berlin_today()
+        )[1],
+        "reattach_code": code,
+        "reattach_error": error,
+    }
+
+
+@bp.post("/shopware/reattach-code")
+def create_reattach_code() -> Response:
+    """Show a one-time code that lets a new registration of the uninstalled shop take over its data."""
     session = _current_session()
+    code = shopware_services.issue_reattach_code(session.merchant_id, actor=session.actor)
+    db.session.commit()
+    return _overview_with(session, code=code)
+
+
+@bp.post("/shopware/reattach")
+def reattach_shop() -> Response:
+    """Take over an uninstalled shop's data with the code shown in its console; continue in that console."""
+    session = _current_session()
+    code = request.form.get("code", "")
+    if not session.in_shopware or session.connection_id is None:
+        raise ForbiddenError(
+            "only a console opened in the Shopware Administration can take over a shop's data"
+        )
+    try:
+        connection = shopware_services.reattach_retired_shop(
+            session.merchant_id, session.connection_id, code[:200], actor=session.actor
+        )
+    except (shopware_services.InvalidReattachCodeError, ConflictError) as error:
+        db.session.rollback()
+        texts = TEXTS[session.language]
+        message = (
+            texts["reattach_invalid"]
+            if isinstance(error, shopware_services.InvalidReattachCodeError)
+            else error.message
+        )
+        return _overview_with(session, error=message, status=error.http_status)
+    db.session.commit()
+    moved = sessions.start_session(
+        connection.merchant_id,
+        user_name=session.user_name,
+        language=session.language,
+        channel=session.channel,
+        connection_id=connection.id,
+        frame_origin=session.frame_origin,
+        shop_user_id=session.shop_user_id,
+    )
+    return _back_to(moved, "console.overview", notice="reattached")
+
+
+def _overview_with(session: ConsoleSession, *, status: int = 200, **reattach: Any) -> Response:
     texts = TEXTS[session.language]
     health = [_connection_health(c) for c in services.connections_of(session.merchant_id)]
     items = services.attention_items(session.merchant_id)
@@ -295,10 +360,12 @@ def overview() -> Response:
         "overview.html",
         tab="overview",
         title=texts["tabs"]["overview"],
+        status=status,
         items=items,
         connections=health,
         shop_updates=services.failing_shop_updates(session.merchant_id),
         problem_text=lambda problem, part: _problem_text(texts, problem, part),
+        **_reattach_context(session, **reattach),
     )
 
 

@@ -8,7 +8,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from backend.errors import ConflictError
+from backend.extensions import db
 from backend.shopware.manifest import build_app_zip, render_manifest
+from backend.shopware.services import issue_reattach_code
 
 
 def _app_settings() -> tuple[str, str, str]:
@@ -30,7 +33,7 @@ PRIVACY_URL_OPTION = click.option(
 
 @click.group("shopware")
 def shopware() -> None:
-    """Shopware app: manifest and upload package for this server."""
+    """Shopware app: manifest and upload package for this server, and moving an uninstalled shop's data."""
 
 
 @shopware.command("manifest")
@@ -80,3 +83,19 @@ def package(output: Path | None, no_checkout_gateway: bool, privacy_url: str | N
     click.echo(
         f"app package for {base_url} written to {target}; it contains the app secret, share it privately"
     )
+
+
+@shopware.command("reattach-code")
+@click.option(
+    "--merchant", "merchant_id", type=int, required=True, help="the merchant of the uninstalled shop"
+)
+@with_appcontext
+def reattach_code(merchant_id: int) -> None:
+    """Print a one-time code (valid 7 days) that a new registration of the merchant's uninstalled shop enters in
+    its console to take over the kept data."""
+    try:
+        code = issue_reattach_code(merchant_id, actor="operator (claimbridge shopware reattach-code)")
+    except ConflictError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(code)

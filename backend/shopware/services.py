@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from backend.audit.services import record_event
-from backend.crypto import decrypt_text, encrypt_text
-from backend.errors import ConflictError, NotFoundError
+from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret, secret_matches
+from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.decisions import list_handover_rows
 from backend.merchants.connectors import connector_for
@@ -567,3 +567,146 @@ def orders_for_handover_page(shop: ShopwareShop, order_ids: list[str]) -> list[s
         if number in proposed or state == State.IN_COLLECTION.value
     }
     return [order_id for order_id in order_ids if order_id in found]
+
+
+# Reattaching a retired shop's data -------------------------------------------------------------------------------
+
+REATTACH_SETTING = "shopware_reattach"
+REATTACH_LIFETIME = timedelta(days=7)
+# What of a registration moves onto the retired shop's connection when the merchant confirms it is theirs.
+_REGISTRATION_FIELDS = (
+    "secret_encrypted",
+    "pending_secret_encrypted",
+    "pending_shop_url",
+    "pending_since",
+    "previous_secret_encrypted",
+    "secret_rotated_at",
+    "dual_signature",
+    "app_state",
+    "lifecycle_at",
+    "app_version",
+    "shopware_version",
+    "registered_at",
+)
+
+
+class InvalidReattachCodeError(UserValueError):
+    code = "invalid_reattach_code"
+
+
+def retired_shop_of(merchant_id: int) -> ShopwareShop | None:
+    """Return the merchant's newest uninstalled Shopware shop whose data is kept, if any."""
+    return db.session.scalar(
+        sa.select(ShopwareShop)
+        .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
+        .where(ShopConnection.merchant_id == merchant_id, ShopwareShop.app_state == "deleted")
+        .order_by(ShopwareShop.id.desc())
+        .limit(1)
+    )
+
+
+def issue_reattach_code(merchant_id: int, *, actor: str, now: datetime | None = None) -> str:
+    """Return a new one-time code (valid a week) that lets a new registration take over the retired shop's data.
+
+    Shown only to whoever reaches the old shop's data (its console or an operator's CLI), never to the shop
+    that registers: holding the app secret is not enough to take over a merchant's receivables (issue 16).
+    Only the code's hash is kept; a new code replaces the last one.
+    """
+    retired = retired_shop_of(merchant_id)
+    if retired is None:
+        raise ConflictError("this merchant has no uninstalled Shopware shop whose data is kept")
+    merchant = db.session.get(Merchant, merchant_id)
+    code = f"{merchant_id}-{new_secret(12)}"
+    expires_at = (now or utcnow()) + REATTACH_LIFETIME
+    merchant.settings = {
+        **(merchant.settings or {}),
+        REATTACH_SETTING: {
+            "hash": hash_secret(code),
+            "connection_id": retired.connection_id,
+            "expires_at": expires_at.isoformat(),
+        },
+    }
+    record_event(
+        "shopware.reattach_code_issued",
+        actor=actor,
+        merchant_id=merchant_id,
+        target_type="shop_connection",
+        target_id=retired.connection_id,
+        details={"shop_url": retired.connection.shop_url, "expires_at": expires_at.isoformat()},
+    )
+    db.session.flush()
+    return code
+
+
+def reattach_retired_shop(
+    merchant_id: int, connection_id: int, code: str, *, actor: str, now: datetime | None = None
+) -> ShopConnection:
+    """Move a new registration onto the retired shop a code names, and drop the registration's empty merchant.
+
+    The shop keeps its new secret and keys; from now on its orders, webhooks and console reach the retired
+    shop's connection and merchant with all their data. Refused when the code is wrong or expired, and when
+    the new registration already holds receivables of its own (nothing is merged).
+    """
+    connection = db.session.get(ShopConnection, connection_id)
+    if connection is None or connection.merchant_id != merchant_id or connection.platform != PLATFORM:
+        raise NotFoundError("no such Shopware connection")
+    new_shop = db.session.scalar(sa.select(ShopwareShop).filter_by(connection_id=connection_id))
+    if new_shop is None or new_shop.secret_encrypted is None:
+        raise ConflictError("this shop has not completed its registration")
+    old_merchant_id, _, _ = code.strip().partition("-")
+    old_merchant = db.session.get(Merchant, int(old_merchant_id)) if old_merchant_id.isdigit() else None
+    entry = ((old_merchant.settings or {}).get(REATTACH_SETTING) if old_merchant else None) or {}
+    if (
+        not entry
+        or datetime.fromisoformat(entry["expires_at"]) <= (now or utcnow())
+        or not secret_matches(code.strip(), entry["hash"])
+    ):
+        raise InvalidReattachCodeError(
+            "this code is not valid or has expired; create a new one in the old shop"
+        )
+    if old_merchant.id == merchant_id:
+        raise ConflictError("this shop's data is this merchant's already")
+    retired = db.session.scalar(sa.select(ShopwareShop).filter_by(connection_id=entry["connection_id"]))
+    if retired is None or retired.app_state != "deleted" or retired.connection.merchant_id != old_merchant.id:
+        raise ConflictError("the shop this code was made for is no longer uninstalled")
+    owns = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Receivable).filter_by(merchant_id=merchant_id)
+    )
+    if owns:
+        raise ConflictError(
+            f"this installation has {owns} receivables of its own already; ask your operator to move data"
+        )
+    shop_id, old = connection.shop_id, retired.connection
+    values = {name: getattr(new_shop, name) for name in _REGISTRATION_FIELDS}
+    moved = {
+        "shop_url": connection.shop_url,
+        "credentials_encrypted": connection.credentials_encrypted,
+        "status": connection.status,
+    }
+    connection.shop_id = None  # the shop id is unique: free it before the retired connection takes it
+    db.session.flush()
+    db.session.expunge(new_shop)
+    db.session.expunge(connection)
+    scope = _delete_connection_data(connection_id, merchant_id)
+    old.shop_id = shop_id
+    for name, value in moved.items():
+        setattr(old, name, value)
+    for name, value in values.items():
+        setattr(retired, name, value)
+    old_merchant.settings = {k: v for k, v in (old_merchant.settings or {}).items() if k != REATTACH_SETTING}
+    record_event(
+        "shopware.retired_shop_reattached",
+        actor=actor,
+        merchant_id=old_merchant.id,
+        target_type="shop_connection",
+        target_id=old.id,
+        details={
+            "shop_id": shop_id,
+            "shop_url": old.shop_url,
+            "registration_merchant_id": merchant_id,
+            "dropped": scope,
+        },
+    )
+    db.session.flush()
+    logger.info("shopware shop-id %s: retired shop %s reattached by %s", shop_id, old.id, actor)
+    return old
