@@ -370,5 +370,6 @@ class TestInsideShopware:
         module = page.frame_locator("#module")
         module.get_by_text("Angemeldet als Erika Admin (erika)").wait_for()
         module.get_by_role("link", name="Inkasso-Übergaben").click()
+        module.get_by_role("heading", name="Inkasso-Übergaben", level=1).wait_for()
         assert module.get_by_text(handover.receivable.number).first.is_visible()
         assert problems == [], problems
