@@ -1161,6 +1161,20 @@ _GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "nur Forderungen in {0} sind berechenbar, nicht in {1}",
         ),
         (r"the receivable has no positive invoice total", "die Rechnung hat keinen positiven Betrag"),
+        # Decisions that came too late (another user, or the worker, moved the record first).
+        (
+            r"a handover cannot go from (\w+) to (\w+)",
+            "diese Übergabe steht schon auf „{0}“ und kann nicht mehr auf „{1}“ gesetzt werden",
+        ),
+        (
+            r"a receivable cannot go from (\w+) to (\w+)",
+            "diese Forderung steht auf „{0}“ und kann nicht auf „{1}“ gesetzt werden",
+        ),
+        (
+            r"payment match \d+ is (\w+), not in review",
+            "diese Zuordnung ist schon „{0}“ und nicht mehr zu prüfen",
+        ),
+        (r"The statement cannot be read: (.+)", "Der Kontoauszug kann nicht gelesen werden: {0}"),
     )
 )
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -1179,6 +1193,10 @@ def say_problem(message: str, lang: str) -> str:
 
 
 def _german_value(text: str) -> str:
+    german = TEXTS["de"]
+    for names in (german["statuses"], german["states"], german["match_statuses"]):
+        if text in names:
+            return names[text]
     if _ISO_DAY.fullmatch(text):
         return format_date(date.fromisoformat(text), "de")
     if _DECIMAL.fullmatch(text):

@@ -519,3 +519,19 @@ class TestGermanPages:
         assert "die Prüfziffer der IBAN stimmt nicht" in visible_text(
             pages["/console/settings/creditor (refused)"]
         )
+
+    def test_a_decision_that_came_too_late_is_explained_in_german(
+        self, client, merchant, shop, propose, console_token
+    ):
+        handover = propose(shop, "order-1")
+        token = console_token(merchant, language="de")
+        path = f"/console/handovers/{handover.id}/decide"
+        assert client.post(path, data={"session_token": token, "decision": "approve"}).status_code == 303
+        late = client.post(path, data={"session_token": token, "decision": "reject", "reason": "zu spät"})
+        assert late.status_code == 409
+        text = visible_text(late.get_data(as_text=True))
+        assert (
+            "diese Übergabe steht schon auf „Freigegeben“ und kann nicht mehr auf „Abgelehnt“ gesetzt werden"
+            in text
+        )
+        assert "cannot go from" not in text
