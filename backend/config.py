@@ -121,6 +121,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAIL_FROM", None, "sender address of dunning e-mails (the merchant's name is shown with it)"),
     Setting(
+        "BANK_TRANSACTION_RETENTION_YEARS",
+        "8",
+        "full calendar years imported bank transactions are kept after the year they were booked (§147 AO: "
+        "booking vouchers, 8 years since 2025), then deleted",
+    ),
+    Setting(
+        "PAYER_DATA_RETENTION_DAYS",
+        "180",
+        "days the payer name, IBAN and text of a transfer that matched no receivable, and payer IBANs learned "
+        "from matches, are kept",
+    ),
+    Setting(
         "METRICS_TOKEN",
         None,
         "bearer token Prometheus sends to /metrics (16+ characters); unset: /metrics answers loopback clients only",
@@ -165,6 +177,8 @@ class Config:
     mail_from: str | None = None
     base_rate_url: str = BASE_RATE_URL
     metrics_token: str | None = None
+    bank_transaction_retention_years: int = 8
+    payer_data_retention_days: int = 180
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_flask(self) -> dict[str, Any]:
@@ -209,6 +223,8 @@ class Config:
             "CLAIMBRIDGE_MAIL_FROM": self.mail_from,
             "CLAIMBRIDGE_BASE_RATE_URL": self.base_rate_url,
             "CLAIMBRIDGE_METRICS_TOKEN": self.metrics_token,
+            "CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS": self.bank_transaction_retention_years,
+            "CLAIMBRIDGE_PAYER_DATA_RETENTION_DAYS": self.payer_data_retention_days,
             "API_TITLE": "ClaimBridge API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",
@@ -436,6 +452,12 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         mail_from=_parse_mail_from(get("MAIL_FROM"), problems),
         base_rate_url=get("BASE_RATE_URL") or BASE_RATE_URL,
         metrics_token=metrics_token,
+        bank_transaction_retention_years=_parse_int(
+            "BANK_TRANSACTION_RETENTION_YEARS", get("BANK_TRANSACTION_RETENTION_YEARS") or "", problems
+        ),
+        payer_data_retention_days=_parse_int(
+            "PAYER_DATA_RETENTION_DAYS", get("PAYER_DATA_RETENTION_DAYS") or "", problems
+        ),
     )
     if problems:
         raise ConfigError(problems)

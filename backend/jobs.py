@@ -17,6 +17,7 @@ from backend.handovers.proposals import propose_handovers
 from backend.handovers.shop_updates import process_shop_updates
 from backend.handovers.submission import submit_approved_handovers
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections
+from backend.payments.retention import apply_payment_retention
 from backend.risk.services import purge_raw_inputs
 from backend.shopware.services import dispatch_order_events, prune_shopware_records
 from backend.woocommerce.connect import complete_received_sessions
@@ -44,6 +45,7 @@ def periodic_jobs(config: Mapping[str, Any]) -> dict[str, Job]:
         Job("handovers-submit", handover_every, submit_approved_handovers, lease=handover_lease),
         Job("handovers-poll", handover_every, poll_submitted_handovers, lease=handover_lease),
         Job("handovers-shop-updates", handover_every, process_shop_updates, lease=handover_lease),
+        Job("payments-retention", timedelta(days=1), apply_payment_retention),
         Job("woocommerce-connect-sessions", timedelta(minutes=1), complete_received_sessions),
     )
     return {job.name: job for job in jobs}
