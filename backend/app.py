@@ -54,6 +54,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.ops.blueprint import bp as ops_bp
     from backend.orders import views as order_views
     from backend.payments import views as payment_views
+    from backend.privacy import views as privacy_views
     from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
     from backend.shopware.blueprint import bp as shopware_bp
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(payment_views.blp)
     api.register_blueprint(console_views.blp)
     api.register_blueprint(audit_views.blp)
+    api.register_blueprint(privacy_views.blp)
     app.register_blueprint(console_views.bp)
 
 

@@ -20,6 +20,7 @@ from backend.handovers.cli import handovers as handover_commands
 from backend.merchants.cli import connections as connection_commands
 from backend.orders.cli import orders as order_commands
 from backend.payments.cli import statements as statement_commands
+from backend.privacy.cli import privacy as privacy_commands
 from backend.shopware.cli import shopware as shopware_commands
 from backend.woocommerce.cli import woocommerce as woocommerce_commands
 
@@ -296,3 +297,4 @@ main.add_command(handover_commands)
 main.add_command(statement_commands)
 main.add_command(console_link_command)
 main.add_command(audit_commands)
+main.add_command(privacy_commands)

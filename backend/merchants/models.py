@@ -23,6 +23,7 @@ SCOPES = (
     "console:session",
     "connections:write",
     "audit:read",
+    "privacy:write",
 )
 
 

@@ -68,8 +68,14 @@ GUARDED_COLUMNS = frozenset(
         "dunning_stop_reason",
         "disputed_at",
         "dispute_reason",
+        "buyer_erased_at",
     }
 )
+# What an erasure removes from a receivable and a later sync from the shop may not bring back (Art. 17 GDPR).
+# The name, company and billing address stay: they are the invoice's recipient (§ 14(4) UStG), kept with the
+# invoice for the bookkeeping retention (§ 147 AO, § 257 HGB).
+ERASED_BUYER_FIELDS = ("email", "phone", "customer_id")
+ERASED_COLUMNS = ("shipping_address", "email_key", "address_key")
 
 
 class EventKind(StrEnum):
@@ -96,6 +102,7 @@ class EventKind(StrEnum):
     HANDOVER_DOCUMENT_FALLBACK = "handover_document_fallback"
     HANDED_OVER = "handed_over"
     DIRECT_PAYMENT_AFTER_HANDOVER = "direct_payment_after_handover"
+    BUYER_ERASED = "buyer_erased"
 
 
 MONEY_KINDS = frozenset({EventKind.PAYMENT, EventKind.CREDIT})
@@ -109,6 +116,7 @@ CHANGING_KINDS = MONEY_KINDS | {
     EventKind.DUNNING_STOPPED,
     EventKind.DUNNING_RESUMED,
     EventKind.HANDED_OVER,
+    EventKind.BUYER_ERASED,
 }
 
 
@@ -716,6 +724,10 @@ def sync_from_shop(
     for name, value in values.items():
         if name in {"state", "paid_amount", "credited_amount"}:
             raise ValueError(f"{name} is not a descriptive field")
+        if receivable.buyer_erased_at is not None and name in ERASED_COLUMNS:
+            continue
+        if receivable.buyer_erased_at is not None and name == "buyer":
+            value = {key: item for key, item in value.items() if key not in ERASED_BUYER_FIELDS}
         setattr(receivable, name, value)
     receivable.paid_at = paid_at
     receivable.state = state_from_shop(receivable.state, state).value
@@ -829,3 +841,23 @@ def hand_over(receivable: Receivable, *, data: Mapping[str, Any], actor: str) ->
         receivable.dunning_stopped_at = utcnow()
         receivable.dunning_stop_reason = HANDED_OVER_STOP_REASON
     _append(receivable.id, EventKind.HANDED_OVER, actor, data)
+
+
+# -- data protection -----------------------------------------------------------------------------------------
+
+
+def erase_buyer_contact(receivable: Receivable, *, actor: str) -> list[str]:
+    """Remove the buyer's contact data and identity keys, keeping the invoice's recipient; return what went.
+
+    Money, state and history stay as they are: the receivable remains a complete bookkeeping record.
+    """
+    removed = sorted(key for key in receivable.buyer if key in ERASED_BUYER_FIELDS)
+    receivable.buyer = {
+        key: value for key, value in receivable.buyer.items() if key not in ERASED_BUYER_FIELDS
+    }
+    removed += [name for name in ERASED_COLUMNS if getattr(receivable, name) is not None]
+    for name in ERASED_COLUMNS:
+        setattr(receivable, name, None)
+    receivable.buyer_erased_at = utcnow()
+    _append(receivable.id, EventKind.BUYER_ERASED, actor, {"removed": removed})
+    return removed

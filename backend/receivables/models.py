@@ -70,6 +70,8 @@ class Receivable(db.Model):
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispute_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     source_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art. 17 GDPR: contact data removed (``ledger.erase_buyer_contact``); syncs from the shop do not restore it.
+    buyer_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

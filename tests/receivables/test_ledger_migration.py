@@ -50,22 +50,24 @@ def fresh_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 def _receivable(merchant_id: int, connection_id: int, number: str, **values: Any) -> Receivable:
-    receivable = Receivable(
-        merchant_id=merchant_id,
-        connection_id=connection_id,
-        external_id=number,
-        number=number,
-        currency="EUR",
-        total_amount=Decimal("500.00"),
-        ordered_at=CREATED,
-        invoice_date=date(2026, 1, 5),
-        due_date=date(2026, 1, 19),
-        created_at=CREATED,
+    """Insert a receivable with only the columns revision 0010 has; return it as a detached object."""
+    values = {
+        "merchant_id": merchant_id,
+        "connection_id": connection_id,
+        "external_id": number,
+        "number": number,
+        "currency": "EUR",
+        "total_amount": Decimal("500.00"),
+        "credited_amount": Decimal("0.00"),
+        "ordered_at": CREATED,
+        "invoice_date": date(2026, 1, 5),
+        "due_date": date(2026, 1, 19),
+        "created_at": CREATED,
         **values,
-    )
-    db.session.add(receivable)
-    db.session.flush()
-    return receivable
+    }
+    table = Receivable.__table__
+    receivable_id = db.session.scalar(sa.insert(table).values(**values).returning(table.c.id))
+    return Receivable(id=receivable_id, **values)
 
 
 def _old_event(receivable: Receivable, kind: str, data: dict[str, Any], at: datetime) -> None:
