@@ -128,6 +128,20 @@ def test_shows_handovers_by_state_jobs_and_outboxes_from_the_database(client, me
     assert outbox("claimbridge_outbox_parked", "shop_actions") == 2
 
 
+def test_made_up_methods_and_paths_add_no_series(client):
+    for n in range(5):
+        client.open(f"/no-such-page-{n}", method=f"BREW{n}")
+    samples = scrape(client)
+    series = {
+        dict(labels)["method"] for name, labels in samples if name.startswith("claimbridge_http_request")
+    }
+    assert not any(method.startswith("BREW") for method in series) and "other" in series
+    paths = {
+        dict(labels)["endpoint"] for name, labels in samples if name.startswith("claimbridge_http_request")
+    }
+    assert not any("no-such-page" in endpoint for endpoint in paths)
+
+
 class TestAccess:
     def test_without_a_token_only_loopback_clients_may_scrape(self, client):
         response = client.get("/metrics", environ_base=REMOTE)
