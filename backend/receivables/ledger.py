@@ -13,6 +13,9 @@ Every verb writes the change and its ``ReceivableEvent`` together, so the histor
   outstanding receivable becomes ``partially_paid`` or ``paid``), by disputes, handover and the shop's report.
 - ``payment_bookings`` turns the money events back into the bookings of the legal claim
   (``backend.dunning.claims``); it is the only source of bookings for a claim.
+- Imports use the set-based verbs ``create_receivables`` and ``record_payments`` (and
+  ``store_payment_references``): the same rows and events as their one-by-one counterparts, written with one
+  statement per table for a whole batch.
 """
 
 from __future__ import annotations
