@@ -1,5 +1,7 @@
 """Marshmallow schemas of the dunning area."""
 
+from decimal import Decimal
+
 from marshmallow import Schema, fields, validate
 
 from backend.dunning.law import DUE_DATE_BASES
@@ -126,3 +128,25 @@ class BaseRateStatusSchema(Schema):
     percent = fields.String(metadata={"description": "decimal string, only when known"})
     known_until = fields.String(allow_none=True)
     message = fields.String(required=True)
+
+
+class GiroCodeRequestSchema(Schema):
+    """A transfer to the merchant's account (the dunning settings' payment details)."""
+
+    amount = fields.Decimal(
+        required=True,
+        as_string=True,
+        validate=validate.Range(min=Decimal("0.01"), max=Decimal("999999999.99")),
+    )
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=140))
+
+
+class GiroCodeSchema(Schema):
+    """An EPC QR code ("GiroCode") for a transfer."""
+
+    payload = fields.String(metadata={"description": "the EPC069-12 version 002 payload the code encodes"})
+    png = fields.String(metadata={"description": "the code as a PNG image, base64"})
+    account = fields.Nested(
+        NoticePaymentDetailsSchema,
+        metadata={"description": "the account the code pays into, for the text beside it"},
+    )

@@ -19,11 +19,14 @@ from backend.dunning.schemas import (
     DunningSchedulesSchema,
     DunningSettingsResponseSchema,
     DunningSettingsSchema,
+    GiroCodeRequestSchema,
+    GiroCodeSchema,
     MerchantGuideSchema,
 )
 from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
+from backend.payments.girocode import GiroCodeError, girocode_document
 
 
 def actor_for(by: str | None) -> str:
@@ -128,3 +131,36 @@ def put_dunning_stop(body: dict[str, Any]) -> dict[str, Any]:
     )
     db.session.commit()
     return result
+
+
+@blp.route("/girocodes", methods=["POST"])
+@blp.arguments(GiroCodeRequestSchema)
+@blp.response(200, GiroCodeSchema)
+@require_oauth("risk:check")
+def create_girocode(body: dict[str, Any]) -> dict[str, Any]:
+    """The EPC QR code ("GiroCode") for paying ``amount`` to the merchant's account quoting ``reference``.
+
+    The account is the one in the dunning settings, returned beside the code for the instructions' text; 422
+    ``payment_details_missing`` until it is set. Shops put both in their payment instructions (the WooCommerce
+    plugin on the thank-you page and in e-mails); the scope is the checkout's.
+    """
+    settings = merchant_settings.get_dunning_settings(get_merchant(current_merchant_id()))
+    if not settings.has_payment_details:
+        raise UserValueError(
+            "The merchant's account for transfers is not set (dunning settings, payment_details).",
+            code="payment_details_missing",
+        )
+    try:
+        code = girocode_document(
+            name=settings.account_holder or "",
+            iban=settings.iban or "",
+            bic=settings.bic or "",
+            amount=body["amount"],
+            reference=body["reference"],
+        )
+    except GiroCodeError as error:
+        raise UserValueError(f"No GiroCode for this transfer: {error}") from error
+    return {
+        **code,
+        "account": {"account_holder": settings.account_holder, "iban": settings.iban, "bic": settings.bic},
+    }

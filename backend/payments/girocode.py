@@ -10,6 +10,7 @@ correction level M and at most QR version 13, as the standard demands.
 
 from __future__ import annotations
 
+import base64
 import io
 from decimal import Decimal
 
@@ -98,3 +99,12 @@ def girocode_svg(code: segno.QRCode, *, scale: int = 4) -> str:
     buffer = io.BytesIO()
     code.save(buffer, kind="svg", scale=scale, border=4, xmldecl=False)
     return buffer.getvalue().decode()
+
+
+def girocode_document(
+    *, name: str, iban: str, amount: Decimal, reference: str, bic: str = ""
+) -> dict[str, str]:
+    """Return a transfer's EPC payload and its code as a base64 PNG (for a shop's pages and e-mails)."""
+    code = girocode(name=name, iban=iban, amount=amount, reference=reference, bic=bic)
+    payload = girocode_payload(name=name, iban=iban, amount=amount, reference=reference, bic=bic)
+    return {"payload": payload, "png": base64.b64encode(girocode_png(code)).decode("ascii")}

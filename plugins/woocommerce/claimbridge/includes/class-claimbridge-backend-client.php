@@ -92,6 +92,18 @@ class ClaimBridge_Backend_Client {
 	}
 
 	/**
+	 * The EPC QR code ("GiroCode") for paying $amount to the merchant quoting $reference (POST /api/v1/girocodes).
+	 *
+	 * @param string $amount    Amount in euros, two decimals.
+	 * @param string $reference Payment reference.
+	 * @return array{payload: string, png: string, account: array} The payload, the code as a base64 PNG and the account.
+	 * @throws ClaimBridge_Backend_Exception When the backend refused (e.g. no account set yet).
+	 */
+	public function create_girocode( string $amount, string $reference ): array {
+		return $this->call( 'POST', '/api/v1/girocodes', array( 'amount' => $amount, 'reference' => $reference ), self::RISK_CHECK_TIMEOUT );
+	}
+
+	/**
 	 * The merchant's shop connections (GET /api/v1/connections).
 	 *
 	 * @return array[]

@@ -89,7 +89,7 @@ class ClaimBridge_Gateway_Invoice extends WC_Payment_Gateway {
 	public function render_thankyou_instructions( $order_id ): void {
 		$order = wc_get_order( $order_id );
 		if ( $order ) {
-			echo wp_kses_post( ClaimBridge_Payment_Instructions::for_order( $order )->to_html() );
+			echo ClaimBridge_Payment_Instructions::kses( ClaimBridge_Payment_Instructions::for_order( $order )->to_html() ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- filtered by kses().
 		}
 	}
 
@@ -108,7 +108,8 @@ class ClaimBridge_Gateway_Invoice extends WC_Payment_Gateway {
 		if ( $plain_text ) {
 			echo esc_html( wp_strip_all_tags( $instructions->to_text() ) ) . "\n\n";
 		} else {
-			echo wp_kses_post( $instructions->to_html() );
+			echo ClaimBridge_Payment_Instructions::kses( $instructions->to_html( 'cid:' . ClaimBridge_Payment_Instructions::GIROCODE_CID ) ); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- filtered by kses().
+			$instructions->embed_girocode_in_next_mail();
 		}
 	}
 }

@@ -1,6 +1,6 @@
 <?php
 /**
- * How a buyer pays an invoice order: due date, account, reference and the EPC GiroCode payload.
+ * How a buyer pays an invoice order: due date, account, reference and the EPC GiroCode.
  *
  * @package ClaimBridge
  */
@@ -10,14 +10,17 @@ declare(strict_types=1);
 defined( 'ABSPATH' ) || exit;
 
 /**
- * Payment instructions for one order. The account and payment term are the merchant's settings in the
- * backend (GET /api/v1/merchant, cached for an hour); the reference is the order number, which the
- * backend's payment matching recognises on the bank statement.
+ * Payment instructions for one order. The account and the EPC GiroCode come from the backend
+ * (POST /api/v1/girocodes, kept on the order), which builds every GiroCode ClaimBridge sends; the payment term
+ * from the merchant's settings (GET /api/v1/merchant, cached for an hour); the reference is the order number,
+ * which the backend's payment matching recognises on the bank statement.
  */
 class ClaimBridge_Payment_Instructions {
 
 	const MERCHANT_CACHE     = 'claimbridge_merchant_settings';
 	const DEFAULT_TERMS_DAYS = 14;
+	const GIROCODE_META      = '_claimbridge_girocode';
+	const GIROCODE_CID       = 'claimbridge-girocode';
 
 	/**
 	 * Amount as a decimal string.
@@ -55,6 +58,13 @@ class ClaimBridge_Payment_Instructions {
 	public $account;
 
 	/**
+	 * The backend's GiroCode for this transfer (payload and base64 PNG), or null when there is none.
+	 *
+	 * @var array{payload: string, png: string}|null
+	 */
+	public $girocode;
+
+	/**
 	 * Build instructions.
 	 *
 	 * @param string $amount    Amount.
@@ -62,8 +72,9 @@ class ClaimBridge_Payment_Instructions {
 	 * @param string $due_date  Y-m-d.
 	 * @param string $reference Reference.
 	 * @param array  $account   account_holder, iban, bic.
+	 * @param array|null $girocode The backend's GiroCode (payload, png), if any.
 	 */
-	public function __construct( string $amount, string $currency, string $due_date, string $reference, array $account ) {
+	public function __construct( string $amount, string $currency, string $due_date, string $reference, array $account, ?array $girocode = null ) {
 		$this->amount    = $amount;
 		$this->currency  = $currency;
 		$this->due_date  = $due_date;
@@ -73,6 +84,8 @@ class ClaimBridge_Payment_Instructions {
 			'iban'           => strtoupper( str_replace( ' ', '', (string) ( $account['iban'] ?? '' ) ) ),
 			'bic'            => strtoupper( (string) ( $account['bic'] ?? '' ) ),
 		);
+		$valid          = is_array( $girocode ) && is_string( $girocode['payload'] ?? null ) && is_string( $girocode['png'] ?? null ) && 1 === preg_match( '~^[A-Za-z0-9+/]+={0,2}$~', $girocode['png'] );
+		$this->girocode = $valid ? array( 'payload' => $girocode['payload'], 'png' => $girocode['png'] ) : null;
 	}
 
 	/**
@@ -86,13 +99,46 @@ class ClaimBridge_Payment_Instructions {
 		$created  = $order->get_date_created();
 		$ordered  = $created ? $created->getTimestamp() : time();
 		$due      = ( new DateTimeImmutable( '@' . $ordered ) )->setTimezone( new DateTimeZone( 'Europe/Berlin' ) )->modify( '+' . $days . ' days' );
-		return new self(
-			wc_format_decimal( $order->get_total( 'edit' ), 2 ),
-			(string) $order->get_currency(),
-			$due->format( 'Y-m-d' ),
-			(string) $order->get_order_number(),
-			(array) ( $merchant['dunning']['payment_details'] ?? array() )
+		$amount    = wc_format_decimal( $order->get_total( 'edit' ), 2 );
+		$reference = (string) $order->get_order_number();
+		$girocode  = 'EUR' === $order->get_currency() ? self::girocode_for( $order, $amount, $reference ) : null;
+		// The text names the account the code pays into: the backend's, sent beside the code.
+		return new self( $amount, (string) $order->get_currency(), $due->format( 'Y-m-d' ), $reference, (array) ( $girocode['account'] ?? array() ), $girocode );
+	}
+
+	/**
+	 * The order's GiroCode: kept on the order once the backend made it (the thank-you page and every e-mail
+	 * show the same code), asked again when the amount or reference changed; null when the backend has none.
+	 *
+	 * @param WC_Order $order     Order.
+	 * @param string   $amount    Amount.
+	 * @param string   $reference Payment reference.
+	 */
+	private static function girocode_for( $order, string $amount, string $reference ): ?array {
+		$kept = json_decode( (string) $order->get_meta( self::GIROCODE_META ), true );
+		if ( is_array( $kept ) && ( $kept['amount'] ?? '' ) === $amount && ( $kept['reference'] ?? '' ) === $reference ) {
+			return $kept;
+		}
+		$plugin = ClaimBridge_Plugin::instance();
+		if ( null === $plugin ) {
+			return null;
+		}
+		try {
+			$code = $plugin->backend->create_girocode( $amount, $reference );
+		} catch ( ClaimBridge_Backend_Exception $error ) {
+			ClaimBridge_Risk_Gate::log( $error->getMessage() );
+			return null;
+		}
+		$kept = array(
+			'amount'    => $amount,
+			'reference' => $reference,
+			'payload'   => (string) ( $code['payload'] ?? '' ),
+			'png'       => (string) ( $code['png'] ?? '' ),
+			'account'   => (array) ( $code['account'] ?? array() ),
 		);
+		$order->update_meta_data( self::GIROCODE_META, wp_json_encode( $kept ) );
+		$order->save_meta_data();
+		return $kept;
 	}
 
 	/**
@@ -126,31 +172,6 @@ class ClaimBridge_Payment_Instructions {
 	}
 
 	/**
-	 * The EPC QR payload ("GiroCode", EPC069-12 version 002), or '' when it cannot be built.
-	 */
-	public function girocode_payload(): string {
-		if ( ! $this->has_account() || 'EUR' !== $this->currency || (float) $this->amount < 0.01 ) {
-			return '';
-		}
-		return implode(
-			"\n",
-			array(
-				'BCD',
-				'002',
-				'1',
-				'SCT',
-				$this->account['bic'],
-				mb_substr( $this->account['account_holder'], 0, 70 ),
-				$this->account['iban'],
-				'EUR' . number_format( (float) $this->amount, 2, '.', '' ),
-				'',
-				'',
-				mb_substr( $this->reference, 0, 140 ),
-			)
-		);
-	}
-
-	/**
 	 * Instructions as plain text lines.
 	 */
 	public function to_text(): string {
@@ -176,16 +197,56 @@ class ClaimBridge_Payment_Instructions {
 	}
 
 	/**
-	 * Instructions as HTML, with the GiroCode payload for banking apps that read it.
+	 * Instructions as HTML, with the GiroCode image when there is one.
+	 *
+	 * @param string $image_src Where the image comes from: '' for the PNG inline (a data: URL, for pages);
+	 *                          e-mails pass 'cid:' . GIROCODE_CID and embed the PNG (embed_girocode_in_next_mail).
 	 */
-	public function to_html(): string {
-		$html = '<section class="claimbridge-payment-instructions"><h2>' . esc_html__( 'Payment instructions', 'claimbridge' ) . '</h2><p>';
+	public function to_html( string $image_src = '' ): string {
+		$html  = '<section class="claimbridge-payment-instructions"><h2>' . esc_html__( 'Payment instructions', 'claimbridge' ) . '</h2><p>';
 		$html .= implode( '<br>', array_map( 'esc_html', explode( "\n", $this->to_text() ) ) ) . '</p>';
-		$payload = $this->girocode_payload();
-		if ( '' !== $payload ) {
-			$html .= '<p class="claimbridge-girocode" data-girocode="' . esc_attr( $payload ) . '">' . esc_html__( 'GiroCode: scan the code in your banking app to fill in the transfer.', 'claimbridge' ) . '</p>';
+		if ( null !== $this->girocode ) {
+			$src   = '' !== $image_src ? $image_src : 'data:image/png;base64,' . $this->girocode['png'];
+			$html .= '<p class="claimbridge-girocode" data-girocode="' . esc_attr( $this->girocode['payload'] ) . '">';
+			$png   = (string) base64_decode( $this->girocode['png'], true );
+			$size  = strlen( $png ) >= 24 ? unpack( 'Nwidth/Nheight', substr( $png, 16, 8 ) ) : array(); // The PNG's IHDR.
+			$html .= '<img src="' . esc_attr( $src ) . '" alt="' . esc_attr__( 'GiroCode', 'claimbridge' ) . '" width="' . (int) ( $size['width'] ?? 0 ) . '" height="' . (int) ( $size['height'] ?? 0 ) . '"><br>';
+			$html .= esc_html__( 'GiroCode: scan the code in your banking app to fill in the transfer.', 'claimbridge' ) . '</p>';
 		}
 		return $html . '</section>';
+	}
+
+	/**
+	 * Filter instructions HTML as posts are, letting the GiroCode's data: and cid: image sources through.
+	 *
+	 * @param string $html HTML from to_html().
+	 */
+	public static function kses( string $html ): string {
+		return wp_kses( $html, 'post', array_merge( wp_allowed_protocols(), array( 'data', 'cid' ) ) );
+	}
+
+	/**
+	 * Attach the GiroCode PNG to the next mail WordPress sends, as the inline part 'cid:' . GIROCODE_CID names.
+	 *
+	 * Called while WooCommerce renders an order e-mail, which it hands to wp_mail right after; the hook goes
+	 * away once that mail went out or failed.
+	 */
+	public function embed_girocode_in_next_mail(): void {
+		if ( null === $this->girocode ) {
+			return;
+		}
+		$png    = (string) base64_decode( $this->girocode['png'], true );
+		$embed  = static function ( $mailer ) use ( $png ) {
+			$mailer->addStringEmbeddedImage( $png, self::GIROCODE_CID, 'girocode.png', 'base64', 'image/png' );
+		};
+		$forget = static function () use ( $embed, &$forget ) {
+			remove_action( 'phpmailer_init', $embed );
+			remove_action( 'woocommerce_email_sent', $forget );
+			remove_action( 'wp_mail_failed', $forget );
+		};
+		add_action( 'phpmailer_init', $embed );
+		add_action( 'woocommerce_email_sent', $forget );
+		add_action( 'wp_mail_failed', $forget );
 	}
 
 	/**

@@ -73,6 +73,7 @@ GERMAN = {
     "You will receive the account details with your invoice.": "Die Bankverbindung erhalten Sie mit Ihrer Rechnung.",
     "Payment reference: %s": "Verwendungszweck: %s",
     "Payment instructions": "Zahlungshinweise",
+    "GiroCode": "GiroCode",
     "GiroCode: scan the code in your banking app to fill in the transfer.": "GiroCode: Scannen Sie den Code mit Ihrer Banking-App, um die Überweisung auszufüllen.",
     "ClaimBridge needs WooCommerce: install and activate WooCommerce, then ClaimBridge protects your invoice "
     "payments.": "ClaimBridge benötigt WooCommerce: Installieren und aktivieren Sie WooCommerce, dann schützt ClaimBridge "
