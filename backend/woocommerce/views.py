@@ -52,9 +52,12 @@ def receive_auth_callback() -> ResponseReturnValue:
         db.session.commit()  # A refused state or key is final: record it.
         raise
     db.session.commit()
+    # Read the id now: by the time the answer is closed the request's database session is gone, and the
+    # committed (expired) instance can no longer load it.
+    session_id = session.id
     response = jsonify(status="received")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    response.call_on_close(lambda: _complete_after_answer(app, session.id))
+    response.call_on_close(lambda: _complete_after_answer(app, session_id))
     return response
 
 

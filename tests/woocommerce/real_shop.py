@@ -37,6 +37,14 @@ MU_PLUGIN = r"""<?php
 add_filter( 'http_allowed_safe_ports', function ( $ports ) {
 	return array_merge( $ports, array_map( 'intval', (array) get_option( 'claimbridge_test_allowed_ports', array() ) ) );
 } );
+// A backend served over TLS with a throwaway self-signed certificate: trusted for that origin only.
+add_filter( 'http_request_args', function ( $args, $url ) {
+	$trusted = get_option( 'claimbridge_test_trusted_tls' );
+	if ( is_array( $trusted ) && 0 === strpos( $url, $trusted['origin'] . '/' ) ) {
+		$args['sslcertificates'] = $trusted['ca'];
+	}
+	return $args;
+}, 10, 2 );
 add_filter( 'pre_wp_mail', function ( $pre, $atts ) {
 	update_option( 'claimbridge_test_last_mail', array( 'to' => $atts['to'], 'subject' => $atts['subject'], 'message' => $atts['message'] ), false );
 	return 'yes' === get_option( 'claimbridge_test_mail_accepted', 'yes' );
@@ -119,6 +127,35 @@ class RealShop:
     def allow_port(self, port: int) -> None:
         """Add ``port`` to ``http_allowed_safe_ports``, as a merchant would for a backend on another port."""
         self.php(f"update_option( 'claimbridge_test_allowed_ports', array( {int(port)} ) ); echo 1;")
+
+    def trust_tls(self, origin: str, ca_path: str) -> None:
+        """Make WordPress accept ``ca_path``'s self-signed certificate for requests to ``origin`` only."""
+        trusted = json.dumps({"origin": origin, "ca": ca_path})
+        self.php(
+            f"update_option( 'claimbridge_test_trusted_tls', json_decode( '{trusted}', true ) ); echo 1;"
+        )
+
+    def admin_session(self) -> requests.Session:
+        """Return an HTTP session logged in to wp-admin as the shop's administrator."""
+        # WooCommerce sends the first admin page after its activation to its setup wizard instead.
+        self.php("delete_transient( '_wc_activation_redirect' ); echo 1;")
+        session = requests.Session()
+        session.trust_env = False
+        session.cookies.set("wordpress_test_cookie", "WP Cookie check")
+        response = session.post(
+            f"{self.url}/wp-login.php",
+            data={"log": "admin", "pwd": "password", "wp-submit": "Log In", "testcookie": "1"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"wp-login.php answered {response.status_code}")
+        return session
+
+    def configure_plugin(self, backend_url: str, client_id: str, client_secret: str) -> None:
+        """Give the ClaimBridge plugin its backend and client, as the settings page saves them."""
+        values = json.dumps({"url": backend_url, "client_id": client_id, "client_secret": client_secret})
+        self.php(f"( new ClaimBridge_Settings() )->save( json_decode( '{values}', true ) ); echo 1;")
 
     def set_plugin_active(self, active: bool) -> None:
         """Activate or deactivate the ClaimBridge plugin."""

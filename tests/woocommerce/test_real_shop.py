@@ -6,9 +6,13 @@ shop is installed once per module with the plugin's scripts and switched between
 
 from __future__ import annotations
 
+import html
 import os
+import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +27,10 @@ from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections
 from backend.receivables.models import Receivable
+from backend.woocommerce.models import WooCommerceConnectSession
 from connectors.shops.woocommerce import WEBHOOK_TOPICS
 from tests.dunning.factories import set_payment_details
+from tests.fakes.server import FakeServer
 from tests.woocommerce.real_shop import WOOCOMMERCE_DIR_ENV, RealShop, real_shop
 
 CONNECT_SCOPES = "settings:write orders:write"
@@ -227,3 +233,57 @@ def test_shop_channel_delivers_through_the_plugin_or_is_refused(
     response = client.put("/api/v1/dunning-schedule", json=schedule, headers=headers)
     assert response.status_code == 422
     assert response.get_json()["error"] == "shop_channel_unavailable"
+
+
+@pytest.mark.parametrize("shop", ["hpos"], indirect=True)
+def test_one_click_connect_runs_wc_auth_end_to_end_over_tls(
+    app, client, db, merchant, headers, create_credentials, shop, monkeypatch
+):
+    """The merchant presses Connect, approves in WooCommerce, and WooCommerce posts the key over https."""
+    with FakeServer(app, tls=True) as backend:  # WooCommerce refuses a callback_url that is not https
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_PUBLIC_URL", backend.url)
+        shop.allow_port(backend.port)
+        shop.trust_tls(backend.url, backend.ca_path)
+        shop.configure_plugin(
+            backend.url, *create_credentials(merchant, "risk:check connections:write handovers:read")
+        )
+        browser = shop.admin_session()
+        settings = browser.get(f"{shop.url}/wp-admin/admin.php?page=wc-settings&tab=claimbridge", timeout=60)
+        link = re.search(r'href="([^"]*action=claimbridge_connect[^"]*)"', settings.text)
+        assert link, (settings.status_code, settings.url, re.sub(r"<[^>]+>", " ", settings.text)[-3000:])
+        connect = html.unescape(link[1])
+
+        authorize = browser.get(connect, allow_redirects=False, timeout=60).headers["Location"]
+        assert authorize.startswith(f"{shop.url}/wc-auth/v1/authorize?")
+        assert parse_qs(urlsplit(authorize).query)["callback_url"] == [
+            f"{backend.url}/woocommerce/auth/callback"
+        ]
+        approval = browser.get(authorize, timeout=60)
+        approve = html.unescape(re.search(r'href="([^"]*wc-auth/v1/access_granted[^"]*)"', approval.text)[1])
+        granted = browser.get(approve, allow_redirects=False, timeout=120)
+        assert granted.status_code == 302, granted.text[-2000:]
+        assert "claimbridge-connected=1" in granted.headers["Location"]
+        assert "success=1" in granted.headers["Location"]
+
+        session = _connect_session_done(db)
+        assert session.status == "connected", session.error
+        connection = db.session.get(ShopConnection, session.connection_id)
+        assert (connection.shop_url, connection.status) == (shop.url, "active")
+        delivering = {
+            hook["topic"]
+            for hook in shop.webhooks()
+            if hook["delivery_url"].startswith(f"{backend.url}/woocommerce/webhooks/{connection.id}/")
+        }
+        assert delivering == set(WEBHOOK_TOPICS)
+        client.delete(f"/api/v1/connections/{connection.id}", headers=headers)  # leave the shop without them
+
+
+def _connect_session_done(db) -> WooCommerceConnectSession:
+    """Wait for the backend to finish the connect it completes right after answering WooCommerce."""
+    for _ in range(600):
+        db.session.expire_all()
+        session = db.session.scalars(sa.select(WooCommerceConnectSession)).one()
+        if session.status not in ("open", "received"):
+            return session
+        time.sleep(0.1)
+    raise AssertionError(f"the connect session is still {session.status}")
