@@ -57,6 +57,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.privacy import views as privacy_views
     from backend.receivables import views as receivable_views
     from backend.risk import views as risk_views
+    from backend.shop_outbox import views as shop_outbox_views
     from backend.shopware.blueprint import bp as shopware_bp
     from backend.woocommerce.blueprint import blp as woocommerce_api_blp
     from backend.woocommerce.blueprint import bp as woocommerce_bp
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(console_views.blp)
     api.register_blueprint(audit_views.blp)
     api.register_blueprint(privacy_views.blp)
+    api.register_blueprint(shop_outbox_views.blp)
     app.register_blueprint(console_views.bp)
 
 

@@ -21,6 +21,7 @@ from backend.merchants.cli import connections as connection_commands
 from backend.orders.cli import orders as order_commands
 from backend.payments.cli import statements as statement_commands
 from backend.privacy.cli import privacy as privacy_commands
+from backend.shop_outbox.cli import outbox as outbox_commands
 from backend.shopware.cli import shopware as shopware_commands
 from backend.woocommerce.cli import woocommerce as woocommerce_commands
 
@@ -298,3 +299,4 @@ main.add_command(statement_commands)
 main.add_command(console_link_command)
 main.add_command(audit_commands)
 main.add_command(privacy_commands)
+main.add_command(outbox_commands)

@@ -68,9 +68,6 @@ KNOWN_UPWARD_IMPORTS: dict[tuple[str, str], str] = {
     ("backend.merchants.connectors", "backend.risk.services"): (
         "the invoice-like payment methods come from the risk policy; they belong to the tenant's settings"
     ),
-    ("backend.merchants.services", "backend.orders.models"): (
-        "disabling a connection deletes its queued order re-fetches; the sync job should skip them instead"
-    ),
     ("backend.merchants.services", "backend.woocommerce.services"): (
         "connecting a WooCommerce shop registers its webhooks; the connection lifecycle belongs with the "
         "shop protocols"

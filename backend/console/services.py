@@ -36,7 +36,7 @@ from backend.dunning.sending import configured_mailer
 from backend.errors import NotFoundError, UserValueError, json_pointers
 from backend.extensions import db
 from backend.handovers.decisions import buyer_name, get_handover, payments_of, status_history
-from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate, ShopUpdate
+from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate
 from backend.handovers.proposals import proposal_count
 from backend.handovers.readiness import handover_blockers
 from backend.handovers.rules import get_rules, rules_document, update_rules
@@ -49,6 +49,7 @@ from backend.receivables.models import Receivable
 from backend.risk import services as risk_services
 from backend.risk.messages import explain_reason, message_for
 from backend.risk.models import RiskCheck
+from backend.shop_outbox.services import parked_count
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,7 @@ def attention_items(merchant_id: int, today: date | None = None) -> list[Attenti
     )
     if reviews:
         items.append(AttentionItem("payment_reviews", reviews, "console.payments"))
-    failing = _count(
-        sa.select(sa.func.count()).select_from(ShopUpdate).where(*_failing_shop_updates(merchant_id))
-    )
+    failing = parked_count(merchant_id)
     if failing:
         items.append(
             AttentionItem("failed_shop_updates", failing, "console.overview", {"_anchor": "shop-updates"})
@@ -101,26 +100,6 @@ def attention_items(merchant_id: int, today: date | None = None) -> list[Attenti
     if not connections_of(merchant_id):
         items.append(AttentionItem("no_connection", 1, "console.overview"))
     return items
-
-
-def _failing_shop_updates(merchant_id: int) -> tuple[sa.ColumnElement[bool], ...]:
-    return (
-        ShopUpdate.merchant_id == merchant_id,
-        ShopUpdate.done_at.is_(None),
-        ShopUpdate.last_error.is_not(None),
-    )
-
-
-def failing_shop_updates(merchant_id: int, limit: int = 20) -> list[ShopUpdate]:
-    """Return updates to the merchant's shops that failed and are being retried, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(ShopUpdate)
-            .where(*_failing_shop_updates(merchant_id))
-            .order_by(ShopUpdate.id)
-            .limit(limit)
-        )
-    )
 
 
 def connections_of(merchant_id: int) -> list[ShopConnection]:

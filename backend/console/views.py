@@ -56,6 +56,7 @@ from backend.payments.views import STATEMENT_MAX_BYTES
 from backend.receivables import services as receivable_services
 from backend.receivables.states import STATES
 from backend.risk.messages import pick_language
+from backend.shop_outbox.services import parked_items
 from backend.shopware import services as shopware_services
 from backend.woocommerce.services import connection_problems, webhook_health
 
@@ -363,7 +364,7 @@ def _overview_with(session: ConsoleSession, *, status: int = 200, **reattach: An
         status=status,
         items=items,
         connections=health,
-        shop_updates=services.failing_shop_updates(session.merchant_id),
+        shop_updates=parked_items(session.merchant_id, limit=20),
         problem_text=lambda problem, part: _problem_text(texts, problem, part),
         **_reattach_context(session, **reattach),
     )

@@ -206,6 +206,8 @@ class ShopAction(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the item stopped being retried (backend.outbox.record_failure); a person retries or discards it.
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<ShopAction {self.id} {self.action} receivable={self.receivable_id} {self.status}>"

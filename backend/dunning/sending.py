@@ -47,23 +47,18 @@ def _retry_delay(attempts: int) -> timedelta:
     return backoff(attempts, base=RETRY_BASE, cap=RETRY_MAX, jitter=(0.8, 1.2))
 
 
-def lease_next(
-    model: type[DunningNotice] | type[ShopAction],
-    waiting: tuple[str, str],
-    now: datetime,
-    *conditions: sa.ColumnElement[bool],
-) -> int | None:
-    """Lease one due row of ``model`` to this worker (SKIP LOCKED on PostgreSQL); return its id."""
+def _lease_next(now: datetime) -> int | None:
+    """Lease one due e-mail notice to this worker (SKIP LOCKED on PostgreSQL); return its id."""
     leased = lease_due(
-        model,
-        model.status.in_(waiting),
-        model.next_attempt_at <= now,
-        *conditions,
+        DunningNotice,
+        DunningNotice.status.in_((NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)),
+        DunningNotice.next_attempt_at <= now,
+        DunningNotice.channel == "email",
         now=now,
         lease=SEND_LEASE,
         limit=1,
-        order_by=(model.next_attempt_at, model.id),
-        values={"status": waiting[1], "attempts": model.attempts + 1},
+        order_by=(DunningNotice.next_attempt_at, DunningNotice.id),
+        values={"status": NoticeStatus.SENDING.value, "attempts": DunningNotice.attempts + 1},
     )
     return leased[0] if leased else None
 
@@ -104,17 +99,16 @@ def cancel_notice(notice: DunningNotice, reason: str) -> None:
     logger.info("notice %s cancelled: %s", notice.id, reason)
 
 
-def retry_or_fail(row: DunningNotice | ShopAction, error: str, *, permanent: bool) -> str:
+def _retry_or_fail(notice: DunningNotice, error: str, *, permanent: bool) -> str:
     """Schedule another attempt with backoff, or give up; return the outcome name."""
-    row.last_error = error[:500]
-    notice = isinstance(row, DunningNotice)
-    if permanent or row.attempts >= MAX_ATTEMPTS:
-        row.status = NoticeStatus.FAILED.value if notice else ShopActionStatus.FAILED.value
-        logger.warning("%r failed for good after %s attempt(s): %s", row, row.attempts, error)
+    notice.last_error = error[:500]
+    if permanent or notice.attempts >= MAX_ATTEMPTS:
+        notice.status = NoticeStatus.FAILED.value
+        logger.warning("%r failed for good after %s attempt(s): %s", notice, notice.attempts, error)
         return "failed"
-    row.status = NoticeStatus.QUEUED.value if notice else ShopActionStatus.PENDING.value
-    row.next_attempt_at = utcnow() + _retry_delay(row.attempts)
-    logger.info("%r will be retried (attempt %s): %s", row, row.attempts, error)
+    notice.status = NoticeStatus.QUEUED.value
+    notice.next_attempt_at = utcnow() + _retry_delay(notice.attempts)
+    logger.info("%r will be retried (attempt %s): %s", notice, notice.attempts, error)
     return "retried"
 
 
@@ -170,7 +164,7 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         message, language = build_notice_email(notice, receivable, merchant, today, sender)
     except NoticeNotSendable as error:
         if error.permanent:
-            outcome = retry_or_fail(notice, str(error), permanent=True)
+            outcome = _retry_or_fail(notice, str(error), permanent=True)
         else:
             # Waiting for the merchant or the operator to act is not a failed attempt.
             notice.status = NoticeStatus.QUEUED.value
@@ -182,7 +176,7 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         return outcome
     except ValueError as error:
         # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
-        outcome = retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
+        outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
         db.session.commit()
         return outcome
     # No transaction stays open while we talk to the SMTP server.
@@ -191,7 +185,7 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         message_id = mailer.send(message)
     except MailError as error:
         notice = db.session.get(DunningNotice, notice_id)
-        outcome = retry_or_fail(
+        outcome = _retry_or_fail(
             notice,
             f"{type(error).__name__}: {error}",
             permanent=isinstance(error, MailRejectedError),
@@ -217,8 +211,7 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
         return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
     outcomes: Counter[str] = Counter()
     for _ in range(limit):
-        waiting = (NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)
-        notice_id = lease_next(DunningNotice, waiting, utcnow(), DunningNotice.channel == "email")
+        notice_id = _lease_next(utcnow())
         if notice_id is None:
             break
         outcomes[_send_one(notice_id, mailer, sender, today)] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,14 +11,17 @@ from datetime import date
 from backend.dates import berlin_today
 from backend.dunning.models import DunningNotice, NoticeStatus, ShopAction, ShopActionStatus
 from backend.dunning.notice_building import NoticeNotSendable, plugin_notice_payload
-from backend.dunning.sending import cancel_notice, lease_next, mark_sent, retry_or_fail
+from backend.dunning.sending import SEND_LEASE, cancel_notice, mark_sent
 from backend.dunning.stops import dunning_blocker
 from backend.extensions import db, utcnow
-from backend.merchants.connectors import connector_for
+from backend.merchants.connectors import INACTIVE_CONNECTION, connector_for, inactive_connection_ids
 from backend.merchants.models import Merchant
+from backend.outbox import lease_due, park_where, record_failure
 from backend.receivables.models import Receivable
 from connectors.errors import ConflictError, ConnectorError, NotFoundError
 from connectors.shops.woocommerce import WooCommerceConnector
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,19 +38,42 @@ ShopPerformer = Callable[[ShopAction, Receivable], ShopDelivery | None]
 def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, limit: int = 50) -> str:
     """Hand queued shop actions to ``perform`` (which calls the shop) and record the outcome.
 
-    ``perform(action, receivable)`` returns when the shop did it and raises ``ConnectorError`` otherwise
-    (``AuthError``/``ClientError`` give up after a few tries like any other, since the merchant must act),
-    or ``NoticeNotSendable``. A notice whose receivable was paid, disputed or stopped meanwhile is cancelled
-    instead of performed. A notice counts as sent only when ``perform`` returned. Commits per action.
+    ``perform(action, receivable)`` returns when the shop did it and raises ``ConnectorError`` otherwise, or
+    ``NoticeNotSendable``. Failures retry with the shop outbox policy (``backend.outbox.record_failure``): the
+    action is parked, and its notice marked failed, after too many tries, at once when waiting cannot help
+    (the shop refused for good, the merchant must act) and when its connection is no longer active. A
+    notice whose receivable was paid, disputed or stopped meanwhile is cancelled instead of performed. A
+    notice counts as sent only when ``perform`` returned. Commits per action.
     """
     today = today or berlin_today()
     outcomes: Counter[str] = Counter()
     waiting = (ShopActionStatus.PENDING.value, ShopActionStatus.RUNNING.value)
+    parked = park_where(
+        ShopAction,
+        ShopAction.status.in_(waiting),
+        ShopAction.connection_id.in_(inactive_connection_ids()),
+        reason=INACTIVE_CONNECTION,
+        now=utcnow(),
+    )
+    for action_id in parked:
+        _park(db.session.get(ShopAction, action_id))
+    db.session.commit()
+    outcomes["parked"] += len(parked)
     for _ in range(limit):
-        action_id = lease_next(ShopAction, waiting, utcnow())
-        if action_id is None:
+        leased = lease_due(
+            ShopAction,
+            ShopAction.status.in_(waiting),
+            ShopAction.parked_at.is_(None),
+            ShopAction.next_attempt_at <= utcnow(),
+            now=utcnow(),
+            lease=SEND_LEASE,
+            limit=1,
+            order_by=(ShopAction.next_attempt_at, ShopAction.id),
+            values={"status": ShopActionStatus.RUNNING.value},
+        )
+        if not leased:
             break
-        action = db.session.get(ShopAction, action_id)
+        action = db.session.get(ShopAction, leased[0])
         receivable = db.session.get(Receivable, action.receivable_id)
         notice = db.session.get(DunningNotice, action.notice_id) if action.notice_id else None
         blocker = dunning_blocker(receivable)
@@ -62,17 +89,20 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
             delivery = perform(action, receivable)
         except (ConnectorError, NoticeNotSendable) as error:
             db.session.rollback()
-            action = db.session.get(ShopAction, action_id)
+            action = db.session.get(ShopAction, leased[0])
             permanent = isinstance(error, NoticeNotSendable | ShopRefusedNotice) and error.permanent
-            outcome = retry_or_fail(action, f"{type(error).__name__}: {error}", permanent=permanent)
-            if outcome == "failed" and action.notice_id:
-                failed_notice = db.session.get(DunningNotice, action.notice_id)
-                failed_notice.status = NoticeStatus.FAILED.value
-                failed_notice.last_error = action.last_error
+            outcome = record_failure(
+                action, f"{type(error).__name__}: {error}", utcnow(), permanent=permanent
+            )
+            if outcome == "parked":
+                _park(action)
+            else:
+                action.status = ShopActionStatus.PENDING.value
+            logger.info("%r: attempt %s failed (%s): %s", action, action.attempts, outcome, action.last_error)
             db.session.commit()
             outcomes[outcome] += 1
             continue
-        action = db.session.get(ShopAction, action_id)
+        action = db.session.get(ShopAction, leased[0])
         action.status = ShopActionStatus.DONE.value
         action.done_at = utcnow()
         action.last_error = None
@@ -85,7 +115,20 @@ def process_shop_actions(perform: ShopPerformer, today: date | None = None, *, l
             )
         db.session.commit()
         outcomes["done"] += 1
-    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to do"
+    return (
+        ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()) if count)
+        or "nothing to do"
+    )
+
+
+def _park(action: ShopAction) -> None:
+    """Mark a parked action failed, and its notice with it (a retry of the action queues both again)."""
+    action.status = ShopActionStatus.FAILED.value
+    if action.notice_id:
+        notice = db.session.get(DunningNotice, action.notice_id)
+        if notice.status in (NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value):
+            notice.status = NoticeStatus.FAILED.value
+            notice.last_error = action.last_error
 
 
 class ShopRefusedNotice(ConnectorError):

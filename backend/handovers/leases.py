@@ -1,4 +1,4 @@
-"""How long a handover worker holds what it sends, and how long it waits after a failed try."""
+"""How long a handover worker holds what it sends, and how long submission waits after a failed try."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from backend.outbox import backoff
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
-SHOP_RETRY_MAX = timedelta(hours=6)
 
 
 def submission_lease() -> timedelta:
@@ -18,6 +17,6 @@ def submission_lease() -> timedelta:
     return current_app.config["CLAIMBRIDGE_HANDOVER_LEASE"]
 
 
-def retry_delay(attempts: int, cap: timedelta) -> timedelta:
+def retry_delay(attempts: int) -> timedelta:
     """Return the wait before the next try: exponential from 30 s, capped, with jitter over [d/2, d]."""
-    return backoff(attempts, base=RETRY_BASE, cap=cap, jitter=(0.5, 1.0))
+    return backoff(attempts, base=RETRY_BASE, cap=RETRY_MAX, jitter=(0.5, 1.0))

@@ -236,6 +236,8 @@ class ShopUpdate(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the item stopped being retried (backend.outbox.record_failure); a person retries or discards it.
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<ShopUpdate {self.id} {self.kind} {self.external_order_id}>"

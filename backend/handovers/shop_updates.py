@@ -1,7 +1,8 @@
 """Writes to the shop about handovers and payments: queued once per key, sent by a worker until acknowledged.
 
-``process_shop_updates`` writes to the shop and retries until it acknowledges; case fields and payment
-amounts are rendered when sent, so the latest state wins whatever order retries happen in.
+``process_shop_updates`` writes to the shop and retries with the shop outbox policy (``backend.outbox``)
+until it acknowledges, parking what keeps failing; case fields and payment amounts are rendered when sent, so
+the latest state wins whatever order retries happen in.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.extensions import db, dialect_insert, utcnow
-from backend.handovers.leases import SHOP_RETRY_MAX, retry_delay, submission_lease
+from backend.handovers.leases import submission_lease
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdate, ShopUpdateKind
-from backend.merchants.connectors import connector_for
+from backend.merchants.connectors import INACTIVE_CONNECTION, connector_for, inactive_connection_ids
 from backend.merchants.models import ShopConnection
-from backend.outbox import lease_due
+from backend.outbox import lease_due, park_where, record_failure
 from backend.receivables.models import Receivable
 from connectors.errors import ConnectorError, RateLimitError
 
@@ -164,6 +165,7 @@ def _hold_shop_writes(connection_id: int, until: datetime) -> None:
         .where(
             ShopUpdate.connection_id == connection_id,
             ShopUpdate.done_at.is_(None),
+            ShopUpdate.parked_at.is_(None),
             ShopUpdate.next_attempt_at < until,
         )
         .values(next_attempt_at=until)
@@ -171,16 +173,26 @@ def _hold_shop_writes(connection_id: int, until: datetime) -> None:
 
 
 def process_shop_updates(limit: int = 100) -> str:
-    """Write queued updates (handovers', payments') to the shops; retry with backoff until each acknowledges.
+    """Write queued updates (handovers', payments') to the shops; retry with backoff, park what keeps failing.
 
     A shop that answers 429 gets nothing more until its ``Retry-After`` has passed: not that write, nor any
     other write waiting for it. After a failed write to an order, that order's later writes wait their turn.
+    Updates for a connection that is no longer active are parked at once (``backend.outbox``).
     """
     counts: Counter[str] = Counter()
     now = utcnow()
+    parked = park_where(
+        ShopUpdate,
+        ShopUpdate.done_at.is_(None),
+        ShopUpdate.connection_id.in_(inactive_connection_ids()),
+        reason=INACTIVE_CONNECTION,
+        now=now,
+    )
+    counts["parked"] += len(parked)
     leased = lease_due(
         ShopUpdate,
         ShopUpdate.done_at.is_(None),
+        ShopUpdate.parked_at.is_(None),
         ShopUpdate.next_attempt_at <= now,
         now=now,
         lease=submission_lease(),
@@ -201,26 +213,34 @@ def process_shop_updates(limit: int = 100) -> str:
         except Exception as error:
             db.session.rollback()
             update = db.session.get(ShopUpdate, update_id)
-            update.attempts += 1
-            wait = retry_delay(update.attempts, SHOP_RETRY_MAX)
-            if isinstance(error, RateLimitError):
-                wait = max(wait, timedelta(seconds=error.retry_after or 0))
-                held[update.connection_id] = utcnow() + wait
-                _hold_shop_writes(update.connection_id, held[update.connection_id])
-            update.next_attempt_at = utcnow() + wait
-            if update.external_order_id is not None:
+            retry_after = (
+                timedelta(seconds=error.retry_after or 0) if isinstance(error, RateLimitError) else None
+            )
+            outcome = record_failure(
+                update, f"{type(error).__name__}: {error}", utcnow(), wait_at_least=retry_after
+            )
+            if outcome == "retrying" and retry_after is not None:
+                held[update.connection_id] = update.next_attempt_at
+                _hold_shop_writes(update.connection_id, update.next_attempt_at)
+            if outcome == "retrying" and update.external_order_id is not None:
                 # Writes to one order keep their order: a note must not overtake one that may still land late.
                 held[order] = update.next_attempt_at
-            update.last_error = f"{type(error).__name__}: {error}"[:500]
             if isinstance(error, ConnectorError):
                 logger.warning(
-                    "shop update %s failed (attempt %s): %s", update_id, update.attempts, type(error).__name__
+                    "shop update %s failed (attempt %s, %s): %s",
+                    update_id,
+                    update.attempts,
+                    outcome,
+                    type(error).__name__,
                 )
             else:
-                logger.exception("shop update %s failed", update_id)
-            counts["retrying"] += 1
+                logger.exception("shop update %s failed (%s)", update_id, outcome)
+            counts[outcome] += 1
         else:
             update.done_at = utcnow()
             counts["done"] += 1
         db.session.commit()
-    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "nothing to write"
+    return (
+        ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()) if count)
+        or "nothing to write"
+    )

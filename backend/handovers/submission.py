@@ -30,7 +30,7 @@ from backend.extensions import db, utcnow
 from backend.handovers.agencies import agency_for
 from backend.handovers.case import build_case, freeze_breakdown, submission_sha256
 from backend.handovers.documents import CaseDocument, DocumentSource
-from backend.handovers.leases import RETRY_MAX, retry_delay, submission_lease
+from backend.handovers.leases import retry_delay, submission_lease
 from backend.handovers.models import Handover, HandoverStatus
 from backend.handovers.shop_updates import queue_case_fields, queue_order_note
 from backend.handovers.states import check_transition
@@ -193,7 +193,7 @@ def _retry_submission(handover_id: int, token: str, error: Exception) -> str:
         db.session.rollback()
         return "lease lost"
     handover.lease_token = None
-    handover.next_attempt_at = utcnow() + retry_delay(handover.attempts, RETRY_MAX)
+    handover.next_attempt_at = utcnow() + retry_delay(handover.attempts)
     handover.last_error = f"{type(error).__name__}: {error}"[:500]
     logger.warning(
         "handover %s: submission attempt %s failed: %s", handover_id, handover.attempts, type(error).__name__

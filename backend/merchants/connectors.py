@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from backend.crypto import decrypt_text, encrypt_text
@@ -21,10 +22,20 @@ from connectors.shops.woocommerce import WooCommerceConnector
 WORKER_RETRIES = 2
 WORKER_BACKOFF = Backoff(base=0.2, cap=2.0, max_retry_after=5.0)
 
+# Why the shop outboxes park what waits for a connection that is not active (``backend.outbox.park_where``).
+INACTIVE_CONNECTION = (
+    "the shop connection is not active (disabled or removed); retry once it is connected again"
+)
+
 CREDENTIAL_FIELDS = {
     "shopware": ("api_key", "secret_key"),
     "woocommerce": ("consumer_key", "consumer_secret"),
 }
+
+
+def inactive_connection_ids() -> sa.Select[tuple[int]]:
+    """Return the statement selecting the connections no shop write may go to (any not active)."""
+    return sa.select(ShopConnection.id).where(ShopConnection.status != "active")
 
 
 def store_credentials(connection: ShopConnection, credentials: dict[str, str]) -> None:

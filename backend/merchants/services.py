@@ -23,7 +23,6 @@ from backend.merchants.connectors import (
 )
 from backend.merchants.errors import ShopUnreachableError
 from backend.merchants.models import Merchant, ShopConnection
-from backend.orders.models import OrderSyncRequest
 from backend.woocommerce.services import check_plugin, forget_webhooks, register_webhooks, remove_webhooks
 from connectors import errors as shop_errors
 from connectors.shops.base import ShopConnector
@@ -405,6 +404,8 @@ def shop_payment_methods(merchant_id: int, connection_id: int) -> list[dict[str,
 def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> ShopConnection:
     """Disable a connection: its webhooks are deleted from the shop, credentials and secret dropped.
 
+    What waits in the shop outboxes for it is parked by their workers, to be retried once it is connected again.
+
     Receivables stay, and connecting the same shop again brings them back. A shop that cannot be reached
     keeps its webhooks; our endpoint answers them 404 and WooCommerce disables them after failed deliveries.
     """
@@ -422,7 +423,6 @@ def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> S
     connection.status = "disabled"
     connection.credentials_encrypted = None
     forget_webhooks(connection)
-    db.session.execute(sa.delete(OrderSyncRequest).where(OrderSyncRequest.connection_id == connection.id))
     record_event(
         "connection.disabled",
         actor=actor,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from datetime import datetime
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -17,41 +16,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from backend.dunning.models import ShopAction, ShopActionStatus
 from backend.extensions import db, utcnow
-from backend.handovers.models import HANDOVER_STATUSES, Handover, ShopUpdate
+from backend.handovers.models import HANDOVER_STATUSES, Handover
+from backend.shop_outbox.services import outbox_depths
 from backend.worker import JobLease
 
 logger = logging.getLogger(__name__)
-
-
-def outbox_counts(now: datetime) -> dict[str, dict[str, float]]:
-    """Return per shop outbox its depth (waiting to be sent), parked items and the oldest waiting item's age.
-
-    ``shop_updates`` retries until it succeeds (nothing is parked); ``shop_actions`` gives up after its
-    attempts and keeps the row as ``failed``, which is what "parked" counts.
-    """
-    counts: dict[str, dict[str, float]] = {}
-    sources = (
-        ("shop_updates", ShopUpdate, ShopUpdate.done_at.is_(None), sa.false()),
-        (
-            "shop_actions",
-            ShopAction,
-            ShopAction.status.in_((ShopActionStatus.PENDING.value, ShopActionStatus.RUNNING.value)),
-            ShopAction.status == ShopActionStatus.FAILED.value,
-        ),
-    )
-    for name, model, waiting, parked in sources:
-        depth, oldest, parked_count = db.session.execute(
-            sa.select(
-                sa.func.count().filter(waiting),
-                sa.func.min(model.created_at).filter(waiting),
-                sa.func.count().filter(parked),
-            ).select_from(model)
-        ).one()
-        age = (now - oldest).total_seconds() if oldest is not None else 0.0
-        counts[name] = {"depth": depth, "parked": parked_count, "oldest_seconds": max(age, 0.0)}
-    return counts
 
 
 class DatabaseCollector(Collector):
@@ -116,7 +86,7 @@ class DatabaseCollector(Collector):
             "Age of the oldest waiting item, per outbox.",
             labels=("outbox",),
         )
-        for name, counts in outbox_counts(now).items():
+        for name, counts in outbox_depths(now).items():
             depth.add_metric([name], counts["depth"])
             parked.add_metric([name], counts["parked"])
             oldest.add_metric([name], counts["oldest_seconds"])

@@ -27,6 +27,8 @@ class OrderSyncRequest(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the item stopped being retried (backend.outbox.record_failure); a person retries or discards it.
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<OrderSyncRequest {self.connection_id}:{self.external_id} attempts={self.attempts}>"

@@ -22,12 +22,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
-from backend.merchants.connectors import connector_for, invoice_methods_of
+from backend.merchants.connectors import (
+    INACTIVE_CONNECTION,
+    connector_for,
+    inactive_connection_ids,
+    invoice_methods_of,
+)
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
-from backend.outbox import backoff, lease_due
+from backend.outbox import lease_due, park, park_where, record_failure
 from backend.payments.receivable_references import ReferenceMaker, assign_payment_reference
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
@@ -45,8 +50,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_PAYMENT_TERMS_DAYS = 14
 RECONCILE_OVERLAP = timedelta(minutes=10)
 SYNC_LEASE = timedelta(minutes=5)
-SYNC_RETRY_BASE = timedelta(seconds=30)
-SYNC_MAX_BACKOFF = timedelta(hours=6)
 RECONCILE_CHECKPOINT = 100
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 DISPUTABLE = frozenset({State.OPEN.value, State.PARTIALLY_PAID.value, State.PAID.value})
@@ -299,7 +302,13 @@ def request_order_sync(connection: ShopConnection, external_id: str, *, reason: 
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=["connection_id", "external_id"],
-            set_={"reason": reason, "next_attempt_at": now, "attempts": 0, "requested_at": now},
+            set_={
+                "reason": reason,
+                "next_attempt_at": now,
+                "attempts": 0,
+                "requested_at": now,
+                "parked_at": None,
+            },
         )
     )
 
@@ -307,8 +316,15 @@ def request_order_sync(connection: ShopConnection, external_id: str, *, reason: 
 def _claim_sync_requests(limit: int) -> list[OrderSyncRequest]:
     """Lease due requests to this worker (SKIP LOCKED on PostgreSQL); a crashed worker's lease runs out."""
     now = utcnow()
+    park_where(
+        OrderSyncRequest,
+        OrderSyncRequest.connection_id.in_(inactive_connection_ids()),
+        reason=INACTIVE_CONNECTION,
+        now=now,
+    )
     ids = lease_due(
         OrderSyncRequest,
+        OrderSyncRequest.parked_at.is_(None),
         OrderSyncRequest.next_attempt_at <= now,
         now=now,
         lease=SYNC_LEASE,
@@ -327,14 +343,13 @@ def _claim_sync_requests(limit: int) -> list[OrderSyncRequest]:
 
 
 def _retry_later(request: OrderSyncRequest, error: Exception) -> None:
-    request.attempts += 1
-    request.next_attempt_at = utcnow() + backoff(request.attempts, base=SYNC_RETRY_BASE, cap=SYNC_MAX_BACKOFF)
-    request.last_error = f"{type(error).__name__}: {error}"[:500]
+    outcome = record_failure(request, f"{type(error).__name__}: {error}", utcnow())
     logger.warning(
-        "order sync %s:%s failed (attempt %s): %s",
+        "order sync %s:%s failed (attempt %s, %s): %s",
         request.connection_id,
         request.external_id,
         request.attempts,
+        outcome,
         type(error).__name__,
     )
 
@@ -384,7 +399,11 @@ def process_order_sync_requests(limit: int = 100) -> int:
     for request in _claim_sync_requests(limit):
         request_id, requested_at, reason = request.id, request.requested_at, request.reason
         connection = db.session.get(ShopConnection, request.connection_id)
-        if connection.status != "active" or connection.platform not in SHOP_PLATFORMS:
+        if connection.status != "active":
+            park(request, INACTIVE_CONNECTION, utcnow())
+            db.session.commit()
+            continue
+        if connection.platform not in SHOP_PLATFORMS:
             _finish_sync_request(request_id, requested_at)
             db.session.commit()
             continue

@@ -339,8 +339,9 @@ class TestOverview:
                 external_order_id="order-1",
                 kind="note",
                 idempotency_key="test-failing-update",
-                attempts=3,
+                attempts=12,
                 last_error="shop answered 503",
+                parked_at=utcnow(),
             )
         )
         db.session.commit()

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.dunning.evaluation import queue_due_notices
-from backend.dunning.models import DunningNotice
+from backend.dunning.models import DunningNotice, ShopAction
 from backend.dunning.shop_channel import send_shop_reminders
 from backend.extensions import db
 from backend.merchants.connectors import connector_for
@@ -138,9 +138,10 @@ class TestWooCommerceShopChannel:
         self.put_schedule(client, merchant, auth_headers)
         self.ingest(fake, connection)
         queue_due_notices(date(2025, 6, 23))
-        assert send_shop_reminders(date(2025, 6, 23)) == "1 failed"
+        assert send_shop_reminders(date(2025, 6, 23)) == "1 parked"
         notice = db.session.scalars(sa.select(DunningNotice)).one()
         assert notice.status == "failed"
+        assert db.session.scalars(sa.select(ShopAction)).one().parked_at is not None
         assert notice.sent_on is None
 
     def test_a_mailer_failure_is_retried_not_recorded(self, client, merchant, auth_headers, shop, connection):
@@ -150,6 +151,6 @@ class TestWooCommerceShopChannel:
         self.ingest(fake, connection)
         queue_due_notices(date(2025, 6, 23))
         server.fail_next(1, status=502, path="/wp-json/wc-claimbridge/v1/dunning-notices")
-        assert send_shop_reminders(date(2025, 6, 23)) == "1 retried"
+        assert send_shop_reminders(date(2025, 6, 23)) == "1 retrying"
         assert db.session.scalars(sa.select(DunningNotice)).one().status == "queued"
         assert fake.dunning_notices == {}

@@ -103,6 +103,7 @@ def test_shows_handovers_by_state_jobs_and_outboxes_from_the_database(client, me
                     receivable_id=receivable.id,
                     action="remind",
                     status=status,
+                    parked_at=now if status == "failed" else None,
                 )
                 for status in ("pending", "failed", "failed", "done")
             ),

@@ -225,7 +225,7 @@ class TestJobs:
         assert jobs["orders-sync"].interval == timedelta(seconds=30)
         assert jobs["orders-reconcile"].interval == timedelta(minutes=10)
 
-    def test_disabled_connection_is_not_polled_and_its_requests_are_dropped(
+    def test_disabled_connection_is_not_polled_and_its_requests_are_parked(
         self, db, client, merchant, auth_headers, woo_connection
     ):
         connection = db.session.get(ShopConnection, woo_connection)
@@ -234,4 +234,6 @@ class TestJobs:
         headers = auth_headers(merchant, CONNECT_SCOPES)
         assert client.delete(f"/api/v1/connections/{woo_connection}", headers=headers).status_code == 204
         assert reconcile_all_connections() == "0 reconciled, 0 failed"
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderSyncRequest)) == 0
+        assert process_order_sync_requests() == 0
+        request = db.session.scalars(sa.select(OrderSyncRequest)).one()
+        assert request.parked_at is not None and "not active" in request.last_error
