@@ -16,7 +16,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from backend.errors import UserValueError
-from backend.untrusted import UNSAFE, UNSAFE_TEXT_MESSAGE, loads, unsafe_text_pointers
+from backend.untrusted import UNSAFE, UNSAFE_TEXT_MESSAGE, loads, may_hold_unsafe_text, unsafe_text_pointers
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -72,9 +72,11 @@ def check_request() -> None:
         if limit is not None:
             request.max_content_length = limit
         if request.content_length or request.headers.get("Transfer-Encoding"):
-            _read_whole_body()
+            body = _read_whole_body()
             if request.is_json:
-                problems.update(unsafe_text_pointers(request.get_json()))
+                document = request.get_json()  # parsed (and refused if unreadable) here, cached for the view
+                if may_hold_unsafe_text(body):
+                    problems.update(unsafe_text_pointers(document))
             elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
                 problems.update(_unsafe_fields("", request.form.items(multi=True)))
     if problems:

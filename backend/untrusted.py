@@ -87,6 +87,16 @@ def strip_unsafe_text(value: Any) -> Any:
     return value
 
 
+def may_hold_unsafe_text(raw: str | bytes) -> bool:
+    """Tell whether a JSON document's strings may hold an unsafe character, from its raw text.
+
+    A JSON string holds a character either as itself or through a backslash escape, so a document with
+    neither an unsafe character nor a backslash has no unsafe string; the walk is needed only otherwise.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return "\\" in text or UNSAFE.search(text) is not None
+
+
 def unsafe_text_pointers(value: Any, pointer: str = "") -> dict[str, list[str]]:
     """Return JSON pointers to every string (key or value) in ``value`` holding an unsafe character."""
     found: dict[str, list[str]] = {}

@@ -1,10 +1,11 @@
-"""Where one risk check's time goes, in-process: the stages of POST /api/v1/risk-checks against hello world.
+"""Where one risk check's time goes, in-process: the stages of POST /api/v1/risk-checks against its floor.
 
     python benchmarks/risk_check_stages.py                      # SQLite
     python benchmarks/risk_check_stages.py --database-url postgresql://postgres@127.0.0.1:5432/test
 
 Requests are WSGI calls in this process (no HTTP server, no network), against a database holding a month of
-earlier checks (as in risk_check_http.py). The stages are timed by wrapping the functions the request runs, so
+earlier checks (as in risk_check_http.py). The floor (``floor_app.py``: bearer-token lookup, the same body
+validated with the same schema, one INSERT, commit) and hello world are called the same way for scale. The stages are timed by wrapping the functions the request runs, so
 the numbers are those of the real path; "the rest" is Flask, authentication, request hooks, the session and
 building the stored row.
 """
@@ -32,6 +33,8 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from floor_app import create_app as create_floor_app
+from floor_app import create_tables
 from hello_app import app as hello_app
 from risk_check_http import prefill_history, prepare_database, realistic_bodies, reset_postgres
 
@@ -133,7 +136,6 @@ def main() -> None:
     timed(services, "evaluate", "signals and decision")
     timed(Session, "commit", "commit")
     timed(views, "_check_body", "response body")
-    timed(views.RISK_CHECK_SCHEMA, "dumps", "response body")
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _started(connection: Any, *_args: Any) -> None:
@@ -156,12 +158,25 @@ def main() -> None:
     hello = per_call_us(lambda: wsgi_post(hello_app, "/hello", b"{}", {}), 20_000)
     stages = {stage: seconds / len(measured) * 1e6 for stage, seconds in spent.items()}
 
+    create_tables(app.config["SQLALCHEMY_DATABASE_URI"])
+    floor_app = create_floor_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    floor_bodies = iter(bodies * 2)
+
+    def write() -> None:
+        status = wsgi_post(floor_app, "/writes", next(floor_bodies), headers)
+        assert status.startswith("201"), status
+
+    per_call_us(write, args.checks)  # warm, as the risk check was
+    floor = per_call_us(write, len(measured))
+
     print(
         f"database: {'postgresql' if args.database_url else 'sqlite'}, history: {args.history} earlier checks"
     )
     print(f"hello world (same process, same way): {hello:8.1f} us per request")
+    print(f"floor (same process, same way):       {floor:8.1f} us per request")
     print(
-        f"risk check, whole request:            {whole:8.1f} us per request  ({whole / hello:.1f} x hello world)"
+        f"risk check, whole request:            {whole:8.1f} us per request  ({whole / floor:.2f} x the floor,"
+        f" {whole / hello:.1f} x hello world)"
     )
     for stage, micros in sorted(stages.items(), key=lambda item: -item[1]):
         print(f"  {stage:44s} {micros:8.1f} us")

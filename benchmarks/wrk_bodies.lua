@@ -1,22 +1,30 @@
--- wrk script: POST one JSON body per line of BODIES_FILE, round robin per thread; optional pacing.
+-- wrk script: POST one request per line of BODIES_FILE, round robin per thread; optional pacing.
+-- A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop requests;
+-- JSON never holds a raw tab).
 -- Env: BODIES_FILE, AUTH (full Authorization header value, optional), DELAY_MS (per-connection pause).
-local bodies = {}
+local requests = {}
 local index = 0
 local auth = os.getenv("AUTH")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
 
 function init(args)
   for line in io.lines(os.getenv("BODIES_FILE")) do
-    bodies[#bodies + 1] = line
+    local headers = { ["Content-Type"] = "application/json" }
+    if auth then headers["Authorization"] = auth end
+    local fields = {}
+    for field in string.gmatch(line, "[^\t]+") do fields[#fields + 1] = field end
+    for i = 1, #fields - 1 do
+      local name, value = string.match(fields[i], "^([^:]+):%s*(.*)$")
+      headers[name] = value
+    end
+    requests[#requests + 1] = wrk.format("POST", nil, headers, fields[#fields])
   end
-  index = math.random(#bodies)
+  index = math.random(#requests)
 end
 
 function request()
-  index = index % #bodies + 1
-  local headers = { ["Content-Type"] = "application/json" }
-  if auth then headers["Authorization"] = auth end
-  return wrk.format("POST", nil, headers, bodies[index])
+  index = index % #requests + 1
+  return requests[index]
 end
 
 function delay()

@@ -14,7 +14,13 @@ from flask.cli import ScriptInfo
 from backend.auth.models import AccessToken
 from backend.cli import main
 from backend.risk.models import RiskCheck
-from backend.untrusted import UNSAFE_TEXT_MESSAGE, loads, strip_unsafe_text, unsafe_text_pointers
+from backend.untrusted import (
+    UNSAFE_TEXT_MESSAGE,
+    loads,
+    may_hold_unsafe_text,
+    strip_unsafe_text,
+    unsafe_text_pointers,
+)
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 
@@ -40,6 +46,20 @@ class TestUnsafeText:
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/buyer/first_name"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
+
+    @pytest.mark.parametrize("raw", ['"An\\bna"', '"An\\u0000na"', '"\u202eanna"', '"An\x85na"'])
+    def test_escaped_or_raw_in_the_sent_bytes_is_422(self, client, headers, raw):
+        body = json.dumps(_payload(first_name="NAME"), ensure_ascii=False).replace('"NAME"', raw)
+        response = client.post(
+            "/api/v1/risk-checks", data=body.encode(), headers=headers, content_type="application/json"
+        )
+        assert response.status_code == 422
+        assert list(response.get_json()["details"]) == ["/buyer/first_name"]
+
+    def test_only_bodies_with_an_unsafe_character_or_a_backslash_are_walked(self):
+        assert not may_hold_unsafe_text('{"a": ["Zoë", "\tİlknur"]}'.encode())
+        assert may_hold_unsafe_text(b'{"a": "x\\by"}')
+        assert may_hold_unsafe_text('{"a": "\u202ex"}'.encode())
 
     def test_tabs_newlines_and_ordinary_unicode_pass(self, client, headers):
         payload = _payload(first_name="Zoë\tİlknur", last_name="O-Brien-Müller\n")

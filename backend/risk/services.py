@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -473,13 +473,37 @@ def _bureau_result(
 # -- the check -----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCheck:
+    """A check just stored, as its callers read it: the API's answer, the Shopware gateway, the after-order check.
+
+    Building the ORM object instead would cost more than the INSERT that stored the row.
+    """
+
+    id: str
+    reference: str | None
+    decision: str
+    score: int
+    rule: str
+    reasons: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    offered_methods: list[str]
+    hidden_methods: list[str]
+    bureau: dict[str, Any] | None
+    created_at: datetime
+    expires_at: datetime
+
+
+_STORED_FIELDS = StoredCheck.__slots__
+
+
 def run_risk_check(
     merchant_id: int,
     payload: dict[str, Any],
     raw_input: dict[str, Any] | None = None,
     *,
     connection: sa.Connection | None = None,
-) -> RiskCheck:
+) -> StoredCheck:
     """Decide whether invoice may be offered for this checkout, and store the decision with its reasons.
 
     ``payload`` is the validated request; ``raw_input`` the request as the shop sent it (JSON types), kept
@@ -524,7 +548,7 @@ def run_risk_check(
     values["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     connection.execute(_INSERT_CHECK, values)
     count_risk_decision(values["decision"], [reason["code"] for reason in values["reasons"]])
-    return RiskCheck(**values)
+    return StoredCheck(**{name: values[name] for name in _STORED_FIELDS})
 
 
 _INSERT_CHECK = sa.insert(RiskCheck.__table__)
