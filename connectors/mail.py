@@ -9,7 +9,9 @@
 Query options: ``from`` (default sender, e.g. ``from=Shop%20GmbH%20%3Cbilling%40shop.example%3E``) and
 ``timeout`` (seconds, default 30). Anything else is rejected, so a typo does not silently change behaviour.
 
-``send`` opens one connection per message, so a worker that dies mid-run holds nothing open. Give each
+``send`` opens one connection per message, so a worker that dies mid-run holds nothing open; inside
+``with mailer.connection():`` (a worker's batch) one connection carries every message, checked with NOOP before
+it is reused after a pause and dropped after any failure. Give each
 notice a deterministic Message-ID (``message_id_for("notice-123", domain)``): a retried send after an unclear
 failure then carries the same ID and the duplicate can be recognised by the receiving side and in our logs.
 Errors are ``MailError`` subclasses that also fit the ``connectors.errors`` tree. Neither the password nor
@@ -19,11 +21,13 @@ the URL ever appears in a log line, an exception or a ``repr``; recipients are n
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -90,6 +94,11 @@ class Mailer(abc.ABC):
     @abc.abstractmethod
     def send(self, message: EmailMessage) -> str:
         """Send ``message`` and return its Message-ID; raise ``MailError`` on failure."""
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[None]:
+        """Keep what sending needs open for the sends inside the block; a mailer without connections keeps nothing."""
+        yield
 
 
 def message_id_for(key: str, domain: str) -> str:
@@ -192,12 +201,19 @@ class SmtpSettings:
         )
 
 
+# A kept connection idle longer than this is checked with NOOP before the next message goes over it.
+KEPT_CONNECTION_CHECK_AFTER = 1.0
+
+
 class SmtpMailer(Mailer):
-    """Delivers messages to one SMTP server, one connection per message."""
+    """Delivers messages to one SMTP server: one connection per message, or per batch in ``connection()``."""
 
     def __init__(self, settings: SmtpSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
         self._ssl_context = ssl_context or ssl.create_default_context()
+        self._keeping = False
+        self._kept: smtplib.SMTP | None = None
+        self._kept_used_at = 0.0
 
     @classmethod
     def from_url(cls, url: str, *, ssl_context: ssl.SSLContext | None = None) -> SmtpMailer:
@@ -234,14 +250,18 @@ class SmtpMailer(Mailer):
         where = f"{self.settings.host}:{self.settings.port}"
 
         try:
-            client = self._connect()
+            client = self._client()
         except (smtplib.SMTPException, OSError) as exc:
             raise _error_from(exc, where, in_transaction=False) from None
-        with client:
-            try:
-                refused = client.send_message(message, to_addrs=recipients)
-            except (smtplib.SMTPException, OSError) as exc:
-                raise _error_from(exc, where, in_transaction=True) from None
+        try:
+            refused = client.send_message(message, to_addrs=recipients)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop(client)
+            raise _error_from(exc, where, in_transaction=True) from None
+        if self._kept is client:
+            self._kept_used_at = time.monotonic()
+        else:
+            self._drop(client)
         if refused:
             raise MailRejectedError(
                 f"{where} accepted message {message_id} for only some recipients",
@@ -262,6 +282,42 @@ class SmtpMailer(Mailer):
                 client.noop()
             except (smtplib.SMTPException, OSError) as exc:
                 raise _error_from(exc, where, in_transaction=False) from None
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[None]:
+        """Send every message inside the block over one SMTP connection, opened at the first send."""
+        self._keeping = True
+        try:
+            yield
+        finally:
+            self._keeping = False
+            if self._kept is not None:
+                self._drop(self._kept)
+
+    def _client(self) -> smtplib.SMTP:
+        """Return the kept connection if it still answers, else a new one (kept inside ``connection()``)."""
+        kept = self._kept
+        if kept is not None and time.monotonic() - self._kept_used_at > KEPT_CONNECTION_CHECK_AFTER:
+            try:
+                kept.noop()
+            except (smtplib.SMTPException, OSError):
+                # The server closed the idle connection; nothing was sent on it since, so open another.
+                self._drop(kept)
+                kept = None
+        if kept is not None:
+            return kept
+        client = self._connect()
+        if self._keeping:
+            self._kept, self._kept_used_at = client, time.monotonic()
+        return client
+
+    def _drop(self, client: smtplib.SMTP) -> None:
+        if self._kept is client:
+            self._kept = None
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -244,14 +245,16 @@ def plugin_notice_payload(
 def _girocode_png(settings: DunningSettings, amount: Decimal, reference: str) -> bytes | None:
     """Return the EPC QR code for paying ``amount``, or None when the details do not fit one (notice goes)."""
     try:
-        code = girocode(
-            name=settings.account_holder or "",
-            iban=settings.iban or "",
-            bic=settings.bic or "",
-            amount=amount,
-            reference=reference,
+        return _cached_girocode_png(
+            settings.account_holder or "", settings.iban or "", settings.bic or "", amount, reference
         )
     except GiroCodeError as error:
         logger.warning("notice without GiroCode: %s", error)
         return None
-    return girocode_png(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_girocode_png(name: str, iban: str, bic: str, amount: Decimal, reference: str) -> bytes:
+    # The image depends on these five values alone; a retried or re-rendered notice (the console's preview,
+    # the shop channel) reuses it instead of encoding the QR code again (its mask search is most of the cost).
+    return girocode_png(girocode(name=name, iban=iban, bic=bic, amount=amount, reference=reference))

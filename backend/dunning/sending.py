@@ -1,4 +1,4 @@
-"""Sending queued e-mail notices by SMTP, one leased notice at a time, with retries and proof of sending.
+"""Sending queued e-mail notices by SMTP, leased a few at a time, with retries and proof of sending.
 
 ``email`` notices are rendered on the day they are sent (amounts, interest and deadline as of that day).
 """
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 SEND_LEASE = timedelta(minutes=10)
+LEASE_BATCH = 20
 MAX_ATTEMPTS = 10
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=6)
@@ -47,20 +48,19 @@ def _retry_delay(attempts: int) -> timedelta:
     return backoff(attempts, base=RETRY_BASE, cap=RETRY_MAX, jitter=(0.8, 1.2))
 
 
-def _lease_next(now: datetime) -> int | None:
-    """Lease one due e-mail notice to this worker (SKIP LOCKED on PostgreSQL); return its id."""
-    leased = lease_due(
+def _lease_notices(now: datetime, limit: int) -> list[int]:
+    """Lease up to ``limit`` due e-mail notices to this worker (SKIP LOCKED on PostgreSQL); return their ids."""
+    return lease_due(
         DunningNotice,
         DunningNotice.status.in_((NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)),
         DunningNotice.next_attempt_at <= now,
         DunningNotice.channel == "email",
         now=now,
         lease=SEND_LEASE,
-        limit=1,
+        limit=limit,
         order_by=(DunningNotice.next_attempt_at, DunningNotice.id),
         values={"status": NoticeStatus.SENDING.value, "attempts": DunningNotice.attempts + 1},
     )
-    return leased[0] if leased else None
 
 
 def _release_level(receivable: Receivable, notice: DunningNotice) -> None:
@@ -210,9 +210,16 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
     if sender is None:
         return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
     outcomes: Counter[str] = Counter()
-    for _ in range(limit):
-        notice_id = _lease_next(utcnow())
-        if notice_id is None:
-            break
-        outcomes[_send_one(notice_id, mailer, sender, today)] += 1
+    with mailer.connection():
+        while (left := limit - outcomes.total()) > 0:
+            # A few at a time: one lease commit for the batch, and a crashed worker strands only these until
+            # their lease runs out (as it would one notice).
+            leased = _lease_notices(utcnow(), min(LEASE_BATCH, left))
+            if not leased:
+                break
+            leased_at = utcnow()
+            for notice_id in leased:
+                if utcnow() - leased_at > SEND_LEASE / 2:
+                    break  # a slow server: the rest waits for its lease to run out, then any worker takes it
+                outcomes[_send_one(notice_id, mailer, sender, today)] += 1
     return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to send"

@@ -165,6 +165,20 @@ class TestSmtpMailer:
                 mailer.send(message())
             assert server.messages == []
 
+    def test_a_batch_shares_one_connection_and_a_failure_drops_it(self, smtp_server: FakeSmtpServer) -> None:
+        mailer = mailer_for(smtp_server)
+        with mailer.connection():
+            mailer.send(message())
+            mailer.send(message())
+            smtp_server.defer_data = True
+            with pytest.raises(MailError):
+                mailer.send(message())
+            smtp_server.defer_data = False
+            mailer.send(message())
+        mailer.send(message())
+        mailer.send(message())
+        assert [m.connection for m in smtp_server.messages] == [1, 1, 2, 3, 4]
+
     def test_fills_in_message_id_when_none_is_given(self, smtp_server: FakeSmtpServer) -> None:
         built = message()
         del built["Message-ID"]

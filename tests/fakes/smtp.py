@@ -44,6 +44,7 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     login: str | None
     message: EmailMessage
+    connection: int  # which SMTP connection carried it, numbered as connections deliver their first message
 
     def part(self, content_type: str) -> str:
         """Return the decoded body part of ``content_type`` (``text/plain`` or ``text/html``)."""
@@ -89,8 +90,17 @@ class _Handler:
         if self.server.defer_data:
             return "451 4.3.0 Try again later"
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        received = ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), session.auth_data, message)
         with self.server._lock:
+            if not hasattr(session, "connection_number"):
+                self.server._connections += 1
+                session.connection_number = self.server._connections
+            received = ReceivedMail(
+                envelope.mail_from,
+                tuple(envelope.rcpt_tos),
+                session.auth_data,
+                message,
+                session.connection_number,
+            )
             self.server._received.append(received)
         return "250 Message accepted for delivery"
 
@@ -119,6 +129,7 @@ class FakeSmtpServer:
         self.reject_recipients = set(reject_recipients)
         self.defer_data = False
         self._received: list[ReceivedMail] = []
+        self._connections = 0
         self._lock = threading.Lock()
         self._tempdir = tempfile.TemporaryDirectory(prefix="fake-smtp-")
         self._cert_pem = b""

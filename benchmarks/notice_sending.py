@@ -1,0 +1,161 @@
+"""Benchmark sending dunning notices: N queued e-mail notices sent by K worker processes to a local SMTP server.
+
+Target (issue 19): at least 200 notices/s per worker process, scaling with worker processes on PostgreSQL,
+every notice delivered exactly once.
+
+    python benchmarks/notice_sending.py                                     # SQLite, one worker
+    python benchmarks/notice_sending.py --database-url postgresql://postgres@127.0.0.1:5432/test --workers 1,2,4
+
+Each run ingests N invoice orders of one merchant (due long enough ago for the payment reminder), queues their
+reminders with ``queue_due_notices`` and then starts K processes that each call ``send_queued_notices`` until
+nothing is left, as ``claimbridge worker`` does. The SMTP server is aiosmtpd (tests/fakes/smtp.py) in this
+process. Printed per run: wall time from the workers' start to the last notice sent, notices/s in all and per
+worker, and the exactly-once check: messages received, distinct notices among them, notices marked sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from risk_check_http import prepare_database, reset_postgres  # noqa: E402
+
+INVOICED = date(2025, 6, 2)
+REMINDER_DAY = date(2025, 6, 23)  # due 16 June + 7 days (tests/dunning/test_worker.py)
+MAIL_FROM = "mahnwesen@claimbridge.example"
+
+
+def queue_notices(count: int, run: int) -> int:
+    """Ingest ``count`` invoice orders for a new connection and queue their reminders; return the merchant id."""
+    from backend import create_app
+    from backend.dunning.evaluation import queue_due_notices
+    from backend.extensions import db
+    from backend.merchants.services import create_merchant
+    from tests.dunning.factories import set_payment_details
+    from tests.factories import make_connection, shop_order, upsert
+
+    with create_app().app_context():
+        merchant = create_merchant(f"Notices {run} GmbH")
+        db.session.commit()
+        set_payment_details(merchant)
+        connection = make_connection(merchant)
+        for n in range(count):
+            upsert(
+                connection,
+                shop_order(
+                    f"{run}-{n}",
+                    number=f"RE-{run}-{n}",
+                    invoiced_on=INVOICED,
+                    email=f"buyer{n}@example.org",
+                    total=f"{100 + n % 900}.00",
+                ),
+            )
+        queue_due_notices(REMINDER_DAY)
+        db.session.commit()
+        return merchant.id
+
+
+def send_until_done(ready: multiprocessing.Event, start: multiprocessing.Event) -> None:
+    """One worker process: build the app, then send queued notices until none is left."""
+    from backend import create_app
+    from backend.dunning.sending import send_queued_notices
+    from backend.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))  # connect before the clock starts
+        db.session.commit()
+        ready.set()
+        start.wait()
+        while send_queued_notices(REMINDER_DAY) != "nothing to send":
+            pass
+
+
+def sent_in_database(merchant_id: int) -> Counter[str]:
+    """Return the merchant's notices by status."""
+    from backend import create_app
+    from backend.dunning.models import DunningNotice
+    from backend.extensions import db
+    from backend.receivables.models import Receivable
+
+    with create_app().app_context():
+        rows = db.session.execute(
+            sa.select(DunningNotice.status, sa.func.count())
+            .join(Receivable, Receivable.id == DunningNotice.receivable_id)
+            .where(Receivable.merchant_id == merchant_id)
+            .group_by(DunningNotice.status)
+        )
+        return Counter(dict(rows.all()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is reset!); default SQLite")
+    parser.add_argument("--notices", type=int, default=2000, help="notices queued for each run")
+    parser.add_argument("--workers", default="1", help="worker process counts to run, comma-separated")
+    args = parser.parse_args()
+    worker_counts = [int(part) for part in args.workers.split(",")]
+
+    from tests.fakes.smtp import FakeSmtpServer
+
+    workdir = tempfile.mkdtemp(prefix="cb-notices-")
+    env = {"CLAIMBRIDGE_INSTANCE_PATH": workdir, "CLAIMBRIDGE_LOG_LEVEL": "WARNING"}
+    if args.database_url:
+        reset_postgres(args.database_url)
+        env["CLAIMBRIDGE_DATABASE_URL"] = args.database_url
+    with FakeSmtpServer() as smtp:
+        env["CLAIMBRIDGE_SMTP_URL"] = smtp.url()
+        env["CLAIMBRIDGE_MAIL_FROM"] = f"ClaimBridge <{MAIL_FROM}>"
+        os.environ.update(env)
+        prepare_database({**os.environ})
+        results = []
+        for run, workers in enumerate(worker_counts, start=1):
+            merchant_id = queue_notices(args.notices, run)
+            before = len(smtp.messages)
+            context = multiprocessing.get_context("spawn")
+            ready = [context.Event() for _ in range(workers)]
+            start = context.Event()
+            processes = [context.Process(target=send_until_done, args=(r, start)) for r in ready]
+            for process in processes:
+                process.start()
+            for event in ready:
+                event.wait()
+            started = time.perf_counter()
+            start.set()
+            for process in processes:
+                process.join()
+            seconds = time.perf_counter() - started
+            received = smtp.messages[before:]
+            subjects = Counter(mail.message["Subject"] for mail in received)
+            results.append((workers, seconds, len(received), len(subjects), sent_in_database(merchant_id)))
+
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(f"database: {backend}, {args.notices} notices per run, SMTP: aiosmtpd on 127.0.0.1")
+    for workers, seconds, received, distinct, statuses in results:
+        rate = args.notices / seconds
+        exactly_once = received == distinct == statuses["sent"] == args.notices
+        print(
+            f"{workers} worker(s): {seconds:6.1f} s  {rate:7.0f} notices/s  {rate / workers:6.0f} per worker"
+            f"  | received {received}, distinct {distinct}, marked sent {statuses['sent']},"
+            f" other {sum(statuses.values()) - statuses['sent']}: exactly once {'yes' if exactly_once else 'NO'}"
+        )
+    print("target: >= 200 notices/s per worker, scaling with workers on PostgreSQL, exactly once")
+
+
+if __name__ == "__main__":
+    main()
