@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager
 
 from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text, new_secret
@@ -372,6 +373,7 @@ def receive_webhook(
     hooks = db.session.scalar(
         sa.select(WooCommerceWebhook)
         .join(ShopConnection, ShopConnection.id == WooCommerceWebhook.connection_id)
+        .options(contains_eager(WooCommerceWebhook.connection))  # read with it, not by a second SELECT
         .where(
             WooCommerceWebhook.connection_id == connection_id,
             ShopConnection.platform == "woocommerce",
