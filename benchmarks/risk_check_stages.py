@@ -202,7 +202,6 @@ def main() -> None:
         print(f"  {stage:44s} {micros:8.1f} us")
     rest = whole - sum(stages.values())
     print(f"  {'the rest (Flask, smorest, session, the row)':44s} {rest:8.1f} us")
-    print("(on PostgreSQL the INSERT commits itself: autocommit)")
 
 
 if __name__ == "__main__":
