@@ -244,6 +244,7 @@ def sqlalchemy_url(database_url: str | None, workdir: Path) -> str:
 
 def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="cb-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -258,18 +259,19 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 90  # a busy machine takes its time importing the app
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             requests.get(base + "/", timeout=2)
             return process, base
         except requests.RequestException:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit(f"gunicorn for {app_spec} did not start")
+    log.seek(0)
+    raise SystemExit(f"gunicorn for {app_spec} did not start (log {log.name}):\n{log.read()[-3000:]}")
 
 
 def _process_cpu_seconds(pid: int) -> float:
