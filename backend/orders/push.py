@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from backend.dates import BERLIN
 from connectors.shops.base import Address, Buyer, LineItem, OrderState, ShopOrder
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin_noon(day: date) -> datetime:

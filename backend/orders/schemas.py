@@ -6,15 +6,14 @@ import re
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from backend.dates import BERLIN
 from backend.receivables.states import SHOP_STATES
 from backend.schemas import country_code
 
 _AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
-BERLIN = ZoneInfo("Europe/Berlin")
 PUSH_STATES = tuple(sorted(state.value for state in SHOP_STATES))
 
 

@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, utcnow
+from backend.extensions import db, dialect_insert, utcnow
 from backend.merchants.connectors import (
     INACTIVE_CONNECTION,
     connector_for,
@@ -33,10 +32,10 @@ from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
 from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
 from backend.outbox import lease_due, park, park_where, record_failure
-from backend.payments.receivable_references import ReferenceMaker, assign_payment_reference
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
 from backend.receivables.models import Receivable
+from backend.receivables.payment_references import ReferenceMaker, assign_payment_reference
 from backend.receivables.states import State, state_from_shop
 from backend.risk.identity import keyed_hash, normalise_address, normalise_email
 from backend.risk.inputs import Address as RiskAddress
@@ -46,7 +45,6 @@ from connectors.shops.base import ShopConnector, ShopOrder
 
 logger = logging.getLogger(__name__)
 
-BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_PAYMENT_TERMS_DAYS = 14
 RECONCILE_OVERLAP = timedelta(minutes=10)
 SYNC_LEASE = timedelta(minutes=5)
@@ -76,11 +74,6 @@ class UpsertResult:
         return "updated" if self.changed else "unchanged"
 
 
-def berlin_date(moment: datetime) -> date:
-    """Return the Europe/Berlin calendar day of a UTC moment (legal deadlines count in local days)."""
-    return moment.astimezone(BERLIN).date()
-
-
 def payment_terms_days(merchant: Merchant) -> int:
     """Return the merchant's payment term in days (default 14)."""
     return int(merchant.settings.get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS))
@@ -107,13 +100,6 @@ def _paid_amount(order: ShopOrder, receivable: Receivable | None) -> Decimal:
     if order.state == State.PAID:
         return max(order.total, known)
     return known
-
-
-def _insert(target: Any) -> Any:
-    """Return the dialect's INSERT (both SQLite and PostgreSQL know ON CONFLICT)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(target)
-    return sqlite.insert(target)
 
 
 def _find_receivable(connection: ShopConnection, external_id: str) -> Receivable | None:
@@ -290,7 +276,7 @@ def _book_refunds(receivable: Receivable, order: ShopOrder, actor: str) -> bool:
 def request_order_sync(connection: ShopConnection, external_id: str, *, reason: str) -> None:
     """Queue an order for re-fetching from its shop (what a webhook means); repeated requests coalesce."""
     now = utcnow()
-    statement = _insert(OrderSyncRequest.__table__).values(
+    statement = dialect_insert(OrderSyncRequest.__table__).values(
         connection_id=connection.id,
         external_id=str(external_id),
         reason=reason,

@@ -47,11 +47,11 @@ from backend.payments.models import (
     PaymentMatch,
     TransactionStatus,
 )
-from backend.payments.receivable_references import ReferenceMaker
 from backend.payments.statements import BankTransaction, StatementError, parse_statement
 from backend.receivables import ledger
 from backend.receivables.ledger import MoneySource
 from backend.receivables.models import Receivable
+from backend.receivables.payment_references import ReferenceMaker
 from backend.receivables.states import State
 
 ACTOR = "payment-matching"

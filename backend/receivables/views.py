@@ -11,10 +11,10 @@ from backend.dates import berlin_today
 from backend.dunning.receivable_claims import claim_on, notices_of
 from backend.dunning.views import actor_for
 from backend.extensions import db
-from backend.payments.receivable_references import assign_payment_reference
 from backend.receivables import services
 from backend.receivables.blueprint import blp
 from backend.receivables.models import Receivable
+from backend.receivables.payment_references import assign_payment_reference
 from backend.receivables.schemas import (
     ClaimBreakdownArgsSchema,
     ClaimBreakdownSchema,

@@ -1,4 +1,4 @@
-"""The stored payment reference of each receivable (kept apart from services to avoid an import cycle)."""
+"""The stored payment reference of each receivable: generated on first use, kept on the receivable."""
 
 from __future__ import annotations
 
