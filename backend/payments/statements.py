@@ -44,6 +44,7 @@ from backend.types import fits_money
 from backend.untrusted import strip_unsafe_text
 
 CAMT053_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.0[2-8]")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 _ENTRY_DEPTH = 4  # Document / BkToCstmrStmt / Stmt / Ntry
 _NOT_PROVIDED = frozenset({"", "NOTPROVIDED", "NONREF"})
@@ -167,7 +168,7 @@ def _camt_amount(element: Element | None, location: str) -> tuple[Decimal, str]:
     except InvalidOperation:
         raise StatementError(f"invalid amount {element.text!r}", location) from None
     currency = element.get("Ccy", "")
-    if not amount.is_finite() or amount < 0 or not re.fullmatch(r"[A-Z]{3}", currency):
+    if not amount.is_finite() or amount < 0 or not _CURRENCY.fullmatch(currency):
         raise StatementError(f"invalid amount {element.text!r} {currency!r}", location)
     return _money(amount, location), currency
 
@@ -433,7 +434,10 @@ def _guarded(events: Iterator[tuple[str, Element]], path: list[str]) -> Iterator
         raise StatementError(f"malformed XML: {reason}", f"line {line}, column {column}") from None
     except DefusedXmlException as exc:
         raise StatementError(f"forbidden XML construct: {type(exc).__name__}", "/".join(path)) from None
-    except ValueError as exc:  # expat: "multi-byte encodings are not supported" (UTF-16 without a BOM)
+    except (
+        ValueError,
+        LookupError,
+    ) as exc:  # "multi-byte encodings are not supported"; "unknown encoding: X"
         raise StatementError(f"unreadable XML ({exc}); send camt.053 as UTF-8", "line 1") from None
 
 
@@ -467,6 +471,9 @@ def _mt940_transaction(
     booking_date = _mt940_date(data.get("entry_date") or data.get("guessed_entry_date") or data.get("date"))
     value_date = _mt940_date(data.get("date"))
     raw_details = data.get("transaction_details")  # left as is when :86: is not structured
+    currency = str(amount.currency or data.get("currency") or "")  # type: ignore[attr-defined]
+    if not _CURRENCY.fullmatch(currency):
+        raise StatementError(f"invalid currency {currency!r}", location)
     remittance = " ".join(
         filter(
             None,
@@ -484,7 +491,7 @@ def _mt940_transaction(
         booking_date=booking_date or value_date,  # type: ignore[arg-type]
         value_date=value_date,
         amount=_money(abs(amount.amount), location),  # type: ignore[attr-defined]
-        currency=str(amount.currency or data.get("currency") or ""),  # type: ignore[attr-defined]
+        currency=currency,
         # RD reverses a debit (money comes back in), RC reverses a credit (money goes out).
         credit_debit=CreditDebit.CREDIT if status.upper() in {"C", "RD"} else CreditDebit.DEBIT,
         reversal=status.upper().startswith("R"),
@@ -508,6 +515,9 @@ def parse_mt940(source: bytes | str) -> list[BankTransaction]:
         raise StatementError(f"malformed MT940 field {fragment[:60]!r}", _line_of(text, fragment)) from None
     except (InvalidOperation, ValueError) as exc:
         raise StatementError(f"malformed MT940 value: {exc}") from None
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # The library's own slips on odd input (":90:" without D/C fails on a missing attribute): the file's fault.
+        raise StatementError(f"unreadable MT940 ({type(exc).__name__})") from None
     statements = [statement for statement in statements if statement.data or statement.transactions]
     if not statements:
         raise StatementError("no MT940 statement found", "line 1")

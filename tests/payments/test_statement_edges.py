@@ -103,3 +103,34 @@ def test_decimal_places_are_checked_too(client: Any, db: Any, headers: Any) -> N
     response = upload(client, headers, text.encode())
     assert response.status_code == 422
     assert _stored(db) == 0
+
+
+class TestMalformedStatements:
+    """What the parsers themselves trip over is the file's fault: a 422 that says where, never a 500."""
+
+    def test_an_mt940_field_the_library_cannot_read_is_422(self, client: Any, db: Any, headers: Any) -> None:
+        # mt-940 knows ":90:" only as a base for ":90D:"/":90C:" and fails with an AttributeError on it.
+        text = _mt940(transfer("1.00", name="Erika", remittance="x")).replace(":62F:", ":90:3EUR1,00\n:62F:")
+        response = upload(client, headers, text.encode())
+        assert response.status_code == 422, response.get_json()
+        assert _stored(db) == 0
+
+    def test_camt_declaring_an_unknown_encoding_is_422(self, client: Any, db: Any, headers: Any) -> None:
+        text = _camt(transfer("1.00", name="Erika", remittance="x")).replace(
+            'encoding="UTF-8"', 'encoding="UTF-9"', 1
+        )
+        response = upload(client, headers, text.encode())
+        assert response.status_code == 422, response.get_json()
+        assert "UTF-9" in response.get_json()["message"]
+        assert _stored(db) == 0
+
+    @pytest.mark.parametrize("currency", ["\x00UR", "eu ", "€UR"])
+    def test_mt940_currency_that_is_not_three_letters_is_422(
+        self, client: Any, db: Any, headers: Any, currency: str
+    ) -> None:
+        text = _mt940(transfer("1.00", name="Erika", remittance="x"))
+        opening = next(line for line in text.splitlines() if line.startswith(":60F:"))
+        text = text.replace(opening, opening[:12] + currency + opening[15:])
+        response = upload(client, headers, text.encode())
+        assert response.status_code == 422, response.get_json()
+        assert _stored(db) == 0
