@@ -24,7 +24,10 @@ Where the docs are silent, this client decides (``tests/fakes/agency.py`` models
 - Exactly once does not rest on the server: the docs neither promise that ``your_reference`` is unique nor
   mention ``Idempotency-Key`` (sent anyway). Every create first looks the object up by ``your_reference``, and
   a create that failed ambiguously (5xx, timeout, lost connection) is not blindly re-sent: the client looks
-  again and only creates when nothing is there. A 409 on create means someone else created it: look it up.
+  again and only creates when nothing is there. After a 5xx the server has finished with the request, so
+  the client looks again at once; after a timeout or lost connection the request may still be under way
+  and land later, so the error goes to the caller, whose retry comes after its own backoff and looks up
+  first. A 409 on create means someone else created it: look it up.
   Concurrent submissions of the same case must still be serialised by the caller (e.g. a row lock).
 - One debtor per case, filed under the case's ``your_reference`` (a stale address of an earlier case is never
   reused).
@@ -491,7 +494,9 @@ class PaywiseAgency(HttpClient, CollectionAgency):
                     raise rejection_from(exc) from exc
                 raise
             except (ServerError, ConnectionError) as exc:
-                if attempt >= self.max_retries:
+                # A create that timed out may still land: a lookup now could miss it and file it twice.
+                may_land_later = isinstance(exc, ConnectionError) and not exc.should_retry
+                if attempt >= self.max_retries or may_land_later:
                     raise
                 self._sleep(self.backoff.delay(attempt, exc))
                 attempt += 1

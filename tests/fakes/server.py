@@ -10,8 +10,9 @@ Usage::
         assert server.requests[-1].path == "/path"
 
 Faults are consumed in the order they were added, only by requests whose path starts with the fault's
-``path`` prefix (default: every request). ``tls=True`` serves HTTPS with a throw-away self-signed certificate
-for 127.0.0.1; point clients at ``server.ca_path`` (``session.verify = server.ca_path``).
+``path`` prefix (default: every request) and, when a fault names one, whose ``method`` matches.
+``tls=True`` serves HTTPS with a throw-away self-signed certificate for 127.0.0.1; point clients at
+``server.ca_path`` (``session.verify = server.ca_path``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        """Tell whether a request is one this fault is for."""
+        return path.startswith(self.path) and self.method in (None, method)
 
 
 @dataclass
@@ -132,12 +138,14 @@ class FakeServer:
         body: Any = None,
         headers: dict[str, str] | None = None,
         path: str = "/",
+        method: str | None = None,
     ) -> None:
         """Answer the next ``count`` requests under ``path`` with ``status`` instead of the app's answer."""
         self._add(
             Fault(
                 remaining=count,
                 path=path,
+                method=method,
                 status=status,
                 retry_after=None if retry_after is None else str(retry_after),
                 body=body if body is not None else {"error": f"injected {status}"},
@@ -145,9 +153,9 @@ class FakeServer:
             )
         )
 
-    def delay_next(self, count: int, *, seconds: float, path: str = "/") -> None:
+    def delay_next(self, count: int, *, seconds: float, path: str = "/", method: str | None = None) -> None:
         """Hold the next ``count`` requests under ``path`` for ``seconds`` before the app answers."""
-        self._add(Fault(remaining=count, path=path, delay=seconds))
+        self._add(Fault(remaining=count, path=path, method=method, delay=seconds))
 
     def clear_faults(self) -> None:
         """Drop every pending fault."""
@@ -158,10 +166,10 @@ class FakeServer:
         with self._state.lock:
             self._state.faults.append(fault)
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._state.lock:
             for fault in self._state.faults:
-                if path.startswith(fault.path):
+                if fault.matches(method, path):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._state.faults.remove(fault)
@@ -183,7 +191,7 @@ class FakeServer:
         )
         with self._state.lock:
             self._state.requests.append(recorded)
-        fault = self._take_fault(request.path)
+        fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is not None and fault.status is not None:
