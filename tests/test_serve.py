@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,19 +44,27 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, deadline: flo
 
 
 @contextmanager
-def _serving(
-    tmp_path: Path, merchant_name: str, *serve_args: str
+def serving(
+    tmp_path: Path,
+    merchant_name: str,
+    *serve_args: str,
+    scopes: str = "risk:check",
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, int, dict[str, str]]]:
-    """Migrate a fresh SQLite database, create a risk:check client and run `claimbridge serve` on it."""
+    """Migrate a fresh SQLite database, create a client with ``scopes`` and run `claimbridge serve` on it.
+
+    ``settings`` are extra ``CLAIMBRIDGE_*`` environment variables for every process.
+    """
     env = {
         **os.environ,
         "CLAIMBRIDGE_INSTANCE_PATH": str(tmp_path),
         "CLAIMBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        **(settings or {}),
     }
     _cli(env, "db", "upgrade")
     merchant = json.loads(_cli(env, "merchants", "create", merchant_name, "--json"))
     creds = json.loads(
-        _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", "risk:check", "--json")
+        _cli(env, "clients", "create", "--merchant", str(merchant["id"]), "--scopes", scopes, "--json")
     )
     port = _free_port()
     log = tmp_path / "gunicorn.log"
@@ -84,7 +92,7 @@ def _serving(
 
 
 def test_claimbridge_serve_runs_gunicorn_with_the_token_flow_on_a_fresh_database(tmp_path):
-    with _serving(tmp_path, "Gunicorn GmbH", "--workers", "1") as (base, _, headers):
+    with serving(tmp_path, "Gunicorn GmbH", "--workers", "1") as (base, _, headers):
         assert requests.get(base + "/healthz", timeout=5).json()["database"] == "ok"
         me = requests.get(base + "/api/v1/merchant", headers=headers, timeout=5)
         assert me.json()["name"] == "Gunicorn GmbH"
@@ -94,8 +102,8 @@ def test_claimbridge_serve_runs_gunicorn_with_the_token_flow_on_a_fresh_database
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A fresh database, a risk:check client and `claimbridge serve` with its default two workers."""
-    with _serving(tmp_path_factory.mktemp("served"), "Langsam GmbH") as serving:
-        yield serving
+    with serving(tmp_path_factory.mktemp("served"), "Langsam GmbH") as running:
+        yield running
 
 
 CHECK = {

@@ -82,9 +82,10 @@ class BureauResult:
 
 
 class CreditBureau(abc.ABC):
-    """A credit bureau that scores a person at an address."""
+    """A credit bureau that scores a person at an address, within ``timeout_budget`` seconds all told."""
 
     provider: str
+    timeout_budget: float
 
     @abc.abstractmethod
     def score(self, person: BureauPerson) -> BureauResult:

@@ -91,6 +91,7 @@ class PayoneBureau(HttpClient, CreditBureau):
             max_retries=0,
             allow_private=allow_private,
         )
+        self.timeout_budget = timeout_budget
         self.mode = mode
         self.score_type = score_type
         self.address_check_type = address_check_type

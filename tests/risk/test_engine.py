@@ -268,6 +268,7 @@ class TestBureauHelpers:
     def test_bureau_result_for_turns_connector_errors_into_failures(self, make_check) -> None:
         class HangingBureau(CreditBureau):
             provider = "hanging"
+            timeout_budget = 1.5
 
             def score(self, person: BureauPerson) -> BureauResult:
                 raise ConnectorTimeoutError("read timed out", should_retry=False)
