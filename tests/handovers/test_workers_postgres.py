@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,58 +17,16 @@ from backend.handovers.models import Handover
 from backend.handovers.proposals import propose_handovers
 from tests.factories import make_connection, overdue_receivable
 from tests.handovers.conftest import set_rules
+from tests.processes import wait_for, worker_processes
 
 WORKERS = 3
 ORDERS = 6
-DEADLINE = 90.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        db.session.rollback()  # see other processes' commits
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def start_worker(app: Any) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    environ = {
-        **os.environ,
-        "CLAIMBRIDGE_ENV": "testing",
-        "CLAIMBRIDGE_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "CLAIMBRIDGE_INSTANCE_PATH": app.instance_path,
-        "CLAIMBRIDGE_ALLOW_PRIVATE_URLS": "true",
-        "CLAIMBRIDGE_PUBLIC_URL": "http://127.0.0.1:5000",
-        "CLAIMBRIDGE_HANDOVER_LEASE_SECONDS": "4",
-        "CLAIMBRIDGE_HANDOVER_JOB_SECONDS": "1",
-    }
-    claimbridge = str(Path(sys.executable).with_name("claimbridge"))
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [claimbridge, "worker", "--interval", "0.2"],
-            env=environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with worker_processes(app) as start:
+        yield start
 
 
 @pytest.mark.postgres_only
