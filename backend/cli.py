@@ -186,6 +186,28 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"client {client_id} revoked")
 
 
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Give a client a new secret: the old one and the tokens issued with it stop working at once."""
+    from backend.auth.services import rotate_client_secret
+    from backend.errors import AppError
+
+    try:
+        rotated = rotate_client_secret(client_id, actor="cli")
+    except AppError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    if as_json:
+        _echo_json({"client_id": client_id, "client_secret": rotated.client_secret})
+        return
+    click.echo(f"client_id:     {client_id}")
+    click.echo(f"client_secret: {rotated.client_secret}")
+    click.echo("The secret is shown only now; put it into the shop plugin's settings.")
+
+
 @main.command("demo")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from flask import Flask, current_app, g, request
@@ -27,6 +28,13 @@ from backend.openapi import security_doc
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_requested_scope(self) -> None:
+        """Refuse a request naming only scopes the client does not hold (it got an empty, useless token)."""
+        super().validate_requested_scope()
+        scope = self.request.payload.scope
+        if scope and not self.request.client.get_allowed_scope(scope):
+            raise InvalidScopeError("The client holds none of the requested scopes.")
 
 
 def _query_client(client_id: str) -> ApiClient | None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from backend.audit.services import record_event
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret, new_secret
-from backend.errors import NotFoundError, UserValueError
+from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.models import SCOPES, ApiClient, Merchant
 
@@ -85,11 +85,7 @@ def revoke_client(client_id: str, *, actor: str = "operator") -> ApiClient:
     now = utcnow()
     if client.revoked_at is None:
         client.revoked_at = now
-        db.session.execute(
-            sa.update(AccessToken)
-            .where(AccessToken.client_pk == client.id, AccessToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        _revoke_tokens(client, now)
         record_event(
             "client.revoked",
             actor=actor,
@@ -99,6 +95,35 @@ def revoke_client(client_id: str, *, actor: str = "operator") -> ApiClient:
         )
         logger.info("api client %s revoked", client.client_id)
     return client
+
+
+def _revoke_tokens(client: ApiClient, now: datetime) -> None:
+    db.session.execute(
+        sa.update(AccessToken)
+        .where(AccessToken.client_pk == client.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def rotate_client_secret(client_id: str, *, actor: str = "operator") -> NewClient:
+    """Give a client a new secret; the old one stops working and the tokens issued with it are revoked."""
+    client = db.session.scalar(db.select(ApiClient).filter_by(client_id=client_id).with_for_update())
+    if client is None:
+        raise NotFoundError(f"client {client_id} does not exist")
+    if client.revoked_at is not None:
+        raise ConflictError(f"client {client_id} is revoked; create a new one")
+    secret = new_secret(32)
+    client.secret_hash = hash_secret(secret)
+    _revoke_tokens(client, utcnow())
+    record_event(
+        "client.secret_rotated",
+        actor=actor,
+        merchant_id=client.merchant_id,
+        target_type="api_client",
+        target_id=client.client_id,
+    )
+    logger.info("api client %s has a new secret", client.client_id)
+    return NewClient(client=client, client_secret=secret)
 
 
 def list_clients(merchant_id: int | None = None) -> list[ApiClient]:
