@@ -434,10 +434,8 @@ def _guarded(events: Iterator[tuple[str, Element]], path: list[str]) -> Iterator
         raise StatementError(f"malformed XML: {reason}", f"line {line}, column {column}") from None
     except DefusedXmlException as exc:
         raise StatementError(f"forbidden XML construct: {type(exc).__name__}", "/".join(path)) from None
-    except (
-        ValueError,
-        LookupError,
-    ) as exc:  # "multi-byte encodings are not supported"; "unknown encoding: X"
+    # expat: "multi-byte encodings are not supported" (UTF-16 without a BOM); "unknown encoding: X"
+    except (ValueError, LookupError) as exc:
         raise StatementError(f"unreadable XML ({exc}); send camt.053 as UTF-8", "line 1") from None
 
 

@@ -24,8 +24,10 @@ import pytest
 import sqlalchemy as sa
 
 from backend.extensions import db
+from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import Handover, HandoverPayment, ShopUpdate
-from backend.handovers.services import poll_submitted_handovers, propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.submission import submit_approved_handovers
 from backend.receivables.models import Receivable, ReceivableEvent
 from tests.factories import make_connection, overdue_receivable
 from tests.fakes.agency import FakePaywise

@@ -22,7 +22,9 @@ import sqlalchemy as sa
 
 from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, ShopUpdate
-from backend.handovers.services import case_fields, propose_handovers, submit_approved_handovers
+from backend.handovers.proposals import propose_handovers
+from backend.handovers.shop_updates import case_fields
+from backend.handovers.submission import submit_approved_handovers
 from backend.worker import JobLease
 from tests.factories import make_connection, overdue_receivable
 from tests.fakes.shopware_admin import FakeShopwareAdmin
