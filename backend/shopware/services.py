@@ -52,6 +52,8 @@ MAX_DISPATCH_ATTEMPTS = 10
 DISPATCH_BATCH = 200
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
+# A reattach code: the old merchant's id (ASCII digits within a 32-bit id), a dash, token_urlsafe(12).
+_REATTACH_CODE = re.compile(r"([0-9]{1,9})-[A-Za-z0-9_-]{16}")
 # src/Core/Defaults.php LIVE_VERSION: the order as it is, not a draft of an edit in the Administration.
 LIVE_VERSION_ID = "0fa91ce3e96a4bc2be4bd9ce752c3425"
 # What writing our custom fields back to an order changes (the Admin API's PATCH of customFields).
@@ -653,8 +655,8 @@ def reattach_retired_shop(
     new_shop = db.session.scalar(sa.select(ShopwareShop).filter_by(connection_id=connection_id))
     if new_shop is None or new_shop.secret_encrypted is None:
         raise ConflictError("this shop has not completed its registration")
-    old_merchant_id, _, _ = code.strip().partition("-")
-    old_merchant = db.session.get(Merchant, int(old_merchant_id)) if old_merchant_id.isdigit() else None
+    parsed = _REATTACH_CODE.fullmatch(code.strip())
+    old_merchant = db.session.get(Merchant, int(parsed.group(1))) if parsed else None
     entry = ((old_merchant.settings or {}).get(REATTACH_SETTING) if old_merchant else None) or {}
     if (
         not entry

@@ -101,6 +101,22 @@ class TestReattach:
         assert answer.status_code == 409
         assert stored_shop(claimant.shop_id).connection.merchant_id != old_merchant_id
 
+    @pytest.mark.parametrize(
+        "merchant_part",
+        ["\u00b2", "\u0663", "1" * 24, "0" * 10 + "1", "", "-1"],
+        ids=["superscript-two", "arabic-indic-three", "24-digits", "too-long", "empty", "negative"],
+    )
+    def test_a_code_with_a_malformed_merchant_part_is_the_wrong_code(
+        self, client, retired, claimant, merchant_part
+    ):
+        _, _, old_merchant_id, _ = retired
+        code = services.issue_reattach_code(old_merchant_id, actor="test")
+        db.session.commit()
+        forged = merchant_part + "-" + code.partition("-")[2]
+        answer = reattach(client, module_session(claimant), forged)
+        assert answer.status_code == 422
+        assert stored_shop(claimant.shop_id).connection.merchant_id != old_merchant_id
+
     def test_an_expired_code_is_refused(self, client, retired, claimant):
         _, _, old_merchant_id, _ = retired
         code = services.issue_reattach_code(old_merchant_id, actor="test", now=utcnow() - timedelta(days=8))
