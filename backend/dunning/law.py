@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from stdnum.eu import vat
+
 LIMITATION_YEARS = 3
 DUE_DATE_BASES = ("invoice_date", "shipment")
 # The sixteen Länder (ISO 3166-2:DE), as the holidays library names its German subdivisions.
@@ -112,7 +114,12 @@ def debtor_kind_from(
     vat_id: str | None = None,
     merchant_sells_to_businesses_only: bool = False,
 ) -> DebtorKind:
-    """Return consumer or business from what the shop knows; consumer when nothing says business."""
+    """Return consumer or business from what the shop knows; consumer when nothing says business.
+
+    Only a valid EU VAT id (country prefix, that country's national pattern and check digits) says business:
+    buyers type "-", "keine" or their tax number into optional VAT fields, and a consumer taken for a business
+    would be charged B2B interest (§288(2) BGB) and the €40 flat fee (§288(5) BGB) they do not owe.
+    """
     if stated:
         return DebtorKind(stated)
     if account_type:
@@ -121,7 +128,7 @@ def debtor_kind_from(
             return DebtorKind.BUSINESS
         if kind in ("private", "consumer"):
             return DebtorKind.CONSUMER
-    if vat_id and vat_id.strip():
+    if vat_id and vat.is_valid(vat_id):
         return DebtorKind.BUSINESS
     if merchant_sells_to_businesses_only:
         return DebtorKind.BUSINESS

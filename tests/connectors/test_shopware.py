@@ -142,14 +142,14 @@ class TestLegalFacts:
     def test_reads_account_type_vat_id_and_the_invoice_notice_field(self, fake, connector) -> None:
         business = fake.add_order(
             account_type="business",
-            vat_ids=("DE123456789",),
+            vat_ids=("DE136695976",),
             custom_fields={"claimbridge_invoice_has_default_notice": True},
         )
         private = fake.add_order(company="Erikas Hobbykeller")
         first, second = connector.get_order(business), connector.get_order(private)
         assert (first.account_type, first.vat_id, first.invoice_has_default_notice) == (
             "business",
-            "DE123456789",
+            "DE136695976",
             True,
         )
         # A company on a private account is still a private account; nothing is said about the notice.

@@ -359,8 +359,8 @@ class TestBuyerFacts:
         ],
     )
     def test_reads_the_vat_id_where_each_plugin_keeps_it(self, fake, connector, key) -> None:
-        order_id = fake.add_order(company="Huber GmbH", meta={key: " DE123456789 "})
-        assert connector.get_order(str(order_id)).vat_id == "DE123456789"
+        order_id = fake.add_order(company="Huber GmbH", meta={key: " DE136695976 "})
+        assert connector.get_order(str(order_id)).vat_id == "DE136695976"
 
     def test_the_billing_vat_id_wins_and_blank_values_do_not_count(self, fake, connector) -> None:
         order_id = fake.add_order(

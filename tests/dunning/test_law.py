@@ -113,13 +113,21 @@ class TestDebtorKind:
             ({}, DebtorKind.CONSUMER),  # nothing known: a natural person is a consumer (§13)
             ({"stated": "business"}, DebtorKind.BUSINESS),
             (
-                {"stated": "consumer", "vat_id": "DE123456789"},
+                {"stated": "consumer", "vat_id": "DE136695976"},
                 DebtorKind.CONSUMER,
             ),  # the merchant's word wins
             ({"account_type": "business"}, DebtorKind.BUSINESS),  # Shopware customer accountType
             ({"account_type": "private", "merchant_sells_to_businesses_only": True}, DebtorKind.CONSUMER),
-            ({"vat_id": "DE123456789"}, DebtorKind.BUSINESS),  # only businesses get a VAT id
+            ({"vat_id": "DE136695976"}, DebtorKind.BUSINESS),  # only businesses get a VAT id
             ({"vat_id": "  "}, DebtorKind.CONSUMER),
+            # Only a valid VAT id says business: filler, words, a bad check digit or a non-EU number do not.
+            ({"vat_id": "-"}, DebtorKind.CONSUMER),
+            ({"vat_id": "keine"}, DebtorKind.CONSUMER),
+            ({"vat_id": "DE123456789"}, DebtorKind.CONSUMER),  # check digit wrong
+            ({"vat_id": "136695976"}, DebtorKind.CONSUMER),  # no country prefix
+            ({"vat_id": "CHE-116.281.710"}, DebtorKind.CONSUMER),
+            ({"vat_id": "de 136 695 976"}, DebtorKind.BUSINESS),  # spacing and case as buyers type them
+            ({"vat_id": "ATU13585627"}, DebtorKind.BUSINESS),
             ({"merchant_sells_to_businesses_only": True}, DebtorKind.BUSINESS),
         ],
     )

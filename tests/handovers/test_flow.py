@@ -158,7 +158,7 @@ class TestLawfulHandover:
         self, app: Any, merchant: Any
     ) -> None:
         set_rules(merchant, auto_approve_business_up_to=Decimal("1000.00"))
-        receivable = overdue_receivable(make_connection(merchant), "b2b", vat_id="DE123456789")
+        receivable = overdue_receivable(make_connection(merchant), "b2b", vat_id="DE136695976")
         assert receivable.debtor_kind == "business"
         propose_handovers()
         submit_approved_handovers()

@@ -74,8 +74,9 @@ class TestImport:
         header = "external_id,number,total,currency,ordered_at,country,company,debtor_kind,vat_id,invoice_has_default_notice"
         rows = [
             "L-1,RE-1,10.00,EUR,2024-05-01,DE,Hobbykeller,,,true",  # company only: a consumer (§13 BGB)
-            "L-2,RE-2,10.00,EUR,2024-05-01,DE,Muster GmbH,,DE123456789,",  # VAT id: a business
+            "L-2,RE-2,10.00,EUR,2024-05-01,DE,Muster GmbH,,DE136695976,",  # VAT id: a business
             "L-3,RE-3,10.00,EUR,2024-05-01,DE,,business,,false",
+            "L-4,RE-4,10.00,EUR,2024-05-01,DE,,,keine,",  # no valid VAT id: a consumer
         ]
         result = run(
             "orders", "import", str(write(tmp_path, [header, *rows])), "--merchant", str(merchant.id)
@@ -85,6 +86,7 @@ class TestImport:
             ("consumer", True),
             ("business", False),
             ("business", False),
+            ("consumer", False),
         ]
 
     def test_semicolons_and_a_bom_from_spreadsheet_exports(self, run, db, merchant, tmp_path):

@@ -180,11 +180,15 @@ class TestDebtorKindAndInvoiceNotice:
         assert self.push(client, headers, "K-1", billing_address=address) == ("consumer", False)
 
     def test_a_vat_id_or_the_explicit_field_makes_a_business(self, client, headers):
-        assert self.push(client, headers, "K-2", vat_id="DE123456789")[0] == "business"
+        assert self.push(client, headers, "K-2", vat_id="DE136695976")[0] == "business"
         assert self.push(client, headers, "K-3", debtor_kind="business")[0] == "business"
         assert (
-            self.push(client, headers, "K-4", debtor_kind="consumer", vat_id="DE123456789")[0] == "consumer"
+            self.push(client, headers, "K-4", debtor_kind="consumer", vat_id="DE136695976")[0] == "consumer"
         )
+
+    def test_text_that_is_no_valid_vat_id_leaves_a_consumer(self, client, headers):
+        for number, text in enumerate(("-", "keine", "DE123456789", "n/a")):
+            assert self.push(client, headers, f"K-V{number}", vat_id=text)[0] == "consumer"
 
     def test_the_merchants_settings_apply_where_the_order_says_nothing(self, client, headers, merchant, db):
         merchant.settings = {

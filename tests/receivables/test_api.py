@@ -186,7 +186,7 @@ class TestClaim:
         # rate from 1 July 2026 is not bundled: no interest is claimed for those days (never a guessed rate),
         # and the answer says from when interest is still unpaid; the €40 flat fee does not depend on it.
         receivable = upsert(
-            connection, shop_order("8001", invoiced_on=date(2026, 11, 2), vat_id="DE123456789")
+            connection, shop_order("8001", invoiced_on=date(2026, 11, 2), vat_id="DE136695976")
         )
         response = client.get(
             f"/api/v1/receivables/{receivable.id}/claim?as_of=2027-02-15",
@@ -206,7 +206,7 @@ class TestClaim:
         # default from 17 July: €40 flat fee, interest 1.27 + 9 = 10.27 % on 1,190.00 for 17-31 July
         # (15 days) = 5.02.
         receivable = upsert(
-            connection, shop_order("8002", invoiced_on=date(2025, 6, 2), vat_id="DE123456789")
+            connection, shop_order("8002", invoiced_on=date(2025, 6, 2), vat_id="DE136695976")
         )
         body = client.get(
             f"/api/v1/receivables/{receivable.id}/claim?as_of=2025-07-31",

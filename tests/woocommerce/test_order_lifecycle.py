@@ -173,12 +173,18 @@ class TestBuyerFacts:
         self, db, shop, connection_id
     ):
         with_vat_id = shop.fake.add_order(
-            payment_method="invoice", company="Huber GmbH", meta={"_billing_vat_id": "DE123456789"}
+            payment_method="invoice", company="Huber GmbH", meta={"_billing_vat_id": "DE136695976"}
         )
         company_only = shop.fake.add_order(payment_method="invoice", company="Huber GmbH")
         reconcile_all_connections()
         assert receivable_of(db, with_vat_id).debtor_kind == "business"
         assert receivable_of(db, company_only).debtor_kind == "consumer"
+
+    def test_filler_in_a_vat_field_leaves_a_consumer(self, db, shop, connection_id):
+        dash = shop.fake.add_order(payment_method="invoice", meta={"_billing_vat_id": "-"})
+        none = shop.fake.add_order(payment_method="invoice", meta={"billing_vat": "keine"})
+        reconcile_all_connections()
+        assert [receivable_of(db, order).debtor_kind for order in (dash, none)] == ["consumer", "consumer"]
 
     def test_a_consumer_whose_invoice_carried_the_notice_is_in_default_30_days_after_the_due_date(
         self, db, shop, connection_id
