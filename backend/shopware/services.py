@@ -52,6 +52,9 @@ MAX_DISPATCH_ATTEMPTS = 10
 DISPATCH_BATCH = 200
 
 _SHOPWARE_ID = re.compile(r"[0-9a-f]{32}")
+# Orders one order.written delivery may queue, so one request's work stays bounded; orders beyond it in a
+# larger write are caught by the reconciliation poll.
+MAX_ORDERS_PER_WRITE = 500
 # A reattach code: the old merchant's id (ASCII digits within a 32-bit id), a dash, token_urlsafe(12).
 _REATTACH_CODE = re.compile(r"([0-9]{1,9})-[A-Za-z0-9_-]{16}")
 # src/Core/Defaults.php LIVE_VERSION: the order as it is, not a draft of an edit in the Administration.
@@ -400,36 +403,35 @@ def _delete_connection_data(connection_id: int, merchant_id: int) -> str:
 # Webhooks -------------------------------------------------------------------------------------------------------
 
 
-def order_id_of(event: str, payload: Any) -> str | None:
-    """Return the Shopware order id an order event names, or None.
+def order_ids_of(event: str, payload: Any) -> list[str]:
+    """Return the Shopware order ids an order event names (at most ``MAX_ORDERS_PER_WRITE``), first one first.
 
     Business events (``checkout.order.placed``, ``state_enter.order_transaction.state.*``) carry the order as
     ``payload.order``. ``order.written`` carries a list of writes (src/Core/Framework/Webhook/Hookable/
-    HookableEntityWrittenEvent.php: ``entity``, ``operation``, ``primaryKey``, ``updatedFields``, ``versionId``);
-    the first write of a live order counts (drafts of an edit are other versions), except one that changed only
-    custom fields (ours, written back to the shop). ``order_transaction.written`` is not hookable; the
-    ``state_enter`` events and the reconciliation poll cover what it would report.
+    HookableEntityWrittenEvent.php: ``entity``, ``operation``, ``primaryKey``, ``updatedFields``, ``versionId``),
+    one per order a bulk edit or the Admin API's sync touched; every write of a live order counts (drafts of an
+    edit are other versions), except one that changed only custom fields (ours, written back to the shop).
+    ``order_transaction.written`` is not hookable; the ``state_enter`` events and the reconciliation poll cover
+    what it would report.
     """
     if event not in ORDER_EVENTS:
-        return None
+        return []
     if event == ORDER_WRITTEN_EVENT:
-        order_id = next(
-            (
-                write.get("primaryKey")
-                for write in (payload if isinstance(payload, list) else [])
-                if isinstance(write, dict)
-                and write.get("entity") == "order"
-                and write.get("versionId") in (None, LIVE_VERSION_ID)
-                and not set(write.get("updatedFields") or ["?"]) <= _OWN_WRITE_FIELDS
-            ),
-            None,
-        )
+        candidates = [
+            write.get("primaryKey")
+            for write in (payload if isinstance(payload, list) else [])
+            if isinstance(write, dict)
+            and write.get("entity") == "order"
+            and write.get("versionId") in (None, LIVE_VERSION_ID)
+            and not set(write.get("updatedFields") or ["?"]) <= _OWN_WRITE_FIELDS
+        ]
     else:
         order = payload.get("order") if isinstance(payload, dict) else None
-        order_id = order.get("id") if isinstance(order, dict) else None
-    if isinstance(order_id, str) and _SHOPWARE_ID.fullmatch(order_id.lower()):
-        return order_id.lower()
-    return None
+        candidates = [order.get("id") if isinstance(order, dict) else None]
+    ids = dict.fromkeys(
+        c.lower() for c in candidates if isinstance(c, str) and _SHOPWARE_ID.fullmatch(c.lower())
+    )
+    return list(ids)[:MAX_ORDERS_PER_WRITE]
 
 
 def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> ShopwareEvent | None:
@@ -441,7 +443,8 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
     if seen is not None:
         logger.info("shopware event %s of connection %s is a duplicate", event_id, connection_id)
         return None
-    order_id = order_id_of(event, payload)
+    order_ids = order_ids_of(event, payload)
+    order_id = order_ids[0] if order_ids else None
     row = ShopwareEvent(
         connection_id=connection_id,
         event_id=event_id,
@@ -461,6 +464,10 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
         logger.info("shopware event %s (%s) names no order; acknowledged", event_id, event)
     elif event == ORDER_PLACED_EVENT:
         checkout.link_placed_order(shop, order_id, payload)
+    # The event row hands its first order on; an order.written naming more queues the others' re-fetch here,
+    # which is all the worker would do for them (only placed and payment-method events do more).
+    for other in order_ids[1:]:
+        request_order_sync(shop.connection, other, reason=event)
     return row
 
 

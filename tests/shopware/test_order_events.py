@@ -12,7 +12,12 @@ from backend.extensions import db
 from backend.orders.services import process_order_sync_requests
 from backend.receivables.ledger import EventKind, payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
-from backend.shopware.services import LIVE_VERSION_ID, dispatch_order_events
+from backend.shopware.services import (
+    LIVE_VERSION_ID,
+    MAX_ORDERS_PER_WRITE,
+    dispatch_order_events,
+    order_ids_of,
+)
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator
 
@@ -135,6 +140,28 @@ class TestCredits:
         receivable = db.session.get(Receivable, receivable.id)
         assert receivable.credited_amount == Decimal("19.00")
         assert [kind for kind in history(receivable) if kind == EventKind.CREDIT] == credits
+
+    def test_one_write_of_several_orders_re_fetches_each(self, shop):
+        simulator, admin = shop
+        order_ids = [admin.add_order(total="119.00") for _ in range(3)]
+        receivables = [deliver(simulator, admin, "checkout.order.placed", o) for o in order_ids]
+        for order_id in order_ids:
+            admin.add_credit(order_id, "19.00", label="Rücksendung")
+        # One bulk write names all three orders (and a draft of the first, which counts for nothing).
+        payload = [
+            write
+            for order_id in order_ids
+            for write in written(order_id) + written(order_id, version="0190aaaabbbbccccddddeeeeffff0002")
+        ]
+        push_written(simulator, admin, payload)
+        assert [db.session.get(Receivable, r.id).credited_amount for r in receivables] == [
+            Decimal("19.00")
+        ] * 3
+
+    def test_one_write_queues_a_bounded_number_of_orders(self):
+        order_ids = [f"{n:032x}" for n in range(MAX_ORDERS_PER_WRITE + 5)]
+        payload = [write for order_id in order_ids for write in written(order_id)]
+        assert order_ids_of("order.written", payload + payload) == order_ids[:MAX_ORDERS_PER_WRITE]
 
     def test_drafts_and_our_own_field_writes_queue_nothing(self, shop):
         simulator, admin = shop
