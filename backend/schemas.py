@@ -1,7 +1,8 @@
-"""Marshmallow building blocks shared by every area: row ids, paging and country codes."""
+"""Marshmallow building blocks shared by every area: row ids, paging, country codes and UTC date-times."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pycountry
@@ -39,3 +40,20 @@ def _known_country(value: str) -> None:
 def country_code(**options: Any) -> fields.String:
     """Return a field for an ISO 3166-1 alpha-2 country code (any case); ``XX`` and other unknowns are a 422."""
     return fields.String(validate=_known_country, metadata={"pattern": "^[A-Za-z]{2}$"}, **options)
+
+
+class UTCDateTimeField(fields.AwareDateTime):
+    """An ISO 8601 date-time with an offset (or ``default_timezone``), loaded as an aware UTC datetime.
+
+    A value whose UTC instant falls outside years 1 to 9999 (``0001-01-01T00:00:00+01:00``) is a 422 naming the
+    field; it would otherwise overflow when it is compared with or stored as a UTC timestamp.
+    """
+
+    default_error_messages = {"utc_range": "Not a date-time between years 1 and 9999 in UTC."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return loaded.astimezone(UTC)
+        except OverflowError as error:
+            raise self.make_error("utc_range") from error

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.schemas import PageArgsSchema, per_page_field
+from backend.schemas import PageArgsSchema, UTCDateTimeField, per_page_field
 
 
 class AuditListArgsSchema(PageArgsSchema):
     per_page = per_page_field(50)
     action = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    since = fields.AwareDateTime(load_default=None, default_timezone=None)
+    since = UTCDateTimeField(load_default=None, default_timezone=None)
 
 
 class AuditEventSchema(Schema):

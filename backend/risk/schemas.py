@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.risk.models import OVERRIDE_MODES
-from backend.schemas import country_code
+from backend.schemas import UTCDateTimeField, country_code
 
 _text = {"load_default": None, "allow_none": True}
 
@@ -32,7 +32,7 @@ class BuyerSchema(_Lenient):
     date_of_birth = fields.Date(**_text)
     customer_id = _string(100)
     is_guest = fields.Boolean(load_default=True)
-    registered_at = fields.AwareDateTime(default_timezone=None, **_text)
+    registered_at = UTCDateTimeField(default_timezone=None, **_text)
 
 
 class AddressSchema(_Lenient):

@@ -1,7 +1,7 @@
 """The audit trail: readable per merchant through the API and the CLI, and append-only in the database."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +56,26 @@ class TestApi:
         )
         assert response.status_code == 422
         assert "since" in json.dumps(response.get_json()["details"])
+
+    @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+    def test_a_time_outside_the_utc_range_is_a_422(self, client, merchant, auth_headers, since):
+        response = client.get(
+            "/api/v1/audit-events",
+            query_string={"since": since},
+            headers=auth_headers(merchant, "audit:read"),
+        )
+        assert response.status_code == 422
+        assert "since" in json.dumps(response.get_json()["details"])
+
+    def test_a_time_with_an_offset_is_compared_in_utc(self, client, merchant, auth_headers, trail):
+        berlin_time = timezone(timedelta(hours=2))
+        since = (datetime.now(UTC) - timedelta(minutes=5)).astimezone(berlin_time).isoformat()
+        recent = client.get(
+            "/api/v1/audit-events",
+            query_string={"action": "policy.updated", "since": since},
+            headers=auth_headers(merchant, "audit:read"),
+        ).get_json()
+        assert [item["actor"] for item in recent["items"]] == ["anna"]
 
     def test_needs_the_audit_scope(self, client, merchant, auth_headers):
         response = client.get("/api/v1/audit-events", headers=auth_headers(merchant, "handovers:read"))

@@ -88,6 +88,8 @@ class TestPushOrder:
             ({"currency": "EURO"}, "/currency"),
             ({"state": "disputed"}, "/state"),
             ({"ordered_at": "yesterday"}, "/ordered_at"),
+            ({"ordered_at": "0001-01-01T00:00:00+01:00"}, "/ordered_at"),  # before year 1 in UTC
+            ({"shipped_at": "9999-12-31T23:59:59-01:00"}, "/shipped_at"),  # after year 9999 in UTC
             ({"paid_amount": "200.00"}, "/paid_amount"),
             ({"state": "partially_paid"}, "/paid_amount"),
             ({"due_date": "2024-04-01"}, "/due_date"),
