@@ -10,7 +10,10 @@
 For an order whose current payment method is invoice-like, the buyer is checked as the order stands (the
 bureau may be asked: invoice is chosen). When invoice is not allowed for them the order is marked
 (``claimbridge_invoice_refused`` and a note) and the merchant is told by an Administration notification and in
-the audit trail the console shows. A marked order is not reported twice. Runs in the worker, never in a request.
+the audit trail the console shows. The notification goes through the shop outbox (``ShopUpdate``, one key per
+order): Shopware's notification endpoint creates a new notification on every call, so it is queued once, in the
+review's transaction, and retried by the outbox alone. A reported order (its notification queued) is not reported
+twice. Runs in the worker, never in a request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from flask import current_app
 
 from backend.audit.services import record_event
 from backend.extensions import db
+from backend.handovers.models import ShopUpdate, ShopUpdateKind
+from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
 from backend.risk.identity import keyed_hash, normalise_address
@@ -73,7 +78,7 @@ def _review(connection: ShopConnection, connector: ShopConnector, order: ShopOrd
     method = order.payment_method
     if method not in policy.invoice_methods:
         return "not_invoice"
-    if order.case_fields.get(INVOICE_REFUSED_FIELD) is True:
+    if _notice_queued(connection.id, order.external_id):
         return "already_reported"
     decision = _gateway_decision(connection.id, order.external_id)
     checked = db.session.get(RiskCheck, decision.risk_check_id) if decision is not None else None
@@ -139,11 +144,33 @@ def _risk_check_request(order: ShopOrder, checked: RiskCheck | None) -> dict[str
     return RiskCheckRequestSchema().load(request)
 
 
+def _notice_key(connection_id: int, order_id: str) -> str:
+    return f"invoice_refused:{connection_id}:{order_id}"
+
+
+def _notice_queued(connection_id: int, order_id: str) -> bool:
+    """Tell whether the order was reported: its notification is in the shop outbox (sent or not)."""
+    key = _notice_key(connection_id, order_id)
+    return db.session.scalar(sa.select(ShopUpdate.id).where(ShopUpdate.idempotency_key == key)) is not None
+
+
 def _report(connection: ShopConnection, connector: ShopConnector, order: ShopOrder, reason: str) -> None:
-    """Mark the order, note why and tell the merchant; the mark makes a retry report nothing twice."""
+    """Note why, mark the order and queue the merchant's notification; a failed review rolls all back.
+
+    The note and the mark are idempotent writes (a retry after a lost answer changes nothing); the notification
+    is not, so it is queued, not sent. The outbox row, not the shop's mark, tells a later review the order was
+    reported: a mark whose answer was lost leaves no row, and the retried review reports it after all.
+    """
     connector.add_order_note(order.external_id, NOTE.format(why=WHY.get(reason, reason)))
-    connector.notify_admin(NOTIFICATION.format(number=order.number))
     connector.write_case_fields(order.external_id, {INVOICE_REFUSED_FIELD: True})
+    queue_shop_update(
+        merchant_id=connection.merchant_id,
+        connection_id=connection.id,
+        external_order_id=order.external_id,
+        kind=ShopUpdateKind.ADMIN_NOTICE,
+        key=_notice_key(connection.id, order.external_id),
+        payload={"text": NOTIFICATION.format(number=order.number)},
+    )
     record_event(
         "shopware.invoice_refused_after_order",
         actor=f"shopware:{connection.shop_id}",

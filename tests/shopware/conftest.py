@@ -11,6 +11,7 @@ from flask import Flask
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.shopware.models import ShopwareShop
+from tests.fakes.server import FakeServer
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator, Transport, http_transport, wsgi_transport
 
@@ -73,8 +74,8 @@ def shifted_clock(delta: timedelta) -> Callable[[], datetime]:
 
 
 @pytest.fixture(params=["6.6.4.0", "6.7.0.0"])
-def shop_with_admin(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeShopwareAdmin]]:
-    """A registered shop of each version (6.6.4, 6.7) whose Admin API runs on loopback."""
+def shop_admin_server(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeShopwareAdmin, FakeServer]]:
+    """A registered shop of each version (6.6.4, 6.7) whose Admin API runs on loopback, with its server."""
     simulator = make_shop(sw_version=request.param)
     admin = FakeShopwareAdmin(
         client_id=simulator.api_key, client_secret=simulator.secret_key, version=request.param
@@ -82,4 +83,11 @@ def shop_with_admin(request, make_shop) -> Iterator[tuple[ShopSimulator, FakeSho
     with admin.serve() as server:
         simulator.shop_url = server.url
         simulator.register()
-        yield simulator, admin
+        yield simulator, admin, server
+
+
+@pytest.fixture
+def shop_with_admin(shop_admin_server) -> tuple[ShopSimulator, FakeShopwareAdmin]:
+    """A registered shop of each version (6.6.4, 6.7) whose Admin API runs on loopback."""
+    simulator, admin, _ = shop_admin_server
+    return simulator, admin

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.extensions import db
+from backend.handovers.models import ShopUpdate
+from backend.handovers.shop_updates import process_shop_updates
 from backend.shopware.services import dispatch_order_events
 from tests.fakes.shopware_admin import FakeShopwareAdmin
 from tests.fakes.shopware_shop import ShopSimulator
@@ -44,6 +48,24 @@ def place(simulator: ShopSimulator, admin: FakeShopwareAdmin, order_id: str) -> 
     assert answer.status == 204
 
 
+def review_events() -> None:
+    """Run the worker's rounds: dispatch the shop's events (reviews), then send the shop outbox."""
+    dispatch_order_events()
+    db.session.commit()
+    process_shop_updates()
+    db.session.commit()
+
+
+def make_outbox_due() -> None:
+    """Let the outbox's waiting items be due now, as if their backoff had passed."""
+    db.session.execute(
+        sa.update(ShopUpdate)
+        .where(ShopUpdate.done_at.is_(None))
+        .values(next_attempt_at=datetime(2000, 1, 1, tzinfo=UTC))
+    )
+    db.session.commit()
+
+
 def reports() -> list[AuditEvent]:
     return list(
         db.session.scalars(
@@ -57,13 +79,11 @@ class TestPaymentMethodChangedAfterOrder:
         simulator, admin = shop
         order_id = admin.add_order(payment_method=PREPAYMENT, **RISKY_BUYER)
         place(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert admin.notifications == []
 
         switch_to_invoice(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert len(admin.notifications) == 1
         assert admin.order(order_id)["orderNumber"] in admin.notifications[0]["message"]
         fields = admin.order(order_id)["customFields"]
@@ -73,8 +93,7 @@ class TestPaymentMethodChangedAfterOrder:
 
         # The shop delivers the event again (another eventId): nothing is reported twice.
         switch_to_invoice(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert len(admin.notifications) == 1
 
     def test_refusal_at_checkout_is_enough(self, shop):
@@ -86,18 +105,16 @@ class TestPaymentMethodChangedAfterOrder:
             simulator.send(simulator.webhook_request("checkout.order.placed", {"order": placed})).status
             == 204
         )
-        dispatch_order_events()
+        review_events()
         switch_to_invoice(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert admin.order(order_id)["customFields"]["claimbridge_invoice_refused"] is True
 
     def test_switch_of_a_clean_buyer_is_left_alone(self, shop):
         simulator, admin = shop
         order_id = admin.add_order(payment_method=PREPAYMENT, total="49.90", email="lena.fischer@example.org")
         switch_to_invoice(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert admin.notifications == []
         assert "claimbridge_invoice_refused" not in (admin.order(order_id)["customFields"] or {})
 
@@ -107,7 +124,52 @@ class TestBillingAddressOfThePlacedOrder:
         simulator, admin = shop
         order_id = admin.add_order(payment_method=INVOICE, **RISKY_BUYER)
         place(simulator, admin, order_id)
-        dispatch_order_events()
-        db.session.commit()
+        review_events()
         assert len(admin.notifications) == 1
         assert "billing address" in admin.order(order_id)["customFields"]["claimbridge_notes"]
+
+
+class TestNotificationThroughTheShopOutbox:
+    """Shopware's notification endpoint makes a new notification per call: it is queued once and retried."""
+
+    def test_a_refused_notification_is_retried_and_shown_once(self, shop_admin_server):
+        simulator, admin, server = shop_admin_server
+        server.fail_next(1, status=503, path="/api/notification", method="POST")
+        order_id = admin.add_order(payment_method=INVOICE, **RISKY_BUYER)
+        place(simulator, admin, order_id)
+        review_events()
+
+        assert admin.notifications == []
+        [update] = db.session.scalars(sa.select(ShopUpdate)).all()
+        assert (update.kind, update.external_order_id, update.attempts) == ("admin_notice", order_id, 1)
+        assert update.done_at is None and update.parked_at is None
+        assert admin.order(order_id)["customFields"]["claimbridge_invoice_refused"] is True
+
+        # The shop delivers the event again while the notification waits: nothing more is queued or reported.
+        place(simulator, admin, order_id)
+        review_events()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopUpdate)) == 1
+        assert len(reports()) == 1
+
+        make_outbox_due()
+        assert process_shop_updates() == "1 done"
+        db.session.commit()
+        assert len(admin.notifications) == 1
+        assert admin.order(order_id)["orderNumber"] in admin.notifications[0]["message"]
+
+        place(simulator, admin, order_id)
+        review_events()
+        make_outbox_due()
+        assert process_shop_updates() == "nothing to write"
+        assert len(admin.notifications) == 1
+
+    def test_an_order_marked_by_a_review_whose_answer_was_lost_is_still_reported(self, shop):
+        simulator, admin = shop
+        order_id = admin.add_order(payment_method=INVOICE, **RISKY_BUYER)
+        # An earlier review's mark landed in the shop, but its answer was lost: that review queued nothing.
+        admin.order(order_id)["customFields"] = {"claimbridge_invoice_refused": True}
+        place(simulator, admin, order_id)
+        review_events()
+
+        assert len(admin.notifications) == 1
+        assert [event.details["order_id"] for event in reports()] == [order_id]
