@@ -3,7 +3,7 @@
 from backend.audit.models import AuditEvent
 from backend.auth.models import AccessToken
 from backend.cases.models import AgencyCase, AgencyCaseEvent, AgencyCasePayment
-from backend.console.models import ConsoleLink
+from backend.console.models import ConsoleLink, ConsoleSessionNaming
 from backend.dunning.models import (
     BaseRateRecord,
     DunningBuyerStop,
@@ -33,6 +33,7 @@ __all__ = [
     "BaseRateRecord",
     "BuyerOverride",
     "ConsoleLink",
+    "ConsoleSessionNaming",
     "CreditReport",
     "DunningBuyerStop",
     "DunningNotice",

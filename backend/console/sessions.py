@@ -21,7 +21,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.audit.services import record_event
-from backend.console.models import ConsoleLink
+from backend.console.models import ConsoleLink, ConsoleSessionNaming
 from backend.crypto import hash_secret, new_secret
 from backend.errors import ConflictError, ForbiddenError, UnauthorizedError
 from backend.extensions import db, utcnow
@@ -72,6 +72,8 @@ class ConsoleSession:
     # Shopware: the origin the Administration ran on when it opened the signed module URL (its Referer), which
     # may frame this session's pages besides the shop URLs (an Administration on a host of its own).
     frame_origin: str | None = None
+    # A random key all tokens of this session share: naming its user is recorded against it (ConsoleSessionNaming).
+    key: str = ""
     token: str = ""
 
     @property
@@ -105,6 +107,7 @@ def issue_session(session: ConsoleSession) -> ConsoleSession:
         "n": session.connection_id,
         "i": session.shop_user_id,
         "a": session.frame_origin,
+        "k": session.key,
     }
     return replace(session, token=_serializer().dumps(payload))
 
@@ -131,6 +134,7 @@ def start_session(
             connection_id=connection_id,
             frame_origin=origin_of(frame_origin),
             shop_user_id=shop_user_id,
+            key=new_secret(12),
         )
     )
 
@@ -155,6 +159,7 @@ def verify_session(token: str | None, *, now: datetime | None = None) -> Console
             connection_id=None if payload.get("n") is None else int(payload["n"]),
             shop_user_id=None if payload.get("i") is None else str(payload["i"]),
             frame_origin=origin_of(payload.get("a")),
+            key=str(payload["k"]),
             token=token,
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -180,12 +185,22 @@ def name_shopware_user(
     """Put the Administration user the browser named into a Shopware session (once) and record who it was.
 
     The Administration answers the Admin Extension SDK's ``contextUserInformation`` in the browser; nothing
-    signs that answer, so the name is what the session's browser says (see README, "Who acted").
+    signs that answer, so the name is what the session's browser says (see README, "Who acted"). Once is
+    recorded on the server against the session's key, so a token from before the naming cannot name it again.
     """
     if not session.in_shopware:
         raise ForbiddenError("only a session opened in the Shopware Administration names its user this way")
     if session.shop_user_id is not None:
         raise ShopUserAlreadyNamedError("this session's user is named already")
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                ConsoleSessionNaming(
+                    merchant_id=session.merchant_id, session_key=session.key, shop_user_id=user_id
+                )
+            )
+    except sa.exc.IntegrityError as error:
+        raise ShopUserAlreadyNamedError("this session's user is named already") from error
     full_name = " ".join(part for part in (first_name.strip(), last_name.strip()) if part)
     login = username.strip()
     name = f"{full_name} ({login})" if full_name and login else full_name or login
@@ -306,9 +321,13 @@ def redeem_console_link(token: str | None) -> ConsoleSession:
 
 
 def prune_console_links(now: datetime | None = None) -> str:
-    """Delete links that expired or were used more than a week ago."""
+    """Delete links that expired or were used more than a week ago, and namings of sessions that ended."""
     moment = now or utcnow()
     deleted = db.session.execute(
         sa.delete(ConsoleLink).where(ConsoleLink.expires_at < moment - USED_LINK_RETENTION)
     ).rowcount
-    return f"{deleted or 0} console links"
+    # A session lives at most MAX_SESSION_AGE, so none of its tokens can ask to be named after that.
+    namings = db.session.execute(
+        sa.delete(ConsoleSessionNaming).where(ConsoleSessionNaming.named_at < moment - MAX_SESSION_AGE)
+    ).rowcount
+    return f"{deleted or 0} console links, {namings or 0} session namings"

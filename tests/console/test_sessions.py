@@ -191,6 +191,18 @@ class TestShopwareUserName:
         again = self.name(client, named.token, {**self.USER, "firstName": "Mallory"})
         assert again.status_code == 409
 
+    def test_the_token_from_before_the_naming_cannot_name_the_session_again(self, client, merchant, shop):
+        unnamed = self.shopware_session(merchant, shop).token
+        assert self.name(client, unnamed, self.USER).status_code == 200
+        again = self.name(client, unnamed, {**self.USER, "id": "u2", "username": "mallory"})
+        assert again.status_code == 409
+        events = db.session.scalars(
+            sa.select(AuditEvent).filter_by(action="console_session.user_named")
+        ).all()
+        assert [event.details["username"] for event in events] == ["erika"]
+        # Another session of the same shop is named on its own.
+        assert self.name(client, self.shopware_session(merchant, shop).token, self.USER).status_code == 200
+
     def test_only_a_username_is_enough_and_no_name_at_all_is_refused(self, client, merchant, shop):
         token = self.shopware_session(merchant, shop).token
         assert self.name(client, token, {"id": "u1", "firstName": " ", "username": ""}).status_code == 422
@@ -235,5 +247,20 @@ class TestPruning:
             .where(ConsoleLink.user_name == "Old")
             .values(expires_at=datetime.now(UTC) - sessions.USED_LINK_RETENTION - timedelta(minutes=1))
         )
-        assert sessions.prune_console_links() == "1 console links"
+        assert sessions.prune_console_links() == "1 console links, 0 session namings"
         assert db.session.scalars(sa.select(ConsoleLink.user_name)).all() == ["New"]
+
+    def test_a_naming_is_deleted_once_its_session_has_ended(self, app, merchant):
+        db.session.add_all(
+            sessions.ConsoleSessionNaming(
+                merchant_id=merchant.id, session_key=key, shop_user_id="u1", named_at=named_at
+            )
+            for key, named_at in (
+                ("ended", datetime.now(UTC) - sessions.MAX_SESSION_AGE - timedelta(minutes=1)),
+                ("running", datetime.now(UTC) - sessions.MAX_SESSION_AGE + timedelta(minutes=1)),
+            )
+        )
+        db.session.flush()
+        assert sessions.prune_console_links() == "0 console links, 1 session namings"
+        kept = db.session.scalars(sa.select(sessions.ConsoleSessionNaming.session_key)).all()
+        assert kept == ["running"]
