@@ -293,9 +293,7 @@ def _reattach_context(
         # Only a Shopware session of a shop without receivables of its own may take over kept data.
         "may_reattach": session.in_shopware
         and session.connection_id is not None
-        and not receivable_services.list_receivables(
-            session.merchant_id, receivable_services.ReceivableQuery(per_page=1), berlin_today()
-        )[1],
+        and not shopware_services.has_receivables(session.merchant_id),
         "reattach_code": code,
         "reattach_error": error,
     }

@@ -27,6 +27,7 @@ from backend.merchants.services import create_merchant
 from backend.orders.services import request_order_sync
 from backend.receivables.models import Receivable
 from backend.receivables.states import State
+from backend.risk.models import RiskCheck, RiskPolicyRecord
 from backend.shopware import after_order, checkout, signing
 from backend.shopware.errors import (
     InvalidSignatureError,
@@ -614,6 +615,30 @@ def retired_shop_of(merchant_id: int) -> ShopwareShop | None:
     )
 
 
+def has_receivables(merchant_id: int) -> bool:
+    """Tell whether the merchant holds any receivable (one EXISTS): a registration that does takes over nothing."""
+    return bool(db.session.scalar(sa.select(sa.exists().where(Receivable.merchant_id == merchant_id))))
+
+
+def _registration_leftovers(connection_id: int, merchant_id: int) -> dict[str, int]:
+    """Count what a registration made before it was reattached: risk checks, gateway decisions, a risk policy."""
+    return {
+        "risk_checks": db.session.scalar(
+            sa.select(sa.func.count()).select_from(RiskCheck).where(RiskCheck.merchant_id == merchant_id)
+        ),
+        "gateway_decisions": db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ShopwareGatewayDecision)
+            .where(ShopwareGatewayDecision.connection_id == connection_id)
+        ),
+        "risk_policies": db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RiskPolicyRecord)
+            .where(RiskPolicyRecord.merchant_id == merchant_id)
+        ),
+    }
+
+
 def issue_reattach_code(merchant_id: int, *, actor: str, now: datetime | None = None) -> str:
     """Return a new one-time code (valid a week) that lets a new registration take over the retired shop's data.
 
@@ -678,12 +703,9 @@ def reattach_retired_shop(
     retired = db.session.scalar(sa.select(ShopwareShop).filter_by(connection_id=entry["connection_id"]))
     if retired is None or retired.app_state != "deleted" or retired.connection.merchant_id != old_merchant.id:
         raise ConflictError("the shop this code was made for is no longer uninstalled")
-    owns = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Receivable).filter_by(merchant_id=merchant_id)
-    )
-    if owns:
+    if has_receivables(merchant_id):
         raise ConflictError(
-            f"this installation has {owns} receivables of its own already; ask your operator to move data"
+            "this installation has receivables of its own already; ask your operator to move data"
         )
     shop_id, old = connection.shop_id, retired.connection
     values = {name: getattr(new_shop, name) for name in _REGISTRATION_FIELDS}
@@ -696,7 +718,11 @@ def reattach_retired_shop(
     db.session.flush()
     db.session.expunge(new_shop)
     db.session.expunge(connection)
+    # What the registration did before the merchant reattached goes with it; named in the audit event below.
+    dropped = _registration_leftovers(connection_id, merchant_id)
     scope = _delete_connection_data(connection_id, merchant_id)
+    if scope == "connection":  # the merchant stays with its other shops, and keeps its checks and policy
+        dropped = {"gateway_decisions": dropped["gateway_decisions"]}
     old.shop_id = shop_id
     for name, value in moved.items():
         setattr(old, name, value)
@@ -714,6 +740,7 @@ def reattach_retired_shop(
             "shop_url": old.shop_url,
             "registration_merchant_id": merchant_id,
             "dropped": scope,
+            "dropped_rows": dropped,
         },
     )
     db.session.flush()

@@ -8,14 +8,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from backend.audit.models import AuditEvent
 from backend.cli import main
 from backend.console import sessions as console_sessions
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant, ShopConnection
 from backend.receivables.models import Receivable
+from backend.risk.models import RiskCheck
+from backend.risk.services import update_policy
 from backend.shopware import services
 from backend.shopware.models import ShopwareEvent
 from tests.factories import make_receivable
+from tests.shopware.checkouts import checkout_payload
 from tests.shopware.conftest import stored_shop
 from tests.shopware.test_views import ORDER_ID, audit_actions, order_payload
 
@@ -91,6 +95,34 @@ class TestReattach:
         assert event.connection_id == old_connection_id
         # Once only.
         assert reattach(client, module_session(claimant), code).status_code == 422
+
+    def test_what_the_registration_did_before_is_named_in_the_audit_event(self, client, retired, claimant):
+        _, old_connection_id, old_merchant_id, _ = retired
+        new_merchant_id = stored_shop(claimant.shop_id).connection.merchant_id
+        update_policy(new_merchant_id, {"invoice_methods": ["payment_invoicepayment"]}, actor="test")
+        db.session.commit()
+        assert claimant.call_gateway(checkout_payload()) == []  # a checkout before the merchant reattached
+        code = services.issue_reattach_code(old_merchant_id, actor="test")
+        db.session.commit()
+        assert reattach(client, module_session(claimant), code).status_code == 303
+        event = db.session.scalars(
+            sa.select(AuditEvent).filter_by(action="shopware.retired_shop_reattached")
+        ).one()
+        assert event.details["dropped"] == "merchant"
+        assert event.details["dropped_rows"] == {"risk_checks": 1, "gateway_decisions": 1, "risk_policies": 1}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
+        assert db.session.get(ShopConnection, old_connection_id).merchant_id == old_merchant_id
+
+    def test_the_overview_offers_the_reattach_only_without_receivables(self, client, retired, claimant):
+        token = module_session(claimant)
+        offer = "Daten einer früheren Installation übernehmen"
+        assert offer in client.get("/console/", query_string={"session_token": token}).get_data(as_text=True)
+        assert services.has_receivables(stored_shop(claimant.shop_id).connection.merchant_id) is False
+        make_receivable(stored_shop(claimant.shop_id).connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4ab")
+        db.session.commit()
+        page = client.get("/console/", query_string={"session_token": token}).get_data(as_text=True)
+        assert offer not in page
+        assert services.has_receivables(stored_shop(claimant.shop_id).connection.merchant_id) is True
 
     def test_a_registration_with_receivables_of_its_own_is_not_merged(self, client, retired, claimant):
         _, _, old_merchant_id, _ = retired
