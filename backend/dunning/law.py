@@ -135,6 +135,10 @@ def debtor_kind_from(
     return DebtorKind.CONSUMER
 
 
+# Days from the invoice (or shipment) to the due date until the merchant sets a payment term.
+DEFAULT_PAYMENT_TERMS_DAYS = 14
+
+
 @dataclass(frozen=True)
 class ClaimSettings:
     """Facts about a merchant that decide dates and debtor kinds (stored in ``Merchant.settings["claims"]``).
@@ -146,12 +150,15 @@ class ClaimSettings:
       otherwise).
     - ``due_date_from``: the payment term runs from the invoice date, or from shipment when the merchant
       invoices on shipment (orders are then tracked once they are shipped).
+    - ``payment_terms_days``: the payment term, days from that date to the due date (shops show the same date
+      in their payment instructions; an older top-level ``payment_terms_days`` setting is still read).
     """
 
     land: str | None = None
     sells_to_businesses_only: bool = False
     invoices_carry_default_notice: bool = False
     due_date_from: str = "invoice_date"
+    payment_terms_days: int = DEFAULT_PAYMENT_TERMS_DAYS
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> ClaimSettings:
@@ -162,6 +169,12 @@ class ClaimSettings:
             sells_to_businesses_only=bool(stored.get("sells_to_businesses_only", False)),
             invoices_carry_default_notice=bool(stored.get("invoices_carry_default_notice", False)),
             due_date_from=stored.get("due_date_from", "invoice_date"),
+            payment_terms_days=int(
+                stored.get(
+                    "payment_terms_days",
+                    (settings or {}).get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS),
+                )
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,4 +184,5 @@ class ClaimSettings:
             "sells_to_businesses_only": self.sells_to_businesses_only,
             "invoices_carry_default_notice": self.invoices_carry_default_notice,
             "due_date_from": self.due_date_from,
+            "payment_terms_days": self.payment_terms_days,
         }

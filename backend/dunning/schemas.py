@@ -81,6 +81,11 @@ class ClaimSettingsSchema(Schema):
         }
     )
     due_date_from = fields.String(validate=validate.OneOf(DUE_DATE_BASES))
+    payment_terms_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=365),
+        metadata={"description": "days from due_date_from to the due date (default 14); shops show it"},
+    )
 
 
 class DunningSettingsResponseSchema(Schema):

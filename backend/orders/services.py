@@ -45,7 +45,6 @@ from connectors.shops.base import ShopConnector, ShopOrder
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PAYMENT_TERMS_DAYS = 14
 RECONCILE_OVERLAP = timedelta(minutes=10)
 SYNC_LEASE = timedelta(minutes=5)
 RECONCILE_CHECKPOINT = 100
@@ -75,8 +74,8 @@ class UpsertResult:
 
 
 def payment_terms_days(merchant: Merchant) -> int:
-    """Return the merchant's payment term in days (default 14)."""
-    return int(merchant.settings.get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS))
+    """Return the merchant's payment term in days (its claim settings; default 14)."""
+    return ClaimSettings.from_settings(merchant.settings).payment_terms_days
 
 
 def _address_dict(address: Any) -> dict[str, Any] | None:

@@ -171,6 +171,21 @@ class PolicyDocumentSchema(Schema):
     bureau_account = fields.Nested(_BureauAccount)
 
 
+class CheckoutSettingsSchema(Schema):
+    """The merchant's settings a shop's checkout shows (GET /api/v1/checkout-settings)."""
+
+    payment_terms_days = fields.Integer(metadata={"description": "days from the order to its due date"})
+    invoice_methods = fields.List(
+        fields.String(),
+        metadata={"description": "the policy's invoice-like payment methods (PUT /api/v1/policy)"},
+    )
+    invoice_unavailable_message = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "by language (de, en): what a buyer reads when invoice is not offered"},
+    )
+
+
 class BuyerOverrideRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -14,6 +14,8 @@ from backend.dunning.claims import DebtorKind
 from backend.dunning.models import BaseRateRecord
 from backend.dunning.rate_store import base_rate_table
 from backend.dunning.schedule import default_schedule
+from backend.merchants.models import Merchant
+from backend.orders.services import payment_terms_days
 
 
 def _schedule(**first_stage: object) -> dict:
@@ -154,6 +156,7 @@ class TestClaimSettingsApi:
             "sells_to_businesses_only": False,
             "invoices_carry_default_notice": False,
             "due_date_from": "invoice_date",
+            "payment_terms_days": 14,
         }
         response = client.put(
             "/api/v1/claim-settings", json={"land": "by", "due_date_from": "shipment"}, headers=headers
@@ -162,8 +165,27 @@ class TestClaimSettingsApi:
         assert response.get_json()["land"] == "BY" and response.get_json()["due_date_from"] == "shipment"
         assert client.get("/api/v1/claim-settings", headers=headers).get_json()["land"] == "BY"
 
+    def test_the_payment_term_dates_receivables_and_reaches_the_checkout(
+        self, client, auth_headers, merchant, db
+    ) -> None:
+        merchant.settings = {"payment_terms_days": 10}  # as earlier versions stored it
+        db.session.commit()
+        headers = auth_headers(merchant, "settings:write")
+        assert client.get("/api/v1/claim-settings", headers=headers).get_json()["payment_terms_days"] == 10
+        response = client.put("/api/v1/claim-settings", json={"payment_terms_days": 30}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        assert payment_terms_days(db.session.get(Merchant, merchant.id)) == 30
+        checkout = client.get("/api/v1/checkout-settings", headers=auth_headers(merchant, "risk:check"))
+        assert checkout.get_json()["payment_terms_days"] == 30
+
     @pytest.mark.parametrize(
-        ("body", "pointer"), [({"land": "XX"}, "/land"), ({"due_date_from": "payment"}, "due_date_from")]
+        ("body", "pointer"),
+        [
+            ({"land": "XX"}, "/land"),
+            ({"due_date_from": "payment"}, "due_date_from"),
+            ({"payment_terms_days": 0}, "payment_terms_days"),
+            ({"payment_terms_days": "30"}, "payment_terms_days"),
+        ],
     )
     def test_bad_values_are_a_422(self, client, auth_headers, merchant, body, pointer) -> None:
         response = client.put(

@@ -278,6 +278,35 @@ class TestPolicy:
         assert response.status_code == 403
 
 
+class TestCheckoutSettings:
+    def test_a_checkout_client_reads_the_merchants_terms_methods_and_message(
+        self, client, headers, merchant, db, auth_headers
+    ):
+        merchant.settings = {**merchant.settings, "payment_terms_days": 30}
+        db.session.commit()
+        client.put(
+            "/api/v1/policy", json={"invoice_methods": ["bacs", "claimbridge_invoice"]}, headers=headers
+        )
+        response = client.get("/api/v1/checkout-settings", headers=auth_headers(merchant, "risk:check"))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["payment_terms_days"] == 30
+        assert body["invoice_methods"] == ["bacs", "claimbridge_invoice"]
+        assert body["invoice_unavailable_message"]["de"].startswith("Kauf auf Rechnung ist")
+        assert body["invoice_unavailable_message"]["en"].startswith("Unfortunately, paying by invoice")
+
+    def test_another_merchants_settings_stay_apart(self, client, headers, create_merchant, auth_headers):
+        client.put("/api/v1/policy", json={"invoice_methods": ["bacs"]}, headers=headers)
+        other = create_merchant("Other")
+        body = client.get("/api/v1/checkout-settings", headers=auth_headers(other, "risk:check")).get_json()
+        assert body["payment_terms_days"] == 14
+        assert "bacs" not in body["invoice_methods"]
+
+    def test_needs_a_checkout_or_settings_scope(self, client, merchant, auth_headers):
+        response = client.get("/api/v1/checkout-settings", headers=auth_headers(merchant, "orders:write"))
+        assert response.status_code == 403
+
+
 class TestBuyerOverrides:
     def test_always_allow_wins_over_a_declining_score(self, client, headers):
         client.put(
