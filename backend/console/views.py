@@ -219,9 +219,14 @@ def _error_page(error: AppError) -> Response:
 
 @bp.get("/enter")
 def enter() -> Response:
-    """Use a one-time console link: start the session it grants and open the overview."""
+    """Use a one-time console link: start the session it grants and open the overview.
+
+    ``open=settings`` opens the settings page's risk policy instead (a shop plugin's "change in the console").
+    """
     session = sessions.redeem_console_link(request.args.get(sessions.LINK_TOKEN_PARAMETER))
     db.session.commit()
+    if request.args.get("open") == "settings":
+        return _back_to(session, "console.settings", _anchor="section-policy")
     return _back_to(session, "console.overview")
 
 

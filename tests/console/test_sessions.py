@@ -51,6 +51,14 @@ class TestConsoleSessionsApi:
         assert page.status_code == 200
         assert "Angemeldet als Anna Admin" in page.get_data(as_text=True)
 
+    def test_a_link_can_open_the_settings_page(self, client, merchant, auth_headers):
+        url = local(mint(client, auth_headers(merchant, SCOPE)).get_json()["url"])
+        entered = client.get(url + "&open=settings")
+        follow_session(entered)
+        target = urlsplit(entered.headers["Location"])
+        assert (target.path, target.fragment) == ("/console/settings", "section-policy")
+        assert 'id="section-policy"' in client.get(entered.headers["Location"]).get_data(as_text=True)
+
     def test_a_link_works_once(self, client, merchant, auth_headers):
         url = local(mint(client, auth_headers(merchant, SCOPE)).get_json()["url"])
         assert client.get(url).status_code == 303
