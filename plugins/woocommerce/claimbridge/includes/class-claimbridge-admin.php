@@ -83,7 +83,8 @@ class ClaimBridge_Admin {
 	}
 
 	/**
-	 * Render WooCommerce → Collection: the console in a frame, opened through a fresh one-time link.
+	 * Render WooCommerce → Collection: the console in a frame, opened through a fresh one-time link
+	 * (on its settings page with claimbridge-open=settings).
 	 */
 	public function render_collection_page(): void {
 		if ( ! current_user_can( 'manage_woocommerce' ) ) {
@@ -109,9 +110,14 @@ class ClaimBridge_Admin {
 			return;
 		}
 		delete_transient( self::BADGE_CACHE );
+		$url = (string) $session['url'];
+		// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- only chooses the console page shown.
+		if ( isset( $_GET['claimbridge-open'] ) && 'settings' === $_GET['claimbridge-open'] ) {
+			$url = add_query_arg( 'open', 'settings', $url );
+		}
 		printf(
 			'<iframe class="claimbridge-console" src="%1$s" title="%2$s" style="width:100%%;min-height:80vh;border:0;background:#fff" referrerpolicy="no-referrer"></iframe></div>',
-			esc_url( (string) $session['url'] ),
+			esc_url( $url ),
 			esc_attr__( 'ClaimBridge merchant console', 'claimbridge' )
 		);
 	}

@@ -82,13 +82,14 @@ class ClaimBridge_Backend_Client {
 	}
 
 	/**
-	 * The merchant the client acts for, with its settings (GET /api/v1/merchant).
+	 * The merchant's payment term, invoice-like methods and buyer message (GET /api/v1/checkout-settings),
+	 * within the checkout's 2 s budget.
 	 *
-	 * @return array
+	 * @return array{payment_terms_days: int, invoice_methods: string[], invoice_unavailable_message: array}
 	 * @throws ClaimBridge_Backend_Exception When the backend refused.
 	 */
-	public function get_merchant(): array {
-		return $this->call( 'GET', '/api/v1/merchant' );
+	public function get_checkout_settings(): array {
+		return $this->call( 'GET', '/api/v1/checkout-settings', null, self::RISK_CHECK_TIMEOUT );
 	}
 
 	/**
@@ -226,7 +227,14 @@ class ClaimBridge_Backend_Client {
 	 * Transient name of the cached token (changes with URL and client id).
 	 */
 	private function token_key(): string {
-		return 'claimbridge_token_' . md5( $this->settings->url() . '|' . $this->settings->client_id() );
+		return 'claimbridge_token_' . $this->identity_hash();
+	}
+
+	/**
+	 * A short hash of the backend URL and client id, for caches that belong to one merchant's backend.
+	 */
+	public function identity_hash(): string {
+		return md5( $this->settings->url() . '|' . $this->settings->client_id() );
 	}
 
 	/**

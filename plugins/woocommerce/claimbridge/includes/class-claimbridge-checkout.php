@@ -30,13 +30,6 @@ class ClaimBridge_Checkout {
 	private $gate;
 
 	/**
-	 * Settings.
-	 *
-	 * @var ClaimBridge_Settings
-	 */
-	private $settings;
-
-	/**
 	 * True while an order is being placed: placement enforces the decision itself.
 	 *
 	 * @var bool
@@ -53,12 +46,10 @@ class ClaimBridge_Checkout {
 	/**
 	 * Wire the gate.
 	 *
-	 * @param ClaimBridge_Risk_Gate $gate     The gate.
-	 * @param ClaimBridge_Settings  $settings Settings.
+	 * @param ClaimBridge_Risk_Gate $gate The gate.
 	 */
-	public function __construct( ClaimBridge_Risk_Gate $gate, ClaimBridge_Settings $settings ) {
-		$this->gate     = $gate;
-		$this->settings = $settings;
+	public function __construct( ClaimBridge_Risk_Gate $gate ) {
+		$this->gate = $gate;
 	}
 
 	/**
@@ -86,9 +77,9 @@ class ClaimBridge_Checkout {
 		foreach ( $decision->hidden as $gateway_id ) {
 			unset( $gateways[ $gateway_id ] );
 		}
-		if ( $decision->chosen && $decision->hides( (string) $selected ) && function_exists( 'wc_add_notice' ) && ! wc_has_notice( $this->settings->buyer_message(), 'notice' ) ) {
+		if ( $decision->chosen && $decision->hides( (string) $selected ) && function_exists( 'wc_add_notice' ) && ! wc_has_notice( $this->gate->buyer_message(), 'notice' ) ) {
 			// The buyer chose invoice and was refused: say so; every other method stays.
-			wc_add_notice( $this->settings->buyer_message(), 'notice' );
+			wc_add_notice( $this->gate->buyer_message(), 'notice' );
 		}
 		return $gateways;
 	}
@@ -110,7 +101,7 @@ class ClaimBridge_Checkout {
 		$selected = isset( $data['payment_method'] ) ? (string) $data['payment_method'] : '';
 		$decision = $this->placement_decision( $selected, ClaimBridge_Checkout_Snapshot::from_cart() );
 		if ( null !== $decision && $decision->hides( $selected ) ) {
-			$errors->add( 'claimbridge_payment_method_not_available', $this->settings->buyer_message() );
+			$errors->add( 'claimbridge_payment_method_not_available', $this->gate->buyer_message() );
 		}
 	}
 
@@ -129,7 +120,7 @@ class ClaimBridge_Checkout {
 			return;
 		}
 		if ( $decision->hides( $selected ) ) {
-			throw new RouteException( 'claimbridge_payment_method_not_available', esc_html( $this->settings->buyer_message() ), 400 );
+			throw new RouteException( 'claimbridge_payment_method_not_available', esc_html( $this->gate->buyer_message() ), 400 );
 		}
 		$this->store_decision( $order, $decision );
 	}
@@ -241,7 +232,7 @@ class ClaimBridge_Checkout {
 	 */
 	private function placement_decision( string $selected, ?ClaimBridge_Checkout_Snapshot $checkout ): ?ClaimBridge_Gate_Decision {
 		$this->placement_decision = null;
-		if ( '' === $selected || ! in_array( $selected, $this->settings->invoice_gateways(), true ) || null === $checkout ) {
+		if ( '' === $selected || ! $this->gate->invoice_like( array( $selected ) ) || null === $checkout ) {
 			return null;
 		}
 		$offered                  = array_keys( array_filter( WC()->payment_gateways()->payment_gateways(), array( __CLASS__, 'is_enabled' ) ) );

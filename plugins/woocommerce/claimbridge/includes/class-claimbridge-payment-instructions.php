@@ -12,15 +12,14 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Payment instructions for one order. The account and the EPC GiroCode come from the backend
  * (POST /api/v1/girocodes, kept on the order), which builds every GiroCode ClaimBridge sends; the payment term
- * from the merchant's settings (GET /api/v1/merchant, cached for an hour); the reference is the order number,
+ * from the merchant's settings (ClaimBridge_Checkout_Settings), the one the backend dates the receivable with;
+ * the reference is the order number,
  * which the backend's payment matching recognises on the bank statement.
  */
 class ClaimBridge_Payment_Instructions {
 
-	const MERCHANT_CACHE     = 'claimbridge_merchant_settings';
-	const DEFAULT_TERMS_DAYS = 14;
-	const GIROCODE_META      = '_claimbridge_girocode';
-	const GIROCODE_CID       = 'claimbridge-girocode';
+	const GIROCODE_META = '_claimbridge_girocode';
+	const GIROCODE_CID  = 'claimbridge-girocode';
 
 	/**
 	 * Amount as a decimal string.
@@ -94,11 +93,11 @@ class ClaimBridge_Payment_Instructions {
 	 * @param WC_Order $order Order.
 	 */
 	public static function for_order( $order ): ClaimBridge_Payment_Instructions {
-		$merchant = self::merchant_settings();
-		$days     = (int) ( $merchant['payment_terms_days'] ?? self::DEFAULT_TERMS_DAYS );
-		$created  = $order->get_date_created();
-		$ordered  = $created ? $created->getTimestamp() : time();
-		$due      = ( new DateTimeImmutable( '@' . $ordered ) )->setTimezone( new DateTimeZone( 'Europe/Berlin' ) )->modify( '+' . $days . ' days' );
+		$plugin    = ClaimBridge_Plugin::instance();
+		$days      = null !== $plugin ? $plugin->checkout_settings->payment_terms_days() : ClaimBridge_Checkout_Settings::DEFAULT_TERMS_DAYS;
+		$created   = $order->get_date_created();
+		$ordered   = $created ? $created->getTimestamp() : time();
+		$due       = ( new DateTimeImmutable( '@' . $ordered ) )->setTimezone( new DateTimeZone( 'Europe/Berlin' ) )->modify( '+' . $days . ' days' );
 		$amount    = wc_format_decimal( $order->get_total( 'edit' ), 2 );
 		$reference = (string) $order->get_order_number();
 		$girocode  = 'EUR' === $order->get_currency() ? self::girocode_for( $order, $amount, $reference ) : null;
@@ -139,29 +138,6 @@ class ClaimBridge_Payment_Instructions {
 		$order->update_meta_data( self::GIROCODE_META, wp_json_encode( $kept ) );
 		$order->save_meta_data();
 		return $kept;
-	}
-
-	/**
-	 * The merchant's settings from the backend, cached; an empty array when unknown.
-	 */
-	private static function merchant_settings(): array {
-		$cached = get_transient( self::MERCHANT_CACHE );
-		if ( is_array( $cached ) ) {
-			return $cached;
-		}
-		$plugin = ClaimBridge_Plugin::instance();
-		if ( null === $plugin ) {
-			return array();
-		}
-		try {
-			$merchant = $plugin->backend->get_merchant();
-			$settings = (array) ( $merchant['settings'] ?? array() );
-			set_transient( self::MERCHANT_CACHE, $settings, HOUR_IN_SECONDS );
-			return $settings;
-		} catch ( ClaimBridge_Backend_Exception $error ) {
-			ClaimBridge_Risk_Gate::log( $error->getMessage() );
-			return array();
-		}
 	}
 
 	/**

@@ -38,6 +38,13 @@ final class ClaimBridge_Plugin {
 	public $backend;
 
 	/**
+	 * The merchant's settings the checkout shows, read from the backend.
+	 *
+	 * @var ClaimBridge_Checkout_Settings
+	 */
+	public $checkout_settings;
+
+	/**
 	 * The checkout gate.
 	 *
 	 * @var ClaimBridge_Risk_Gate
@@ -59,6 +66,7 @@ final class ClaimBridge_Plugin {
 	 */
 	public static function boot(): void {
 		add_action( 'init', array( __CLASS__, 'load_textdomain' ) );
+		ClaimBridge_Settings::upgrade();
 		if ( ! self::woocommerce_active() ) {
 			add_action( 'admin_notices', array( __CLASS__, 'notice_woocommerce_missing' ) );
 			return;
@@ -105,16 +113,17 @@ final class ClaimBridge_Plugin {
 	 * Build the parts from the stored settings.
 	 */
 	private function __construct() {
-		$this->settings = new ClaimBridge_Settings();
-		$this->backend  = new ClaimBridge_Backend_Client( $this->settings );
-		$this->gate     = new ClaimBridge_Risk_Gate( $this->backend, $this->settings );
+		$this->settings          = new ClaimBridge_Settings();
+		$this->backend           = new ClaimBridge_Backend_Client( $this->settings );
+		$this->checkout_settings = new ClaimBridge_Checkout_Settings( $this->backend );
+		$this->gate              = new ClaimBridge_Risk_Gate( $this->backend, $this->settings, null, $this->checkout_settings );
 	}
 
 	/**
 	 * Register every hook of the plugin.
 	 */
 	private function register_hooks(): void {
-		$checkout = new ClaimBridge_Checkout( $this->gate, $this->settings );
+		$checkout = new ClaimBridge_Checkout( $this->gate );
 		add_filter( 'woocommerce_available_payment_gateways', array( $checkout, 'filter_available_gateways' ), 100 );
 		add_action( 'woocommerce_checkout_process', array( $checkout, 'start_placement' ) );
 		add_filter( 'rest_request_before_callbacks', array( $checkout, 'watch_store_api_request' ), 10, 3 );

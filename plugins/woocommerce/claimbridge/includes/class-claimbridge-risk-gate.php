@@ -39,6 +39,13 @@ class ClaimBridge_Risk_Gate {
 	private $settings;
 
 	/**
+	 * The merchant's invoice-like gateways and buyer message, from the backend.
+	 *
+	 * @var ClaimBridge_Checkout_Settings
+	 */
+	private $checkout_settings;
+
+	/**
 	 * Cache of the latest decision.
 	 *
 	 * @var ClaimBridge_Decision_Store
@@ -51,21 +58,30 @@ class ClaimBridge_Risk_Gate {
 	 * @param ClaimBridge_Backend_Client      $backend  Backend client.
 	 * @param ClaimBridge_Settings            $settings Settings.
 	 * @param ClaimBridge_Decision_Store|null $store    Decision cache (WooCommerce session by default).
+	 * @param ClaimBridge_Checkout_Settings|null $checkout_settings The merchant's settings (read through $backend by default).
 	 */
-	public function __construct( ClaimBridge_Backend_Client $backend, ClaimBridge_Settings $settings, ?ClaimBridge_Decision_Store $store = null ) {
-		$this->backend  = $backend;
-		$this->settings = $settings;
-		$this->store    = $store ?? new ClaimBridge_Decision_Store();
+	public function __construct( ClaimBridge_Backend_Client $backend, ClaimBridge_Settings $settings, ?ClaimBridge_Decision_Store $store = null, ?ClaimBridge_Checkout_Settings $checkout_settings = null ) {
+		$this->backend           = $backend;
+		$this->settings          = $settings;
+		$this->store             = $store ?? new ClaimBridge_Decision_Store();
+		$this->checkout_settings = $checkout_settings ?? new ClaimBridge_Checkout_Settings( $backend );
 	}
 
 	/**
-	 * The offered gateways that count as invoice-like.
+	 * The sentence a buyer reads when invoice is not offered (the backend's, as every shop shows it).
+	 */
+	public function buyer_message(): string {
+		return $this->checkout_settings->buyer_message();
+	}
+
+	/**
+	 * The offered gateways the merchant's policy counts as invoice-like.
 	 *
 	 * @param string[] $offered Gateway ids on offer.
 	 * @return string[]
 	 */
 	public function invoice_like( array $offered ): array {
-		return array_values( array_intersect( $offered, $this->settings->invoice_gateways() ) );
+		return array_values( array_intersect( $offered, $this->checkout_settings->invoice_gateways() ) );
 	}
 
 	/**
@@ -86,6 +102,10 @@ class ClaimBridge_Risk_Gate {
 		if ( null !== $cached ) {
 			return ClaimBridge_Gate_Decision::from_array( $cached );
 		}
+		if ( ! $this->checkout_settings->is_known() ) {
+			// The backend did not answer for the merchant's settings a moment ago: the fail mode, without waiting again.
+			return $this->unavailable( $key, $invoice_like, $chosen );
+		}
 		try {
 			$answer   = $this->backend->create_risk_check(
 				$checkout->to_risk_check( $offered, $chosen ? $selected : null, 'wc-cart-' . substr( $checkout->hash(), 0, 16 ) ),
@@ -95,10 +115,22 @@ class ClaimBridge_Risk_Gate {
 			$this->store->put( $key, $decision->to_array() );
 		} catch ( ClaimBridge_Backend_Exception $error ) {
 			self::log( $error->getMessage() );
-			$hidden   = ClaimBridge_Settings::FAIL_SHOW === $this->settings->fail_mode() ? array() : $invoice_like;
-			$decision = new ClaimBridge_Gate_Decision( $hidden, 'unavailable', null, $chosen );
-			$this->store->put( $key, $decision->to_array(), self::FAILURE_TTL );
+			$decision = $this->unavailable( $key, $invoice_like, $chosen );
 		}
+		return $decision;
+	}
+
+	/**
+	 * The fail mode's decision when the backend cannot decide, kept a minute.
+	 *
+	 * @param string   $key          Cache key of the checkout.
+	 * @param string[] $invoice_like Invoice-like gateways on offer.
+	 * @param bool     $chosen       The buyer chose one of them.
+	 */
+	private function unavailable( string $key, array $invoice_like, bool $chosen ): ClaimBridge_Gate_Decision {
+		$hidden   = ClaimBridge_Settings::FAIL_SHOW === $this->settings->fail_mode() ? array() : $invoice_like;
+		$decision = new ClaimBridge_Gate_Decision( $hidden, 'unavailable', null, $chosen );
+		$this->store->put( $key, $decision->to_array(), self::FAILURE_TTL );
 		return $decision;
 	}
 
@@ -128,8 +160,8 @@ class ClaimBridge_Risk_Gate {
 		$outcome = (string) ( $answer['decision'] ?? 'decline' );
 		$hidden  = array_values( array_intersect( (array) ( $answer['payment_methods']['hidden'] ?? array() ), $offered ) );
 		if ( 'decline' === $outcome ) {
-			// The merchant may count a gateway as invoice-like that the backend's policy does not list yet.
-			$hidden = array_merge( $hidden, $invoice_like );
+			// Decline hides every invoice-like method on offer, also when the answer names fewer.
+			$hidden = array_values( array_unique( array_merge( $hidden, $invoice_like ) ) );
 		}
 		return new ClaimBridge_Gate_Decision( $hidden, $outcome, isset( $answer['id'] ) ? (string) $answer['id'] : null, $chosen );
 	}

@@ -1,6 +1,6 @@
 <?php
 /**
- * WooCommerce → Settings → ClaimBridge: backend access, invoice-like gateways, fail mode, Connect.
+ * WooCommerce → Settings → ClaimBridge: backend access, fail mode, Connect; the backend's invoice-like gateways.
  *
  * @package ClaimBridge
  */
@@ -13,6 +13,11 @@ defined( 'ABSPATH' ) || exit;
  * The settings tab. Saving needs manage_woocommerce and WooCommerce's settings nonce; the secret is never
  * printed back. The Connect button sends the merchant through WooCommerce's /wc-auth/v1/authorize so the
  * backend receives REST keys; the status box shows what the backend reports about the connection.
+ *
+ * The invoice-like gateways and the buyer-facing message are the backend's (its policy and its text, one for
+ * every shop): shown here read-only with a link to the console's settings page. The plugin's client has the
+ * checkout's scopes, not settings:write, and should not: a key stored in WordPress that may rewrite the whole
+ * risk policy (PUT /api/v1/policy replaces it) would widen what a compromised shop could do.
  */
 class ClaimBridge_Settings_Page {
 
@@ -35,14 +40,22 @@ class ClaimBridge_Settings_Page {
 	private $backend;
 
 	/**
+	 * The merchant's settings the checkout shows, from the backend.
+	 *
+	 * @var ClaimBridge_Checkout_Settings
+	 */
+	private $checkout_settings;
+
+	/**
 	 * Build the page.
 	 *
 	 * @param ClaimBridge_Settings       $settings Settings.
 	 * @param ClaimBridge_Backend_Client $backend  Backend client.
 	 */
 	public function __construct( ClaimBridge_Settings $settings, ClaimBridge_Backend_Client $backend ) {
-		$this->settings = $settings;
-		$this->backend  = $backend;
+		$this->settings          = $settings;
+		$this->backend           = $backend;
+		$this->checkout_settings = new ClaimBridge_Checkout_Settings( $backend );
 	}
 
 	/**
@@ -85,7 +98,7 @@ class ClaimBridge_Settings_Page {
 		}
 		$this->settings->save( $values );
 		$this->backend->forget_token();
-		delete_transient( ClaimBridge_Payment_Instructions::MERCHANT_CACHE );
+		$this->checkout_settings->forget();
 		return true;
 	}
 
@@ -133,8 +146,7 @@ class ClaimBridge_Settings_Page {
 	 * Print the tab (woocommerce_settings_tabs_claimbridge), inside WooCommerce's settings form.
 	 */
 	public function render(): void {
-		$stored = $this->settings->stored();
-		$flash  = get_transient( self::FLASH . get_current_user_id() );
+		$flash = get_transient( self::FLASH . get_current_user_id() );
 		if ( is_string( $flash ) ) {
 			delete_transient( self::FLASH . get_current_user_id() );
 			echo '<div class="notice notice-error inline"><p>' . esc_html( $flash ) . '</p></div>';
@@ -146,7 +158,6 @@ class ClaimBridge_Settings_Page {
 		$this->text_row( 'client_id', __( 'Client ID', 'claimbridge' ), $this->settings->client_id(), 'text' );
 		$secret_note = '' !== $this->settings->client_secret() ? __( 'Stored. Leave blank to keep it.', 'claimbridge' ) : __( 'Not set yet.', 'claimbridge' );
 		$this->text_row( 'client_secret', __( 'Client secret', 'claimbridge' ), '', 'password', $secret_note );
-		$this->gateway_row( (array) $stored['invoice_gateways'] );
 		echo '<tr><th scope="row"><label for="claimbridge_fail_mode">' . esc_html__( 'When the check fails', 'claimbridge' ) . '</label></th><td><select id="claimbridge_fail_mode" name="claimbridge[fail_mode]">';
 		foreach ( array(
 			ClaimBridge_Settings::FAIL_HIDE => __( 'Hide invoice payment (safe)', 'claimbridge' ),
@@ -155,10 +166,8 @@ class ClaimBridge_Settings_Page {
 			echo '<option value="' . esc_attr( $value ) . '"' . selected( $this->settings->fail_mode(), $value, false ) . '>' . esc_html( $label ) . '</option>';
 		}
 		echo '</select><p class="description">' . esc_html__( 'What buyers see when the ClaimBridge backend cannot be reached within 2 seconds.', 'claimbridge' ) . '</p></td></tr>';
-		echo '<tr><th scope="row"><label for="claimbridge_buyer_message">' . esc_html__( 'Message to buyers', 'claimbridge' ) . '</label></th><td>';
-		echo '<textarea id="claimbridge_buyer_message" name="claimbridge[buyer_message]" rows="3" class="large-text" placeholder="' . esc_attr( $this->settings->buyer_message() ) . '">' . esc_textarea( (string) $stored['buyer_message'] ) . '</textarea>';
-		echo '<p class="description">' . esc_html__( 'Shown when invoice payment is not offered. Keep it neutral: it must not reveal the reasons.', 'claimbridge' ) . '</p></td></tr>';
 		echo '</table>';
+		$this->render_backend_settings();
 		$this->render_connection();
 	}
 
@@ -192,19 +201,32 @@ class ClaimBridge_Settings_Page {
 	}
 
 	/**
-	 * The multi-select of the shop's gateways that count as invoice-like.
-	 *
-	 * @param string[] $chosen Gateway ids chosen.
+	 * What the backend decides for every shop: the invoice-like gateways (the shop's gateways, those of the
+	 * policy selected) and the buyer-facing message, read-only, with the way to change them.
 	 */
-	private function gateway_row( array $chosen ): void {
+	private function render_backend_settings(): void {
+		if ( ! $this->settings->is_configured() ) {
+			return;
+		}
+		echo '<h2>' . esc_html__( 'Invoice payment', 'claimbridge' ) . '</h2>';
+		if ( ! $this->checkout_settings->is_known() ) {
+			echo '<div class="notice notice-warning inline"><p>' . esc_html__( 'The ClaimBridge backend could not be asked; its defaults are shown and used until it answers.', 'claimbridge' ) . '</p></div>';
+		}
+		$chosen = $this->checkout_settings->invoice_gateways();
+		echo '<table class="form-table" role="presentation">';
 		echo '<tr><th scope="row"><label for="claimbridge_invoice_gateways">' . esc_html__( 'Invoice-like payment methods', 'claimbridge' ) . '</label></th><td>';
-		echo '<select id="claimbridge_invoice_gateways" name="claimbridge[invoice_gateways][]" multiple size="5" class="regular-text">';
+		echo '<select id="claimbridge_invoice_gateways" multiple disabled size="5" class="regular-text">';
 		$gateways = function_exists( 'WC' ) && WC()->payment_gateways() ? WC()->payment_gateways()->payment_gateways() : array();
 		foreach ( $gateways as $id => $gateway ) {
 			$title = method_exists( $gateway, 'get_method_title' ) && $gateway->get_method_title() ? $gateway->get_method_title() : $gateway->get_title();
 			echo '<option value="' . esc_attr( (string) $id ) . '"' . selected( in_array( (string) $id, $chosen, true ), true, false ) . '>' . esc_html( wp_strip_all_tags( (string) $title ) . ' (' . $id . ')' ) . '</option>';
 		}
-		echo '</select><p class="description">' . esc_html__( 'These methods are hidden for risky buyers and checked again when an order is placed.', 'claimbridge' ) . '</p></td></tr>';
+		echo '</select><p class="description">' . esc_html__( 'These methods are hidden for risky buyers and checked again when an order is placed; their orders become receivables. Your risk policy decides them for all your shops.', 'claimbridge' ) . '</p></td></tr>';
+		echo '<tr><th scope="row">' . esc_html__( 'Message to buyers', 'claimbridge' ) . '</th><td><p class="claimbridge-buyer-message">' . esc_html( $this->checkout_settings->buyer_message() ) . '</p>';
+		echo '<p class="description">' . esc_html__( 'Shown when invoice payment is not offered, in every shop alike. It is neutral: it does not reveal the reasons.', 'claimbridge' ) . '</p></td></tr>';
+		echo '</table>';
+		$console = add_query_arg( 'claimbridge-open', 'settings', admin_url( 'admin.php?page=' . ClaimBridge_Admin::PAGE ) );
+		echo '<p><a class="button button-secondary" href="' . esc_url( $console ) . '">' . esc_html__( 'Change in the ClaimBridge settings', 'claimbridge' ) . '</a></p>';
 	}
 
 	/**

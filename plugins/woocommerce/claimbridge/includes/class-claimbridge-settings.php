@@ -12,7 +12,9 @@ defined( 'ABSPATH' ) || exit;
 /**
  * The plugin's settings: stored values, overridden by constants in wp-config.php for deployments.
  *
- * Everything else about a merchant (risk policy, dunning, handover rules) lives in the backend.
+ * Everything else about a merchant (risk policy with its invoice-like methods, payment term, the buyer-facing
+ * message, dunning, handover rules) lives in the backend; ClaimBridge_Checkout_Settings reads what the
+ * checkout needs.
  */
 class ClaimBridge_Settings {
 
@@ -32,9 +34,9 @@ class ClaimBridge_Settings {
 	);
 
 	/**
-	 * Gateways that count as invoice-like until the merchant chooses (ours and the two common German ones).
+	 * Keys earlier versions stored that now live in the backend (its policy's invoice_methods, its message).
 	 */
-	const DEFAULT_INVOICE_GATEWAYS = array( 'claimbridge_invoice', 'german_market_purchase_on_account', 'invoice' );
+	const RETIRED_KEYS = array( 'invoice_gateways', 'buyer_message' );
 
 	/**
 	 * Default stored values.
@@ -43,11 +45,9 @@ class ClaimBridge_Settings {
 	 */
 	public static function defaults(): array {
 		return array(
-			'url'              => '',
-			'client_id'        => '',
-			'invoice_gateways' => self::DEFAULT_INVOICE_GATEWAYS,
-			'fail_mode'        => self::FAIL_HIDE,
-			'buyer_message'    => '',
+			'url'       => '',
+			'client_id' => '',
+			'fail_mode' => self::FAIL_HIDE,
 		);
 	}
 
@@ -59,6 +59,17 @@ class ClaimBridge_Settings {
 	public function stored(): array {
 		$stored = get_option( self::OPTION, array() );
 		return array_merge( self::defaults(), is_array( $stored ) ? $stored : array() );
+	}
+
+	/**
+	 * Drop what earlier versions stored and the backend now keeps (run on every load; writes only once).
+	 */
+	public static function upgrade(): void {
+		$stored = get_option( self::OPTION, array() );
+		if ( is_array( $stored ) && array_intersect_key( $stored, array_flip( self::RETIRED_KEYS ) ) ) {
+			update_option( self::OPTION, array_diff_key( $stored, array_flip( self::RETIRED_KEYS ) ), true );
+			delete_transient( 'claimbridge_merchant_settings' ); // The payment term's former cache.
+		}
 	}
 
 	/**
@@ -103,27 +114,10 @@ class ClaimBridge_Settings {
 	}
 
 	/**
-	 * Gateway ids the merchant counts as invoice-like.
-	 *
-	 * @return string[]
-	 */
-	public function invoice_gateways(): array {
-		return array_values( array_map( 'strval', (array) $this->stored()['invoice_gateways'] ) );
-	}
-
-	/**
 	 * What happens when the backend cannot decide: hide invoice-like gateways (default) or show them.
 	 */
 	public function fail_mode(): string {
 		return self::FAIL_SHOW === $this->stored()['fail_mode'] ? self::FAIL_SHOW : self::FAIL_HIDE;
-	}
-
-	/**
-	 * The sentence a buyer reads when invoice is not offered (the merchant's words or ours).
-	 */
-	public function buyer_message(): string {
-		$message = trim( (string) $this->stored()['buyer_message'] );
-		return '' !== $message ? $message : __( 'Payment by invoice is not available for this order. Please choose another payment method.', 'claimbridge' );
 	}
 
 	/**
@@ -133,7 +127,7 @@ class ClaimBridge_Settings {
 	 */
 	public function save( array $values ): void {
 		$stored = $this->stored();
-		foreach ( array( 'url', 'client_id', 'invoice_gateways', 'fail_mode', 'buyer_message' ) as $key ) {
+		foreach ( array( 'url', 'client_id', 'fail_mode' ) as $key ) {
 			if ( array_key_exists( $key, $values ) ) {
 				$stored[ $key ] = $values[ $key ];
 			}
@@ -162,13 +156,8 @@ class ClaimBridge_Settings {
 		if ( isset( $input['client_secret'] ) ) {
 			$clean['client_secret'] = trim( sanitize_text_field( (string) $input['client_secret'] ) );
 		}
-		$gateways                  = isset( $input['invoice_gateways'] ) ? (array) $input['invoice_gateways'] : array();
-		$clean['invoice_gateways'] = array_values( array_unique( array_filter( array_map( 'sanitize_key', $gateways ) ) ) );
 		if ( isset( $input['fail_mode'] ) ) {
 			$clean['fail_mode'] = self::FAIL_SHOW === $input['fail_mode'] ? self::FAIL_SHOW : self::FAIL_HIDE;
-		}
-		if ( isset( $input['buyer_message'] ) ) {
-			$clean['buyer_message'] = sanitize_textarea_field( (string) $input['buyer_message'] );
 		}
 		return $clean;
 	}

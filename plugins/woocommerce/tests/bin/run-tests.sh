@@ -55,6 +55,14 @@ CLAIMBRIDGE_TEST_CLIENT_ID=$("$python" -c 'import json,sys; print(json.load(open
 CLAIMBRIDGE_TEST_CLIENT_SECRET=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$work/demo.json")
 export CLAIMBRIDGE_TEST_CLIENT_ID CLAIMBRIDGE_TEST_CLIENT_SECRET
 
+# The merchant's policy counts the cheque gateway as invoice-like too (the backend's defaults plus one), so the
+# suites show that the plugin follows the backend's list. Set once: the backend's workers cache a policy 5 s.
+token=$(curl -s -u "$CLAIMBRIDGE_TEST_CLIENT_ID:$CLAIMBRIDGE_TEST_CLIENT_SECRET" -d grant_type=client_credentials \
+  "$CLAIMBRIDGE_TEST_BACKEND_URL/oauth/token" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"invoice_methods": ["invoice", "payment_invoicepayment", "german_market_purchase_on_account", "claimbridge_invoice", "cheque"]}' \
+  "$CLAIMBRIDGE_TEST_BACKEND_URL/api/v1/policy"
+
 # The plugin is installed from the zip merchants get (claimbridge woocommerce package), not from the source tree.
 "$repo/.venv/bin/claimbridge" woocommerce package --output "$work/claimbridge.zip" >/dev/null
 unzip -q "$work/claimbridge.zip" -d "$work/package"

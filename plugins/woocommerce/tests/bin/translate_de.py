@@ -115,12 +115,19 @@ GERMAN = {
     "Offer invoice payment anyway": "Kauf auf Rechnung trotzdem anbieten",
     "What buyers see when the ClaimBridge backend cannot be reached within 2 seconds.": "Was Käufer sehen, wenn das ClaimBridge-Backend nicht innerhalb von 2 Sekunden antwortet.",
     "Message to buyers": "Hinweis für Käufer",
-    "Shown when invoice payment is not offered. Keep it neutral: it must not reveal the reasons.": "Wird angezeigt, wenn Kauf auf Rechnung nicht angeboten wird. Bleiben Sie neutral: Gründe dürfen nicht "
-    "genannt werden.",
+    "Shown when invoice payment is not offered, in every shop alike. It is neutral: it does not reveal the "
+    "reasons.": "Wird angezeigt, wenn Kauf auf Rechnung nicht angeboten wird, in jedem Ihrer Shops gleich. Er ist "
+    "neutral und nennt keine Gründe.",
     "Set by %s in wp-config.php.": "Durch %s in der wp-config.php festgelegt.",
     "Invoice-like payment methods": "Rechnungsähnliche Zahlungsarten",
-    "These methods are hidden for risky buyers and checked again when an order is placed.": "Diese Zahlungsarten werden für riskante Käufer ausgeblendet und beim Absenden der Bestellung erneut "
-    "geprüft.",
+    "These methods are hidden for risky buyers and checked again when an order is placed; their orders become "
+    "receivables. Your risk policy decides them for all your shops.": "Diese Zahlungsarten werden für riskante Käufer "
+    "ausgeblendet und beim Absenden der Bestellung erneut geprüft; ihre Bestellungen werden zu Forderungen. Ihre "
+    "Risikorichtlinie legt sie für alle Ihre Shops fest.",
+    "Invoice payment": "Kauf auf Rechnung",
+    "The ClaimBridge backend could not be asked; its defaults are shown and used until it answers.": "Das "
+    "ClaimBridge-Backend war nicht erreichbar; bis es antwortet, werden seine Voreinstellungen angezeigt und verwendet.",
+    "Change in the ClaimBridge settings": "In den ClaimBridge-Einstellungen ändern",
     "Connection": "Verbindung",
     "Save the backend URL, client id and secret first; then connect the shop.": "Speichern Sie zuerst Backend-URL, Client-ID und Secret; verbinden Sie dann den Shop.",
     "This shop is not connected yet. Connecting gives ClaimBridge a WooCommerce REST key so it can follow your "

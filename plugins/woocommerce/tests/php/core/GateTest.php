@@ -78,6 +78,16 @@ class GateTest extends ClaimBridge_Test_Case {
 		$this->assertFalse( $decision->hides( 'paypal' ) );
 	}
 
+	public function test_the_backends_policy_decides_which_gateways_are_invoice_like(): void {
+		// run-tests.sh gave the merchant's policy the cheque gateway, which the plugin never counted on its own.
+		$gate     = $this->gate( $this->connect_to_backend() );
+		$decision = $gate->decide( self::checkout( 'never.pays@example.org' ), array_merge( self::OFFERED, array( 'cheque' ) ) );
+		$this->assertSame( 'decline', $decision->outcome );
+		$this->assertEqualsCanonicalizing( array( 'cheque', 'claimbridge_invoice', 'invoice' ), $decision->hidden );
+		$this->assertFalse( $decision->hides( 'bacs' ) );
+		$this->assertCount( 1, $this->requests_to( '/api/v1/checkout-settings' ) );
+	}
+
 	public function test_before_the_choice_the_backend_is_told_nothing_was_chosen(): void {
 		$gate = $this->gate( $this->connect_to_backend() );
 		$gate->decide( self::checkout( 'anna.schmidt@web.de' ), self::OFFERED );

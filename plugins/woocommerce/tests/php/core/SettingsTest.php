@@ -24,9 +24,9 @@ class SettingsTest extends ClaimBridge_Test_Case {
 				'url'              => 'https://claims.example.org/',
 				'client_id'        => 'client-123',
 				'client_secret'    => 's3cret-value',
-				'invoice_gateways' => array( 'claimbridge_invoice', 'invoice', 'bad id!' ),
+				'invoice_gateways' => array( 'claimbridge_invoice', 'bacs' ),
 				'fail_mode'        => 'show',
-				'buyer_message'    => "Invoice is <b>not</b> available.\nPlease pick another method.",
+				'buyer_message'    => 'Invoice is not available.',
 			),
 		);
 	}
@@ -39,9 +39,32 @@ class SettingsTest extends ClaimBridge_Test_Case {
 		$this->assertSame( 'https://claims.example.org', $settings->url() );
 		$this->assertSame( 'client-123', $settings->client_id() );
 		$this->assertSame( 's3cret-value', $settings->client_secret() );
-		$this->assertSame( array( 'claimbridge_invoice', 'invoice', 'badid' ), $settings->invoice_gateways() );
 		$this->assertSame( 'show', $settings->fail_mode() );
-		$this->assertStringNotContainsString( '<b>', $settings->buyer_message() );
+		// The backend keeps these (policy and message); a posted copy is not stored.
+		$this->assertSame( array( 'url', 'client_id', 'fail_mode' ), array_keys( get_option( ClaimBridge_Settings::OPTION ) ) );
+	}
+
+	public function test_upgrade_drops_what_earlier_versions_stored_for_the_backend(): void {
+		update_option(
+			ClaimBridge_Settings::OPTION,
+			array(
+				'url'              => 'https://claims.example.org',
+				'client_id'        => 'client-123',
+				'invoice_gateways' => array( 'bacs' ),
+				'fail_mode'        => 'show',
+				'buyer_message'    => 'Old words.',
+			)
+		);
+		ClaimBridge_Settings::upgrade();
+		$this->assertSame(
+			array(
+				'url'       => 'https://claims.example.org',
+				'client_id' => 'client-123',
+				'fail_mode' => 'show',
+			),
+			get_option( ClaimBridge_Settings::OPTION )
+		);
+		$this->assertSame( 'show', ( new ClaimBridge_Settings() )->fail_mode() );
 	}
 
 	public function test_refuses_without_capability(): void {

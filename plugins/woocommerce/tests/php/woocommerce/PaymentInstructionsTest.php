@@ -37,7 +37,7 @@ class PaymentInstructionsTest extends ClaimBridge_Test_Case {
 				'client_secret' => (string) getenv( 'CLAIMBRIDGE_TEST_CLIENT_SECRET' ),
 			)
 		);
-		delete_transient( ClaimBridge_Payment_Instructions::MERCHANT_CACHE );
+		ClaimBridge_Plugin::instance()->checkout_settings->forget();
 		$this->order = wc_create_order();
 		$this->order->set_payment_method( ClaimBridge_Gateway_Invoice::ID );
 		$this->order->set_billing_email( 'anna.schmidt@example.org' );
@@ -80,6 +80,28 @@ class PaymentInstructionsTest extends ClaimBridge_Test_Case {
 		$asked = count( $this->requests_to( '/api/v1/girocodes' ) );
 		$this->assertSame( $html, $this->thankyou_page(), 'the same code on every view' );
 		$this->assertCount( $asked, $this->requests_to( '/api/v1/girocodes' ), 'kept on the order, not asked again' );
+	}
+
+	public function test_the_due_date_follows_the_merchants_payment_term_in_the_backend(): void {
+		$settings = ClaimBridge_Plugin::instance()->checkout_settings;
+		$this->order->set_date_created( '2026-03-02T10:00:00+00:00' );
+		$this->order->save();
+		try {
+			list( $status, $body ) = self::backend( 'PUT', '/api/v1/claim-settings', array( 'payment_terms_days' => 30 ) );
+			$this->assertSame( 200, $status, wp_json_encode( $body ) );
+			$settings->forget(); // As when the cached copy expires.
+			$asked = count( $this->requests_to( '/api/v1/checkout-settings' ) );
+			$this->assertSame( '2026-04-01', ClaimBridge_Payment_Instructions::for_order( $this->order )->due_date );
+			$this->assertStringContainsString( 'Please transfer 24.90 EUR by ' . date_i18n( get_option( 'date_format' ), strtotime( '2026-04-01 12:00' ) ), $this->thankyou_page() );
+			$this->assertCount( $asked + 1, $this->requests_to( '/api/v1/checkout-settings' ), 'asked once, then cached' );
+
+			self::backend( 'PUT', '/api/v1/claim-settings', array( 'payment_terms_days' => 21 ) );
+			$this->assertSame( '2026-04-01', ClaimBridge_Payment_Instructions::for_order( $this->order )->due_date, 'cached for a few minutes' );
+			$settings->forget();
+			$this->assertSame( '2026-03-23', ClaimBridge_Payment_Instructions::for_order( $this->order )->due_date );
+		} finally {
+			self::backend( 'PUT', '/api/v1/claim-settings', array( 'payment_terms_days' => 14 ) );
+		}
 	}
 
 	public function test_when_the_backend_cannot_be_asked_the_buyer_is_told_the_account_follows_without_a_code(): void {

@@ -129,6 +129,8 @@ class PlacementTest extends ClaimBridge_Test_Case {
 		[ $status, $error ] = $shop->store( 'POST', 'checkout', self::checkout_body( 'never.pays@example.org', 'claimbridge_invoice' ) );
 		$this->assertSame( 400, $status, wp_json_encode( $error ) );
 		$this->assertSame( 'claimbridge_payment_method_not_available', $error['code'] );
+		[ , $served ] = self::backend( 'GET', '/api/v1/checkout-settings' );
+		$this->assertSame( esc_html( $served['invoice_unavailable_message']['en'] ), $error['message'], 'the backend\'s words' );
 
 		[ $status, $order ] = $shop->store( 'POST', 'checkout', self::checkout_body( 'never.pays@example.org', 'cod' ) );
 		$this->assertSame( 200, $status, wp_json_encode( $order ) );
@@ -174,7 +176,9 @@ class PlacementTest extends ClaimBridge_Test_Case {
 			$this->assertIsArray( $result, 'wc-ajax=checkout answers JSON' );
 			$this->assertSame( $expected, $result['result'], wp_json_encode( $result ) );
 			if ( 'failure' === $expected ) {
-				$this->assertStringContainsString( 'Payment by invoice is not available for this order', $result['messages'] );
+				// The backend's words, the same Shopware shows.
+				[ , $served ] = self::backend( 'GET', '/api/v1/checkout-settings' );
+				$this->assertStringContainsString( esc_html( $served['invoice_unavailable_message']['en'] ), $result['messages'] );
 			}
 		}
 	}
