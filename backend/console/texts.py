@@ -31,7 +31,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "attention": {
             "proposals": "Übergabevorschläge, die auf Ihre Entscheidung warten: {count}",
             "payment_reviews": "Zahlungen, die auf Ihre Prüfung warten: {count}",
-            "failed_shop_updates": "Rückmeldungen an den Shop, die fehlschlagen: {count}",
+            "failed_shop_updates": "Geparkte Rückmeldungen an den Shop: {count}",
             "missing_base_rate": "Für das laufende Halbjahr fehlt der Basiszinssatz (§ 247 BGB); "
             "Mahnungen mit Zinsen werden zurückgehalten",
             "missing_payment_details": "Ihre Bankverbindung für Mahnungen fehlt",
@@ -41,6 +41,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         },
         "open_link": "Öffnen",
         "attempts": "Versuche",
+        "parked_intro": (
+            "Diese Rückmeldungen an Ihren Shop sind zu oft fehlgeschlagen oder ihre Shop-Verbindung ist nicht "
+            "aktiv. Sie sind geparkt: Nichts sendet sie, bis Sie sie erneut senden oder verwerfen."
+        ),
+        "retry_parked": "Erneut senden",
+        "discard_parked": "Verwerfen",
         "connections": "Shop-Verbindungen",
         "connection_status": {"active": "Aktiv", "pending": "Ausstehend", "disabled": "Deaktiviert"},
         "last_synced": "Zuletzt abgeglichen",
@@ -94,6 +100,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "saved": "Gespeichert.",
             "test_notice_sent": "Die Test-Mahnung wurde an {count} gesendet.",
             "reattached": "Die Daten der früheren Installation sind übernommen.",
+            "parked_retried": "Die geparkte Rückmeldung wird erneut gesendet.",
+            "parked_discarded": "Die geparkte Rückmeldung ist verworfen.",
             "nothing_selected": "Bitte wählen Sie mindestens einen Vorschlag aus.",
             "reason_required": "Bitte geben Sie einen Grund für die Ablehnung an.",
         },
@@ -392,6 +400,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "connection.disabled": "Shop-Verbindung deaktiviert",
             "connection.updated": "Shop-Verbindung geändert",
             "connection.webhook_reenabled": "Webhook im Shop wieder aktiviert",
+            "shop_outbox.discarded": "Geparkte Rückmeldung an den Shop verworfen",
+            "shop_outbox.retried": "Geparkte Rückmeldung an den Shop erneut gesendet",
             "console_link.created": "Einmal-Link zur Konsole erstellt",
             "console_link.used": "Einmal-Link zur Konsole benutzt",
             "console_session.user_named": "Shopware-Benutzer der Sitzung erkannt",
@@ -516,7 +526,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "attention": {
             "proposals": "Handover proposals waiting for your decision: {count}",
             "payment_reviews": "Payments waiting for your review: {count}",
-            "failed_shop_updates": "Updates to your shop that keep failing: {count}",
+            "failed_shop_updates": "Parked updates to your shop: {count}",
             "missing_base_rate": "The base rate (§ 247 BGB) of the current half-year is missing; notices "
             "with interest are held back",
             "missing_payment_details": "Your bank account for notices is missing",
@@ -526,6 +536,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         },
         "open_link": "Open",
         "attempts": "Attempts",
+        "parked_intro": (
+            "These updates to your shop failed too often, or their shop connection is not active. They are "
+            "parked: nothing sends them until you retry or discard them."
+        ),
+        "retry_parked": "Retry",
+        "discard_parked": "Discard",
         "connections": "Shop connections",
         "connection_status": {"active": "Active", "pending": "Pending", "disabled": "Disabled"},
         "last_synced": "Last synchronised",
@@ -579,6 +595,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "saved": "Saved.",
             "test_notice_sent": "The test notice was sent to {count}.",
             "reattached": "The earlier installation's data is taken over.",
+            "parked_retried": "The parked update is queued to be sent again.",
+            "parked_discarded": "The parked update is discarded.",
             "nothing_selected": "Select at least one proposal.",
             "reason_required": "Give a reason for rejecting.",
         },
@@ -864,6 +882,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "connection.disabled": "Shop connection disabled",
             "connection.updated": "Shop connection changed",
             "connection.webhook_reenabled": "Webhook re-enabled in the shop",
+            "shop_outbox.discarded": "Parked shop update discarded",
+            "shop_outbox.retried": "Parked shop update sent again",
             "console_link.created": "One-time console link created",
             "console_link.used": "One-time console link used",
             "console_session.user_named": "Shopware user of the session identified",

@@ -56,7 +56,7 @@ from backend.payments.views import STATEMENT_MAX_BYTES
 from backend.receivables import services as receivable_services
 from backend.receivables.states import STATES
 from backend.risk.messages import pick_language
-from backend.shop_outbox.services import parked_items
+from backend.shop_outbox import services as shop_outbox_services
 from backend.shopware import services as shopware_services
 from backend.woocommerce.services import connection_problems, webhook_health
 
@@ -348,7 +348,9 @@ def reattach_shop() -> Response:
     return _back_to(moved, "console.overview", notice="reattached")
 
 
-def _overview_with(session: ConsoleSession, *, status: int = 200, **reattach: Any) -> Response:
+def _overview_with(
+    session: ConsoleSession, *, status: int = 200, problem: str | None = None, **reattach: Any
+) -> Response:
     texts = TEXTS[session.language]
     health = [_connection_health(c) for c in services.connections_of(session.merchant_id)]
     items = services.attention_items(session.merchant_id)
@@ -367,10 +369,34 @@ def _overview_with(session: ConsoleSession, *, status: int = 200, **reattach: An
         status=status,
         items=items,
         connections=health,
-        shop_updates=parked_items(session.merchant_id, limit=20),
+        shop_updates=shop_outbox_services.parked_items(session.merchant_id, limit=20),
+        error=problem,
         problem_text=lambda problem, part: _problem_text(texts, problem, part),
         **_reattach_context(session, **reattach),
     )
+
+
+@bp.post("/shop-outbox/<string:outbox>/<int:item_id>/retry")
+def retry_parked_update(outbox: str, item_id: int) -> Response:
+    """Send a parked write to the shop again, with a fresh count of tries (the API's retry, audited alike)."""
+    return _handle_parked(shop_outbox_services.retry_parked, outbox, item_id, "parked_retried")
+
+
+@bp.post("/shop-outbox/<string:outbox>/<int:item_id>/discard")
+def discard_parked_update(outbox: str, item_id: int) -> Response:
+    """Give a parked write to the shop up for good; the audit trail keeps what it was."""
+    return _handle_parked(shop_outbox_services.discard_parked, outbox, item_id, "parked_discarded")
+
+
+def _handle_parked(action: Any, outbox: str, item_id: int, notice: str) -> Response:
+    session = _current_session()
+    try:
+        action(outbox, item_id, merchant_id=session.merchant_id, actor=session.actor)
+    except ConflictError as error:
+        db.session.rollback()
+        return _overview_with(session, problem=error.message, status=error.http_status)
+    db.session.commit()
+    return _back_to(session, "console.overview", notice=notice, _anchor="shop-updates")
 
 
 def _problem_text(texts: Mapping[str, Any], problem: Mapping[str, Any], part: str) -> str:

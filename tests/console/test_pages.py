@@ -354,6 +354,94 @@ class TestOverview:
         assert "shop answered 503" in html
         assert "https://shop.example" in html
 
+    def parked(self, merchant, shop, order_id: str = "order-1", key: str = "parked-note") -> ShopUpdate:
+        update = ShopUpdate(
+            merchant_id=merchant.id,
+            connection_id=shop.id,
+            external_order_id=order_id,
+            kind="note",
+            payload={"text": "Fall übergeben"},
+            idempotency_key=key,
+            attempts=12,
+            last_error="shop answered 503",
+            parked_at=utcnow(),
+        )
+        db.session.add(update)
+        db.session.commit()
+        return update
+
+    def test_a_parked_update_is_retried_from_the_overview_and_audited(
+        self, client, merchant, shop, console_token
+    ):
+        update = self.parked(merchant, shop)
+        token = console_token(merchant, user="Rita Retry", language="de")
+        html = page(client, token, "/console/").get_data(as_text=True)
+        assert "Geparkte Rückmeldungen an den Shop: 1" in html
+        assert f"/console/shop-outbox/shop_updates/{update.id}/retry" in html
+
+        answer = client.post(
+            f"/console/shop-outbox/shop_updates/{update.id}/retry", data={"session_token": token}
+        )
+        assert answer.status_code == 303
+        db.session.expire_all()
+        retried = db.session.get(ShopUpdate, update.id)
+        assert (retried.parked_at, retried.attempts) == (None, 0)
+        [event] = db.session.scalars(sa.select(AuditEvent).filter_by(action="shop_outbox.retried")).all()
+        assert (event.actor, event.merchant_id, event.target_id) == (
+            "Rita Retry (console, console link)",
+            merchant.id,
+            str(update.id),
+        )
+        followed = client.get(answer.headers["Location"]).get_data(as_text=True)
+        assert "Die geparkte Rückmeldung wird erneut gesendet." in followed
+        assert "Geparkte Rückmeldungen" not in followed
+
+    def test_a_parked_update_is_discarded_and_a_second_post_finds_nothing(
+        self, client, merchant, shop, console_token
+    ):
+        update = self.parked(merchant, shop)
+        token = console_token(merchant, user="Dirk Discard")
+        path = f"/console/shop-outbox/shop_updates/{update.id}/discard"
+        answer = client.post(path, data={"session_token": token})
+        assert answer.status_code == 303
+        assert db.session.get(ShopUpdate, update.id) is None
+        [event] = db.session.scalars(sa.select(AuditEvent).filter_by(action="shop_outbox.discarded")).all()
+        assert event.actor.startswith("Dirk Discard") and event.details["last_error"] == "shop answered 503"
+        assert "The parked update is discarded." in client.get(answer.headers["Location"]).get_data(
+            as_text=True
+        )
+        assert client.post(path, data={"session_token": token}).status_code == 404
+
+    def test_parked_updates_of_another_merchant_or_without_session_stay(
+        self, client, merchant, shop, create_merchant, console_token
+    ):
+        update = self.parked(merchant, shop)
+        other = create_merchant("Anderer Shop")
+        for action in ("retry", "discard"):
+            path = f"/console/shop-outbox/shop_updates/{update.id}/{action}"
+            assert client.post(path, data={"session_token": console_token(other)}).status_code == 404
+            assert client.post(path, data={}).status_code == 401
+        db.session.expire_all()
+        assert db.session.get(ShopUpdate, update.id).parked_at is not None
+        assert not db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action.like("shop_outbox.%"))
+        ).all()
+
+    def test_retrying_for_a_disabled_connection_says_why_and_keeps_it_parked(
+        self, client, merchant, shop, console_token
+    ):
+        update = self.parked(merchant, shop)
+        shop.status = "disabled"
+        db.session.commit()
+        answer = client.post(
+            f"/console/shop-outbox/shop_updates/{update.id}/retry",
+            data={"session_token": console_token(merchant)},
+        )
+        assert answer.status_code == 409
+        assert "The shop connection is disabled" in answer.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(ShopUpdate, update.id).parked_at is not None
+
     def test_nothing_to_do_says_so(self, client, merchant, shop, console_token):
         set_payment_details(merchant)
         set_rules(merchant)
