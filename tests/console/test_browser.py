@@ -17,8 +17,8 @@ from backend.audit.models import AuditEvent
 from backend.console import sessions
 from backend.dunning.claims import DebtorKind, NoticeKind
 from backend.dunning.merchant_settings import get_dunning_settings, get_schedules
-from backend.extensions import db
-from backend.handovers.models import Handover
+from backend.extensions import db, utcnow
+from backend.handovers.models import Handover, ShopUpdate
 from backend.merchants.models import Merchant
 from backend.payments.models import PaymentMatch
 from backend.payments.services import update_matching_threshold
@@ -223,6 +223,34 @@ class TestRiskDecision:
             assert any(message in row and advice in row for row in shown), (message, shown)
         assert serious_violations(page) == []
         screenshot(page, f"receivable-risk-{language}")
+        assert problems == [], problems
+
+
+class TestParkedShopUpdates:
+    def test_retry_a_parked_update_from_the_overview(self, merchant, shop, console_url, open_page):
+        update = ShopUpdate(
+            merchant_id=merchant.id,
+            connection_id=shop.id,
+            external_order_id="order-7",
+            kind="note",
+            payload={"text": "Fall übergeben"},
+            idempotency_key="parked-in-browser",
+            attempts=12,
+            last_error="shop answered 503",
+            parked_at=utcnow(),
+        )
+        db.session.add(update)
+        db.session.commit()
+        page, problems = open_page("de-DE")
+        page.goto(console_url(merchant, language="de"))
+        assert "geparkt" in page.locator("#shop-updates").inner_text()
+        assert serious_violations(page) == []
+        screenshot(page, "overview-parked-de")
+        page.get_by_role("button", name="Erneut senden order-7").click()
+        page.wait_for_url(re.compile(r"notice=parked_retried"))
+        assert page.get_by_role("status").inner_text() == "Die geparkte Rückmeldung wird erneut gesendet."
+        db.session.expire_all()
+        assert db.session.get(ShopUpdate, update.id).parked_at is None
         assert problems == [], problems
 
 
