@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
@@ -144,7 +144,7 @@ class ApiResourceProtector(ResourceProtector):
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def guarded(*args: Any, **kwargs: Any) -> Any:
-                if g.get(_TOKEN_CHECKED) is None:
+                if not request.environ.get(_TOKEN_CHECKED):
                     self.check_token(scopes)
                 return view(*args, **kwargs)
 
@@ -161,7 +161,7 @@ class ApiResourceProtector(ResourceProtector):
             self.acquire_token(scopes)
         except OAuth2Error as error:
             self.raise_error_response(error)
-        g.setdefault(_TOKEN_CHECKED, True)
+        request.environ[_TOKEN_CHECKED] = True
 
     def raise_error_response(self, error: Any) -> None:
         body = dict(error.get_body())
@@ -181,7 +181,8 @@ class ApiResourceProtector(ResourceProtector):
         raise error_class(message, code=code, headers=headers)
 
 
-_TOKEN_CHECKED = "claimbridge_token_checked"  # noqa: S105 - a flag name in flask.g, not a secret
+# Set in the request's WSGI environ (not flask.g, which an outer app context shares between requests).
+_TOKEN_CHECKED = "claimbridge.token_checked"  # noqa: S105 - a flag name, not a secret
 
 
 def _bearer_challenge(challenge: str) -> str:
@@ -200,7 +201,7 @@ def required_scopes(view: Callable[..., Any] | None) -> str | list[str] | None:
 def authenticate_request() -> None:
     """Check the bearer token of a protected view before its body or arguments are read."""
     scopes = required_scopes(current_app.view_functions.get(request.endpoint or ""))
-    if scopes is None:
+    if scopes is None or request.environ.get(_TOKEN_CHECKED):
         return
     require_oauth.check_token(scopes)
 
@@ -210,13 +211,22 @@ require_oauth = ApiResourceProtector()
 
 
 @limiter.request_filter
-def _bearer_views_skip_rate_limits() -> bool:
-    """Spare bearer-protected views the rate limiter's per-request work: none of them has a limit.
+def _valid_bearer_tokens_skip_rate_limits() -> bool:
+    """Spare requests with a valid token for a bearer-protected view the rate limiter's per-request work.
 
-    Limits guard what strangers can reach (the token endpoint, Shopware registration); an API view is reached
-    only with a valid token, and ``default_limits`` is empty. A limit put on an API view would need this lifted.
+    Limits guard what strangers can reach (the token endpoint, Shopware registration, any application-wide
+    limit); a request whose token is missing, wrong, expired or short of the view's scopes is a stranger's and
+    stays counted. The token is validated here, once: ``authenticate_request`` then finds it checked.
     """
-    return required_scopes(current_app.view_functions.get(request.endpoint or "")) is not None
+    scopes = required_scopes(current_app.view_functions.get(request.endpoint or ""))
+    if scopes is None:
+        return False
+    try:
+        require_oauth.acquire_token(scopes)
+    except OAuth2Error:
+        return False
+    request.environ[_TOKEN_CHECKED] = True
+    return True
 
 
 def init_oauth(app: Flask) -> None:

@@ -108,3 +108,38 @@ class TestRedisStore:
                 _token(down.test_client(), client_id, secret, "203.0.113.9").status_code for _ in range(4)
             ]
         assert statuses == [200, 200, 200, 429]
+
+
+class TestBearerViews:
+    """An API view is spared the limits only for a valid token; a wrong token is a stranger's and is counted."""
+
+    @pytest.fixture
+    def limited_app(self, app, database_url, tmp_path):
+        """An app with an application-wide limit of three requests a minute per address."""
+        limited = make_app(database_url, tmp_path, RATELIMIT_APPLICATION="3/minute")
+        yield limited
+        with limited.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        # The limiter is a singleton that keeps the first application limits it was given: drop them.
+        limiter.limit_manager.set_application_limits([])
+        limiter.init_app(app)
+
+    def _audit(self, client, authorization, address):
+        return client.get(
+            "/api/v1/audit-events",
+            headers={"Authorization": authorization},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
+
+    def test_an_invalid_token_is_rate_limited_and_a_valid_one_is_not(
+        self, limited_app, merchant, create_credentials
+    ):
+        client_id, secret = create_credentials(merchant, "audit:read")
+        with limited_app.app_context():
+            client = limited_app.test_client()
+            wrong = [self._audit(client, "Bearer not-a-token", "198.51.100.20") for _ in range(5)]
+            token = _token(client, client_id, secret, "203.0.113.20").get_json()["access_token"]
+            valid = [self._audit(client, f"Bearer {token}", "203.0.113.21") for _ in range(5)]
+        assert wrong == [401, 401, 401, 429, 429]
+        assert valid == [200] * 5
