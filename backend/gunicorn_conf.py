@@ -23,6 +23,10 @@ limit_request_fields = 100
 accesslog = None  # the app logs one line per request itself, with request id and merchant
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 25+ opens a control socket at one fixed path per user ($HOME/.gunicorn/gunicorn.ctl): every
+# gunicorn on the machine (other deployments, tests running side by side) would fight over it. Nothing here uses
+# gunicornc, so it is off.
+control_socket_disable = True
 
 # /metrics adds up every worker's counters through files in one directory (prometheus_client's multiprocess
 # mode). It must be named before a worker imports prometheus_client, so here, in the master; a directory the
