@@ -9,7 +9,9 @@ Measure the structure (cycles, upward imports, largest modules) with ``python sc
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,30 @@ class TestTheCheckItself:
         graph.add_import(importer="backend.extensions", imported="backend.dunning.evaluation")
         assert ("backend.extensions", "backend.dunning.evaluation") in upward_imports(graph)
         assert any("backend.extensions" in cycle for cycle in import_cycles(graph))
+
+
+def _calls(predicate) -> list[str]:
+    """Return ``path:line`` of every call in backend/ and connectors/ (migrations are frozen) that ``predicate`` picks."""
+    found = []
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted([*root.glob("backend/**/*.py"), *root.glob("connectors/**/*.py")]):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("backend/migrations/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and predicate(node):
+                found.append(f"{relative}:{node.lineno}")
+    return found
+
+
+def test_the_berlin_calendar_and_the_dialect_insert_have_one_home_each():
+    def berlin(call: ast.Call) -> bool:
+        return ast.unparse(call.func).endswith("ZoneInfo") and any(
+            isinstance(arg, ast.Constant) and arg.value == "Europe/Berlin" for arg in call.args
+        )
+
+    def dialect_insert(call: ast.Call) -> bool:
+        return ast.unparse(call.func) in ("postgresql.insert", "sqlite.insert", "pg_insert", "sqlite_insert")
+
+    assert [place.split(":")[0] for place in _calls(berlin)] == ["backend/dates.py"]
+    assert {place.split(":")[0] for place in _calls(dialect_insert)} == {"backend/extensions.py"}

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields
 
+from backend.dates import BERLIN
 from backend.orders.schemas import (
     OrderPushSchema,
     PushAddressSchema,
@@ -30,7 +30,6 @@ from backend.orders.schemas import (
 )
 from backend.untrusted import unsafe_text_problem
 
-BERLIN = ZoneInfo("Europe/Berlin")
 DEFAULT_PAYMENT_METHOD = "invoice"
 MAX_EXTERNAL_ID = 100
 

@@ -29,11 +29,10 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import allocate_ids, db, utcnow
+from backend.extensions import allocate_ids, db, dialect_insert, utcnow
 from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
@@ -63,13 +62,6 @@ PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value
 INSERT_BATCH = 1000
 STORE_BATCH = 2000  # proposals stored and applied per set of statements
 DIGEST_CHUNK = 1 << 20
-
-
-def _insert(target: Any) -> Any:
-    """Return the dialect's INSERT (both SQLite and PostgreSQL know ON CONFLICT)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(target)
-    return sqlite.insert(target)
 
 
 # -- settings ------------------------------------------------------------------------------------------------
@@ -141,7 +133,7 @@ def _record_row(merchant_id: int, transaction: BankTransaction, actor: str) -> d
 def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: str) -> dict[str, int]:
     """Insert transfers not stored yet; return the new ones' ids by transaction id."""
     table = BankTransactionRecord.__table__
-    statement = _insert(table).on_conflict_do_nothing(index_elements=["merchant_id", "transaction_id"])
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["merchant_id", "transaction_id"])
     inserted: dict[str, int] = {}
     for start in range(0, len(transactions), INSERT_BATCH):
         rows = [_record_row(merchant_id, t, actor) for t in transactions[start : start + INSERT_BATCH]]
@@ -212,7 +204,7 @@ def import_statement(
         return result
     result = import_transactions(merchant_id, parse_statement_file(source), actor=actor, progress=progress)
     db.session.execute(
-        _insert(ImportedStatement)
+        dialect_insert(ImportedStatement)
         .values(
             merchant_id=merchant_id,
             sha256=digest,
@@ -515,7 +507,7 @@ def _learn_ibans(payers: Iterable[tuple[ledger.Settled, str]]) -> None:
     }
     if rows:
         db.session.execute(
-            _insert(KnownPayerIban).on_conflict_do_nothing(
+            dialect_insert(KnownPayerIban).on_conflict_do_nothing(
                 index_elements=["merchant_id", "email_key", "iban"]
             ),
             list(rows.values()),
