@@ -69,8 +69,8 @@ class ConsoleSession:
     connection_id: int | None = None
     # Shopware: the id of the Administration user the browser named (None until it did; see name_shopware_user).
     shop_user_id: str | None = None
-    # Shopware: the origin the Administration ran on when it opened the signed module URL (its Referer), which
-    # may frame this session's pages besides the shop URLs (an Administration on a host of its own).
+    # Shopware: the origin the Administration ran on when it opened the signed module URL (its Referer), when
+    # the merchant confirmed it for the shop: it may frame this session's pages besides the shop URLs.
     frame_origin: str | None = None
     # A random key all tokens of this session share: naming its user is recorded against it (ConsoleSessionNaming).
     key: str = ""
@@ -231,15 +231,21 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
-def frame_origins(merchant_id: int, session: ConsoleSession | None = None) -> list[str]:
-    """Return the origins allowed to frame the merchant's console: its shops, and the session's Administration."""
+def frame_origins(
+    merchant_id: int, session: ConsoleSession | None = None, *, admin_origin: str | None = None
+) -> list[str]:
+    """Return the origins allowed to frame the merchant's console: its shops, and the session's Administration.
+
+    ``admin_origin`` is the Administration origin the merchant confirmed for the session's shop, now: the
+    session's own counts only while it is that one (taking the address back ends it for running sessions).
+    """
     urls = db.session.scalars(
         sa.select(ShopConnection.shop_url).where(
             ShopConnection.merchant_id == merchant_id, ShopConnection.status != "disabled"
         )
     )
     origins = {origin for origin in map(origin_of, urls) if origin}
-    if session is not None and session.frame_origin:
+    if session is not None and session.frame_origin and session.frame_origin == admin_origin:
         origins.add(session.frame_origin)
     return sorted(origins)
 

@@ -268,7 +268,15 @@ TEXTS: dict[str, dict[str, Any]] = {
             "dunning": "Mahnlauf",
             "handover": "Übergabe an das Inkasso",
             "creditor": "Gläubigerdaten und E-Mail",
+            "shopware": "Shopware-Administration",
         },
+        "admin_address_intro": (
+            "Läuft die Shopware-Administration unter einer anderen Adresse als der Shop, tragen Sie sie hier ein: "
+            "Nur dann zeigt sie ClaimBridge an. Andere Seiten dürfen ClaimBridge nicht einbetten."
+        ),
+        "admin_address": "Adresse der Administration für {shop}",
+        "admin_address_help": "Zum Beispiel https://admin.example.com; leer lassen, wenn sie unter der Shop-Adresse läuft.",
+        "admin_address_none": "Kein Shopware-Shop verbunden.",
         "policy_intro": (
             "Jedes Signal, das zutrifft, addiert sein Gewicht zur Punktzahl (höchstens 100). Die Punktzahl erklärt "
             "die Entscheidung; sie ist keine Ausfallwahrscheinlichkeit."
@@ -760,7 +768,15 @@ TEXTS: dict[str, dict[str, Any]] = {
             "dunning": "Dunning",
             "handover": "Handover to collection",
             "creditor": "Creditor data and e-mail",
+            "shopware": "Shopware Administration",
         },
+        "admin_address_intro": (
+            "If the Shopware Administration runs at another address than the shop, enter it here: only then does "
+            "it show ClaimBridge. Other pages may not embed ClaimBridge."
+        ),
+        "admin_address": "Administration address for {shop}",
+        "admin_address_help": "For example https://admin.example.com; leave empty when it runs at the shop's address.",
+        "admin_address_none": "No Shopware shop is connected.",
         "policy_intro": (
             "Every signal that fires adds its weight to the score (at most 100). The score explains the decision; "
             "it is not a probability of default."

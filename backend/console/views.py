@@ -22,6 +22,7 @@ from backend.audit import services as audit_services
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.console import services, sessions
 from backend.console.blueprint import blp, bp
+from backend.console.forms import error_map
 from backend.console.schemas import (
     ConsoleSessionRequestSchema,
     ConsoleSessionSchema,
@@ -45,7 +46,7 @@ from backend.dates import berlin_today
 from backend.dunning import test_notice
 from backend.dunning.merchant_settings import NOTICE_LANGUAGES
 from backend.dunning.schedule import Channel
-from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundError
+from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundError, UserValueError
 from backend.extensions import db
 from backend.handovers import decisions
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
@@ -165,7 +166,17 @@ def _page(
         notice=notice.format(count=request.args.get("count", "")) if notice else None,
         **context,
     )
-    origins = sessions.frame_origins(session.merchant_id, session) if session is not None else []
+    origins = (
+        sessions.frame_origins(
+            session.merchant_id,
+            session,
+            admin_origin=shopware_services.admin_origin_of(session.connection_id)
+            if session.frame_origin
+            else None,
+        )
+        if session is not None
+        else []
+    )
     return _secure(Response(html, status=status, mimetype="text/html"), nonce, origins)
 
 
@@ -801,7 +812,7 @@ def audit_page() -> Response:
 
 # -- settings ------------------------------------------------------------------------------------------------
 
-SETTINGS_SECTIONS = ("policy", "dunning", "handover", "creditor")
+SETTINGS_SECTIONS = ("policy", "dunning", "handover", "creditor", "shopware")
 
 
 def _settings_page(
@@ -830,6 +841,10 @@ def _settings_page(
         channels=[channel.value for channel in Channel],
         agencies=AGENCY_KINDS,
         notice_languages=NOTICE_LANGUAGES,
+        admin_addresses=[
+            (connection, (posted or {}).get("shopware", {}).get(str(connection.id), origin))
+            for connection, origin in shopware_services.admin_addresses(session.merchant_id)
+        ],
     )
 
 
@@ -837,6 +852,8 @@ def _save_settings(
     session: ConsoleSession, section: str, *, check_only: bool = False
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """Run the section's service with the posted values; return its field errors and what was posted."""
+    if section == "shopware":
+        return _save_admin_addresses(session)
     try:
         posted = services.save_settings(
             session.merchant_id, section, request.form, actor=session.actor, check_only=check_only
@@ -844,6 +861,21 @@ def _save_settings(
     except services.SettingsRejected as rejected:
         db.session.rollback()
         return rejected.errors, rejected.posted
+    return {}, posted
+
+
+def _save_admin_addresses(session: ConsoleSession) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Confirm the Administration address of each of the merchant's Shopware shops, as the form says."""
+    addresses = {
+        connection.id: request.form.get(f"admin_address/{connection.id}", "")[:500]
+        for connection, _ in shopware_services.admin_addresses(session.merchant_id)
+    }
+    posted = {str(key): value for key, value in addresses.items()}
+    try:
+        shopware_services.set_admin_addresses(session.merchant_id, addresses, actor=session.actor)
+    except UserValueError as error:
+        db.session.rollback()
+        return error_map(error.details), posted
     return {}, posted
 
 

@@ -40,6 +40,9 @@ class ShopwareShop(db.Model):
     app_version: Mapped[str | None] = mapped_column(sa.String(50))
     shopware_version: Mapped[str | None] = mapped_column(sa.String(50))
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The origin of the shop's Administration when it runs on a host of its own, as the merchant confirmed it
+    # in the console's settings: the only origin besides the shop's that may frame the console (its Referer).
+    admin_origin: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

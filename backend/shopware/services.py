@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from backend.audit.services import record_event
+from backend.console.sessions import origin_of
 from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret, secret_matches
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
@@ -613,6 +614,77 @@ def retired_shop_of(merchant_id: int) -> ShopwareShop | None:
         .order_by(ShopwareShop.id.desc())
         .limit(1)
     )
+
+
+def admin_addresses(merchant_id: int) -> list[tuple[ShopConnection, str | None]]:
+    """Return the merchant's Shopware connections with the Administration origin confirmed for each."""
+    rows = db.session.execute(
+        sa.select(ShopConnection, ShopwareShop.admin_origin)
+        .join(ShopwareShop, ShopwareShop.connection_id == ShopConnection.id)
+        .where(ShopConnection.merchant_id == merchant_id, ShopwareShop.app_state != "deleted")
+        .order_by(ShopConnection.id)
+    )
+    return [(connection, origin) for connection, origin in rows]
+
+
+def admin_origin_of(connection_id: int | None) -> str | None:
+    """Return the Administration origin the merchant confirmed for a Shopware connection, if any."""
+    if connection_id is None:
+        return None
+    return db.session.scalar(
+        sa.select(ShopwareShop.admin_origin).where(ShopwareShop.connection_id == connection_id)
+    )
+
+
+def set_admin_addresses(merchant_id: int, addresses: dict[int, str], *, actor: str) -> None:
+    """Confirm (or, with an empty address, forget) the Administration origin of the merchant's Shopware shops.
+
+    Only an http(s) origin is kept; a shop's own origin needs no confirming. Raise UserValueError naming each
+    field (``/admin_address/<connection id>``) whose address is not one.
+    """
+    shops = {
+        shop.connection_id: shop
+        for shop in db.session.scalars(
+            sa.select(ShopwareShop)
+            .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
+            .where(ShopConnection.merchant_id == merchant_id)
+        )
+    }
+    problems: dict[str, list[str]] = {}
+    for connection_id, address in addresses.items():
+        shop = shops.get(connection_id)
+        if shop is None:
+            raise NotFoundError("no such Shopware connection")
+        origin = origin_of(address.strip()) if address.strip() else None
+        if address.strip() and (origin is None or len(origin) > 300):
+            problems[f"/admin_address/{connection_id}"] = [
+                "give the address the Administration opens at, such as https://admin.example.com"
+            ]
+            continue
+        if origin == shop.admin_origin:
+            continue
+        record_event(
+            "shopware.admin_address_set",
+            actor=actor,
+            merchant_id=merchant_id,
+            target_type="shop_connection",
+            target_id=connection_id,
+            details={"before": shop.admin_origin, "after": origin},
+        )
+        shop.admin_origin = origin
+    if problems:
+        raise UserValueError("an Administration address is not valid", details=problems)
+    db.session.flush()
+
+
+def confirmed_frame_origin(shop: ShopwareShop, referer: str | None) -> str | None:
+    """Return the Referer's origin when the merchant confirmed it as this shop's Administration, else None.
+
+    Any page may link to a signed module URL it got hold of; only a confirmed origin may then frame the console
+    (the shop's own origins always may: ``console.sessions.frame_origins``).
+    """
+    origin = origin_of(referer)
+    return origin if origin is not None and origin == shop.admin_origin else None
 
 
 def has_receivables(merchant_id: int) -> bool:

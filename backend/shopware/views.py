@@ -180,9 +180,9 @@ def admin_handovers() -> Response:
         language=console_sessions.language_for(page.user_language),
         channel=console_sessions.CHANNEL_SHOPWARE,
         connection_id=connection.id,
-        # The browser names the page that framed this signed URL: the Administration, wherever it is served
-        # (it may run on a host other than the shop URL). Only an origin is kept, for this session's CSP.
-        frame_origin=request.headers.get("Referer"),
+        # The browser names the page that framed this signed URL. An Administration on a host other than the
+        # shop's may frame the console only once the merchant confirmed its origin; any other page may not.
+        frame_origin=services.confirmed_frame_origin(shop, request.headers.get("Referer")),
     )
     # order_ids is part of the query the shop signed (the action button's modal URL), so it is trusted.
     response = redirect(entry_url(session, _order_ids(request.args.get(ORDER_IDS_PARAMETER))), code=303)

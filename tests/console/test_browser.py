@@ -24,6 +24,7 @@ from backend.payments.models import PaymentMatch
 from backend.payments.services import update_matching_threshold
 from backend.receivables.models import Receivable
 from backend.risk.messages import advice_for, message_for
+from backend.shopware.services import set_admin_addresses
 from tests.console.conftest import screenshot, serious_violations
 from tests.factories import make_connection, make_receivable
 from tests.fakes.server import FakeServer
@@ -302,9 +303,21 @@ ADMIN_USER = {
 
 class TestInsideShopware:
     def open_module(
-        self, app, live_server_url, open_page, propose, monkeypatch, host, shop_url=None, **admin
+        self,
+        app,
+        live_server_url,
+        open_page,
+        propose,
+        monkeypatch,
+        host,
+        shop_url=None,
+        confirm_admin=False,
+        **admin,
     ):
-        """Register a shop whose Administration runs on ``host``, propose a handover, open the module."""
+        """Register a shop whose Administration runs on ``host``, propose a handover, open the module.
+
+        ``confirm_admin``: the merchant confirmed ``host`` as the Administration's address in the settings.
+        """
         monkeypatch.setitem(app.config, "CLAIMBRIDGE_SHOPWARE_APP_SECRET", APP_SECRET)
         # The shop registers through WSGI (its server-to-server part is not under test here); the browser
         # loads the module over HTTP from the Administration's page on another origin.
@@ -313,6 +326,9 @@ class TestInsideShopware:
         )
         shop.register()
         connection = stored_shop(shop.shop_id).connection
+        if confirm_admin:
+            set_admin_addresses(connection.merchant_id, {connection.id: host.url}, actor="test")
+            db.session.commit()
         handover = propose(connection, "0190d1e3b4a5c6d7e8f9a0b1c2d3e4f5")
         host.page = shop.administration_page(live_server_url, user_language="de-DE", **admin)
         page, problems = open_page("de-DE")
@@ -392,6 +408,7 @@ class TestInsideShopware:
             monkeypatch,
             host,
             shop_url="https://shop.example",
+            confirm_admin=True,
             user=ADMIN_USER,
             app_privileges=manifest_privileges(),
         )

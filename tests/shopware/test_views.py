@@ -595,18 +595,36 @@ class TestAdminPage:
         assert page.header("Cache-Control") == "no-store"
 
     @pytest.mark.parametrize(
-        ("referer", "allowed"),
+        ("referer", "confirmed", "allowed"),
         [
-            ("https://admin.shop.example/admin#/sw/order/index", "https://admin.shop.example"),
-            ("https://admin.shop.example:8443/admin", "https://admin.shop.example:8443"),
-            ("*", None),
-            ("https://*.example/admin", None),
-            ("javascript:alert(1)", None),
-            (None, None),
+            (
+                "https://admin.shop.example/admin#/sw/order/index",
+                "https://admin.shop.example",
+                "https://admin.shop.example",
+            ),
+            (
+                "https://admin.shop.example:8443/admin",
+                "https://admin.shop.example:8443",
+                "https://admin.shop.example:8443",
+            ),
+            # Any page that got hold of a signed module URL names itself; unconfirmed, it may not frame.
+            ("https://evil.example/admin", None, None),
+            ("https://evil.example/admin", "https://admin.shop.example", None),
+            ("https://admin.shop.example:8443/admin", "https://admin.shop.example", None),
+            ("*", None, None),
+            ("https://*.example/admin", None, None),
+            ("javascript:alert(1)", None, None),
+            (None, "https://admin.shop.example", None),
         ],
     )
-    def test_an_administration_on_another_host_may_frame_its_session_only(self, shop, referer, allowed):
-        """The Administration may run on a host other than the shop URL; the browser says which (Referer)."""
+    def test_an_administration_on_another_host_may_frame_its_session_only_when_confirmed(
+        self, shop, referer, confirmed, allowed
+    ):
+        """The Administration may run on a host other than the shop URL, once the merchant confirmed it."""
+        connection = stored_shop(shop.shop_id).connection
+        if confirmed:
+            services.set_admin_addresses(connection.merchant_id, {connection.id: confirmed}, actor="test")
+            db.session.commit()
         headers = {"Referer": referer} if referer else {}
         location, session = self.console_session(shop.send(ShopRequest("GET", shop.iframe_path(), headers)))
         assert session.frame_origin == allowed
@@ -617,6 +635,46 @@ class TestAdminPage:
             session.merchant_id, user_name="Anna", language="de", channel=console_sessions.CHANNEL_LINK
         )
         assert console_sessions.frame_origins(session.merchant_id, other) == ["https://shop.example"]
+
+    @pytest.mark.parametrize("language", ["de", "en"])
+    def test_the_merchant_confirms_the_administration_address_in_the_settings(self, client, shop, language):
+        connection = stored_shop(shop.shop_id).connection
+        token = console_sessions.start_session(
+            connection.merchant_id, user_name="Anna", language=language, channel=console_sessions.CHANNEL_LINK
+        ).token
+        page = client.get("/console/settings", query_string={"session_token": token}).get_data(as_text=True)
+        label = {"de": "Adresse der Administration für", "en": "Administration address for"}[language]
+        assert f"{label} https://shop.example" in page
+        field = f"admin_address/{connection.id}"
+        refused = client.post("/console/settings/shopware", data={"session_token": token, field: "ftp://x"})
+        assert refused.status_code == 422
+        assert stored_shop(shop.shop_id).admin_origin is None
+        saved = client.post(
+            "/console/settings/shopware",
+            data={"session_token": token, field: "https://admin.shop.example/admin#/sw/dashboard"},
+        )
+        assert saved.status_code == 303
+        db.session.expire_all()
+        assert stored_shop(shop.shop_id).admin_origin == "https://admin.shop.example"
+        assert "shopware.admin_address_set" in audit_actions(connection.merchant_id)
+        page = client.get("/console/settings", query_string={"session_token": token}).get_data(as_text=True)
+        assert 'value="https://admin.shop.example"' in page
+
+    def test_taking_the_administration_address_back_ends_its_framing(self, shop):
+        connection = stored_shop(shop.shop_id).connection
+        services.set_admin_addresses(
+            connection.merchant_id, {connection.id: "https://admin.shop.example/admin"}, actor="test"
+        )
+        db.session.commit()
+        headers = {"Referer": "https://admin.shop.example/admin"}
+        _, session = self.console_session(shop.send(ShopRequest("GET", shop.iframe_path(), headers)))
+        page = f"/console/?session_token={session.token}"
+        policy = shop.send(ShopRequest("GET", page, {})).header("Content-Security-Policy")
+        assert policy.split("frame-ancestors ", 1)[1] == "https://admin.shop.example https://shop.example"
+        services.set_admin_addresses(connection.merchant_id, {connection.id: ""}, actor="test")
+        db.session.commit()
+        policy = shop.send(ShopRequest("GET", page, {})).header("Content-Security-Policy")
+        assert policy.split("frame-ancestors ", 1)[1] == "https://shop.example"
 
     def test_english_for_other_languages(self, shop):
         _, session = self.console_session(shop.open_iframe(user_language="en-GB"))
