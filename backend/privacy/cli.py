@@ -12,7 +12,13 @@ from backend.audit.services import record_event
 from backend.errors import AppError
 from backend.extensions import db
 from backend.privacy import services
-from backend.privacy.schemas import BuyerExportSchema, DataSubjectSchema, ErasureReportSchema
+from backend.privacy.schemas import (
+    REFERENCE_RULE,
+    BuyerExportSchema,
+    DataSubjectSchema,
+    ErasureReportSchema,
+    is_reference,
+)
 
 
 def _checked(email: str) -> str:
@@ -21,6 +27,13 @@ def _checked(email: str) -> str:
         return DataSubjectSchema().load({"email": email})["email"]
     except ValidationError as error:
         raise click.BadParameter("not an e-mail address", param_hint="--email") from error
+
+
+def _reference(value: str) -> str:
+    """Return ``--by`` if it is a short reference; the audit trail takes no free text (the API's rule)."""
+    if not is_reference(value):
+        raise click.BadParameter(REFERENCE_RULE)
+    return value
 
 
 @click.group("privacy")
@@ -52,7 +65,12 @@ def export_command(merchant_id: int, email: str) -> None:
 @privacy.command("erase")
 @click.option("--merchant", "merchant_id", type=int, required=True)
 @click.option("--email", required=True, help="the buyer's e-mail address")
-@click.option("--by", required=True, help="who handles the request (audited)")
+@click.option(
+    "--by",
+    required=True,
+    callback=lambda _ctx, _param, value: _reference(value),
+    help="a reference for the request, e.g. its ticket id (audited; A-Z a-z 0-9 . _ : -, up to 64)",
+)
 @click.confirmation_option(prompt="Erase this buyer's data? Open claims and accounting records are kept.")
 @with_appcontext
 def erase_command(merchant_id: int, email: str, by: str) -> None:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 MONEY = {"as_string": True, "places": 2}
+REFERENCE = r"[A-Za-z0-9._:-]{1,64}"
+REFERENCE_RULE = "Use a reference such as a ticket id: 1-64 of A-Z a-z 0-9 . _ : -"
+
+
+def is_reference(value: str) -> bool:
+    """Return whether ``value`` is a short reference (a ticket id, a staff handle), not free text."""
+    return re.fullmatch(REFERENCE, value) is not None
+
+
+def _reference(value: str) -> None:
+    if not is_reference(value):
+        raise ValidationError(REFERENCE_RULE)
 
 
 class DataSubjectSchema(Schema):
@@ -12,7 +26,12 @@ class DataSubjectSchema(Schema):
 
 
 class ErasureRequestSchema(DataSubjectSchema):
-    by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # A reference (ticket id, staff handle), never free text: it goes into the append-only audit trail.
+    by = fields.String(
+        required=True,
+        validate=_reference,
+        metadata={"pattern": f"^{REFERENCE}$"},
+    )
 
 
 class HistoryEntrySchema(Schema):
@@ -108,6 +127,20 @@ class OverrideExportSchema(Schema):
     created_at = fields.DateTime()
 
 
+class DunningBuyerStopExportSchema(Schema):
+    reason = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+
+
+class GatewayDecisionExportSchema(Schema):
+    customer_id = fields.String(allow_none=True)
+    order_id = fields.String(allow_none=True)
+    amount = fields.Decimal(allow_none=True, **MONEY)
+    hidden = fields.List(fields.String())
+    created_at = fields.DateTime()
+
+
 class KnownIbanSchema(Schema):
     iban = fields.String()
     learned_at = fields.DateTime()
@@ -121,11 +154,14 @@ class BuyerExportSchema(Schema):
     credit_reports = fields.List(fields.Nested(CreditReportExportSchema))
     overrides = fields.List(fields.Nested(OverrideExportSchema))
     known_payer_ibans = fields.List(fields.Nested(KnownIbanSchema))
+    dunning_buyer_stops = fields.List(fields.Nested(DunningBuyerStopExportSchema))
+    shopware_gateway_decisions = fields.List(fields.Nested(GatewayDecisionExportSchema))
     retention = fields.List(fields.String())
 
 
 class ErasureReportSchema(Schema):
     deleted = fields.Dict(keys=fields.String(), values=fields.Integer())
+    blanked = fields.Dict(keys=fields.String(), values=fields.Integer())
     pseudonymised_receivables = fields.List(fields.String())
     kept_open_claims = fields.List(fields.String())
     kept = fields.List(fields.String())

@@ -15,21 +15,27 @@ What an erasure keeps, and why:
 - **Dunning notices** keep channel, dates and the content hash (business letters, § 257(1) No. 3 HGB); they
   hold no address. **Bank transactions** matched to the buyer's receivables are booking vouchers (§ 147 AO)
   and follow the bank-transaction retention (``payments/retention.py``).
+- **The merchant's "never offer invoice" block** for the e-mail stays, as the keyed hash only and without its
+  note: the merchant's legitimate interest in not giving a known non-payer credit again outweighs (Art. 21(1),
+  Art. 17(1)(c) GDPR) and defends its claims (Art. 17(3)(e)). **A dunning stop** for the buyer stays without
+  its reason: deleting it would start dunning the buyer again.
 - **The audit trail** is append-only and holds who did what, not the buyer's contact data.
 
-Deleted: the buyer's risk checks (with raw checkout data and every identity hash), credit reports fetched for
-them, the merchant's overrides for the e-mail, and payer IBANs learned from their payments.
+Deleted: the buyer's risk checks (with raw checkout data and every identity hash) and the Shopware checkout
+decisions made from them, credit reports fetched for them, the merchant's other overrides for the e-mail, and
+payer IBANs learned from their payments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from backend.audit.services import record_event
-from backend.dunning.models import DunningNotice
+from backend.dunning.models import DunningBuyerStop, DunningNotice
 from backend.errors import UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.models import Handover
@@ -70,7 +76,16 @@ KEPT = (
     "receivables: accounting records (§ 147 AO, § 257 HGB, § 14(4) UStG; Art. 17(3)(b) GDPR)",
     "dunning notices' dates, channel and content hash (business letters, § 257(1) No. 3 HGB)",
     "bank transactions until their retention ends (booking vouchers, § 147 AO)",
+    "the merchant's block on offering invoice to the buyer, as a keyed hash of the e-mail without its note: "
+    "legitimate interest in not giving a known non-payer credit again (Art. 21(1), Art. 17(1)(c) and (3)(e) GDPR)",
+    "a dunning stop for the buyer, without its reason, so dunning does not start again",
 )
+# Rows a higher layer (a shop protocol) keeps for a buyer's risk checks, by export name: a function returning
+# them for the checks' ids. They go with the checks (ON DELETE CASCADE); see ``register_check_linked_data``.
+CheckLinkedRows = Callable[[list[str]], list[dict[str, Any]]]
+CHECK_LINKED_DATA: dict[str, CheckLinkedRows] = {}
+# A block that keeps a known non-payer from paying on invoice again; it survives an erasure (see KEPT).
+BLOCKING_MODE = "never_allow"
 CHECK_FIELDS = (
     "id",
     "created_at",
@@ -85,6 +100,11 @@ CHECK_FIELDS = (
     "bureau",
     "raw_input",
 )
+
+
+def register_check_linked_data(name: str, rows: CheckLinkedRows) -> None:
+    """Add rows that a buyer's risk checks own to the export (Art. 15) and the erasure report."""
+    CHECK_LINKED_DATA[name] = rows
 
 
 def email_key(email: str) -> str:
@@ -183,6 +203,13 @@ def export_buyer(merchant_id: int, email: str) -> dict[str, Any]:
                 sa.select(BuyerOverride).filter_by(merchant_id=merchant_id, key_kind="email", key_hash=key)
             )
         ],
+        "dunning_buyer_stops": [
+            _columns(stop, "reason", "created_by", "created_at")
+            for stop in db.session.scalars(
+                sa.select(DunningBuyerStop).filter_by(merchant_id=merchant_id, email_key=key)
+            )
+        ],
+        **{name: rows([check.id for check in checks]) for name, rows in CHECK_LINKED_DATA.items()},
         "retention": list(KEPT),
         "known_payer_ibans": [
             _columns(row, "iban", "learned_at")
@@ -208,23 +235,36 @@ def erase_buyer(merchant_id: int, email: str, *, actor: str) -> dict[str, Any]:
             continue
         ledger.erase_buyer_contact(receivable, actor=actor)
         pseudonymised.append(receivable.number)
+    override = (
+        BuyerOverride.merchant_id == merchant_id,
+        BuyerOverride.key_kind == "email",
+        BuyerOverride.key_hash == key,
+    )
+    blanked = {
+        "blocking_override_notes": _blank(
+            BuyerOverride, "note", *override, BuyerOverride.mode == BLOCKING_MODE
+        ),
+        "dunning_stop_reasons": _blank(
+            DunningBuyerStop,
+            "reason",
+            DunningBuyerStop.merchant_id == merchant_id,
+            DunningBuyerStop.email_key == key,
+        ),
+    }
     deleted = {
+        **{name: len(rows([check.id for check in checks])) for name, rows in CHECK_LINKED_DATA.items()},
         "risk_checks": _delete(RiskCheck, RiskCheck.merchant_id == merchant_id, RiskCheck.email_key == key),
         "credit_reports": _delete(
             CreditReport, CreditReport.merchant_id == merchant_id, CreditReport.identity_key.in_(name_keys)
         ),
-        "overrides": _delete(
-            BuyerOverride,
-            BuyerOverride.merchant_id == merchant_id,
-            BuyerOverride.key_kind == "email",
-            BuyerOverride.key_hash == key,
-        ),
+        "overrides": _delete(BuyerOverride, *override, BuyerOverride.mode != BLOCKING_MODE),
         "known_payer_ibans": _delete(
             KnownPayerIban, KnownPayerIban.merchant_id == merchant_id, KnownPayerIban.email_key == key
         ),
     }
     report = {
         "deleted": deleted,
+        "blanked": blanked,
         "pseudonymised_receivables": pseudonymised,
         "kept_open_claims": kept_open,
         "kept": list(KEPT),
@@ -243,3 +283,8 @@ def erase_buyer(merchant_id: int, email: str, *, actor: str) -> dict[str, Any]:
 
 def _delete(model: Any, *conditions: sa.ColumnElement[bool]) -> int:
     return db.session.execute(sa.delete(model).where(*conditions)).rowcount
+
+
+def _blank(model: Any, column: str, *conditions: sa.ColumnElement[bool]) -> int:
+    """Empty a free-text column of the rows an erasure keeps; return how many rows it kept."""
+    return db.session.execute(sa.update(model).where(*conditions).values({column: ""})).rowcount

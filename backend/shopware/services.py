@@ -26,6 +26,7 @@ from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, ShopConnection
 from backend.merchants.services import create_merchant
 from backend.orders.services import request_order_sync
+from backend.privacy.services import register_check_linked_data
 from backend.receivables.models import Receivable
 from backend.receivables.states import State
 from backend.risk.models import RiskCheck, RiskPolicyRecord
@@ -818,3 +819,17 @@ def reattach_retired_shop(
     db.session.flush()
     logger.info("shopware shop-id %s: retired shop %s reattached by %s", shop_id, old.id, actor)
     return old
+
+
+def _gateway_decisions_of(check_ids: list[str]) -> list[dict[str, Any]]:
+    """Return the checkout decisions made from these risk checks, with the shop's customer id (Art. 15 GDPR)."""
+    decisions = db.session.scalars(
+        sa.select(ShopwareGatewayDecision)
+        .where(ShopwareGatewayDecision.risk_check_id.in_(check_ids))
+        .order_by(ShopwareGatewayDecision.id)
+    )
+    fields = ("customer_id", "order_id", "amount", "hidden", "created_at")
+    return [{name: getattr(decision, name) for name in fields} for decision in decisions]
+
+
+register_check_linked_data("shopware_gateway_decisions", _gateway_decisions_of)

@@ -8,12 +8,14 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.dates import berlin_today
-from backend.extensions import db
+from backend.dunning.models import DunningBuyerStop
+from backend.extensions import db, utcnow
 from backend.payments.models import KnownPayerIban
 from backend.privacy.services import email_key
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.risk.models import BuyerOverride, RiskCheck
+from backend.shopware.models import ShopwareGatewayDecision
 from connectors.shops.base import Address, OrderState
 from tests.factories import make_connection, make_receivable, shop_order, upsert
 from tests.risk.conftest import CLEAN_PAYLOAD
@@ -96,13 +98,14 @@ def test_export_holds_everything_on_the_buyer_and_nothing_else(client, anna):
 def test_erasure_keeps_open_claims_and_accounting_records_and_removes_the_rest(client, db, anna):
     headers, other = anna
     response = client.post(
-        "/api/v1/privacy/buyer-erasure", json={"email": ANNA, "by": "Datenschutz Team"}, headers=headers
+        "/api/v1/privacy/buyer-erasure", json={"email": ANNA, "by": "DSR-2026-17"}, headers=headers
     )
     assert response.status_code == 200, response.get_json()
     report = response.get_json()
     assert report["pseudonymised_receivables"] == ["RE-o-paid"]
     assert report["kept_open_claims"] == ["RE-o-open"]
     assert report["deleted"] == {
+        "shopware_gateway_decisions": 0,
         "risk_checks": 1,
         "credit_reports": 0,
         "overrides": 1,
@@ -126,7 +129,8 @@ def test_erasure_keeps_open_claims_and_accounting_records_and_removes_the_rest(c
     assert elsewhere.merchant_id == other.id and elsewhere.buyer["email"] == ANNA
 
     audit = db.session.scalar(sa.select(AuditEvent).filter_by(action="privacy.buyer_erased"))
-    assert "Datenschutz Team" in audit.actor and "anna" not in json.dumps(audit.details).lower()
+    assert report["blanked"] == {"blocking_override_notes": 0, "dunning_stop_reasons": 0}
+    assert "DSR-2026-17" in audit.actor and "anna" not in json.dumps(audit.details).lower()
 
     # The shop still has the order: the next sync must not bring the contact data back.
     upsert(make_connection_of(paid), settled_order())
@@ -135,6 +139,68 @@ def test_erasure_keeps_open_claims_and_accounting_records_and_removes_the_rest(c
 
     again = client.post("/api/v1/privacy/buyer-export", json={"email": ANNA}, headers=headers).get_json()
     assert [r["number"] for r in again["receivables"]] == ["RE-o-open"] and again["risk_checks"] == []
+
+
+class TestWhatErasureKeepsAndExportShows:
+    """A block on a known non-payer and a dunning stop outlive an erasure without their free text."""
+
+    @pytest.fixture
+    def blocked(self, db, merchant, anna):
+        """Anna blocked from invoice and exempt from dunning, each with a note; a Shopware checkout decision."""
+        key = email_key(ANNA)
+        db.session.execute(sa.delete(BuyerOverride))
+        db.session.add(
+            BuyerOverride(
+                merchant_id=merchant.id,
+                key_kind="email",
+                key_hash=key,
+                mode="never_allow",
+                note="Zahlt nie, zwei Inkassofälle 2025",
+                created_by="anna",
+            )
+        )
+        db.session.add(
+            DunningBuyerStop(
+                merchant_id=merchant.id, email_key=key, reason="Pflegefall in der Familie", created_by="ben"
+            )
+        )
+        check = db.session.scalar(sa.select(RiskCheck))
+        db.session.add(
+            ShopwareGatewayDecision(
+                key_digest="d" * 64,
+                connection_id=make_connection(merchant, url="https://sw.example").id,
+                risk_check_id=check.id,
+                customer_id="sw-customer-4711",
+                hidden=[],
+                expires_at=utcnow() + timedelta(minutes=30),
+            )
+        )
+        db.session.commit()
+        return anna[0]
+
+    def test_export_shows_dunning_stops_and_checkout_decisions(self, client, blocked):
+        body = client.post("/api/v1/privacy/buyer-export", json={"email": ANNA}, headers=blocked).get_json()
+        assert [stop["reason"] for stop in body["dunning_buyer_stops"]] == ["Pflegefall in der Familie"]
+        assert [d["customer_id"] for d in body["shopware_gateway_decisions"]] == ["sw-customer-4711"]
+        assert body["overrides"][0]["note"] == "Zahlt nie, zwei Inkassofälle 2025"
+
+    def test_erasure_keeps_the_block_and_the_stop_without_their_text(self, client, db, blocked):
+        response = client.post(
+            "/api/v1/privacy/buyer-erasure", json={"email": ANNA, "by": "DSR-18"}, headers=blocked
+        )
+        assert response.status_code == 200, response.get_json()
+        report = response.get_json()
+        assert report["deleted"]["overrides"] == 0 and report["deleted"]["shopware_gateway_decisions"] == 1
+        assert report["blanked"] == {"blocking_override_notes": 1, "dunning_stop_reasons": 1}
+        assert any("non-payer" in line for line in report["kept"])
+        block = db.session.scalar(sa.select(BuyerOverride))
+        assert (block.mode, block.note, block.key_hash) == ("never_allow", "", email_key(ANNA))
+        assert db.session.scalar(sa.select(DunningBuyerStop.reason)) == ""
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareGatewayDecision)) == 0
+        # The known non-payer cannot pay on invoice again after the erasure.
+        again = client.post("/api/v1/risk-checks", json=CLEAN_PAYLOAD, headers=blocked).get_json()
+        assert again["decision"] != "accept"
+        assert "override_never_allow" in json.dumps(again)
 
 
 def make_connection_of(receivable):
@@ -147,6 +213,10 @@ def make_connection_of(receivable):
         ("/api/v1/privacy/buyer-export", {"email": "not-an-address"}, "/email"),
         ("/api/v1/privacy/buyer-erasure", {"email": ANNA}, "/by"),
         ("/api/v1/privacy/buyer-erasure", {"email": ANNA, "by": ""}, "/by"),
+        # Free text would stay in the append-only audit trail: only a short reference is taken.
+        ("/api/v1/privacy/buyer-erasure", {"email": ANNA, "by": "Anna Schmidt, called on Monday"}, "/by"),
+        ("/api/v1/privacy/buyer-erasure", {"email": ANNA, "by": "T-1\n"}, "/by"),
+        ("/api/v1/privacy/buyer-erasure", {"email": ANNA, "by": "T" * 65}, "/by"),
     ],
 )
 def test_bad_requests_are_422_naming_the_field(client, merchant, auth_headers, path, body, field):
@@ -167,6 +237,18 @@ class TestCli:
         exported = run("privacy", "export", "--merchant", str(merchant.id), "--email", ANNA)
         assert exported.exit_code == 0, exported.output
         assert len(json.loads(exported.output)["receivables"]) == 2
+        free_text = run(
+            "privacy",
+            "erase",
+            "--merchant",
+            str(merchant.id),
+            "--email",
+            ANNA,
+            "--by",
+            "Anna rang an",
+            "--yes",
+        )
+        assert free_text.exit_code == 2 and "ticket id" in free_text.output
         erased = run(
             "privacy", "erase", "--merchant", str(merchant.id), "--email", ANNA, "--by", "ops", "--yes"
         )
