@@ -413,6 +413,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "console_link.created": "Einmal-Link zur Konsole erstellt",
             "console_link.used": "Einmal-Link zur Konsole benutzt",
             "console_session.user_named": "Shopware-Benutzer der Sitzung erkannt",
+            "shopware.admin_address_set": "Adresse der Shopware-Administration geändert",
             "dunning.buyer_resumed": "Mahnungen für einen Käufer fortgesetzt",
             "dunning.buyer_stopped": "Mahnstopp für einen Käufer",
             "dunning_schedule.replaced": "Mahnplan geändert",
@@ -903,6 +904,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "console_link.created": "One-time console link created",
             "console_link.used": "One-time console link used",
             "console_session.user_named": "Shopware user of the session identified",
+            "shopware.admin_address_set": "Shopware Administration address changed",
             "dunning.buyer_resumed": "Dunning resumed for a buyer",
             "dunning.buyer_stopped": "Dunning stopped for a buyer",
             "dunning_schedule.replaced": "Dunning schedule changed",
@@ -1069,6 +1071,10 @@ _GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, german in (
         (r"must not be greater than decline_at", "darf nicht über der Schwelle für „Ablehnen“ liegen"),
         (r"must be an object", "muss ein Objekt sein"),
+        (
+            r"give the address the Administration opens at, such as (\S+)",
+            "Geben Sie die Adresse an, unter der die Administration öffnet, etwa {}",
+        ),
         (r"unknown field|Unknown field\.", "unbekanntes Feld"),
         (r"must be an integer|Not a valid integer\.", "muss eine ganze Zahl sein"),
         (r"must be between (\S+) and (\S+)", "muss zwischen {0} und {1} liegen"),

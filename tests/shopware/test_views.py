@@ -648,6 +648,11 @@ class TestAdminPage:
         field = f"admin_address/{connection.id}"
         refused = client.post("/console/settings/shopware", data={"session_token": token, field: "ftp://x"})
         assert refused.status_code == 422
+        problem = {
+            "de": "Geben Sie die Adresse an, unter der die Administration öffnet, etwa https://admin.example.com",
+            "en": "give the address the Administration opens at, such as https://admin.example.com",
+        }[language]
+        assert problem in refused.get_data(as_text=True)
         assert stored_shop(shop.shop_id).admin_origin is None
         saved = client.post(
             "/console/settings/shopware",
