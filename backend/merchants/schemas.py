@@ -3,7 +3,6 @@
 from marshmallow import Schema, fields, validate
 
 from backend.merchants.connectors import invoice_methods_of
-from backend.woocommerce.services import connection_problems, webhook_health
 
 
 class MerchantSchema(Schema):
@@ -34,17 +33,15 @@ class ConnectionSchema(Schema):
     )
     last_synced_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
-    webhooks = fields.Function(
-        lambda c: (
-            WebhookHealthSchema(many=True).dump(webhook_health(c)) if c.platform == "woocommerce" else []
-        ),
+    webhooks = fields.List(
+        fields.Nested(lambda: WebhookHealthSchema()),
         dump_only=True,
         metadata={
             "description": "WooCommerce: each topic's webhook, its status in the shop and what reached us"
         },
     )
-    problems = fields.Function(
-        lambda c: connection_problems(c),
+    problems = fields.List(
+        fields.Dict(),
         dump_only=True,
         metadata={"description": "What keeps the connection from working fully: code, message and fix"},
     )

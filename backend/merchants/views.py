@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from backend.auth.server import current_client_id, current_merchant_id, current_scopes, require_oauth
@@ -16,6 +17,27 @@ from backend.merchants.schemas import (
     MerchantSchema,
     PaymentMethodSchema,
 )
+from backend.woocommerce.services import connection_problems, webhook_health
+
+
+@dataclass(frozen=True)
+class ShownConnection:
+    """A connection with the health the shop protocols report (webhooks, problems), as ``ConnectionSchema`` dumps it."""
+
+    connection: ShopConnection
+    webhooks: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+def _shown(connection: ShopConnection) -> ShownConnection:
+    return ShownConnection(
+        connection,
+        webhooks=webhook_health(connection) if connection.platform == "woocommerce" else [],
+        problems=connection_problems(connection),
+    )
 
 
 @blp.route("/merchant", methods=["GET"])
@@ -35,24 +57,24 @@ def get_merchant() -> dict[str, Any]:
 @blp.route("/connections", methods=["GET"])
 @blp.response(200, ConnectionSchema(many=True))
 @require_oauth()
-def list_connections() -> list[ShopConnection]:
+def list_connections() -> list[ShownConnection]:
     """The merchant's shop connections (credentials are never shown)."""
-    return services.list_connections(current_merchant_id())
+    return [_shown(connection) for connection in services.list_connections(current_merchant_id())]
 
 
 @blp.route("/connections/<int:connection_id>", methods=["GET"])
 @blp.response(200, ConnectionSchema)
 @require_oauth()
-def get_connection(connection_id: int) -> ShopConnection:
+def get_connection(connection_id: int) -> ShownConnection:
     """One shop connection of the merchant."""
-    return services.get_connection(current_merchant_id(), connection_id)
+    return _shown(services.get_connection(current_merchant_id(), connection_id))
 
 
 @blp.route("/connections", methods=["POST"])
 @blp.arguments(ConnectionCreateSchema)
 @blp.response(201, ConnectionSchema)
 @require_oauth("settings:write")
-def create_connection(payload: dict[str, Any]) -> ShopConnection:
+def create_connection(payload: dict[str, Any]) -> ShownConnection:
     """Connect a shop: the credentials are tried against it first, then stored encrypted, never shown again.
 
     Wrong credentials or an unsafe/unrecognised URL answer 422; a shop that cannot be reached answers 502
@@ -68,14 +90,14 @@ def create_connection(payload: dict[str, Any]) -> ShopConnection:
         checkpoint=db.session.commit,
     )
     db.session.commit()
-    return connection
+    return _shown(connection)
 
 
 @blp.route("/connections/<int:connection_id>", methods=["PATCH"])
 @blp.arguments(ConnectionUpdateSchema)
 @blp.response(200, ConnectionSchema)
 @require_oauth("settings:write")
-def update_connection(payload: dict[str, Any], connection_id: int) -> ShopConnection:
+def update_connection(payload: dict[str, Any], connection_id: int) -> ShownConnection:
     """Change a connection's shop URL, credentials, name or invoice methods, keeping its receivables.
 
     A new URL or key pair is tried against the shop first (422 when refused, 502 when unreachable); a
@@ -92,7 +114,7 @@ def update_connection(payload: dict[str, Any], connection_id: int) -> ShopConnec
         checkpoint=db.session.commit,
     )
     db.session.commit()
-    return connection
+    return _shown(connection)
 
 
 @blp.route("/connections/<int:connection_id>/payment-methods", methods=["GET"])
