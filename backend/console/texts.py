@@ -514,6 +514,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "handover_document_fallback": "Forderungsaufstellung statt Rechnung übergeben",
             "handed_over": "An das Inkassobüro übergeben",
             "direct_payment_after_handover": "Direktzahlung nach der Übergabe",
+            "buyer_erased": "Kontaktdaten des Käufers gelöscht (DSGVO)",
         },
     },
     "en": {
@@ -1004,6 +1005,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "handover_document_fallback": "Claim statement sent instead of the invoice",
             "handed_over": "Handed over to the agency",
             "direct_payment_after_handover": "Paid directly after handover",
+            "buyer_erased": "Buyer's contact data erased (GDPR)",
         },
     },
 }
