@@ -22,6 +22,8 @@ from connectors.mail import SmtpSettings
 logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "CLAIMBRIDGE_"
+# Booking vouchers (a bank statement line among them) are kept 8 full years after the year booked (§ 147(3) AO).
+VOUCHER_RETENTION_YEARS = 8
 ENVIRONMENTS = ("development", "production", "testing")
 LOG_FORMATS = ("text", "json")
 # The secret committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own.
@@ -124,13 +126,13 @@ SETTINGS: tuple[Setting, ...] = (
         "BANK_TRANSACTION_RETENTION_YEARS",
         "8",
         "full calendar years imported bank transactions are kept after the year they were booked (§147 AO: "
-        "booking vouchers, 8 years since 2025), then deleted",
+        "booking vouchers, 8 years since 2025), then deleted; at least 8 (lower is refused at start-up)",
     ),
     Setting(
         "PAYER_DATA_RETENTION_DAYS",
         "180",
-        "days the payer name, IBAN and text of a transfer that matched no receivable, and payer IBANs learned "
-        "from matches, are kept",
+        "days payer IBANs learned from matches are kept (an unmatched transfer's payer data is part of its "
+        "booking voucher and kept with it)",
     ),
     Setting(
         "METRICS_TOKEN",
@@ -177,7 +179,7 @@ class Config:
     mail_from: str | None = None
     base_rate_url: str = BASE_RATE_URL
     metrics_token: str | None = None
-    bank_transaction_retention_years: int = 8
+    bank_transaction_retention_years: int = VOUCHER_RETENTION_YEARS
     payer_data_retention_days: int = 180
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -248,14 +250,14 @@ def _parse_bool(name: str, raw: str, problems: list[str]) -> bool:
     return False
 
 
-def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 1) -> int:
+def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 1, why: str = "") -> int:
     try:
         value = int(raw)
     except ValueError:
         problems.append(f"{ENV_PREFIX}{name}={raw!r}: expected a whole number")
         return minimum
     if value < minimum:
-        problems.append(f"{ENV_PREFIX}{name}={raw!r}: must be at least {minimum}")
+        problems.append(f"{ENV_PREFIX}{name}={raw!r}: must be at least {minimum}{f' ({why})' if why else ''}")
     return value
 
 
@@ -453,7 +455,11 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
         base_rate_url=get("BASE_RATE_URL") or BASE_RATE_URL,
         metrics_token=metrics_token,
         bank_transaction_retention_years=_parse_int(
-            "BANK_TRANSACTION_RETENTION_YEARS", get("BANK_TRANSACTION_RETENTION_YEARS") or "", problems
+            "BANK_TRANSACTION_RETENTION_YEARS",
+            get("BANK_TRANSACTION_RETENTION_YEARS") or "",
+            problems,
+            minimum=VOUCHER_RETENTION_YEARS,
+            why="bank transactions are booking vouchers, kept 8 full years after the year booked, § 147(3) AO",
         ),
         payer_data_retention_days=_parse_int(
             "PAYER_DATA_RETENTION_DAYS", get("PAYER_DATA_RETENTION_DAYS") or "", problems

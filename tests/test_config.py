@@ -28,6 +28,16 @@ class TestLoadConfig:
         assert "must use https" in problems
         assert not (tmp_path / "secret_key").exists()
 
+    @pytest.mark.parametrize("years", ["1", "7"])
+    def test_bank_transactions_are_kept_at_least_the_voucher_period(self, tmp_path, years):
+        with pytest.raises(ConfigError) as error:
+            load_config(tmp_path, {"CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS": years})
+        assert error.value.problems == [
+            f"CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS={years!r}: must be at least 8 (bank transactions are "
+            "booking vouchers, kept 8 full years after the year booked, § 147(3) AO)"
+        ]
+        assert load_config(tmp_path, {"CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS": "10"})
+
     def test_reports_every_bad_value_at_once(self, tmp_path):
         with pytest.raises(ConfigError) as error:
             load_config(

@@ -1,4 +1,4 @@
-"""Retention of bank transactions (booking vouchers, § 147 AO) and of payer data nobody books."""
+"""Retention of bank transactions (booking vouchers, § 147 AO, matched or not) and of learned payer IBANs."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -92,13 +92,19 @@ def payers() -> dict[str, tuple[str, str, str, str]]:
     }
 
 
-def test_deletes_vouchers_past_eight_full_years_and_blanks_payers_nobody_books(app, statements):
+def test_deletes_vouchers_past_eight_full_years_and_keeps_unmatched_payers_as_long(app, statements):
     summary = apply_payment_retention(NOW)
     db.session.commit()
-    assert summary == "1 transactions deleted, 1 unmatched payers blanked, 1 payer IBANs forgotten"
+    assert summary == "1 transactions deleted, 1 payer IBANs forgotten"
     kept = payers()
     assert sorted(kept) == ["booked-2018", "matched-old", "stranger-new", "stranger-old"]
-    assert kept["stranger-old"] == ("", "", "", "")
+    # An unmatched transfer is a booking voucher too, and the merchant needs its payer to allocate or refund it.
+    assert kept["stranger-old"] == (
+        "Payer stranger-old",
+        "DE02120300000000202051",
+        "RE-stranger-old",
+        "E2E-stranger-old",
+    )
     assert kept["stranger-new"][0] == "Payer stranger-new" and kept["matched-old"][0] == "Payer matched-old"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PaymentMatch)) == 0
     # the payment stays booked in the receivable's ledger
@@ -106,25 +112,16 @@ def test_deletes_vouchers_past_eight_full_years_and_blanks_payers_nobody_books(a
     assert receivable.paid_amount == Decimal("49.90") and receivable.state == "paid"
     assert db.session.scalars(sa.select(KnownPayerIban.iban)).all() == ["DE2"]
     # a second run finds nothing left to do
-    assert (
-        apply_payment_retention(NOW)
-        == "0 transactions deleted, 0 unmatched payers blanked, 0 payer IBANs forgotten"
-    )
+    assert apply_payment_retention(NOW) == "0 transactions deleted, 0 payer IBANs forgotten"
 
 
 def test_periods_come_from_the_configuration(app, statements, monkeypatch):
     monkeypatch.setitem(app.config, "CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS", 10)
     monkeypatch.setitem(app.config, "CLAIMBRIDGE_PAYER_DATA_RETENTION_DAYS", 365)
-    assert (
-        apply_payment_retention(NOW)
-        == "0 transactions deleted, 0 unmatched payers blanked, 0 payer IBANs forgotten"
-    )
-    monkeypatch.setitem(app.config, "CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS", 7)
+    assert apply_payment_retention(NOW) == "0 transactions deleted, 0 payer IBANs forgotten"
+    monkeypatch.setitem(app.config, "CLAIMBRIDGE_BANK_TRANSACTION_RETENTION_YEARS", 9)
     monkeypatch.setitem(app.config, "CLAIMBRIDGE_PAYER_DATA_RETENTION_DAYS", 7)
-    assert (
-        apply_payment_retention(NOW)
-        == "2 transactions deleted, 2 unmatched payers blanked, 2 payer IBANs forgotten"
-    )
+    assert apply_payment_retention(NOW) == "0 transactions deleted, 2 payer IBANs forgotten"
 
 
 def test_the_worker_runs_it_daily(app):
