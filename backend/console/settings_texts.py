@@ -8,6 +8,19 @@ from __future__ import annotations
 
 FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "de": {
+        "/buyer_message": (
+            "Hinweis für Käufer",
+            "Was jeder Ihrer Shops einem Käufer sagt, dem Kauf auf Rechnung nicht angeboten wird. Bleiben Sie "
+            "neutral und nennen Sie keine Gründe; leer lassen für den Standardtext von ClaimBridge.",
+        ),
+        "/buyer_message/de": (
+            "Deutsch",
+            "Leer: „Kauf auf Rechnung ist für diese Bestellung leider nicht verfügbar. …“",
+        ),
+        "/buyer_message/en": (
+            "Englisch",
+            "Leer: „Unfortunately, paying by invoice is not available for this order. …“",
+        ),
         "/invoice_methods": (
             "Rechnungsartige Zahlarten",
             "Technische Namen der Zahlarten, bei denen Sie in Vorleistung gehen (eine pro Zeile), für alle Ihre "
@@ -88,6 +101,19 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
     },
     "en": {
+        "/buyer_message": (
+            "Message to buyers",
+            "What each of your shops tells a buyer who is not offered payment by invoice. Keep it neutral and "
+            "name no reasons; leave it empty for ClaimBridge's standard text.",
+        ),
+        "/buyer_message/de": (
+            "German",
+            "Empty: „Kauf auf Rechnung ist für diese Bestellung leider nicht verfügbar. …“",
+        ),
+        "/buyer_message/en": (
+            "English",
+            "Empty: “Unfortunately, paying by invoice is not available for this order. …”",
+        ),
         "/invoice_methods": (
             "Invoice-like payment methods",
             "Technical names of the methods where you deliver before being paid (one per line), for all your "

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from backend.risk.inputs import VELOCITY_KINDS
+from backend.risk.messages import INVOICE_UNAVAILABLE, LANGUAGES, message_for
 
 
 class ReasonCode(StrEnum):
@@ -187,10 +188,16 @@ class RiskPolicy:
     bureau: BureauSettings = field(default_factory=BureauSettings)
     retention_days: int = 90
     velocity: Mapping[str, VelocityLimits] = field(default_factory=lambda: DEFAULT_VELOCITY)
+    # What every shop tells a buyer who may not pay by invoice, by language; empty: ClaimBridge's neutral text.
+    buyer_message: Mapping[str, str] = field(default_factory=lambda: dict.fromkeys(LANGUAGES, ""))
 
     def weight(self, code: str) -> int:
         """Return the weight of a reason code."""
         return self.weights.get(code, 0)
+
+    def invoice_unavailable_message(self, lang: str) -> str:
+        """Return the buyer's "invoice not available" text in ``lang``: the merchant's words or ours."""
+        return self.buyer_message.get(lang) or message_for(INVOICE_UNAVAILABLE, lang)
 
     def to_dict(self) -> dict[str, Any]:
         """Dump the policy as plain JSON types (amounts as decimal strings)."""
@@ -220,6 +227,7 @@ class RiskPolicy:
                 kind: {f.name: getattr(limits, f.name) for f in fields(VelocityLimits)}
                 for kind, limits in self.velocity.items()
             },
+            "buyer_message": dict(self.buyer_message),
         }
 
     @classmethod
@@ -260,6 +268,8 @@ class RiskPolicy:
             changes["retention_days"] = _integer(data["retention_days"], "/retention_days", 1, 3650)
         if "velocity" in data:
             changes["velocity"] = _velocity(data["velocity"], default.velocity)
+        if "buyer_message" in data:
+            changes["buyer_message"] = _buyer_message(data["buyer_message"], default.buyer_message)
         policy = replace(default, **changes)
         if policy.review_at > policy.decline_at:
             raise PolicyError("/review_at", "must not be greater than decline_at")
@@ -311,6 +321,19 @@ def _currency(value: Any, pointer: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value):
         raise PolicyError(pointer, "must be an ISO 4217 code such as EUR")
     return value
+
+
+def _buyer_message(value: Any, defaults: Mapping[str, str]) -> Mapping[str, str]:
+    _require_mapping(value, "/buyer_message")
+    _reject_unknown(value, set(defaults), "/buyer_message")
+    merged = dict(defaults)
+    for lang, text in value.items():
+        if not isinstance(text, str):
+            raise PolicyError(f"/buyer_message/{lang}", "must be a text")
+        if len(text.strip()) > 300:
+            raise PolicyError(f"/buyer_message/{lang}", "must be at most 300 characters")
+        merged[lang] = text.strip()
+    return merged
 
 
 def _method_ids(value: Any, pointer: str) -> tuple[str, ...]:

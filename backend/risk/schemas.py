@@ -169,6 +169,14 @@ class PolicyDocumentSchema(Schema):
         },
     )
     bureau_account = fields.Nested(_BureauAccount)
+    buyer_message = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "by language (de, en): what shops tell a buyer who may not pay by invoice; "
+            "empty for ClaimBridge's neutral text"
+        },
+    )
 
 
 class CheckoutSettingsSchema(Schema):

@@ -15,7 +15,7 @@ from backend.merchants.services import get_merchant
 from backend.orders.services import payment_terms_days
 from backend.risk import services
 from backend.risk.blueprint import blp
-from backend.risk.messages import INVOICE_UNAVAILABLE, LANGUAGES, explain_reason, message_for, pick_language
+from backend.risk.messages import LANGUAGES, explain_reason, message_for, pick_language
 from backend.risk.models import RiskCheck
 from backend.risk.schemas import (
     BuyerOverrideRequestSchema,
@@ -126,14 +126,15 @@ def get_checkout_settings() -> dict[str, Any]:
     """What a shop's checkout and payment instructions show, read from the merchant's one set of settings.
 
     The payment term the receivables' due dates use, the policy's invoice-like methods and the text a buyer
-    reads when invoice is not offered, in German and English; the scope is the checkout's, so a shop plugin
+    reads when invoice is not offered (the policy's ``buyer_message`` or ClaimBridge's), in German and English; the scope is the checkout's, so a shop plugin
     shows the backend's values instead of keeping its own copy.
     """
     merchant_id = current_merchant_id()
+    policy = services.get_policy(merchant_id)
     return {
         "payment_terms_days": payment_terms_days(get_merchant(merchant_id)),
-        "invoice_methods": list(services.get_policy(merchant_id).invoice_methods),
-        "invoice_unavailable_message": {lang: message_for(INVOICE_UNAVAILABLE, lang) for lang in LANGUAGES},
+        "invoice_methods": list(policy.invoice_methods),
+        "invoice_unavailable_message": {lang: policy.invoice_unavailable_message(lang) for lang in LANGUAGES},
     }
 
 

@@ -139,6 +139,21 @@ class TestSettingsPages:
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "policy.updated"))
         assert event.actor.startswith("Pia Policy")
 
+    def test_the_buyer_message_is_edited_per_language_on_the_policy_form(
+        self, client, merchant, console_token
+    ):
+        token = console_token(merchant)
+        page = client.get("/console/settings", query_string={"session_token": token}).get_data(as_text=True)
+        assert 'name="/buyer_message/de"' in page and 'name="/buyer_message/en"' in page
+        form = self.policy_form(
+            merchant.id, **{"/buyer_message/de": "Bitte wählen Sie eine andere Zahlungsart."}
+        )
+        assert self.save(client, token, "policy", **form).status_code == 303
+        assert policy_document(merchant.id)["buyer_message"] == {
+            "de": "Bitte wählen Sie eine andere Zahlungsart.",
+            "en": "",
+        }
+
     def test_an_invalid_policy_field_is_shown_beside_it_and_nothing_is_stored(
         self, client, merchant, console_token
     ):

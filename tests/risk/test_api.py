@@ -295,6 +295,35 @@ class TestCheckoutSettings:
         assert body["invoice_unavailable_message"]["de"].startswith("Kauf auf Rechnung ist")
         assert body["invoice_unavailable_message"]["en"].startswith("Unfortunately, paying by invoice")
 
+    def test_the_merchants_own_buyer_message_is_what_shops_show(
+        self, client, headers, merchant, auth_headers
+    ):
+        response = client.put(
+            "/api/v1/policy",
+            json={"buyer_message": {"en": "  Please choose another way to pay.  "}},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["buyer_message"] == {"de": "", "en": "Please choose another way to pay."}
+        body = client.get(
+            "/api/v1/checkout-settings", headers=auth_headers(merchant, "risk:check")
+        ).get_json()
+        assert body["invoice_unavailable_message"]["en"] == "Please choose another way to pay."
+        assert body["invoice_unavailable_message"]["de"].startswith("Kauf auf Rechnung ist")
+
+    @pytest.mark.parametrize(
+        ("message", "pointer"),
+        [
+            ({"fr": "Non."}, "/buyer_message/fr"),
+            ({"de": 1}, "/buyer_message/de"),
+            ({"en": "x" * 301}, "/buyer_message/en"),
+        ],
+    )
+    def test_a_bad_buyer_message_is_422_naming_it(self, client, headers, message, pointer):
+        response = client.put("/api/v1/policy", json={"buyer_message": message}, headers=headers)
+        assert response.status_code == 422
+        assert pointer in response.get_json()["details"]
+
     def test_another_merchants_settings_stay_apart(self, client, headers, create_merchant, auth_headers):
         client.put("/api/v1/policy", json={"invoice_methods": ["bacs"]}, headers=headers)
         other = create_merchant("Other")

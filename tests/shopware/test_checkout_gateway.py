@@ -104,6 +104,13 @@ class TestDecision:
         commands = shop.call_gateway(risky_payload(locale="en-GB"))
         assert commands == [remove_invoice(), cart_message(ENGLISH_MESSAGE)]
 
+    def test_the_merchants_own_message_replaces_ours_in_its_language(self, shop):
+        set_policy(shop, {"buyer_message": {"de": "Bitte wählen Sie heute eine andere Zahlungsart."}})
+        assert shop.call_gateway(risky_payload())[-1] == cart_message(
+            "Bitte wählen Sie heute eine andere Zahlungsart."
+        )
+        assert shop.call_gateway(risky_payload(locale="en-GB"))[-1] == cart_message(ENGLISH_MESSAGE)
+
     def test_6_6_message_follows_the_user_language_header(self, make_shop):
         shop = make_shop(sw_version="6.6.4.0", storefront_locale="en-GB")
         shop.register()

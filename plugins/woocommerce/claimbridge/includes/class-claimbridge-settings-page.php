@@ -14,8 +14,8 @@ defined( 'ABSPATH' ) || exit;
  * printed back. The Connect button sends the merchant through WooCommerce's /wc-auth/v1/authorize so the
  * backend receives REST keys; the status box shows what the backend reports about the connection.
  *
- * The invoice-like gateways and the buyer-facing message are the backend's (its policy and its text, one for
- * every shop): shown here read-only with a link to the console's settings page. The plugin's client has the
+ * The invoice-like gateways and the buyer-facing message are the backend's (its policy's invoice_methods and
+ * buyer_message, one for every shop): shown here read-only with a link to the console's settings page. The plugin's client has the
  * checkout's scopes, not settings:write, and should not: a key stored in WordPress that may rewrite the whole
  * risk policy (PUT /api/v1/policy replaces it) would widen what a compromised shop could do.
  */
@@ -223,7 +223,7 @@ class ClaimBridge_Settings_Page {
 		}
 		echo '</select><p class="description">' . esc_html__( 'These methods are hidden for risky buyers and checked again when an order is placed; their orders become receivables. Your risk policy decides them for all your shops.', 'claimbridge' ) . '</p></td></tr>';
 		echo '<tr><th scope="row">' . esc_html__( 'Message to buyers', 'claimbridge' ) . '</th><td><p class="claimbridge-buyer-message">' . esc_html( $this->checkout_settings->buyer_message() ) . '</p>';
-		echo '<p class="description">' . esc_html__( 'Shown when invoice payment is not offered, in every shop alike. It is neutral: it does not reveal the reasons.', 'claimbridge' ) . '</p></td></tr>';
+		echo '<p class="description">' . esc_html__( 'Shown when invoice payment is not offered, the same in all your shops.', 'claimbridge' ) . '</p></td></tr>';
 		echo '</table>';
 		$console = add_query_arg( 'claimbridge-open', 'settings', admin_url( 'admin.php?page=' . ClaimBridge_Admin::PAGE ) );
 		echo '<p><a class="button button-secondary" href="' . esc_url( $console ) . '">' . esc_html__( 'Change in the ClaimBridge settings', 'claimbridge' ) . '</a></p>';

@@ -115,9 +115,8 @@ GERMAN = {
     "Offer invoice payment anyway": "Kauf auf Rechnung trotzdem anbieten",
     "What buyers see when the ClaimBridge backend cannot be reached within 2 seconds.": "Was Käufer sehen, wenn das ClaimBridge-Backend nicht innerhalb von 2 Sekunden antwortet.",
     "Message to buyers": "Hinweis für Käufer",
-    "Shown when invoice payment is not offered, in every shop alike. It is neutral: it does not reveal the "
-    "reasons.": "Wird angezeigt, wenn Kauf auf Rechnung nicht angeboten wird, in jedem Ihrer Shops gleich. Er ist "
-    "neutral und nennt keine Gründe.",
+    "Shown when invoice payment is not offered, the same in all your shops.": "Wird angezeigt, wenn Kauf auf "
+    "Rechnung nicht angeboten wird, in allen Ihren Shops gleich.",
     "Set by %s in wp-config.php.": "Durch %s in der wp-config.php festgelegt.",
     "Invoice-like payment methods": "Rechnungsähnliche Zahlungsarten",
     "These methods are hidden for risky buyers and checked again when an order is placed; their orders become "
