@@ -72,9 +72,6 @@ KNOWN_UPWARD_IMPORTS: dict[tuple[str, str], str] = {
         "connecting a WooCommerce shop registers its webhooks; the connection lifecycle belongs with the "
         "shop protocols"
     ),
-    ("backend.dunning.merchant_settings", "backend.woocommerce.services"): (
-        "a shop stage is refused while a WooCommerce shop lacks the plugin; that check belongs below the shop protocols"
-    ),
     ("backend.orders.services", "backend.woocommerce.services"): (
         "reconcile checks the WooCommerce shop's health: the check belongs to the WooCommerce area"
     ),

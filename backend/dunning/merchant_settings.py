@@ -25,11 +25,14 @@ from backend.dunning.schedule import (
 )
 from backend.errors import UserValueError
 from backend.extensions import db
-from backend.merchants.models import Merchant
-from backend.woocommerce.services import woocommerce_shops_without_plugin
+from backend.merchants.connectors import connector_for
+from backend.merchants.models import Merchant, ShopConnection
+from connectors.errors import ConnectorError
 
 LEVELS = {kind: rank + 1 for kind, rank in KIND_RANK.items()}
 NOTICE_LANGUAGES = ("auto", "de", "en")
+# The plugin answers its status route at once; a shop that keeps the merchant waiting counts as without it.
+PLUGIN_CHECK_TIMEOUT = (3.0, 10.0)
 
 
 def get_schedules(merchant_id: int) -> dict[DebtorKind, DunningSchedule]:
@@ -166,6 +169,29 @@ def replace_schedules(merchant_id: int, document: dict[str, Any], *, actor: str)
         details={"before": before, "after": after},
     )
     return after
+
+
+def woocommerce_shops_without_plugin(merchant_id: int) -> list[ShopConnection]:
+    """Return the merchant's active WooCommerce connections where the ClaimBridge plugin does not answer.
+
+    Every shop is asked now (its status route): the merchant may just have installed, or removed, the plugin.
+    The connection's health learns the plugin's version at the next reconcile.
+    """
+    lacking = []
+    connections = db.session.scalars(
+        sa.select(ShopConnection)
+        .filter_by(merchant_id=merchant_id, platform="woocommerce", status="active")
+        .order_by(ShopConnection.id)
+    )
+    for connection in connections:
+        connector = connector_for(connection, timeout=PLUGIN_CHECK_TIMEOUT, max_retries=0)
+        try:
+            connector.plugin_status()
+        except ConnectorError:  # no route (plugin inactive), refused, or not answering: no plugin for us
+            lacking.append(connection)
+        finally:
+            connector.close()
+    return lacking
 
 
 def _require_shop_channel(merchant_id: int) -> None:

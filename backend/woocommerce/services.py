@@ -27,7 +27,6 @@ from sqlalchemy.orm import contains_eager
 from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text, new_secret
 from backend.extensions import db, utcnow
-from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
 from backend.orders.services import request_order_sync
 from backend.untrusted import loads
@@ -51,7 +50,6 @@ WORDPRESS_SAFE_PORTS = (80, 443, 8080)
 # WooCommerce pings while it creates the webhook; allow for a slow shop before calling the ping missing.
 PING_GRACE = timedelta(minutes=2)
 REARMED_STATUSES = ("disabled", "paused")
-PLUGIN_CHECK_TIMEOUT = (3.0, 10.0)
 
 
 def webhook_url(connection_id: int, topic: str | None = None) -> str:
@@ -202,30 +200,6 @@ def check_plugin(connection: ShopConnection, connector: WooCommerceConnector) ->
         row.plugin_version = version
         row.plugin_checked_at = utcnow()
     return version
-
-
-def woocommerce_shops_without_plugin(merchant_id: int) -> list[ShopConnection]:
-    """Return the merchant's active WooCommerce connections where the ClaimBridge plugin does not answer.
-
-    Every shop is asked now: the merchant may just have installed, or removed, the plugin.
-    """
-    lacking = []
-    connections = db.session.scalars(
-        sa.select(ShopConnection)
-        .filter_by(merchant_id=merchant_id, platform="woocommerce", status="active")
-        .order_by(ShopConnection.id)
-    )
-    for connection in connections:
-        connector = connector_for(connection, timeout=PLUGIN_CHECK_TIMEOUT, max_retries=0)
-        try:
-            found = check_plugin(connection, connector)
-        except shop_errors.ConnectorError:
-            found = None
-        finally:
-            connector.close()
-        if found is None:
-            lacking.append(connection)
-    return lacking
 
 
 def plugin_version(connection: ShopConnection) -> str | None:
