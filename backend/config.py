@@ -137,7 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "METRICS_TOKEN",
         None,
-        "bearer token Prometheus sends to /metrics (16+ characters); unset: /metrics answers loopback clients only",
+        "bearer token Prometheus sends to /metrics (16+ characters); unset: /metrics is not served (404), except "
+        "to loopback clients in development",
         secret=True,
     ),
     Setting(

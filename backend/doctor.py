@@ -55,6 +55,15 @@ def check_configuration() -> Iterator[Finding]:
         yield Finding(
             WARN, "configuration", f"{env} mode: secrets are generated into {current_app.instance_path}"
         )
+    if not config["CLAIMBRIDGE_METRICS_TOKEN"]:
+        yield Finding(
+            FAIL if env == "production" else WARN,
+            "metrics",
+            "CLAIMBRIDGE_METRICS_TOKEN is not set: /metrics answers loopback clients only (a reverse proxy on this "
+            "host makes every client loopback)"
+            if env == "development"
+            else "CLAIMBRIDGE_METRICS_TOKEN is not set: /metrics is not served (404), nothing can be monitored",
+        )
     if config["CLAIMBRIDGE_ALLOW_PRIVATE_URLS"] and env == "production":
         yield Finding(
             WARN,

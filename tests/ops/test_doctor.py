@@ -211,3 +211,20 @@ def test_works_on_a_fresh_install_as_the_quick_start_makes_it(tmp_path):
     after = doctor()
     assert after.returncode == 0, after.stdout + after.stderr
     assert "PASS  migrations" in after.stdout and "orders arrive through the API" in after.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "status", "says"),
+    [
+        ("production", "FAIL", "not served (404)"),
+        ("testing", "WARN", "not served (404)"),
+        ("development", "WARN", "loopback"),
+    ],
+)
+def test_metrics_without_a_token_warn_and_fail_in_production(run, configured, env, status, says):
+    configured("CLAIMBRIDGE_ENV", env)
+    configured("CLAIMBRIDGE_METRICS_TOKEN", None)
+    line = line_of(run("doctor"), "metrics")
+    assert line.startswith(status) and says in line and "CLAIMBRIDGE_METRICS_TOKEN" in line
+    configured("CLAIMBRIDGE_METRICS_TOKEN", "prometheus-scrape-token-1")
+    assert "metrics " not in run("doctor").output

@@ -14,10 +14,19 @@ from tests.factories import make_connection, make_receivable
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
+TOKEN = "prometheus-scrape-token-1"
+
+
+@pytest.fixture(autouse=True)
+def token(app, monkeypatch):
+    """Outside development /metrics is served only with a token: every test here has one unless it drops it."""
+    monkeypatch.setitem(app.config, "CLAIMBRIDGE_METRICS_TOKEN", TOKEN)
+    return TOKEN
 
 
 def scrape(client, **kwargs) -> dict[tuple[str, tuple], float]:
     """Return every sample of a scrape by (name, sorted labels)."""
+    kwargs.setdefault("headers", {"Authorization": f"Bearer {TOKEN}"})
     response = client.get("/metrics", **kwargs)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.content_type.startswith("text/plain; version=")
@@ -144,17 +153,26 @@ def test_made_up_methods_and_paths_add_no_series(client):
 
 
 class TestAccess:
-    def test_without_a_token_only_loopback_clients_may_scrape(self, client):
+    @pytest.mark.parametrize("env", ["production", "testing"])
+    def test_without_a_token_outside_development_metrics_are_not_served_even_to_loopback(
+        self, app, client, monkeypatch, env
+    ):
+        """Behind a reverse proxy on the same host every client is loopback: loopback proves nothing."""
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_METRICS_TOKEN", None)
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_ENV", env)
+        response = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert response.status_code == 404
+        assert "CLAIMBRIDGE_METRICS_TOKEN" in response.get_json()["message"]
+        assert "claimbridge_" not in response.get_data(as_text=True)
+
+    def test_without_a_token_development_serves_loopback_clients_only(self, app, client, monkeypatch):
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_METRICS_TOKEN", None)
+        monkeypatch.setitem(app.config, "CLAIMBRIDGE_ENV", "development")
         response = client.get("/metrics", environ_base=REMOTE)
         assert response.status_code == 403
         assert "CLAIMBRIDGE_METRICS_TOKEN" in response.get_json()["message"]
         assert "claimbridge_" not in response.get_data(as_text=True)
-
-    @pytest.fixture
-    def token(self, app):
-        app.config["CLAIMBRIDGE_METRICS_TOKEN"] = "prometheus-scrape-token-1"
-        yield "prometheus-scrape-token-1"
-        app.config["CLAIMBRIDGE_METRICS_TOKEN"] = None
+        scrape(client, headers={}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
 
     def test_with_a_token_any_client_presenting_it_may_scrape(self, client, token):
         scrape(client, environ_base=REMOTE, headers={"Authorization": f"Bearer {token}"})
