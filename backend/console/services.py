@@ -20,10 +20,12 @@ from backend.dates import berlin_today
 from backend.dunning.claims import MAX_DUNNING_FEE, ClaimBreakdown
 from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.merchant_settings import (
+    get_claim_settings,
     get_dunning_settings,
     get_schedules,
     replace_schedules,
     schedules_document,
+    update_claim_settings,
     update_dunning_settings,
 )
 from backend.dunning.models import DunningNotice
@@ -31,7 +33,7 @@ from backend.dunning.notice_building import mail_identity
 from backend.dunning.rate_store import base_rate_table
 from backend.dunning.receivable_claims import claim_on, notices_of
 from backend.dunning.schedule import MIN_FIRST_OFFSET_DAYS
-from backend.dunning.schemas import DunningSettingsSchema
+from backend.dunning.schemas import ClaimSettingsSchema, DunningSettingsSchema
 from backend.dunning.sending import configured_mailer
 from backend.errors import NotFoundError, UserValueError, json_pointers
 from backend.extensions import db
@@ -310,6 +312,7 @@ class SettingsView:
     first_notice_min_days: int
     rules: dict[str, Any]
     creditor: dict[str, Any]
+    claims: dict[str, Any]
     mail_from: str | None
     mail_configured: bool
 
@@ -346,6 +349,7 @@ def settings_view(merchant_id: int, posted: Mapping[str, dict[str, Any]]) -> Set
         first_notice_min_days=MIN_FIRST_OFFSET_DAYS,
         rules={**rules, **posted.get("handover", {})},
         creditor=posted.get("creditor") or _creditor_values(merchant_id),
+        claims=posted.get("claims") or get_claim_settings(get_merchant(merchant_id)).to_dict(),
         mail_from=sender.address if sender else None,
         mail_configured=sender is not None,
     )
@@ -399,7 +403,25 @@ def save_settings(
             shown,
         )
         return shown
+    if section == "claims":
+        return _save_claims(merchant_id, form, actor=actor)
     return _save_creditor(merchant_id, form, actor=actor)
+
+
+def _save_claims(merchant_id: int, form: Mapping[str, str], *, actor: str) -> dict[str, Any]:
+    terms = (form.get("payment_terms_days") or "").strip()
+    values: dict[str, Any] = {
+        "payment_terms_days": int(terms)
+        if terms.isascii() and terms.isdecimal() and len(terms) < 6
+        else terms,
+        "due_date_from": form.get("due_date_from", ""),
+        "land": form.get("land") or None,
+        "sells_to_businesses_only": form.get("sells_to_businesses_only") == "1",
+        "invoices_carry_default_notice": form.get("invoices_carry_default_notice") == "1",
+    }
+    merchant = get_merchant(merchant_id)
+    _call(lambda: update_claim_settings(merchant, ClaimSettingsSchema().load(values), actor=actor), values)
+    return values
 
 
 def _save_creditor(merchant_id: int, form: Mapping[str, str], *, actor: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from backend.console.texts import (
 )
 from backend.dates import berlin_today
 from backend.dunning import test_notice
+from backend.dunning.law import DUE_DATE_BASES, LANDS
 from backend.dunning.merchant_settings import NOTICE_LANGUAGES
 from backend.dunning.schedule import Channel
 from backend.errors import AppError, ConflictError, ForbiddenError, NotFoundError, UserValueError
@@ -812,7 +813,7 @@ def audit_page() -> Response:
 
 # -- settings ------------------------------------------------------------------------------------------------
 
-SETTINGS_SECTIONS = ("policy", "dunning", "handover", "creditor", "shopware")
+SETTINGS_SECTIONS = ("policy", "claims", "dunning", "handover", "creditor", "shopware")
 
 
 def _settings_page(
@@ -841,6 +842,8 @@ def _settings_page(
         channels=[channel.value for channel in Channel],
         agencies=AGENCY_KINDS,
         notice_languages=NOTICE_LANGUAGES,
+        due_date_bases=DUE_DATE_BASES,
+        lands=LANDS,
         admin_addresses=[
             (connection, (posted or {}).get("shopware", {}).get(str(connection.id), origin))
             for connection, origin in shopware_services.admin_addresses(session.merchant_id)

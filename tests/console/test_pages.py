@@ -13,7 +13,12 @@ from backend.audit.services import record_event
 from backend.console.forms import policy_fields
 from backend.console.texts import TEXTS
 from backend.dunning.claims import DebtorKind, NoticeKind
-from backend.dunning.merchant_settings import get_dunning_settings, get_schedules, schedules_document
+from backend.dunning.merchant_settings import (
+    get_claim_settings,
+    get_dunning_settings,
+    get_schedules,
+    schedules_document,
+)
 from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.rules import rules_document
@@ -228,6 +233,51 @@ class TestSettingsPages:
             "buchhaltung@shop.example",
         )
         assert rules_document(merchant.id)["creditor_address"]["city"] == "Hamburg"
+
+    def test_payment_term_and_claim_facts_are_stored_and_decide_the_due_date(
+        self, client, merchant, console_token, auth_headers
+    ):
+        answer = self.save(
+            client,
+            console_token(merchant),
+            "claims",
+            payment_terms_days="30",
+            due_date_from="shipment",
+            land="BY",
+            sells_to_businesses_only="1",
+        )
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        stored = client.get(
+            "/api/v1/claim-settings", headers=auth_headers(merchant, ["settings:write"])
+        ).get_json()
+        assert stored == {
+            "payment_terms_days": 30,
+            "due_date_from": "shipment",
+            "land": "BY",
+            "sells_to_businesses_only": True,
+            "invoices_carry_default_notice": False,
+        }
+        shown = client.get(
+            "/api/v1/checkout-settings", headers=auth_headers(merchant, ["risk:check"])
+        ).get_json()
+        assert shown["payment_terms_days"] == 30
+        assert (
+            AuditEvent.query.filter_by(merchant_id=merchant.id, action="claim_settings.updated").count() == 1
+        )
+
+    def test_a_payment_term_out_of_range_is_refused_and_nothing_is_stored(
+        self, client, merchant, console_token
+    ):
+        for term in ("0", "366", "vierzehn", "9" * 40):
+            answer = self.save(
+                client,
+                console_token(merchant),
+                "claims",
+                payment_terms_days=term,
+                due_date_from="invoice_date",
+            )
+            assert answer.status_code == 422, term
+        assert get_claim_settings(db.session.get(Merchant, merchant.id)).payment_terms_days == 14
 
     def test_handover_rules_with_auto_approval(self, client, merchant, shop, propose, console_token):
         propose(shop, "order-1")  # gives the merchant a creditor address
@@ -601,6 +651,7 @@ class TestGermanPages:
             "policy": settings.policy_form(merchant.id, **{"/review_at": "90", "/decline_at": "70"}),
             "dunning": {"/consumer/stages/1/fee": "10.00", "/consumer/stages/1/channel": "email"},
             "creditor": {"iban": "DE89370400440532013001", "account_holder": "Shop GmbH"},
+            "claims": {"payment_terms_days": "400", "due_date_from": "invoice_date"},
         }
         for section, form in refused.items():
             answer = settings.save(client, token, section, **form)
@@ -620,6 +671,7 @@ class TestGermanPages:
         refused_policy = visible_text(pages["/console/settings/policy (refused)"])
         assert "darf nicht über der Schwelle für „Ablehnen“ liegen" in refused_policy
         assert "Rechnung bis zum Betrag erlauben" in visible_text(pages["/console/settings"])
+        assert "muss zwischen 1 und 365 liegen" in visible_text(pages["/console/settings/claims (refused)"])
         assert "die Prüfziffer der IBAN stimmt nicht" in visible_text(
             pages["/console/settings/creditor (refused)"]
         )
