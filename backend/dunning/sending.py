@@ -49,7 +49,10 @@ def _retry_delay(attempts: int) -> timedelta:
 
 
 def _lease_notices(now: datetime, limit: int) -> list[int]:
-    """Lease up to ``limit`` due e-mail notices to this worker (SKIP LOCKED on PostgreSQL); return their ids."""
+    """Lease up to ``limit`` due e-mail notices to this worker (SKIP LOCKED on PostgreSQL); return their ids.
+
+    A lease is no attempt: a notice of the batch left untried (a slow server) must not run out of attempts.
+    """
     return lease_due(
         DunningNotice,
         DunningNotice.status.in_((NoticeStatus.QUEUED.value, NoticeStatus.SENDING.value)),
@@ -59,7 +62,7 @@ def _lease_notices(now: datetime, limit: int) -> list[int]:
         lease=SEND_LEASE,
         limit=limit,
         order_by=(DunningNotice.next_attempt_at, DunningNotice.id),
-        values={"status": NoticeStatus.SENDING.value, "attempts": DunningNotice.attempts + 1},
+        values={"status": NoticeStatus.SENDING.value},
     )
 
 
@@ -159,6 +162,7 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         cancel_notice(notice, blocker)
         db.session.commit()
         return "cancelled"
+    notice.attempts += 1  # tried now: counted before the hand-over, so a worker dying in it still counts
     merchant = db.session.get(Merchant, receivable.merchant_id)
     try:
         message, language = build_notice_email(notice, receivable, merchant, today, sender)

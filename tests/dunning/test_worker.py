@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 
@@ -31,10 +31,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from backend.dunning import sending
 from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.models import DunningNotice, NoticeStatus
-from backend.dunning.sending import send_queued_notices
-from backend.extensions import db
+from backend.dunning.sending import SEND_LEASE, send_queued_notices
+from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
 from backend.payments.girocode import girocode, girocode_png
 from backend.receivables.models import Receivable
@@ -473,6 +474,45 @@ class TestCrashSafety:
         assert (notice.status, notice.attempts) == ("queued", 0)
         assert "payment details" in notice.last_error
         assert smtp_server.messages == []
+
+
+class _Clock:
+    """The sending job's clock, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class _SlowServerMailer(Mailer):
+    """Delivers through a real SMTP mailer; each hand-over takes over half the send lease on the job's clock."""
+
+    def __init__(self, inner: Mailer, clock: _Clock) -> None:
+        self.inner = inner
+        self.clock = clock
+
+    def send(self, message: EmailMessage) -> str:
+        message_id = self.inner.send(message)
+        self.clock.now += SEND_LEASE / 2 + timedelta(seconds=1)
+        return message_id
+
+
+class TestAttempts:
+    def test_a_notice_leased_but_left_untried_has_spent_no_attempt(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, second = invoice("1001"), invoice("1002")
+        queue_due_notices(REMINDER_DAY)
+        clock = _Clock()
+        monkeypatch.setattr(sending, "utcnow", clock)
+        mailer = _SlowServerMailer(SmtpMailer.from_url(smtp_server.url()), clock)
+        assert send_queued_notices(REMINDER_DAY, mailer=mailer) == "1 sent"
+        tried, untried = sorted([*notices(first), *notices(second)], key=lambda n: n.status != "sent")
+        assert (tried.status, tried.attempts) == ("sent", 1)
+        # Leased with the batch, never handed to the server: its lease runs out, and no attempt is used up.
+        assert (untried.status, untried.attempts) == ("sending", 0)
 
 
 def _worker(app: Flask, days: list[date], errors: list[BaseException], barrier: threading.Barrier) -> None:
