@@ -6,6 +6,8 @@ share one explanation per group and take their label from the signal's or identi
 
 from __future__ import annotations
 
+from backend.risk.messages import term_for
+
 FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "de": {
         "/buyer_message": (
@@ -182,6 +184,97 @@ FIELD_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# The name of each signal whose weight the policy sets, as the merchant reads it beside its weight field.
+SIGNAL_NAMES: dict[str, dict[str, str]] = {
+    "de": {
+        "ORDER_AMOUNT_LIMIT": "Bestellwert über dem Höchstbetrag",
+        "FIRST_ORDER_AMOUNT_LIMIT": "Erstbestellung über ihrem Höchstbetrag",
+        "OPEN_EXPOSURE_LIMIT": "Offener Betrag über dem Höchstbetrag",
+        "FIRST_ORDER": "Erste Bestellung",
+        "SHIPPING_NAME_DIFFERS": "Anderer Name in der Lieferadresse",
+        "SHIPPING_ADDRESS_DIFFERS": "Abweichende Lieferadresse",
+        "PACKSTATION_SHIPPING": "Lieferung an eine Abholstelle",
+        "PACKSTATION_BILLING": "Rechnungsadresse ist eine Packstation",
+        "POSTAL_CODE_INVALID": "Ungültige Postleitzahl",
+        "POSTAL_CODE_CITY_MISMATCH": "Postleitzahl passt nicht zum Ort",
+        "EMAIL_INVALID": "Ungültige E-Mail-Adresse",
+        "EMAIL_DISPOSABLE": "Wegwerf-E-Mail-Adresse",
+        "EMAIL_NAME_MISMATCH": "E-Mail-Adresse passt nicht zum Namen",
+        "PHONE_INVALID": "Ungültige Telefonnummer",
+        "PHONE_COUNTRY_MISMATCH": "Telefonnummer aus einem anderen Land",
+        "PHONE_PREMIUM_RATE": "Mehrwertdienste-Nummer",
+        "PHONE_VOIP": "Internet-Telefonnummer",
+        "TEST_ORDER_NAME": "Platzhalter- oder Testname",
+        "COMPANY_IN_CONSUMER_ORDER": "Firmenname in einer Verbraucherbestellung",
+        "VELOCITY_ORDERS": "Viele Bestellungen in kurzer Zeit",
+        "VELOCITY_NAMES": "Viele Namen zu einer Identität",
+        "VELOCITY_ADDRESSES": "Viele Adressen zu einer Identität",
+        "VELOCITY_INVOICE_ORDERS": "Viele Rechnungsbestellungen in 24 Stunden",
+        "OPEN_INVOICES_WITHOUT_PAYMENT": "Offene Rechnungen ohne je eine Zahlung",
+        "HISTORY_UNPAID": "Unbezahlte Rechnungen in der Vergangenheit",
+        "HISTORY_DUNNED": "Bestellungen in der Mahnung",
+        "HISTORY_HANDED_OVER": "Früher an das Inkasso übergeben",
+        "BUREAU_RED": "Auskunftei: rot",
+        "BUREAU_YELLOW": "Auskunftei: gelb",
+        "BUREAU_LOW_SCORE": "Auskunftei: niedriger Punktwert",
+        "BUREAU_PERSON_STATUS": "Auskunftei: unter der Adresse nicht zustellbar",
+    },
+    "en": {
+        "ORDER_AMOUNT_LIMIT": "Order amount above the limit",
+        "FIRST_ORDER_AMOUNT_LIMIT": "First order above its limit",
+        "OPEN_EXPOSURE_LIMIT": "Open amount above the limit",
+        "FIRST_ORDER": "First order",
+        "SHIPPING_NAME_DIFFERS": "Another name in the shipping address",
+        "SHIPPING_ADDRESS_DIFFERS": "Different shipping address",
+        "PACKSTATION_SHIPPING": "Shipping to a pickup point",
+        "PACKSTATION_BILLING": "Billing address is a Packstation",
+        "POSTAL_CODE_INVALID": "Invalid postal code",
+        "POSTAL_CODE_CITY_MISMATCH": "Postal code does not match the city",
+        "EMAIL_INVALID": "Invalid e-mail address",
+        "EMAIL_DISPOSABLE": "Disposable e-mail address",
+        "EMAIL_NAME_MISMATCH": "E-mail address does not match the name",
+        "PHONE_INVALID": "Invalid phone number",
+        "PHONE_COUNTRY_MISMATCH": "Phone number from another country",
+        "PHONE_PREMIUM_RATE": "Premium-rate number",
+        "PHONE_VOIP": "Internet phone number",
+        "TEST_ORDER_NAME": "Placeholder or test name",
+        "COMPANY_IN_CONSUMER_ORDER": "Company name in a consumer order",
+        "VELOCITY_ORDERS": "Many orders in a short time",
+        "VELOCITY_NAMES": "Many names for one identity",
+        "VELOCITY_ADDRESSES": "Many addresses for one identity",
+        "VELOCITY_INVOICE_ORDERS": "Many invoice orders in 24 hours",
+        "OPEN_INVOICES_WITHOUT_PAYMENT": "Open invoices without any payment",
+        "HISTORY_UNPAID": "Unpaid invoices in the past",
+        "HISTORY_DUNNED": "Orders in dunning",
+        "HISTORY_HANDED_OVER": "Handed over to collection before",
+        "BUREAU_RED": "Credit bureau: red",
+        "BUREAU_YELLOW": "Credit bureau: yellow",
+        "BUREAU_LOW_SCORE": "Credit bureau: low score",
+        "BUREAU_PERSON_STATUS": "Credit bureau: not deliverable at the address",
+    },
+}
+
+# A velocity limit is named "<what is counted> per <identity> in <window>", e.g. /velocity/email/orders_24h.
+_VELOCITY_WORDS: dict[str, dict[str, str]] = {
+    "de": {
+        "orders": "Bestellungen",
+        "invoice_orders": "Rechnungsbestellungen",
+        "other_names": "Andere Namen",
+        "other_addresses": "Andere Adressen",
+        "per": "je",
+        "in": "in",
+    },
+    "en": {
+        "orders": "Orders",
+        "invoice_orders": "Invoice orders",
+        "other_names": "Other names",
+        "other_addresses": "Other addresses",
+        "per": "per",
+        "in": "in",
+    },
+}
+
+
 def field_text(language: str, key: str) -> tuple[str, str]:
     """Return a field's label and explanation; weights and velocity limits are named by their last parts."""
     texts = FIELD_TEXTS[language]
@@ -189,6 +282,14 @@ def field_text(language: str, key: str) -> tuple[str, str]:
         return texts[key]
     parts = key.strip("/").split("/")
     label, explanation = texts.get(f"/{parts[0]}", ("", ""))
+    if parts[0] == "weights" and len(parts) == 2 and parts[1] in SIGNAL_NAMES[language]:
+        return f"{label}: {SIGNAL_NAMES[language][parts[1]]}", explanation
+    if parts[0] == "velocity" and len(parts) == 3:
+        counted, _, window = parts[2].rpartition("_")
+        words = _VELOCITY_WORDS[language]
+        if counted in words:
+            identity, period = term_for(parts[1], language), term_for(window, language)
+            return f"{words[counted]} {words['per']} {identity} {words['in']} {period}", explanation
     name = " ".join(parts[1:] or parts).replace("_", " ")
     # A field added to the policy before its text here still gets a readable label.
     return (f"{label}: {name}" if label else name.capitalize()), explanation

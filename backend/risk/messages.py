@@ -283,6 +283,11 @@ def _render(name: str, value: Any, lang: str, *, money: bool) -> str:
     return terms.get(str(value), str(value))
 
 
+def term_for(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Return the word for an identity or time window ("email", "24h") in the language; the name if unknown."""
+    return _TERMS[normalise_language(lang)].get(name, name)
+
+
 def normalise_language(lang: str | None) -> str:
     """Map a language tag ("de-DE", "EN") to a supported language, else the default."""
     primary = (lang or "").split("-", 1)[0].split("_", 1)[0].strip().lower()

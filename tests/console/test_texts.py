@@ -44,6 +44,25 @@ def test_every_policy_field_has_a_label_and_an_explanation():
             assert label and explanation, (field.pointer, language)
 
 
+def test_signals_and_frequency_limits_are_named_not_shown_as_codes():
+    """A weight or velocity field is labelled with the signal's or limit's name, never its code."""
+    for field in policy_fields(RiskPolicy().to_dict()):
+        if field.pointer.startswith(("/weights/", "/velocity/")):
+            for language in ("de", "en"):
+                label, _ = field_text(language, field.key)
+                code = field.pointer.rsplit("/", 1)[1]
+                assert code not in label and code.replace("_", " ") not in label, (
+                    field.pointer,
+                    language,
+                    label,
+                )
+    assert (
+        field_text("de", "/velocity/ip/invoice_orders_24h")[0]
+        == "Rechnungsbestellungen je IP-Adresse in 24 Stunden"
+    )
+    assert field_text("en", "/weights/EMAIL_DISPOSABLE")[0] == "Weight: Disposable e-mail address"
+
+
 def test_every_notice_status_has_a_name():
     for language in ("de", "en"):
         assert {status.value for status in NoticeStatus} <= set(TEXTS[language]["notice_statuses"]), language
