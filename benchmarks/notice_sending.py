@@ -10,12 +10,17 @@ Each run ingests N invoice orders of one merchant (due long enough ago for the p
 reminders with ``queue_due_notices`` and then starts K processes that each call ``send_queued_notices`` until
 nothing is left, as ``claimbridge worker`` does. The SMTP server is aiosmtpd (tests/fakes/smtp.py) in this
 process. Printed per run: wall time from the workers' start to the last notice sent, notices/s in all and per
-worker, and the exactly-once check: messages received, distinct notices among them, notices marked sent.
+worker, the CPU time per notice of the workers (user + system, all workers together) and of this process (the
+SMTP server; it shares the machine's cores with the workers), and the exactly-once check: messages received,
+distinct notices among them, notices marked sent. CPU times are the figures to compare on a loaded machine.
+
+``--profile DIR`` writes each worker's cProfile statistics to ``DIR/worker-<run>-<n>.prof``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import multiprocessing
 import os
 import sys
@@ -68,8 +73,13 @@ def queue_notices(count: int, run: int) -> int:
         return merchant.id
 
 
-def send_until_done(ready: multiprocessing.Event, start: multiprocessing.Event) -> None:
-    """One worker process: build the app, then send queued notices until none is left."""
+def send_until_done(
+    ready: multiprocessing.Event,
+    start: multiprocessing.Event,
+    cpu: multiprocessing.Queue,
+    profile: str | None,
+) -> None:
+    """One worker process: build the app, then send queued notices until none is left; put its CPU seconds."""
     from backend import create_app
     from backend.dunning.sending import send_queued_notices
     from backend.extensions import db
@@ -80,8 +90,16 @@ def send_until_done(ready: multiprocessing.Event, start: multiprocessing.Event) 
         db.session.commit()
         ready.set()
         start.wait()
+        profiler = cProfile.Profile() if profile else None
+        started = time.process_time()
+        if profiler:
+            profiler.enable()
         while send_queued_notices(REMINDER_DAY) != "nothing to send":
             pass
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        cpu.put(time.process_time() - started)
 
 
 def sent_in_database(merchant_id: int) -> Counter[str]:
@@ -108,6 +126,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is reset!); default SQLite")
     parser.add_argument("--notices", type=int, default=2000, help="notices queued for each run")
     parser.add_argument("--workers", default="1", help="worker process counts to run, comma-separated")
+    parser.add_argument("--profile", metavar="DIR", help="write each worker's cProfile statistics into DIR")
     args = parser.parse_args()
     worker_counts = [int(part) for part in args.workers.split(",")]
 
@@ -130,27 +149,42 @@ def main() -> None:
             context = multiprocessing.get_context("spawn")
             ready = [context.Event() for _ in range(workers)]
             start = context.Event()
-            processes = [context.Process(target=send_until_done, args=(r, start)) for r in ready]
+            cpu = context.Queue()
+            profiles = [
+                str(Path(args.profile, f"worker-{run}-{n}.prof")) if args.profile else None
+                for n in range(1, workers + 1)
+            ]
+            processes = [
+                context.Process(target=send_until_done, args=(r, start, cpu, p))
+                for r, p in zip(ready, profiles, strict=True)
+            ]
             for process in processes:
                 process.start()
             for event in ready:
                 event.wait()
-            started = time.perf_counter()
+            started, server_started = time.perf_counter(), time.process_time()
             start.set()
+            worker_cpu = sum(cpu.get() for _ in processes)
             for process in processes:
                 process.join()
             seconds = time.perf_counter() - started
+            server_cpu = time.process_time() - server_started
             received = smtp.messages[before:]
             subjects = Counter(mail.message["Subject"] for mail in received)
-            results.append((workers, seconds, len(received), len(subjects), sent_in_database(merchant_id)))
+            statuses = sent_in_database(merchant_id)
+            results.append((workers, seconds, worker_cpu, server_cpu, len(received), len(subjects), statuses))
 
     backend = "postgresql" if args.database_url else "sqlite"
     print(f"database: {backend}, {args.notices} notices per run, SMTP: aiosmtpd on 127.0.0.1")
-    for workers, seconds, received, distinct, statuses in results:
+    print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    for workers, seconds, worker_cpu, server_cpu, received, distinct, statuses in results:
         rate = args.notices / seconds
         exactly_once = received == distinct == statuses["sent"] == args.notices
         print(
             f"{workers} worker(s): {seconds:6.1f} s  {rate:7.0f} notices/s  {rate / workers:6.0f} per worker"
+            f"  | CPU per notice: workers {worker_cpu / args.notices * 1000:.2f} ms"
+            f" ({args.notices / worker_cpu:.0f} notices per CPU second), SMTP server"
+            f" {server_cpu / args.notices * 1000:.2f} ms"
             f"  | received {received}, distinct {distinct}, marked sent {statuses['sent']},"
             f" other {sum(statuses.values()) - statuses['sent']}: exactly once {'yes' if exactly_once else 'NO'}"
         )
