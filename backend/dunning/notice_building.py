@@ -256,5 +256,5 @@ def _girocode_png(settings: DunningSettings, amount: Decimal, reference: str) ->
 @functools.lru_cache(maxsize=1024)
 def _cached_girocode_png(name: str, iban: str, bic: str, amount: Decimal, reference: str) -> bytes:
     # The image depends on these five values alone; a retried or re-rendered notice (the console's preview,
-    # the shop channel) reuses it instead of encoding the QR code again (its mask search is most of the cost).
+    # the shop channel) reuses it instead of encoding the QR code again.
     return girocode_png(girocode(name=name, iban=iban, bic=bic, amount=amount, reference=reference))

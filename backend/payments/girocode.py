@@ -6,15 +6,22 @@ IBAN, amount (``EUR`` + amount with a dot, 0.01 to 999999999.99), purpose code (
 remittance (empty) and unstructured remittance (<= 140): here the payment reference, so the buyer's bank
 carries it into the statement. The last optional line (note to the payer) is left out. The code uses error
 correction level M and at most QR version 13, as the standard demands.
+
+The symbol is encoded by zxing-cpp's writer (zint, in C): the payload's UTF-8 bytes exactly as they are, without an
+ECI header (as character set ``1`` promises), the segment modes and the mask chosen by the standard's rules. It
+costs a fraction of a millisecond, where a pure-Python encoder's mask search took several; every notice's code
+differs (amount and reference), so this is paid per notice. The PNG is written here with zlib (1 bit per pixel).
 """
 
 from __future__ import annotations
 
 import base64
-import io
+import struct
+import zlib
+from dataclasses import dataclass
 from decimal import Decimal
 
-import segno
+import zxingcpp
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -24,7 +31,10 @@ MAX_NAME_LENGTH = 70
 MAX_REMITTANCE_LENGTH = 140
 MAX_PAYLOAD_BYTES = 331
 MAX_QR_VERSION = 13
+QUIET_ZONE = 4  # modules of light margin on every side, as ISO/IEC 18004 demands
 _CENT = Decimal("0.01")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MODULE_BITS = bytes.maketrans(b"\x00\xff", b"dl")  # zxing-cpp's dark (0) and light (255) modules
 
 
 class GiroCodeError(ValueError):
@@ -78,27 +88,62 @@ def girocode_payload(*, name: str, iban: str, amount: Decimal, reference: str, b
     return payload
 
 
-def girocode(*, name: str, iban: str, amount: Decimal, reference: str, bic: str = "") -> segno.QRCode:
+@dataclass(frozen=True)
+class GiroCode:
+    """An encoded EPC QR code: its payload, QR version, error correction level and modules.
+
+    ``rows`` holds one byte string per row of modules without the quiet zone: ``0`` dark, ``255`` light.
+    """
+
+    payload: str
+    version: int
+    error: str
+    rows: tuple[bytes, ...]
+
+
+def girocode(*, name: str, iban: str, amount: Decimal, reference: str, bic: str = "") -> GiroCode:
     """Build the EPC QR code (error correction M, never boosted) for a transfer."""
     payload = girocode_payload(name=name, iban=iban, amount=amount, reference=reference, bic=bic)
-    code = segno.make_qr(payload, error="m", boost_error=False, encoding="utf-8")
-    if code.version > MAX_QR_VERSION:
+    # Bytes, not text: zint would otherwise write non-ASCII text as ISO-8859-1 or Shift JIS. "eci=0": no ECI
+    # header (the payload's own character set line says UTF-8), where zint marks bytes as binary (ECI 899).
+    symbol = zxingcpp.create_barcode(payload.encode(), zxingcpp.BarcodeFormat.QRCode, ec_level="M", eci="0")
+    image = symbol.to_image(scale=1, add_quiet_zones=False)
+    size = image.shape[1]
+    version = (size - 17) // 4
+    if version > MAX_QR_VERSION:
         raise GiroCodeError("payload needs a QR version above 13")
-    return code
+    modules = bytes(image)
+    rows = tuple(modules[start : start + size] for start in range(0, len(modules), size))
+    return GiroCode(payload=payload, version=version, error=symbol.ec_level, rows=rows)
 
 
-def girocode_png(code: segno.QRCode, *, scale: int = 4) -> bytes:
-    """Render an EPC QR code as PNG bytes with the standard four-module quiet zone."""
-    buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=scale, border=4)
-    return buffer.getvalue()
+def girocode_png(code: GiroCode, *, scale: int = 4) -> bytes:
+    """Render an EPC QR code as a black-and-white PNG (1 bit per pixel) with the four-module quiet zone."""
+    width = (len(code.rows[0]) + 2 * QUIET_ZONE) * scale
+    padding = -width % 8  # each PNG line fills whole bytes
+    light_line = _png_line(b"1" * (width + padding))
+    quiet = b"1" * (QUIET_ZONE * scale)
+    # Dark modules become "0" bits (black), light ones "1", each repeated ``scale`` times across.
+    dark, light = b"0" * scale, b"1" * scale
+    lines = [light_line] * (QUIET_ZONE * scale)
+    for row in code.rows:
+        bits = row.translate(_MODULE_BITS).replace(b"d", dark).replace(b"l", light)
+        lines += [_png_line(quiet + bits + quiet + b"1" * padding)] * scale
+    lines += [light_line] * (QUIET_ZONE * scale)
+    header = struct.pack(">IIBBBBB", width, len(lines), 1, 0, 0, 0, 0)  # 1-bit greyscale, not interlaced
+    image = zlib.compress(b"".join(lines))
+    return (
+        _PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", image) + _png_chunk(b"IEND", b"")
+    )
 
 
-def girocode_svg(code: segno.QRCode, *, scale: int = 4) -> str:
-    """Render an EPC QR code as a standalone SVG document."""
-    buffer = io.BytesIO()
-    code.save(buffer, kind="svg", scale=scale, border=4, xmldecl=False)
-    return buffer.getvalue().decode()
+def _png_line(bits: bytes) -> bytes:
+    """Return one PNG scanline (filter type 0) of the pixels ``bits`` spells as ASCII 0s and 1s."""
+    return b"\x00" + int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def girocode_document(
@@ -106,5 +151,4 @@ def girocode_document(
 ) -> dict[str, str]:
     """Return a transfer's EPC payload and its code as a base64 PNG (for a shop's pages and e-mails)."""
     code = girocode(name=name, iban=iban, amount=amount, reference=reference, bic=bic)
-    payload = girocode_payload(name=name, iban=iban, amount=amount, reference=reference, bic=bic)
-    return {"payload": payload, "png": base64.b64encode(girocode_png(code)).decode("ascii")}
+    return {"payload": code.payload, "png": base64.b64encode(girocode_png(code)).decode("ascii")}

@@ -1,9 +1,11 @@
+import io
 from decimal import Decimal
 
 import pytest
-import segno.helpers
+import zxingcpp
+from PIL import Image
 
-from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png, girocode_svg
+from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
 
 IBAN = "DE89 3704 0044 0532 0130 00"
 
@@ -67,6 +69,12 @@ class TestGiroCodePayload:
             payload(name="Muster\nGmbH")
 
 
+def scanned(png: bytes) -> zxingcpp.Barcode:
+    """Read the one QR code in the PNG with zxing-cpp, as a banking app's scanner does."""
+    [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return result
+
+
 class TestGiroCodeImage:
     def test_uses_error_correction_m_and_at_most_version_13(self):
         code = girocode(name="Muster Moden GmbH", iban=IBAN, amount=Decimal("12.34"), reference="CB-7K4Q-2")
@@ -74,21 +82,36 @@ class TestGiroCodeImage:
         assert code.error == "M"
         assert code.version <= 13
 
-    def test_encodes_the_same_symbol_as_segnos_own_epc_helper(self):
-        ours = girocode(name="Muster Moden GmbH", iban=IBAN, amount=Decimal("12.34"), reference="CB-7K4Q-2")
-        theirs = segno.helpers.make_epc_qr(
-            name="Muster Moden GmbH",
-            iban="DE89370400440532013000",
-            amount=Decimal("12.34"),
-            text="CB-7K4Q-2",
-            encoding="utf-8",
+    @pytest.mark.parametrize("name", ["Muster Moden GmbH", "Jürgen Größ e.K.", "Łódź Sp. z o.o. ČŠŽ €"])
+    def test_a_scanner_reads_the_payloads_utf8_bytes_without_an_eci_header(self, name):
+        code = girocode(
+            name=name, iban=IBAN, bic="COBADEFFXXX", amount=Decimal("12.34"), reference="CB-7K4Q-2"
         )
 
-        assert ours.matrix == theirs.matrix
+        result = scanned(girocode_png(code))
 
-    def test_renders_png_and_svg(self):
+        assert result.text == code.payload == payload(name=name, bic="COBADEFFXXX")
+        assert result.bytes == code.payload.encode("utf-8")  # character set line "1": UTF-8, as written
+        assert result.symbology_identifier == "]Q1"  # no ECI header, which older banking apps do not expect
+        assert result.extra["ECLevel"] == "M"
+        assert int(result.extra["Version"]) == code.version
+
+    def test_the_longest_payload_stays_within_version_13_at_level_m(self):
+        longest = {"name": "x" * 70, "reference": "Y" * 140, "bic": "COBADEFFXXX"}
+        code = girocode(iban=IBAN, amount=Decimal("999999999.99"), **longest)
+
+        result = scanned(girocode_png(code))
+
+        assert len(code.payload.encode()) <= 331
+        assert result.text == code.payload
+        assert result.extra["ECLevel"] == "M" and int(result.extra["Version"]) <= 13
+
+    def test_renders_a_png_with_the_four_module_quiet_zone(self):
         code = girocode(name="Muster Moden GmbH", iban=IBAN, amount=Decimal("12.34"), reference="CB-7K4Q-2")
 
-        assert girocode_png(code).startswith(b"\x89PNG\r\n\x1a\n")
-        svg = girocode_svg(code)
-        assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        image = Image.open(io.BytesIO(girocode_png(code, scale=3))).convert("L")
+
+        modules = len(code.rows)
+        assert image.size == ((modules + 8) * 3, (modules + 8) * 3)
+        assert image.getpixel((4 * 3 - 1, 4 * 3 - 1)) == 255  # the margin is light
+        assert image.getpixel((4 * 3, 4 * 3)) == 0  # the finder pattern's dark corner starts after it
