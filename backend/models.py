@@ -13,11 +13,11 @@ from backend.dunning.models import (
     ShopAction,
 )
 from backend.handovers.models import Handover, HandoverPayment, HandoverRule, HandoverStatusUpdate, ShopUpdate
-from backend.merchants.models import ApiClient, Merchant, ShopConnection
+from backend.merchants.models import ApiClient, Merchant, RiskPolicyRecord, ShopConnection
 from backend.orders.models import OrderSyncRequest
 from backend.payments.models import BankTransactionRecord, ImportedStatement, KnownPayerIban, PaymentMatch
 from backend.receivables.models import Receivable, ReceivableEvent
-from backend.risk.models import BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
+from backend.risk.models import BuyerOverride, CreditReport, RiskCheck
 from backend.shopware.models import ShopwareEvent, ShopwareShop
 from backend.woocommerce.models import WebhookTopic, WooCommerceConnectSession, WooCommerceWebhook
 from backend.worker import JobLease

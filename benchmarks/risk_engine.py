@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend.merchants.policy import RiskPolicy
 from backend.risk.engine import evaluate
 from backend.risk.identity import phone_facts
 from backend.risk.inputs import BuyerContext, CheckInput, VelocityCounts
-from backend.risk.policy import RiskPolicy
 from backend.risk.signals import german_postal_places, parse_email
 
 FIRST_NAMES = (

@@ -26,8 +26,9 @@ from backend.cli import main
 from backend.extensions import db as _db
 from backend.extensions import limiter
 from backend.merchants.models import Merchant
+from backend.merchants.policy_store import policy_cache
 from backend.merchants.services import create_merchant as create_merchant_service
-from backend.risk.services import close_bureau_clients, policy_cache
+from backend.risk.services import close_bureau_clients
 
 PG_ENV = "CLAIMBRIDGE_TEST_DATABASE_URL"
 BACKENDS = ("sqlite", "postgresql")

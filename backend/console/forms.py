@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Policy fields whose values come from a fixed set (risk.policy's REVIEW_MODES, FAIL_MODES, ADDRESS_CHECK_TYPES).
+# Policy fields whose values come from a fixed set (merchants.policy's REVIEW_MODES, FAIL_MODES, ADDRESS_CHECK_TYPES).
 _POLICY_CHOICES = {
     "/review_mode": ("offer", "hide"),
     "/fail_mode": ("hide_invoice", "allow_up_to"),

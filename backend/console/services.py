@@ -43,6 +43,7 @@ from backend.handovers.proposals import proposal_count
 from backend.handovers.readiness import handover_blockers
 from backend.handovers.rules import get_rules, rules_document, update_rules
 from backend.handovers.schemas import HandoverRulesSchema
+from backend.merchants import policy_store
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_merchant
 from backend.payments.models import BankTransactionRecord, PaymentMatch
@@ -333,7 +334,7 @@ def _creditor_values(merchant_id: int) -> dict[str, Any]:
 
 def settings_view(merchant_id: int, posted: Mapping[str, dict[str, Any]]) -> SettingsView:
     """Return the settings page's content; a section that was just refused shows what was posted."""
-    policy = risk_services.policy_document(merchant_id)
+    policy = policy_store.policy_document(merchant_id)
     shown_policy = posted.get("policy") or policy
     fields = [
         FormField(field.pointer, field.kind, _at(shown_policy, field.pointer, field.value), field.choices)
@@ -377,11 +378,11 @@ def save_settings(
     other sections are checked by saving, and the caller rolls the transaction back.
     """
     if section == "policy":
-        document = document_from_form(policy_fields(risk_services.policy_document(merchant_id)), form)
+        document = document_from_form(policy_fields(policy_store.policy_document(merchant_id)), form)
         if check_only:
-            _call(lambda: risk_services.validated_policy(document), document)
+            _call(lambda: policy_store.validated_policy(document), document)
         else:
-            _call(lambda: risk_services.update_policy(merchant_id, document, actor=actor), document)
+            _call(lambda: policy_store.update_policy(merchant_id, document, actor=actor), document)
         return document
     if section == "dunning":
         document = schedule_document(form, schedules_document(get_schedules(merchant_id)))

@@ -1141,7 +1141,7 @@ def audit_label(action: str, lang: str) -> str:
 
 
 # The areas' services explain a refused value in English (the JSON API's language); German pages say it in
-# German. Each pattern matches one message of risk/policy.py, dunning/schedule.py, dunning/services.py
+# German. Each pattern matches one message of merchants/policy.py, dunning/schedule.py, dunning/services.py
 # (schwifty) or marshmallow's defaults; a message no pattern knows is shown as it is.
 _GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.S), german)

@@ -11,7 +11,7 @@ from flask import current_app
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import UserValueError
 from backend.merchants.models import ShopConnection
-from backend.risk.services import get_policy
+from backend.merchants.policy_store import get_policy
 from connectors.http import Backoff
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector

@@ -1,4 +1,4 @@
-"""Tenants, their shop connections and the OAuth2 clients the plugins use."""
+"""Tenants, their shop connections, the OAuth2 clients the plugins use and each tenant's risk policy."""
 
 from __future__ import annotations
 
@@ -127,3 +127,19 @@ class ApiClient(db.Model):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials"
+
+
+class RiskPolicyRecord(db.Model):
+    """A merchant's policy document (validated by ``RiskPolicy.from_dict``) and bureau account."""
+
+    __tablename__ = "risk_policies"
+
+    merchant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    bureau_account_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<RiskPolicyRecord merchant={self.merchant_id}>"

@@ -28,9 +28,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from backend.merchants.policy import RiskPolicy
 from backend.risk.inputs import BuyerContext, CheckInput
 from backend.risk.messages import advice_for, message_for
-from backend.risk.policy import RiskPolicy
 from backend.risk.signals import InputWarning, Reason, bureau_findings, run_signals
 from connectors.bureaus.base import BureauResult
 

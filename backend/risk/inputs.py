@@ -15,9 +15,6 @@ from typing import Any
 
 ZERO = Decimal(0)
 
-# Identity kinds velocity is counted for; the same names as the fields of ``identity.IdentityKeys``.
-VELOCITY_KINDS = ("email", "phone", "address", "shipping_address", "ip")
-
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -152,7 +149,7 @@ class BuyerContext:
     ``open_exposure``: unpaid invoice amounts for those keys, this cart not included.
     ``unpaid_orders``: invoices past their due date and unpaid, not yet in dunning.
     ``dunned_orders`` / ``handed_over_orders``: orders that reached a Mahnung / a collection agency.
-    ``velocity``: counts per identity kind (see ``VELOCITY_KINDS``); a missing kind counts as zero.
+    ``velocity``: counts per identity kind (see ``merchants.policy.VELOCITY_KINDS``); a missing kind counts as zero.
     """
 
     previous_orders: int = 0

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-LANGUAGES = ("de", "en")
+from backend.merchants.policy import LANGUAGES, RiskPolicy
+
 DEFAULT_LANGUAGE = "en"
 # The neutral text a shop shows a buyer whose cart may not be paid by invoice (no reasons: GDPR, fraud).
 INVOICE_UNAVAILABLE = "INVOICE_UNAVAILABLE"
@@ -331,3 +332,8 @@ def pick_language(accept_language: str | None, default: str = DEFAULT_LANGUAGE) 
         if weight > 0 and primary in LANGUAGES:
             candidates.append((-weight, position, primary))
     return min(candidates)[2] if candidates else default
+
+
+def invoice_unavailable_message(policy: RiskPolicy, lang: str) -> str:
+    """Return the buyer's "invoice not available" text in ``lang``: the merchant's words (policy) or ours."""
+    return policy.buyer_message.get(lang) or message_for(INVOICE_UNAVAILABLE, lang)

@@ -1,4 +1,4 @@
-"""Stored risk policies, checks (decisions with their reasons), buyer overrides and bureau reports."""
+"""Stored risk checks (decisions with their reasons), buyer overrides and bureau reports."""
 
 from __future__ import annotations
 
@@ -14,22 +14,6 @@ from backend.types import JSONType, Money, UTCDateTime
 
 IDENTITY_KINDS = ("email", "phone", "name", "name_address", "address", "shipping_address", "ip")
 OVERRIDE_MODES = ("always_allow", "never_allow")
-
-
-class RiskPolicyRecord(db.Model):
-    """A merchant's policy document (validated by ``RiskPolicy.from_dict``) and bureau account."""
-
-    __tablename__ = "risk_policies"
-
-    merchant_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
-    )
-    document: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    bureau_account_encrypted: Mapped[str | None] = mapped_column(sa.Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<RiskPolicyRecord merchant={self.merchant_id}>"
 
 
 class RiskCheck(db.Model):

@@ -1,4 +1,4 @@
-"""Risk checks at checkout: policy, buyer context from history and velocity, overrides, bureau, audit trail."""
+"""Risk checks at checkout: buyer context from history and velocity, overrides, bureau, the stored decision."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend.audit.services import record_event
-from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import NotFoundError, UserValueError
 from backend.extensions import db, utcnow
+from backend.merchants.models import RiskPolicyRecord
+from backend.merchants.policy import VELOCITY_KINDS, RiskPolicy
+from backend.merchants.policy_store import bureau_account, get_policy
 from backend.metrics import count_risk_decision
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING, State
@@ -33,9 +35,8 @@ from backend.risk.identity import (
     normalise_name_address,
     normalise_phone,
 )
-from backend.risk.inputs import VELOCITY_KINDS, Address, BuyerContext, CheckInput, VelocityCounts
-from backend.risk.models import IDENTITY_KINDS, BuyerOverride, CreditReport, RiskCheck, RiskPolicyRecord
-from backend.risk.policy import PolicyError, RiskPolicy
+from backend.risk.inputs import Address, BuyerContext, CheckInput, VelocityCounts
+from backend.risk.models import IDENTITY_KINDS, BuyerOverride, CreditReport, RiskCheck
 from connectors.bureaus.base import BureauResult, CorrectedAddress, CreditBureau
 from connectors.bureaus.payone import PayoneBureau
 
@@ -55,96 +56,9 @@ KEY_COLUMNS = {
     "shipping_address": RiskCheck.shipping_address_key,
     "ip": RiskCheck.ip_key,
 }
-BUREAU_ACCOUNT_FIELDS = ("merchant_id", "portal_id", "sub_account_id", "portal_key", "mode")
-
-# Parsed policies per merchant, re-read after POLICY_CACHE_SECONDS so other workers see an update quickly.
-POLICY_CACHE_SECONDS = 5.0
-policy_cache: dict[int, tuple[float, RiskPolicy]] = {}
 
 
-# -- policy --------------------------------------------------------------------------------------------------
-
-
-def get_policy(merchant_id: int) -> RiskPolicy:
-    """Return the merchant's policy (the default policy until one is stored), cached for a few seconds."""
-    cached = policy_cache.get(merchant_id)
-    if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
-        return cached[1]
-    document = db.session.scalar(sa.select(RiskPolicyRecord.document).filter_by(merchant_id=merchant_id))
-    policy = RiskPolicy() if document is None else RiskPolicy.from_dict(document)
-    policy_cache[merchant_id] = (time.monotonic(), policy)
-    return policy
-
-
-def policy_document(merchant_id: int) -> dict[str, Any]:
-    """Return the policy as the API shows it; the bureau account appears only as configured or not."""
-    record = db.session.get(RiskPolicyRecord, merchant_id)
-    document = get_policy(merchant_id).to_dict()
-    account = _bureau_account(record)
-    document["bureau_account"] = {
-        "provider": "payone",
-        "configured": account is not None,
-        "mode": account["mode"] if account else None,
-    }
-    return document
-
-
-def validated_policy(document: dict[str, Any]) -> RiskPolicy:
-    """Return the policy a document describes; raise UserValueError naming the invalid field's pointer."""
-    try:
-        return RiskPolicy.from_dict(document)
-    except PolicyError as error:
-        raise UserValueError(
-            "The policy has an invalid field.", details={error.field: [error.message]}
-        ) from error
-
-
-def update_policy(merchant_id: int, document: dict[str, Any], *, actor: str) -> dict[str, Any]:
-    """Validate and store a policy; fields left out keep their defaults."""
-    document = dict(document)
-    account = document.pop("bureau_account", None)
-    policy = validated_policy(document)
-    record = db.session.get(RiskPolicyRecord, merchant_id) or RiskPolicyRecord(merchant_id=merchant_id)
-    record.document = policy.to_dict()
-    record.updated_at = utcnow()
-    if account is not None:
-        record.bureau_account_encrypted = _validated_bureau_account(account)
-    db.session.add(record)
-    db.session.flush()
-    policy_cache.pop(merchant_id, None)
-    record_event(
-        "policy.updated",
-        actor=actor,
-        merchant_id=merchant_id,
-        target_type="policy",
-        target_id=merchant_id,
-        details={"fields": sorted(document), "bureau_account_changed": account is not None},
-    )
-    return policy_document(merchant_id)
-
-
-def _validated_bureau_account(account: Any) -> str | None:
-    if account is None or account == {}:
-        return None
-    if not isinstance(account, dict):
-        raise UserValueError(
-            "bureau_account must be an object", details={"/bureau_account": ["not an object"]}
-        )
-    missing = [name for name in BUREAU_ACCOUNT_FIELDS if not str(account.get(name) or "").strip()]
-    if missing:
-        raise UserValueError(
-            "The PAYONE account is incomplete.",
-            details={f"/bureau_account/{name}": ["required"] for name in missing},
-        )
-    if account["mode"] not in ("test", "live"):
-        raise UserValueError("mode must be test or live", details={"/bureau_account/mode": ["test or live"]})
-    return encrypt_text(json.dumps({name: str(account[name]) for name in BUREAU_ACCOUNT_FIELDS}))
-
-
-def _bureau_account(record: RiskPolicyRecord | None) -> dict[str, str] | None:
-    if record is None or record.bureau_account_encrypted is None:
-        return None
-    return json.loads(decrypt_text(record.bureau_account_encrypted))
+# -- bureau clients ------------------------------------------------------------------------------------------
 
 
 # Bureau clients by everything they are built from, one per process: checks then reuse a client's open TLS
@@ -156,7 +70,7 @@ bureau_clients: dict[tuple[Any, ...], PayoneBureau] = {}
 
 def bureau_for(merchant_id: int, policy: RiskPolicy) -> CreditBureau | None:
     """Return the merchant's credit bureau client, or None without an account."""
-    account = _bureau_account(db.session.get(RiskPolicyRecord, merchant_id))
+    account = bureau_account(merchant_id)
     if account is None:
         return None
     config = current_app.config

@@ -24,6 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 from rapidfuzz import fuzz, process
 
+from backend.merchants.policy import VELOCITY_KINDS, ReasonCode, RiskPolicy
 from backend.risk.identity import (
     PhoneFacts,
     fold,
@@ -33,8 +34,7 @@ from backend.risk.identity import (
     normalise_postal_code,
     phone_facts,
 )
-from backend.risk.inputs import VELOCITY_KINDS, Address, BuyerContext, CheckInput
-from backend.risk.policy import ReasonCode, RiskPolicy
+from backend.risk.inputs import Address, BuyerContext, CheckInput
 
 if TYPE_CHECKING:
     from connectors.bureaus.base import BureauResult

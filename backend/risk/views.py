@@ -11,11 +11,13 @@ from flask import Response, request
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.extensions import db
+from backend.merchants import policy_store
+from backend.merchants.policy import LANGUAGES
 from backend.merchants.services import get_merchant
 from backend.orders.services import payment_terms_days
 from backend.risk import services
 from backend.risk.blueprint import blp
-from backend.risk.messages import LANGUAGES, explain_reason, message_for, pick_language
+from backend.risk.messages import explain_reason, invoice_unavailable_message, message_for, pick_language
 from backend.risk.models import RiskCheck
 from backend.risk.schemas import (
     BuyerOverrideRequestSchema,
@@ -105,7 +107,7 @@ def get_risk_check(check_id: str) -> dict[str, Any]:
 @require_oauth(["risk:check", "settings:write"])
 def get_policy() -> dict[str, Any]:
     """The merchant's risk policy (defaults filled in)."""
-    return services.policy_document(current_merchant_id())
+    return policy_store.policy_document(current_merchant_id())
 
 
 @blp.route("/policy", methods=["PUT"])
@@ -114,7 +116,7 @@ def get_policy() -> dict[str, Any]:
 @require_oauth("settings:write")
 def put_policy(document: dict[str, Any]) -> dict[str, Any]:
     """Replace the risk policy; fields left out get their defaults."""
-    body = services.update_policy(current_merchant_id(), document, actor=current_client_id())
+    body = policy_store.update_policy(current_merchant_id(), document, actor=current_client_id())
     db.session.commit()
     return body
 
@@ -130,11 +132,13 @@ def get_checkout_settings() -> dict[str, Any]:
     shows the backend's values instead of keeping its own copy.
     """
     merchant_id = current_merchant_id()
-    policy = services.get_policy(merchant_id)
+    policy = policy_store.get_policy(merchant_id)
     return {
         "payment_terms_days": payment_terms_days(get_merchant(merchant_id)),
         "invoice_methods": list(policy.invoice_methods),
-        "invoice_unavailable_message": {lang: policy.invoice_unavailable_message(lang) for lang in LANGUAGES},
+        "invoice_unavailable_message": {
+            lang: invoice_unavailable_message(policy, lang) for lang in LANGUAGES
+        },
     }
 
 

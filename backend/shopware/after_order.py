@@ -31,11 +31,12 @@ from backend.handovers.models import ShopUpdate, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
+from backend.merchants.policy_store import get_policy
 from backend.risk.identity import keyed_hash, normalise_address
 from backend.risk.inputs import Address as RiskAddress
 from backend.risk.models import RiskCheck
 from backend.risk.schemas import RiskCheckRequestSchema
-from backend.risk.services import get_policy, run_risk_check
+from backend.risk.services import run_risk_check
 from backend.shopware.manifest import ORDER_PLACED_EVENT, PAYMENT_METHOD_CHANGED_EVENT
 from backend.shopware.models import ShopwareGatewayDecision
 from connectors.shops.base import INVOICE_REFUSED_FIELD, ShopConnector, ShopOrder

@@ -43,10 +43,11 @@ from marshmallow import ValidationError
 
 from backend.extensions import db, utcnow
 from backend.merchants.connectors import connector_for
+from backend.merchants.policy import RiskPolicy
+from backend.merchants.policy_store import get_policy
 from backend.risk.engine import bureau_failure_allows_invoice
-from backend.risk.policy import RiskPolicy
 from backend.risk.schemas import RiskCheckRequestSchema
-from backend.risk.services import get_policy, run_risk_check
+from backend.risk.services import run_risk_check
 from backend.shopware.gateway import (
     GatewayCheckout,
     country_ids_to_resolve,

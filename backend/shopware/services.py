@@ -23,13 +23,13 @@ from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.handovers.decisions import list_handover_rows
 from backend.merchants.connectors import connector_for
-from backend.merchants.models import Merchant, ShopConnection
+from backend.merchants.models import Merchant, RiskPolicyRecord, ShopConnection
 from backend.merchants.services import create_merchant
 from backend.orders.services import request_order_sync
 from backend.privacy.services import register_check_linked_data
 from backend.receivables.models import Receivable
 from backend.receivables.states import State
-from backend.risk.models import RiskCheck, RiskPolicyRecord
+from backend.risk.models import RiskCheck
 from backend.shopware import after_order, checkout, signing
 from backend.shopware.errors import (
     InvalidSignatureError,

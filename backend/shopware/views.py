@@ -12,6 +12,7 @@ from backend.boundary import raw_body
 from backend.console import sessions as console_sessions
 from backend.console.views import entry_url
 from backend.extensions import db, limiter
+from backend.risk.messages import invoice_unavailable_message
 from backend.shopware import checkout, services
 from backend.shopware.errors import AppNotConfiguredError, shop_request_errors
 from backend.shopware.gateway import gateway_response, map_checkout
@@ -146,7 +147,7 @@ def checkout_gateway() -> Response:
         decision.hidden,
         shop_secret,
         offered=decision.offered,
-        message=checkout.fallback_policy(merchant_id).invoice_unavailable_message(language),
+        message=invoice_unavailable_message(checkout.fallback_policy(merchant_id), language),
     )
     return _signed(answer)
 

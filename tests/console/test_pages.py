@@ -23,10 +23,10 @@ from backend.extensions import db, utcnow
 from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.rules import rules_document
 from backend.merchants.models import Merchant
+from backend.merchants.policy_store import policy_document
 from backend.receivables.models import Receivable
 from backend.receivables.services import dispute_receivable
 from backend.risk.messages import advice_for
-from backend.risk.services import policy_document
 from backend.woocommerce.models import WebhookTopic
 from tests.dunning.conftest import smtp_server
 from tests.dunning.factories import set_payment_details

@@ -8,8 +8,8 @@ from backend.console.forms import policy_fields
 from backend.console.settings_texts import field_text
 from backend.console.texts import TEXTS, format_money, format_percent
 from backend.dunning.models import NoticeStatus
+from backend.merchants.policy import RiskPolicy
 from backend.receivables.ledger import EventKind
-from backend.risk.policy import RiskPolicy
 
 
 def keys(texts: dict, prefix: str = "") -> set[str]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from backend.merchants.policy import RiskPolicy
 from backend.risk.inputs import CheckInput
-from backend.risk.policy import RiskPolicy
 
 # Real pairs, checked against backend/risk/data/de_postal_places.tsv by test_signals.
 REAL_PLACES = (

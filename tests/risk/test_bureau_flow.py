@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from backend.merchants.policy import ReasonCode, RiskPolicy
 from backend.risk.bureau import bureau_result_for
 from backend.risk.engine import Action, Rule, evaluate, should_call_bureau
 from backend.risk.inputs import BuyerContext, CheckInput
-from backend.risk.policy import ReasonCode, RiskPolicy
 from connectors.bureaus.payone import PayoneBureau
 from tests.fakes.payone import PATH, FakePayone
 from tests.fakes.server import FakeServer

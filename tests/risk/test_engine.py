@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from backend.merchants.policy import BureauSettings, ReasonCode, RiskPolicy
 from backend.risk.bureau import bureau_person, bureau_result_for
 from backend.risk.engine import (
     Action,
@@ -16,7 +17,6 @@ from backend.risk.engine import (
     should_call_bureau,
 )
 from backend.risk.inputs import BuyerContext, CheckInput
-from backend.risk.policy import BureauSettings, ReasonCode, RiskPolicy
 from connectors.bureaus.base import BureauPerson, BureauResult, CreditBureau
 from connectors.errors import TimeoutError as ConnectorTimeoutError
 

@@ -4,9 +4,9 @@ import string
 
 import pytest
 
+from backend.merchants.policy import LANGUAGES, ReasonCode
 from backend.risk.engine import Rule
-from backend.risk.messages import INVOICE_UNAVAILABLE, LANGUAGES, MESSAGES, message_for, pick_language
-from backend.risk.policy import ReasonCode
+from backend.risk.messages import INVOICE_UNAVAILABLE, MESSAGES, message_for, pick_language
 from backend.risk.signals import WarningCode
 
 ALL_CODES = [*ReasonCode, *WarningCode, *Rule, INVOICE_UNAVAILABLE]

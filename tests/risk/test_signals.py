@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from backend.merchants.policy import ReasonCode, RiskPolicy, VelocityLimits
 from backend.risk import signals
 from backend.risk.inputs import Address, BuyerContext, CheckInput, VelocityCounts
-from backend.risk.policy import ReasonCode, RiskPolicy, VelocityLimits
 from backend.risk.signals import (
     Facts,
     Finding,

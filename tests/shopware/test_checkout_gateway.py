@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from backend.extensions import db
+from backend.merchants.policy_store import update_policy
 from backend.risk.messages import INVOICE_UNAVAILABLE, message_for
 from backend.risk.models import RiskCheck
-from backend.risk.services import update_policy
 from backend.shopware import checkout, services, views
 from backend.shopware.gateway import gateway_commands
 from backend.shopware.models import ShopwareGatewayDecision

@@ -13,9 +13,9 @@ from backend.cli import main
 from backend.console import sessions as console_sessions
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant, ShopConnection
+from backend.merchants.policy_store import update_policy
 from backend.receivables.models import Receivable
 from backend.risk.models import RiskCheck
-from backend.risk.services import update_policy
 from backend.shopware import services
 from backend.shopware.models import ShopwareEvent
 from tests.factories import make_receivable

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from backend.risk.policy import DEFAULT_WEIGHTS, PolicyError, ReasonCode, RiskPolicy, VelocityLimits
+from backend.merchants.policy import DEFAULT_WEIGHTS, PolicyError, ReasonCode, RiskPolicy, VelocityLimits
 
 
 class TestRiskPolicy:

@@ -8,7 +8,8 @@ A weight of 0 switches a signal off. The score is not a probability of default.
 
 ``RiskPolicy.to_dict()`` / ``RiskPolicy.from_dict()`` convert to and from the JSON form the API stores;
 ``from_dict`` fills missing fields from the defaults and raises ``PolicyError`` (a ``ValueError``) naming
-the bad field as a JSON pointer.
+the bad field as a JSON pointer. The policy is one of the merchant's settings: stored, cached and replaced by
+``merchants/policy_store.py``, read by the risk check and by the shops' order intake (its invoice methods).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from backend.risk.inputs import VELOCITY_KINDS
-from backend.risk.messages import INVOICE_UNAVAILABLE, LANGUAGES, message_for
+# The languages ClaimBridge speaks to buyers: its own texts (``backend/risk/messages.py``) and the merchant's.
+LANGUAGES = ("de", "en")
+# Identity kinds velocity is counted for; the same names as the fields of ``risk.identity.IdentityKeys``.
+VELOCITY_KINDS = ("email", "phone", "address", "shipping_address", "ip")
 
 
 class ReasonCode(StrEnum):
@@ -194,10 +197,6 @@ class RiskPolicy:
     def weight(self, code: str) -> int:
         """Return the weight of a reason code."""
         return self.weights.get(code, 0)
-
-    def invoice_unavailable_message(self, lang: str) -> str:
-        """Return the buyer's "invoice not available" text in ``lang``: the merchant's words or ours."""
-        return self.buyer_message.get(lang) or message_for(INVOICE_UNAVAILABLE, lang)
 
     def to_dict(self) -> dict[str, Any]:
         """Dump the policy as plain JSON types (amounts as decimal strings)."""
