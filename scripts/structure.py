@@ -65,10 +65,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Upward imports that are still there, each with what removing it takes. The test fails on any other, and
 # when one of these is gone (strike it then, so it cannot come back).
 KNOWN_UPWARD_IMPORTS: dict[tuple[str, str], str] = {
-    ("backend.merchants.services", "backend.woocommerce.services"): (
-        "connecting a WooCommerce shop registers its webhooks; the connection lifecycle belongs with the "
-        "shop protocols"
-    ),
     ("backend.orders.services", "backend.woocommerce.services"): (
         "reconcile checks the WooCommerce shop's health: the check belongs to the WooCommerce area"
     ),

@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.merchants import services
 from backend.merchants.connectors import CREDENTIAL_FIELDS
 from backend.merchants.models import ShopConnection
+from backend.woocommerce.services import CONNECTION_STEPS
 from connectors.errors import ConnectorError
 
 
@@ -55,6 +56,7 @@ def connections_add(
             credentials={key_field: key, secret_field: secret},
             name=name,
             actor="cli",
+            steps=CONNECTION_STEPS,
             checkpoint=db.session.commit,
         )
     except AppError as error:
@@ -102,6 +104,7 @@ def connections_update(
             credentials=credentials,
             name=name,
             actor="cli",
+            steps=CONNECTION_STEPS,
             checkpoint=db.session.commit,
         )
     except AppError as error:

@@ -1,10 +1,14 @@
-"""Merchants and their shop connections."""
+"""Merchants and their shop connections.
+
+Connecting, reconnecting and disabling a shop is the same for every platform here; what a platform's protocol
+adds (WooCommerce registers its webhooks) comes in as ``ConnectionSteps`` from the shop protocols above.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -23,7 +27,6 @@ from backend.merchants.connectors import (
 )
 from backend.merchants.errors import ShopUnreachableError
 from backend.merchants.models import Merchant, ShopConnection
-from backend.woocommerce.services import check_plugin, forget_webhooks, register_webhooks, remove_webhooks
 from connectors import errors as shop_errors
 from connectors.shops.base import ShopConnector
 from connectors.shops.woocommerce import WooCommerceConnector
@@ -34,6 +37,29 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SHOP_PLATFORMS = tuple(CREDENTIAL_FIELDS)
 VERIFY_TIMEOUT = (5.0, 20.0)
+
+
+class ConnectionSteps(Protocol):
+    """What a platform's protocol does when one of its connections is connected or disabled.
+
+    ``backend/woocommerce/services.py`` has the WooCommerce steps; the views, the CLI and the connect flow pass
+    them in, so this tenant foundation does not import the shop protocols.
+    """
+
+    platform: str
+    # What the merchant is told when the shop refuses ``connect`` for the key's permissions.
+    refused: str
+
+    def connect(
+        self, connection: ShopConnection, connector: ShopConnector, checkpoint: Callable[[], None] | None
+    ) -> None:
+        """Set up the verified shop of a stored connection; ``checkpoint`` commits before the shop is called."""
+
+    def forget(self, connection: ShopConnection) -> None:
+        """Drop what ``connect`` stored (a new connection taken back, or a connection disabled)."""
+
+    def disconnect(self, connection: ShopConnection, connector: ShopConnector) -> None:
+        """Undo ``connect`` in the shop before the connection is disabled (may raise ConnectorError)."""
 
 
 def create_merchant(name: str, *, actor: str = "operator") -> Merchant:
@@ -204,19 +230,24 @@ def _verified_connector(platform: str, shop_url: str, secrets: dict[str, str]) -
     return connector
 
 
-def _connect_woocommerce(
+def _steps_for(connection: ShopConnection, steps: ConnectionSteps | None) -> ConnectionSteps | None:
+    """Return ``steps`` when they are the connection's platform's, else None (that platform needs none)."""
+    return steps if steps is not None and steps.platform == connection.platform else None
+
+
+def _connect_shop(
     connection: ShopConnection,
-    connector: WooCommerceConnector,
+    connector: ShopConnector,
+    steps: ConnectionSteps,
     checkpoint: Callable[[], None] | None,
 ) -> None:
-    """Register the shop's webhooks and look for the ClaimBridge plugin."""
-    shop = {"platform": "woocommerce", "shop_url": connection.shop_url}
+    """Run the platform's connect steps, turning the shop's failures into errors the merchant can act on."""
     _call_shop(
-        lambda: register_webhooks(connection, connector, checkpoint=checkpoint),
-        **shop,
-        refused="The key may read orders but not create webhooks; give it Read/Write permission",
+        lambda: steps.connect(connection, connector, checkpoint),
+        platform=connection.platform,
+        shop_url=connection.shop_url,
+        refused=steps.refused,
     )
-    check_plugin(connection, connector)
 
 
 def create_connection(
@@ -227,13 +258,14 @@ def create_connection(
     credentials: Mapping[str, Any],
     name: str = "",
     actor: str,
+    steps: ConnectionSteps | None,
     checkpoint: Callable[[], None] | None = None,
 ) -> ShopConnection:
     """Verify a shop's URL and credentials with real calls, then store the connection with them encrypted.
 
     Connecting a shop the merchant connected before (same platform and URL, even a disabled connection)
-    reuses that connection, so its receivables stay single. WooCommerce connections also get their order
-    webhooks registered in the shop, signed with a new per-connection secret; ``checkpoint`` (the caller's
+    reuses that connection, so its receivables stay single. The platform's ``steps`` then set the shop up
+    (WooCommerce: order webhooks signed with a new per-connection secret); ``checkpoint`` (the caller's
     commit) runs before the shop is asked to create them, so their pings can be recorded. When a step fails
     nothing new stays stored.
     """
@@ -254,6 +286,7 @@ def create_connection(
             credentials=secrets,
             name=name or None,
             actor=actor,
+            steps=steps,
             checkpoint=checkpoint,
             reactivate=True,
         )
@@ -265,12 +298,13 @@ def create_connection(
         store_credentials(connection, secrets)
         db.session.add(connection)
         db.session.flush()
-        if isinstance(connector, WooCommerceConnector):
+        platform_steps = _steps_for(connection, steps)
+        if platform_steps is not None:
             try:
-                _connect_woocommerce(connection, connector, checkpoint)
+                _connect_shop(connection, connector, platform_steps, checkpoint)
             except AppError:
                 # Take the row back (it may be committed already for the pings) so nothing half-made stays.
-                forget_webhooks(connection)
+                platform_steps.forget(connection)
                 db.session.delete(connection)
                 db.session.flush()
                 if checkpoint is not None:
@@ -315,14 +349,16 @@ def update_connection(
     credentials: Mapping[str, Any] | None = None,
     name: str | None = None,
     actor: str,
+    steps: ConnectionSteps | None,
     checkpoint: Callable[[], None] | None = None,
     reactivate: bool = False,
 ) -> ShopConnection:
     """Change a connection's URL, credentials or name; its identity and receivables stay.
 
     A new URL or new credentials are verified against the shop first (keys kept when only the URL changes);
-    WooCommerce webhooks are then re-registered with a new secret. ``reactivate`` brings a disabled
-    connection back (connecting its shop again); otherwise a disabled connection needs new credentials.
+    the platform's ``steps`` then set the shop up again (WooCommerce: webhooks with a new secret).
+    ``reactivate`` brings a disabled connection back (connecting its shop again); otherwise a disabled
+    connection needs new credentials.
     """
     connection = get_connection(merchant_id, connection_id)
     changes: dict[str, Any] = {}
@@ -361,8 +397,9 @@ def update_connection(
             connection.status = "active"
             store_credentials(connection, secrets)
             db.session.flush()
-            if isinstance(connector, WooCommerceConnector):
-                _connect_woocommerce(connection, connector, checkpoint)
+            platform_steps = _steps_for(connection, steps)
+            if platform_steps is not None:
+                _connect_shop(connection, connector, platform_steps, checkpoint)
     finally:
         if connector is not None:
             connector.close()
@@ -401,8 +438,11 @@ def shop_payment_methods(merchant_id: int, connection_id: int) -> list[dict[str,
     return [{**gateway, "invoice_like": gateway["id"] in counted} for gateway in gateways]
 
 
-def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> ShopConnection:
-    """Disable a connection: its webhooks are deleted from the shop, credentials and secret dropped.
+def disable_connection(
+    merchant_id: int, connection_id: int, *, actor: str, steps: ConnectionSteps | None
+) -> ShopConnection:
+    """Disable a connection: the platform's ``steps`` undo their setup (WooCommerce: webhooks deleted from the
+    shop, their secret dropped), and its credentials are dropped.
 
     What waits in the shop outboxes for it is parked by their workers, to be retried once it is connected again.
 
@@ -412,17 +452,19 @@ def disable_connection(merchant_id: int, connection_id: int, *, actor: str) -> S
     connection = get_connection(merchant_id, connection_id)
     if connection.status == "disabled":
         return connection
-    if connection.platform == "woocommerce" and connection.credentials_encrypted is not None:
+    platform_steps = _steps_for(connection, steps)
+    if platform_steps is not None and connection.credentials_encrypted is not None:
         connector = connector_for(connection, timeout=VERIFY_TIMEOUT, max_retries=1)
         try:
-            remove_webhooks(connection, connector)
+            platform_steps.disconnect(connection, connector)
         except shop_errors.ConnectorError as error:
-            logger.warning("connection %s: webhooks not deleted from the shop: %s", connection.id, error)
+            logger.warning("connection %s: shop setup not undone in the shop: %s", connection.id, error)
         finally:
             connector.close()
     connection.status = "disabled"
     connection.credentials_encrypted = None
-    forget_webhooks(connection)
+    if platform_steps is not None:
+        platform_steps.forget(connection)
     record_event(
         "connection.disabled",
         actor=actor,

@@ -17,7 +17,7 @@ from backend.merchants.schemas import (
     MerchantSchema,
     PaymentMethodSchema,
 )
-from backend.woocommerce.services import connection_problems, webhook_health
+from backend.woocommerce.services import CONNECTION_STEPS, connection_problems, webhook_health
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ def create_connection(payload: dict[str, Any]) -> ShownConnection:
         credentials=payload["credentials"],
         name=payload["name"],
         actor=f"client:{current_client_id()}",
+        steps=CONNECTION_STEPS,
         checkpoint=db.session.commit,
     )
     db.session.commit()
@@ -111,6 +112,7 @@ def update_connection(payload: dict[str, Any], connection_id: int) -> ShownConne
         credentials=payload.get("credentials"),
         name=payload.get("name"),
         actor=f"client:{current_client_id()}",
+        steps=CONNECTION_STEPS,
         checkpoint=db.session.commit,
     )
     db.session.commit()
@@ -130,5 +132,7 @@ def list_payment_methods(connection_id: int) -> list[dict[str, Any]]:
 @require_oauth("settings:write")
 def delete_connection(connection_id: int) -> None:
     """Disable a shop connection: its webhooks leave the shop, its credentials are dropped, receivables stay."""
-    services.disable_connection(current_merchant_id(), connection_id, actor=f"client:{current_client_id()}")
+    services.disable_connection(
+        current_merchant_id(), connection_id, actor=f"client:{current_client_id()}", steps=CONNECTION_STEPS
+    )
     db.session.commit()

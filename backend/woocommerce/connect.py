@@ -28,6 +28,7 @@ from backend.errors import AppError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.services import create_connection, get_merchant
 from backend.woocommerce.models import WooCommerceConnectSession
+from backend.woocommerce.services import CONNECTION_STEPS
 from connectors.errors import UnsafeURLError
 from connectors.ssrf import validate_public_url
 
@@ -146,6 +147,7 @@ def complete_connect_session(session_id: int) -> WooCommerceConnectSession:
             shop_url=session.shop_url,
             credentials=credentials,
             actor=f"woocommerce-connect:{session.id}",
+            steps=CONNECTION_STEPS,
         )
     except AppError as error:
         db.session.rollback()

@@ -202,6 +202,34 @@ def check_plugin(connection: ShopConnection, connector: WooCommerceConnector) ->
     return version
 
 
+class WooCommerceConnectionSteps:
+    """What connecting a WooCommerce shop takes (``merchants.services.ConnectionSteps``): its webhooks and plugin."""
+
+    platform = "woocommerce"
+    refused = "The key may read orders but not create webhooks; give it Read/Write permission"
+
+    def connect(
+        self,
+        connection: ShopConnection,
+        connector: WooCommerceConnector,
+        checkpoint: Callable[[], None] | None,
+    ) -> None:
+        """Register the shop's webhooks and look for the ClaimBridge plugin."""
+        register_webhooks(connection, connector, checkpoint=checkpoint)
+        check_plugin(connection, connector)
+
+    def forget(self, connection: ShopConnection) -> None:
+        """Drop the connection's webhook secret and topics."""
+        forget_webhooks(connection)
+
+    def disconnect(self, connection: ShopConnection, connector: WooCommerceConnector) -> None:
+        """Delete the connection's webhooks from the shop."""
+        remove_webhooks(connection, connector)
+
+
+CONNECTION_STEPS = WooCommerceConnectionSteps()
+
+
 def plugin_version(connection: ShopConnection) -> str | None:
     """Return the plugin version last seen in the connection's shop (None: not seen)."""
     row = db.session.get(WooCommerceWebhook, connection.id)
