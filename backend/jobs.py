@@ -21,6 +21,7 @@ from backend.payments.retention import apply_payment_retention
 from backend.risk.services import purge_raw_inputs
 from backend.shopware.services import dispatch_order_events, prune_shopware_records
 from backend.woocommerce.connect import complete_received_sessions
+from backend.woocommerce.services import reconcile_shops
 from backend.worker import Job
 
 
@@ -47,5 +48,6 @@ def periodic_jobs(config: Mapping[str, Any]) -> dict[str, Job]:
         Job("handovers-shop-updates", handover_every, process_shop_updates, lease=handover_lease),
         Job("payments-retention", timedelta(days=1), apply_payment_retention),
         Job("woocommerce-connect-sessions", timedelta(minutes=1), complete_received_sessions),
+        Job("woocommerce-reconcile-shops", config["CLAIMBRIDGE_RECONCILE_INTERVAL"], reconcile_shops),
     )
     return {job.name: job for job in jobs}

@@ -13,7 +13,7 @@ from backend.extensions import db
 from backend.merchants import services
 from backend.merchants.connectors import CREDENTIAL_FIELDS
 from backend.merchants.models import ShopConnection
-from backend.woocommerce.services import CONNECTION_STEPS
+from backend.woocommerce.services import CONNECTION_STEPS, reconcile_shop
 from connectors.errors import ConnectorError
 
 
@@ -151,7 +151,7 @@ def connections_list(merchant_id: int | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def connections_sync(connection_id: int, as_json: bool) -> None:
-    """Reconcile one connection now and print what changed."""
+    """Reconcile one connection now (a WooCommerce shop's webhooks and plugin too) and print what changed."""
     from backend.orders.services import SHOP_PLATFORMS, reconcile_connection
 
     connection = db.session.get(ShopConnection, connection_id)
@@ -163,6 +163,8 @@ def connections_sync(connection_id: int, as_json: bool) -> None:
         )
     try:
         result = reconcile_connection(connection, checkpoint=db.session.commit)
+        if connection.platform == "woocommerce":
+            reconcile_shop(connection)
     except ConnectorError as error:
         db.session.rollback()
         raise click.ClickException(f"connection {connection_id}: the shop failed: {error}") from error

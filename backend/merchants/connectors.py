@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,12 +12,16 @@ from flask import current_app
 
 from backend.crypto import decrypt_text, encrypt_text
 from backend.errors import UserValueError
+from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.merchants.policy_store import get_policy
+from connectors.errors import ConnectorError
 from connectors.http import Backoff
 from connectors.shops.base import ShopConnector
 from connectors.shops.shopware import ShopwareConnector
 from connectors.shops.woocommerce import WooCommerceConnector
+
+logger = logging.getLogger(__name__)
 
 # The worker retries a failed write or submission on its own schedule; its clients only ride out short blips,
 # and a Retry-After longer than a few seconds goes back to that schedule instead of blocking the worker.
@@ -36,6 +42,35 @@ CREDENTIAL_FIELDS = {
 def inactive_connection_ids() -> sa.Select[tuple[int]]:
     """Return the statement selecting the connections no shop write may go to (any not active)."""
     return sa.select(ShopConnection.id).where(ShopConnection.status != "active")
+
+
+def for_each_active_connection(
+    platforms: Iterable[str], work: Callable[[ShopConnection], object], *, doing: str
+) -> tuple[int, int]:
+    """Run ``work`` on each active connection of ``platforms``, committing after each; return (done, failed).
+
+    A failing shop is rolled back and logged (``doing`` names the work) and does not stop the others, nor does
+    any other failure of one connection (e.g. credentials no configured key decrypts).
+    """
+    connection_ids = db.session.scalars(
+        sa.select(ShopConnection.id)
+        .where(ShopConnection.status == "active", ShopConnection.platform.in_(sorted(platforms)))
+        .order_by(ShopConnection.id)
+    ).all()
+    failures = 0
+    for connection_id in connection_ids:
+        try:
+            work(db.session.get(ShopConnection, connection_id))
+            db.session.commit()
+        except ConnectorError as error:
+            db.session.rollback()
+            failures += 1
+            logger.warning("%s connection %s failed: %s", doing, connection_id, error)
+        except Exception:
+            db.session.rollback()
+            failures += 1
+            logger.exception("%s connection %s failed", doing, connection_id)
+    return len(connection_ids) - failures, failures
 
 
 def store_credentials(connection: ShopConnection, credentials: dict[str, str]) -> None:

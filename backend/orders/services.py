@@ -24,6 +24,7 @@ from backend.extensions import db, dialect_insert, utcnow
 from backend.merchants.connectors import (
     INACTIVE_CONNECTION,
     connector_for,
+    for_each_active_connection,
     inactive_connection_ids,
     invoice_methods_of,
 )
@@ -437,11 +438,11 @@ def reconcile_connection(
 ) -> ReconcileResult:
     """Poll a shop for invoice orders changed since the stored cursor (with overlap) and upsert them.
 
-    WooCommerce connections also get the trash polled, their tracked orders re-read by id (on posts storage a
-    meta-only change does not move ``date_modified``, and deletions show up only as missing orders) and their
-    webhooks and plugin checked. ``checkpoint`` (e.g. ``db.session.commit``) is called every
-    ``RECONCILE_CHECKPOINT`` orders so a long poll does not hold one write transaction open; the cursor only
-    moves once the whole poll succeeded.
+    WooCommerce connections also get the trash polled and their tracked orders re-read by id (on posts storage
+    a meta-only change does not move ``date_modified``, and deletions show up only as missing orders); their
+    webhooks and plugin are the WooCommerce area's job (``woocommerce.services.reconcile_shops``).
+    ``checkpoint`` (e.g. ``db.session.commit``) is called every ``RECONCILE_CHECKPOINT`` orders so a long poll
+    does not hold one write transaction open; the cursor only moves once the whole poll succeeded.
     """
     result = ReconcileResult()
     started = utcnow()
@@ -464,7 +465,6 @@ def reconcile_connection(
                 checkpoint()
         if woocommerce:
             _recheck_tracked_orders(connection, connector, result, checkpoint, polled=polled)
-            _check_woocommerce_shop(connection, connector)
     finally:
         connector.close()
     # A shop without invoice orders yet: start from this run, or every run would page through all its orders.
@@ -512,37 +512,14 @@ def _recheck_tracked_orders(
             checkpoint()
 
 
-def _check_woocommerce_shop(connection: ShopConnection, connector: ShopConnector) -> None:
-    """Heal the shop's webhooks and note whether the ClaimBridge plugin answers."""
-    from backend.woocommerce.services import check_plugin, check_webhooks
-
-    check_webhooks(connection, connector)
-    check_plugin(connection, connector)
-
-
 def reconcile_all_connections() -> str:
-    """Reconcile every active shop connection; one failing shop does not stop the others."""
-    connection_ids = db.session.scalars(
-        sa.select(ShopConnection.id)
-        .where(ShopConnection.status == "active", ShopConnection.platform.in_(SHOP_PLATFORMS))
-        .order_by(ShopConnection.id)
-    ).all()
-    failures = 0
-    for connection_id in connection_ids:
-        connection = db.session.get(ShopConnection, connection_id)
-        try:
-            reconcile_connection(connection, checkpoint=db.session.commit)
-            db.session.commit()
-        except ConnectorError as error:
-            db.session.rollback()
-            failures += 1
-            logger.warning("reconciling connection %s failed: %s", connection_id, error)
-        # A broken connection (e.g. credentials no configured key decrypts) must not starve the others.
-        except Exception:
-            db.session.rollback()
-            failures += 1
-            logger.exception("reconciling connection %s failed", connection_id)
-    return f"{len(connection_ids) - failures} reconciled, {failures} failed"
+    """Reconcile every active shop connection, committing each; one failing shop does not stop the others."""
+    done, failed = for_each_active_connection(
+        SHOP_PLATFORMS,
+        lambda connection: reconcile_connection(connection, checkpoint=db.session.commit),
+        doing="reconciling",
+    )
+    return f"{done} reconciled, {failed} failed"
 
 
 def api_connection(merchant_id: int, *, create: bool = True) -> ShopConnection | None:

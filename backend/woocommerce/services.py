@@ -27,6 +27,7 @@ from sqlalchemy.orm import contains_eager
 from backend.audit.services import record_event
 from backend.crypto import decrypt_text, encrypt_text, new_secret
 from backend.extensions import db, utcnow
+from backend.merchants.connectors import connector_for, for_each_active_connection
 from backend.merchants.models import ShopConnection
 from backend.orders.services import request_order_sync
 from backend.untrusted import loads
@@ -158,6 +159,28 @@ def check_webhooks(connection: ShopConnection, connector: WooCommerceConnector) 
         register_webhooks(connection, connector)
     db.session.flush()
     return healed + missing
+
+
+def reconcile_shop(connection: ShopConnection) -> list[str]:
+    """Heal the shop's webhooks (``check_webhooks``) and note whether the ClaimBridge plugin answers.
+
+    Return the topics that were healed.
+    """
+    connector = connector_for(connection)
+    try:
+        healed = check_webhooks(connection, connector)
+        check_plugin(connection, connector)
+    finally:
+        connector.close()
+    return healed
+
+
+def reconcile_shops() -> str:
+    """Reconcile every active WooCommerce shop's webhooks and plugin, committing each; a failing shop stops none."""
+    done, failed = for_each_active_connection(
+        ("woocommerce",), reconcile_shop, doing="reconciling the shop of"
+    )
+    return f"{done} reconciled, {failed} failed"
 
 
 def webhooks_in_shop(connection: ShopConnection, connector: WooCommerceConnector) -> dict[str, str | None]:

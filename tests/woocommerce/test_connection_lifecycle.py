@@ -13,6 +13,7 @@ from backend.merchants.models import ShopConnection
 from backend.orders.services import reconcile_all_connections
 from backend.receivables.models import Receivable
 from backend.woocommerce.models import WebhookTopic, WooCommerceWebhook
+from backend.woocommerce.services import reconcile_shops
 from connectors.shops.woocommerce import WEBHOOK_TOPICS
 from tests.orders.support import CONNECT_SCOPES, cli_runner, connect
 
@@ -171,7 +172,7 @@ class TestWebhookHealth:
             shop.deliver_webhook(updated, order_id)
         assert shop.webhooks[updated]["status"] == "disabled"
 
-        assert reconcile_all_connections() == "1 reconciled, 0 failed"
+        assert reconcile_shops() == "1 reconciled, 0 failed"
         assert shop.webhooks[updated]["status"] == "active"
         assert shop.deliver_webhook(updated, order_id).status_code == 200
         body = client.get(f"/api/v1/connections/{connection_id}", headers=headers).get_json()
@@ -186,7 +187,21 @@ class TestWebhookHealth:
         shop = woocommerce.fake
         lost = next(h for h, hook in shop.webhooks.items() if hook["topic"] == "order.deleted")
         del shop.webhooks[lost]
-        reconcile_all_connections()
+        reconcile_shops()
+        assert sorted(hook["topic"] for hook in shop.webhooks.values()) == sorted(WEBHOOK_TOPICS)
+
+    def test_the_order_poll_leaves_the_webhooks_to_the_shop_reconciliation(
+        self, app, client, headers, woocommerce
+    ):
+        connection_id = connected(client, headers, woocommerce)
+        shop = woocommerce.fake
+        lost = next(h for h, hook in shop.webhooks.items() if hook["topic"] == "order.deleted")
+        del shop.webhooks[lost]
+        assert reconcile_all_connections() == "1 reconciled, 0 failed"
+        assert "order.deleted" not in [hook["topic"] for hook in shop.webhooks.values()]
+
+        result = cli_runner(app)("connections", "sync", str(connection_id))
+        assert result.exit_code == 0, result.output
         assert sorted(hook["topic"] for hook in shop.webhooks.values()) == sorted(WEBHOOK_TOPICS)
 
     def test_missing_plugin_is_a_problem(self, client, headers, woocommerce):

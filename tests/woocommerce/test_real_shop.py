@@ -28,6 +28,7 @@ from backend.merchants.models import ShopConnection
 from backend.orders.services import process_order_sync_requests, reconcile_all_connections
 from backend.receivables.models import Receivable
 from backend.woocommerce.models import WooCommerceConnectSession
+from backend.woocommerce.services import reconcile_shops
 from connectors.shops.woocommerce import WEBHOOK_TOPICS
 from tests.dunning.factories import set_payment_details
 from tests.fakes.server import FakeServer
@@ -195,7 +196,7 @@ def test_a_webhook_outage_heals_itself(db, shop, connection_id, backend_server):
     )
     assert updated["status"] == "disabled"
 
-    reconcile_all_connections()
+    reconcile_shops()
     healed = next(h for h in shop.webhooks() if h["id"] == updated["id"])
     assert healed["status"] == "active"
 
