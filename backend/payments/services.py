@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import allocate_ids, db, dialect_insert, utcnow
+from backend.extensions import allocate_ids, db, dialect_insert, execute_many, utcnow
 from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
@@ -144,10 +144,23 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
             continue
         for row, record_id in zip(rows, ids, strict=True):
             row["id"] = record_id
-        db.session.execute(statement, rows)
+        execute_many(statement, rows)
         new_ids = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
         inserted.update((row["transaction_id"], row["id"]) for row in rows if row["id"] in new_ids)
     return inserted
+
+
+def _reserve_ids(table: sa.Table, count: int) -> list[int]:
+    """Return ids for rows about to be inserted while the import holds the merchant's transfers.
+
+    PostgreSQL draws them from the table's sequence. SQLite lets one writer at a time in: the import wrote its
+    transfers already, so until it commits nobody else adds rows and the ids after the largest are free.
+    """
+    ids = allocate_ids(table, count)
+    if ids is not None:
+        return ids
+    largest = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return list(range(largest + 1, largest + 1 + count))
 
 
 def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> list[BankTransaction]:
@@ -380,20 +393,12 @@ def _store_proposals(
     if not rows:
         return outcomes
     matches = PaymentMatch.__table__
-    ids = allocate_ids(matches, len(rows))
-    if ids is None:
-        returned = db.session.execute(
-            sa.insert(matches).returning(matches.c.id, matches.c.transaction_id, matches.c.receivable_id),
-            rows,
-        )
-        match_ids = {(row.transaction_id, row.receivable_id): row.id for row in returned}
-    else:
-        for row, match_id in zip(rows, ids, strict=True):
-            row["id"] = match_id
-        db.session.execute(sa.insert(matches), rows)
-        match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
+    for row, match_id in zip(rows, _reserve_ids(matches, len(rows)), strict=True):
+        row["id"] = match_id
+    execute_many(sa.insert(matches), rows)
+    match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
     records = BankTransactionRecord.__table__
-    db.session.execute(
+    execute_many(
         records.update()
         .where(records.c.id == sa.bindparam("record_id"))
         .values(status=sa.bindparam("new_status")),
@@ -506,7 +511,7 @@ def _learn_ibans(payers: Iterable[tuple[ledger.Settled, str]]) -> None:
         if iban and receivable.email_key
     }
     if rows:
-        db.session.execute(
+        execute_many(
             dialect_insert(KnownPayerIban).on_conflict_do_nothing(
                 index_elements=["merchant_id", "email_key", "iban"]
             ),

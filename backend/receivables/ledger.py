@@ -34,7 +34,7 @@ from sqlalchemy.orm.util import identity_key
 from backend.dates import BERLIN, berlin_date
 from backend.dunning.claims import Booking, BookingKind
 from backend.errors import ConflictError
-from backend.extensions import allocate_ids, db, dialect_insert, utcnow
+from backend.extensions import allocate_ids, db, dialect_insert, execute_many, utcnow
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
 
@@ -453,7 +453,7 @@ def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, a
         )
     if touched:
         table = Receivable.__table__
-        db.session.execute(
+        execute_many(
             table.update()
             .where(table.c.id == sa.bindparam("receivable_id"))
             .values(
@@ -472,7 +472,7 @@ def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, a
                 for receivable_id in sorted(touched)
             ],
         )
-        db.session.execute(sa.insert(ReceivableEvent.__table__), events)
+        execute_many(sa.insert(ReceivableEvent.__table__), events)
         _forget_loaded(touched)
     return PaymentsBooked(settled, balance_after)
 
