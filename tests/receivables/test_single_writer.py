@@ -5,9 +5,11 @@ rewrite old history once, aside) and reports each place that
 
 - assigns one of the ledger's columns (``receivable.state = …``, ``x.paid_amount += …``, ``setattr(x,
   "paid_at", …)``, or a ``setattr`` on something named like a receivable with a computed name),
-- builds a ``ReceivableEvent``, or
+- builds a ``ReceivableEvent``,
 - hands ``Receivable`` / ``ReceivableEvent`` (or their ``__table__``, also through a local alias) to an
-  INSERT or UPDATE.
+  INSERT, UPDATE or DELETE (deleting history changes it as much as writing it), or
+- deletes something named like a receivable or its events through the session
+  (``db.session.delete(receivable)``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ SCANNED = ("backend", "connectors")
 ALLOWED = {Path("backend/receivables/ledger.py")}
 SKIPPED_DIRS = {Path("backend/migrations")}
 MODELS = {"Receivable", "ReceivableEvent"}
-WRITES = ("insert", "update")  # sa.insert, sa.update, table.update(), dialect_insert …
+WRITES = ("insert", "update", "delete")  # sa.insert, sa.update, table.update(), dialect_insert, sa.delete …
 
 
 def _is_model(node: ast.AST, aliases: set[str]) -> bool:
@@ -86,6 +88,8 @@ def violations(source: str, filename: str) -> Iterator[str]:
                 yield f"{filename}:{node.lineno}: {name}() of a receivable table"
             elif isinstance(node.func, ast.Attribute) and _is_model(node.func.value, aliases):
                 yield f"{filename}:{node.lineno}: {ast.unparse(node.func)}()"
+            elif name == "delete" and any("receivable" in ast.unparse(arg).lower() for arg in node.args):
+                yield f"{filename}:{node.lineno}: deletes {ast.unparse(node.args[0])}"
 
 
 def _modules() -> Iterator[Path]:
@@ -140,6 +144,10 @@ def test_the_scan_reads_the_areas_that_touch_receivables() -> None:
             "table = Receivable.__table__\ndb.session.execute(dialect_insert(table).values(**row))",
             "dialect_insert() of a receivable",
         ),
+        ("db.session.execute(sa.delete(ReceivableEvent).where(x))", "delete() of a receivable"),
+        ("db.session.execute(Receivable.__table__.delete())", "Receivable.__table__.delete()"),
+        ("db.session.delete(receivable)", "deletes receivable"),
+        ("for event in events:\n    db.session.delete(receivable_event)", "deletes receivable_event"),
     ],
 )
 def test_a_planted_write_is_caught(planted: str, reported: str) -> None:
@@ -155,6 +163,8 @@ def test_a_planted_write_is_caught(planted: str, reported: str) -> None:
         "notice.status = 'sent'",
         "setattr(handover, name, value)",
         "db.session.execute(sa.update(Handover).values(status='closed'))",
+        "db.session.execute(sa.delete(Handover).where(Handover.receivable_id == 1))",
+        "db.session.delete(notice)",
         "ledger.record_payment(receivable, amount, day, MoneySource.SHOP)",
     ],
 )
