@@ -14,7 +14,9 @@ Query options: ``from`` (default sender, e.g. ``from=Shop%20GmbH%20%3Cbilling%40
 it is reused after a pause and dropped after any failure. Give each
 notice a deterministic Message-ID (``message_id_for("notice-123", domain)``): a retried send after an unclear
 failure then carries the same ID and the duplicate can be recognised by the receiving side and in our logs.
-Errors are ``MailError`` subclasses that also fit the ``connectors.errors`` tree. Neither the password nor
+``flatten(message)`` returns the bytes ``send`` hands to the server; a caller that keeps a proof of what it sent
+hashes them and passes them on (``send(message, content)``), so the message is flattened once and the proof is of
+exactly what the server received. Errors are ``MailError`` subclasses that also fit the ``connectors.errors`` tree. Neither the password nor
 the URL ever appears in a log line, an exception or a ``repr``; recipients are not logged either.
 """
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import copy
+import io
 import logging
 import re
 import smtplib
@@ -30,6 +34,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from typing import Literal
@@ -92,8 +97,11 @@ class Mailer(abc.ABC):
     """Sends e-mail messages."""
 
     @abc.abstractmethod
-    def send(self, message: EmailMessage) -> str:
-        """Send ``message`` and return its Message-ID; raise ``MailError`` on failure."""
+    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
+        """Send ``message`` and return its Message-ID; raise ``MailError`` on failure.
+
+        ``content`` is ``flatten(message)`` when the caller already has it; it goes out as it is.
+        """
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[None]:
@@ -108,6 +116,35 @@ def message_id_for(key: str, domain: str) -> str:
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"message id domain {domain!r} is not a host name")
     return f"<{key}@{domain}>"
+
+
+def _envelope(message: EmailMessage) -> tuple[str, list[str], bool]:
+    """Return the envelope sender, the recipients and whether an address needs SMTPUTF8 (as smtplib decides)."""
+    sender = parseaddr(str(message["Sender"] or message["From"] or ""))[1]
+    recipients = [
+        address
+        for _name, address in getaddresses(
+            [str(v) for k in ("To", "Cc", "Bcc") for v in message.get_all(k, [])]
+        )
+        if address
+    ]
+    return sender, recipients, not all(address.isascii() for address in (sender, *recipients))
+
+
+def flatten(message: EmailMessage) -> bytes:
+    """Return the bytes ``SmtpMailer.send`` hands to the server for ``message``: CRLF line ends, no Bcc header.
+
+    The same flattening as ``smtplib.SMTP.send_message``; the server receives exactly these bytes.
+    """
+    if message["Bcc"] is not None or message["Resent-Bcc"] is not None:
+        message = copy.copy(message)
+        del message["Bcc"]
+        del message["Resent-Bcc"]
+    international = _envelope(message)[2]
+    buffer = io.BytesIO()
+    generator = BytesGenerator(buffer, policy=message.policy.clone(utf8=True) if international else None)
+    generator.flatten(message, linesep="\r\n")
+    return buffer.getvalue()
 
 
 def build_message(
@@ -229,24 +266,27 @@ class SmtpMailer(Mailer):
         """Return the default From address."""
         return self.settings.sender
 
-    def send(self, message: EmailMessage) -> str:
-        """Send ``message``, filling in From and Message-ID when missing, and return its Message-ID."""
+    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
+        """Send ``message`` (as ``content`` when given), filling in From and Message-ID when missing.
+
+        Return its Message-ID. ``content`` must be ``flatten(message)`` of the finished message.
+        """
         if message["From"] is None:
             if not self.settings.sender:
                 raise ValueError("message has no From and the SMTP URL sets no 'from'")
+            if content is not None:
+                raise ValueError("a message sent as flattened content must have its From")
             message["From"] = self.settings.sender
         if message["Message-ID"] is None:
+            if content is not None:
+                raise ValueError("a message sent as flattened content must have its Message-ID")
             message["Message-ID"] = make_msgid(domain=_domain_of(message["From"]))
         message_id = str(message["Message-ID"])
-        recipients = [
-            address
-            for _name, address in getaddresses(
-                [str(v) for k in ("To", "Cc", "Bcc") for v in message.get_all(k, [])]
-            )
-            if address
-        ]
+        sender, recipients, international = _envelope(message)
         if not recipients:
             raise ValueError("message has no recipients")
+        content = flatten(message) if content is None else content
+        mail_options = ("SMTPUTF8", "BODY=8BITMIME") if international else ()
         where = f"{self.settings.host}:{self.settings.port}"
 
         try:
@@ -254,7 +294,11 @@ class SmtpMailer(Mailer):
         except (smtplib.SMTPException, OSError) as exc:
             raise _error_from(exc, where, in_transaction=False) from None
         try:
-            refused = client.send_message(message, to_addrs=recipients)
+            if international:
+                client.ehlo_or_helo_if_needed()
+                if not client.has_extn("smtputf8"):
+                    raise smtplib.SMTPNotSupportedError("the server does not offer SMTPUTF8")
+            refused = client.sendmail(sender, recipients, content, mail_options)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop(client)
             raise _error_from(exc, where, in_transaction=True) from None

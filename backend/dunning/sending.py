@@ -30,7 +30,7 @@ from backend.outbox import backoff, lease_due
 from backend.receivables import ledger
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable
-from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer
+from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, flatten
 
 logger = logging.getLogger(__name__)
 
@@ -183,10 +183,12 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
         db.session.commit()
         return outcome
+    # The proof is the hash of the very bytes the server gets: flattened once, hashed, sent as they are.
+    content = flatten(message)
     # No transaction stays open while we talk to the SMTP server.
     db.session.commit()
     try:
-        message_id = mailer.send(message)
+        message_id = mailer.send(message, content)
     except MailError as error:
         notice = db.session.get(DunningNotice, notice_id)
         outcome = _retry_or_fail(
@@ -197,7 +199,7 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date)
         db.session.commit()
         return outcome
     notice = db.session.get(DunningNotice, notice_id)
-    sha256 = hashlib.sha256(message.as_bytes()).hexdigest()
+    sha256 = hashlib.sha256(content).hexdigest()
     mark_sent(notice, today, message_id=message_id, language=language, content_sha256=sha256)
     db.session.commit()
     logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)

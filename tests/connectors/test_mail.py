@@ -19,6 +19,7 @@ from connectors.mail import (
     SmtpMailer,
     SmtpSettings,
     build_message,
+    flatten,
     message_id_for,
 )
 from tests.fakes.smtp import FakeSmtpServer
@@ -198,6 +199,38 @@ class TestSmtpMailer:
         (received,) = smtp_server.messages
         assert set(received.rcpt_tos) == {"erika@example.org", "archive@shop.example"}
         assert received.message["Bcc"] is None
+
+    def test_sends_the_flattened_bytes_it_is_given_as_they_are(self, smtp_server: FakeSmtpServer) -> None:
+        built = message(sender=SENDER)
+        content = flatten(built)
+
+        mailer_for(smtp_server).send(built, content)
+
+        (received,) = smtp_server.messages
+        assert received.raw == content  # a hash of ``content`` is a hash of what the server received
+        assert b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b"")
+        assert received.message["Message-ID"] == "<notice-42@claimbridge.example>"
+
+    def test_flattens_as_it_would_itself(self, smtp_server: FakeSmtpServer) -> None:
+        built = message(sender=SENDER)
+        mailer_for(smtp_server).send(built)
+        assert smtp_server.messages[0].raw == flatten(built)
+
+    def test_flattened_content_needs_the_finished_headers(self, smtp_server: FakeSmtpServer) -> None:
+        built = message(sender=SENDER)
+        del built["Message-ID"]
+        with pytest.raises(ValueError, match="Message-ID"):
+            mailer_for(smtp_server).send(built, flatten(built))
+        assert smtp_server.messages == []
+
+    def test_delivers_to_an_internationalised_address_over_smtputf8(
+        self, smtp_server: FakeSmtpServer
+    ) -> None:
+        built = message(to=["jürgen@bäckerei.example"], sender=SENDER)
+        mailer_for(smtp_server).send(built)
+        (received,) = smtp_server.messages
+        assert received.rcpt_tos == ("jürgen@bäckerei.example",)
+        assert received.raw == flatten(built) and "jürgen@bäckerei.example".encode() in received.raw
 
     def test_wrong_password_is_an_auth_error(self, smtp_server: FakeSmtpServer) -> None:
         with pytest.raises(MailAuthError) as excinfo:

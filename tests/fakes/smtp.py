@@ -8,6 +8,10 @@ defined where it is needed. It listens on a free port chosen by the operating sy
 - speak STARTTLS (``tls="starttls"``) or implicit TLS (``tls="implicit"``) with a throw-away self-signed
   certificate for 127.0.0.1; ``client_ssl_context()`` trusts exactly that certificate;
 - refuse recipients (``reject_recipients``, 550) or defer every message (``defer_data``, 451).
+
+Each message is kept as the bytes the client sent (``raw``) and parsed when a test first reads ``message``, so
+the server costs little CPU beside the clients it serves (``benchmarks/notice_sending.py`` runs it on the same
+cores as its workers).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -36,15 +41,20 @@ from cryptography.x509.oid import NameOID
 HOST = "127.0.0.1"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReceivedMail:
     """One message as the server received it."""
 
     mail_from: str
     rcpt_tos: tuple[str, ...]
     login: str | None
-    message: EmailMessage
+    raw: bytes  # the message's bytes as the client sent them (after the SMTP dot-unstuffing)
     connection: int  # which SMTP connection carried it, numbered as connections deliver their first message
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """Return the message parsed from ``raw``."""
+        return BytesParser(policy=policy.default).parsebytes(self.raw)  # type: ignore[return-value]
 
     def part(self, content_type: str) -> str:
         """Return the decoded body part of ``content_type`` (``text/plain`` or ``text/html``)."""
@@ -89,7 +99,6 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.server.defer_data:
             return "451 4.3.0 Try again later"
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         with self.server._lock:
             if not hasattr(session, "connection_number"):
                 self.server._connections += 1
@@ -98,7 +107,7 @@ class _Handler:
                 envelope.mail_from,
                 tuple(envelope.rcpt_tos),
                 session.auth_data,
-                message,
+                envelope.original_content,
                 session.connection_number,
             )
             self.server._received.append(received)
