@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 
 from backend.dunning import claims, law
-from backend.dunning.base_rates import UnknownBaseRate
+from backend.dunning.base_rates import BaseRateTable, UnknownBaseRate
 from backend.dunning.claims import ClaimBreakdown, DebtorKind, NoticeKind
 from backend.dunning.merchant_settings import DunningSettings, get_dunning_settings, merchant_land
 from backend.dunning.models import DunningNotice
@@ -25,6 +25,7 @@ from backend.dunning.rate_store import base_rate_table
 from backend.dunning.receivable_claims import claim_of
 from backend.merchants.models import Merchant
 from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
+from backend.receivables.ledger import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.payment_references import assign_payment_reference
 from connectors.mail import Mailer, SmtpMailer, build_message, message_id_for
@@ -124,10 +125,13 @@ def prepare_notice(
     sent_on: date,
     *,
     image_domain: str | None = None,
+    bookings: list[Booking] | None = None,
+    rates: BaseRateTable | None = None,
 ) -> PreparedNotice:
     """Render a notice as of ``sent_on``; raise ``NoticeNotSendable`` when it cannot go.
 
     With ``image_domain`` (an e-mail's) the HTML embeds the GiroCode as an inline image named in that domain.
+    A caller sending many notices passes the receivable's ``bookings`` and the base ``rates`` it already read.
     """
     recipient = (receivable.buyer or {}).get("email")
     if not recipient:
@@ -136,9 +140,9 @@ def prepare_notice(
     if not settings.has_payment_details:
         raise NoticeNotSendable("the merchant has not set payment details for notices", permanent=False)
     this_notice = claims.DunningNotice(NoticeKind(notice.kind), sent_on, notice.fee)
-    claim = claim_of(receivable, [this_notice])
+    claim = claim_of(receivable, [this_notice], bookings=bookings)
     try:
-        breakdown = claims.claim_breakdown(claim, sent_on, base_rate_table())
+        breakdown = claims.claim_breakdown(claim, sent_on, rates or base_rate_table())
     except UnknownBaseRate as error:
         raise NoticeNotSendable(str(error), permanent=False) from None
     if breakdown.time_barred:
@@ -180,10 +184,19 @@ def prepare_notice(
 
 
 def build_notice_email(
-    notice: DunningNotice, receivable: Receivable, merchant: Merchant, sent_on: date, sender: MailIdentity
+    notice: DunningNotice,
+    receivable: Receivable,
+    merchant: Merchant,
+    sent_on: date,
+    sender: MailIdentity,
+    *,
+    bookings: list[Booking] | None = None,
+    rates: BaseRateTable | None = None,
 ) -> tuple[EmailMessage, Language]:
     """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
-    prepared = prepare_notice(notice, receivable, merchant, sent_on, image_domain=sender.domain)
+    prepared = prepare_notice(
+        notice, receivable, merchant, sent_on, image_domain=sender.domain, bookings=bookings, rates=rates
+    )
     rendered = prepared.rendered
     message = build_message(
         to=[prepared.recipient],

@@ -26,7 +26,7 @@ from backend.dunning.merchant_settings import merchant_land
 from backend.dunning.models import DunningNotice, NoticeStatus
 from backend.dunning.rate_store import base_rate_table
 from backend.extensions import db
-from backend.receivables.ledger import payment_bookings
+from backend.receivables.ledger import Booking, payment_bookings
 from backend.receivables.models import Receivable
 
 
@@ -50,8 +50,16 @@ def notices_of(receivable_id: int) -> list[DunningNotice]:
     )
 
 
-def claim_of(receivable: Receivable, extra_notices: Iterable[claims.DunningNotice] = ()) -> Claim:
-    """Build the legal claim of a receivable from its amounts, sent notices and payment history."""
+def claim_of(
+    receivable: Receivable,
+    extra_notices: Iterable[claims.DunningNotice] = (),
+    *,
+    bookings: list[Booking] | None = None,
+) -> Claim:
+    """Build the legal claim of a receivable from its amounts, sent notices and payment history.
+
+    ``bookings`` are the receivable's ``payment_bookings`` when the caller has already read them.
+    """
     if receivable.currency != SUPPORTED_CURRENCY:
         raise UnsupportedClaimError(
             f"only {SUPPORTED_CURRENCY} claims can be computed, not {receivable.currency}"
@@ -76,14 +84,15 @@ def claim_of(receivable: Receivable, extra_notices: Iterable[claims.DunningNotic
         debtor_kind=DebtorKind(receivable.debtor_kind),
         invoice_has_default_notice=receivable.invoice_has_default_notice,
         notices=[*notices, *extra_notices],
-        bookings=payment_bookings(receivable),
+        bookings=payment_bookings(receivable) if bookings is None else bookings,
         land=merchant_land(receivable.merchant_id),
     )
 
 
-def limitation_date_of(receivable: Receivable) -> date:
+def limitation_date_of(receivable: Receivable, bookings: list[Booking] | None = None) -> date:
     """Return the last day the receivable is not time-barred: from its due date, restarted by payments."""
-    payments = [b.booked_on for b in payment_bookings(receivable) if b.kind is BookingKind.PAYMENT]
+    bookings = payment_bookings(receivable) if bookings is None else bookings
+    payments = [b.booked_on for b in bookings if b.kind is BookingKind.PAYMENT]
     return law.limitation_date(receivable.due_date, payments, merchant_land(receivable.merchant_id))
 
 

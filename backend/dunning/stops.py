@@ -15,6 +15,7 @@ from backend.dunning.models import DunningBuyerStop
 from backend.dunning.receivable_claims import limitation_date_of
 from backend.errors import UserValueError
 from backend.extensions import db
+from backend.receivables.ledger import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email
@@ -72,8 +73,11 @@ def buyer_stopped(receivable: Receivable) -> bool:
     )
 
 
-def dunning_blocker(receivable: Receivable) -> str | None:
-    """Return why the receivable must not be dunned now, or None (the Python twin of the SQL filter)."""
+def dunning_blocker(receivable: Receivable, *, bookings: list[Booking] | None = None) -> str | None:
+    """Return why the receivable must not be dunned now, or None (the Python twin of the SQL filter).
+
+    ``bookings`` are the receivable's ``payment_bookings`` when the caller has already read them.
+    """
     if receivable.state not in OUTSTANDING:
         return f"receivable is {receivable.state}"
     if receivable.disputed_at is not None:
@@ -86,7 +90,7 @@ def dunning_blocker(receivable: Receivable) -> str | None:
         return "nothing is owed"
     if buyer_stopped(receivable):
         return "dunning is stopped for this buyer"
-    barred_after = limitation_date_of(receivable)
+    barred_after = limitation_date_of(receivable, bookings)
     if berlin_today() > barred_after:
         return f"the claim is time-barred since {barred_after + timedelta(days=1)} (§§195, 199 BGB)"
     return None
