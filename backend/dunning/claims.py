@@ -68,6 +68,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from backend.dunning import law
 from backend.dunning.base_rates import BaseRateTable
 from backend.dunning.law import DebtorKind
+from backend.receivables.bookings import Booking, BookingKind, require_money
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -102,14 +103,6 @@ class NoticeKind(enum.StrEnum):
     FINAL_NOTICE = "final_notice"
 
 
-class BookingKind(enum.StrEnum):
-    """Money movements on a receivable."""
-
-    PAYMENT = "payment"
-    CREDIT = "credit"
-    REFUND = "refund"
-
-
 class FeeReason(enum.StrEnum):
     """Why a notice's fee was charged in full, in part or not at all."""
 
@@ -119,15 +112,6 @@ class FeeReason(enum.StrEnum):
     NO_COSTS = "no_costs"
     TIME_BARRED = "time_barred"
     CREDITED_TO_FLAT_FEE = "credited_to_flat_fee"
-
-
-def _require_money(name: str, value: object, *, positive: bool) -> None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise TypeError(f"{name}: must be a finite Decimal, not {value!r}")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError(f"{name}: {value} has fractions of a cent")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{name}: must be {'positive' if positive else 'zero or more'}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -144,24 +128,11 @@ class DunningNotice:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", NoticeKind(self.kind))
         object.__setattr__(self, "channel", Channel(self.channel))
-        _require_money("fee", self.fee, positive=False)
+        require_money("fee", self.fee, positive=False)
         if self.received_on is not None and self.received_on < self.sent_on:
             raise ValueError(f"received_on: {self.received_on} is before sent_on {self.sent_on}")
         if self.deadline_on is not None and self.deadline_on < self.sent_on:
             raise ValueError(f"deadline_on: {self.deadline_on} is before sent_on {self.sent_on}")
-
-
-@dataclass(frozen=True)
-class Booking:
-    """A payment received, a credit note issued or a refund paid out, effective from ``booked_on``."""
-
-    kind: BookingKind
-    booked_on: date
-    amount: Decimal
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", BookingKind(self.kind))
-        _require_money("amount", self.amount, positive=True)
 
 
 @dataclass(frozen=True)
@@ -182,7 +153,7 @@ class Claim:
     land: str | None = None
 
     def __post_init__(self) -> None:
-        _require_money("principal", self.principal, positive=True)
+        require_money("principal", self.principal, positive=True)
         object.__setattr__(self, "debtor_kind", DebtorKind(self.debtor_kind))
         object.__setattr__(self, "notices", tuple(self.notices))
         object.__setattr__(self, "bookings", tuple(self.bookings))

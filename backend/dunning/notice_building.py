@@ -25,7 +25,7 @@ from backend.dunning.rate_store import base_rate_table
 from backend.dunning.receivable_claims import claim_of
 from backend.merchants.models import Merchant
 from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
-from backend.receivables.ledger import Booking
+from backend.receivables.bookings import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.payment_references import assign_payment_reference
 from connectors.mail import Mailer, SmtpMailer, build_message, message_id_for

@@ -15,7 +15,6 @@ from backend.dunning import claims, law
 from backend.dunning.base_rates import UnknownBaseRate
 from backend.dunning.claims import (
     SUPPORTED_CURRENCY,
-    BookingKind,
     Claim,
     ClaimBreakdown,
     DebtorKind,
@@ -26,7 +25,8 @@ from backend.dunning.merchant_settings import merchant_land
 from backend.dunning.models import DunningNotice, NoticeStatus
 from backend.dunning.rate_store import base_rate_table
 from backend.extensions import db
-from backend.receivables.ledger import Booking, payment_bookings
+from backend.receivables.bookings import Booking, BookingKind
+from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable
 
 

@@ -15,7 +15,7 @@ from backend.dunning.models import DunningBuyerStop
 from backend.dunning.receivable_claims import limitation_date_of
 from backend.errors import UserValueError
 from backend.extensions import db
-from backend.receivables.ledger import Booking
+from backend.receivables.bookings import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
 from backend.risk.identity import keyed_hash, normalise_email

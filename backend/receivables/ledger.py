@@ -11,8 +11,8 @@ Every verb writes the change and its ``ReceivableEvent`` together, so the histor
   else by the day we learned of it (``create_receivable`` does the same for an order that arrives paid).
 - States change by ``move_to`` (the lifecycle of ``backend.receivables.states``), by the money verbs (an
   outstanding receivable becomes ``partially_paid`` or ``paid``), by disputes, handover and the shop's report.
-- ``payment_bookings`` turns the money events back into the bookings of the legal claim
-  (``backend.dunning.claims``); it is the only source of bookings for a claim.
+- ``payment_bookings`` turns the money events back into the bookings (``backend.receivables.bookings``) of
+  the legal claim (``backend.dunning.claims``); it is the only source of bookings for a claim.
 - Imports use the set-based verbs ``create_receivables`` and ``record_payments`` (and
   ``store_payment_references``): the same rows and events as their one-by-one counterparts, written with one
   statement per table for a whole batch.
@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm.util import identity_key
 
 from backend.dates import BERLIN, berlin_date
-from backend.dunning.claims import Booking, BookingKind
 from backend.errors import ConflictError
 from backend.extensions import allocate_ids, db, dialect_insert, execute_many, utcnow
+from backend.receivables.bookings import Booking, BookingKind
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
 

@@ -13,8 +13,6 @@ import pytest
 
 from backend.dunning.base_rates import BaseRateTable, UnknownBaseRate, bundled_table
 from backend.dunning.claims import (
-    Booking,
-    BookingKind,
     Channel,
     Claim,
     ClaimBreakdown,
@@ -27,6 +25,7 @@ from backend.dunning.claims import (
     default_start,
 )
 from backend.dunning.law import next_working_day
+from backend.receivables.bookings import Booking, BookingKind
 
 RATES = bundled_table()
 D = Decimal

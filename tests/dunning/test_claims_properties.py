@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from backend.dunning.base_rates import bundled_table
 from backend.dunning.claims import (
-    Booking,
-    BookingKind,
     Channel,
     Claim,
     ClaimBreakdown,
@@ -22,6 +20,7 @@ from backend.dunning.claims import (
     accrue_interest,
     claim_breakdown,
 )
+from backend.receivables.bookings import Booking, BookingKind
 
 RATES = bundled_table()
 CENT = Decimal("0.01")

@@ -9,8 +9,6 @@ import pytest
 
 from backend.dunning.base_rates import bundled_table
 from backend.dunning.claims import (
-    Booking,
-    BookingKind,
     Channel,
     Claim,
     DebtorKind,
@@ -28,6 +26,7 @@ from backend.dunning.notices import (
     notice_content,
     render_notice,
 )
+from backend.receivables.bookings import Booking, BookingKind
 from connectors.mail import SmtpMailer, build_message, message_id_for
 from tests.fakes.smtp import FakeSmtpServer
 
