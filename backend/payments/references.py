@@ -1,33 +1,18 @@
-"""Payment references ("CB-7K4Q-2") and the references and invoice/order numbers found in remittance text.
+"""The payment references and the invoice/order numbers found in remittance text.
 
-A reference is ``CB-`` + body + ``-`` + check character, written in a 31-symbol alphabet that leaves out
-0/O, 1/I/L so nobody misreads it. The body is a keyed permutation of the receivable id: an 8-round Feistel
-network (keyed BLAKE2b as round function) over ``[0, 31**k)``, k = 4 body characters for ids below
-31**4 = 923,521, then 6, 8, ... So consecutive ids give unrelated references and a buyer cannot read off
-how many receivables the merchant has. The key ("salt") is a per-merchant secret of 16-64 bytes, e.g.
-``HMAC(installation secret, "payment-reference:" + merchant id)``: the same id and salt always give the
-same reference, and references are unique per merchant (a permutation never collides).
-
-The check character makes the weighted sum of all symbol values (weights 1, 2, ...) divisible by 31. As 31 is
-prime and the weights differ, it catches every single wrong character and every swap of two characters.
+Which texts are references, and what they mean, is the receivable's own business
+(``backend.receivables.reference_codes``); here they are found in what banks and buyers write around them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-PREFIX = "CB"
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-_BASE = len(ALPHABET)  # 31, a prime
-_VALUE = {symbol: value for value, symbol in enumerate(ALPHABET)}
-_BODY_LENGTHS = (4, 6, 8, 10, 12)
-_FEISTEL_ROUNDS = 8
-_SALT_LENGTHS = range(16, 65)  # BLAKE2b takes keys of up to 64 bytes
-_MAX_ID = _BASE ** _BODY_LENGTHS[-1] - 1
+from backend.receivables.reference_codes import ALPHABET, BODY_LENGTHS, PREFIX, check_symbol
 
+_REFERENCE_SYMBOLS = frozenset(ALPHABET)
 _PREFIX_PATTERN = re.compile(r"C\s*B")
 _LEADING_SEPARATORS = frozenset(" \t\r\n-_.:/#")
 _INNER_SEPARATORS = frozenset(" \t\r\n-")  # banks wrap lines anywhere and people type dashes anywhere
@@ -39,112 +24,16 @@ _LEADING_DIGITS = re.compile(r"\d+")
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
-class InvalidReferenceError(ValueError):
-    """A text that is not a well-formed payment reference (or not one of this merchant's)."""
-
-
-def _check_symbol(body: str) -> str:
-    total = sum(weight * _VALUE[symbol] for weight, symbol in enumerate(body, start=1))
-    check_weight = len(body) + 1
-    return ALPHABET[(-total * pow(check_weight, -1, _BASE)) % _BASE]
-
-
-def _round_value(key: bytes, body_length: int, round_number: int, half: int) -> int:
-    digest = hashlib.blake2b(f"{body_length}:{round_number}:{half}".encode(), key=key, digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def _check_salt(salt: bytes) -> None:
-    if len(salt) not in _SALT_LENGTHS:
-        raise ValueError("reference salt must be 16 to 64 bytes")
-
-
-def _permute(value: int, body_length: int, salt: bytes, *, inverse: bool = False) -> int:
-    modulus = _BASE ** (body_length // 2)
-    left, right = divmod(value, modulus)
-    rounds = range(_FEISTEL_ROUNDS)
-    if not inverse:
-        for round_number in rounds:
-            left, right = right, (left + _round_value(salt, body_length, round_number, right)) % modulus
-    else:
-        for round_number in reversed(rounds):
-            left, right = (right - _round_value(salt, body_length, round_number, left)) % modulus, left
-    return left * modulus + right
-
-
-def _encode(value: int, length: int) -> str:
-    symbols = []
-    for _ in range(length):
-        value, digit = divmod(value, _BASE)
-        symbols.append(ALPHABET[digit])
-    return "".join(reversed(symbols))
-
-
-def _decode(symbols: str) -> int:
-    value = 0
-    for symbol in symbols:
-        value = value * _BASE + _VALUE[symbol]
-    return value
-
-
-def make_reference(receivable_id: int, salt: bytes) -> str:
-    """Return the payment reference of a receivable id under a merchant's salt."""
-    _check_salt(salt)
-    if not 0 <= receivable_id <= _MAX_ID:
-        raise ValueError(f"receivable id out of range: {receivable_id}")
-    body_length = next(length for length in _BODY_LENGTHS if receivable_id < _BASE**length)
-    body = _encode(_permute(receivable_id, body_length, salt), body_length)
-    return f"{PREFIX}-{body}-{_check_symbol(body)}"
-
-
-def _canonical_symbols(text: str) -> str | None:
-    compact = "".join(text.upper().split()).replace("-", "")
-    if not compact.startswith(PREFIX):
-        return None
-    symbols = compact[len(PREFIX) :]
-    if len(symbols) - 1 not in _BODY_LENGTHS or any(symbol not in _VALUE for symbol in symbols):
-        return None
-    return symbols
-
-
-def normalise_reference(text: str) -> str | None:
-    """Return the canonical form of a text that is exactly one valid reference ("cb 7k4q2"), else None."""
-    symbols = _canonical_symbols(text)
-    if symbols is None or _check_symbol(symbols[:-1]) != symbols[-1]:
-        return None
-    return f"{PREFIX}-{symbols[:-1]}-{symbols[-1]}"
-
-
-def is_valid_reference(text: str) -> bool:
-    """Tell whether a text is a well-formed reference with a correct check character."""
-    return normalise_reference(text) is not None
-
-
-def reference_id(reference: str, salt: bytes) -> int:
-    """Return the receivable id a reference was made from under this salt."""
-    _check_salt(salt)
-    canonical = normalise_reference(reference)
-    if canonical is None:
-        raise InvalidReferenceError(f"not a valid payment reference: {reference!r}")
-    body = canonical.split("-")[1]
-    receivable_id = _permute(_decode(body), len(body), salt, inverse=True)
-    shorter = [length for length in _BODY_LENGTHS if length < len(body)]
-    if shorter and receivable_id < _BASE ** shorter[-1]:
-        # Such an id is always written with a shorter body: this reference was never issued.
-        raise InvalidReferenceError(f"not a reference of this merchant: {reference!r}")
-    return receivable_id
-
-
 def _symbols_after(text: str, start: int) -> list[tuple[str, int]]:
     """Collect reference symbols from ``start`` with the offset after each, skipping separators."""
     position = start
     while position < len(text) and text[position] in _LEADING_SEPARATORS:
         position += 1
     symbols: list[tuple[str, int]] = []
-    limit = _BODY_LENGTHS[-1] + 1
+    limit = BODY_LENGTHS[-1] + 1
     while position < len(text) and len(symbols) < limit:
         char = text[position]
-        if char in _VALUE:
+        if char in _REFERENCE_SYMBOLS:
             symbols.append((char, position + 1))
         elif char not in _INNER_SEPARATORS:
             break
@@ -177,8 +66,8 @@ def find_references(text: str) -> list[ReferenceMention]:
         chars = "".join(char for char, _ in symbols)
         lengths = [
             length
-            for length in _BODY_LENGTHS
-            if len(chars) > length and _check_symbol(chars[:length]) == chars[length]
+            for length in BODY_LENGTHS
+            if len(chars) > length and check_symbol(chars[:length]) == chars[length]
         ]
         if lengths:
             mentions.append(

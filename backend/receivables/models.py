@@ -43,7 +43,7 @@ class Receivable(db.Model):
     connection_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_connections.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(sa.String(100))
     number: Mapped[str] = mapped_column(sa.String(100))
-    payment_reference: Mapped[str | None] = mapped_column(sa.String(20))  # backend.payments.references
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(20))  # receivables/reference_codes.py
     state: Mapped[str] = mapped_column(sa.String(20), default=State.OPEN.value)
     platform_state: Mapped[str | None] = mapped_column(sa.String(100))
     currency: Mapped[str] = mapped_column(sa.String(3))

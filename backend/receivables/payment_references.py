@@ -7,8 +7,8 @@ import hmac
 
 from flask import current_app
 
-from backend.payments.references import make_reference
 from backend.receivables.models import Receivable
+from backend.receivables.reference_codes import make_reference
 
 SALT_PURPOSE = "payment-reference:"
 

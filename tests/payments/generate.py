@@ -28,8 +28,8 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from backend.payments.matching import MatchProposal, OpenReceivable
-from backend.payments.references import make_reference
 from backend.payments.statements import BankTransaction
+from backend.receivables.reference_codes import make_reference
 
 SALT = b"claimbridge-test-merchant-salt-1"
 ACCOUNT_IBAN = "DE02120300000000202051"

@@ -14,8 +14,8 @@ from backend.payments.matching import (
     name_similarity,
     name_words,
 )
-from backend.payments.references import make_reference
 from backend.payments.statements import BankTransaction, CreditDebit, parse_camt053, parse_mt940
+from backend.receivables.reference_codes import make_reference
 from tests.payments.generate import evaluate, generate_set, write_camt053, write_mt940
 
 SALT = b"merchant-one-salt-0123456789abcd"
