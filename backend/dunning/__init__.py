@@ -9,6 +9,7 @@ Flask-free legal core (no database, no I/O besides the bundled data files):
 - ``backend.dunning.schedule``: per-merchant dunning schedules for consumers and businesses, the rule that
   picks the next due stage (``next_stage``) and the handover date (``handover_ready_on``).
 - ``backend.dunning.notices``: German and English notice e-mails rendered from plain ``NoticeContent``.
+- ``backend.dunning.girocode``: the EPC QR code (GiroCode) a notice carries and ``POST /girocodes`` serves.
 
 With the database:
 

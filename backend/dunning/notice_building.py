@@ -18,13 +18,13 @@ from flask import current_app
 from backend.dunning import claims, law
 from backend.dunning.base_rates import BaseRateTable, UnknownBaseRate
 from backend.dunning.claims import ClaimBreakdown, DebtorKind, NoticeKind
+from backend.dunning.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
 from backend.dunning.merchant_settings import DunningSettings, get_dunning_settings, merchant_land
 from backend.dunning.models import DunningNotice
 from backend.dunning.notices import Language, PaymentDetails, RenderedNotice, notice_content, render_notice
 from backend.dunning.rate_store import base_rate_table
 from backend.dunning.receivable_claims import claim_of
 from backend.merchants.models import Merchant
-from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
 from backend.receivables.bookings import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.payment_references import assign_payment_reference

@@ -9,6 +9,7 @@ from flask import request
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
 from backend.dunning import merchant_settings, rate_store, stops
 from backend.dunning.blueprint import blp
+from backend.dunning.girocode import GiroCodeError, girocode_document
 from backend.dunning.guide import GUIDE
 from backend.dunning.schemas import (
     BaseRateStatusSchema,
@@ -26,7 +27,6 @@ from backend.dunning.schemas import (
 from backend.errors import UserValueError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
-from backend.payments.girocode import GiroCodeError, girocode_document
 
 
 def actor_for(by: str | None) -> str:

@@ -1,1 +1,1 @@
-"""Payments: references, GiroCodes, statement parsing and matching (pure), plus import, review and effects."""
+"""Payments: references in remittance text, statement parsing and matching (pure), plus import, review and effects."""

@@ -33,11 +33,11 @@ from flask import Flask
 
 from backend.dunning import sending
 from backend.dunning.evaluation import queue_due_notices
+from backend.dunning.girocode import girocode, girocode_png
 from backend.dunning.models import DunningNotice, NoticeStatus
 from backend.dunning.sending import SEND_LEASE, send_queued_notices
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
-from backend.payments.girocode import girocode, girocode_png
 from backend.receivables.models import Receivable
 from connectors.mail import Mailer, SmtpMailer
 from connectors.shops.base import OrderState

@@ -5,7 +5,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from backend.payments.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
+from backend.dunning.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
 
 IBAN = "DE89 3704 0044 0532 0130 00"
 
