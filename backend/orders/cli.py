@@ -17,7 +17,7 @@ from backend.extensions import db
 from backend.merchants.models import ShopConnection
 from backend.merchants.services import get_connection, get_merchant
 from backend.orders import services
-from backend.orders.csv_import import COLUMNS, HeaderError, RowError, parse_rows, read_lines
+from backend.orders.csv_import import COLUMNS, HeaderError, RowError, read_lines, read_rows
 from backend.untrusted import spreadsheet_safe
 
 SHOWN_ERRORS = 50
@@ -50,12 +50,12 @@ class _ErrorReport:
 
 @contextmanager
 def _rows_with_progress(path: Path, label: str) -> Iterator[Iterator]:
-    """Stream the file's parsed rows while a progress bar (on stderr) follows the bytes read."""
+    """Stream the file's rows while a progress bar (on stderr) follows the bytes read."""
     with (
         path.open("rb") as stream,
         click.progressbar(length=path.stat().st_size, label=label, file=sys.stderr) as bar,
     ):
-        yield parse_rows(read_lines(stream, bar.update))
+        yield read_rows(read_lines(stream, bar.update))
 
 
 @orders.command("import")

@@ -1,8 +1,9 @@
 """Open items from a CSV file: the column set, a streaming line reader and per-row validation.
 
-No Flask and no database here: ``backend.orders.services`` runs the two passes (check, then import) over
-``parse_rows``. Rows are validated with the push API's ``OrderPushSchema``, so both accept the same orders.
-Memory stays bounded: one row at a time, plus the set of external ids seen (to report duplicates).
+No Flask and no database here: ``backend.orders.services`` reads the file once (``read_rows``), checks each
+row (``RowChecker``) and stores it; a row identical to the one a receivable was last imported from
+(``row_digest``) is skipped before validation. Rows are validated with the push API's ``OrderPushSchema``, so
+both accept the same orders. Memory stays bounded: one row at a time, plus the set of external ids seen (to report duplicates).
 Loading a row through marshmallow costs more than storing it, so ``_CellLoader`` applies the schema's own
 fields cell by cell and remembers what each cell text gave (cells repeat: currencies, countries, dates, names).
 """
@@ -11,14 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
+import hashlib
+import hmac
 import itertools
+import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.dates import BERLIN
 from backend.orders.schemas import (
@@ -32,6 +38,9 @@ from backend.untrusted import unsafe_text_problem
 
 DEFAULT_PAYMENT_METHOD = "invoice"
 MAX_EXTERNAL_ID = 100
+# Part of every ``row_digest`` key: raise it when what a row imports as changes (rules, columns, mapping), so
+# rows imported before are read again instead of skipped as unchanged.
+DIGEST_VERSION = 1
 
 ORDER_COLUMNS = (
     "number",
@@ -84,6 +93,45 @@ class ParsedRow:
     errors: list[RowError] = field(default_factory=list)
 
 
+class _Columns:
+    """A file's header: the columns' names in file order, and what ``CsvRow`` reads through them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.external_id = names.index("external_id")
+        by_name = sorted(range(len(names)), key=names.__getitem__)
+        self.in_name_order = operator.itemgetter(*by_name)
+        self.prefix = CELL_SEPARATOR.join(names[index] for index in by_name) + "\x1e"
+
+
+# No valid cell holds it (``unsafe_text_problem`` refuses control characters), so joined cells of a valid
+# row split back into those cells only.
+CELL_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One data row as read (cell texts in file order), or ``problem`` when it could not be split into cells."""
+
+    row: int
+    values: list[str]
+    columns: _Columns | None = None
+    problem: RowError | None = None
+
+    @property
+    def external_id(self) -> str:
+        """Return the row's external id cell, stripped ("" for an unreadable row)."""
+        return "" if self.problem is not None else self.values[self.columns.external_id].strip()
+
+    def cells(self) -> dict[str, str]:
+        """Return the cells by column name, stripped."""
+        return dict(zip(self.columns.names, map(str.strip, self.values), strict=True))
+
+    def content(self) -> str:
+        """Return the columns and cells as ``row_digest`` hashes them: by column name, as read."""
+        return self.columns.prefix + CELL_SEPARATOR.join(self.columns.in_name_order(self.values))
+
+
 class HeaderError(ValueError):
     """The header row is unusable (missing, unknown or repeated columns); no row was read."""
 
@@ -92,12 +140,59 @@ class HeaderError(ValueError):
         self.errors = errors
 
 
+class _SchemaPlan:
+    """What ``_CellLoader`` needs of one schema, read from its fields once."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.required = frozenset(name for name, loader in schema.load_fields.items() if loader.required)
+        self.defaults = {
+            name: loader.load_default
+            for name, loader in schema.load_fields.items()
+            if not loader.required and not callable(loader.load_default)
+        }
+        self.factories = {
+            name: loader.load_default
+            for name, loader in schema.load_fields.items()
+            if not loader.required and callable(loader.load_default)
+        }
+        self.fields = {
+            name: loader
+            for name, loader in schema.load_fields.items()
+            if not isinstance(loader, fields.Nested)
+        }
+        self.nested = {
+            name: _SchemaPlan(loader.schema)
+            for name, loader in schema.load_fields.items()
+            if isinstance(loader, fields.Nested)
+        }
+        # Plain texts with at most a length rule take no marshmallow call: (shortest, longest) by field.
+        self.texts = {
+            name: bounds for name, loader in self.fields.items() if (bounds := _text_bounds(loader))
+        }
+        self.post_load = _CellLoader.NESTED_POST_LOAD.get(type(schema))
+        self.cells: dict[str, dict[str, Any]] = {name: {} for name in self.fields}
+
+
+def _text_bounds(loader: fields.Field) -> tuple[int, float] | None:
+    """Return the length bounds of a plain ``fields.String`` whose only rules are lengths, else None."""
+    if type(loader) is not fields.String or not all(
+        type(rule) is validate.Length for rule in loader.validators
+    ):
+        return None
+    if any(rule.equal is not None for rule in loader.validators):
+        return None
+    shortest = max((rule.min for rule in loader.validators if rule.min is not None), default=0)
+    longest = min((rule.max for rule in loader.validators if rule.max is not None), default=math.inf)
+    return shortest, longest
+
+
 class _CellLoader:
     """Load rows with ``OrderPushSchema``'s own fields, remembering each (field, cell text) result.
 
     Only a row whose every cell loads and whose amounts, dates and state agree is taken from here; any
-    other row goes to ``OrderPushSchema.load``, so its errors read exactly as the push API's. The schemas'
-    hooks are the same functions (``upper_country``, ``order_consistency_errors``, ``upper_currency``).
+    other row (a missing required field, a field the schema does not know, a cell a field refuses) goes to
+    ``OrderPushSchema.load``, so its errors read exactly as the push API's. The schemas' hooks are the same
+    functions (``upper_country``, ``order_consistency_errors``, ``upper_currency``).
     """
 
     CACHE_LIMIT = 4096  # per field: enough for the repeating cells, and unique ones do not pile up
@@ -105,42 +200,47 @@ class _CellLoader:
 
     def __init__(self) -> None:
         self.schema = OrderPushSchema()
-        self._cache: dict[int, dict[str, Any]] = {}
+        self._plan = _SchemaPlan(self.schema)
 
     def load(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Return the row's load; raise ``ValidationError`` (from the schema itself) when it is wrong."""
-        data = self._load(self.schema, payload)
+        data = self._load(self._plan, payload)
         if data is None or order_consistency_errors(data):
             return self.schema.load(payload)
         return upper_currency(data)
 
-    def _load(self, schema: Schema, payload: dict[str, Any]) -> dict[str, Any] | None:
-        data: dict[str, Any] = {}
-        for name, loader in schema.load_fields.items():
+    def _load(self, plan: _SchemaPlan, payload: dict[str, Any]) -> dict[str, Any] | None:
+        if not plan.required <= payload.keys():
+            return None
+        data = plan.defaults.copy()
+        for name, factory in plan.factories.items():
             if name not in payload:
-                if loader.required:
+                data[name] = factory()
+        for name, text in payload.items():
+            bounds = plan.texts.get(name)
+            if bounds is not None:
+                if not bounds[0] <= len(text) <= bounds[1]:
                     return None
-                default = loader.load_default
-                data[name] = default() if callable(default) else default
-            elif isinstance(loader, fields.Nested):
-                nested = self._load(loader.schema, payload[name])
-                if nested is None:
+                data[name] = text
+                continue
+            cells = plan.cells.get(name)
+            if cells is None:
+                nested = plan.nested.get(name)
+                value = None if nested is None else self._load(nested, text)
+                if value is None:
                     return None
-                data[name] = nested
+            elif text in cells:
+                value = cells[text]
             else:
-                cells = self._cache.setdefault(id(loader), {})
-                text = payload[name]
-                if text not in cells:
-                    try:
-                        value = loader.deserialize(text)
-                    except ValidationError:
-                        return None
-                    if len(cells) >= self.CACHE_LIMIT:
-                        cells.clear()
-                    cells[text] = value
-                data[name] = cells[text]
-        post_load = self.NESTED_POST_LOAD.get(type(schema))
-        return data if post_load is None else post_load(data)
+                try:
+                    value = plan.fields[name].deserialize(text)
+                except ValidationError:
+                    return None
+                if len(cells) >= self.CACHE_LIMIT:
+                    cells.clear()
+                cells[text] = value
+            data[name] = value
+        return data if plan.post_load is None else plan.post_load(data)
 
 
 def read_lines(stream: IO[bytes], on_bytes: Callable[[int], None] = lambda size: None) -> Iterator[str]:
@@ -167,8 +267,8 @@ def _check_header(names: list[str]) -> None:
         raise HeaderError(errors)
 
 
-def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
-    """Parse and validate CSV rows one by one (comma or semicolon separated, header row first)."""
+def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
+    """Split CSV lines into rows of cells by column (comma or semicolon separated, header row first)."""
     lines = iter(lines)
     first = next(lines, None)
     if first is None or not first.strip():
@@ -177,8 +277,7 @@ def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
     reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     header = [name.strip().lower() for name in next(reader)]
     _check_header(header)
-    loader = _CellLoader()
-    seen: dict[str, int] = {}
+    columns = _Columns(header)
     number = 1
     while True:
         number += 1
@@ -187,39 +286,84 @@ def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
         except StopIteration:
             return
         except csv.Error as error:  # e.g. a field over csv.field_size_limit(); the next line may be fine
-            yield ParsedRow(number, "", None, [RowError(number, "", f"unreadable CSV: {error}")])
+            yield CsvRow(number, [], problem=RowError(number, "", f"unreadable CSV: {error}"))
             continue
-        if not any(value.strip() for value in values):
+        if not "".join(values).strip():
             continue
         if len(values) != len(header):
             message = f"expected {len(header)} fields, found {len(values)}"
-            yield ParsedRow(number, "", None, [RowError(number, "", message)])
+            yield CsvRow(number, [], problem=RowError(number, "", message))
             continue
-        yield _parse_row(
-            number, dict(zip(header, (value.strip() for value in values), strict=True)), loader, seen
-        )
+        yield CsvRow(number, values, columns)
+
+
+class RowChecker:
+    """Validate the rows of one file in order: the push schema's rules, and no external id twice."""
+
+    def __init__(self) -> None:
+        self._loader = _CellLoader()
+        self._seen: dict[str, int] = {}
+
+    def check(self, row: CsvRow) -> ParsedRow:
+        """Return the row's load or its errors."""
+        if row.problem is not None:
+            return ParsedRow(row.row, "", None, [row.problem])
+        return _parse_row(row.row, row.cells(), self._loader, self._seen)
+
+    def check_known(self, row: CsvRow) -> list[RowError]:
+        """Check a row whose cells were imported as valid before (see ``row_digest``): only its id can clash."""
+        return _id_errors(row.row, row.external_id, self._seen)
+
+
+def parse_rows(lines: Iterable[str]) -> Iterator[ParsedRow]:
+    """Parse and validate CSV rows one by one (``read_rows``, then ``RowChecker.check``)."""
+    checker = RowChecker()
+    for row in read_rows(lines):
+        yield checker.check(row)
+
+
+def digest_key(secret: bytes, context: str) -> bytes:
+    """Return the key of ``row_digest`` for one import: the secret and what else decides a row's receivable."""
+    return hmac.new(secret, f"csv-import:{DIGEST_VERSION}:{context}".encode(), hashlib.sha256).digest()
+
+
+def row_digest(key: bytes, row: CsvRow, updated_at: datetime) -> str:
+    """Return the digest of a row's columns and cell texts, bound to its receivable's ``updated_at``.
+
+    Equal digests mean the same columns with the same cell texts (column order and quoting aside) under the
+    same key, for a receivable nothing wrote to since: importing the row again would change nothing.
+    """
+    message = f"{row.content()}\x1e{updated_at.isoformat()}".encode()
+    return hashlib.blake2b(message, key=key, digest_size=16).hexdigest()
+
+
+def _id_errors(number: int, external_id: str, seen: dict[str, int]) -> list[RowError]:
+    if not external_id:
+        return [RowError(number, "external_id", "Missing data for required field.")]
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return [RowError(number, "external_id", f"Longer than maximum length {MAX_EXTERNAL_ID}.")]
+    if external_id in seen:
+        return [
+            RowError(number, "external_id", f"{external_id!r} already appears in row {seen[external_id]}")
+        ]
+    seen[external_id] = number
+    return []
 
 
 def _parse_row(number: int, row: dict[str, str], loader: _CellLoader, seen: dict[str, int]) -> ParsedRow:
-    errors = [
-        RowError(number, name, "not valid UTF-8 text") for name, value in row.items() if "\ufffd" in value
-    ]
-    errors += [
-        RowError(number, name, problem)
-        for name, value in row.items()
-        if (problem := unsafe_text_problem(value))
-    ]
+    errors = []
+    joined = "".join(row.values())
+    if "\ufffd" in joined or unsafe_text_problem(joined):  # rare: then find the cells
+        errors += [
+            RowError(number, name, "not valid UTF-8 text") for name, value in row.items() if "\ufffd" in value
+        ]
+        errors += [
+            RowError(number, name, problem)
+            for name, value in row.items()
+            if (problem := unsafe_text_problem(value))
+        ]
     external_id = row["external_id"]
-    if not external_id:
-        errors.append(RowError(number, "external_id", "Missing data for required field."))
-    elif len(external_id) > MAX_EXTERNAL_ID:
-        errors.append(RowError(number, "external_id", f"Longer than maximum length {MAX_EXTERNAL_ID}."))
-    elif external_id in seen:
-        errors.append(
-            RowError(number, "external_id", f"{external_id!r} already appears in row {seen[external_id]}")
-        )
-    else:
-        seen[external_id] = number
+    errors += _id_errors(number, external_id, seen)
     try:
         data = loader.load(_payload(row))
     except ValidationError as error:
@@ -237,14 +381,21 @@ def _payload(row: Mapping[str, str]) -> dict[str, Any]:
     payload: dict[str, Any] = present(ORDER_COLUMNS)
     payload.setdefault("payment_method", DEFAULT_PAYMENT_METHOD)
     for name in ("ordered_at", "shipped_at"):
-        day = payload.get(name, "")
-        if _DAY.fullmatch(day):
-            # An impossible date stays as it is, and the schema reports it.
-            with contextlib.suppress(ValueError):
-                payload[name] = datetime.combine(date.fromisoformat(day), time(), BERLIN).isoformat()
+        if name in payload:
+            payload[name] = _berlin_midnight(payload[name])
     payload["buyer"] = present(BUYER_COLUMNS)
     payload["billing_address"] = present(ADDRESS_COLUMNS)
     return payload
+
+
+@functools.lru_cache(maxsize=4096)
+def _berlin_midnight(text: str) -> str:
+    """Return a day ("2024-05-01") as the start of that day in Berlin; any other text as it is."""
+    if _DAY.fullmatch(text):
+        # An impossible date stays as it is, and the schema reports it.
+        with contextlib.suppress(ValueError):
+            return datetime.combine(date.fromisoformat(text), time(), BERLIN).isoformat()
+    return text
 
 
 def _flatten(messages: Any, column: str = "") -> Iterator[tuple[str, str]]:

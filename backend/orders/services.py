@@ -29,7 +29,14 @@ from backend.merchants.connectors import (
     invoice_methods_of,
 )
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
-from backend.orders.csv_import import MAX_EXTERNAL_ID, ParsedRow, RowError
+from backend.orders.csv_import import (
+    MAX_EXTERNAL_ID,
+    CsvRow,
+    RowChecker,
+    RowError,
+    digest_key,
+    row_digest,
+)
 from backend.orders.models import OrderSyncRequest
 from backend.orders.push import shop_order_from_push
 from backend.outbox import lease_due, park, park_where, record_failure
@@ -604,10 +611,31 @@ def push_orders(
 
 @dataclass(frozen=True, slots=True)
 class PushedOrder:
-    """One order of a batch push or an import: its id in the sending system and its ``OrderPushSchema`` load."""
+    """One order of a batch push or an import: its id in the sending system and its ``OrderPushSchema`` load.
+
+    ``row`` is an imported order's CSV row, whose digest the receivable keeps (``ImportDigests``).
+    """
 
     external_id: str
     data: dict[str, Any]
+    row: CsvRow | None = None
+
+
+class ImportDigests:
+    """The ``row_digest`` of one connection's CSV rows, keyed by what else decides their receivables.
+
+    That is the identity key (the hashes stored with a receivable) and the merchant's claim settings (due
+    dates, debtor kinds, the default notice); the connection is part of it so a digest means one place.
+    """
+
+    def __init__(self, connection: ShopConnection) -> None:
+        settings = ClaimSettings.from_settings(connection.merchant.settings)
+        context = f"{connection.id}|{settings!r}"
+        self._key = digest_key(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], context)
+
+    def __call__(self, row: CsvRow, updated_at: datetime) -> str:
+        """Return the digest of a row for a receivable last written at ``updated_at``."""
+        return row_digest(self._key, row, updated_at)
 
 
 def _unchanged(row: Any, order: ShopOrder, values: dict[str, Any], report: dict[str, Any]) -> bool:
@@ -623,13 +651,19 @@ def _unchanged(row: Any, order: ShopOrder, values: dict[str, Any], report: dict[
 
 
 def upsert_pushed_orders(
-    connection: ShopConnection, orders: Sequence[PushedOrder], *, actor: str, source: MoneySource
+    connection: ShopConnection,
+    orders: Sequence[PushedOrder],
+    *,
+    actor: str,
+    source: MoneySource,
+    digests: ImportDigests | None = None,
 ) -> list[tuple[str, int]]:
     """Upsert a batch of pushed or imported orders as ``upsert_order`` does each, with set-based statements.
 
     The stored receivables are read with one SELECT; unchanged ones are left alone, new ones are inserted
     with their history through ``ledger.create_receivables``, changed ones take ``upsert_order``. External
-    ids must be unique within the batch. Returns (outcome, receivable id) per order, in order.
+    ids must be unique within the batch. With ``digests``, every receivable of an order with a ``row`` keeps
+    its row's digest. Returns (outcome, receivable id) per order, in order.
     """
     claim_settings = ClaimSettings.from_settings(connection.merchant.settings)
     terms_days = payment_terms_days(connection.merchant)
@@ -645,17 +679,23 @@ def upsert_pushed_orders(
     }
     outcomes: dict[str, tuple[str, int]] = {}
     new: list[tuple[PushedOrder, ShopOrder, ledger.NewReceivable]] = []
+    now = utcnow()
     for item in orders:
         order = shop_order_from_push(item.external_id, item.data)
         row = stored.get(item.external_id)
         values, report = _reported(connection, order, row, item.data["due_date"], claim_settings, terms_days)
         if row is None:
-            identity = {
+            written = {
                 "merchant_id": connection.merchant_id,
                 "connection_id": connection.id,
                 "external_id": item.external_id,
+                "created_at": now,
+                "updated_at": now,
+                "import_digest": (
+                    digests(item.row, now) if digests is not None and item.row is not None else None
+                ),
             }
-            new.append((item, order, ledger.NewReceivable(identity | values, **report)))
+            new.append((item, order, ledger.NewReceivable(written | values, **report)))
         elif _unchanged(row, order, values, report):
             outcomes[item.external_id] = ("unchanged", row.id)
         else:
@@ -674,7 +714,40 @@ def upsert_pushed_orders(
             outcomes[item.external_id] = ("created", receivable_id)
     if created:
         logger.info("%s receivables created from %s orders", len(created), connection.platform)
+    if digests is not None:
+        _store_digests(orders, outcomes, digests, created=set(created.values()))
     return [outcomes[item.external_id] for item in orders]
+
+
+def _store_digests(
+    orders: Sequence[PushedOrder],
+    outcomes: dict[str, tuple[str, int]],
+    digests: ImportDigests,
+    *,
+    created: set[int],
+) -> None:
+    """Store the row digest of each receivable an imported order updated or found unchanged.
+
+    New receivables got theirs with the INSERT; an unchanged one whose digest is already right is left alone.
+    The digest binds to ``updated_at`` as it is after this batch's writes, read back once.
+    """
+    rows = {
+        outcomes[item.external_id][1]: item.row
+        for item in orders
+        if item.row is not None and outcomes[item.external_id][1] not in created
+    }
+    if not rows:
+        return
+    db.session.flush()
+    table = Receivable.__table__
+    current = db.session.execute(
+        sa.select(table.c.id, table.c.updated_at, table.c.import_digest).where(table.c.id.in_(list(rows)))
+    )
+    ledger.store_import_digests(
+        (row.id, digest, row.updated_at)
+        for row in current
+        if (digest := digests(rows[row.id], row.updated_at)) != row.import_digest
+    )
 
 
 def _upsert_one(
@@ -707,7 +780,7 @@ def _count_existing(connection: ShopConnection | None, external_ids: list[str]) 
 
 
 def import_rows(
-    rows: Iterable[ParsedRow],
+    rows: Iterable[CsvRow],
     connection: ShopConnection | None,
     on_error: Callable[[RowError], None],
     *,
@@ -715,29 +788,53 @@ def import_rows(
 ) -> tuple[ImportCheck, ReconcileResult]:
     """Read a file once: report every problem to ``on_error`` and, while none was found, store its rows.
 
-    Rows are stored ``IMPORT_BATCH`` at a time (``upsert_pushed_orders``); with ``actor`` None (a dry run)
-    nothing is stored and known orders are only counted. The caller commits only when ``check.invalid_rows``
-    is 0 and rolls back otherwise, so a file with any bad row imports nothing.
+    Rows are checked and stored ``IMPORT_BATCH`` at a time (``upsert_pushed_orders``); with ``actor`` None (a
+    dry run) nothing is stored and known orders are only counted. A row identical to the one its receivable
+    was last imported from, with nothing written to the receivable since (``ImportDigests``), is unchanged
+    without being validated again. The caller commits only when ``check.invalid_rows`` is 0 and rolls back
+    otherwise, so a file with any bad row imports nothing.
     """
     check, result = ImportCheck(), ReconcileResult()
-    batch: list[PushedOrder] = []
+    checker = RowChecker()
+    digests = ImportDigests(connection) if actor is not None else None
+    batch: list[CsvRow] = []
+
+    def report(errors: list[RowError]) -> None:
+        check.invalid_rows += 1
+        for error in errors:
+            on_error(error)
 
     def flush() -> None:
-        if actor is None or check.invalid_rows:
-            check.existing += _count_existing(connection, [item.external_id for item in batch])
+        if not batch:
+            return
+        storing = digests is not None and not check.invalid_rows
+        known = _stored_digests(connection, batch) if storing else {}
+        orders: list[PushedOrder] = []
+        for row in batch:
+            stored = known.get(row.external_id)
+            if stored is not None and stored.import_digest == digests(row, stored.updated_at):
+                if errors := checker.check_known(row):
+                    report(errors)
+                else:
+                    result.unchanged += 1
+                continue
+            parsed = checker.check(row)
+            if parsed.errors:
+                report(parsed.errors)
+            else:
+                orders.append(PushedOrder(parsed.external_id, parsed.data, row))
+        if not storing or check.invalid_rows:
+            check.existing += _count_existing(connection, [item.external_id for item in orders])
         else:
-            for outcome, _ in upsert_pushed_orders(connection, batch, actor=actor, source=MoneySource.IMPORT):
+            for outcome, _ in upsert_pushed_orders(
+                connection, orders, actor=actor, source=MoneySource.IMPORT, digests=digests
+            ):
                 setattr(result, outcome, getattr(result, outcome) + 1)
         batch.clear()
 
-    for parsed in rows:
+    for row in rows:
         check.rows += 1
-        if parsed.errors:
-            check.invalid_rows += 1
-            for error in parsed.errors:
-                on_error(error)
-            continue
-        batch.append(PushedOrder(parsed.external_id, parsed.data))
+        batch.append(row)
         if len(batch) == IMPORT_BATCH:
             flush()
     flush()
@@ -745,3 +842,19 @@ def import_rows(
         check.existing = result.updated + result.unchanged
     check.new = check.rows - check.invalid_rows - check.existing
     return check, result
+
+
+def _stored_digests(connection: ShopConnection, rows: list[CsvRow]) -> dict[str, Any]:
+    """Return the import digest and ``updated_at`` of the batch's stored receivables that have a digest."""
+    external_ids = [row.external_id for row in rows if row.problem is None]
+    table = Receivable.__table__
+    return {
+        row.external_id: row
+        for row in db.session.execute(
+            sa.select(table.c.external_id, table.c.import_digest, table.c.updated_at).where(
+                table.c.connection_id == connection.id,
+                table.c.external_id.in_(external_ids),
+                table.c.import_digest.is_not(None),
+            )
+        )
+    }

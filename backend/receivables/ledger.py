@@ -78,7 +78,7 @@ GUARDED_COLUMNS = frozenset(
 # The name, company and billing address stay: they are the invoice's recipient (§ 14(4) UStG), kept with the
 # invoice for the bookkeeping retention (§ 147 AO, § 257 HGB).
 ERASED_BUYER_FIELDS = ("email", "phone", "customer_id")
-ERASED_COLUMNS = ("shipping_address", "email_key", "address_key")
+ERASED_COLUMNS = ("shipping_address", "email_key", "address_key", "import_digest")
 
 
 class EventKind(StrEnum):
@@ -691,7 +691,10 @@ def create_receivables(
 
 
 def store_payment_references(references: Iterable[tuple[int, str]]) -> None:
-    """Store the payment references of receivables that have none yet: (receivable id, reference)."""
+    """Store the payment references of receivables that have none yet: (receivable id, reference).
+
+    ``updated_at`` stays: a reference is derived from the id, not a change (an import's row digest binds to it).
+    """
     rows = [
         {"receivable_id": receivable_id, "reference": reference} for receivable_id, reference in references
     ]
@@ -700,7 +703,28 @@ def store_payment_references(references: Iterable[tuple[int, str]]) -> None:
         db.session.execute(
             table.update()
             .where(table.c.id == sa.bindparam("receivable_id"), table.c.payment_reference.is_(None))
-            .values(payment_reference=sa.bindparam("reference")),
+            .values(payment_reference=sa.bindparam("reference"), updated_at=table.c.updated_at),
+            rows,
+        )
+        _forget_loaded(row["receivable_id"] for row in rows)
+
+
+def store_import_digests(digests: Iterable[tuple[int, str, datetime]]) -> None:
+    """Note on receivables the CSV row each stands for: (receivable id, digest, its ``updated_at``, kept as is).
+
+    ``updated_at`` is written back unchanged (a digest is no change of the receivable; and the digest binds
+    to it). Receivables whose buyer was erased keep none: the digest is derived from the contact data.
+    """
+    rows = [
+        {"receivable_id": receivable_id, "digest": digest, "stored_updated_at": updated_at}
+        for receivable_id, digest, updated_at in digests
+    ]
+    if rows:
+        table = Receivable.__table__
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("receivable_id"), table.c.buyer_erased_at.is_(None))
+            .values(import_digest=sa.bindparam("digest"), updated_at=sa.bindparam("stored_updated_at")),
             rows,
         )
         _forget_loaded(row["receivable_id"] for row in rows)

@@ -70,6 +70,9 @@ class Receivable(db.Model):
     disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispute_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     source_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The CSV row this receivable was last imported from, as ``orders.csv_import.row_digest`` (with the
+    # ``updated_at`` it left): an identical row re-imported is skipped unread while nothing else wrote since.
+    import_digest: Mapped[str | None] = mapped_column(sa.String(32))
     # Art. 17 GDPR: contact data removed (``ledger.erase_buyer_contact``); syncs from the shop do not restore it.
     buyer_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,10 +7,15 @@ import io
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
 
-from backend.orders.csv_import import HeaderError, _payload, parse_rows
+from backend.orders import csv_import
+from backend.orders.csv_import import COLUMNS, HeaderError, _CellLoader, _payload, parse_rows
+from backend.orders.push import shop_order_from_push
 from backend.orders.schemas import OrderPushSchema
-from backend.orders.services import IMPORT_BATCH
+from backend.orders.services import IMPORT_BATCH, upsert_order
 from backend.receivables.models import Receivable, ReceivableEvent
 from tests.orders.support import cli_runner
 
@@ -183,6 +188,139 @@ class TestImport:
         merchant = create_merchant("Ohne Verbindung")
         result = run("orders", "import", str(path), "--merchant", str(merchant.id), "--connection", "999")
         assert (result.exit_code, "connection 999 not found" in result.output) == (1, True)
+
+
+def events(db):
+    return db.session.execute(
+        sa.select(ReceivableEvent.receivable_id, ReceivableEvent.kind).order_by(ReceivableEvent.id)
+    ).all()
+
+
+class TestUnchangedReimport:
+    """A row identical to the one its receivable was last imported from is skipped before validation."""
+
+    @pytest.fixture
+    def imported(self, run, db, merchant, tmp_path):
+        path = write(tmp_path, [HEADER, *GOOD_ROWS], "first.csv")
+        assert run("orders", "import", str(path), "--merchant", str(merchant.id)).exit_code == 0
+        return path
+
+    @pytest.fixture
+    def rows_not_loaded(self, monkeypatch):
+        def refuse(self, payload):
+            raise AssertionError(f"row {payload['number']} was validated again")
+
+        monkeypatch.setattr(csv_import._CellLoader, "load", refuse)
+
+    def test_identical_cells_are_not_read_again(self, run, db, merchant, tmp_path, imported, rows_not_loaded):
+        before = events(db)
+        # Another column order and quoting: the same columns with the same cells.
+        header = HEADER.split(",")
+        lines = [",".join([header[-1], *header[:-1]])]
+        for row in GOOD_ROWS:
+            cells = next(csv.reader([row]))
+            lines.append(",".join(f'"{cell}"' for cell in [cells[-1], *cells[:-1]]))
+        result = run("orders", "import", str(write(tmp_path, lines)), "--merchant", str(merchant.id))
+        assert result.exit_code == 0, result.output
+        assert "0 created, 0 updated, 2 unchanged" in result.output
+        assert events(db) == before
+
+    def test_a_changed_row_is_applied_and_then_skipped(self, run, db, merchant, tmp_path, imported):
+        changed = write(tmp_path, [HEADER, GOOD_ROWS[0].replace("119.00", "129.00"), GOOD_ROWS[1]])
+        result = run("orders", "import", str(changed), "--merchant", str(merchant.id))
+        assert "0 created, 1 updated, 1 unchanged" in result.output
+        first, _ = receivables(db)
+        assert str(first.total_amount) == "129.00"
+        assert events(db)[-1] == (first.id, "synced")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(csv_import._CellLoader, "load", lambda self, payload: pytest.fail("validated"))
+            again = run("orders", "import", str(changed), "--merchant", str(merchant.id))
+        assert "0 created, 0 updated, 2 unchanged" in again.output
+
+    def test_a_receivable_written_since_is_read_again(self, run, db, merchant, tmp_path, imported):
+        first, _ = receivables(db)
+        (parsed,) = parse_rows([HEADER, GOOD_ROWS[0]])
+        order = shop_order_from_push("R-1", {**parsed.data, "number": "RE-1-korrigiert"})
+        upsert_order(first.connection, order, actor="test", track_any_method=True)
+        db.session.commit()
+
+        result = run("orders", "import", str(imported), "--merchant", str(merchant.id))
+        assert "0 created, 1 updated, 1 unchanged" in result.output
+        assert receivables(db)[0].number == "RE-1"
+
+    def test_other_claim_settings_read_every_row_again(self, run, db, merchant, tmp_path, imported):
+        merchant.settings = {**(merchant.settings or {}), "claims": {"sells_to_businesses_only": True}}
+        db.session.commit()
+        result = run("orders", "import", str(imported), "--merchant", str(merchant.id))
+        assert "0 created, 2 updated, 0 unchanged" in result.output
+        assert [r.debtor_kind for r in receivables(db)] == ["business", "business"]
+
+    def test_a_known_row_repeated_in_the_file_is_still_an_error(self, run, db, merchant, tmp_path, imported):
+        path = write(tmp_path, [HEADER, *GOOD_ROWS, GOOD_ROWS[0]])
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1
+        assert "row 4, column external_id: 'R-1' already appears in row 2" in result.output
+
+
+# Per kind of column: cells that pass, and cells that do not (or not with every other cell).
+SAMPLE_CELLS = {
+    "total": (
+        ["119.00", "0.01", "1", " 7.5 ", "999999999999.99"],
+        ["12;50", "-5.00", "1e3", "1.001", "0.00"],
+    ),
+    "paid_amount": (["", "0.00", "20.00", "59.50"], ["200.00", "abc"]),
+    "currency": (["EUR", "eur", "Chf"], ["EU", "EURO", "€€€", ""]),
+    "ordered_at": (
+        ["2024-05-01", "2024-05-01T10:00:00+02:00", "2024-05-01T10:00:00", "2024-03-31T01:30:00Z"],
+        ["2024-02-30", "morgen", ""],
+    ),
+    "shipped_at": (["", "2024-05-03", "2024-05-03T08:00:00Z"], ["2024-13-01", "heute"]),
+    "invoice_date": (["", "2024-05-01", "2024-05-02"], ["2024-04-01", "01.05.2024"]),
+    "due_date": (["", "2024-05-15", "2024-06-30"], ["2024-04-01", "2024-06-31"]),
+    "state": (["", "open", "paid", "cancelled", "disputed"], ["partially_paid", "offen"]),
+    "debtor_kind": (["", "consumer", "business"], ["other"]),
+    "invoice_has_default_notice": (["", "true", "false", "1", "0"], ["ja"]),
+    "email": (["", "erika@example.com", "A.B+tag@Example.COM"], ["nope", "a@b", "x" * 300 + "@example.com"]),
+    "country": (["DE", "de", "AT", "at"], ["Deutschland", "XX", ""]),
+    "number": (["RE-1", "r 2"], ["", "N" * 101]),
+    "postal_code": (["10115", "A-1010", ""], ["1" * 21]),
+}
+FREE_TEXT = (["Erika", "", "Müller-Lüdenscheidt"], ["x" * 201])
+
+
+def cell(column):
+    """Mostly a valid cell (so that many whole rows are valid), else an invalid one or any text."""
+    valid, invalid = SAMPLE_CELLS.get(column, FREE_TEXT)
+    return st.integers(0, 99).flatmap(
+        lambda n: (
+            st.sampled_from(valid) if n < 95 else st.sampled_from(invalid) if n < 99 else st.text(max_size=12)
+        )
+    )
+
+
+class TestCellLoader:
+    """The cached loader gives exactly what ``OrderPushSchema.load`` gives: the load or the same errors."""
+
+    loader = _CellLoader()  # one for all examples, so its per-cell caches are exercised across rows
+    loaded = 0
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.fixed_dictionaries({column: cell(column) for column in COLUMNS}))
+    def test_matches_the_push_schema_on_generated_rows(self, row):
+        payload = _payload({name: value.strip() for name, value in row.items()})
+        try:
+            expected = OrderPushSchema().load(payload)
+        except ValidationError as error:
+            with pytest.raises(ValidationError) as raised:
+                self.loader.load(payload)
+            assert raised.value.messages == error.messages
+        else:
+            assert self.loader.load(payload) == expected
+            TestCellLoader.loaded += 1
+
+    def test_many_generated_rows_were_valid(self):
+        assert TestCellLoader.loaded > 50, TestCellLoader.loaded  # runs after the test above (file order)
 
 
 class TestParseRows:
