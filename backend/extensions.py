@@ -108,12 +108,38 @@ def allocate_ids(table: sa.Table, count: int) -> list[int] | None:
     """
     if count == 0 or db.session.get_bind().dialect.name != "postgresql":
         return None
-    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
-    return list(
-        db.session.scalars(
-            sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+    return reserve_ids(table, count)
+
+
+def reserve_ids(table: sa.Table, count: int) -> list[int]:
+    """Reserve ``count`` ids of ``table`` for rows this transaction inserts, on PostgreSQL and SQLite.
+
+    PostgreSQL draws them from the table's sequence. SQLite has one writer at a time: a write that changes
+    nothing takes its write lock for this transaction, so no other connection inserts before the commit and
+    the ids after the largest one stay free (the ones SQLite would have chosen itself).
+    """
+    if count == 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+        return list(
+            db.session.scalars(
+                sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+            )
         )
-    )
+    db.session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
+    largest = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+    return list(range(largest + 1, largest + 1 + count))
+
+
+def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """Return ``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
+
+    A batch's IN list of a thousand parameters made psycopg split the whole query text anew for each batch.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 db = SQLAlchemy(model_class=Base)

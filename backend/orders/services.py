@@ -20,7 +20,7 @@ from flask import current_app
 from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, utcnow
+from backend.extensions import db, dialect_insert, one_of, utcnow
 from backend.merchants.connectors import (
     INACTIVE_CONNECTION,
     connector_for,
@@ -673,7 +673,7 @@ def upsert_pushed_orders(
         for row in db.session.execute(
             sa.select(table).where(
                 table.c.connection_id == connection.id,
-                table.c.external_id.in_([item.external_id for item in orders]),
+                one_of(table.c.external_id, [item.external_id for item in orders]),
             )
         )
     }
@@ -741,7 +741,7 @@ def _store_digests(
     db.session.flush()
     table = Receivable.__table__
     current = db.session.execute(
-        sa.select(table.c.id, table.c.updated_at, table.c.import_digest).where(table.c.id.in_(list(rows)))
+        sa.select(table.c.id, table.c.updated_at, table.c.import_digest).where(one_of(table.c.id, list(rows)))
     )
     ledger.store_import_digests(
         (row.id, digest, row.updated_at)
@@ -775,7 +775,7 @@ def _count_existing(connection: ShopConnection | None, external_ids: list[str]) 
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Receivable)
-        .where(Receivable.connection_id == connection.id, Receivable.external_id.in_(external_ids))
+        .where(Receivable.connection_id == connection.id, one_of(Receivable.external_id, external_ids))
     )
 
 
@@ -853,7 +853,7 @@ def _stored_digests(connection: ShopConnection, rows: list[CsvRow]) -> dict[str,
         for row in db.session.execute(
             sa.select(table.c.external_id, table.c.import_digest, table.c.updated_at).where(
                 table.c.connection_id == connection.id,
-                table.c.external_id.in_(external_ids),
+                one_of(table.c.external_id, external_ids),
                 table.c.import_digest.is_not(None),
             )
         )

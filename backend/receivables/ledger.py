@@ -33,7 +33,7 @@ from sqlalchemy.orm.util import identity_key
 
 from backend.dates import BERLIN, berlin_date
 from backend.errors import ConflictError
-from backend.extensions import allocate_ids, db, dialect_insert, execute_many, utcnow
+from backend.extensions import db, dialect_insert, execute_many, one_of, reserve_ids, utcnow
 from backend.receivables.bookings import Booking, BookingKind
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
@@ -623,29 +623,18 @@ def create_receivables(
             "paid_amount": max(item.paid_amount, ZERO),
             "credited_amount": ZERO,
             "paid_at": item.paid_at,
+            "dunning_level": 0,
         }
         for item in new
     ]
+    ids = reserve_ids(table, len(rows))
+    for row, receivable_id in zip(rows, ids, strict=True):
+        row["id"] = receivable_id
+        row["payment_reference"] = reference(receivable_id) if reference is not None else None
     insert = dialect_insert(table).on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
-    ids = allocate_ids(table, len(rows))
-    if ids is None:
-        returned = db.session.execute(
-            insert.returning(table.c.id, table.c.connection_id, table.c.external_id), rows
-        )
-        created = {(row.connection_id, row.external_id): row.id for row in returned}
-        if reference is not None:
-            store_payment_references(
-                (receivable_id, reference(receivable_id)) for receivable_id in created.values()
-            )
-    else:
-        for row, receivable_id in zip(rows, ids, strict=True):
-            row["id"] = receivable_id
-            row["payment_reference"] = reference(receivable_id) if reference is not None else None
-        db.session.execute(insert, rows)
-        inserted = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
-        created = {
-            (row["connection_id"], row["external_id"]): row["id"] for row in rows if row["id"] in inserted
-        }
+    execute_many(insert, rows)
+    inserted = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
+    created = {(row["connection_id"], row["external_id"]): row["id"] for row in rows if row["id"] in inserted}
     now, source_value = utcnow(), MoneySource(source).value
     events = []
     for item, row in zip(new, rows, strict=True):
@@ -685,8 +674,7 @@ def create_receivables(
                     "external_id": f"{source_value}:paid:{paid}",
                 }
             )
-    if events:
-        db.session.execute(sa.insert(ReceivableEvent.__table__), events)
+    execute_many(sa.insert(ReceivableEvent.__table__), events)
     return created
 
 

@@ -8,8 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from backend.orders.schemas import ORDER_BATCH_MAX
+from backend.payments.references import make_reference
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable, ReceivableEvent
+from backend.receivables.payment_references import reference_salt
 from tests.orders.test_push import order_body
 
 
@@ -83,6 +85,8 @@ class TestOrderBatch:
         skip = {"id", "external_id", "number", "payment_reference", "created_at", "updated_at"}
         columns = [c.key for c in Receivable.__table__.columns if c.key not in skip]
         assert {c: getattr(single, c) for c in columns} == {c: getattr(batched, c) for c in columns}
+        # Its id was reserved before the INSERT, which wrote the reference with the row.
+        assert batched.payment_reference == make_reference(batched.id, reference_salt(batched.merchant_id))
 
     def test_one_invalid_order_stores_none_and_is_named_by_index(self, client, db, headers):
         response = client.post(
