@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from backend.orders.schemas import ORDER_BATCH_MAX
-from backend.payments.references import make_reference
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.payment_references import reference_salt
+from backend.receivables.reference_codes import make_reference
 from tests.orders.test_push import order_body
 
 
