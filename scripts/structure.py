@@ -69,6 +69,10 @@ KNOWN_UPWARD_IMPORTS: dict[tuple[str, str], str] = {}
 # Circles tolerated for now, each to be broken (none today); the test fails on any other and when one is gone.
 KNOWN_CYCLES: tuple[tuple[str, ...], ...] = ()
 
+# Circles between packages of ``backend`` tolerated for now (none today), held like ``KNOWN_CYCLES``: modules may
+# import each other without a circle while their areas still do, and then neither area stands without the other.
+KNOWN_PACKAGE_CYCLES: tuple[tuple[str, ...], ...] = ()
+
 
 def _matches(module: str, pattern: str) -> bool:
     if "*" in pattern:

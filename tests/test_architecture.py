@@ -2,7 +2,8 @@
 
 The graph is grimp's (every import statement, also those inside functions). A module's layer is the first
 entry of ``LAYERS`` that names it; a package of ``backend`` that no entry names is an area. Views, blueprints
-and CLI commands are the app's entry points, so they sit with the app whatever package holds them.
+and CLI commands are the app's entry points, so they sit with the app whatever package holds them. Circles are
+looked for between modules and between the packages of ``backend`` (entry points left out).
 
 Measure the structure (cycles, upward imports, largest modules) with ``python scripts/structure.py``.
 """
@@ -17,10 +18,12 @@ import pytest
 
 from scripts.structure import (
     KNOWN_CYCLES,
+    KNOWN_PACKAGE_CYCLES,
     KNOWN_UPWARD_IMPORTS,
     import_cycles,
     import_graph,
     layer_of,
+    package_cycles,
     upward_imports,
 )
 
@@ -32,6 +35,11 @@ def graph():
 
 def test_no_module_imports_another_in_a_circle(graph):
     assert [tuple(cycle) for cycle in import_cycles(graph)] == list(KNOWN_CYCLES)
+
+
+def test_no_area_imports_another_in_a_circle(graph):
+    """Views, blueprints and CLI commands are left out: as entry points they may import any area."""
+    assert [tuple(cycle) for cycle in package_cycles(graph)] == list(KNOWN_PACKAGE_CYCLES)
 
 
 def test_imports_point_down_the_layers(graph):
@@ -74,6 +82,16 @@ class TestTheCheckItself:
         graph.add_import(importer="backend.extensions", imported="backend.dunning.evaluation")
         assert ("backend.extensions", "backend.dunning.evaluation") in upward_imports(graph)
         assert any("backend.extensions" in cycle for cycle in import_cycles(graph))
+
+    def test_finds_a_circle_between_areas_but_not_through_an_entry_point(self, graph):
+        graph = copy.deepcopy(graph)
+        graph.add_import(importer="backend.receivables.views", imported="backend.dunning.receivable_claims")
+        assert package_cycles(graph) == []
+
+        graph.add_import(importer="backend.receivables.ledger", imported="backend.dunning.claims")
+        assert any(
+            {"backend.dunning", "backend.receivables"} <= set(cycle) for cycle in package_cycles(graph)
+        )
 
 
 def _calls(predicate) -> list[str]:
