@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import ssl
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from connectors import errors
+from connectors import errors, mail
 from connectors.mail import (
     MailAuthError,
     MailConnectionError,
@@ -131,6 +132,20 @@ class TestBuildMessage:
     def test_rejects_header_injection(self) -> None:
         with pytest.raises(ValueError):
             message(subject="Hello\r\nBcc: victim@example.org")
+
+    def test_reusing_header_classes_changes_no_byte(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def flattened(**overrides: object) -> bytes:
+            built = message(sender=SENDER, reply_to="Mahnwesen <billing@shop.example>", **overrides)
+            built.replace_header("Date", "Sat, 05 Dec 2026 10:00:00 +0000")
+            for boundary, part in enumerate(p for p in built.walk() if p.is_multipart()):
+                part.set_boundary(f"boundary-{boundary}")
+            return flatten(built)
+
+        ours = flattened(inline_images={"qr-1@claimbridge.example": b"\x89PNG\r\n\x1a\nfake"})
+        monkeypatch.setattr(mail, "MESSAGE_POLICY", email.policy.default)
+        stock = flattened(inline_images={"qr-1@claimbridge.example": b"\x89PNG\r\n\x1a\nfake"})
+
+        assert ours == stock
 
     @pytest.mark.parametrize(("key", "domain"), [("notice 42", "claimbridge.example"), ("n-1", "bad domain")])
     def test_message_id_for_rejects_unsafe_parts(self, key: str, domain: str) -> None:
