@@ -159,15 +159,32 @@ def _load_notice(notice_id: int) -> tuple[DunningNotice, Receivable, Merchant]:
     """Load a notice with its receivable and merchant in one statement.
 
     The caller holds the merchant while it works, so the merchant's settings (Land, payment details) read on
-    the way come from the session instead of one more SELECT each time.
+    the way come from the session instead of one more SELECT each time. The rows overwrite what the session
+    still holds from an earlier notice (``_commit_keeping_loaded``): every notice is decided on fresh rows.
     """
     notice, receivable, merchant = db.session.execute(
         sa.select(DunningNotice, Receivable, Merchant)
         .join(Receivable, Receivable.id == DunningNotice.receivable_id)
         .join(Merchant, Merchant.id == Receivable.merchant_id)
         .where(DunningNotice.id == notice_id)
+        .execution_options(populate_existing=True)
     ).one()
     return notice, receivable, merchant
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the loaded objects, so the notice is not read again after the hand-over.
+
+    Nothing another worker may do meanwhile changes what marking it sent or retried writes: the notice is
+    leased to us, and those writes set its fields outright.
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date, rates: BaseRateTable) -> str:
@@ -204,11 +221,10 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date,
     # The proof is the hash of the very bytes the server gets: flattened once, hashed, sent as they are.
     content = flatten(message)
     # No transaction stays open while we talk to the SMTP server.
-    db.session.commit()
+    _commit_keeping_loaded()
     try:
         message_id = mailer.send(message, content)
     except MailError as error:
-        notice = db.session.get(DunningNotice, notice_id)
         outcome = _retry_or_fail(
             notice,
             f"{type(error).__name__}: {error}",
@@ -216,7 +232,6 @@ def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date,
         )
         db.session.commit()
         return outcome
-    notice, receivable, merchant = _load_notice(notice_id)
     sha256 = hashlib.sha256(content).hexdigest()
     mark_sent(notice, today, message_id=message_id, language=language, content_sha256=sha256)
     kind, receivable_id = notice.kind, notice.receivable_id  # read before the commit expires them

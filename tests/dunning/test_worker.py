@@ -21,6 +21,8 @@ Interest (consumer: base rate 1.27 + 5 points = 6.27 %, actual/365, each segment
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -29,7 +31,9 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
+import zxingcpp
 from flask import Flask
+from PIL import Image
 
 from backend.dunning import sending
 from backend.dunning.evaluation import queue_due_notices
@@ -39,7 +43,7 @@ from backend.dunning.sending import SEND_LEASE, send_queued_notices
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
-from connectors.mail import Mailer, SmtpMailer
+from connectors.mail import MailConnectionError, Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM
 from tests.dunning.factories import BIC, IBAN, set_payment_details
@@ -150,6 +154,8 @@ class TestConsumerWalkThrough:
             reference=receivable.payment_reference,
         )
         assert image.get_content() == girocode_png(expected)
+        [scanned] = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_content())))
+        assert scanned.text == expected.payload  # a banking app reads the transfer from the e-mail's image
 
         assert f"Offener Gesamtbetrag: 1.190,00{NBSP}€" in reminder.text
         assert "bis spätestens 30.06.2025" in reminder.text
@@ -403,8 +409,31 @@ class _DyingMailer(Mailer):
         raise _WorkerDied
 
 
+class _FailingMailer(Mailer):
+    """Delivers through a real SMTP mailer, except the hand-overs numbered in ``failing`` (1 = the first)."""
+
+    def __init__(self, inner: Mailer, *, failing: set[int]) -> None:
+        self.inner = inner
+        self.failing = failing
+        self.tried = 0
+
+    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
+        self.tried += 1
+        if self.tried in self.failing:
+            raise MailConnectionError("127.0.0.1: connection reset before DATA", should_retry=True)
+        return self.inner.send(message, content)
+
+
 class _WorkerDied(BaseException):
     """Stands for the process being killed: nothing after it runs, nothing is committed."""
+
+
+def _by_message_id(
+    stored: list[DunningNotice], server: FakeSmtpServer
+) -> list[tuple[DunningNotice, ReceivedMail]]:
+    """Pair each sent notice with the message the server received for it."""
+    received = {mail.message["Message-ID"]: mail for mail in server.messages}
+    return [(notice, received[notice.message_id]) for notice in stored]
 
 
 def _lease_runs_out() -> None:
@@ -447,6 +476,36 @@ class TestCrashSafety:
         assert first.message["Message-ID"] == second.message["Message-ID"]
         (notice,) = notices(receivable)
         assert (notice.status, notice.message_id) == ("sent", first.message["Message-ID"])
+
+    def test_a_failed_send_in_a_batch_is_retried_and_the_rest_go_out_once(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivables = [invoice(str(5000 + n), email=f"buyer{n}@example.org") for n in range(4)]
+        queue_due_notices(REMINDER_DAY)
+        mailer = _FailingMailer(SmtpMailer.from_url(smtp_server.url()), failing={2})
+
+        assert send_queued_notices(REMINDER_DAY, mailer=mailer) == "1 retried, 3 sent"
+        stored = sorted((n for r in receivables for n in notices(r)), key=lambda n: n.id)
+        assert [(n.status, n.attempts) for n in stored] == [
+            ("sent", 1),
+            ("queued", 1),
+            ("sent", 1),
+            ("sent", 1),
+        ]
+        assert "MailConnectionError" in stored[1].last_error
+        assert len(smtp_server.messages) == 3
+
+        _lease_runs_out()  # and the backoff with it
+        assert send_queued_notices(REMINDER_DAY) == "1 sent"
+        message_ids = [mail.message["Message-ID"] for mail in smtp_server.messages]
+        assert sorted(message_ids) == sorted(n.message_id for r in receivables for n in notices(r))
+        assert len(set(message_ids)) == 4  # every notice once, the failed one only when it went through
+        sent = sorted((n for r in receivables for n in notices(r)), key=lambda n: n.id)
+        assert [(n.status, n.attempts) for n in sent] == [("sent", 1), ("sent", 2), ("sent", 1), ("sent", 1)]
+        assert all(
+            n.content_sha256 == hashlib.sha256(m.raw).hexdigest()
+            for n, m in _by_message_id(sent, smtp_server)
+        )
 
     def test_temporary_smtp_failure_is_retried_with_backoff(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
