@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Hashable, Iterable, Sequence
+import sys
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -101,6 +102,7 @@ _MAX_WINDOW_SCAN = 200  # receivables per name word inside the amount window
 _MAX_BUYER_SCAN = 64  # receivables per name word read for partial payments and sums
 _MAX_SUM_PARTS = 12
 _MAX_ALTERNATIVES = 5
+_NO_IBANS: frozenset[str] = frozenset()
 
 
 class MatchRule(StrEnum):
@@ -225,14 +227,26 @@ class _Result:
 
 
 @dataclass(slots=True)
-class _Transfer:
+class Transfer:
+    """An incoming payment as the matcher keeps it between reading and proposing: what matching and booking
+    it need (its texts are read once and dropped, so a whole statement's transfers fit in memory)."""
+
     position: int
-    transaction: BankTransaction
+    transaction_id: str
+    booking_date: date
+    currency: str
+    counterparty_name: str
+    counterparty_iban: str
     cents: int
     words: tuple[str, ...]
-    references: list[int]
-    dead_references: list[str]
-    numbers: list[tuple[int, MatchRule]]
+    references: tuple[int, ...]
+    dead_references: tuple[str, ...]
+    numbers: tuple[tuple[int, MatchRule], ...]
+
+    @property
+    def mentions(self) -> bool:
+        """Tell whether the texts name a receivable (such transfers are matched first)."""
+        return bool(self.references or self.numbers or self.dead_references)
 
 
 class PaymentMatcher:
@@ -240,15 +254,34 @@ class PaymentMatcher:
 
     def __init__(self, receivables: Iterable[OpenReceivable], settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
-        self._receivables: list[OpenReceivable] = list(receivables)
-        self._remaining = [_cents(receivable.open_amount) for receivable in self._receivables]
-        self._names = [[name_words(name) for name in r.debtor_names] for r in self._receivables]
+        # Column by column, not the receivables themselves: a hundred thousand of them must fit in memory
+        # beside a statement's transfers (issue 19), so only what matching reads is kept, once.
+        self._receivable_ids: list[ReceivableId] = []
+        self._references: list[str] = []
+        self._invoice_numbers: list[str] = []
+        self._order_numbers: list[str] = []
+        self._currencies: list[str] = []
+        self._due_dates: list[date | None] = []
+        self._known_ibans: list[frozenset[str]] = []
+        self._names: list[tuple[tuple[str, ...], ...]] = []
+        self._remaining: list[int] = []
         self._by_reference: dict[str, int] = {}
-        self._by_number: dict[str, list[tuple[int, MatchRule]]] = {}
+        self._by_number: dict[str, tuple[tuple[int, MatchRule], ...]] = {}
         self._by_iban: dict[str, list[int]] = {}
         self._by_cents: dict[int, list[int]] = {}
-        by_word: dict[str, list[tuple[int, int]]] = {}
-        for index, receivable in enumerate(self._receivables):
+        by_word: dict[str, list[int]] = {}
+        for index, receivable in enumerate(receivables):
+            self._receivable_ids.append(receivable.id)
+            self._references.append(receivable.payment_reference)
+            self._invoice_numbers.append(receivable.invoice_number)
+            self._order_numbers.append(receivable.order_number)
+            self._currencies.append(sys.intern(receivable.currency))
+            self._due_dates.append(receivable.due_date)
+            self._known_ibans.append(receivable.known_ibans or _NO_IBANS)
+            names = tuple(name_words(name) for name in receivable.debtor_names)
+            self._names.append(names)
+            cents = _cents(receivable.open_amount)
+            self._remaining.append(cents)
             if receivable.payment_reference:
                 self._by_reference[receivable.payment_reference] = index
             for number, rule in (
@@ -256,35 +289,42 @@ class PaymentMatcher:
                 (receivable.order_number, MatchRule.ORDER_NUMBER),
             ):
                 if number:
-                    self._by_number.setdefault(number, []).append((index, rule))
+                    self._by_number[number] = (*self._by_number.get(number, ()), (index, rule))
             for iban in receivable.known_ibans:
                 self._by_iban.setdefault(iban, []).append(index)
-            self._by_cents.setdefault(self._remaining[index], []).append(index)
-            for word in {word for words in self._names[index] for word in words}:
-                by_word.setdefault(word, []).append((self._remaining[index], index))
+            self._by_cents.setdefault(cents, []).append(index)
+            for word in {word for words in names for word in words}:
+                by_word.setdefault(word, []).append(index)
         self._numbers = NumberFinder(self._by_number)
+        # Per name word its receivables by open amount (then index, as they were added), for amount windows.
         self._word_cents: dict[str, tuple[list[int], list[int]]] = {}
-        for word, entries in by_word.items():
-            entries.sort()
-            self._word_cents[word] = ([cents for cents, _ in entries], [index for _, index in entries])
+        remaining = self._remaining
+        for word, indexes in by_word.items():
+            indexes.sort(key=remaining.__getitem__)
+            self._word_cents[word] = ([remaining[index] for index in indexes], indexes)
 
     def match(self, transactions: Iterable[BankTransaction]) -> list[MatchProposal]:
         """Propose a match for every incoming payment, in input order; other bookings are skipped."""
         transfers = [
-            self._transfer(position, transaction)
+            self.read(position, transaction)
             for position, transaction in enumerate(transactions)
             if transaction.is_incoming_payment
         ]
-        proposals: dict[int, MatchProposal] = {}
-        mentioning = [t for t in transfers if t.references or t.numbers or t.dead_references]
-        others = [t for t in transfers if not (t.references or t.numbers or t.dead_references)]
-        for transfer in sorted(mentioning, key=_booking_order) + sorted(others, key=_booking_order):
-            proposals[transfer.position] = self._propose(transfer)
+        proposals = {transfer.position: proposal for transfer, proposal in self.propose(transfers)}
         return [proposals[transfer.position] for transfer in transfers]
+
+    def propose(self, transfers: Iterable[Transfer]) -> Iterator[tuple[Transfer, MatchProposal]]:
+        """Propose matches for transfers ``read`` before, in the order matching takes them (see the module)."""
+        mentioning, others = [], []
+        for transfer in transfers:
+            (mentioning if transfer.mentions else others).append(transfer)
+        for transfer in sorted(mentioning, key=_booking_order) + sorted(others, key=_booking_order):
+            yield transfer, self._propose(transfer)
 
     # reading a transfer ----------------------------------------------------------------------------------
 
-    def _transfer(self, position: int, transaction: BankTransaction) -> _Transfer:
+    def read(self, position: int, transaction: BankTransaction) -> Transfer:
+        """Read what an incoming payment's texts mention; ``position`` orders transfers of one booking day."""
         texts = [
             transaction.remittance,
             transaction.end_to_end_id,
@@ -313,19 +353,23 @@ class PaymentMatcher:
             for index, rule in self._by_number[number]
             if index not in references
         ]
-        return _Transfer(
+        return Transfer(
             position=position,
-            transaction=transaction,
+            transaction_id=transaction.transaction_id,
+            booking_date=transaction.booking_date,
+            currency=sys.intern(transaction.currency),
+            counterparty_name=transaction.counterparty_name,
+            counterparty_iban=transaction.counterparty_iban,
             cents=_cents(transaction.amount),
             words=name_words(transaction.counterparty_name),
-            references=references,
-            dead_references=dead,
-            numbers=numbers,
+            references=tuple(references),
+            dead_references=tuple(dead),
+            numbers=tuple(numbers),
         )
 
     # deciding ---------------------------------------------------------------------------------------------
 
-    def _propose(self, transfer: _Transfer) -> MatchProposal:
+    def _propose(self, transfer: Transfer) -> MatchProposal:
         explicit = self._explicit(transfer)
         result = explicit
         if explicit is None or explicit.confidence < self.settings.auto_threshold:
@@ -351,17 +395,15 @@ class PaymentMatcher:
             result.alternatives = [*result.alternatives, rival.index]
         if result is None:
             return self._proposal(transfer, _Result(MatchRule.UNMATCHED, 0.0, [], "no open receivable fits"))
-        settled = [
-            self._receivables[i].payment_reference for i in transfer.references if self._remaining[i] <= 0
-        ]
-        not_open = transfer.dead_references + settled
+        settled = [self._references[i] for i in transfer.references if self._remaining[i] <= 0]
+        not_open = [*transfer.dead_references, *settled]
         if not_open and not any(self._remaining[i] > 0 for i in transfer.references):
             # The payer named a receivable that is paid or gone (a double payment?): never guess another.
             result.ambiguous = True
             result.reason += f"; the text names {', '.join(not_open)}, which is not open"
         return self._proposal(transfer, result)
 
-    def _explicit(self, transfer: _Transfer) -> _Result | None:
+    def _explicit(self, transfer: Transfer) -> _Result | None:
         mentioned: dict[int, MatchRule] = {index: MatchRule.REFERENCE for index in transfer.references}
         for index, rule in transfer.numbers:
             mentioned.setdefault(index, rule)
@@ -405,7 +447,7 @@ class PaymentMatcher:
         confidence = 0.85 if fit is _Fit.PART and only_references else 0.6
         return _Result(rule, confidence, indexes, f"{mentions}; amount is {fit} of their sum")
 
-    def _payer_elsewhere(self, transfer: _Transfer, explicit: _Result) -> _Candidate | None:
+    def _payer_elsewhere(self, transfer: Transfer, explicit: _Result) -> _Candidate | None:
         """Return another receivable whose debtor paid exactly its open amount, when the named one's did not."""
         if any(
             self._iban_known(transfer, index) or self._name_score(transfer, index) >= WEAK_NAME
@@ -420,7 +462,7 @@ class PaymentMatcher:
         return None
 
     def _explicit_single_confidence(
-        self, rule: MatchRule, fit: _Fit, transfer: _Transfer, index: int
+        self, rule: MatchRule, fit: _Fit, transfer: Transfer, index: int
     ) -> float:
         if rule is MatchRule.REFERENCE:
             return {_Fit.EQUAL: 0.99, _Fit.SHORT: 0.96, _Fit.OVER_SLIGHTLY: 0.96, _Fit.PART: 0.95}.get(
@@ -433,7 +475,7 @@ class PaymentMatcher:
             return 0.92 if payer_known else 0.7
         return 0.6
 
-    def _implicit(self, transfer: _Transfer) -> _Result | None:
+    def _implicit(self, transfer: Transfer) -> _Result | None:
         candidates = self._scored_candidates(transfer)
         best = candidates[0] if candidates else None
         if best is None or best.confidence < self.settings.auto_threshold:
@@ -450,7 +492,7 @@ class PaymentMatcher:
         result.alternatives = [c.index for c in candidates[1 : 1 + _MAX_ALTERNATIVES]]
         return result
 
-    def _scored_candidates(self, transfer: _Transfer) -> list[_Candidate]:
+    def _scored_candidates(self, transfer: Transfer) -> list[_Candidate]:
         scored = []
         for index in self._candidate_indexes(transfer):
             remaining = self._remaining[index]
@@ -464,12 +506,12 @@ class PaymentMatcher:
                 continue
             rule = MatchRule.AMOUNT_IBAN if iban_known else MatchRule.AMOUNT_NAME
             evidence = "IBAN paid from before" if iban_known else f"payer name {name:.0f}% alike"
-            reason = f"amount {fit} open {_euros(remaining)} of {self._receivables[index].id!r}; {evidence}"
+            reason = f"amount {fit} open {_euros(remaining)} of {self._receivable_ids[index]!r}; {evidence}"
             scored.append(_Candidate(index, confidence, rule, reason))
         scored.sort(key=lambda candidate: (-candidate.confidence, candidate.index))
         return scored
 
-    def _candidate_indexes(self, transfer: _Transfer) -> set[int]:
+    def _candidate_indexes(self, transfer: Transfer) -> set[int]:
         settings = self.settings
         indexes = set(self._iban_owners(transfer))
         same_amount = self._by_cents.get(transfer.cents, [])
@@ -484,13 +526,13 @@ class PaymentMatcher:
         indexes.update(self._buyer_scan(transfer))
         return indexes
 
-    def _buyer_scan(self, transfer: _Transfer) -> list[int]:
+    def _buyer_scan(self, transfer: Transfer) -> list[int]:
         """Return all receivables under the payer's rarest name word, if that word is rare enough."""
         postings = [self._word_cents[word][1] for word in transfer.words if word in self._word_cents]
         rarest = min(postings, key=len, default=[])
         return rarest if len(rarest) <= _MAX_BUYER_SCAN else []
 
-    def _sum_of_open(self, transfer: _Transfer) -> _Result | None:
+    def _sum_of_open(self, transfer: Transfer) -> _Result | None:
         """Find a unique set of one buyer's open receivables that adds up to the amount."""
         buyer = [
             index
@@ -533,38 +575,35 @@ class PaymentMatcher:
             if sum(self._remaining[index] for index in subset) == cents
         ]
 
-    def _iban_owners(self, transfer: _Transfer) -> list[int]:
-        owners = self._by_iban.get(transfer.transaction.counterparty_iban, [])
+    def _iban_owners(self, transfer: Transfer) -> list[int]:
+        owners = self._by_iban.get(transfer.counterparty_iban, [])
         return owners if len(owners) <= _MAX_IBAN_OWNERS else []
 
-    def _iban_known(self, transfer: _Transfer, index: int) -> bool:
-        iban = transfer.transaction.counterparty_iban
-        return (
-            bool(iban) and iban in self._receivables[index].known_ibans and bool(self._iban_owners(transfer))
-        )
+    def _iban_known(self, transfer: Transfer, index: int) -> bool:
+        iban = transfer.counterparty_iban
+        return bool(iban) and iban in self._known_ibans[index] and bool(self._iban_owners(transfer))
 
-    def _name_score(self, transfer: _Transfer, index: int) -> float:
+    def _name_score(self, transfer: Transfer, index: int) -> float:
         return max((name_similarity(transfer.words, words) for words in self._names[index]), default=0.0)
 
-    def _currency_fits(self, index: int, transfer: _Transfer) -> bool:
-        return self._receivables[index].currency == transfer.transaction.currency
+    def _currency_fits(self, index: int, transfer: Transfer) -> bool:
+        return self._currencies[index] == transfer.currency
 
     def _by_due_date(self, indexes: Iterable[int]) -> list[int]:
-        return sorted(indexes, key=lambda index: (self._receivables[index].due_date or date.max, index))
+        return sorted(indexes, key=lambda index: (self._due_dates[index] or date.max, index))
 
     def _ids(self, indexes: Iterable[int]) -> str:
-        return ", ".join(repr(self._receivables[index].id) for index in indexes)
+        return ", ".join(repr(self._receivable_ids[index]) for index in indexes)
 
     def _mention(self, index: int, mentioned: dict[int, MatchRule]) -> str:
-        receivable = self._receivables[index]
         label = {
-            MatchRule.REFERENCE: f"reference {receivable.payment_reference}",
-            MatchRule.INVOICE_NUMBER: f"invoice number {receivable.invoice_number}",
-            MatchRule.ORDER_NUMBER: f"order number {receivable.order_number}",
+            MatchRule.REFERENCE: f"reference {self._references[index]}",
+            MatchRule.INVOICE_NUMBER: f"invoice number {self._invoice_numbers[index]}",
+            MatchRule.ORDER_NUMBER: f"order number {self._order_numbers[index]}",
         }[mentioned[index]]
-        return f"{label} of {receivable.id!r} (open {_euros(self._remaining[index])})"
+        return f"{label} of {self._receivable_ids[index]!r} (open {_euros(self._remaining[index])})"
 
-    def _proposal(self, transfer: _Transfer, result: _Result) -> MatchProposal:
+    def _proposal(self, transfer: Transfer, result: _Result) -> MatchProposal:
         left = transfer.cents
         allocations = []
         for index in result.parts:
@@ -579,15 +618,15 @@ class PaymentMatcher:
                 self._remaining[index] -= share
         alternatives = dict.fromkeys(i for i in result.alternatives if i not in result.parts)
         return MatchProposal(
-            transaction_id=transfer.transaction.transaction_id,
+            transaction_id=transfer.transaction_id,
             rule=result.rule,
             confidence=confidence,
-            allocations=tuple(Allocation(self._receivables[i].id, _euros(share)) for i, share in allocations),
+            allocations=tuple(Allocation(self._receivable_ids[i], _euros(share)) for i, share in allocations),
             unallocated=_euros(left),
             explanation=result.reason,
             ambiguous=result.ambiguous,
             automatic=automatic,
-            alternatives=tuple(self._receivables[i].id for i in list(alternatives)[:_MAX_ALTERNATIVES]),
+            alternatives=tuple(self._receivable_ids[i] for i in list(alternatives)[:_MAX_ALTERNATIVES]),
         )
 
 
@@ -607,8 +646,8 @@ def _implicit_confidence(fit: _Fit, iban_known: bool, name: float) -> float:
     return by_level[fit][name_level]
 
 
-def _booking_order(transfer: _Transfer) -> tuple[date, int]:
-    return transfer.transaction.booking_date, transfer.position
+def _booking_order(transfer: Transfer) -> tuple[date, int]:
+    return transfer.booking_date, transfer.position
 
 
 def match_payments(

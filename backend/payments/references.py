@@ -112,10 +112,19 @@ class NumberFinder:
     """
 
     def __init__(self, numbers: Iterable[str], *, min_length: int = 4) -> None:
-        self._by_key: dict[str, set[str]] = {}
+        # Nearly every key names one number: kept as that string, a tuple only for several (a hundred thousand
+        # sets cost 60 MiB).
+        self._by_key: dict[str, str | tuple[str, ...]] = {}
         for number in numbers:
             for key in _number_keys(number, min_length):
-                self._by_key.setdefault(key, set()).add(number)
+                known = self._by_key.get(key)
+                if known is None:
+                    self._by_key[key] = number
+                elif isinstance(known, str):
+                    if known != number:
+                        self._by_key[key] = (known, number)
+                elif number not in known:
+                    self._by_key[key] = (*known, number)
 
     def find(self, text: str) -> set[str]:
         """Return the known numbers the text mentions."""
@@ -132,7 +141,11 @@ class NumberFinder:
                     variants.add((tail.group() + head.group()).lstrip("0"))
         found: set[str] = set()
         for variant in variants:
-            found |= self._by_key.get(variant, set())
+            numbers = self._by_key.get(variant, ())
+            if isinstance(numbers, str):
+                found.add(numbers)
+            else:
+                found.update(numbers)
         return found
 
 

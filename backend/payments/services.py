@@ -21,12 +21,13 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 
@@ -37,7 +38,14 @@ from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
-from backend.payments.matching import MatchProposal, MatchRule, MatchSettings, OpenReceivable, PaymentMatcher
+from backend.payments.matching import (
+    MatchProposal,
+    MatchRule,
+    MatchSettings,
+    OpenReceivable,
+    PaymentMatcher,
+    Transfer,
+)
 from backend.payments.models import (
     BankTransactionRecord,
     ImportedStatement,
@@ -62,6 +70,8 @@ PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value
 INSERT_BATCH = 1000
 STORE_BATCH = 2000  # proposals stored and applied per set of statements
 DIGEST_CHUNK = 1 << 20
+T = TypeVar("T")
+OPEN_RECEIVABLES_BATCH = 2000
 
 
 # -- settings ------------------------------------------------------------------------------------------------
@@ -163,10 +173,14 @@ def _reserve_ids(table: sa.Table, count: int) -> list[int]:
     return list(range(largest + 1, largest + 1 + count))
 
 
-def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> list[BankTransaction]:
-    """Parse a statement (bytes, a binary file or a path), streaming camt.053; unreadable is a 422 saying where."""
+def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> Iterator[BankTransaction]:
+    """Stream a statement's transactions (bytes, a binary file or a path); unreadable is a 422 saying where.
+
+    The error may come after transactions were yielded: the caller's transaction is rolled back then, so
+    nothing of a bad file is kept.
+    """
     try:
-        return list(parse_statement(source))
+        yield from parse_statement(source)
     except StatementError as error:
         raise UserValueError(
             f"The statement cannot be read: {error.message}",
@@ -244,43 +258,71 @@ def _record_import(merchant_id: int, result: ImportResult, actor: str) -> None:
 
 def import_transactions(
     merchant_id: int,
-    transactions: list[BankTransaction],
+    transactions: Iterable[BankTransaction],
     *,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Store a parsed statement's new incoming payments, match them and apply the sure ones.
+    """Store a statement's new incoming payments, match them and apply the sure ones.
 
-    Matching sees the whole statement at once (it is order-aware); what it proposes is stored and applied
-    ``STORE_BATCH`` transfers at a time with set-based statements; ``progress`` hears (done, new transfers)
-    after each batch.
+    Transactions are streamed: each ``INSERT_BATCH`` is stored and its new transfers read by the matcher (which
+    keeps what matching needs, not their texts) before the next is parsed. Matching sees the whole statement
+    (it is order-aware); its proposals are stored and applied ``STORE_BATCH`` at a time, in the order they
+    were made, with set-based statements; ``progress`` hears (done, new transfers) after each batch.
     """
     # One import per merchant at a time: matching reads open amounts that applying changes.
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
-    incoming = [t for t in transactions if t.is_incoming_payment]
-    inserted = _insert_new(merchant_id, incoming, actor)
-    new = [t for t in incoming if t.transaction_id in inserted]
+    matcher: PaymentMatcher | None = None
+    transfers: list[Transfer] = []
+    record_ids: dict[str, int] = {}
+    seen = incoming = 0
+    for batch in _batches(transactions, INSERT_BATCH):
+        seen += len(batch)
+        payments = [transaction for transaction in batch if transaction.is_incoming_payment]
+        incoming += len(payments)
+        inserted = _insert_new(merchant_id, payments, actor)
+        new = [transaction for transaction in payments if transaction.transaction_id in inserted]
+        if new:
+            matcher = matcher or _matcher(merchant_id)
+            transfers.extend(
+                [
+                    matcher.read(position, transaction)
+                    for position, transaction in enumerate(new, len(transfers))
+                ]
+            )
+        record_ids.update(inserted)
     outcomes: Counter[str] = Counter()
-    if new:
-        merchant = db.session.get(Merchant, merchant_id)
-        settings = MatchSettings(auto_threshold=matching_threshold(merchant))
-        proposals = PaymentMatcher(_open_receivables(merchant_id), settings).match(new)
-        by_id = {transaction.transaction_id: transaction for transaction in new}
-        for start in range(0, len(proposals), STORE_BATCH):
-            batch = proposals[start : start + STORE_BATCH]
-            outcomes += _store_proposals(merchant_id, batch, inserted, by_id)
+    if matcher is not None:
+        done = 0
+        for batch in _batches(matcher.propose(transfers), STORE_BATCH):
+            outcomes += _store_proposals(merchant_id, batch, record_ids)
+            done += len(batch)
             if progress is not None:
-                progress(start + len(batch), len(proposals))
+                progress(done, len(transfers))
     result = ImportResult(
-        new=len(new),
-        already_known=len(incoming) - len(new),
+        new=len(transfers),
+        already_known=incoming - len(transfers),
         applied=outcomes[TransactionStatus.MATCHED.value],
         review=outcomes[TransactionStatus.REVIEW.value],
-        unmatched=len(new) - outcomes.total(),
-        not_incoming=len(transactions) - len(incoming),
+        unmatched=len(transfers) - outcomes.total(),
+        not_incoming=seen - incoming,
     )
     _record_import(merchant_id, result, actor)
     return result
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of up to ``size`` items, reading ``items`` one batch at a time."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _matcher(merchant_id: int) -> PaymentMatcher:
+    """Return a matcher over the merchant's open receivables with the merchant's threshold."""
+    merchant = db.session.get(Merchant, merchant_id)
+    settings = MatchSettings(auto_threshold=matching_threshold(merchant))
+    return PaymentMatcher(_open_receivables(merchant_id), settings)
 
 
 def _debtor_names(receivable: Any) -> tuple[str, ...]:
@@ -301,12 +343,14 @@ def _known_ibans(merchant_id: int) -> dict[str, frozenset[str]]:
     return {email_key: frozenset(ibans) for email_key, ibans in known.items()}
 
 
-def _open_receivables(merchant_id: int) -> list[OpenReceivable]:
-    """Return the merchant's receivables that still have a balance, as the matcher sees them.
+def _open_receivables(merchant_id: int) -> Iterator[OpenReceivable]:
+    """Yield the merchant's receivables that still have a balance, as the matcher sees them.
 
-    Read as plain rows (no ORM objects for a hundred thousand receivables); references missing so far are
-    made and stored in one statement.
+    Read as plain rows in batches (no ORM objects, and never a hundred thousand rows at once); references
+    missing so far are made and, once all are read, stored in one statement.
     """
+    known = _known_ibans(merchant_id)
+    references = ReferenceMaker(merchant_id)
     balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
     rows = db.session.execute(
         sa.select(
@@ -329,11 +373,10 @@ def _open_receivables(merchant_id: int) -> list[OpenReceivable]:
             balance > 0,
         )
         .order_by(Receivable.id)
+        .execution_options(yield_per=OPEN_RECEIVABLES_BATCH)
     )
-    known = _known_ibans(merchant_id)
-    references = ReferenceMaker(merchant_id)
-    open_receivables = [
-        OpenReceivable(
+    for row in rows:
+        yield OpenReceivable(
             id=row.id,
             payment_reference=row.payment_reference or references.make(row.id),
             invoice_number=row.number,
@@ -344,24 +387,19 @@ def _open_receivables(merchant_id: int) -> list[OpenReceivable]:
             known_ibans=known.get(row.email_key or "", frozenset()),
             due_date=row.due_date,
         )
-        for row in rows
-    ]
     ledger.store_payment_references(references.made)
-    return open_receivables
 
 
 def _store_proposals(
-    merchant_id: int,
-    proposals: list[MatchProposal],
-    record_ids: dict[str, int],
-    transfers: dict[str, BankTransaction],
+    merchant_id: int, proposals: Sequence[tuple[Transfer, MatchProposal]], record_ids: dict[str, int]
 ) -> Counter[str]:
     """Store proposals as matches with one INSERT, apply the automatic ones; count transfers by new status."""
     now = utcnow()
     rows: list[dict[str, Any]] = []
     statuses: list[dict[str, Any]] = []
     outcomes: Counter[str] = Counter()
-    for proposal in proposals:
+    transfers: dict[int, Transfer] = {}
+    for transfer, proposal in proposals:
         if not proposal.allocations:
             continue  # stored as unmatched
         explanation = proposal.explanation
@@ -371,6 +409,7 @@ def _store_proposals(
             explanation += f"; alternatives: {', '.join(str(i) for i in proposal.alternatives)}"
         status = MatchStatus.AUTO_APPLIED if proposal.automatic else MatchStatus.REVIEW
         record_id = record_ids[proposal.transaction_id]
+        transfers[record_id] = transfer
         rows.extend(
             {
                 "merchant_id": merchant_id,
@@ -404,7 +443,6 @@ def _store_proposals(
         .values(status=sa.bindparam("new_status")),
         statuses,
     )
-    by_record_id = {record_ids[transaction_id]: transaction_id for transaction_id in transfers}
     _apply_matches(
         merchant_id,
         [
@@ -415,7 +453,7 @@ def _store_proposals(
                 rule=row["rule"],
                 confidence=row["confidence"],
                 status=row["status"],
-                transfer=transfers[by_record_id[row["transaction_id"]]],
+                transfer=transfers[row["transaction_id"]],
             )
             for row in rows
             if row["status"] == MatchStatus.AUTO_APPLIED.value
@@ -438,7 +476,7 @@ class _Application:
     rule: str
     confidence: Decimal
     status: str
-    transfer: BankTransaction | BankTransactionRecord
+    transfer: Transfer | BankTransactionRecord
 
 
 def _apply_matches(merchant_id: int, applications: list[_Application], *, actor: str) -> None:
@@ -631,7 +669,7 @@ def reject_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatch
 def payment_note(
     amount: Decimal,
     rule: str,
-    transfer: BankTransaction | BankTransactionRecord,
+    transfer: Transfer | BankTransactionRecord,
     reference: str | None,
     balance: Decimal,
     currency: str,
