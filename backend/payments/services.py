@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import allocate_ids, db, dialect_insert, execute_many, utcnow
+from backend.extensions import db, dialect_insert, execute_many, one_of, reserve_ids, utcnow
 from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
@@ -147,30 +147,13 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
     inserted: dict[str, int] = {}
     for start in range(0, len(transactions), INSERT_BATCH):
         rows = [_record_row(merchant_id, t, actor) for t in transactions[start : start + INSERT_BATCH]]
-        ids = allocate_ids(table, len(rows))
-        if ids is None:
-            returned = db.session.execute(statement.returning(table.c.id, table.c.transaction_id), rows)
-            inserted.update((row.transaction_id, row.id) for row in returned)
-            continue
+        ids = reserve_ids(table, len(rows))
         for row, record_id in zip(rows, ids, strict=True):
             row["id"] = record_id
         execute_many(statement, rows)
-        new_ids = set(db.session.scalars(sa.select(table.c.id).where(table.c.id.in_(ids))))
+        new_ids = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
         inserted.update((row["transaction_id"], row["id"]) for row in rows if row["id"] in new_ids)
     return inserted
-
-
-def _reserve_ids(table: sa.Table, count: int) -> list[int]:
-    """Return ids for rows about to be inserted while the import holds the merchant's transfers.
-
-    PostgreSQL draws them from the table's sequence. SQLite lets one writer at a time in: the import wrote its
-    transfers already, so until it commits nobody else adds rows and the ids after the largest are free.
-    """
-    ids = allocate_ids(table, count)
-    if ids is not None:
-        return ids
-    largest = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
-    return list(range(largest + 1, largest + 1 + count))
 
 
 def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> Iterator[BankTransaction]:
@@ -432,7 +415,7 @@ def _store_proposals(
     if not rows:
         return outcomes
     matches = PaymentMatch.__table__
-    for row, match_id in zip(rows, _reserve_ids(matches, len(rows)), strict=True):
+    for row, match_id in zip(rows, reserve_ids(matches, len(rows)), strict=True):
         row["id"] = match_id
     execute_many(sa.insert(matches), rows)
     match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
