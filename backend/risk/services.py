@@ -49,13 +49,6 @@ MONTH = timedelta(days=30)
 DEFAULT_RETENTION_DAYS = RiskPolicy().retention_days
 # Identity kinds an override can name, in the order they are matched.
 OVERRIDE_KINDS = ("email", "phone", "name_address")
-KEY_COLUMNS = {
-    "email": RiskCheck.email_key,
-    "phone": RiskCheck.phone_key,
-    "address": RiskCheck.address_key,
-    "shipping_address": RiskCheck.shipping_address_key,
-    "ip": RiskCheck.ip_key,
-}
 
 
 # -- bureau clients ------------------------------------------------------------------------------------------
@@ -103,43 +96,6 @@ def close_bureau_clients() -> None:
 
 # Counting stops here: velocity thresholds are single digits, and a shared IP must not cost a long scan.
 VELOCITY_ROWS_PER_KEY = 200
-
-
-@functools.cache
-def _velocity_statement(kinds: tuple[str, ...]) -> sa.CompoundSelect:
-    """Build (once per combination of identity kinds) a UNION ALL of plain index range reads, one per key.
-
-    Aggregating in Python over these few rows is cheaper than twenty COUNT(DISTINCT …) in SQL, which
-    PostgreSQL plans and sorts one by one.
-    """
-    # Whether the checkout became an invoice order: a receivable of the merchant names the check.
-    placed = (
-        sa.select(Receivable.id)
-        .where(
-            Receivable.merchant_id == sa.bindparam("merchant_id"), Receivable.risk_check_id == RiskCheck.id
-        )
-        .exists()
-    )
-    branches = [
-        sa.select(
-            sa.literal(position).label("kind"),
-            sa.func.coalesce(RiskCheck.reference, RiskCheck.id).label("checkout"),
-            RiskCheck.created_at,
-            RiskCheck.name_key,
-            RiskCheck.address_key,
-            placed.label("placed"),
-        )
-        .where(
-            RiskCheck.merchant_id == sa.bindparam("merchant_id"),
-            KEY_COLUMNS[kind] == sa.bindparam(f"{kind}_key"),
-            RiskCheck.created_at >= sa.bindparam("month_ago"),
-        )
-        .limit(VELOCITY_ROWS_PER_KEY)
-        for position, kind in enumerate(kinds)
-    ]
-    return sa.union_all(*(branch.subquery().select() for branch in branches))
-
-
 # The identities a buyer's receivables are linked by: their e-mail, their billing address, the address they
 # ship to now (someone's billing address before: shipping to a known defaulter), and their phone number
 # through the checks that became orders.
@@ -147,88 +103,158 @@ HISTORY_KINDS = ("email", "address", "shipping_address", "phone")
 # Linking by phone reads the checks with that number; a number shared by many checks is cut off here.
 LINKED_CHECKS_PER_PHONE = 200
 
+# The context statement is short on purpose. psycopg converts a statement's placeholders for the server once and
+# keeps the result only for statements of at most 4,096 characters with at most 50 parameters; a longer one is
+# converted again on every execution, which cost more client CPU than the rest of the read. So the tables get
+# one-letter aliases and constants are written into the SQL instead of being bound (the statement is built
+# once per combination of identity kinds, so they never vary); tests/risk/test_context_statement.py keeps
+# the longest combination within those limits.
+_MERCHANT = sa.bindparam("merchant_id")
+_MONTH_AGO = sa.bindparam("month_ago")
 
-def _history_match(kind: str) -> sa.ColumnElement[bool]:
+
+def _constant(value: int | str) -> sa.ColumnElement[Any]:
+    """Return ``value`` written into the SQL (one of this module's own numbers or enum values, never input)."""
+    if isinstance(value, int):
+        return sa.literal_column(str(value))
+    if "'" in value:
+        raise ValueError(f"not a plain constant: {value!r}")
+    return sa.literal_column(f"'{value}'", sa.String)
+
+
+def _velocity_statement(dialect: str, kinds: tuple[str, ...]) -> sa.Select:
+    """The earlier checks sharing each identity key (a plain index range read per key, at most
+    VELOCITY_ROWS_PER_KEY each), and whether each became an invoice order.
+
+    Aggregating in Python over these few rows is cheaper than twenty COUNT(DISTINCT …) in SQL, which
+    PostgreSQL plans and sorts one by one.
+    """
+    checks = RiskCheck.__table__.alias("c")
+    branches = [
+        sa.select(
+            _constant(position).label("kind"),
+            checks.c.id,
+            checks.c.reference,
+            checks.c.created_at,
+            checks.c.name_key,
+            checks.c.address_key,
+        )
+        .where(
+            checks.c.merchant_id == _MERCHANT,
+            checks.c[f"{kind}_key"] == sa.bindparam(f"{kind}_key"),
+            checks.c.created_at >= _MONTH_AGO,
+        )
+        .limit(_constant(VELOCITY_ROWS_PER_KEY))
+        for position, kind in enumerate(kinds)
+    ]
+    if dialect == "sqlite":  # SQLite takes no LIMIT inside a compound SELECT unless it is a subquery's
+        branches = [branch.subquery(f"v{position}").select() for position, branch in enumerate(branches)]
+    rows = sa.union_all(*branches).subquery("v")
+    # Whether the checkout became an invoice order: a receivable of the merchant names the check.
+    orders = Receivable.__table__.alias("p")
+    placed = sa.select(_constant(1)).where(
+        orders.c.merchant_id == _MERCHANT, orders.c.risk_check_id == rows.c.id
+    )
+    return sa.select(
+        rows.c.kind,
+        sa.func.coalesce(rows.c.reference, rows.c.id).label("checkout"),
+        rows.c.created_at,
+        rows.c.name_key,
+        rows.c.address_key,
+        placed.exists().label("placed"),
+    )
+
+
+def _history_match(receivables: sa.Alias, kind: str) -> sa.ColumnElement[bool]:
     key = sa.bindparam(f"{kind}_key")
     if kind == "email":
-        return Receivable.email_key == key
+        return receivables.c.email_key == key
     if kind in ("address", "shipping_address"):  # both are keyed as kind "address" (identity.identity_keys)
-        return Receivable.address_key == key
+        return receivables.c.address_key == key
+    checks = RiskCheck.__table__.alias("l")
     linked_checks = (
-        sa.select(RiskCheck.id)
-        .where(RiskCheck.merchant_id == sa.bindparam("merchant_id"), RiskCheck.phone_key == key)
-        .order_by(RiskCheck.created_at.desc())
-        .limit(LINKED_CHECKS_PER_PHONE)
+        sa.select(checks.c.id)
+        .where(checks.c.merchant_id == _MERCHANT, checks.c.phone_key == key)
+        .order_by(checks.c.created_at.desc())
+        .limit(_constant(LINKED_CHECKS_PER_PHONE))
     )
-    return Receivable.risk_check_id.in_(linked_checks)
+    return receivables.c.risk_check_id.in_(linked_checks)
 
 
-@functools.cache
 def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]) -> sa.Select:
-    """Build (once per combination of identity kinds) the buyer's standing at the merchant, one row:
-    their receivables summed up (matched on e-mail or billing address) and the merchant's override for
-    any of their identities (``never_allow`` wins a tie, then the oldest)."""
+    """The buyer's standing at the merchant, one row: their receivables summed up (matched on e-mail or
+    billing address) and the merchant's override for any of their identities (``never_allow`` wins a tie,
+    then the oldest)."""
     # The buyer's receivables as a union of index reads, one per identity: as one OR, PostgreSQL could not use
     # the indexes once the phone's linked checks were a subquery, and scanned every receivable of the merchant.
+    linked = Receivable.__table__.alias("h")
     matched = sa.union_all(
         *(
-            sa.select(Receivable.id).where(
-                Receivable.merchant_id == sa.bindparam("merchant_id"), _history_match(kind)
-            )
+            sa.select(linked.c.id).where(linked.c.merchant_id == _MERCHANT, _history_match(linked, kind))
             for kind in history_kinds
         )
     )
-    # Plain comparisons rather than IN: an expanding IN list re-renders the SQL on every execution.
-    outstanding = sa.or_(*(Receivable.state == state.value for state in sorted(OUTSTANDING)))
-    balance = Receivable.total_amount - Receivable.paid_amount - Receivable.credited_amount
-    overdue = outstanding & (Receivable.due_date < sa.bindparam("today")) & (Receivable.dunning_level == 0)
+    receivables = Receivable.__table__.alias("r")
+    one, zero = _constant(1), _constant(0)
+    outstanding = receivables.c.state.in_([_constant(state.value) for state in sorted(OUTSTANDING)])
+    balance = receivables.c.total_amount - receivables.c.paid_amount - receivables.c.credited_amount
+    overdue = (
+        outstanding & (receivables.c.due_date < sa.bindparam("today")) & (receivables.c.dunning_level == zero)
+    )
     override: sa.ColumnElement[Any] = sa.null()
     if override_kinds:
+        overrides = BuyerOverride.__table__.alias("o")
         override = (
-            sa.select(BuyerOverride.mode)
+            sa.select(overrides.c.mode)
             .where(
-                BuyerOverride.merchant_id == sa.bindparam("merchant_id"),
+                overrides.c.merchant_id == _MERCHANT,
                 sa.or_(
                     *(
-                        (BuyerOverride.key_kind == kind)
-                        & (BuyerOverride.key_hash == sa.bindparam(f"{kind}_key"))
+                        (overrides.c.key_kind == _constant(kind))
+                        & (overrides.c.key_hash == sa.bindparam(f"{kind}_key"))
                         for kind in override_kinds
                     )
                 ),
             )
             .order_by(
-                sa.case((BuyerOverride.mode == Override.NEVER_ALLOW.value, 0), else_=1), BuyerOverride.id
+                sa.case((overrides.c.mode == _constant(Override.NEVER_ALLOW.value), zero), else_=one),
+                overrides.c.id,
             )
-            .limit(1)
+            .limit(one)
             .scalar_subquery()
         )
     return sa.select(
         sa.func.count().label("previous_orders"),
-        sa.func.count(sa.case((outstanding, 1))).label("open_orders"),
-        sa.func.count(sa.case((Receivable.paid_amount > 0, 1))).label("paid_orders"),
-        sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=0)), 0).label("open_exposure"),
-        sa.func.count(sa.case((overdue, 1))).label("unpaid_orders"),
-        sa.func.count(sa.case((Receivable.dunning_level > 0, 1))).label("dunned_orders"),
-        sa.func.count(sa.case((Receivable.state == State.IN_COLLECTION.value, 1))).label(
+        sa.func.count(sa.case((outstanding, one))).label("open_orders"),
+        sa.func.count(sa.case((receivables.c.paid_amount > zero, one))).label("paid_orders"),
+        sa.func.coalesce(sa.func.sum(sa.case((outstanding, balance), else_=zero)), zero).label(
+            "open_exposure"
+        ),
+        sa.func.count(sa.case((overdue, one))).label("unpaid_orders"),
+        sa.func.count(sa.case((receivables.c.dunning_level > zero, one))).label("dunned_orders"),
+        sa.func.count(sa.case((receivables.c.state == _constant(State.IN_COLLECTION.value), one))).label(
             "handed_over_orders"
         ),
         override.label("override"),
     ).where(
-        Receivable.merchant_id == sa.bindparam("merchant_id"),
-        Receivable.id.in_(matched) if history_kinds else sa.false(),
+        receivables.c.merchant_id == _MERCHANT,
+        receivables.c.id.in_(matched) if history_kinds else sa.false(),
     )
 
 
 @functools.cache
-def _context_statement(
-    velocity_kinds: tuple[str, ...], history_kinds: tuple[str, ...], override_kinds: tuple[str, ...]
+def context_statement(
+    dialect: str,
+    velocity_kinds: tuple[str, ...],
+    history_kinds: tuple[str, ...],
+    override_kinds: tuple[str, ...],
 ) -> sa.Select:
-    """Build (once per combination of identity kinds) the buyer's context as one statement: the standing (one
-    row) LEFT JOINed to the velocity rows (none or more), so one round trip answers both."""
-    standing = _standing_statement(history_kinds, override_kinds).subquery("standing")
+    """Build (once per dialect and combination of identity kinds) the buyer's context as one statement: the
+    standing (one row) LEFT JOINed to the velocity rows (none or more), so one round trip answers both."""
+    standing = _standing_statement(history_kinds, override_kinds).subquery("s")
     if not velocity_kinds:
         return sa.select(standing)
-    velocity = _velocity_statement(velocity_kinds).subquery("velocity")
+    velocity = _velocity_statement(dialect, velocity_kinds).subquery("v")
     return sa.select(standing, velocity).select_from(standing.outerjoin(velocity, sa.true()))
 
 
@@ -241,12 +267,18 @@ def buyer_context(
     velocity counts earlier checkouts (by cart), other names and other addresses sharing each identity key.
     """
     velocity_kinds = tuple(kind for kind in VELOCITY_KINDS if getattr(keys, kind))
-    history_kinds = tuple(kind for kind in HISTORY_KINDS if getattr(keys, kind))
+    # Shipping to the billing address (most checkouts) links the same receivables twice: read them once.
+    history_kinds = tuple(
+        kind
+        for kind in HISTORY_KINDS
+        if getattr(keys, kind) and not (kind == "shipping_address" and keys.shipping_address == keys.address)
+    )
     override_kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
     params: dict[str, Any] = {"merchant_id": merchant_id, "today": now.date(), "month_ago": now - MONTH}
     for kind in {*velocity_kinds, *history_kinds, *override_kinds}:
         params[f"{kind}_key"] = getattr(keys, kind)
-    rows = connection.execute(_context_statement(velocity_kinds, history_kinds, override_kinds), params).all()
+    statement = context_statement(connection.dialect.name, velocity_kinds, history_kinds, override_kinds)
+    rows = connection.execute(statement, params).all()
     standing = rows[0]
     velocity_rows = [row for row in rows if row.kind is not None] if velocity_kinds else []
     context = BuyerContext(
