@@ -17,6 +17,12 @@ MAX_INTEGER_DIGITS = 30  # no field holds more; Python would spend quadratic tim
 # isolates (they reorder what a merchant reads, "Trojan Source"); lone UTF-16 surrogates, which no database
 # column can store. NUL alone made PostgreSQL refuse the row.
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# The JSON escapes that can write such a character: \b and \f, and \u of a code point in those ranges. Others
+# (\n, \", \u00fc for "ü" as most JSON encoders write it) cannot; an escaped backslash before "u" may match
+# too, which only costs a walk over the document.
+UNSAFE_ESCAPE = re.compile(
+    r"\\(?:[bf]|u(?:00[01][0-9a-f]|00[89][0-9a-f]|007f|202[a-e]|206[6-9]|d[89a-f][0-9a-f]{2}))", re.IGNORECASE
+)
 UNSAFE_TEXT_MESSAGE = "Contains a control, bidirectional-override or unpaired surrogate character."
 
 
@@ -91,10 +97,11 @@ def may_hold_unsafe_text(raw: str | bytes) -> bool:
     """Tell whether a JSON document's strings may hold an unsafe character, from its raw text.
 
     A JSON string holds a character either as itself or through a backslash escape, so a document with
-    neither an unsafe character nor a backslash has no unsafe string; the walk is needed only otherwise.
+    neither an unsafe character nor an escape that can write one has no unsafe string; the walk is needed only
+    otherwise. Names with umlauts, which most encoders send escaped ("\\u00fc"), no longer cause one.
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return "\\" in text or UNSAFE.search(text) is not None
+    return UNSAFE.search(text) is not None or ("\\" in text and UNSAFE_ESCAPE.search(text) is not None)
 
 
 def unsafe_text_pointers(value: Any, pointer: str = "") -> dict[str, list[str]]:

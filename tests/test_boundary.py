@@ -15,6 +15,7 @@ from backend.auth.models import AccessToken
 from backend.cli import main
 from backend.risk.models import RiskCheck
 from backend.untrusted import (
+    UNSAFE,
     UNSAFE_TEXT_MESSAGE,
     loads,
     may_hold_unsafe_text,
@@ -56,10 +57,20 @@ class TestUnsafeText:
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/buyer/first_name"]
 
-    def test_only_bodies_with_an_unsafe_character_or_a_backslash_are_walked(self):
+    def test_only_bodies_with_an_unsafe_character_or_an_escape_writing_one_are_walked(self):
         assert not may_hold_unsafe_text('{"a": ["Zoë", "\tİlknur"]}'.encode())
+        assert not may_hold_unsafe_text(
+            json.dumps({"a": "Zoë Öztürk-Müller", "b": 'line\n"quoted"'}).encode()
+        )
         assert may_hold_unsafe_text(b'{"a": "x\\by"}')
         assert may_hold_unsafe_text('{"a": "\u202ex"}'.encode())
+
+    def test_every_unsafe_character_escaped_in_any_case_is_walked(self):
+        unsafe = [code_point for code_point in range(0x10000) if UNSAFE.match(chr(code_point))]
+        assert len(unsafe) > 2000
+        for code_point in unsafe:
+            for escaped in (json.dumps(chr(code_point)), f'"\\u{code_point:04X}"', f'"\\u{code_point:04x}"'):
+                assert may_hold_unsafe_text(escaped.encode("utf-8", "surrogatepass")), escaped
 
     def test_tabs_newlines_and_ordinary_unicode_pass(self, client, headers):
         payload = _payload(first_name="Zoë\tİlknur", last_name="O-Brien-Müller\n")
