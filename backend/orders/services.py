@@ -20,7 +20,7 @@ from flask import current_app
 from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, one_of, utcnow
+from backend.extensions import db, dialect_insert, one_of, plan_for_growing_tables, utcnow
 from backend.merchants.connectors import (
     INACTIVE_CONNECTION,
     connector_for,
@@ -798,6 +798,7 @@ def import_rows(
     checker = RowChecker()
     digests = ImportDigests(connection) if actor is not None else None
     batch: list[CsvRow] = []
+    plan_for_growing_tables()
 
     def report(errors: list[RowError]) -> None:
         check.invalid_rows += 1

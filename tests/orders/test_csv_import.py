@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from marshmallow import ValidationError
 
-from backend.orders import csv_import
+from backend.orders import csv_import, services
 from backend.orders.csv_import import COLUMNS, HeaderError, _CellLoader, _payload, parse_rows
 from backend.orders.push import shop_order_from_push
 from backend.orders.schemas import OrderPushSchema
@@ -189,6 +189,30 @@ class TestImport:
         merchant = create_merchant("Ohne Verbindung")
         result = run("orders", "import", str(path), "--merchant", str(merchant.id), "--connection", "999")
         assert (result.exit_code, "connection 999 not found" in result.output) == (1, True)
+
+
+class TestPlanning:
+    def test_each_statement_is_planned_for_its_own_batch_on_postgresql(
+        self, run, db, merchant, tmp_path, monkeypatch
+    ):
+        """The import grows the table inside one transaction: no plan cached while it looked empty is reused."""
+        postgresql = db.engine.dialect.name == "postgresql"
+        seen = []
+        stored_digests = services._stored_digests
+
+        def recording(connection, rows):
+            if postgresql:
+                seen.append(db.session.scalar(sa.text("SHOW plan_cache_mode")))
+            return stored_digests(connection, rows)
+
+        monkeypatch.setattr(services, "_stored_digests", recording)
+        result = run(
+            "orders", "import", str(write(tmp_path, [HEADER, *GOOD_ROWS])), "--merchant", str(merchant.id)
+        )
+        assert result.exit_code == 0, result.output
+        assert seen == (["force_custom_plan"] if postgresql else [])
+        if postgresql:  # SET LOCAL: the session's own setting again once the import committed
+            assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
 
 
 def events(db):
