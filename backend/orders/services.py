@@ -7,6 +7,7 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -746,7 +747,7 @@ def _store_digests(
     ledger.store_import_digests(
         (row.id, digest, row.updated_at)
         for row in current
-        if (digest := digests(rows[row.id], row.updated_at)) != row.import_digest
+        if not hmac.compare_digest(digest := digests(rows[row.id], row.updated_at), row.import_digest or "")
     )
 
 
@@ -813,7 +814,9 @@ def import_rows(
         orders: list[PushedOrder] = []
         for row in batch:
             stored = known.get(row.external_id)
-            if stored is not None and stored.import_digest == digests(row, stored.updated_at):
+            if stored is not None and hmac.compare_digest(
+                stored.import_digest, digests(row, stored.updated_at)
+            ):
                 if errors := checker.check_known(row):
                     report(errors)
                 else:
