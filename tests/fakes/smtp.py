@@ -3,11 +3,12 @@
 Use it as a context manager (``with FakeSmtpServer() as server: ...``) or through the ``smtp_server`` fixture
 defined where it is needed. It listens on a free port chosen by the operating system and can:
 
-- require a login (``users={"name": "password"}``: AUTH PLAIN/LOGIN, MAIL before AUTH gets 530 as on
-  real submission servers, a wrong password gets 535);
+- require a login (``users={"name": "password"}``: AUTH PLAIN/LOGIN; MAIL before AUTH gets 530 and a wrong
+  password 535, as RFC 4954 section 6 specifies; aiosmtpd implements both);
 - speak STARTTLS (``tls="starttls"``) or implicit TLS (``tls="implicit"``) with a throw-away self-signed
   certificate for 127.0.0.1; ``client_ssl_context()`` trusts exactly that certificate;
-- refuse recipients (``reject_recipients``, 550) or defer every message (``defer_data``, 451).
+- refuse recipients (``reject_recipients``, 550 "mailbox unavailable") or defer every message (``defer_data``,
+  451 "local error in processing"), the reply codes of RFC 5321 section 4.2.3.
 
 Each message is kept as the bytes the client sent (``raw``) and parsed when a test first reads ``message``, so
 the server costs little CPU beside the clients it serves (``benchmarks/notice_sending.py`` runs it on the same
