@@ -33,7 +33,15 @@ from sqlalchemy.orm.util import identity_key
 
 from backend.dates import BERLIN, berlin_date
 from backend.errors import ConflictError
-from backend.extensions import db, dialect_insert, execute_many, one_of, reserve_ids, utcnow
+from backend.extensions import (
+    db,
+    dialect_insert,
+    execute_many,
+    insert_rows,
+    one_of,
+    reserve_ids,
+    utcnow,
+)
 from backend.receivables.bookings import Booking, BookingKind
 from backend.receivables.models import Receivable, ReceivableEvent
 from backend.receivables.states import OUTSTANDING, State, check_transition, state_from_shop
@@ -631,8 +639,7 @@ def create_receivables(
     for row, receivable_id in zip(rows, ids, strict=True):
         row["id"] = receivable_id
         row["payment_reference"] = reference(receivable_id) if reference is not None else None
-    insert = dialect_insert(table).on_conflict_do_nothing(index_elements=["connection_id", "external_id"])
-    execute_many(insert, rows)
+    insert_rows(table, rows, skip_conflicts_on=("connection_id", "external_id"))
     inserted = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
     created = {(row["connection_id"], row["external_id"]): row["id"] for row in rows if row["id"] in inserted}
     now, source_value = utcnow(), MoneySource(source).value
@@ -674,7 +681,7 @@ def create_receivables(
                     "external_id": f"{source_value}:paid:{paid}",
                 }
             )
-    execute_many(sa.insert(ReceivableEvent.__table__), events)
+    insert_rows(ReceivableEvent.__table__, events)
     return created
 
 
