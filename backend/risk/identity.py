@@ -8,7 +8,6 @@ merchant overrides match on these keys, so raw data can be purged after the rete
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import re
@@ -178,7 +177,7 @@ def keyed_hash(secret: bytes, kind: str, normalised: str) -> str:
     """Return HMAC-SHA256(secret, kind ":" normalised) in hex, or "" for an empty value."""
     if not normalised:
         return ""
-    return hmac.new(secret, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, f"{kind}:{normalised}".encode(), "sha256").hex()
 
 
 @dataclass(frozen=True, slots=True)
