@@ -666,6 +666,8 @@ def upsert_pushed_orders(
     ids must be unique within the batch. With ``digests``, every receivable of an order with a ``row`` keeps
     its row's digest. Returns (outcome, receivable id) per order, in order.
     """
+    if not orders:
+        return []
     claim_settings = ClaimSettings.from_settings(connection.merchant.settings)
     terms_days = payment_terms_days(connection.merchant)
     table = Receivable.__table__
