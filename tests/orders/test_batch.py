@@ -111,3 +111,64 @@ class TestOrderBatch:
     def test_needs_the_write_scope(self, client, merchant, auth_headers):
         reader = auth_headers(merchant, "handovers:read")
         assert client.post("/api/v1/orders/batch", json=batch(item("B-1")), headers=reader).status_code == 403
+
+
+# COPY's text format gives tabs, newlines, backslashes and "\N" (its NULL) meanings of their own.
+AWKWARD = 'O\'Brien "the" \\ back\\slash\ttab\nline \\N \\. ü 𝄞'
+
+
+def awkward_order(external_id):
+    largest = "999999999999.99"
+    return {
+        "external_id": external_id,
+        **order_body(
+            number=f'RE-\\N\t"{external_id}"',
+            total=largest,
+            state="partially_paid",
+            paid_amount="999999999999.98",
+            buyer={"email": "o.brien@example.com", "first_name": AWKWARD[:100], "last_name": "\\."},
+            billing_address={
+                "street": AWKWARD,
+                "house_number": "1\t2",
+                "city": "Zürich \\ 𝄞",
+                "country": "ch",
+            },
+            items=[{"name": AWKWARD, "quantity": 1, "unit_price": largest, "total": largest}],
+        ),
+    }
+
+
+class TestAwkwardValues:
+    def test_a_batch_stores_them_as_a_single_push_does(self, client, db, headers):
+        """On PostgreSQL a batch goes in with COPY, a single push with INSERT: both store the same."""
+        single = awkward_order("S-1")
+        external_id = single.pop("external_id")
+        assert client.put(f"/api/v1/orders/{external_id}", json=single, headers=headers).status_code == 201
+        response = client.post("/api/v1/orders/batch", json=batch(awkward_order("S-2")), headers=headers)
+        assert response.status_code == 200, response.get_json()
+
+        pushed, batched = db.session.scalars(sa.select(Receivable).order_by(Receivable.external_id))
+        assert batched.billing_address["street"] == AWKWARD
+        assert batched.line_items[0]["name"] == AWKWARD
+        assert batched.total_amount == Decimal("999999999999.99")
+        skip = {"id", "external_id", "number", "payment_reference", "created_at", "updated_at"}
+        columns = [c.key for c in Receivable.__table__.columns if c.key not in skip]
+        assert {c: getattr(batched, c) for c in columns} == {c: getattr(pushed, c) for c in columns}
+        assert batched.number.replace("S-2", "S-1") == pushed.number
+
+        def history(receivable):
+            return db.session.execute(
+                sa.select(
+                    ReceivableEvent.kind,
+                    ReceivableEvent.amount,
+                    ReceivableEvent.booked_on,
+                    ReceivableEvent.source,
+                    ReceivableEvent.external_id,
+                    ReceivableEvent.data,
+                )
+                .filter_by(receivable_id=receivable.id)
+                .order_by(ReceivableEvent.id)
+            ).all()
+
+        assert history(batched) == history(pushed)
+        assert [event.kind for event in history(batched)] == [EventKind.CREATED, EventKind.PAYMENT]

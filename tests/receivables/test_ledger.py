@@ -21,7 +21,14 @@ from backend.receivables import ledger
 from backend.receivables.ledger import EventKind, MoneySource
 from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.shops.base import OrderState
-from tests.factories import add_sent_notice, make_connection, overdue_receivable, shop_order, upsert
+from tests.factories import (
+    add_sent_notice,
+    make_connection,
+    make_receivable,
+    overdue_receivable,
+    shop_order,
+    upsert,
+)
 from tests.handovers.conftest import _current_base_rate, set_rules
 
 # The autouse fixture adds the 2026-07-01 base rate the bundled table lacks.
@@ -233,3 +240,43 @@ class TestMoneyVerbs:
     def test_history_entries_cannot_change_the_receivable(self, receivable: Receivable) -> None:
         with pytest.raises(ValueError, match="ledger verb"):
             ledger.record_history(receivable.id, EventKind.PAYMENT, actor="someone", data={"amount": "5.00"})
+
+
+class TestCreateReceivables:
+    def test_a_receivable_stored_meanwhile_is_left_out_and_gets_no_history(self, db, merchant):
+        """Another request created one of the batch's orders first: the batch inserts the others only."""
+        connection = make_connection(merchant)
+        existing = make_receivable(connection, "C-1")
+        history_before = db.session.scalars(
+            sa.select(ReceivableEvent.kind).filter_by(receivable_id=existing.id)
+        ).all()
+        table = Receivable.__table__
+        stored = db.session.execute(sa.select(table).where(table.c.id == existing.id)).mappings().one()
+        set_by_the_ledger = {"id", "payment_reference", "state", "paid_amount", "credited_amount", "paid_at"}
+        values = {
+            key: value for key, value in stored.items() if key not in set_by_the_ledger | {"dunning_level"}
+        }
+
+        created = ledger.create_receivables(
+            [
+                ledger.NewReceivable({**values, "number": "clash"}, "open", Decimal("5.00"), None),
+                ledger.NewReceivable(
+                    {**values, "external_id": "C-2"}, "partially_paid", Decimal("5.00"), None
+                ),
+            ],
+            MoneySource.IMPORT,
+            actor="test",
+        )
+
+        assert list(created) == [(connection.id, "C-2")]
+        db.session.expire_all()
+        assert db.session.get(Receivable, existing.id).number == existing.number
+        assert (
+            db.session.scalars(sa.select(ReceivableEvent.kind).filter_by(receivable_id=existing.id)).all()
+            == history_before
+        )
+        new = db.session.get(Receivable, created[(connection.id, "C-2")])
+        assert (new.state, new.paid_amount) == ("partially_paid", Decimal("5.00"))
+        assert db.session.scalars(
+            sa.select(ReceivableEvent.kind).filter_by(receivable_id=new.id).order_by(ReceivableEvent.id)
+        ).all() == [EventKind.CREATED, EventKind.PAYMENT]
