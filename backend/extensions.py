@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,7 +81,7 @@ def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) ->
     connection = db.session.connection()
     compiled, names, converted = _converted(connection.dialect, statement, rows)
     if compiled.positional:
-        parameters: list[Any] = [tuple(values) for values in converted]
+        parameters: list[Any] = converted
     else:
         parameters = [dict(zip(names, values, strict=True)) for values in converted]
     connection.exec_driver_sql(compiled.string, parameters)
@@ -87,25 +89,43 @@ def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) ->
 
 def _converted(
     dialect: sa.Dialect, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]
-) -> tuple[Any, list[str], list[list[Any]]]:
+) -> tuple[Any, list[str], list[tuple[Any, ...]]]:
     """Compile ``statement`` for the rows' keys; return it, its parameter names and each row's DBAPI values."""
     compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
     if compiled.insert_prefetch or compiled.update_prefetch:
         raise ValueError("execute_many needs every defaulted column in the rows")
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
-    converters: list[tuple[str, Any, Any]] = []  # (row key or None, converter, fixed value)
     given = rows[0].keys()
+    columns: list[Any] = []
     for name in names:
         bind = compiled.binds[name]
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        key = name if name in given else None
-        fixed = None if key else (convert(bind.effective_value) if convert else bind.effective_value)
-        converters.append((key, convert, fixed))
-    converted = [
-        [(convert(row[key]) if convert else row[key]) if key else fixed for key, convert, fixed in converters]
-        for row in rows
-    ]
+        if name not in given:
+            fixed = convert(bind.effective_value) if convert else bind.effective_value
+            columns.append(itertools.repeat(fixed, len(rows)))
+            continue
+        values = map(operator.itemgetter(name), rows)
+        if convert is not None and bind.type._type_affinity in (sa.Date, sa.DateTime):
+            convert = _remembered(convert)
+        columns.append(values if convert is None else map(convert, values))
+    converted = list(zip(*columns, strict=True))
     return compiled, names, converted
+
+
+def _remembered(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Return ``convert`` for days and timestamps, converting each distinct one once (a batch's repeat).
+
+    Equal timestamps with other UTC offsets are kept apart: a plain ``DateTime`` on SQLite stores the clock time.
+    """
+    results: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        key = (value, value.utcoffset()) if isinstance(value, datetime) else value
+        if key not in results:
+            results[key] = convert(value)
+        return results[key]
+
+    return remembered
 
 
 def insert_rows(
