@@ -135,16 +135,21 @@ class TestImport:
         )
         assert receivables(db) == []
 
-    def test_a_bad_row_after_stored_batches_still_imports_nothing(self, run, db, merchant, tmp_path):
+    @pytest.mark.parametrize("position", [IMPORT_BATCH + 5, IMPORT_BATCH + 2])
+    def test_a_bad_row_after_stored_batches_still_imports_nothing(
+        self, run, db, merchant, tmp_path, position
+    ):
+        """The first batch was stored when the bad row comes: at the end, or amid a batch with good rows after it."""
         good = [
             f"N-{n},RE-{n},10.00,EUR,2024-05-01,,,,open,k{n}@example.com,A,B,S,1,10115,Berlin,DE"
             for n in range(IMPORT_BATCH + 5)
         ]
         bad = "N-X,RE-X,10.00,EUR,2024-05-01,,,,open,kx@example.com,A,B,S,1,10115,Berlin,Atlantis"
-        path = write(tmp_path, [HEADER, *good, bad])
+        path = write(tmp_path, [HEADER, *good[:position], bad, *good[position:]])
         result = run("orders", "import", str(path), "--merchant", str(merchant.id))
         assert result.exit_code == 1
-        assert f"row {IMPORT_BATCH + 7}, column country" in result.output
+        assert f"row {position + 2}, column country" in result.output
+        assert f"1 of {IMPORT_BATCH + 6} rows have errors" in result.output
         assert receivables(db) == []
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent)) == 0
 
