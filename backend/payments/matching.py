@@ -634,7 +634,7 @@ def _implicit_confidence(fit: _Fit, iban_known: bool, name: float) -> float:
     """Confidence of a match on amount plus payer, without any number in the text."""
     name_level = 3 if name >= STRONG_NAME else 2 if name >= GOOD_NAME else 1 if name >= WEAK_NAME else 0
     if iban_known:
-        table = {_Fit.EQUAL: 0.97, _Fit.SHORT: 0.92, _Fit.OVER_SLIGHTLY: 0.88, _Fit.PART: 0.8, _Fit.OVER: 0.5}
+        table = {_Fit.EQUAL: 0.97, _Fit.SHORT: 0.92, _Fit.OVER_SLIGHTLY: 0.92, _Fit.PART: 0.8, _Fit.OVER: 0.5}
         return table[fit] + (0.01 if name_level >= 2 else 0.0)
     by_level = {
         _Fit.EQUAL: (0.35, 0.75, 0.88, 0.93),

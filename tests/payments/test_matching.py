@@ -222,6 +222,22 @@ class TestAmountAndPayerRule:
         assert allocated(proposal) == {1: Decimal("242.50")}
         assert "bank fees" in proposal.explanation
 
+    def test_settles_a_rounded_up_amount_from_a_known_iban_and_leaves_the_rest(self):
+        target = receivable(1, "99.95", known_ibans=frozenset({ANNA_IBAN}))
+        transfer = credit("100.00", "", counterparty_iban=ANNA_IBAN)
+
+        proposal = only(match_payments([transfer], [target, *CROWD]))
+
+        assert proposal.automatic
+        assert allocated(proposal) == {1: Decimal("99.95")}
+        assert proposal.unallocated == Decimal("0.05")
+
+    def test_a_rounded_up_amount_by_name_alone_goes_to_review(self):
+        proposal = only(match_payments([credit("100.00", "")], [receivable(1, "99.95"), *CROWD]))
+
+        assert not proposal.automatic
+        assert allocated(proposal) == {1: Decimal("99.95")}
+
     def test_a_name_and_amount_of_somebody_else_is_not_applied(self):
         proposal = only(match_payments([credit("77.45", "", name="Hans Schmidt")], [receivable(1, "77.45")]))
 
