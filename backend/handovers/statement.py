@@ -10,18 +10,11 @@ an identical file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from connectors.agencies.base import ChargeType, HandoverCase, InvoiceDocument, PostalAddress
 
-FONT = "Helvetica"
-PAGE_WIDTH = 180  # mm between the margins of an A4 page
-NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 STAGE_LABELS = {
     "reminder": "Zahlungserinnerung",
     "dunning": "Mahnung",
@@ -46,47 +39,10 @@ def german_date(day: date | None) -> str:
     return f"{day:%d.%m.%Y}" if day else "-"
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def _address_lines(address: PostalAddress | None) -> list[str]:
     if address is None:
         return ["(keine Anschrift)"]
     return [address.street_line, f"{address.postal_code} {address.city}", address.country]
-
-
-class _Statement(FPDF):
-    def __init__(self, title: str) -> None:
-        super().__init__(format="A4")
-        self.title_text = title
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=18)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, size=8)
-        self.cell(0, 5, _latin1(f"{self.title_text} - Seite {self.page_no()}/{{nb}}"), align="C")
-
-    def line_of_text(self, text: str, *, bold: bool = False, size: float = 10, height: float = 5) -> None:
-        self.set_font(FONT, style="B" if bold else "", size=size)
-        self.multi_cell(PAGE_WIDTH, height, _latin1(text), **NEXT_LINE)
-
-    def heading(self, text: str) -> None:
-        self.ln(3)
-        self.line_of_text(text, bold=True, size=11, height=6)
-
-    def table(self, widths: Sequence[float], header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        aligns = ["L"] + ["R"] * (len(widths) - 1)
-        self.set_font(FONT, style="B", size=9)
-        for width, text, align in zip(widths, header, aligns, strict=True):
-            self.cell(width, 6, _latin1(text), border="B", align=align)
-        self.ln()
-        self.set_font(FONT, size=9)
-        for row in rows:
-            for width, text, align in zip(widths, row, aligns, strict=True):
-                self.cell(width, 5.5, _latin1(text), align=align)
-            self.ln()
 
 
 def render_claim_statement(case: HandoverCase, *, as_of: date) -> InvoiceDocument:
@@ -94,7 +50,10 @@ def render_claim_statement(case: HandoverCase, *, as_of: date) -> InvoiceDocumen
     claim, creditor, debtor = case.claim, case.creditor, case.debtor
     currency = claim.currency
     title = f"Forderungsaufstellung {claim.invoice_number}"
-    pdf = _Statement(title)
+    # fpdf (with fontTools and Pillow) costs every process half a second to import; only rendering needs it.
+    from backend.handovers.statement_page import StatementPage
+
+    pdf = StatementPage(title)
     pdf.set_title(title)
     pdf.set_author(creditor.name)
     pdf.set_creator("ClaimBridge")
