@@ -1,11 +1,12 @@
 """Bank statements (camt.053 and MT940) read into one ``BankTransaction`` shape.
 
-camt.053 (ISO 20022 BankToCustomerStatement, versions 001.02 to 001.08) is streamed through the C
-``XMLPullParser``: each ``Ntry`` is read, turned into transactions and dropped, so memory stays bounded by one
-entry however large the file. Element names are matched without their namespace, the namespace is only
+camt.053 (ISO 20022 BankToCustomerStatement, versions 001.02 to 001.08) is streamed: the C tree builder
+reads it in chunks (without a Python event per element), each finished ``Ntry`` is read in one pass over its
+elements (indexed by path, ``_paths``), turned into transactions and dropped, so memory stays bounded by one
+chunk however large the file. Element names are matched without their namespace, the namespace is only
 checked to be one of the supported camt.053 versions. Document type declarations are refused (as
 ``defusedxml`` does, raising its ``DTDForbidden``) by a second expat parser that reads each chunk before the
-pull parser does, which shuts out entity expansion ("billion laughs") and external entities: entities can
+tree builder does, which shuts out entity expansion ("billion laughs") and external entities: entities can
 only be declared in a DTD. An entry with several ``TxDtls`` (a batch) gives
 one transaction per ``TxDtls`` when each carries its own amount.
 
@@ -33,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 from xml.parsers import expat
 
 import mt940
@@ -160,6 +161,48 @@ def _iban(text: str | None) -> str:
 # camt.053 ------------------------------------------------------------------------------------------------
 
 
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _paths(
+    element: Element,
+    prefix: str = "",
+    found: dict[str, Element] | None = None,
+    *,
+    once: frozenset[str] = frozenset(),
+) -> dict[str, Element]:
+    """Index an element's descendants by their path of local names ("Refs/EndToEndId"), in one pass.
+
+    Each path keeps its first element in document order, which is what ``findtext(path)`` finds. Of a child
+    named in ``once`` only the first one's subtree is indexed (as ``find(name)`` and a look inside it would).
+    """
+    found = {} if found is None else found
+    for child in element:
+        name = child.tag.rpartition("}")[2]  # _local, inlined: this runs for every element of a statement
+        path = prefix + name
+        if path not in found:
+            found[path] = child
+        elif name in once:
+            continue
+        if len(child):
+            _paths(child, path + "/", found)
+    return found
+
+
+def _text(found: dict[str, Element], path: str) -> str | None:
+    """Return what ``findtext(path)`` would: the first element's text, "" when it has none, None when absent."""
+    element = found.get(path)
+    return None if element is None else element.text or ""
+
+
+def _texts(element: Element | None, name: str) -> list[str]:
+    """Return the cleaned texts of an element's descendants with this local name, in document order."""
+    return (
+        [] if element is None else [_clean(node.text) for node in element.iter() if _local(node.tag) == name]
+    )
+
+
 def _camt_amount(element: Element | None, location: str) -> tuple[Decimal, str]:
     if element is None:
         raise StatementError("amount missing", location)
@@ -174,7 +217,10 @@ def _camt_amount(element: Element | None, location: str) -> tuple[Decimal, str]:
 
 
 def _camt_date(element: Element | None, location: str, *, required: bool) -> date | None:
-    text = None if element is None else (element.findtext("Dt") or element.findtext("DtTm"))
+    text = None
+    if element is not None:
+        found = _paths(element)
+        text = _text(found, "Dt") or _text(found, "DtTm")
     if not text:
         if required:
             raise StatementError("date missing", location)
@@ -192,12 +238,10 @@ def _camt_direction(text: str | None, location: str) -> CreditDebit:
         raise StatementError(f"invalid CdtDbtInd {text!r}", location) from None
 
 
-def _party_name(parties: Element | None, role: str) -> str:
-    if parties is None:
-        return ""
+def _party_name(detail: dict[str, Element], role: str) -> str:
     # camt.053.001.08 wraps the party in Pty; earlier versions name it directly.
     for path in (f"{role}/Nm", f"{role}/Pty/Nm", f"Ultmt{role}/Nm", f"Ultmt{role}/Pty/Nm"):
-        name = _clean(parties.findtext(path))
+        name = _clean(_text(detail, f"RltdPties/{path}"))
         if name:
             return name
     return ""
@@ -220,30 +264,32 @@ class _CamtEntry:
     additional_info: str
 
 
+_DETAIL_ONCE = frozenset({"RltdPties", "RmtInf"})  # read from their first occurrence only
+
+
 def _camt_transaction(
     entry: _CamtEntry,
-    detail: Element | None,
+    detail: dict[str, Element],
     location: str,
     *,
     amount: tuple[Decimal, str] | None,
     bank_reference: str,
+    texts: list[str] | None = None,
 ) -> BankTransaction:
-    if detail is None:
-        detail = Element("TxDtls")
+    """Build a transaction from an entry and one of its ``TxDtls`` (as ``_paths`` indexes it; {} for none).
+
+    ``texts`` replaces the remittance texts (a batch kept whole gives all its details' ``Ustrd``).
+    """
     direction = entry.credit_debit
-    if detail.findtext("CdtDbtInd"):
-        direction = _camt_direction(detail.findtext("CdtDbtInd"), f"{location}/CdtDbtInd")
-    parties = detail.find("RltdPties")
+    if _text(detail, "CdtDbtInd"):
+        direction = _camt_direction(_text(detail, "CdtDbtInd"), f"{location}/CdtDbtInd")
     role = "Dbtr" if direction is CreditDebit.CREDIT else "Cdtr"
-    iban = "" if parties is None else _iban(parties.findtext(f"{role}Acct/Id/IBAN"))
-    remittance = detail.find("RmtInf")
-    texts: list[str] = []
     creditor_reference = ""
-    if remittance is not None:
-        texts = [_clean(text.text) for text in remittance.iter("Ustrd")]
-        texts += [_clean(text.text) for text in remittance.iter("AddtlRmtInf")]
-        creditor_reference = _reference(remittance.findtext("Strd/CdtrRefInf/Ref"))
-    additional = " ".join(filter(None, [entry.additional_info, _clean(detail.findtext("AddtlTxInf"))]))
+    if texts is None:
+        remittance = detail.get("RmtInf")
+        texts = _texts(remittance, "Ustrd") + _texts(remittance, "AddtlRmtInf")
+        creditor_reference = _reference(_text(detail, "RmtInf/Strd/CdtrRefInf/Ref"))
+    additional = " ".join(filter(None, [entry.additional_info, _clean(_text(detail, "AddtlTxInf"))]))
     value, currency = amount or (entry.amount, entry.currency)
     return BankTransaction(
         transaction_id="",  # assigned per file by _TransactionIds
@@ -257,45 +303,54 @@ def _camt_transaction(
         credit_debit=direction,
         reversal=entry.reversal,
         booked=entry.booked,
-        counterparty_name=_party_name(parties, role),
-        counterparty_iban=iban,
+        counterparty_name=_party_name(detail, role),
+        counterparty_iban=_iban(_text(detail, f"RltdPties/{role}Acct/Id/IBAN")),
         remittance=" ".join(filter(None, texts)),
-        end_to_end_id=_reference(detail.findtext("Refs/EndToEndId")),
+        end_to_end_id=_reference(_text(detail, "Refs/EndToEndId")),
         creditor_reference=creditor_reference,
         additional_info=additional,
     )
 
 
-def _detail_amount(detail: Element, location: str) -> tuple[Decimal, str] | None:
-    element = detail.find("Amt")
+def _detail_amount(detail: dict[str, Element], location: str) -> tuple[Decimal, str] | None:
+    element = detail.get("Amt")
     if element is None:
-        element = detail.find("AmtDtls/TxAmt/Amt")
+        element = detail.get("AmtDtls/TxAmt/Amt")
     return None if element is None else _camt_amount(element, f"{location}/Amt")
 
 
 def _camt_entry_transactions(
     entry_element: Element, account: str, statement_id: str, location: str
 ) -> list[BankTransaction]:
-    status = entry_element.findtext("Sts/Cd") or entry_element.findtext("Sts") or "BOOK"
-    amount, currency = _camt_amount(entry_element.find("Amt"), f"{location}/Amt")
+    elements: list[Element] = []  # NtryDtls/TxDtls
+    found: dict[str, Element] = {}
+    for child in entry_element:
+        name = child.tag.rpartition("}")[2]
+        found.setdefault(name, child)
+        if name == "NtryDtls":
+            elements.extend(detail for detail in child if _local(detail.tag) == "TxDtls")
+        elif name == "Sts" and len(child):
+            _paths(child, "Sts/", found)
+    status = _text(found, "Sts/Cd") or _text(found, "Sts") or "BOOK"
+    amount, currency = _camt_amount(found.get("Amt"), f"{location}/Amt")
     entry = _CamtEntry(
         account=account,
         statement_id=statement_id,
-        bank_reference=_reference(entry_element.findtext("AcctSvcrRef")),
-        booking_date=_camt_date(entry_element.find("BookgDt"), f"{location}/BookgDt", required=True),  # type: ignore[arg-type]
-        value_date=_camt_date(entry_element.find("ValDt"), f"{location}/ValDt", required=False),
+        bank_reference=_reference(_text(found, "AcctSvcrRef")),
+        booking_date=_camt_date(found.get("BookgDt"), f"{location}/BookgDt", required=True),  # type: ignore[arg-type]
+        value_date=_camt_date(found.get("ValDt"), f"{location}/ValDt", required=False),
         amount=amount,
         currency=currency,
-        credit_debit=_camt_direction(entry_element.findtext("CdtDbtInd"), f"{location}/CdtDbtInd"),
-        reversal=(entry_element.findtext("RvslInd") or "").strip().lower() == "true",
+        credit_debit=_camt_direction(_text(found, "CdtDbtInd"), f"{location}/CdtDbtInd"),
+        reversal=(_text(found, "RvslInd") or "").strip().lower() == "true",
         booked=status.strip() == "BOOK",
-        additional_info=_clean(entry_element.findtext("AddtlNtryInf")),
+        additional_info=_clean(_text(found, "AddtlNtryInf")),
     )
-    details = entry_element.findall("NtryDtls/TxDtls")
+    details = [_paths(detail, once=_DETAIL_ONCE) for detail in elements]
     detail_locations = [f"{location}/NtryDtls/TxDtls[{number}]" for number in range(1, len(details) + 1)]
     if len(details) <= 1:
-        detail = details[0] if details else None
-        own_reference = "" if detail is None else _reference(detail.findtext("Refs/AcctSvcrRef"))
+        detail = details[0] if details else {}
+        own_reference = _reference(_text(detail, "Refs/AcctSvcrRef"))
         return [
             _camt_transaction(
                 entry,
@@ -308,30 +363,23 @@ def _camt_entry_transactions(
     amounts = [_detail_amount(detail, where) for detail, where in zip(details, detail_locations, strict=True)]
     if any(amount is None for amount in amounts):
         # A batch without amounts per transaction cannot be split: keep it as one transaction.
-        merged = Element("TxDtls")
-        remittance = Element("RmtInf")
-        merged.append(remittance)
-        for detail in details:
-            remittance.extend(detail.iter("Ustrd"))
-        return [_camt_transaction(entry, merged, location, amount=None, bank_reference=entry.bank_reference)]
+        texts = [text for element in elements for text in _texts(element, "Ustrd")]
+        return [
+            _camt_transaction(
+                entry, {}, location, amount=None, bank_reference=entry.bank_reference, texts=texts
+            )
+        ]
     transactions = []
     for number, (detail, where, detail_amount) in enumerate(
         zip(details, detail_locations, amounts, strict=True), 1
     ):
-        own_reference = _reference(detail.findtext("Refs/AcctSvcrRef"))
+        own_reference = _reference(_text(detail, "Refs/AcctSvcrRef"))
         if not own_reference and entry.bank_reference:
             own_reference = f"{entry.bank_reference}/{number}"
         transactions.append(
             _camt_transaction(entry, detail, where, amount=detail_amount, bank_reference=own_reference)
         )
     return transactions
-
-
-def _local_name(tag: str) -> tuple[str, str]:
-    if tag.startswith("{"):
-        namespace, _, local = tag[1:].partition("}")
-        return namespace, local
-    return "", tag
 
 
 def _open_source(source: bytes | str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bool]:
@@ -346,45 +394,20 @@ def parse_camt053(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator
     """Stream the transactions of a camt.053 file (bytes, path or binary file), debits included."""
     stream, owned = _open_source(source)
     ids = _TransactionIds()
-    path: list[str] = []  # down to the statement's children (entries), for error locations
-    counters: list[Counter[str]] = [Counter()]
-    depth = 0
     statement: Element | None = None
     statement_id = account = ""
     try:
-        events = _pull_events(stream)
-        for event, element in _guarded(events, path):
-            if event == "start":
-                depth += 1
-                if depth > _ENTRY_DEPTH:
-                    continue  # inside an entry: read as a whole when the entry ends
-                namespace, local = _local_name(element.tag)
-                if depth == 1 and (local != "Document" or not CAMT053_NAMESPACE.fullmatch(namespace)):
-                    raise StatementError(f"not a camt.053 document: {element.tag}", "/" + local)
-                counters[-1][local] += 1
-                path.append(f"{local}[{counters[-1][local]}]")
-                counters.append(Counter())
-                if depth == _ENTRY_DEPTH - 1 and local == "Stmt":
-                    statement, statement_id, account = element, "", ""
-                continue
-            depth -= 1
-            if depth >= _ENTRY_DEPTH:
-                continue
-            location = "/".join(path)
-            local = path.pop().partition("[")[0]
-            counters.pop()
-            if statement is None or depth != _ENTRY_DEPTH - 1:
-                continue
-            for node in element.iter():
-                node.tag = node.tag.rpartition("}")[2]
-            if local == "Id":
+        for owner, location, name, element in _statement_children(stream):
+            if owner is not statement:
+                statement, statement_id, account = owner, "", ""
+            if name == "Id":
                 statement_id = _clean(element.text)
-            elif local == "Acct":
-                account = _iban(element.findtext("Id/IBAN")) or _clean(element.findtext("Id/Othr/Id"))
-            elif local == "Ntry":
+            elif name == "Acct":
+                found = _paths(element)
+                account = _iban(_text(found, "Id/IBAN")) or _clean(_text(found, "Id/Othr/Id"))
+            elif name == "Ntry":
                 for details in _camt_entry_transactions(element, account, statement_id, location):
                     yield ids.assign(details)
-                statement.remove(element)  # keep memory bounded to one entry
     finally:
         if owned:
             stream.close()
@@ -405,38 +428,108 @@ def _root_started(name: str, attributes: dict[str, str]) -> None:
     raise _PrologRead
 
 
-def _pull_events(stream: BinaryIO) -> Iterator[tuple[str, Element]]:
-    """Yield (start|end, element) of a document read in chunks; a DTD is refused before it is parsed."""
+class _Root:
+    """An element factory for the C tree builder that keeps the first element it makes: the document's root."""
+
+    __slots__ = ("element",)
+
+    def __init__(self) -> None:
+        self.element: Element | None = None
+
+    def __call__(self, tag: str, attributes: dict[str, str]) -> Element:
+        element = Element(tag, attributes)
+        if self.element is None:
+            self.element = element
+        return element
+
+
+class _Walk:
+    """Hand out each finished child of each ``Stmt`` once, in document order, as the tree grows; then drop it.
+
+    The tree is built in C without an event per element (a statement has dozens per entry): after each chunk,
+    every element but the last child on each level is finished. Finished elements are removed from the tree,
+    so memory stays bounded by one chunk however large the file. Locations count siblings of the same name.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[Element, tuple[str, Counter[str]]] = {}  # open element: its location, child names
+
+    def children(self, root: Element, *, open_: bool) -> Iterator[tuple[Element, str, str, Element]]:
+        """Yield (statement, location, local name, element) for the finished children of statements."""
+        yield from self._level(root, f"{_local(root.tag)}[1]", 2, open_)
+
+    def _level(
+        self, parent: Element, location: str, depth: int, open_: bool
+    ) -> Iterator[tuple[Element, str, str, Element]]:
+        names = self._known.setdefault(parent, (location, Counter()))[1]
+        children = list(parent)
+        finished = len(children) - 1 if open_ else len(children)
+        for index, child in enumerate(children):
+            name = _local(child.tag)
+            known = self._known.get(child)
+            if known is None:
+                names[name] += 1
+                where = f"{location}/{name}[{names[name]}]"
+                if index >= finished:  # still growing: counted once, looked at again after the next chunk
+                    self._known[child] = (where, Counter())
+            else:
+                where = known[0]
+            if depth == _ENTRY_DEPTH:
+                if index >= finished:
+                    return
+                yield parent, where, name, child
+            elif depth == 2 or name == "Stmt":
+                yield from self._level(child, where, depth + 1, open_ and index >= finished)
+            if index < finished:
+                parent.remove(child)
+                self._known.pop(child, None)
+
+
+def _statement_children(stream: BinaryIO) -> Iterator[tuple[Element, str, str, Element]]:
+    """Read a camt.053 document in chunks: yield (statement, location, name, element) per child of a Stmt.
+
+    A DTD is refused before it is parsed; XML errors and forbidden constructs become ``StatementError``s.
+    """
     guard: expat.XMLParserType | None = expat.ParserCreate()
     guard.StartDoctypeDeclHandler = _refuse_dtd
     guard.StartElementHandler = _root_started
-    parser = XMLPullParser(events=("start", "end"))
-    while chunk := stream.read(_CHUNK):
-        if guard is not None:
-            try:
-                guard.Parse(chunk, False)
-            except (_PrologRead, expat.ExpatError):
-                # Past the prolog; or malformed there, which the pull parser reports before reaching any DTD.
-                guard = None
-        parser.feed(chunk)
-        yield from parser.read_events()
-    parser.close()
-    yield from parser.read_events()
-
-
-def _guarded(events: Iterator[tuple[str, Element]], path: list[str]) -> Iterator[tuple[str, Element]]:
-    """Turn XML syntax errors and forbidden constructs into ``StatementError``s that say where."""
-    try:
-        yield from events
-    except ParseError as exc:
-        line, column = exc.position
-        reason = str(exc.msg).split(":", 1)[0]  # the message repeats the position
-        raise StatementError(f"malformed XML: {reason}", f"line {line}, column {column}") from None
-    except DefusedXmlException as exc:
-        raise StatementError(f"forbidden XML construct: {type(exc).__name__}", "/".join(path)) from None
-    # expat: "multi-byte encodings are not supported" (UTF-16 without a BOM); "unknown encoding: X"
-    except (ValueError, LookupError) as exc:
-        raise StatementError(f"unreadable XML ({exc}); send camt.053 as UTF-8", "line 1") from None
+    root = _Root()
+    parser = XMLParser(target=TreeBuilder(element_factory=root))  # noqa: S314 (the guard refuses DTDs first)
+    walk = _Walk()
+    checked = False
+    more = True
+    while more:
+        chunk = stream.read(_CHUNK)
+        more = bool(chunk)
+        error: StatementError | None = None
+        try:
+            if chunk and guard is not None:
+                try:
+                    guard.Parse(chunk, False)
+                except (_PrologRead, expat.ExpatError):
+                    # Past the prolog; or malformed there, which the parser reports before reaching any DTD.
+                    guard = None
+            parser.feed(chunk) if chunk else parser.close()
+        except ParseError as exc:
+            line, column = exc.position
+            reason = str(exc.msg).split(":", 1)[0]  # the message repeats the position
+            error = StatementError(f"malformed XML: {reason}", f"line {line}, column {column}")
+        except DefusedXmlException as exc:
+            raise StatementError(f"forbidden XML construct: {type(exc).__name__}") from None
+        # expat: "multi-byte encodings are not supported" (UTF-16 without a BOM); "unknown encoding: X"
+        except (ValueError, LookupError) as exc:
+            raise StatementError(f"unreadable XML ({exc}); send camt.053 as UTF-8", "line 1") from None
+        if root.element is not None:
+            if not checked:
+                namespace, _, name = root.element.tag[1:].partition("}")
+                if not root.element.tag.startswith("{"):
+                    namespace, name = "", root.element.tag
+                if name != "Document" or not CAMT053_NAMESPACE.fullmatch(namespace):
+                    raise StatementError(f"not a camt.053 document: {root.element.tag}", "/" + name)
+                checked = True
+            yield from walk.children(root.element, open_=more or error is not None)
+        if error is not None:
+            raise error
 
 
 # MT940 ---------------------------------------------------------------------------------------------------

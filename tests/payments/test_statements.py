@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from backend.payments import statements
 from backend.payments.statements import (
     CreditDebit,
     StatementError,
@@ -259,6 +260,28 @@ class TestCamt053:
     def test_rejects_a_truncated_file(self):
         with pytest.raises(StatementError, match="malformed XML"):
             list(parse_camt053(CAMT_002[:3000].encode()))
+
+    @pytest.mark.parametrize("chunk", [7, 100])
+    def test_reads_the_same_in_any_chunk_size(self, chunk, monkeypatch):
+        statement = CAMT_002[CAMT_002.index("<Stmt>") : CAMT_002.index("</Stmt>") + len("</Stmt>")]
+        next_day = statement.replace("0352024031300001", "0352024031300002")
+        two_statements = CAMT_002.replace(statement, statement + next_day)
+        whole = list(parse_camt053(two_statements.encode()))
+
+        monkeypatch.setattr(statements, "_CHUNK", chunk)
+
+        assert list(parse_camt053(two_statements.encode())) == whole
+        assert [t.statement_id for t in whole] == ["0352024031300001"] * 6 + ["0352024031300002"] * 6
+
+    @pytest.mark.parametrize("chunk", [7, 100])
+    def test_locations_count_entries_across_chunks(self, chunk, monkeypatch):
+        broken = CAMT_002.replace('<Amt Ccy="EUR">1450.00</Amt>', '<Amt Ccy="EUR">1.450,00</Amt>')
+        monkeypatch.setattr(statements, "_CHUNK", chunk)
+
+        with pytest.raises(StatementError, match="invalid amount") as error:
+            list(parse_camt053(broken.encode()))
+
+        assert error.value.location == "Document[1]/BkToCstmrStmt[1]/Stmt[1]/Ntry[3]/Amt"
 
 
 class TestMt940:
