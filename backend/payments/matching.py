@@ -214,6 +214,8 @@ class _Candidate:
     confidence: float
     rule: MatchRule
     reason: str
+    fit: _Fit = _Fit.EQUAL
+    payer: int = 0  # how well the payer fits: name level 0-3, 4 for an IBAN paid from before
 
 
 @dataclass(slots=True)
@@ -486,6 +488,12 @@ class PaymentMatcher:
             return None
         result = _Result(best.rule, best.confidence, [best.index], best.reason)
         rivals = [c for c in candidates[1:] if c.confidence >= best.confidence - _TIE_MARGIN]
+        if best.fit is not _Fit.EQUAL:
+            # Paid near, not exactly, this amount: a part of another open receivable of the same payer is as
+            # likely ("Erste Rate" of 394.75 paying 197.38 beside an open 197.16).
+            rivals += [
+                c for c in candidates[1:] if c.fit is _Fit.PART and c.payer >= best.payer and c not in rivals
+            ]
         if rivals:
             result.ambiguous = True
             result.reason += f"; {self._ids([c.index for c in rivals])} fit as well"
@@ -507,7 +515,8 @@ class PaymentMatcher:
             rule = MatchRule.AMOUNT_IBAN if iban_known else MatchRule.AMOUNT_NAME
             evidence = "IBAN paid from before" if iban_known else f"payer name {name:.0f}% alike"
             reason = f"amount {fit} open {_euros(remaining)} of {self._receivable_ids[index]!r}; {evidence}"
-            scored.append(_Candidate(index, confidence, rule, reason))
+            payer = 4 if iban_known else _name_level(name)
+            scored.append(_Candidate(index, confidence, rule, reason, fit, payer))
         scored.sort(key=lambda candidate: (-candidate.confidence, candidate.index))
         return scored
 
@@ -630,9 +639,14 @@ class PaymentMatcher:
         )
 
 
+def _name_level(name: float) -> int:
+    """Grade a name similarity: 3 strong, 2 good, 1 weak, 0 none."""
+    return 3 if name >= STRONG_NAME else 2 if name >= GOOD_NAME else 1 if name >= WEAK_NAME else 0
+
+
 def _implicit_confidence(fit: _Fit, iban_known: bool, name: float) -> float:
     """Confidence of a match on amount plus payer, without any number in the text."""
-    name_level = 3 if name >= STRONG_NAME else 2 if name >= GOOD_NAME else 1 if name >= WEAK_NAME else 0
+    name_level = _name_level(name)
     if iban_known:
         table = {_Fit.EQUAL: 0.97, _Fit.SHORT: 0.92, _Fit.OVER_SLIGHTLY: 0.92, _Fit.PART: 0.8, _Fit.OVER: 0.5}
         return table[fit] + (0.01 if name_level >= 2 else 0.0)

@@ -232,6 +232,19 @@ class TestAmountAndPayerRule:
         assert allocated(proposal) == {1: Decimal("99.95")}
         assert proposal.unallocated == Decimal("0.05")
 
+    @pytest.mark.parametrize("paid", ["197.38", "196.90"])
+    def test_a_near_amount_that_may_be_a_part_of_another_invoice_of_the_payer_goes_to_review(self, paid):
+        known = frozenset({ANNA_IBAN})
+        near = receivable(1, "197.16", known_ibans=known)
+        larger = receivable(2, "394.75", known_ibans=known)
+        transfer = credit(paid, "Erste Rate", counterparty_iban=ANNA_IBAN)
+
+        proposal = only(match_payments([transfer], [near, larger, *CROWD]))
+
+        assert not proposal.automatic
+        assert set(allocated(proposal)) == {1}
+        assert 2 in proposal.alternatives
+
     def test_a_rounded_up_amount_by_name_alone_goes_to_review(self):
         proposal = only(match_payments([credit("100.00", "")], [receivable(1, "99.95"), *CROWD]))
 
