@@ -126,12 +126,14 @@ def prepare_notice(
     *,
     image_domain: str | None = None,
     bookings: list[Booking] | None = None,
+    sent: list[claims.DunningNotice] | None = None,
     rates: BaseRateTable | None = None,
 ) -> PreparedNotice:
     """Render a notice as of ``sent_on``; raise ``NoticeNotSendable`` when it cannot go.
 
     With ``image_domain`` (an e-mail's) the HTML embeds the GiroCode as an inline image named in that domain.
-    A caller sending many notices passes the receivable's ``bookings`` and the base ``rates`` it already read.
+    A caller sending many notices passes the receivable's ``bookings``, its ``sent`` notices
+    (``claim_notices_of``) and the base ``rates`` it already read.
     """
     recipient = (receivable.buyer or {}).get("email")
     if not recipient:
@@ -140,7 +142,7 @@ def prepare_notice(
     if not settings.has_payment_details:
         raise NoticeNotSendable("the merchant has not set payment details for notices", permanent=False)
     this_notice = claims.DunningNotice(NoticeKind(notice.kind), sent_on, notice.fee)
-    claim = claim_of(receivable, [this_notice], bookings=bookings)
+    claim = claim_of(receivable, [this_notice], bookings=bookings, sent=sent)
     try:
         breakdown = claims.claim_breakdown(claim, sent_on, rates or base_rate_table())
     except UnknownBaseRate as error:
@@ -191,11 +193,19 @@ def build_notice_email(
     sender: MailIdentity,
     *,
     bookings: list[Booking] | None = None,
+    sent: list[claims.DunningNotice] | None = None,
     rates: BaseRateTable | None = None,
-) -> tuple[EmailMessage, Language]:
+) -> tuple[EmailMessage, PreparedNotice]:
     """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
     prepared = prepare_notice(
-        notice, receivable, merchant, sent_on, image_domain=sender.domain, bookings=bookings, rates=rates
+        notice,
+        receivable,
+        merchant,
+        sent_on,
+        image_domain=sender.domain,
+        bookings=bookings,
+        sent=sent,
+        rates=rates,
     )
     rendered = prepared.rendered
     message = build_message(
@@ -208,7 +218,7 @@ def build_notice_email(
         message_id=message_id_for(f"dunning-notice-{notice.id}", sender.domain),
         inline_images=prepared.inline_images or None,
     )
-    return message, prepared.language
+    return message, prepared
 
 
 def plugin_notice_payload(

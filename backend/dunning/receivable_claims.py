@@ -6,7 +6,7 @@ each booking carries its value date and source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from backend.dunning.errors import MissingBaseRateError, UnsupportedClaimError
 from backend.dunning.merchant_settings import merchant_land
 from backend.dunning.models import DunningNotice, NoticeStatus
 from backend.dunning.rate_store import base_rate_table
-from backend.extensions import db
+from backend.extensions import db, one_of
 from backend.receivables.bookings import Booking, BookingKind
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable
@@ -50,15 +50,46 @@ def notices_of(receivable_id: int) -> list[DunningNotice]:
     )
 
 
+def claim_notices_of(receivable_ids: Sequence[int]) -> dict[int, list[claims.DunningNotice]]:
+    """Return the notices of many receivables that went out, as their claims count them (one statement)."""
+    notices: dict[int, list[claims.DunningNotice]] = {receivable_id: [] for receivable_id in receivable_ids}
+    if notices:
+        rows = db.session.execute(
+            sa.select(
+                DunningNotice.receivable_id,
+                DunningNotice.kind,
+                DunningNotice.sent_on,
+                DunningNotice.fee,
+                DunningNotice.deadline_on,
+                DunningNotice.channel,
+            )
+            .where(
+                one_of(DunningNotice.receivable_id, list(notices)),
+                DunningNotice.status == NoticeStatus.SENT.value,
+                DunningNotice.sent_on.is_not(None),
+            )
+            .order_by(DunningNotice.receivable_id, DunningNotice.sent_on, DunningNotice.level)
+        )
+        for receivable_id, kind, sent_on, fee, deadline_on, channel in rows:
+            notices[receivable_id].append(
+                claims.DunningNotice(
+                    NoticeKind(kind), sent_on, fee, deadline_on=deadline_on, channel=claims.Channel(channel)
+                )
+            )
+    return notices
+
+
 def claim_of(
     receivable: Receivable,
     extra_notices: Iterable[claims.DunningNotice] = (),
     *,
     bookings: list[Booking] | None = None,
+    sent: list[claims.DunningNotice] | None = None,
 ) -> Claim:
     """Build the legal claim of a receivable from its amounts, sent notices and payment history.
 
-    ``bookings`` are the receivable's ``payment_bookings`` when the caller has already read them.
+    ``bookings`` are the receivable's ``payment_bookings`` and ``sent`` its ``claim_notices_of`` when the caller
+    has already read them.
     """
     if receivable.currency != SUPPORTED_CURRENCY:
         raise UnsupportedClaimError(
@@ -66,24 +97,15 @@ def claim_of(
         )
     if receivable.total_amount <= 0:
         raise UnsupportedClaimError("the receivable has no positive invoice total")
-    notices = [
-        claims.DunningNotice(
-            NoticeKind(notice.kind),
-            notice.sent_on,
-            notice.fee,
-            deadline_on=notice.deadline_on,
-            channel=claims.Channel(notice.channel),
-        )
-        for notice in sent_notices(receivable.id)
-        if notice.sent_on is not None
-    ]
+    if sent is None:
+        sent = claim_notices_of([receivable.id])[receivable.id]
     return Claim(
         principal=receivable.total_amount,
         invoice_date=receivable.invoice_date,
         due_date=receivable.due_date,
         debtor_kind=DebtorKind(receivable.debtor_kind),
         invoice_has_default_notice=receivable.invoice_has_default_notice,
-        notices=[*notices, *extra_notices],
+        notices=[*sent, *extra_notices],
         bookings=payment_bookings(receivable) if bookings is None else bookings,
         land=merchant_land(receivable.merchant_id),
     )

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.dates import berlin_today
+from backend.dunning import claims
 from backend.dunning.base_rates import BaseRateTable
 from backend.dunning.models import DunningNotice, NoticeStatus, ShopAction, ShopActionStatus
 from backend.dunning.notice_building import (
@@ -25,20 +31,25 @@ from backend.dunning.notice_building import (
     recorded_notice_sha256,
 )
 from backend.dunning.rate_store import base_rate_table
-from backend.dunning.stops import dunning_blocker
-from backend.extensions import db, utcnow
+from backend.dunning.receivable_claims import claim_notices_of
+from backend.dunning.stops import dunning_blocker, stopped_buyers_of
+from backend.extensions import db, one_of, utcnow
 from backend.merchants.models import Merchant
 from backend.outbox import backoff, lease_due
 from backend.receivables import ledger
+from backend.receivables.bookings import Booking
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable
 from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, flatten
 
 logger = logging.getLogger(__name__)
+_NOTICES = DunningNotice.__table__
 
 
 SEND_LEASE = timedelta(minutes=10)
-LEASE_BATCH = 20
+LEASE_BATCH = 50
+# Rows read for a batch are read again for the notices still to go once they are this old (a slow server).
+READ_AGAIN_AFTER = 5.0
 MAX_ATTEMPTS = 10
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=6)
@@ -124,16 +135,23 @@ def mark_sent(
     message_id: str | None,
     language: str | None,
     content_sha256: str | None = None,
+    deadline_on: date | None = None,
 ) -> None:
-    """Record a notice as sent, with its proof: channel, time, message id and content hash."""
-    notice.status = NoticeStatus.SENT.value
-    notice.sent_on = sent_on
-    notice.sent_at = utcnow()
-    notice.deadline_on = payment_deadline(notice, sent_on)
-    notice.message_id = message_id
-    notice.language = language
-    notice.content_sha256 = content_sha256 or recorded_notice_sha256(notice)
-    notice.last_error = None
+    """Record a notice as sent, with its proof: channel, time, message id and content hash.
+
+    ``deadline_on`` is the ``payment_deadline`` the notice stated, when the caller has it.
+    """
+    _update_notice(
+        notice,
+        status=NoticeStatus.SENT.value,
+        sent_on=sent_on,
+        sent_at=utcnow(),
+        deadline_on=deadline_on or payment_deadline(notice, sent_on),
+        message_id=message_id,
+        language=language,
+        last_error=None,
+    )
+    _update_notice(notice, content_sha256=content_sha256 or recorded_notice_sha256(notice))
     ledger.record_history(
         notice.receivable_id,
         EventKind.DUNNING_NOTICE_SENT,
@@ -149,33 +167,88 @@ def mark_sent(
     )
 
 
+def _update_notice(notice: DunningNotice, **values: Any) -> None:
+    """Write ``values`` to the notice's row in one UPDATE and keep the loaded object in step with it.
+
+    A plain UPDATE instead of the unit of work's flush, which cost more than the statement; the object then
+    holds the written values as unchanged ones, so no later flush writes them again.
+    """
+    db.session.execute(_NOTICES.update().where(_NOTICES.c.id == notice.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(notice, key, value)
+
+
 def configured_mailer() -> Mailer | None:
     """Return the SMTP mailer from ``CLAIMBRIDGE_SMTP_URL``, or None when it is not set."""
     url = current_app.config.get("CLAIMBRIDGE_SMTP_URL")
     return SmtpMailer.from_url(url) if url else None
 
 
-def _load_notice(notice_id: int) -> tuple[DunningNotice, Receivable, Merchant]:
-    """Load a notice with its receivable and merchant in one statement.
+@dataclass(frozen=True)
+class _Leased:
+    """A leased notice with its rows and what building it reads, read together with its batch."""
 
-    The caller holds the merchant while it works, so the merchant's settings (Land, payment details) read on
-    the way come from the session instead of one more SELECT each time. The rows overwrite what the session
-    still holds from an earlier notice (``_commit_keeping_loaded``): every notice is decided on fresh rows.
+    notice: DunningNotice
+    receivable: Receivable
+    merchant: Merchant
+    bookings: list[Booking]
+    sent: list[claims.DunningNotice]
+    buyer_is_stopped: bool
+
+
+def _load_batch(notice_ids: Sequence[int]) -> list[_Leased]:
+    """Read leased notices with their receivables and merchants, bookings, sent notices and buyer stops.
+
+    Four statements for the batch however large, instead of four per notice. The rows overwrite what the
+    session still holds from earlier (``populate_existing``): every notice is decided on rows read for it.
     """
-    notice, receivable, merchant = db.session.execute(
+    rows = db.session.execute(
         sa.select(DunningNotice, Receivable, Merchant)
         .join(Receivable, Receivable.id == DunningNotice.receivable_id)
         .join(Merchant, Merchant.id == Receivable.merchant_id)
-        .where(DunningNotice.id == notice_id)
+        .where(one_of(DunningNotice.id, notice_ids))
+        .order_by(DunningNotice.id)
         .execution_options(populate_existing=True)
-    ).one()
-    return notice, receivable, merchant
+    ).all()
+    receivables = list({receivable.id: receivable for _, receivable, _ in rows}.values())
+    bookings = ledger.payment_bookings_of(receivables)
+    sent = claim_notices_of([receivable.id for receivable in receivables])
+    stopped = stopped_buyers_of(receivables)
+    return [
+        _Leased(
+            notice,
+            receivable,
+            merchant,
+            bookings[receivable.id],
+            sent[receivable.id],
+            receivable.id in stopped,
+        )
+        for notice, receivable, merchant in rows
+    ]
+
+
+def _leased_notices(notice_ids: Sequence[int]) -> Iterator[_Leased]:
+    """Yield the leased notices in order, read in batches.
+
+    What is left is read again when a notice's rows may have changed since they were read: a second notice of
+    a receivable whose first one this run just handled, or rows older than ``READ_AGAIN_AFTER``.
+    """
+    left = list(notice_ids)
+    while left:
+        read_at, batch, receivables = time.monotonic(), _load_batch(left), set()
+        left = []
+        for position, leased in enumerate(batch):
+            if leased.receivable.id in receivables or time.monotonic() - read_at > READ_AGAIN_AFTER:
+                left = [later.notice.id for later in batch[position:]]
+                break
+            receivables.add(leased.receivable.id)
+            yield leased
 
 
 def _commit_keeping_loaded() -> None:
-    """Commit without expiring the loaded objects, so the notice is not read again after the hand-over.
+    """Commit without expiring the loaded objects, so the batch's rows are not read again one by one.
 
-    Nothing another worker may do meanwhile changes what marking it sent or retried writes: the notice is
+    Nothing another worker may do meanwhile changes what marking a notice sent or retried writes: the notice is
     leased to us, and those writes set its fields outright.
     """
     session = db.session()
@@ -187,61 +260,107 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = expire_on_commit
 
 
-def _send_one(notice_id: int, mailer: Mailer, sender: MailIdentity, today: date, rates: BaseRateTable) -> str:
-    """Send one leased notice; return the outcome (sent, cancelled, retried, failed)."""
-    notice, receivable, merchant = _load_notice(notice_id)
-    bookings = ledger.payment_bookings(receivable)
-    blocker = dunning_blocker(receivable, bookings=bookings)
-    if blocker is not None:
-        cancel_notice(notice, blocker)
-        db.session.commit()
-        return "cancelled"
-    notice.attempts += 1  # tried now: counted before the hand-over, so a worker dying in it still counts
-    try:
-        message, language = build_notice_email(
-            notice, receivable, merchant, today, sender, bookings=bookings, rates=rates
+@dataclass
+class _Accepted:
+    """A notice the SMTP server accepted, to be marked sent by the next commit."""
+
+    notice: DunningNotice
+    message_id: str
+    language: str
+    content_sha256: str
+    deadline: date
+
+
+class _Run:
+    """One run of the sending job over leased notices, one commit per notice.
+
+    The commit that makes a notice's attempt durable before its hand-over also marks the notice before it sent
+    (the server accepted that one meanwhile). So at any moment at most one notice is handed over and not yet
+    marked sent, as with a commit of its own for each: the one e-mail a crash can repeat (models.py).
+    """
+
+    def __init__(self, mailer: Mailer, sender: MailIdentity, today: date, rates: BaseRateTable) -> None:
+        self.mailer, self.sender, self.today, self.rates = mailer, sender, today, rates
+        self.accepted: _Accepted | None = None
+
+    def commit(self) -> None:
+        """Commit, with the notice the server accepted last marked sent."""
+        accepted, self.accepted = self.accepted, None
+        if accepted is not None:
+            mark_sent(
+                accepted.notice,
+                self.today,
+                message_id=accepted.message_id,
+                language=accepted.language,
+                content_sha256=accepted.content_sha256,
+                deadline_on=accepted.deadline,
+            )
+        _commit_keeping_loaded()
+
+    def send(self, leased: _Leased) -> str:
+        """Send one leased notice; return the outcome (sent, cancelled, retried, failed, waiting)."""
+        notice, receivable = leased.notice, leased.receivable
+        blocker = dunning_blocker(
+            receivable, bookings=leased.bookings, buyer_is_stopped=leased.buyer_is_stopped
         )
-    except NoticeNotSendable as error:
-        if error.permanent:
-            outcome = _retry_or_fail(notice, str(error), permanent=True)
-        else:
-            # Waiting for the merchant or the operator to act is not a failed attempt.
-            notice.status = NoticeStatus.QUEUED.value
-            notice.attempts -= 1
-            notice.next_attempt_at = utcnow() + BLOCKED_RETRY
-            notice.last_error = str(error)[:500]
-            outcome = "waiting"
-        db.session.commit()
-        return outcome
-    except ValueError as error:
-        # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
-        outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
-        db.session.commit()
-        return outcome
-    # The proof is the hash of the very bytes the server gets: flattened once, hashed, sent as they are.
-    content = flatten(message)
-    # No transaction stays open while we talk to the SMTP server.
-    _commit_keeping_loaded()
-    try:
-        message_id = mailer.send(message, content)
-    except MailError as error:
-        outcome = _retry_or_fail(
-            notice,
-            f"{type(error).__name__}: {error}",
-            permanent=isinstance(error, MailRejectedError),
+        if blocker is not None:
+            cancel_notice(notice, blocker)
+            self.commit()
+            return "cancelled"
+        try:
+            message, prepared = build_notice_email(
+                notice,
+                receivable,
+                leased.merchant,
+                self.today,
+                self.sender,
+                bookings=leased.bookings,
+                sent=leased.sent,
+                rates=self.rates,
+            )
+        except NoticeNotSendable as error:
+            if error.permanent:
+                notice.attempts += 1
+                outcome = _retry_or_fail(notice, str(error), permanent=True)
+            else:
+                # Waiting for the merchant or the operator to act is not a failed attempt.
+                notice.status = NoticeStatus.QUEUED.value
+                notice.next_attempt_at = utcnow() + BLOCKED_RETRY
+                notice.last_error = str(error)[:500]
+                outcome = "waiting"
+            self.commit()
+            return outcome
+        except ValueError as error:
+            # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
+            notice.attempts += 1
+            outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
+            self.commit()
+            return outcome
+        # The proof is the hash of the very bytes the server gets: flattened once, hashed, sent as they are.
+        content = flatten(message)
+        # Tried now: counted before the hand-over, so a worker dying in it still counts. No transaction stays
+        # open while we talk to the SMTP server.
+        _update_notice(notice, attempts=notice.attempts + 1)
+        self.commit()
+        try:
+            message_id = self.mailer.send(message, content)
+        except MailError as error:
+            outcome = _retry_or_fail(
+                notice,
+                f"{type(error).__name__}: {error}",
+                permanent=isinstance(error, MailRejectedError),
+            )
+            self.commit()
+            return outcome
+        self.accepted = _Accepted(
+            notice, message_id, prepared.language, hashlib.sha256(content).hexdigest(), prepared.deadline
         )
-        db.session.commit()
-        return outcome
-    sha256 = hashlib.sha256(content).hexdigest()
-    mark_sent(notice, today, message_id=message_id, language=language, content_sha256=sha256)
-    kind, receivable_id = notice.kind, notice.receivable_id  # read before the commit expires them
-    db.session.commit()
-    logger.info("notice %s (%s) sent for receivable %s", notice_id, kind, receivable_id)
-    return "sent"
+        logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
+        return "sent"
 
 
 def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = None, limit: int = 200) -> str:
-    """Send queued e-mail notices (and take over those of crashed workers); commits per notice."""
+    """Send queued e-mail notices (and take over those of crashed workers); one commit per notice."""
     today = today or berlin_today()
     mailer = mailer or configured_mailer()
     if mailer is None:
@@ -250,17 +369,25 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
     if sender is None:
         return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
     outcomes: Counter[str] = Counter()
-    rates = base_rate_table()  # read once for the run: operators add a rate twice a year
+    run = _Run(mailer, sender, today, base_rate_table())  # rates read once for the run: added twice a year
     with mailer.connection():
         while (left := limit - outcomes.total()) > 0:
-            # A few at a time: one lease commit for the batch, and a crashed worker strands only these until
+            # A batch at a time: one lease commit for the batch, and a crashed worker strands only these until
             # their lease runs out (as it would one notice).
             leased = _lease_notices(utcnow(), min(LEASE_BATCH, left))
             if not leased:
                 break
             leased_at = utcnow()
-            for notice_id in leased:
-                if utcnow() - leased_at > SEND_LEASE / 2:
-                    break  # a slow server: the rest waits for its lease to run out, then any worker takes it
-                outcomes[_send_one(notice_id, mailer, sender, today, rates)] += 1
+            try:
+                for notice in _leased_notices(leased):
+                    if utcnow() - leased_at > SEND_LEASE / 2:
+                        break  # a slow server: the rest waits for its lease to run out, then any worker takes it
+                    outcomes[run.send(notice)] += 1
+            except BaseException:
+                # Whatever went wrong after it, the notice the server accepted is marked sent, as it was before.
+                db.session.rollback()
+                run.commit()
+                raise
+            run.commit()
+            db.session.expire_all()
     return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to send"

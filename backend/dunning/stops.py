@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from backend.dunning.claims import SUPPORTED_CURRENCY
 from backend.dunning.models import DunningBuyerStop
 from backend.dunning.receivable_claims import limitation_date_of
 from backend.errors import UserValueError
-from backend.extensions import db
+from backend.extensions import db, one_of
 from backend.receivables.bookings import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.states import OUTSTANDING
@@ -61,22 +62,33 @@ def set_buyer_stop(merchant_id: int, email: str, *, stopped: bool, reason: str, 
 
 def buyer_stopped(receivable: Receivable) -> bool:
     """Say whether the receivable's buyer is under a dunning stop."""
-    if receivable.email_key is None:
-        return False
-    return (
-        db.session.scalar(
-            sa.select(DunningBuyerStop.id).filter_by(
-                merchant_id=receivable.merchant_id, email_key=receivable.email_key
+    return receivable.id in stopped_buyers_of([receivable])
+
+
+def stopped_buyers_of(receivables: Sequence[Receivable]) -> set[int]:
+    """Return the ids of those ``receivables`` whose buyer is under a dunning stop (one statement)."""
+    keyed = [receivable for receivable in receivables if receivable.email_key is not None]
+    if not keyed:
+        return set()
+    stops = {
+        (merchant_id, email_key)
+        for merchant_id, email_key in db.session.execute(
+            sa.select(DunningBuyerStop.merchant_id, DunningBuyerStop.email_key).where(
+                one_of(DunningBuyerStop.email_key, sorted({receivable.email_key for receivable in keyed})),
+                DunningBuyerStop.merchant_id.in_(sorted({receivable.merchant_id for receivable in keyed})),
             )
         )
-        is not None
-    )
+    }
+    return {receivable.id for receivable in keyed if (receivable.merchant_id, receivable.email_key) in stops}
 
 
-def dunning_blocker(receivable: Receivable, *, bookings: list[Booking] | None = None) -> str | None:
+def dunning_blocker(
+    receivable: Receivable, *, bookings: list[Booking] | None = None, buyer_is_stopped: bool | None = None
+) -> str | None:
     """Return why the receivable must not be dunned now, or None (the Python twin of the SQL filter).
 
-    ``bookings`` are the receivable's ``payment_bookings`` when the caller has already read them.
+    ``bookings`` are the receivable's ``payment_bookings`` and ``buyer_is_stopped`` its ``buyer_stopped`` when
+    the caller has already read them.
     """
     if receivable.state not in OUTSTANDING:
         return f"receivable is {receivable.state}"
@@ -88,7 +100,7 @@ def dunning_blocker(receivable: Receivable, *, bookings: list[Booking] | None = 
         return f"only {SUPPORTED_CURRENCY} claims are dunned"
     if receivable.balance <= 0:
         return "nothing is owed"
-    if buyer_stopped(receivable):
+    if buyer_stopped(receivable) if buyer_is_stopped is None else buyer_is_stopped:
         return "dunning is stopped for this buyer"
     barred_after = limitation_date_of(receivable, bookings)
     if berlin_today() > barred_after:

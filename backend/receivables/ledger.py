@@ -487,23 +487,42 @@ def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, a
 
 def payment_bookings(receivable: Receivable) -> list[Booking]:
     """Return the payments and credits of a receivable as the legal claim books them, by value date."""
-    events = db.session.scalars(
-        sa.select(ReceivableEvent)
-        .filter(
-            ReceivableEvent.receivable_id == receivable.id,
-            ReceivableEvent.kind.in_([kind.value for kind in MONEY_KINDS]),
+    return payment_bookings_of([receivable])[receivable.id]
+
+
+def payment_bookings_of(receivables: Sequence[Receivable]) -> dict[int, list[Booking]]:
+    """Return ``payment_bookings`` of many receivables by receivable id, read in one statement."""
+    events: dict[int, list[tuple[str, date, Decimal]]] = {receivable.id: [] for receivable in receivables}
+    if events:
+        rows = db.session.execute(
+            sa.select(
+                ReceivableEvent.receivable_id,
+                ReceivableEvent.kind,
+                ReceivableEvent.booked_on,
+                ReceivableEvent.amount,
+            )
+            .where(
+                one_of(ReceivableEvent.receivable_id, list(events)),
+                ReceivableEvent.kind.in_([kind.value for kind in MONEY_KINDS]),
+            )
+            .order_by(ReceivableEvent.receivable_id, ReceivableEvent.booked_on, ReceivableEvent.id)
         )
-        .order_by(ReceivableEvent.booked_on, ReceivableEvent.id)
-    )
+        for receivable_id, kind, booked_on, amount in rows:
+            events[receivable_id].append((kind, booked_on, amount))
+    return {receivable.id: _bookings(receivable, events[receivable.id]) for receivable in receivables}
+
+
+def _bookings(receivable: Receivable, events: list[tuple[str, date, Decimal]]) -> list[Booking]:
+    """Turn a receivable's money events (kind, value date, amount; by value date) into its bookings."""
     bookings = []
     paid = credited = ZERO
-    for event in events:
-        if event.kind == EventKind.PAYMENT:
-            bookings.append(Booking(BookingKind.PAYMENT, event.booked_on, event.amount))
-            paid += event.amount
+    for kind, booked_on, amount in events:
+        if kind == EventKind.PAYMENT:
+            bookings.append(Booking(BookingKind.PAYMENT, booked_on, amount))
+            paid += amount
         else:
-            bookings.append(Booking(BookingKind.CREDIT, event.booked_on, event.amount))
-            credited += event.amount
+            bookings.append(Booking(BookingKind.CREDIT, booked_on, amount))
+            credited += amount
     # Amounts no booking explains (rows written around the ledger): dated as early as we can know them,
     # which never claims more interest than is owed.
     if receivable.paid_amount > paid:
