@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -28,7 +27,7 @@ from backend.merchants.models import Merchant
 from backend.receivables.bookings import Booking
 from backend.receivables.models import Receivable
 from backend.receivables.payment_references import assign_payment_reference
-from connectors.mail import Mailer, SmtpMailer, build_message, message_id_for
+from connectors.mail import FlatMessage, Mailer, SmtpMailer, compose, message_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +194,8 @@ def build_notice_email(
     bookings: list[Booking] | None = None,
     sent: list[claims.DunningNotice] | None = None,
     rates: BaseRateTable | None = None,
-) -> tuple[EmailMessage, PreparedNotice]:
-    """Render a notice as of ``sent_on`` into an e-mail; raise ``NoticeNotSendable`` when it cannot go."""
+) -> tuple[FlatMessage, PreparedNotice]:
+    """Render a notice as of ``sent_on`` into an e-mail ready for the server; raise ``NoticeNotSendable`` when it cannot go."""
     prepared = prepare_notice(
         notice,
         receivable,
@@ -208,7 +207,7 @@ def build_notice_email(
         rates=rates,
     )
     rendered = prepared.rendered
-    message = build_message(
+    message = compose(
         to=[prepared.recipient],
         subject=rendered.subject,
         text=rendered.text,

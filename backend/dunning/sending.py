@@ -40,10 +40,13 @@ from backend.receivables import ledger
 from backend.receivables.bookings import Booking
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable
-from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer, flatten
+from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer
 
 logger = logging.getLogger(__name__)
 _NOTICES = DunningNotice.__table__
+# One statement for every update of a notice, its SET clause given by the parameters: cached once per set of
+# columns, where values in the statement made SQLAlchemy compute a cache key from them for every execution.
+_UPDATE_NOTICE = _NOTICES.update().where(_NOTICES.c.id == sa.bindparam("notice_id"))
 
 
 SEND_LEASE = timedelta(minutes=10)
@@ -141,17 +144,22 @@ def mark_sent(
 
     ``deadline_on`` is the ``payment_deadline`` the notice stated, when the caller has it.
     """
+    deadline_on = deadline_on or payment_deadline(notice, sent_on)
+    if content_sha256 is None:  # no e-mail of ours: the hash of what the notice stated
+        set_committed_value(notice, "sent_on", sent_on)
+        set_committed_value(notice, "deadline_on", deadline_on)
+        content_sha256 = recorded_notice_sha256(notice)
     _update_notice(
         notice,
         status=NoticeStatus.SENT.value,
         sent_on=sent_on,
         sent_at=utcnow(),
-        deadline_on=deadline_on or payment_deadline(notice, sent_on),
+        deadline_on=deadline_on,
         message_id=message_id,
         language=language,
+        content_sha256=content_sha256,
         last_error=None,
     )
-    _update_notice(notice, content_sha256=content_sha256 or recorded_notice_sha256(notice))
     ledger.record_history(
         notice.receivable_id,
         EventKind.DUNNING_NOTICE_SENT,
@@ -173,7 +181,7 @@ def _update_notice(notice: DunningNotice, **values: Any) -> None:
     A plain UPDATE instead of the unit of work's flush, which cost more than the statement; the object then
     holds the written values as unchanged ones, so no later flush writes them again.
     """
-    db.session.execute(_NOTICES.update().where(_NOTICES.c.id == notice.id).values(**values))
+    db.session.execute(_UPDATE_NOTICE, {"notice_id": notice.id, **values})
     for key, value in values.items():
         set_committed_value(notice, key, value)
 
@@ -336,14 +344,12 @@ class _Run:
             outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
             self.commit()
             return outcome
-        # The proof is the hash of the very bytes the server gets: flattened once, hashed, sent as they are.
-        content = flatten(message)
         # Tried now: counted before the hand-over, so a worker dying in it still counts. No transaction stays
         # open while we talk to the SMTP server.
         _update_notice(notice, attempts=notice.attempts + 1)
         self.commit()
         try:
-            message_id = self.mailer.send(message, content)
+            message_id = self.mailer.deliver(message)
         except MailError as error:
             outcome = _retry_or_fail(
                 notice,
@@ -352,8 +358,13 @@ class _Run:
             )
             self.commit()
             return outcome
+        # The proof is the hash of the very bytes the server got.
         self.accepted = _Accepted(
-            notice, message_id, prepared.language, hashlib.sha256(content).hexdigest(), prepared.deadline
+            notice,
+            message_id,
+            prepared.language,
+            hashlib.sha256(message.content).hexdigest(),
+            prepared.deadline,
         )
         logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
         return "sent"

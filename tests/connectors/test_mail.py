@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -20,6 +21,8 @@ from connectors.mail import (
     SmtpMailer,
     SmtpSettings,
     build_message,
+    compose,
+    flat_message,
     flatten,
     message_id_for,
 )
@@ -53,6 +56,79 @@ def message(**overrides: object) -> EmailMessage:
     }
     values.update(overrides)
     return build_message(**values)  # type: ignore[arg-type]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
+LONG_TEXT = (
+    "Guten Tag Erika Mustermann,\n\n"
+    + "zu unserer Rechnung RE-1 vom 02.06.2025, fällig am 16.06.2025, " * 3
+    + "\n" * 12
+)
+
+
+class TestCompose:
+    """``compose`` writes the bytes ``flatten(build_message(...))`` writes, without building the message."""
+
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"html": None},
+            {},
+            {"inline_images": {"girocode-1@claimbridge.example": PNG}},
+            {"inline_images": {"a@claimbridge.example": PNG, "b@claimbridge.example": b"\x89PNG"}},
+            {
+                "text": LONG_TEXT,
+                "html": f"<p>{LONG_TEXT}</p>",
+                "reply_to": "Mahnwesen Bäckerei <b@shop.example>",
+            },
+            {
+                "subject": "Letzte Mahnung vor Übergabe an ein Inkassounternehmen: Rechnung RE-2025-000123 "
+                * 2
+            },
+            {"sender": "Bäckerei Müller & Söhne GmbH <billing@shop.example>", "text": "short ascii\n"},
+            {"to": ["jürgen@bäckerei.example"], "sender": "Bäckerei <billing@bäckerei.example>"},
+            {"to": ["a@example.org", "Erika Mustermann <b@example.org>"], "text": "", "html": None},
+            {"text": "x" * 200 + "\n" + "€" * 100 + "\n", "html": None},
+        ],
+    )
+    def test_writes_the_bytes_of_the_email_package(self, overrides: dict[str, object]) -> None:
+        values: dict[str, object] = {
+            "to": ["erika@example.org"],
+            "subject": "Zahlungserinnerung: Rechnung RE-1",
+            "text": "Bitte zahlen Sie 1.234,56\u00a0€.",
+            "html": '<p>Bitte zahlen Sie <strong>1.234,56\u00a0€</strong>.<img src="cid:qr"></p>',
+            "sender": SENDER,
+            "message_id": message_id_for("notice-42", "claimbridge.example"),
+            **overrides,
+        }
+        composed = compose(**values)  # type: ignore[arg-type]
+
+        built = build_message(**values)  # type: ignore[arg-type]
+        built.replace_header("Date", re.search(rb"^Date: (.*?)\r$", composed.content, re.M)[1].decode())
+        boundaries = re.findall(rb'boundary="([^"]+)"', composed.content)
+        multiparts = [part for part in built.walk() if part.is_multipart()]
+        assert len(boundaries) == len(multiparts)
+        for boundary, part in zip(boundaries, multiparts, strict=True):
+            part.set_boundary(boundary.decode())
+        assert composed == flat_message(built)
+
+    def test_refuses_header_injection_and_images_without_html(self) -> None:
+        values = {
+            "to": ["erika@example.org"],
+            "text": "x",
+            "sender": SENDER,
+            "message_id": "<n-1@shop.example>",
+        }
+        with pytest.raises(ValueError):
+            compose(subject="Hello\r\nBcc: victim@example.org", **values)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="HTML"):
+            compose(subject="Hello", inline_images={"qr@x": b"png"}, **values)  # type: ignore[arg-type]
+
+    def test_boundaries_differ_from_message_to_message_and_from_the_content(self) -> None:
+        values = {"to": ["erika@example.org"], "subject": "Hi", "text": "x", "html": "<p>x</p>"}
+        first, second = (compose(sender=SENDER, message_id=f"<n-{n}@shop.example>", **values) for n in (1, 2))  # type: ignore[arg-type]
+        (one,), (two,) = (re.findall(rb'boundary="([^"]+)"', m.content) for m in (first, second))
+        assert one != two
 
 
 class TestSmtpSettings:
@@ -215,28 +291,27 @@ class TestSmtpMailer:
         assert set(received.rcpt_tos) == {"erika@example.org", "archive@shop.example"}
         assert received.message["Bcc"] is None
 
-    def test_sends_the_flattened_bytes_it_is_given_as_they_are(self, smtp_server: FakeSmtpServer) -> None:
-        built = message(sender=SENDER)
-        content = flatten(built)
+    def test_delivers_the_flattened_bytes_as_they_are(self, smtp_server: FakeSmtpServer) -> None:
+        finished = flat_message(message(sender=SENDER))
 
-        mailer_for(smtp_server).send(built, content)
+        assert mailer_for(smtp_server).deliver(finished) == "<notice-42@claimbridge.example>"
 
         (received,) = smtp_server.messages
-        assert received.raw == content  # a hash of ``content`` is a hash of what the server received
-        assert b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b"")
+        assert received.raw == finished.content  # a hash of the content is a hash of what the server received
+        assert b"\r\n" in finished.content and b"\n" not in finished.content.replace(b"\r\n", b"")
         assert received.message["Message-ID"] == "<notice-42@claimbridge.example>"
+        assert (received.mail_from, received.rcpt_tos) == ("billing@shop.example", ("erika@example.org",))
 
     def test_flattens_as_it_would_itself(self, smtp_server: FakeSmtpServer) -> None:
         built = message(sender=SENDER)
         mailer_for(smtp_server).send(built)
         assert smtp_server.messages[0].raw == flatten(built)
 
-    def test_flattened_content_needs_the_finished_headers(self, smtp_server: FakeSmtpServer) -> None:
+    def test_a_finished_message_needs_its_message_id(self) -> None:
         built = message(sender=SENDER)
         del built["Message-ID"]
         with pytest.raises(ValueError, match="Message-ID"):
-            mailer_for(smtp_server).send(built, flatten(built))
-        assert smtp_server.messages == []
+            flat_message(built)
 
     def test_delivers_to_an_internationalised_address_over_smtputf8(
         self, smtp_server: FakeSmtpServer

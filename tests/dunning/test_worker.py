@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +42,7 @@ from backend.dunning.sending import SEND_LEASE, send_queued_notices
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
 from backend.receivables.models import Receivable
-from connectors.mail import MailConnectionError, Mailer, SmtpMailer
+from connectors.mail import FlatMessage, MailConnectionError, Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM
 from tests.dunning.factories import BIC, IBAN, set_payment_details
@@ -402,10 +401,10 @@ class _DyingMailer(Mailer):
         self.inner = inner
         self.after_delivery = after_delivery
 
-    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
+    def deliver(self, message: FlatMessage) -> str:
         if not self.after_delivery:
             raise _WorkerDied
-        self.inner.send(message, content)
+        self.inner.deliver(message)
         raise _WorkerDied
 
 
@@ -417,11 +416,11 @@ class _FailingMailer(Mailer):
         self.failing = failing
         self.tried = 0
 
-    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
+    def deliver(self, message: FlatMessage) -> str:
         self.tried += 1
         if self.tried in self.failing:
             raise MailConnectionError("127.0.0.1: connection reset before DATA", should_retry=True)
-        return self.inner.send(message, content)
+        return self.inner.deliver(message)
 
 
 class _WorkerDied(BaseException):
@@ -552,8 +551,8 @@ class _SlowServerMailer(Mailer):
         self.inner = inner
         self.clock = clock
 
-    def send(self, message: EmailMessage, content: bytes | None = None) -> str:
-        message_id = self.inner.send(message, content)
+    def deliver(self, message: FlatMessage) -> str:
+        message_id = self.inner.deliver(message)
         self.clock.now += SEND_LEASE / 2 + timedelta(seconds=1)
         return message_id
 
