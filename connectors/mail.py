@@ -315,12 +315,36 @@ _BOUNDARY_DIGITS = 19
 _BOUNDARY_PLACEHOLDER = "=" * 15 + "0" * _BOUNDARY_DIGITS + "=="
 
 
-@functools.lru_cache(maxsize=256)
-def _fold(wire: policy.EmailPolicy, name: str, value: str) -> bytes:
-    """Return the header as ``flatten`` writes it: parsed and folded by the policy (line breaks refused).
+# Header values that parse and fold to themselves, as ``name: value`` on one line when that fits: printable ASCII
+# words between single spaces without an encoded word ("=?"), a message id as ``message_id_for`` makes it, a bare
+# address. Those skip the email package's parser (tests compare both for generated values).
+_WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")
+_VERBATIM = {
+    "subject": _WORDS,
+    "content-id": _WORDS,
+    "message-id": re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9.-]+>"),
+    "to": re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"),
+}
 
-    Cached: most headers are the same in every message of a batch (a part's Content-Type, the merchant's From,
-    the Date of this second), and parsing one costs as much as the rest of building the message.
+
+def _fold(wire: policy.EmailPolicy, name: str, value: str) -> bytes:
+    """Return the header as ``flatten`` writes it: parsed and folded by the policy (line breaks refused)."""
+    verbatim = _VERBATIM.get(name.lower())
+    if (
+        verbatim is not None
+        and len(name) + 2 + len(value) <= wire.max_line_length
+        and verbatim.fullmatch(value)
+        and "=?" not in value
+    ):
+        return f"{name}: {value}{wire.linesep}".encode("ascii")
+    return _parsed_fold(wire, name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_fold(wire: policy.EmailPolicy, name: str, value: str) -> bytes:
+    """Return ``_fold`` by the email package's parser. Cached: most headers are the same in every message of a
+    batch (a part's Content-Type, the merchant's From, the Date of this second), and parsing one costs as much
+    as the rest of composing the message.
     """
     return wire.fold_binary(name, MESSAGE_POLICY.header_store_parse(name, value)[1])
 
@@ -436,7 +460,7 @@ class SmtpMailer(Mailer):
 
     def __init__(self, settings: SmtpSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
-        self._ssl_context = ssl_context or ssl.create_default_context()
+        self._ssl_context = ssl_context
         self._keeping = False
         self._kept: smtplib.SMTP | None = None
         self._kept_used_at = 0.0
@@ -549,16 +573,26 @@ class SmtpMailer(Mailer):
         except (smtplib.SMTPException, OSError):
             client.close()
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """Return the TLS context: the one given, else the system's defaults, made on the first TLS connection.
+
+        Loading the system's CA certificates took a tenth of a second, paid by every ``send_queued_notices`` run
+        that builds a mailer, also for plain SMTP.
+        """
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         client: smtplib.SMTP
         if s.security == "tls":
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._ssl_context)
+            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._tls_context())
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
             if s.security == "starttls":
-                client.starttls(context=self._ssl_context)
+                client.starttls(context=self._tls_context())
             if s.username:
                 client.login(s.username, s.password or "")
         except BaseException:

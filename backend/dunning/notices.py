@@ -190,6 +190,7 @@ def _environment(language: Language) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates ship with the code: no stat() of the file at every notice
     )
     env.filters.update(
         money=functools.partial(format_money, language=language),

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors import errors, mail
 from connectors.mail import (
@@ -129,6 +131,25 @@ class TestCompose:
         first, second = (compose(sender=SENDER, message_id=f"<n-{n}@shop.example>", **values) for n in (1, 2))  # type: ignore[arg-type]
         (one,), (two,) = (re.findall(rb'boundary="([^"]+)"', m.content) for m in (first, second))
         assert one != two
+
+
+class TestHeaderFolding:
+    """Values ``compose`` writes without the email package's parser come out as the parser writes them."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        name=st.sampled_from(["Subject", "Content-ID", "Message-ID", "To"]),
+        data=st.data(),
+        international=st.booleans(),
+    )
+    def test_verbatim_values_fold_as_parsed(
+        self, name: str, data: st.DataObject, international: bool
+    ) -> None:
+        value = data.draw(
+            st.from_regex(mail._VERBATIM[name.lower()], fullmatch=True).filter(lambda v: len(v) < 90)
+        )
+        wire = mail._WIRE_UTF8 if international else mail._WIRE
+        assert mail._fold(wire, name, value) == mail._parsed_fold.__wrapped__(wire, name, value)
 
 
 class TestSmtpSettings:
