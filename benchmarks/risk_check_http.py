@@ -261,6 +261,7 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+    process.log_path = log.name  # type: ignore[attr-defined]  # read by the benchmarks after a run
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90  # a busy machine takes its time importing the app
     while time.monotonic() < deadline and process.poll() is None:

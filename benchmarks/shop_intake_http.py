@@ -31,6 +31,7 @@ import hmac
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -161,6 +162,28 @@ def hold_slow_clients(port: int, count: int) -> list[socket.socket]:
         sock.sendall(b"POST /shopware/checkout-gateway HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
         held.append(sock)
     return held
+
+
+def errors_named(result: dict) -> str:
+    """Name a run's errors by kind (wrk's connect, read, write, timeout) and by status: "0" when there were none."""
+    parts = [f"{kind} {count}" for kind, count in result["error_kinds"].items() if count]
+    parts += [f"HTTP {status} x{count}" for status, count in sorted(result["statuses"].items())]
+    return ", ".join(parts) or "0"
+
+
+def logged_problems(path: str) -> list[str]:
+    """Return the distinct warnings, errors and tracebacks' last lines the app's gunicorn log holds."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    found: dict[str, int] = {}
+    for number, line in enumerate(lines):
+        last_of_traceback = (
+            line and not line.startswith(" ") and number and lines[number - 1].startswith("  ")
+        )
+        if re.search(r"\bWARNING\b|\bERROR\b|\bCRITICAL\b", line) or last_of_traceback:
+            # Times, ids and counts vary from line to line; the kind of problem does not.
+            key = re.sub(r"[0-9a-f]{8,}|\d+", "N", line)[:200]
+            found[key] = found.get(key, 0) + 1
+    return [f"{count} x {line}" for line, count in found.items()]
 
 
 def main() -> None:
@@ -312,16 +335,20 @@ def main() -> None:
     for label, saturated, half in results:
         line = (
             f"{label + ':':22s} {saturated['rps']:7.0f} req/s p50 {saturated['p50_ms']:6.2f} p99 {saturated['p99_ms']:7.2f} ms"
-            f" err {saturated['errors'] + saturated['non2xx']}"
+            f" err {errors_named(saturated)}"
         )
         if half is not None:
             verdict = "met" if half["p99_ms"] < 25 and not half["errors"] + half["non2xx"] else "MISSED"
             line += (
                 f" | {half['rps']:6.0f} req/s p50 {half['p50_ms']:6.2f} p99 {half['p99_ms']:7.2f} ms"
-                f" err {half['errors'] + half['non2xx']}  (p99 < 25 ms, no errors: {verdict})"
+                f" err {errors_named(half)}  (p99 < 25 ms, no errors: {verdict})"
             )
         print(line)
-    print("err = connection errors + non-2xx answers")
+    print("err = wrk's connect/read/write/timeout errors and the statuses >= 400 answered")
+    problems = logged_problems(app.log_path)
+    print(f"app log {app.log_path}: " + ("nothing logged at WARNING or above" if not problems else ""))
+    for line in problems[:20]:
+        print("  " + line)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,18 @@
 -- A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop requests;
 -- JSON never holds a raw tab).
 -- Env: BODIES_FILE, AUTH (full Authorization header value, optional), DELAY_MS (per-connection pause).
+-- The summary line names each kind of error wrk counts (connect, read, write, timeout: no answer within
+-- wrk's 2 s, which also leaves the request out of the latency figures) and every status >= 400 answered.
 local requests = {}
 local index = 0
 local auth = os.getenv("AUTH")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+local threads = {}
+statuses = {}
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
 
 function init(args)
   for line in io.lines(os.getenv("BODIES_FILE")) do
@@ -27,14 +35,28 @@ function request()
   return requests[index]
 end
 
+function response(status, headers, body)
+  if status > 399 then
+    local key = tostring(status)
+    statuses[key] = (statuses[key] or 0) + 1
+  end
+end
+
 function delay()
   return delay_ms
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("JSON {\"requests\": %d, \"seconds\": %.3f, \"errors\": %d, \"non2xx\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f}\n",
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do counts[status] = (counts[status] or 0) + count end
+  end
+  local by_status = {}
+  for status, count in pairs(counts) do by_status[#by_status + 1] = string.format("\"%s\": %d", status, count) end
+  local e = summary.errors
+  io.write(string.format("JSON {\"requests\": %d, \"seconds\": %.3f, \"errors\": %d, \"non2xx\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"error_kinds\": {\"connect\": %d, \"read\": %d, \"write\": %d, \"timeout\": %d}, \"statuses\": {%s}}\n",
     summary.requests, summary.duration / 1e6,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000))
+    e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000,
+    e.connect, e.read, e.write, e.timeout, table.concat(by_status, ", ")))
 end
