@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 MAX_JSON_DEPTH = 32  # the deepest document any endpoint takes is five levels
@@ -23,6 +24,11 @@ UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2
 UNSAFE_ESCAPE = re.compile(
     r"\\(?:[bf]|u(?:00[01][0-9a-f]|00[89][0-9a-f]|007f|202[a-e]|206[6-9]|d[89a-f][0-9a-f]{2}))", re.IGNORECASE
 )
+_UNSAFE_ESCAPE_BYTES = re.compile(UNSAFE_ESCAPE.pattern.encode(), re.IGNORECASE)
+# UTF-8 lead bytes of every unsafe character beyond ASCII: C1 controls (C2), bidi controls (E2), surrogates (ED).
+_UNSAFE_LEAD_BYTES = (b"\xc2", b"\xe2", b"\xed")
+# Every byte but the unsafe ASCII ones (C0 controls except tab, newline, carriage return; DEL).
+_SAFE_ASCII_BYTES = bytes(set(range(256)) - {*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F})
 UNSAFE_TEXT_MESSAGE = "Contains a control, bidirectional-override or unpaired surrogate character."
 
 
@@ -38,6 +44,10 @@ def _bounded_int(digits: str) -> int:
 
 def _refuse_constant(name: str) -> Any:
     raise UnreadableJSONError(f"{name} is not a JSON number")
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
 
 
 def _nesting_exceeds(raw: str | bytes, limit: int) -> bool:
@@ -65,16 +75,39 @@ def _nesting_exceeds(raw: str | bytes, limit: int) -> bool:
     return False
 
 
+def _valid_json_nests_deeper(raw: str | bytes, limit: int) -> bool:
+    """``_nesting_exceeds`` for well-formed JSON, with the work done in C but for one step per bracket.
+
+    Escapes are dropped and every byte but brackets and quotes deleted; the brackets between quote pairs are
+    then walked. A backslash outside a string (malformed JSON) can make it differ from ``_nesting_exceeds``.
+    """
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    outside = b"".join(_ESCAPE.sub(b"", data).translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    return max(accumulate(1 if byte in b"[{" else -1 for byte in outside), default=0) > limit
+
+
 def loads(raw: str | bytes, **options: Any) -> Any:
-    """Parse JSON within the API's bounds; raise ValueError for anything malformed or beyond them."""
-    if _nesting_exceeds(raw, MAX_JSON_DEPTH):
-        raise UnreadableJSONError(f"the document nests deeper than {MAX_JSON_DEPTH} levels")
+    """Parse JSON within the API's bounds; raise ValueError for anything malformed or beyond them.
+
+    A document is refused for its depth before anything else, exactly as ``_nesting_exceeds`` judges it; that
+    character loop, slow in Python (0.3 ms for a 5 kB Shopware checkout), runs only when the quick scan finds
+    a document too deep or the document is not JSON at all.
+    """
+    too_deep = UnreadableJSONError(f"the document nests deeper than {MAX_JSON_DEPTH} levels")
+    if _valid_json_nests_deeper(raw, MAX_JSON_DEPTH) and _nesting_exceeds(raw, MAX_JSON_DEPTH):
+        raise too_deep
     options.setdefault("parse_int", _bounded_int)
     options.setdefault("parse_constant", _refuse_constant)
     try:
         return json.loads(raw, **options)
-    except RecursionError as error:  # belt and braces: the scan above should make this unreachable
-        raise UnreadableJSONError("the document nests too deeply") from error
+    except (ValueError, RecursionError) as error:
+        if _nesting_exceeds(raw, MAX_JSON_DEPTH):
+            raise too_deep from error
+        if isinstance(error, RecursionError):
+            raise UnreadableJSONError("the document nests too deeply") from error
+        raise
 
 
 def unsafe_text_problem(text: str) -> str | None:
@@ -100,6 +133,11 @@ def may_hold_unsafe_text(raw: str | bytes) -> bool:
     neither an unsafe character nor an escape that can write one has no unsafe string; the walk is needed only
     otherwise. Names with umlauts, which most encoders send escaped ("\\u00fc"), no longer cause one.
     """
+    if isinstance(raw, bytes) and not any(lead in raw for lead in _UNSAFE_LEAD_BYTES):
+        # Only unsafe ASCII bytes can then be an unsafe character; deleting the others is C speed, where the
+        # regular expression over the text cost a 5 kB Shopware checkout 0.05 ms.
+        unsafe_bytes = raw.translate(None, _SAFE_ASCII_BYTES)
+        return bool(unsafe_bytes) or (b"\\" in raw and _UNSAFE_ESCAPE_BYTES.search(raw) is not None)
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     return UNSAFE.search(text) is not None or ("\\" in text and UNSAFE_ESCAPE.search(text) is not None)
 

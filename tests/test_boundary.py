@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import random
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +16,11 @@ from backend.auth.models import AccessToken
 from backend.cli import main
 from backend.risk.models import RiskCheck
 from backend.untrusted import (
+    MAX_JSON_DEPTH,
     UNSAFE,
     UNSAFE_TEXT_MESSAGE,
+    UnreadableJSONError,
+    _nesting_exceeds,
     loads,
     may_hold_unsafe_text,
     strip_unsafe_text,
@@ -29,6 +33,16 @@ def _payload(**buyer: str) -> dict:
     payload = copy.deepcopy(CLEAN_PAYLOAD)
     payload["buyer"].update(buyer)
     return payload
+
+
+def _nested(rng: random.Random, depth: int) -> object:
+    """A random JSON value up to 40 levels deep, with brackets, quotes and backslashes in its strings."""
+    roll = rng.random()
+    if depth > 40 or roll < 0.3:
+        return rng.choice(['a"[', "{\\", "]]", 7, None, "\\\\{", "ü"])
+    if roll < 0.65:
+        return [_nested(rng, depth + 1) for _ in range(rng.randint(0, 2))]
+    return {f"k{n}[": _nested(rng, depth + 1) for n in range(rng.randint(0, 2))}
 
 
 @pytest.fixture
@@ -56,6 +70,30 @@ class TestUnsafeText:
         )
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/buyer/first_name"]
+
+    def test_bytes_are_judged_as_their_text(self):
+        # Bytes without a lead byte of an unsafe character beyond ASCII are judged byte by byte; the answer is
+        # the one the decoded text gets.
+        rng = random.Random(19)
+        pieces = [
+            "a",
+            "ü",
+            "€",
+            "한",
+            "\u202e",
+            "\u2069",
+            "\u2028",
+            "\\u202E",
+            "\\u00fc",
+            "\\b",
+            "\\\\b",
+            "\\n",
+        ]
+        pieces += [chr(code) for code in [*range(0x21), *range(0x7F, 0xA1)]]
+        for _ in range(3000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+            raw = text.encode() + (b"\xff" if rng.random() < 0.1 else b"")
+            assert may_hold_unsafe_text(raw) == may_hold_unsafe_text(raw.decode("utf-8", "replace")), raw
 
     def test_only_bodies_with_an_unsafe_character_or_an_escape_writing_one_are_walked(self):
         assert not may_hold_unsafe_text('{"a": ["Zoë", "\tİlknur"]}'.encode())
@@ -120,6 +158,30 @@ class TestJsonBounds:
 
     def test_nesting_hidden_in_strings_does_not_count(self):
         assert loads(json.dumps({"a": "[" * 1000})) == {"a": "[" * 1000}
+
+    @pytest.mark.parametrize("as_bytes", [False, True])
+    def test_every_document_is_judged_as_the_character_scan_judges_it(self, as_bytes):
+        # loads scans quickly and falls back to the exact character scan; either way a document is refused for
+        # its depth exactly when the character scan says so, and otherwise parsed or refused as json.loads does.
+        rng = random.Random(19)
+        pieces = ["[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "a", ":", ",", "1", "ü", " "]
+        documents = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+        documents += [json.dumps(_nested(rng, 0)) for _ in range(1000)]
+        documents += [start + "[" * 40 + "]" * 40 for start in ("", "\\", '\\"', '"', '"\\"', "\\\\")]
+        for document in documents:
+            raw = document.encode() if as_bytes else document
+            if _nesting_exceeds(raw, MAX_JSON_DEPTH):
+                with pytest.raises(UnreadableJSONError, match="nests deeper"):
+                    loads(raw)
+                continue
+            try:
+                expected = json.loads(raw)
+            except (ValueError, RecursionError) as error:
+                with pytest.raises(ValueError) as refused:
+                    loads(raw)
+                assert type(refused.value) is type(error) or isinstance(error, RecursionError)
+            else:
+                assert loads(raw) == expected
 
     def test_an_integer_of_5000_digits_is_400(self, client, headers):
         body = '{"amount": ' + "9" * 5000 + "}"

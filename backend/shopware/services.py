@@ -274,27 +274,35 @@ def confirm_registration(
 # Signed shop requests -------------------------------------------------------------------------------------------
 
 
+def _claimed_shop(raw_body: bytes) -> tuple[ShopwareShop, dict[str, Any]]:
+    """Return the registered shop a POST body names, and the body, parsed once and not yet verified."""
+    shop_id, body = signing.claimed_shop(raw_body)
+    return get_registered_shop(shop_id), body
+
+
 def authenticate_event(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
     """Return the shop that signed a webhook or lifecycle body, and the body; raise unless signed and fresh."""
     with shop_request_errors():
-        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
-        body = signing.verify_webhook(raw_body, signature, shop_secrets(shop), clock=utcnow)
+        shop, claimed = _claimed_shop(raw_body)
+        body = signing.verify_webhook(raw_body, signature, shop_secrets(shop), clock=utcnow, parsed=claimed)
     return shop, body
 
 
 def authenticate_gateway(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
     """Return the shop that signed a checkout gateway request, and its payload; raise unless signed."""
     with shop_request_errors():
-        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
-        payload = signing.verify_gateway(raw_body, signature, shop_secrets(shop), clock=utcnow)
+        shop, claimed = _claimed_shop(raw_body)
+        payload = signing.verify_gateway(
+            raw_body, signature, shop_secrets(shop), clock=utcnow, parsed=claimed
+        )
     return shop, payload
 
 
 def authenticate_action(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
     """Return the shop that signed an action button request, and its body; raise unless signed and fresh."""
     with shop_request_errors():
-        shop = get_registered_shop(signing.unverified_shop_id(raw_body))
-        body = signing.verify_action(raw_body, signature, shop_secrets(shop), clock=utcnow)
+        shop, claimed = _claimed_shop(raw_body)
+        body = signing.verify_action(raw_body, signature, shop_secrets(shop), clock=utcnow, parsed=claimed)
     return shop, body
 
 

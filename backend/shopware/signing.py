@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from backend.untrusted import loads, strip_unsafe_text
+from backend.untrusted import loads, may_hold_unsafe_text, strip_unsafe_text
 
 APP_SIGNATURE_HEADER = "shopware-app-signature"
 SHOP_SIGNATURE_HEADER = "shopware-shop-signature"
@@ -280,14 +280,24 @@ def verify_confirmation(
 # Signed POSTs: webhooks, lifecycle events, action buttons, checkout gateway -------------------------------------
 
 
-def unverified_shop_id(raw_body: bytes) -> str:
-    """Return the shop id a POST body claims (``source.shopId`` or ``shopId``) to pick the secret to verify with."""
+def claimed_shop(raw_body: bytes) -> tuple[str, dict[str, Any]]:
+    """Return the shop id a POST body claims (``source.shopId`` or ``shopId``) and the body parsed on the way.
+
+    The id picks the secret to verify with. Nothing else of the body may be used before the signature over the
+    raw bytes is verified: hand it to ``verify_webhook``, ``verify_action`` or ``verify_gateway``, which return it
+    once it is, so a shop's large checkout is parsed once, not twice.
+    """
     body = _json_object(raw_body, what="shop request")
     source = body.get("source")
     claimed = source.get("shopId") if isinstance(source, dict) else body.get("shopId")
     if not isinstance(claimed, str) or not claimed:
         raise MalformedRequestError("shop request names no shop id")
-    return claimed
+    return claimed, body
+
+
+def unverified_shop_id(raw_body: bytes) -> str:
+    """Return the shop id a POST body claims (``source.shopId`` or ``shopId``) to pick the secret to verify with."""
+    return claimed_shop(raw_body)[0]
 
 
 def verify_body(
@@ -304,10 +314,11 @@ def verify_webhook(
     *,
     clock: Clock = utc_now,
     tolerance: timedelta = TIMESTAMP_TOLERANCE,
+    parsed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Verify a webhook or lifecycle event and return its body (numbers as Decimal)."""
+    """Verify a webhook or lifecycle event and return its body (numbers as Decimal; ``parsed``: ``claimed_shop``'s)."""
     verify_body(raw_body, signature, shop_secrets, clock=clock)
-    body = _json_object(raw_body, what="webhook")
+    body = _json_object(raw_body, what="webhook") if parsed is None else parsed
     check_timestamp(body.get("timestamp"), clock=clock, tolerance=tolerance, what="webhook")
     return body
 
@@ -319,10 +330,11 @@ def verify_action(
     *,
     clock: Clock = utc_now,
     tolerance: timedelta = TIMESTAMP_TOLERANCE,
+    parsed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Verify an action button request by signature and ``meta.timestamp`` and return its body."""
     verify_body(raw_body, signature, shop_secrets, clock=clock)
-    body = _json_object(raw_body, what="action button request")
+    body = _json_object(raw_body, what="action button request") if parsed is None else parsed
     meta = body.get("meta")
     check_timestamp(
         meta.get("timestamp") if isinstance(meta, dict) else None,
@@ -334,11 +346,16 @@ def verify_action(
 
 
 def verify_gateway(
-    raw_body: bytes, signature: str | None, shop_secrets: ShopSecrets, *, clock: Clock = utc_now
+    raw_body: bytes,
+    signature: str | None,
+    shop_secrets: ShopSecrets,
+    *,
+    clock: Clock = utc_now,
+    parsed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Verify a checkout gateway request (its payload has no timestamp) and return its body."""
     verify_body(raw_body, signature, shop_secrets, clock=clock)
-    return _json_object(raw_body, what="checkout gateway request")
+    return _json_object(raw_body, what="checkout gateway request") if parsed is None else parsed
 
 
 # Admin iframes ---------------------------------------------------------------------------------------------------
@@ -512,10 +529,14 @@ def _required(values: Mapping[str, Any], name: str, *, what: str) -> str:
 
 def _json_object(raw_body: bytes, *, what: str) -> dict[str, Any]:
     try:
-        # Shop data is cleaned, not refused: the checkout must still get an answer for an odd buyer name.
-        body = strip_unsafe_text(loads(raw_body, parse_float=Decimal))
+        body = loads(raw_body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedRequestError(f"{what} body is not JSON") from error
+    # Shop data is cleaned, not refused: the checkout must still get an answer for an odd buyer name. The walk
+    # over every string is needed only where the raw bytes may hold an unsafe character (an "\xed" byte may be
+    # a surrogate that json.loads lets through from bytes, which may_hold_unsafe_text reads as text).
+    if may_hold_unsafe_text(raw_body) or b"\xed" in raw_body:
+        body = strip_unsafe_text(body)
     if not isinstance(body, dict):
         raise MalformedRequestError(f"{what} body is not a JSON object")
     return body

@@ -14,6 +14,7 @@ from backend.shopware.signing import (
     StaleTimestampError,
     action_response,
     check_timestamp,
+    claimed_shop,
     new_shop_secret,
     notification_action,
     open_modal_action,
@@ -316,6 +317,37 @@ class TestVerifyGateway:
         body = b"[1, 2]"
         with pytest.raises(MalformedRequestError, match="not a JSON object"):
             verify_gateway(body, sign(SHOP_SECRET, body), ShopSecrets(SHOP_SECRET), clock=clock_at(NOW))
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            b'"An\\u0000na"',
+            b'"An\\bna"',
+            b'"An\x7fna"',
+            '"\u202eAnna"'.encode(),
+            b'"An\xc2\x85na"',
+            b'"Anna\xed\xa0\x80"',
+        ],
+    )
+    def test_unsafe_characters_are_stripped_raw_or_escaped(self, name):
+        body = (
+            b'{"source":{"shopId":"shop1"},"customer":{"firstName":' + name + b',"lastName":"M\\u00fcller"}}'
+        )
+        payload = verify_gateway(body, sign(SHOP_SECRET, body), ShopSecrets(SHOP_SECRET), clock=clock_at(NOW))
+        assert payload["customer"] == {"firstName": "Anna", "lastName": "Müller"}
+
+    def test_the_body_parsed_to_find_the_shop_is_returned_once_verified(self):
+        body = b'{"source":{"shopId":"shop1"},"cart":{"price":{"totalPrice":249.9}}}'
+        shop_id, parsed = claimed_shop(body)
+        payload = verify_gateway(
+            body, sign(SHOP_SECRET, body), ShopSecrets(SHOP_SECRET), clock=clock_at(NOW), parsed=parsed
+        )
+        assert shop_id == "shop1"
+        assert payload is parsed
+        with pytest.raises(SignatureError):
+            verify_gateway(
+                body, sign(OLD_SECRET, body), ShopSecrets(SHOP_SECRET), clock=clock_at(NOW), parsed=parsed
+            )
 
 
 class TestUnverifiedShopId:
