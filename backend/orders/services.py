@@ -7,6 +7,7 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -284,26 +285,34 @@ def _book_refunds(receivable: Receivable, order: ShopOrder, actor: str) -> bool:
 def request_order_sync(connection: ShopConnection, external_id: str, *, reason: str) -> None:
     """Queue an order for re-fetching from its shop (what a webhook means); repeated requests coalesce."""
     now = utcnow()
-    statement = dialect_insert(OrderSyncRequest.__table__).values(
-        connection_id=connection.id,
-        external_id=str(external_id),
-        reason=reason,
-        next_attempt_at=now,
-        attempts=0,
-        requested_at=now,
-    )
-    # requested_at moves on every request, so a worker that is fetching the older state keeps the row.
     db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["connection_id", "external_id"],
-            set_={
-                "reason": reason,
-                "next_attempt_at": now,
-                "attempts": 0,
-                "requested_at": now,
-                "parked_at": None,
-            },
-        )
+        _sync_request_upsert(db.session.get_bind().dialect.name),
+        {
+            "connection_id": connection.id,
+            "external_id": str(external_id),
+            "reason": reason,
+            "next_attempt_at": now,
+            "attempts": 0,
+            "requested_at": now,
+        },
+    )
+
+
+@functools.cache
+def _sync_request_upsert(dialect: str) -> sa.Insert:
+    """Return the upsert of an order sync request, built once per database (building it cost a webhook more
+    CPU than running it)."""
+    insert = dialect_insert(OrderSyncRequest.__table__)
+    # requested_at moves on every request, so a worker that is fetching the older state keeps the row.
+    return insert.on_conflict_do_update(
+        index_elements=["connection_id", "external_id"],
+        set_={
+            "reason": insert.excluded.reason,
+            "next_attempt_at": insert.excluded.next_attempt_at,
+            "attempts": 0,
+            "requested_at": insert.excluded.requested_at,
+            "parked_at": None,
+        },
     )
 
 

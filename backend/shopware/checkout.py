@@ -267,13 +267,17 @@ def _key_digest(checkout: GatewayCheckout) -> str:
     return hashlib.sha256(decision_cache_key(checkout).encode()).hexdigest()
 
 
+# Built once, as the statements below (bind names differ from column names, as an UPDATE needs): building one anew cost a gateway call more CPU than running it.
+_CACHED_DECISION = sa.select(ShopwareGatewayDecision).where(
+    ShopwareGatewayDecision.key_digest == sa.bindparam("digest"),
+    ShopwareGatewayDecision.connection_id == sa.bindparam("connection"),
+    ShopwareGatewayDecision.expires_at > sa.bindparam("now"),
+)
+
+
 def _cached_decision(connection_id: int, digest: str) -> ShopwareGatewayDecision | None:
     return db.session.scalar(
-        sa.select(ShopwareGatewayDecision).where(
-            ShopwareGatewayDecision.key_digest == digest,
-            ShopwareGatewayDecision.connection_id == connection_id,
-            ShopwareGatewayDecision.expires_at > utcnow(),
-        )
+        _CACHED_DECISION, {"digest": digest, "connection": connection_id, "now": utcnow()}
     )
 
 
@@ -309,11 +313,39 @@ def _store_decision(
         logger.info("shopware connection %s: gateway decision stored concurrently", shop.connection_id)
 
 
-def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> ShopwareGatewayDecision | None:
-    """Mark the gateway decision a just placed order was made with; return it, or None when none matches.
+_decisions = ShopwareGatewayDecision.__table__
+# The customer's newest valid decision not yet linked to an order (of the order's amount: _LINK_FOR_AMOUNT).
+_UNLINKED = (
+    sa.select(_decisions.c.id)
+    .where(
+        _decisions.c.connection_id == sa.bindparam("connection"),
+        _decisions.c.customer_id == sa.bindparam("customer"),
+        _decisions.c.order_id.is_(None),
+        _decisions.c.expires_at > sa.bindparam("now"),
+    )
+    .order_by(_decisions.c.created_at.desc(), _decisions.c.id.desc())
+    .limit(1)
+)
+
+
+def _link(candidates: sa.Select) -> sa.Update:
+    return (
+        sa.update(_decisions)
+        .where(_decisions.c.id == candidates.scalar_subquery(), _decisions.c.order_id.is_(None))
+        .values(order_id=sa.bindparam("order"))
+        .returning(_decisions.c.id)
+    )
+
+
+_LINK = _link(_UNLINKED)
+_LINK_FOR_AMOUNT = _link(_UNLINKED.where(_decisions.c.amount == sa.bindparam("order_amount")))
+
+
+def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> int | None:
+    """Mark the gateway decision a just placed order was made with; return its id, or None when none matches.
 
     The order carries no cart token, so the match is the customer's newest valid decision for the order's
-    amount (placement itself calls the gateway with the final cart).
+    amount (placement itself calls the gateway with the final cart). One UPDATE finds and marks it.
     """
     order = payload.get("order") if isinstance(payload, dict) else None
     if not isinstance(order, dict):
@@ -324,24 +356,10 @@ def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> Shopwa
         return None
     price = order.get("price")
     amount = _amount(order.get("amountTotal", price.get("totalPrice") if isinstance(price, dict) else None))
-    query = (
-        sa.select(ShopwareGatewayDecision)
-        .where(
-            ShopwareGatewayDecision.connection_id == shop.connection_id,
-            ShopwareGatewayDecision.customer_id == customer_id,
-            ShopwareGatewayDecision.order_id.is_(None),
-            ShopwareGatewayDecision.expires_at > utcnow(),
-        )
-        .order_by(ShopwareGatewayDecision.created_at.desc(), ShopwareGatewayDecision.id.desc())
-        .limit(1)
-    )
-    if amount is not None:
-        query = query.where(ShopwareGatewayDecision.amount == amount)
-    decision = db.session.scalar(query)
-    if decision is not None:
-        decision.order_id = order_id
-        db.session.flush()
-    return decision
+    params = {"connection": shop.connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
+    if amount is None:
+        return db.session.scalar(_LINK, params)
+    return db.session.scalar(_LINK_FOR_AMOUNT, {**params, "order_amount": amount})
 
 
 def prune_gateway_decisions(now: datetime) -> int:

@@ -7,6 +7,7 @@ each into a re-fetch of its order (``backend.orders.services.request_order_sync`
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from backend.audit.services import record_event
 from backend.console.sessions import origin_of
 from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret, secret_matches
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, utcnow
+from backend.extensions import db, dialect_insert, utcnow
 from backend.handovers.decisions import list_handover_rows
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, RiskPolicyRecord, ShopConnection
@@ -70,13 +71,17 @@ ORDER_PLACED_EVENT = "checkout.order.placed"
 # Looking up shops -----------------------------------------------------------------------------------------------
 
 
+# Built once: every signed request looks its shop up, and building the statement cost more than running it.
+_SHOP_BY_ID = (
+    sa.select(ShopwareShop)
+    .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
+    .where(ShopConnection.platform == PLATFORM, ShopConnection.shop_id == sa.bindparam("shop_id"))
+)
+
+
 def find_shop(shop_id: str) -> ShopwareShop | None:
     """Return the shop registered (or registering) under a Shopware shop id."""
-    return db.session.scalar(
-        sa.select(ShopwareShop)
-        .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
-        .where(ShopConnection.platform == PLATFORM, ShopConnection.shop_id == shop_id)
-    )
+    return db.session.scalar(_SHOP_BY_ID, {"shop_id": shop_id})
 
 
 def get_registered_shop(shop_id: str) -> ShopwareShop:
@@ -445,31 +450,30 @@ def order_ids_of(event: str, payload: Any) -> list[str]:
     return list(ids)[:MAX_ORDERS_PER_WRITE]
 
 
-def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> ShopwareEvent | None:
-    """Store a webhook delivery for the worker; return None when its eventId was seen before (a retry)."""
+def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> int | None:
+    """Store a webhook delivery for the worker; return its row id, or None when its eventId was seen before."""
     connection_id = shop.connection_id
-    seen = db.session.scalar(
-        sa.select(ShopwareEvent.id).filter_by(connection_id=connection_id, event_id=event_id)
-    )
-    if seen is not None:
-        logger.info("shopware event %s of connection %s is a duplicate", event_id, connection_id)
-        return None
     order_ids = order_ids_of(event, payload)
     order_id = order_ids[0] if order_ids else None
-    row = ShopwareEvent(
-        connection_id=connection_id,
-        event_id=event_id,
-        event_name=event,
-        order_id=order_id,
-        status="pending" if order_id else "ignored",
-        processed_at=None if order_id else utcnow(),
-    )
+    values = {
+        "connection_id": connection_id,
+        "event_id": event_id,
+        "event_name": event,
+        "order_id": order_id,
+        "status": "pending" if order_id else "ignored",
+        "processed_at": None if order_id else utcnow(),
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    # One statement drops a retry (its eventId is stored) or stores the delivery, the same delivery arriving
+    # twice at once included; the savepoint keeps any other refusal from spoiling the request's transaction.
     try:
         with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
+            row_id = db.session.scalar(_event_insert(db.session.get_bind().dialect.name), values)
     except sa.exc.IntegrityError:
-        # The same delivery arrived twice at once; the other request stored it.
+        row_id = None
+    if row_id is None:
+        logger.info("shopware event %s of connection %s is a duplicate", event_id, connection_id)
         return None
     if order_id is None:
         logger.info("shopware event %s (%s) names no order; acknowledged", event_id, event)
@@ -479,7 +483,17 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
     # which is all the worker would do for them (only placed and payment-method events do more).
     for other in order_ids[1:]:
         request_order_sync(shop.connection, other, reason=event)
-    return row
+    return row_id
+
+
+@functools.cache
+def _event_insert(dialect: str) -> sa.Insert:
+    """Return the insert of a webhook event that does nothing for a stored eventId, built once per database."""
+    return (
+        dialect_insert(ShopwareEvent.__table__)
+        .on_conflict_do_nothing(index_elements=["connection_id", "event_id"])
+        .returning(ShopwareEvent.id)
+    )
 
 
 def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
