@@ -93,10 +93,10 @@ def _address_dict(address: Any) -> dict[str, Any] | None:
     return None if address is None else {k: v for k, v in vars(address).items() if v is not None}
 
 
-def _identity_keys(order: ShopOrder) -> tuple[str | None, str | None]:
+def _identity_keys(email: str | None, billing_address: dict[str, Any]) -> tuple[str | None, str | None]:
     secret = current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]
-    email_key = keyed_hash(secret, "email", normalise_email(order.buyer.email or "")) or None
-    billing = RiskAddress.from_payload(_address_dict(order.billing_address) or {})
+    email_key = keyed_hash(secret, "email", normalise_email(email or "")) or None
+    billing = RiskAddress.from_payload(billing_address)
     address_key = keyed_hash(secret, "address", normalise_address(billing)) or None
     return email_key, address_key
 
@@ -143,7 +143,8 @@ def _reported(
             due_date = receivable.due_date
         else:
             due_date = term_start + timedelta(days=terms_days)
-    email_key, address_key = _identity_keys(order)
+    billing_address = _address_dict(order.billing_address) or {}
+    email_key, address_key = _identity_keys(order.buyer.email, billing_address)
     values: dict[str, Any] = {
         "number": order.number,
         "platform_state": "/".join(filter(None, [order.platform_order_state, order.platform_payment_state])),
@@ -166,7 +167,7 @@ def _reported(
         "invoice_date": invoice_date,
         "due_date": due_date,
         "buyer": {k: v for k, v in vars(order.buyer).items() if v not in (None, "")},
-        "billing_address": _address_dict(order.billing_address) or {},
+        "billing_address": billing_address,
         "shipping_address": _address_dict(order.shipping_address),
         "line_items": [
             {**vars(item), "unit_price": str(item.unit_price), "total": str(item.total)}
