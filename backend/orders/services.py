@@ -22,7 +22,14 @@ from flask import current_app
 from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, one_of, plan_for_growing_tables, utcnow
+from backend.extensions import (
+    db,
+    dialect_insert,
+    keep_statistics,
+    one_of,
+    plan_for_growing_tables,
+    utcnow,
+)
 from backend.merchants.connectors import (
     INACTIVE_CONNECTION,
     connector_for,
@@ -821,6 +828,7 @@ def import_rows(
     def flush() -> None:
         if not batch:
             return
+        keep_statistics(Receivable.__table__, ("connection_id", "external_id"), added=result.created)
         storing = digests is not None and not check.invalid_rows
         known = _stored_digests(connection, batch) if storing else {}
         orders: list[PushedOrder] = []

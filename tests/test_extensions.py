@@ -1,0 +1,37 @@
+"""Bulk-write helpers of backend.extensions that the imports lean on."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from backend.extensions import keep_statistics
+
+GROWING = sa.Table("growing", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("label", sa.Text))
+
+
+def _add(db, start, count):
+    db.session.execute(GROWING.insert(), [{"id": n, "label": f"n{n}"} for n in range(start, start + count)])
+
+
+def _counted(db):
+    return db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('growing')"))
+
+
+class TestKeepStatistics:
+    def test_analyzes_a_growing_table_once_per_doubling_on_postgresql(self, db):
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite keeps no row counts for its plans")
+        db.session.execute(sa.text("CREATE TEMPORARY TABLE growing (id integer, label text) ON COMMIT DROP"))
+        _add(db, 0, 100)
+        keep_statistics(GROWING, ("label",), added=100)  # never analyzed: no statistics to trust
+        assert _counted(db) == 100
+
+        _add(db, 100, 50)
+        keep_statistics(GROWING, ("label",), added=150)  # more added than counted: analyze again
+        assert _counted(db) == 150
+        _add(db, 150, 100)
+        keep_statistics(GROWING, ("label",), added=150)  # 250 rows, 150 counted: not yet doubled
+        assert _counted(db) == 150
+        keep_statistics(GROWING, ("label",), added=250)
+        assert _counted(db) == 250
