@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from backend.dunning.models import DunningNotice, NoticeStatus, ShopAction, Shop
 from backend.dunning.notice_building import (
     MailIdentity,
     NoticeNotSendable,
+    PreparedNotice,
     build_notice_email,
     mail_identity,
     payment_deadline,
@@ -40,7 +43,7 @@ from backend.receivables import ledger
 from backend.receivables.bookings import Booking
 from backend.receivables.ledger import EventKind
 from backend.receivables.models import Receivable
-from connectors.mail import Mailer, MailError, MailRejectedError, SmtpMailer
+from connectors.mail import FlatMessage, Mailer, MailError, MailRejectedError, SmtpMailer
 
 logger = logging.getLogger(__name__)
 _NOTICES = DunningNotice.__table__
@@ -279,17 +282,38 @@ class _Accepted:
     deadline: date
 
 
+@dataclass
+class _HandOver:
+    """A notice given to the SMTP server, its reply still to come (in the hand-over thread)."""
+
+    notice: DunningNotice
+    message: FlatMessage
+    prepared: PreparedNotice
+    reply: Future[str]
+
+
 class _Run:
     """One run of the sending job over leased notices, one commit per notice.
 
     The commit that makes a notice's attempt durable before its hand-over also marks the notice before it sent
     (the server accepted that one meanwhile). So at any moment at most one notice is handed over and not yet
-    marked sent, as with a commit of its own for each: the one e-mail a crash can repeat (models.py).
+    marked sent, as with a commit of its own for each: the one e-mail a crash can repeat (models.py). The
+    SMTP conversation runs in a thread of its own while the next notice is built; the next hand-over waits for
+    its reply.
     """
 
-    def __init__(self, mailer: Mailer, sender: MailIdentity, today: date, rates: BaseRateTable) -> None:
-        self.mailer, self.sender, self.today, self.rates = mailer, sender, today, rates
+    def __init__(
+        self,
+        mailer: Mailer,
+        sender: MailIdentity,
+        today: date,
+        rates: BaseRateTable,
+        smtp: ThreadPoolExecutor,
+    ) -> None:
+        self.mailer, self.sender, self.today, self.rates, self.smtp = mailer, sender, today, rates, smtp
         self.accepted: _Accepted | None = None
+        self.handing_over: _HandOver | None = None
+        self.outcomes: Counter[str] = Counter()
 
     def commit(self) -> None:
         """Commit, with the notice the server accepted last marked sent."""
@@ -305,8 +329,34 @@ class _Run:
             )
         _commit_keeping_loaded()
 
-    def send(self, leased: _Leased) -> str:
-        """Send one leased notice; return the outcome (sent, cancelled, retried, failed, waiting)."""
+    def settle(self) -> None:
+        """Wait for the server's reply to the notice handed over last: accepted, or to be tried again."""
+        handing_over, self.handing_over = self.handing_over, None
+        if handing_over is None:
+            return
+        notice = handing_over.notice
+        try:
+            message_id = handing_over.reply.result()
+        except MailError as error:
+            outcome = _retry_or_fail(
+                notice, f"{type(error).__name__}: {error}", permanent=isinstance(error, MailRejectedError)
+            )
+            self.commit()
+            self.outcomes[outcome] += 1
+            return
+        # The proof is the hash of the very bytes the server got.
+        self.accepted = _Accepted(
+            notice,
+            message_id,
+            handing_over.prepared.language,
+            hashlib.sha256(handing_over.message.content).hexdigest(),
+            handing_over.prepared.deadline,
+        )
+        self.outcomes["sent"] += 1
+        logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
+
+    def send(self, leased: _Leased, stop_at: datetime) -> bool:
+        """Hand one leased notice to the server (or cancel, hold back, fail it); False when it is ``stop_at``."""
         notice, receivable = leased.notice, leased.receivable
         blocker = dunning_blocker(
             receivable, bookings=leased.bookings, buyer_is_stopped=leased.buyer_is_stopped
@@ -314,7 +364,8 @@ class _Run:
         if blocker is not None:
             cancel_notice(notice, blocker)
             self.commit()
-            return "cancelled"
+            self.outcomes["cancelled"] += 1
+            return True
         try:
             message, prepared = build_notice_email(
                 notice,
@@ -337,37 +388,39 @@ class _Run:
                 notice.last_error = str(error)[:500]
                 outcome = "waiting"
             self.commit()
-            return outcome
+            self.outcomes[outcome] += 1
+            return True
         except ValueError as error:
             # Inconsistent receivable data (e.g. nothing left to claim): an operator has to look at it.
             notice.attempts += 1
             outcome = _retry_or_fail(notice, f"cannot build the notice: {error}", permanent=True)
             self.commit()
-            return outcome
+            self.outcomes[outcome] += 1
+            return True
+        self.settle()
+        if utcnow() > stop_at:
+            return False  # a slow server: the rest waits for its lease to run out, then any worker takes it
         # Tried now: counted before the hand-over, so a worker dying in it still counts. No transaction stays
         # open while we talk to the SMTP server.
         _update_notice(notice, attempts=notice.attempts + 1)
         self.commit()
-        try:
-            message_id = self.mailer.deliver(message)
-        except MailError as error:
-            outcome = _retry_or_fail(
-                notice,
-                f"{type(error).__name__}: {error}",
-                permanent=isinstance(error, MailRejectedError),
-            )
-            self.commit()
-            return outcome
-        # The proof is the hash of the very bytes the server got.
-        self.accepted = _Accepted(
-            notice,
-            message_id,
-            prepared.language,
-            hashlib.sha256(message.content).hexdigest(),
-            prepared.deadline,
+        self.handing_over = _HandOver(
+            notice, message, prepared, self.smtp.submit(self.mailer.deliver, message)
         )
-        logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
-        return "sent"
+        return True
+
+    def finish(self) -> None:
+        """Settle the last hand-over and commit."""
+        self.settle()
+        self.commit()
+
+    def abandon(self) -> None:
+        """After an error: roll back what was half done, and still mark sent what the server accepted."""
+        db.session.rollback()
+        if self.handing_over is not None:
+            with contextlib.suppress(BaseException):
+                self.settle()
+        self.commit()
 
 
 def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = None, limit: int = 200) -> str:
@@ -379,26 +432,23 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
     sender = mail_identity(mailer)
     if sender is None:
         return "no sender address (CLAIMBRIDGE_MAIL_FROM)"
-    outcomes: Counter[str] = Counter()
-    run = _Run(mailer, sender, today, base_rate_table())  # rates read once for the run: added twice a year
-    with mailer.connection():
-        while (left := limit - outcomes.total()) > 0:
+    with ThreadPoolExecutor(1, thread_name_prefix="smtp") as smtp, mailer.connection():
+        run = _Run(mailer, sender, today, base_rate_table(), smtp)  # rates read once: added twice a year
+        while (left := limit - run.outcomes.total()) > 0:
             # A batch at a time: one lease commit for the batch, and a crashed worker strands only these until
             # their lease runs out (as it would one notice).
             leased = _lease_notices(utcnow(), min(LEASE_BATCH, left))
             if not leased:
                 break
-            leased_at = utcnow()
+            stop_at = utcnow() + SEND_LEASE / 2
             try:
                 for notice in _leased_notices(leased):
-                    if utcnow() - leased_at > SEND_LEASE / 2:
-                        break  # a slow server: the rest waits for its lease to run out, then any worker takes it
-                    outcomes[run.send(notice)] += 1
+                    if not run.send(notice, stop_at):
+                        break
+                run.finish()
             except BaseException:
-                # Whatever went wrong after it, the notice the server accepted is marked sent, as it was before.
-                db.session.rollback()
-                run.commit()
+                run.abandon()
                 raise
-            run.commit()
             db.session.expire_all()
+    outcomes = run.outcomes
     return ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing to send"
