@@ -116,7 +116,8 @@ class NumberFinder:
         # sets cost 60 MiB).
         self._by_key: dict[str, str | tuple[str, ...]] = {}
         for number in numbers:
-            for key in _number_keys(number, min_length):
+            for found in _number_keys(number, min_length):
+                key = number if found == number else found  # the number's own string where it is its key
                 known = self._by_key.get(key)
                 if known is None:
                     self._by_key[key] = number

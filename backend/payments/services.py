@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, execute_many, one_of, reserve_ids, utcnow
+from backend.extensions import db, dialect_insert, execute_many, insert_rows, one_of, reserve_ids, utcnow
 from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
@@ -143,14 +144,13 @@ def _record_row(merchant_id: int, transaction: BankTransaction, actor: str) -> d
 def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: str) -> dict[str, int]:
     """Insert transfers not stored yet; return the new ones' ids by transaction id."""
     table = BankTransactionRecord.__table__
-    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["merchant_id", "transaction_id"])
     inserted: dict[str, int] = {}
     for start in range(0, len(transactions), INSERT_BATCH):
         rows = [_record_row(merchant_id, t, actor) for t in transactions[start : start + INSERT_BATCH]]
         ids = reserve_ids(table, len(rows))
         for row, record_id in zip(rows, ids, strict=True):
             row["id"] = record_id
-        execute_many(statement, rows)
+        insert_rows(table, rows, skip_conflicts_on=["merchant_id", "transaction_id"])
         new_ids = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
         inserted.update((row["transaction_id"], row["id"]) for row in rows if row["id"] in new_ids)
     return inserted
@@ -257,7 +257,7 @@ def import_transactions(
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
     matcher: PaymentMatcher | None = None
     transfers: list[Transfer] = []
-    record_ids: dict[str, int] = {}
+    record_ids = array("q")  # the stored id of each new transfer, by its position (8 bytes each)
     seen = incoming = 0
     for batch in _batches(transactions, INSERT_BATCH):
         seen += len(batch)
@@ -265,6 +265,7 @@ def import_transactions(
         incoming += len(payments)
         inserted = _insert_new(merchant_id, payments, actor)
         new = [transaction for transaction in payments if transaction.transaction_id in inserted]
+        record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
         if new:
             matcher = matcher or _matcher(merchant_id)
             transfers.extend(
@@ -273,7 +274,6 @@ def import_transactions(
                     for position, transaction in enumerate(new, len(transfers))
                 ]
             )
-        record_ids.update(inserted)
     outcomes: Counter[str] = Counter()
     if matcher is not None:
         done = 0
@@ -374,7 +374,7 @@ def _open_receivables(merchant_id: int) -> Iterator[OpenReceivable]:
 
 
 def _store_proposals(
-    merchant_id: int, proposals: Sequence[tuple[Transfer, MatchProposal]], record_ids: dict[str, int]
+    merchant_id: int, proposals: Sequence[tuple[Transfer, MatchProposal]], record_ids: Sequence[int]
 ) -> Counter[str]:
     """Store proposals as matches with one INSERT, apply the automatic ones; count transfers by new status."""
     now = utcnow()
@@ -391,7 +391,7 @@ def _store_proposals(
         if proposal.alternatives:
             explanation += f"; alternatives: {', '.join(str(i) for i in proposal.alternatives)}"
         status = MatchStatus.AUTO_APPLIED if proposal.automatic else MatchStatus.REVIEW
-        record_id = record_ids[proposal.transaction_id]
+        record_id = record_ids[transfer.position]
         transfers[record_id] = transfer
         rows.extend(
             {
@@ -417,7 +417,7 @@ def _store_proposals(
     matches = PaymentMatch.__table__
     for row, match_id in zip(rows, reserve_ids(matches, len(rows)), strict=True):
         row["id"] = match_id
-    execute_many(sa.insert(matches), rows)
+    insert_rows(matches, rows)
     match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
     records = BankTransactionRecord.__table__
     execute_many(

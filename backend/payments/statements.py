@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
@@ -216,6 +217,12 @@ def _camt_amount(element: Element | None, location: str) -> tuple[Decimal, str]:
     return _money(amount, location), currency
 
 
+@lru_cache(maxsize=1024)
+def _day(text: str) -> date:
+    """Read an ISO day; a statement's transfers share a few days, so they share the objects too."""
+    return date.fromisoformat(text)
+
+
 def _camt_date(element: Element | None, location: str, *, required: bool) -> date | None:
     text = None
     if element is not None:
@@ -226,7 +233,7 @@ def _camt_date(element: Element | None, location: str, *, required: bool) -> dat
             raise StatementError("date missing", location)
         return None
     try:
-        return date.fromisoformat(text.strip()[:10])
+        return _day(text.strip()[:10])
     except ValueError:
         raise StatementError(f"invalid date {text!r}", location) from None
 
