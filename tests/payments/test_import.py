@@ -30,7 +30,7 @@ from backend.handovers.proposals import propose_handovers
 from backend.handovers.shop_updates import process_shop_updates
 from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import Merchant, ShopConnection
-from backend.payments import views
+from backend.payments import services, views
 from backend.payments.models import BankTransactionRecord, ImportedStatement, KnownPayerIban, PaymentMatch
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
@@ -231,6 +231,45 @@ class TestStatementImport:
         assert (receivable.state, receivable.paid_amount) == ("partially_paid", Decimal("500.00"))
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent)) == events
         assert db.session.scalar(sa.select(sa.func.count()).select_from(BankTransactionRecord)) == 2
+
+    def test_batches_keep_order_and_an_overlapping_statement_adds_only_its_new_transfers(
+        self, client: Any, merchant: Merchant, auth_headers: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(services, "INSERT_BATCH", 2)
+        monkeypatch.setattr(services, "STORE_BATCH", 2)
+        receivable = overdue_order(make_connection(merchant), "1001")  # 1190.00
+        reference = receivable.payment_reference
+        first_part = transfer("300.00", name="Erika Mustermann", remittance=reference, reference="R1")
+        credit = transfer("12.00", name="Unbekannt GmbH", remittance="Gutschrift", reference="R2")
+        second_part = transfer("300.00", name="Erika Mustermann", remittance=reference, reference="R3")
+        rest = transfer("590.00", name="Erika Mustermann", remittance=reference, reference="R5")
+        headers = auth_headers(merchant, UPLOAD)
+
+        # The receivable is named in the first and in the second batch of 2 transfers.
+        first = upload(client, headers, camt(first_part, credit, second_part)).get_json()
+        db.session.refresh(receivable)
+        paid_after_first = (receivable.state, receivable.paid_amount)
+        # The next day's statement repeats those three: only the fourth is new.
+        second = upload(client, headers, camt(first_part, credit, second_part, rest)).get_json()
+        again = upload(client, headers, camt(first_part, credit, second_part, rest)).get_json()
+
+        assert (first["new"], first["applied"], first["unmatched"]) == (3, 2, 1)
+        assert paid_after_first == ("partially_paid", Decimal("600.00"))
+        assert (second["new"], second["already_known"], second["applied"]) == (1, 3, 1)
+        assert (again["new"], again["already_known"], again["applied"]) == (0, 4, 0)
+        db.session.refresh(receivable)
+        assert (receivable.state, receivable.paid_amount) == ("paid", Decimal("1190.00"))
+        assert [(m.amount, m.status) for m in matches()] == [
+            (Decimal("300.00"), "auto_applied"),
+            (Decimal("300.00"), "auto_applied"),
+            (Decimal("590.00"), "auto_applied"),
+        ]
+        payments = db.session.scalars(
+            sa.select(ReceivableEvent.amount)
+            .where(ReceivableEvent.receivable_id == receivable.id, ReceivableEvent.kind == "payment")
+            .order_by(ReceivableEvent.id)
+        )
+        assert list(payments) == [Decimal("300.00"), Decimal("300.00"), Decimal("590.00")]
 
     def test_debits_are_not_considered(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
         receivable = overdue_order(make_connection(merchant), "1001")
