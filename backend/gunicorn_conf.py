@@ -6,6 +6,7 @@ connections sending half a header stopped every checkout until the 30 s timeout.
 credit bureau, a shop's Admin API) no longer blocks the worker either. No buffering proxy is needed in front.
 """
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -39,3 +40,15 @@ def on_starting(server: object) -> None:
     """Empty the metrics directory before the first worker starts."""
     for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
         stale.unlink()
+
+
+def post_worker_init(worker: object) -> None:
+    """Move the loaded app's objects out of the garbage collector's way (``gc.freeze``).
+
+    The app holds some 225,000 long-lived objects (modules, the postcode and e-mail tables, SQLAlchemy's
+    metadata); each full collection walked them all again, about 120 ms of CPU in which the worker answered
+    nothing. Frozen, they are never collected (they live as long as the worker anyway); full collections then
+    walk only what requests created since.
+    """
+    gc.collect()
+    gc.freeze()
