@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from backend.sqlite_writers import QueuedWriterConnection
 from connectors.bundesbank import BASE_RATE_URL
 from connectors.mail import SmtpSettings
 
@@ -186,9 +187,12 @@ class Config:
 
     def to_flask(self) -> dict[str, Any]:
         """Return the Flask config mapping."""
-        engine_options: dict[str, Any] = {"pool_pre_ping": True}
+        engine_options: dict[
+            str, Any
+        ] = {}  # PostgreSQL: dropped connections are refused at checkout (app.py)
         if self.database_url.startswith("sqlite"):
-            engine_options = {"connect_args": {"timeout": 10}}
+            # Writers of several processes queue on a lock file instead of sleeping in SQLite's busy handler.
+            engine_options = {"connect_args": {"timeout": 10, "factory": QueuedWriterConnection}}
         return {
             "CLAIMBRIDGE_ENV": self.env,
             "TESTING": self.env == "testing",

@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "backend.openapi",
             "backend.outbox",
             "backend.schemas",
+            "backend.sqlite_writers",
             "backend.types",
             "backend.untrusted",
             "backend.worker",
