@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,29 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _poll() -> Any:
+    """Return a poll object that answers at once; gevent's patched one would switch greenlets to answer."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        return monkey.get_original("select", "poll")()
+    return select.poll()
+
+
+def _refuse_dropped_connections(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """Refuse a pooled PostgreSQL connection that the server closed or wrote to while it sat idle.
+
+    The pool then opens a new one (``DisconnectionError``), as after a server restart. A ping per checkout
+    (``pool_pre_ping``) found the same with a round trip in every request; a server that shuts down or ends a
+    backend sends its reason and closes the socket, so an idle connection with anything to read is not used.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise sa.exc.DisconnectionError("the connection is closed")
+    poller = _poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise sa.exc.DisconnectionError("the server closed or wrote to an idle connection")
 
 
 class RowIdConverter(IntegerConverter):
@@ -105,9 +130,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import backend.models  # noqa: F401  (every table registered before migrations or queries)
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        else:
+            sa.event.listen(db.engine, "checkout", _refuse_dropped_connections)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     limiter.init_app(app)
     api.init_app(app)
