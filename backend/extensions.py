@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -58,6 +59,30 @@ class UTCDateTime(sa.types.TypeDecorator):
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def autocommit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose writes are single statements, each durable on its own (see ``request_connection``)."""
+    view.autocommit = True  # type: ignore[attr-defined]
+    return view
+
+
+def request_connection() -> sa.Connection:
+    """Return the session's connection; on PostgreSQL in autocommit for a view marked ``@autocommit``.
+
+    In autocommit each statement commits on its own, which spares the BEGIN and COMMIT round trips; the
+    bearer-token lookup, an API request's first statement, takes the connection this way, so the request opens
+    no transaction at all. SQLite has no round trips to spare, and flipping its driver's isolation level costs
+    more than it saves. A request that already holds a transaction keeps it.
+    """
+    if (
+        has_request_context()
+        and getattr(current_app.view_functions.get(request.endpoint or ""), "autocommit", False)
+        and not db.session().in_transaction()
+        and db.engine.dialect.name == "postgresql"
+    ):
+        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db.session.connection()
 
 
 def dialect_insert(target: Any) -> Any:

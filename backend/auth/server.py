@@ -26,7 +26,7 @@ from flask import Flask, current_app, g, request
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
-from backend.extensions import db, limiter, utcnow
+from backend.extensions import db, limiter, request_connection, utcnow
 from backend.merchants.models import ApiClient
 from backend.openapi import security_doc
 
@@ -108,7 +108,7 @@ def _grant_for(token_string: str) -> TokenGrant | None:
     """Look the token up on every request, so a revocation anywhere takes effect on the next request."""
     token_hash = hash_secret(token_string)
     # A Core statement on the session's connection: the ORM's execute path costs more than the lookup itself.
-    row = db.session.connection().execute(_GRANT_QUERY, {"token_hash": token_hash}).first()
+    row = request_connection().execute(_GRANT_QUERY, {"token_hash": token_hash}).first()
     if row is None:
         return None
     return TokenGrant(

@@ -6,11 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, request
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.extensions import db
+from backend.extensions import autocommit, db, request_connection
 from backend.merchants import policy_store
 from backend.merchants.policy import LANGUAGES
 from backend.merchants.services import get_merchant
@@ -61,30 +60,18 @@ def _check_body(row: RiskCheck | services.StoredCheck, lang: str) -> dict[str, A
     }
 
 
-def _check_connection() -> sa.Connection:
-    """Return the connection a risk check runs on.
-
-    The check writes single INSERTs, each durable on its own. On PostgreSQL they run in autocommit when no
-    transaction is open yet, which spares the BEGIN and COMMIT round trips. SQLite has no round trips to
-    spare, and flipping its driver's isolation level costs more than it saves; a request that already holds
-    a transaction keeps it.
-    """
-    if db.session().in_transaction() or db.engine.dialect.name == "sqlite":
-        return db.session.connection()
-    return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 @blp.route("/risk-checks", methods=["POST"])
 @blp.arguments(RiskCheckRequestSchema())
 @blp.response(201, RiskCheckSchema)
 @require_oauth("risk:check")
+@autocommit
 def create_risk_check(payload: dict[str, Any]) -> dict[str, Any]:
     """Decide whether invoice may be offered to this buyer for this cart."""
     row = services.run_risk_check(
-        current_merchant_id(), payload, raw_input=request.get_json(), connection=_check_connection()
+        current_merchant_id(), payload, raw_input=request.get_json(), connection=request_connection()
     )
+    db.session.commit()  # first: on SQLite the write lock is held until here
     body = json.dumps(_check_body(row, _language()), default=_isoformat)
-    db.session.commit()
     # Serialised here: smorest passes a Response through. The body is already in RiskCheckSchema's shape (which
     # documents it and dumps the GET), so plain JSON with ISO timestamps is what the schema would write.
     return Response(body, status=201, mimetype="application/json")
