@@ -58,9 +58,10 @@ def test_a_writer_in_another_process_is_waited_for(database):
             sys.executable,
             "-c",
             "import sqlite3, sys; from backend.sqlite_writers import QueuedWriterConnection as C\n"
-            f"c = sqlite3.connect({str(database)!r}, factory=C)\n"
+            "c = sqlite3.connect(sys.argv[1], factory=C)\n"
             "c.execute('INSERT INTO t VALUES (1)'); print('holding', flush=True); sys.stdin.readline()\n"
             "c.commit()",
+            str(database),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
