@@ -59,19 +59,6 @@ def split_street(street: str) -> tuple[str, str | None]:
     return line, None
 
 
-def country_ids_to_resolve(payload: Mapping[str, Any]) -> frozenset[str]:
-    """Return the country ids of the buyer's addresses whose ISO code the payload does not carry."""
-    known = _country_isos_in(payload)
-    billing, shipping = _pick_addresses(payload)
-    return frozenset(
-        country_id
-        for address in (billing, shipping)
-        if address and not _nested(address, "country", "iso")
-        for country_id in [_text(address.get("countryId"))]
-        if country_id and country_id not in known
-    )
-
-
 def map_checkout(
     payload: Mapping[str, Any], *, resolve_country: CountryResolver | None = None
 ) -> GatewayCheckout:

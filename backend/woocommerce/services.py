@@ -396,6 +396,8 @@ _DELIVERED = (
         WebhookTopic.topic == sa.bindparam("delivered_topic"),
     )
     .values(last_delivery_at=sa.bindparam("now"))
+    # No topic row is loaded in a delivery's session; matching the session's objects cost 0.1 ms a delivery.
+    .execution_options(synchronize_session=False)
 )
 
 

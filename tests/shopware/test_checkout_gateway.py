@@ -202,7 +202,11 @@ class TestOneCheckPerCheckout:
         db.session.commit()
         assert shop.call_gateway(risky_payload()) == [remove_invoice(), cart_message(GERMAN_MESSAGE)]
         assert risk_checks() == 2
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareGatewayDecision)) == 1
+        db.session.expire_all()
+        decision = db.session.scalars(sa.select(ShopwareGatewayDecision)).one()
+        newest = db.session.scalars(sa.select(RiskCheck).order_by(RiskCheck.created_at.desc()).limit(1)).one()
+        assert decision.risk_check_id == newest.id
+        assert decision.expires_at == newest.expires_at > services.utcnow()
 
 
 class TestAuthentication:

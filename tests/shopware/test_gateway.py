@@ -7,7 +7,6 @@ import pytest
 
 from backend.shopware.gateway import (
     INVOICE_PAYMENT_METHOD,
-    country_ids_to_resolve,
     decision_cache_key,
     gateway_commands,
     gateway_response,
@@ -121,7 +120,6 @@ class TestMapCheckout:
         assert checkout.risk_check["amount"] == "89.90"
 
     def test_reports_country_ids_it_cannot_resolve(self, country_id_only):
-        assert country_ids_to_resolve(country_id_only) == {AUSTRIA_ID}
         checkout = map_checkout(country_id_only)
         assert checkout.unresolved_country_ids == {AUSTRIA_ID}
         assert "country" not in checkout.risk_check["billing_address"]
