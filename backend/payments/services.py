@@ -20,12 +20,14 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO, TypeVar
@@ -69,7 +71,7 @@ SHOP_PLATFORMS = ("shopware", "woocommerce")
 EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER})
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
-STORE_BATCH = 2000  # proposals stored and applied per set of statements
+STORE_BATCH = 500  # proposals stored and applied per set of statements (their rows are the transient peak)
 DIGEST_CHUNK = 1 << 20
 T = TypeVar("T")
 OPEN_RECEIVABLES_BATCH = 2000
@@ -305,7 +307,24 @@ def _matcher(merchant_id: int) -> PaymentMatcher:
     """Return a matcher over the merchant's open receivables with the merchant's threshold."""
     merchant = db.session.get(Merchant, merchant_id)
     settings = MatchSettings(auto_threshold=matching_threshold(merchant))
-    return PaymentMatcher(_open_receivables(merchant_id), settings)
+    with _collector_paused():
+        return PaymentMatcher(_open_receivables(merchant_id), settings)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the matcher indexes the open receivables.
+
+    The index is hundreds of thousands of new lists, tuples and strings and no cycles; each full collection
+    the allocations set off walked the whole growing index again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _debtor_names(receivable: Any) -> tuple[str, ...]:
