@@ -37,6 +37,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 
@@ -45,6 +46,7 @@ from backend.payments.statements import BankTransaction
 from backend.risk.identity import fold
 
 ReceivableId = Hashable
+K = TypeVar("K")
 
 # Words that say nothing about who paid: salutations, titles, legal forms, joiners.
 _NAME_NOISE = frozenset(
@@ -115,9 +117,6 @@ class MatchRule(StrEnum):
     AMOUNT_NAME = "amount_name"
     SUM_OF_OPEN = "sum_of_open"
     UNMATCHED = "unmatched"
-
-
-_NUMBER_RULES = (MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER)  # by the kind bit of ``_by_number``
 
 
 class _Fit(StrEnum):
@@ -273,11 +272,13 @@ class PaymentMatcher:
         self._names: list[tuple[tuple[str, ...], ...]] = []
         self._remaining: list[int] = []
         self._by_reference: dict[str, int] = {}
-        # A number's receivables as ``index * 2 + kind`` (0 invoice, 1 order number): nearly every number names
-        # one, kept as that int; a tuple only for several (two tuples per number cost 20 MiB per 100,000).
+        # A number's receivables: the receivable's index for its invoice number, ``~index`` for its order number.
+        # Nearly every number names one, kept as that int; a tuple only for several (two tuples per number
+        # cost 20 MiB per 100,000).
         self._by_number: dict[str, int | tuple[int, ...]] = {}
-        self._by_iban: dict[str, list[int]] = {}
-        self._by_cents: dict[int, list[int]] = {}
+        # Most IBANs and amounts belong to one receivable: its index alone, a list only for several.
+        self._by_iban: dict[str, int | list[int]] = {}
+        self._by_cents: dict[int, int | list[int]] = {}
         by_word: dict[str, list[int]] = {}
         days: dict[date | None, date | None] = {}  # one object per due date, not one per receivable
         for index, receivable in enumerate(receivables):
@@ -294,17 +295,16 @@ class PaymentMatcher:
             self._remaining.append(cents)
             if receivable.payment_reference:
                 self._by_reference[receivable.payment_reference] = index
-            for kind, number in enumerate((receivable.invoice_number, receivable.order_number)):
+            for owner, number in ((index, receivable.invoice_number), (~index, receivable.order_number)):
                 if number:
-                    owner = index * 2 + kind
                     known = self._by_number.get(number)
                     if known is None:
                         self._by_number[number] = owner
                     else:
                         self._by_number[number] = (*(known if isinstance(known, tuple) else (known,)), owner)
             for iban in receivable.known_ibans:
-                self._by_iban.setdefault(iban, []).append(index)
-            self._by_cents.setdefault(cents, []).append(index)
+                _post(self._by_iban, iban, index)
+            _post(self._by_cents, cents, index)
             for word in {word for words in names for word in words}:
                 by_word.setdefault(word, []).append(index)
         self._numbers = NumberFinder(self._by_number)
@@ -383,7 +383,7 @@ class PaymentMatcher:
         """Yield the receivables (index, invoice or order number rule) a known number belongs to."""
         owners = self._by_number[number]
         for owner in owners if isinstance(owners, tuple) else (owners,):
-            yield owner >> 1, _NUMBER_RULES[owner & 1]
+            yield (owner, MatchRule.INVOICE_NUMBER) if owner >= 0 else (~owner, MatchRule.ORDER_NUMBER)
 
     # deciding ---------------------------------------------------------------------------------------------
 
@@ -539,7 +539,7 @@ class PaymentMatcher:
     def _candidate_indexes(self, transfer: Transfer) -> set[int]:
         settings = self.settings
         indexes = set(self._iban_owners(transfer))
-        same_amount = self._by_cents.get(transfer.cents, [])
+        same_amount = _postings(self._by_cents, transfer.cents)
         if len(same_amount) <= _MAX_AMOUNT_SCAN:
             indexes.update(same_amount)
         low = transfer.cents - _cents(settings.overpayment_tolerance)
@@ -600,9 +600,9 @@ class PaymentMatcher:
             if sum(self._remaining[index] for index in subset) == cents
         ]
 
-    def _iban_owners(self, transfer: Transfer) -> list[int]:
-        owners = self._by_iban.get(transfer.counterparty_iban, [])
-        return owners if len(owners) <= _MAX_IBAN_OWNERS else []
+    def _iban_owners(self, transfer: Transfer) -> Sequence[int]:
+        owners = _postings(self._by_iban, transfer.counterparty_iban)
+        return owners if len(owners) <= _MAX_IBAN_OWNERS else ()
 
     def _iban_known(self, transfer: Transfer, index: int) -> bool:
         iban = transfer.counterparty_iban
@@ -653,6 +653,23 @@ class PaymentMatcher:
             automatic=automatic,
             alternatives=tuple(self._receivable_ids[i] for i in list(alternatives)[:_MAX_ALTERNATIVES]),
         )
+
+
+def _post(index: dict[K, int | list[int]], key: K, value: int) -> None:
+    """File ``value`` under ``key``: as itself while it is the only one, else in a list."""
+    known = index.get(key)
+    if known is None:
+        index[key] = value
+    elif isinstance(known, int):
+        index[key] = [known, value]
+    else:
+        known.append(value)
+
+
+def _postings(index: dict[K, int | list[int]], key: K) -> Sequence[int]:
+    """Return what is filed under ``key`` (see ``_post``)."""
+    known = index.get(key)
+    return () if known is None else (known,) if isinstance(known, int) else known
 
 
 def _name_level(name: float) -> int:
