@@ -16,6 +16,7 @@ differs (amount and reference), so this is paid per notice. The PNG is written h
 from __future__ import annotations
 
 import base64
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -62,21 +63,31 @@ def _amount(amount: Decimal) -> str:
     return f"EUR{amount.quantize(_CENT)}"
 
 
-def girocode_payload(*, name: str, iban: str, amount: Decimal, reference: str, bic: str = "") -> str:
-    """Build the EPC QR payload for a transfer of ``amount`` euros to ``iban`` quoting ``reference``."""
+@functools.lru_cache(maxsize=256)
+def _bank_account(iban: str, bic: str) -> tuple[str, str]:
+    """Return the IBAN and the BIC (or "") checked and compacted by schwifty.
+
+    Cached: the merchant's account is on every notice, and checking it cost as much as encoding the code.
+    """
     try:
         account = IBAN(iban)
         bank = BIC(bic) if bic.strip() else None
     except SchwiftyException as exc:
         raise GiroCodeError(f"invalid bank details: {exc}") from exc
+    return account.compact, bank.compact if bank else ""
+
+
+def girocode_payload(*, name: str, iban: str, amount: Decimal, reference: str, bic: str = "") -> str:
+    """Build the EPC QR payload for a transfer of ``amount`` euros to ``iban`` quoting ``reference``."""
+    account, bank = _bank_account(iban, bic)
     lines = [
         "BCD",
         "002",
         "1",
         "SCT",
-        bank.compact if bank else "",
+        bank,
         _single_line(name, "name", MAX_NAME_LENGTH),
-        account.compact,
+        account,
         _amount(amount),
         "",  # purpose code
         "",  # structured remittance (ISO 11649); only one of the two remittance fields may be filled

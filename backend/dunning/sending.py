@@ -242,14 +242,17 @@ def _leased_notices(notice_ids: Sequence[int]) -> Iterator[_Leased]:
     """Yield the leased notices in order, read in batches.
 
     What is left is read again when a notice's rows may have changed since they were read: a second notice of
-    a receivable whose first one this run just handled, or rows older than ``READ_AGAIN_AFTER``.
+    a receivable whose first one this run just handled, or rows older than ``READ_AGAIN_AFTER``. The first
+    notice of a read always goes, however long the read took.
     """
     left = list(notice_ids)
     while left:
         read_at, batch, receivables = time.monotonic(), _load_batch(left), set()
         left = []
         for position, leased in enumerate(batch):
-            if leased.receivable.id in receivables or time.monotonic() - read_at > READ_AGAIN_AFTER:
+            if position and (
+                leased.receivable.id in receivables or time.monotonic() - read_at > READ_AGAIN_AFTER
+            ):
                 left = [later.notice.id for later in batch[position:]]
                 break
             receivables.add(leased.receivable.id)

@@ -611,6 +611,59 @@ class TestConcurrentWorkers:
         assert all(n.status == "sent" for n in stored)
 
 
+def _spy_on_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Record the notice ids of every batch the sending job reads."""
+    reads: list[list[int]] = []
+    load = sending._load_batch
+
+    def spied(notice_ids: list[int]) -> list[object]:
+        reads.append(list(notice_ids))
+        return load(notice_ids)
+
+    monkeypatch.setattr(sending, "_load_batch", spied)
+    return reads
+
+
+class TestBatches:
+    def test_a_batch_is_read_once_and_again_for_what_is_left_when_its_rows_are_old(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for n in range(3):
+            invoice(str(6000 + n), email=f"buyer{n}@example.org")
+        queue_due_notices(REMINDER_DAY)
+        reads = _spy_on_reads(monkeypatch)
+        monkeypatch.setattr(sending, "READ_AGAIN_AFTER", -1.0)  # every row is old by the time it is used
+
+        assert send_queued_notices(REMINDER_DAY) == "3 sent"
+        assert [len(ids) for ids in reads] == [3, 2, 1]
+        assert len({mail.message["Message-ID"] for mail in smtp_server.messages}) == 3
+
+    def test_a_second_notice_of_a_receivable_is_built_on_rows_read_after_the_first_went(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        (reminder,) = notices(receivable)
+        mahnung = DunningNotice(
+            merchant_id=reminder.merchant_id,
+            receivable_id=receivable.id,
+            kind="dunning",
+            level=reminder.level + 1,
+            channel="email",
+            fee=D("0.00"),
+            payment_deadline_days=10,
+            queued_on=REMINDER_DAY,
+        )
+        db.session.add(mahnung)
+        db.session.commit()
+        reads = _spy_on_reads(monkeypatch)
+
+        assert send_queued_notices(REMINDER_DAY) == "2 sent"
+        # Read again after the reminder went: the Mahnung's claim counts the reminder as sent.
+        assert reads == [[reminder.id, mahnung.id], [mahnung.id]]
+        assert len(smtp_server.messages) == 2
+
+
 class TestLawfulDunning:
     def test_every_sent_notice_records_proof_of_sending(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
