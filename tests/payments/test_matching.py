@@ -222,15 +222,19 @@ class TestAmountAndPayerRule:
         assert allocated(proposal) == {1: Decimal("242.50")}
         assert "bank fees" in proposal.explanation
 
-    def test_settles_a_rounded_up_amount_from_a_known_iban_and_leaves_the_rest(self):
-        target = receivable(1, "99.95", known_ibans=frozenset({ANNA_IBAN}))
-        transfer = credit("100.00", "", counterparty_iban=ANNA_IBAN)
+    @pytest.mark.parametrize(
+        ("paid", "open_amount"), [("100.00", "99.50"), ("45.80", "45.00"), ("100.00", "99.95")]
+    )
+    def test_an_amount_over_the_open_one_from_a_known_iban_goes_to_review(self, paid, open_amount):
+        # The buyer may be paying an invoice already paid, or an order we do not track: proposing it is safe,
+        # booking it to this receivable and losing the rest from every queue is not.
+        target = receivable(1, open_amount, known_ibans=frozenset({ANNA_IBAN}))
+        transfer = credit(paid, "", counterparty_iban=ANNA_IBAN)
 
         proposal = only(match_payments([transfer], [target, *CROWD]))
 
-        assert proposal.automatic
-        assert allocated(proposal) == {1: Decimal("99.95")}
-        assert proposal.unallocated == Decimal("0.05")
+        assert not proposal.automatic
+        assert allocated(proposal) == {1: Decimal(open_amount)}
 
     @pytest.mark.parametrize("paid", ["197.38", "196.90"])
     def test_a_near_amount_that_may_be_a_part_of_another_invoice_of_the_payer_goes_to_review(self, paid):
