@@ -267,10 +267,11 @@ def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnEle
     """Return ``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
 
     A batch's IN list of a thousand parameters made psycopg split the whole query text anew for each batch.
+    Elsewhere one expanding parameter: SQLAlchemy coerced and compiled each value as a bind of its own.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    return column.in_(sa.bindparam(None, list(values), expanding=True))
 
 
 db = SQLAlchemy(model_class=Base)

@@ -15,6 +15,7 @@ import csv
 import functools
 import hashlib
 import hmac
+import io
 import itertools
 import math
 import operator
@@ -116,12 +117,8 @@ class CsvRow:
     row: int
     values: list[str]
     columns: _Columns | None = None
+    external_id: str = ""  # the external id cell, stripped ("" for an unreadable row)
     problem: RowError | None = None
-
-    @property
-    def external_id(self) -> str:
-        """Return the row's external id cell, stripped ("" for an unreadable row)."""
-        return "" if self.problem is not None else self.values[self.columns.external_id].strip()
 
     def cells(self) -> dict[str, str]:
         """Return the cells by column name, stripped."""
@@ -265,16 +262,32 @@ class _CellLoader:
         return data if plan.post_load is None else plan.post_load(data)
 
 
+class _CountedBytes(io.RawIOBase):
+    """A binary stream read through, reporting the size of each chunk read."""
+
+    def __init__(self, stream: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = self._stream.readinto(buffer)
+        self._on_bytes(size)
+        return size
+
+
 def read_lines(stream: IO[bytes], on_bytes: Callable[[int], None] = lambda size: None) -> Iterator[str]:
     """Yield the text lines of a UTF-8 file (BOM skipped), reporting the bytes read for a progress bar.
 
-    Undecodable bytes become U+FFFD, which ``parse_rows`` reports for the row and column they are in.
+    Undecodable bytes become U+FFFD, which ``parse_rows`` reports for the row and column they are in. Lines
+    are split and decoded by ``io.TextIOWrapper`` (``newline=""``, as ``csv`` wants), the bytes are reported
+    per chunk read: a Python step per line cost about 7 µs a row, a fifth of an unchanged row's time.
     """
-    encoding = "utf-8-sig"
-    for raw in stream:
-        on_bytes(len(raw))
-        yield raw.decode(encoding, errors="replace")
-        encoding = "utf-8"
+    buffered = io.BufferedReader(_CountedBytes(stream, on_bytes), 1 << 16)
+    yield from io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _check_header(names: list[str]) -> None:
@@ -316,7 +329,7 @@ def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
             message = f"expected {len(header)} fields, found {len(values)}"
             yield CsvRow(number, [], problem=RowError(number, "", message))
             continue
-        yield CsvRow(number, values, columns)
+        yield CsvRow(number, values, columns, values[columns.external_id].strip())
 
 
 class RowChecker:
@@ -349,13 +362,13 @@ def digest_key(secret: bytes, context: str) -> bytes:
     return hmac.new(secret, f"csv-import:{DIGEST_VERSION}:{context}".encode(), hashlib.sha256).digest()
 
 
-def row_digest(key: bytes, row: CsvRow, updated_at: datetime) -> str:
-    """Return the digest of a row's columns and cell texts, bound to its receivable's ``updated_at``.
+def row_digest(key: bytes, row: CsvRow, updated_at: str) -> str:
+    """Return the digest of a row's columns and cell texts, bound to its receivable's ``updated_at`` (ISO text).
 
     Equal digests mean the same columns with the same cell texts (column order and quoting aside) under the
     same key, for a receivable nothing wrote to since: importing the row again would change nothing.
     """
-    message = f"{row.content()}\x1e{updated_at.isoformat()}".encode()
+    message = f"{row.content()}\x1e{updated_at}".encode()
     return hashlib.blake2b(message, key=key, digest_size=16).hexdigest()
 
 

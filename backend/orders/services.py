@@ -651,9 +651,11 @@ class ImportDigests:
         context = f"{connection.id}|{settings!r}"
         self._key = digest_key(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"], context)
 
-    def __call__(self, row: CsvRow, updated_at: datetime) -> str:
-        """Return the digest of a row for a receivable last written at ``updated_at``."""
-        return row_digest(self._key, row, updated_at)
+    def __call__(self, row: CsvRow, updated_at: datetime | str) -> str:
+        """Return the digest of a row for a receivable last written at ``updated_at`` (or its isoformat)."""
+        return row_digest(
+            self._key, row, updated_at if isinstance(updated_at, str) else updated_at.isoformat()
+        )
 
 
 def _unchanged(row: Any, order: ShopOrder, values: dict[str, Any], report: dict[str, Any]) -> bool:
@@ -834,9 +836,7 @@ def import_rows(
         orders: list[PushedOrder] = []
         for row in batch:
             stored = known.get(row.external_id)
-            if stored is not None and hmac.compare_digest(
-                stored.import_digest, digests(row, stored.updated_at)
-            ):
+            if stored is not None and hmac.compare_digest(stored[0], digests(row, stored[1])):
                 if errors := checker.check_known(row):
                     report(errors)
                 else:
@@ -868,17 +868,30 @@ def import_rows(
     return check, result
 
 
-def _stored_digests(connection: ShopConnection, rows: list[CsvRow]) -> dict[str, Any]:
-    """Return the import digest and ``updated_at`` of the batch's stored receivables that have a digest."""
-    external_ids = [row.external_id for row in rows if row.problem is None]
+def _stored_digests(connection: ShopConnection, rows: list[CsvRow]) -> dict[str, tuple[str, str]]:
+    """Return the import digest and ``updated_at`` (isoformat) of the batch's stored receivables with a digest.
+
+    ``updated_at`` is read as the driver gives it and converted once per distinct value (a batch's receivables
+    were mostly written at one time): converting it per row cost an unchanged row a third of its time.
+    """
     table = Receivable.__table__
-    return {
-        row.external_id: row
-        for row in db.session.execute(
-            sa.select(table.c.external_id, table.c.import_digest, table.c.updated_at).where(
-                table.c.connection_id == connection.id,
-                one_of(table.c.external_id, external_ids),
-                table.c.import_digest.is_not(None),
-            )
+    dialect = db.session.get_bind().dialect
+    convert = table.c.updated_at.type.dialect_impl(dialect).result_processor(dialect, None) or (lambda v: v)
+    stamps: dict[Any, str] = {}
+    found = {}
+    for external_id, digest, written in db.session.execute(
+        sa.select(
+            table.c.external_id,
+            table.c.import_digest,
+            sa.type_coerce(table.c.updated_at, sa.types.NullType()).label("updated_at"),
+        ).where(
+            table.c.connection_id == connection.id,
+            one_of(table.c.external_id, [row.external_id for row in rows if row.problem is None]),
+            table.c.import_digest.is_not(None),
         )
-    }
+    ):
+        stamp = stamps.get(written)
+        if stamp is None:
+            stamp = stamps[written] = convert(written).isoformat()
+        found[external_id] = (digest, stamp)
+    return found

@@ -365,6 +365,15 @@ class TestParseRows:
         (row,) = parse_rows(read_lines(io.BytesIO(raw)))
         assert [(e.row, e.column, e.message) for e in row.errors] == [(2, "city", "not valid UTF-8 text")]
 
+    def test_lines_keep_their_endings_and_every_byte_is_reported(self):
+        from backend.orders.csv_import import read_lines
+
+        raw = '\ufeffexternal_id,city\r\nR-1,"Ber\r\nlin"\r\nR-2,K\u00f6ln\nR-3,\xef'.encode()
+        reported: list[int] = []
+        lines = list(read_lines(io.BytesIO(raw), reported.append))
+        assert lines == ["external_id,city\r\n", 'R-1,"Ber\r\n', 'lin"\r\n', "R-2,K\u00f6ln\n", "R-3,\xef"]
+        assert sum(reported) == len(raw)
+
     def test_empty_file_has_no_header(self):
         with pytest.raises(HeaderError, match="no header row"):
             list(parse_rows([]))
