@@ -104,7 +104,6 @@ _MAX_WINDOW_SCAN = 200  # receivables per name word inside the amount window
 _MAX_BUYER_SCAN = 64  # receivables per name word read for partial payments and sums
 _MAX_SUM_PARTS = 12
 _MAX_ALTERNATIVES = 5
-_NO_IBANS: frozenset[str] = frozenset()
 
 
 class MatchRule(StrEnum):
@@ -185,9 +184,8 @@ def _euros(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-@lru_cache(
-    maxsize=16_384
-)  # a buyer's receivables come together; a cache of every name held 40 MiB per 100,000
+# A buyer's receivables come together and few payers' names repeat: a cache of every name held 40 MiB per 100,000.
+@lru_cache(maxsize=4096)
 def name_words(name: str) -> tuple[str, ...]:
     """Return the comparable words of a person's or company's name, sorted."""
     words = []
@@ -268,7 +266,7 @@ class PaymentMatcher:
         self._order_numbers: list[str] = []
         self._currencies: list[str] = []
         self._due_dates: list[date | None] = []
-        self._known_ibans: list[frozenset[str]] = []
+        self._known_ibans: list[tuple[str, ...]] = []
         self._names: list[tuple[tuple[str, ...], ...]] = []
         self._remaining: list[int] = []
         self._by_reference: dict[str, int] = {}
@@ -281,6 +279,7 @@ class PaymentMatcher:
         self._by_cents: dict[int, int | list[int]] = {}
         by_word: dict[str, list[int]] = {}
         days: dict[date | None, date | None] = {}  # one object per due date, not one per receivable
+        ibans: dict[frozenset[str], tuple[str, ...]] = {}
         for index, receivable in enumerate(receivables):
             self._receivable_ids.append(receivable.id)
             self._references.append(receivable.payment_reference)
@@ -288,7 +287,9 @@ class PaymentMatcher:
             self._order_numbers.append(receivable.order_number)
             self._currencies.append(sys.intern(receivable.currency))
             self._due_dates.append(days.setdefault(receivable.due_date, receivable.due_date))
-            self._known_ibans.append(receivable.known_ibans or _NO_IBANS)
+            # A buyer's one or two IBANs as a tuple (a frozenset costs 216 bytes), one tuple per buyer.
+            known = receivable.known_ibans
+            self._known_ibans.append(ibans.setdefault(known, tuple(known)) if known else ())
             names = tuple(name_words(name) for name in receivable.debtor_names)
             self._names.append(names)
             cents = _cents(receivable.open_amount)
@@ -330,7 +331,12 @@ class PaymentMatcher:
         mentioning, others = [], []
         for transfer in transfers:
             (mentioning if transfer.mentions else others).append(transfer)
-        for transfer in sorted(mentioning, key=_booking_order) + sorted(others, key=_booking_order):
+        del transfers  # a caller that drops its list as well lets each transfer go once it is proposed
+        ordered = sorted(mentioning, key=_booking_order) + sorted(others, key=_booking_order)
+        del mentioning, others
+        ordered.reverse()
+        while ordered:
+            transfer = ordered.pop()
             yield transfer, self._propose(transfer)
 
     # reading a transfer ----------------------------------------------------------------------------------

@@ -277,19 +277,22 @@ def import_transactions(
                 ]
             )
     outcomes: Counter[str] = Counter()
+    new_transfers = len(transfers)
     if matcher is not None:
         done = 0
-        for batch in _batches(matcher.propose(transfers), STORE_BATCH):
+        proposals = matcher.propose(transfers)
+        del transfers  # the matcher holds them until each is proposed
+        for batch in _batches(proposals, STORE_BATCH):
             outcomes += _store_proposals(merchant_id, batch, record_ids)
             done += len(batch)
             if progress is not None:
-                progress(done, len(transfers))
+                progress(done, new_transfers)
     result = ImportResult(
-        new=len(transfers),
-        already_known=incoming - len(transfers),
+        new=new_transfers,
+        already_known=incoming - new_transfers,
         applied=outcomes[TransactionStatus.MATCHED.value],
         review=outcomes[TransactionStatus.REVIEW.value],
-        unmatched=len(transfers) - outcomes.total(),
+        unmatched=new_transfers - outcomes.total(),
         not_incoming=seen - incoming,
     )
     _record_import(merchant_id, result, actor)
