@@ -14,10 +14,12 @@ Query options: ``from`` (default sender, e.g. ``from=Shop%20GmbH%20%3Cbilling%40
 it is reused after a pause and dropped after any failure. Give each
 notice a deterministic Message-ID (``message_id_for("notice-123", domain)``): a retried send after an unclear
 failure then carries the same ID and the duplicate can be recognised by the receiving side and in our logs.
-``flatten(message)`` returns the bytes ``send`` hands to the server; a caller that keeps a proof of what it sent
-hashes them and passes them on (``send(message, content)``), so the message is flattened once and the proof is of
-exactly what the server received. Errors are ``MailError`` subclasses that also fit the ``connectors.errors`` tree. Neither the password nor
-the URL ever appears in a log line, an exception or a ``repr``; recipients are not logged either.
+``send(message)`` fills in what an ``EmailMessage`` lacks (From, Message-ID) and delivers ``flat_message(message)``:
+its envelope and ``flatten`` bytes. ``compose(...)`` writes the bytes of ``flatten(build_message(...))`` without
+building the message, and ``deliver`` hands such a ``FlatMessage`` to the server as it is, so a caller that keeps
+a proof of what it sent hashes exactly what the server received. Errors are ``MailError`` subclasses that also
+fit the ``connectors.errors`` tree. Neither the password nor the URL ever appears in a log line, an exception or
+a ``repr``; recipients are not logged either.
 """
 
 from __future__ import annotations
