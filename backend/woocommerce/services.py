@@ -389,11 +389,18 @@ _ACTIVE_HOOKS = (
         ShopConnection.status == "active",
     )
 )
+# Every delivery of a topic would update the same row, and on PostgreSQL parallel deliveries queued on its lock
+# until each committed; the time is kept to the minute, so most deliveries leave the row alone.
+DELIVERY_MARK_INTERVAL = timedelta(minutes=1)
 _DELIVERED = (
     sa.update(WebhookTopic)
     .where(
         WebhookTopic.connection_id == sa.bindparam("connection"),
         WebhookTopic.topic == sa.bindparam("delivered_topic"),
+        sa.or_(
+            WebhookTopic.last_delivery_at.is_(None),
+            WebhookTopic.last_delivery_at < sa.bindparam("marked_before"),
+        ),
     )
     .values(last_delivery_at=sa.bindparam("now"))
     # No topic row is loaded in a delivery's session; matching the session's objects cost 0.1 ms a delivery.
@@ -427,8 +434,15 @@ def receive_webhook(
     topic_header = (headers.get(TOPIC_HEADER) or "").strip()
     if not topic_header:
         raise MalformedWebhookError(f"The {TOPIC_HEADER} header is missing.")
+    now = utcnow()
     db.session.execute(
-        _DELIVERED, {"connection": connection_id, "delivered_topic": topic_header, "now": utcnow()}
+        _DELIVERED,
+        {
+            "connection": connection_id,
+            "delivered_topic": topic_header,
+            "now": now,
+            "marked_before": now - DELIVERY_MARK_INTERVAL,
+        },
     )
     if topic_header.partition(".")[0] != "order":
         logger.info("connection %s: webhook topic %s ignored", connection_id, topic_header)

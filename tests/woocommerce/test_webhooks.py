@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from backend.crypto import decrypt_text
 from backend.orders.models import OrderSyncRequest
 from backend.woocommerce.models import WebhookTopic, WooCommerceWebhook
+from backend.woocommerce.services import DELIVERY_MARK_INTERVAL
 from connectors.shops.woocommerce import WEBHOOK_TOPICS
 from tests.orders.support import CONNECT_SCOPES, connect
 
@@ -66,7 +68,22 @@ class TestWebhookEndpoint:
         rows = {row.topic: row for row in db.session.scalars(sa.select(WebhookTopic))}
         assert rows["order.restored"].ping_received_at is not None
         assert rows["order.updated"].ping_received_at is None
-        assert rows["order.updated"].last_delivery_at is not None
+        marked = rows["order.updated"].last_delivery_at
+        assert marked is not None
+        # Deliveries within a minute leave the mark alone (parallel ones would queue on the row's lock); later
+        # ones move it.
+        assert deliver(client, connection_id, body, signature=sign(secret, body)).status_code == 200
+        db.session.expire_all()
+        assert db.session.get(WebhookTopic, (connection_id, "order.updated")).last_delivery_at == marked
+        db.session.execute(
+            sa.update(WebhookTopic).values(
+                last_delivery_at=marked - DELIVERY_MARK_INTERVAL - timedelta(seconds=1)
+            )
+        )
+        db.session.commit()
+        assert deliver(client, connection_id, body, signature=sign(secret, body)).status_code == 200
+        db.session.expire_all()
+        assert db.session.get(WebhookTopic, (connection_id, "order.updated")).last_delivery_at >= marked
 
     def test_ping_is_answered_200_without_signature(self, client, db, connection_id):
         response = client.post(
