@@ -71,6 +71,19 @@ class TestUnsafeText:
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == ["/buyer/first_name"]
 
+    def test_a_raw_lone_surrogate_is_refused_and_stores_nothing(self, client, headers, db):
+        # Not UTF-8, though Python's JSON decoder would read it (surrogatepass); the byte scan does not walk it.
+        body = json.dumps(_payload(first_name="NAME"), ensure_ascii=False).replace('"NAME"', '"An\ud800na"')
+        response = client.post(
+            "/api/v1/risk-checks",
+            data=body.encode("utf-8", "surrogatepass"),
+            headers=headers,
+            content_type="application/json",
+        )
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskCheck)) == 0
+
     def test_bytes_are_judged_as_their_text(self):
         # Bytes without a lead byte of an unsafe character beyond ASCII are judged byte by byte; the answer is
         # the one the decoded text gets.
