@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.dates import berlin_today
 from backend.dunning import claims
 from backend.dunning.base_rates import BaseRateTable
-from backend.dunning.models import DunningNotice, NoticeStatus, ShopAction, ShopActionStatus
+from backend.dunning.models import DunningBuyerStop, DunningNotice, NoticeStatus, ShopAction, ShopActionStatus
 from backend.dunning.notice_building import (
     MailIdentity,
     NoticeNotSendable,
@@ -238,12 +238,13 @@ def _load_batch(notice_ids: Sequence[int]) -> list[_Leased]:
     ]
 
 
-def _leased_notices(notice_ids: Sequence[int]) -> Iterator[_Leased]:
+def _leased_notices(notice_ids: Sequence[int], settle: Callable[[], None]) -> Iterator[_Leased]:
     """Yield the leased notices in order, read in batches.
 
     What is left is read again when a notice's rows may have changed since they were read: a second notice of
-    a receivable whose first one this run just handled, or rows older than ``READ_AGAIN_AFTER``. The first
-    notice of a read always goes, however long the read took.
+    a receivable whose first one this run just handled, or rows older than ``READ_AGAIN_AFTER``. Before reading
+    again, ``settle`` marks sent what the server accepted, so a second notice's claim counts the first. The
+    first notice of a read always goes, however long the read took.
     """
     left = list(notice_ids)
     while left:
@@ -254,9 +255,27 @@ def _leased_notices(notice_ids: Sequence[int]) -> Iterator[_Leased]:
                 leased.receivable.id in receivables or time.monotonic() - read_at > READ_AGAIN_AFTER
             ):
                 left = [later.notice.id for later in batch[position:]]
+                settle()
                 break
             receivables.add(leased.receivable.id)
             yield leased
+
+
+def _still_as_read(leased: _Leased) -> bool:
+    """Tell whether the receivable and its buyer's stop are as they were read (one statement).
+
+    Every change of a receivable's money or state writes its row (``updated_at``), and a buyer stop is a row of
+    its own; the batch may be seconds old by the time a notice is handed over.
+    """
+    receivable = leased.receivable
+    stop = sa.select(DunningBuyerStop.merchant_id).where(
+        DunningBuyerStop.merchant_id == Receivable.merchant_id,
+        DunningBuyerStop.email_key == Receivable.email_key,
+    )
+    row = db.session.execute(
+        sa.select(Receivable.updated_at, stop.exists()).where(Receivable.id == receivable.id)
+    ).one()
+    return (row[0], row[1]) == (receivable.updated_at, leased.buyer_is_stopped)
 
 
 def _commit_keeping_loaded() -> None:
@@ -358,8 +377,12 @@ class _Run:
         self.outcomes["sent"] += 1
         logger.info("notice %s (%s) sent for receivable %s", notice.id, notice.kind, notice.receivable_id)
 
-    def send(self, leased: _Leased, stop_at: datetime) -> bool:
-        """Hand one leased notice to the server (or cancel, hold back, fail it); False when it is ``stop_at``."""
+    def send(self, leased: _Leased, stop_at: datetime, *, fresh: bool = False) -> bool:
+        """Hand one leased notice to the server (or cancel, hold back, fail it); False when it is ``stop_at``.
+
+        A notice whose receivable or buyer changed since its batch was read is decided again on rows read now
+        (``fresh``); if they change once more meanwhile, it waits for its lease to run out.
+        """
         notice, receivable = leased.notice, leased.receivable
         blocker = dunning_blocker(
             receivable, bookings=leased.bookings, buyer_is_stopped=leased.buyer_is_stopped
@@ -403,6 +426,10 @@ class _Run:
         self.settle()
         if utcnow() > stop_at:
             return False  # a slow server: the rest waits for its lease to run out, then any worker takes it
+        if not _still_as_read(leased):
+            # Paid, disputed or stopped since the batch was read: what was built may claim too much.
+            (again,) = _load_batch([notice.id])
+            return True if fresh else self.send(again, stop_at, fresh=True)
         # Tried now: counted before the hand-over, so a worker dying in it still counts. No transaction stays
         # open while we talk to the SMTP server.
         _update_notice(notice, attempts=notice.attempts + 1)
@@ -445,7 +472,7 @@ def send_queued_notices(today: date | None = None, *, mailer: Mailer | None = No
                 break
             stop_at = utcnow() + SEND_LEASE / 2
             try:
-                for notice in _leased_notices(leased):
+                for notice in _leased_notices(leased, settle=run.finish):
                     if not run.send(notice, stop_at):
                         break
                 run.finish()

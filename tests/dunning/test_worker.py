@@ -37,7 +37,7 @@ from PIL import Image
 from backend.dunning import sending
 from backend.dunning.evaluation import queue_due_notices
 from backend.dunning.girocode import girocode, girocode_png
-from backend.dunning.models import DunningNotice, NoticeStatus
+from backend.dunning.models import DunningBuyerStop, DunningNotice, NoticeStatus
 from backend.dunning.sending import SEND_LEASE, send_queued_notices
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
@@ -657,11 +657,97 @@ class TestBatches:
         db.session.add(mahnung)
         db.session.commit()
         reads = _spy_on_reads(monkeypatch)
+        reminder_status_at_reads: list[str] = []
+        load = sending._load_batch
+
+        def load_seeing_the_reminder(notice_ids: list[int]) -> list[object]:
+            with db.engine.connect() as other_process:
+                table = DunningNotice.__table__
+                status = table.select().with_only_columns(table.c.status).where(table.c.id == reminder.id)
+                reminder_status_at_reads.append(other_process.scalar(status))
+            return load(notice_ids)
+
+        monkeypatch.setattr(sending, "_load_batch", load_seeing_the_reminder)
 
         assert send_queued_notices(REMINDER_DAY) == "2 sent"
-        # Read again after the reminder went: the Mahnung's claim counts the reminder as sent.
+        # Read again after the reminder went and was marked sent: the Mahnung's claim counts it.
         assert reads == [[reminder.id, mahnung.id], [mahnung.id]]
+        assert reminder_status_at_reads == ["sending", "sent"]
         assert len(smtp_server.messages) == 2
+
+
+def _changed_meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[sa.Connection], None]) -> None:
+    """Let another process ``change`` the database once, after the first notice was built from its batch."""
+    build = sending.build_notice_email
+    done: list[bool] = []
+
+    def built_then_changed(*args: object, **kwargs: object) -> object:
+        result = build(*args, **kwargs)
+        if not done:
+            done.append(True)
+            with db.engine.begin() as other_process:
+                change(other_process)
+        return result
+
+    monkeypatch.setattr(sending, "build_notice_email", built_then_changed)
+
+
+class TestDecidedOnCurrentRows:
+    def test_a_receivable_disputed_after_its_batch_was_read_gets_no_notice(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        table = Receivable.__table__
+        _changed_meanwhile(
+            monkeypatch,
+            lambda other: other.execute(
+                table.update().where(table.c.id == receivable.id).values(disputed_at=utcnow())
+            ),
+        )
+
+        assert send_queued_notices(REMINDER_DAY) == "1 cancelled"
+        assert smtp_server.messages == []
+        (notice,) = notices(receivable)
+        assert (notice.status, notice.attempts) == ("cancelled", 0)
+
+    def test_a_buyer_stopped_after_its_batch_was_read_gets_no_notice(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        receivable = invoice()
+        queue_due_notices(REMINDER_DAY)
+        stop = {
+            "merchant_id": receivable.merchant_id,
+            "email_key": receivable.email_key,
+            "reason": "buyer asked",
+            "created_by": "test",
+            "created_at": utcnow(),
+        }
+        _changed_meanwhile(
+            monkeypatch, lambda other: other.execute(DunningBuyerStop.__table__.insert(), stop)
+        )
+
+        assert send_queued_notices(REMINDER_DAY) == "1 cancelled"
+        assert smtp_server.messages == []
+
+    def test_only_the_notice_whose_rows_changed_is_read_again(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, second = invoice("1001"), invoice("1002", email="other@example.org")
+        queue_due_notices(REMINDER_DAY)
+        (first_notice,), (second_notice,) = notices(first), notices(second)
+        table = Receivable.__table__
+        _changed_meanwhile(  # while the first notice is handed over, the second's receivable is disputed
+            monkeypatch,
+            lambda other: other.execute(
+                table.update().where(table.c.id == second.id).values(disputed_at=utcnow())
+            ),
+        )
+        reads = _spy_on_reads(monkeypatch)
+
+        assert send_queued_notices(REMINDER_DAY) == "1 cancelled, 1 sent"
+        assert reads == [[first_notice.id, second_notice.id], [second_notice.id]]
+        assert [n.status for n in notices(first) + notices(second)] == ["sent", "cancelled"]
 
 
 class TestLawfulDunning:
