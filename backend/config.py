@@ -30,6 +30,8 @@ LOG_FORMATS = ("text", "json")
 # The secret committed in plugins/shopware/manifest.xml; every operator renders a manifest with their own.
 SHOPWARE_PLACEHOLDER_SECRET = "PLACEHOLDER-generate-your-own-with-claimbridge-shopware-manifest"  # noqa: S105
 MIN_RECONCILE_SECONDS = 60
+# About as many requests as a gevent worker of the benchmarks has in flight at once (docs/benchmarks.md).
+DEFAULT_POOL_SIZE = 20
 
 
 class ConfigError(Exception):
@@ -59,6 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
         "folder for the SQLite file and generated development secrets; default: instance/",
     ),
     Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite file instance/claimbridge.db"),
+    Setting(
+        "DATABASE_POOL_SIZE",
+        str(DEFAULT_POOL_SIZE),
+        "PostgreSQL connections each process keeps open for its requests (up to 10 more open and close for a "
+        "burst); keep processes times (size + 10) under the server's max_connections",
+    ),
     Setting("SECRET_KEY", None, "signs session tokens; generated into instance/ in development", secret=True),
     Setting(
         "ENCRYPTION_KEY",
@@ -156,6 +164,7 @@ class Config:
 
     env: str
     database_url: str
+    database_pool_size: int
     secret_key: str
     encryption_keys: list[str]
     identity_key: str
@@ -187,9 +196,11 @@ class Config:
 
     def to_flask(self) -> dict[str, Any]:
         """Return the Flask config mapping."""
-        engine_options: dict[
-            str, Any
-        ] = {}  # PostgreSQL: dropped connections are refused at checkout (app.py)
+        # PostgreSQL: dropped connections are refused at checkout (app.py). A gevent worker serves many requests
+        # at once; with fewer pooled connections than that (SQLAlchemy's default is 5), each request beyond them
+        # opened a connection and closed it again, a server process forked each time: a short risk-check run
+        # opened 350 connections with 5 pooled, 53 with 20.
+        engine_options: dict[str, Any] = {"pool_size": self.database_pool_size}
         if self.database_url.startswith("sqlite"):
             # Writers of several processes queue on a lock file instead of sleeping in SQLite's busy handler.
             engine_options = {"connect_args": {"timeout": 10, "factory": QueuedWriterConnection}}
@@ -428,6 +439,7 @@ def load_config(instance_path: str | Path, environ: dict[str, str] | None = None
     config = Config(
         env=env,
         database_url=database_url,
+        database_pool_size=_parse_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or "", problems),
         secret_key=secret_key,
         encryption_keys=encryption_keys,
         identity_key=identity_key,

@@ -20,6 +20,7 @@ from flask import Flask, Response, request
 from flask_sqlalchemy import SQLAlchemy
 from marshmallow import ValidationError
 
+from backend.config import DEFAULT_POOL_SIZE
 from backend.risk.schemas import RiskCheckRequestSchema
 
 metadata = sa.MetaData()
@@ -57,6 +58,8 @@ def create_app(database_url: str) -> Flask:
     """Build the floor app on ``database_url`` (its table is created by ``create_tables``)."""
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if not database_url.startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": DEFAULT_POOL_SIZE}  # served as the app is
     db = SQLAlchemy(app)
     if database_url.startswith("sqlite"):
         with app.app_context():

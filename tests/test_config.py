@@ -57,6 +57,16 @@ class TestLoadConfig:
         config = load_config(tmp_path, {"CLAIMBRIDGE_DATABASE_URL": "postgres://u@db/claims"})
         assert config.database_url == "postgresql+psycopg://u@db/claims"
 
+    def test_postgresql_keeps_a_pool_as_large_as_a_worker_serves_at_once(self, tmp_path):
+        postgres = {"CLAIMBRIDGE_DATABASE_URL": "postgresql://u@db/claims"}
+        options = load_config(tmp_path, postgres).to_flask()["SQLALCHEMY_ENGINE_OPTIONS"]
+        assert options == {"pool_size": 20}  # SQLAlchemy's 5 made a gevent worker reconnect per request
+        sized = load_config(tmp_path, {**postgres, "CLAIMBRIDGE_DATABASE_POOL_SIZE": "8"}).to_flask()
+        assert sized["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 8
+        with pytest.raises(ConfigError) as error:
+            load_config(tmp_path, {**postgres, "CLAIMBRIDGE_DATABASE_POOL_SIZE": "0"})
+        assert error.value.problems == ["CLAIMBRIDGE_DATABASE_POOL_SIZE='0': must be at least 1"]
+
     def test_accepts_rotated_encryption_keys(self, tmp_path):
         from cryptography.fernet import Fernet
 
