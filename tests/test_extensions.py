@@ -19,9 +19,8 @@ def _counted(db):
 
 
 class TestKeepStatistics:
+    @pytest.mark.postgres_only  # SQLite keeps no row counts for its plans
     def test_analyzes_a_growing_table_once_per_doubling_on_postgresql(self, db):
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite keeps no row counts for its plans")
         db.session.execute(sa.text("CREATE TEMPORARY TABLE growing (id integer, label text) ON COMMIT DROP"))
         _add(db, 0, 100)
         keep_statistics(GROWING, ("label",), added=100)  # never analyzed: no statistics to trust

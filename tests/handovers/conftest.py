@@ -33,16 +33,6 @@ CREDITOR = {
 }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the SQLite variant of tests marked ``postgres_only`` (not a skip: there is nothing to run)."""
-    kept = [
-        item for item in items if not (item.get_closest_marker("postgres_only") and "[sqlite]" in item.nodeid)
-    ]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
-
-
 @pytest.fixture(autouse=True)
 def _current_base_rate(app: Any) -> None:
     """Add the 2026-07-01 base rate the bundled table lacks, as an operator would (collection.md)."""
