@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import pytest
 
+from tests.processes import wait_for
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 
@@ -22,7 +21,7 @@ def test_a_request_after_the_server_ended_the_pooled_connections_succeeds(
     with psycopg.connect(url, autocommit=True) as admin:
         ended = admin.execute(f"SELECT count(pg_terminate_backend(pid)) {others}").fetchone()[0]
         assert ended >= 1
-        deadline = time.monotonic() + 10
-        while admin.execute(f"SELECT count(*) {others}").fetchone()[0] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(
+            lambda: admin.execute(f"SELECT count(*) {others}").fetchone()[0] == 0, "the ended connections"
+        )
     assert client.post("/api/v1/risk-checks", json=CLEAN_PAYLOAD, headers=headers).status_code == 201
