@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 from collections.abc import Iterator
@@ -11,28 +12,62 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
-from backend.audit.cli import audit as audit_commands
-from backend.cases.cli import cases as case_commands
-from backend.console.cli import console_link as console_link_command
-from backend.dunning.cli import rates as rates_commands
 from backend.extensions import db
-from backend.handovers.cli import handovers as handover_commands
-from backend.merchants.cli import connections as connection_commands
-from backend.orders.cli import orders as order_commands
-from backend.payments.cli import statements as statement_commands
-from backend.privacy.cli import privacy as privacy_commands
-from backend.shop_outbox.cli import outbox as outbox_commands
-from backend.shopware.cli import shopware as shopware_commands
-from backend.woocommerce.cli import woocommerce as woocommerce_commands
+
+# Each area's commands as "module:attribute", imported only when one of them runs (or ``--help`` lists them all):
+# a statement import need not load the Shopware, handover and console code first. Click's own pattern for lazily
+# loaded subcommands (https://click.palletsprojects.com/en/stable/complex/#lazily-loading-subcommands).
+AREA_COMMANDS = {
+    "audit": "backend.audit.cli:audit",
+    "cases": "backend.cases.cli:cases",
+    "connections": "backend.merchants.cli:connections",
+    "console-link": "backend.console.cli:console_link",
+    "handovers": "backend.handovers.cli:handovers",
+    "orders": "backend.orders.cli:orders",
+    "outbox": "backend.shop_outbox.cli:outbox",
+    "privacy": "backend.privacy.cli:privacy",
+    "rates": "backend.dunning.cli:rates",
+    "shopware": "backend.shopware.cli:shopware",
+    "statements": "backend.payments.cli:statements",
+    "woocommerce": "backend.woocommerce.cli:woocommerce",
+}
+
+
+class ClaimBridgeGroup(FlaskGroup):
+    """The Flask CLI group, with each area's commands imported when they are asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Name every command, the areas' without importing them."""
+        return sorted({*super().list_commands(ctx), *AREA_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Return the command; FlaskGroup's own lookup only for the commands of Flask and its extensions.
+
+        FlaskGroup loads every extension's plugin commands (Flask-Limiter's, with the entry points of all
+        installed packages read) before it answers any name; this group's own commands do not need that.
+        """
+        if name in self.commands:
+            return self.commands[name]
+        if name in AREA_COMMANDS:
+            module, _, attribute = AREA_COMMANDS[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
 
 
 def _create_app() -> Flask:
+    """Build the app a command runs in: without views for ClaimBridge's own commands, which serve no requests.
+
+    Flask's and its extensions' commands (``db``, ``openapi``, ``limiter``) and ``--help`` get the whole app:
+    those that live in the app load it before any command is chosen, and ``openapi print`` needs every route.
+    """
     from backend.app import create_app
 
-    return create_app()
+    return create_app(web=click.get_current_context().find_root().invoked_subcommand not in OWN_COMMANDS)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+@click.group(
+    cls=ClaimBridgeGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
 def main() -> None:
     """ClaimBridge: risk checks, dunning and collection handover for invoice orders."""
 
@@ -310,15 +345,5 @@ def keys_rotate() -> None:
     click.echo("Every stored secret is under the newest key; the older keys may now be removed.")
 
 
-main.add_command(shopware_commands)
-main.add_command(woocommerce_commands)
-main.add_command(rates_commands)
-main.add_command(connection_commands)
-main.add_command(order_commands)
-main.add_command(case_commands)
-main.add_command(handover_commands)
-main.add_command(statement_commands)
-main.add_command(console_link_command)
-main.add_command(audit_commands)
-main.add_command(privacy_commands)
-main.add_command(outbox_commands)
+# ClaimBridge's own commands, named before FlaskGroup adds those of Flask's extensions (when first asked for one).
+OWN_COMMANDS = frozenset({*main.commands, *AREA_COMMANDS})

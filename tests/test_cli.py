@@ -2,6 +2,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from backend.cli import AREA_COMMANDS, main
 from backend.handovers.models import Handover
 
 
@@ -99,3 +104,46 @@ class TestConfigCommand:
     def test_readme_shows_the_table_as_generated(self, run):
         table = run("config", "--markdown").output.strip()
         assert table in (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+class TestCommandLoading:
+    """``claimbridge`` builds its app from the environment: without views for its own commands."""
+
+    @pytest.fixture
+    def invoke(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("CLAIMBRIDGE_ENV", "testing")
+        monkeypatch.setenv("CLAIMBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path}/claimbridge.db")
+        monkeypatch.setenv("CLAIMBRIDGE_INSTANCE_PATH", str(tmp_path))
+        monkeypatch.setenv("CLAIMBRIDGE_SHOPWARE_APP_SECRET", "s" * 32)
+
+        def invoke(*args):
+            info = ScriptInfo(create_app=main.create_app)
+            result = CliRunner().invoke(main, list(args), obj=info, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            return result, info.load_app()
+
+        return invoke
+
+    def test_help_lists_every_command_with_its_help_in_the_whole_app(self, invoke):
+        result, app = invoke("--help")
+        listed = {
+            line.split()[0]: line for line in result.output.partition("Commands:")[2].splitlines() if line
+        }
+        assert set(AREA_COMMANDS) | set(main.commands) | {"db", "openapi"} <= set(listed)
+        assert "Bank statements (camt.053, MT940) that settle receivables." in listed["statements"]
+        assert "Run the periodic jobs" in listed["worker"]
+        assert "health" in app.blueprints
+
+    @pytest.mark.parametrize("name", sorted(AREA_COMMANDS))
+    def test_each_area_command_is_found_by_its_name(self, name):
+        assert main.get_command(main.make_context("claimbridge", [name, "--help"]), name).name == name
+
+    def test_an_own_command_runs_in_an_app_without_views(self, invoke):
+        result, app = invoke("shopware", "manifest")
+        assert "<registrationUrl>" in result.output
+        assert "health" not in app.blueprints and "migrate" in app.extensions
+
+    def test_an_extension_command_gets_the_whole_app(self, invoke):
+        result, app = invoke("openapi", "print")
+        assert "/api/v1/risk-checks" in json.loads(result.output)["paths"]
+        assert "health" in app.blueprints
