@@ -14,7 +14,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from psycopg import sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
@@ -181,6 +180,8 @@ def insert_rows(
         connection.execute(
             sa.text(f"CREATE TEMPORARY TABLE {target.name} (LIKE {table.name}) ON COMMIT DROP")
         )
+    from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
+
     copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(target.name), sql.SQL(", ").join(map(sql.Identifier, names))
     )
@@ -257,6 +258,8 @@ def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> N
     )
     if counted is not None and counted >= max(added, 0):
         return
+    from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
+
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     analyze = sql.SQL("ANALYZE (SKIP_LOCKED) {} ({})").format(sql.Identifier(table.name), names)
     with db.session.connection().connection.cursor() as cursor:
