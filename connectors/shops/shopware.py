@@ -31,8 +31,6 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from requests.auth import AuthBase
 
 from connectors.errors import (
@@ -142,6 +140,10 @@ class ShopwareConnector(HttpClient, ShopConnector):
         sleep: Callable[[float], None] = time.sleep,
         page_size: int = 100,
     ) -> None:
+        # authlib's OAuth client (with its JOSE and X.509 modules: 0.1 s and 17 MiB) is imported by the first
+        # connector built, not by every process that could build one.
+        from authlib.integrations.requests_client import OAuth2Session
+
         shop_url = shop_url.rstrip("/")
         oauth = OAuth2Session(
             client_id=client_id,
@@ -178,6 +180,8 @@ class ShopwareConnector(HttpClient, ShopConnector):
         return response
 
     def _fetch_token(self) -> None:
+        from authlib.integrations.base_client import OAuthError  # imported with OAuth2Session in __init__
+
         try:
             self._oauth.fetch_token(timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
