@@ -38,7 +38,6 @@ import sqlalchemy as sa
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, dialect_insert, execute_many, insert_rows, one_of, reserve_ids, utcnow
-from backend.handovers.decisions import decide_handover
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
@@ -585,6 +584,12 @@ def _withdraw_pending_handovers(merchant_id: int, settled_by: dict[int, Any]) ->
         .where(Handover.receivable_id.in_(list(settled_by)), Handover.status.in_(PENDING_HANDOVER))
         .order_by(Handover.id)
     ).all()
+    if not pending:
+        return
+    # Here, not at the top: deciding handovers brings the agencies, claims and mirroring (a sixth of the
+    # statement import's start-up), and an import seldom settles a receivable that is up for handover.
+    from backend.handovers.decisions import decide_handover
+
     for handover_id, receivable_id in pending:
         decide_handover(
             merchant_id,
