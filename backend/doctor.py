@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from limits.storage import storage_from_string
 
+from backend.app import MIGRATIONS_DIR
 from backend.crypto import DecryptionError
 from backend.dunning.rate_store import base_rate_status
 from backend.extensions import db
@@ -83,7 +84,7 @@ def check_database() -> Iterator[Finding]:
         yield Finding(FAIL, "database", f"{db.engine.dialect.name} does not answer: {type(error).__name__}")
         return
     yield Finding(PASS, "database", f"{db.engine.dialect.name} answers")
-    heads = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config()).get_heads()
+    heads = ScriptDirectory(MIGRATIONS_DIR).get_heads()
     if current is None:
         yield Finding(FAIL, "migrations", "the database has no tables yet: run `claimbridge db upgrade`")
     elif current not in heads:

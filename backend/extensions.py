@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
@@ -278,7 +277,6 @@ def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnEle
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 # A rate-limit store that is down (Redis restarting) must not turn /oauth/token into 500s: count in this
 # process's memory until it is back, and let a storage error pass rather than refuse the request.
 limiter = Limiter(
