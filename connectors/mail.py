@@ -275,8 +275,11 @@ def compose(
         raise ValueError("a message needs at least one recipient")
     if html is None and inline_images:
         raise ValueError("inline images need an HTML part")
-    envelope = parseaddr(sender)[1]
-    recipients = tuple(address for _name, address in getaddresses([", ".join(to)]) if address)
+    envelope = _envelope_sender(sender)
+    if all(_BARE_ADDRESS.fullmatch(address) for address in to):  # what the parser would return
+        recipients = tuple(to)
+    else:
+        recipients = tuple(address for _name, address in getaddresses([", ".join(to)]) if address)
     wire = _WIRE if _ascii(envelope, *recipients) else _WIRE_UTF8
     head = [
         _fold(wire, "Subject", subject),
@@ -321,12 +324,19 @@ _BOUNDARY_PLACEHOLDER = "=" * 15 + "0" * _BOUNDARY_DIGITS + "=="
 # words between single spaces without an encoded word ("=?"), a message id as ``message_id_for`` makes it, a bare
 # address. Those skip the email package's parser (tests compare both for generated values).
 _WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _VERBATIM = {
     "subject": _WORDS,
     "content-id": _WORDS,
     "message-id": re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9.-]+>"),
-    "to": re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"),
+    "to": _BARE_ADDRESS,
 }
+
+
+@functools.lru_cache(maxsize=256)
+def _envelope_sender(sender: str) -> str:
+    """Return the address of a From header value. Cached: a run's messages come from a few senders."""
+    return parseaddr(sender)[1]
 
 
 def _fold(wire: policy.EmailPolicy, name: str, value: str) -> bytes:
