@@ -10,6 +10,7 @@ import gc
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:" + os.environ.get("PORT", "5000"))
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -42,13 +43,17 @@ def on_starting(server: object) -> None:
         stale.unlink()
 
 
-def post_worker_init(worker: object) -> None:
+def post_worker_init(worker: Any) -> None:
     """Move the loaded app's objects out of the garbage collector's way (``gc.freeze``).
 
     The app holds some 225,000 long-lived objects (modules, the postcode and e-mail tables, SQLAlchemy's
     metadata); each full collection walked them all again, about 120 ms of CPU in which the worker answered
     nothing. Frozen, they are never collected (they live as long as the worker anyway); full collections then
-    walk only what requests created since.
+    walk only what requests created since. First the worker's SQLite checkpoints leave its requests' commits
+    (backend/sqlite_checkpoints.py).
     """
+    from backend.sqlite_checkpoints import checkpoint_in_background
+
+    checkpoint_in_background(worker.wsgi)
     gc.collect()
     gc.freeze()
