@@ -2,6 +2,11 @@
 -- A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop requests;
 -- JSON never holds a raw tab).
 -- Env: BODIES_FILE, AUTH (full Authorization header value, optional), DELAY_MS (per-connection pause).
+-- Each pause is drawn at random around DELAY_MS (exponentially, that mean), so paced connections send at
+-- independent moments as real shops do. With the same pause everywhere, every connection (which wrk also
+-- pauses before its first request) sent at the same instant, round after round: "half load" was a burst of all
+-- of them at once, then nothing. A gevent worker that waits on PostgreSQL interleaves such a burst's requests,
+-- so all of them answered as late as its last one and the burst stayed together.
 -- The summary line names each kind of error wrk counts (connect, read, write, timeout: no answer within
 -- wrk's 2 s, which also leaves the request out of the latency figures) and every status >= 400 answered.
 local requests = {}
@@ -13,6 +18,7 @@ statuses = {}
 
 function setup(thread)
   threads[#threads + 1] = thread
+  thread:set("seed", #threads)
 end
 
 function init(args)
@@ -27,6 +33,7 @@ function init(args)
     end
     requests[#requests + 1] = wrk.format("POST", nil, headers, fields[#fields])
   end
+  math.randomseed(seed)  -- each thread its own pauses, the same in every run
   index = math.random(#requests)
 end
 
@@ -43,7 +50,9 @@ function response(status, headers, body)
 end
 
 function delay()
-  return delay_ms
+  if delay_ms == 0 then return 0 end
+  -- At most 4 means (e^-4 of pauses, 2 % of the mean cut off) and under gunicorn's keep-alive of 5 s.
+  return math.min(-math.log(1 - math.random()) * delay_ms, 4 * delay_ms, 4000)
 end
 
 function done(summary, latency, requests)
