@@ -434,6 +434,9 @@ def receive_webhook(
     topic_header = (headers.get(TOPIC_HEADER) or "").strip()
     if not topic_header:
         raise MalformedWebhookError(f"The {TOPIC_HEADER} header is missing.")
+    # The body is read before anything is written: on PostgreSQL each statement commits on its own (the view
+    # is ``@autocommit``), and a refused delivery leaves no mark.
+    order_id = _order_id(body) if topic_header.partition(".")[0] == "order" else None
     now = utcnow()
     db.session.execute(
         _DELIVERED,
@@ -444,10 +447,10 @@ def receive_webhook(
             "marked_before": now - DELIVERY_MARK_INTERVAL,
         },
     )
-    if topic_header.partition(".")[0] != "order":
+    if order_id is None:
         logger.info("connection %s: webhook topic %s ignored", connection_id, topic_header)
         return "ignored"
-    request_order_sync(hooks.connection, _order_id(body), reason=topic_header)
+    request_order_sync(hooks.connection, order_id, reason=topic_header)
     return "queued"
 
 

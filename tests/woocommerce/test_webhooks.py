@@ -142,6 +142,10 @@ class TestWebhookEndpoint:
         assert response.status_code == 400
         assert response.get_json()["error"] == "malformed_webhook"
         assert queued(db) == []
+        # A refused delivery is not one: it leaves its topic's mark alone (its statements may run in autocommit).
+        assert [row.last_delivery_at for row in db.session.scalars(sa.select(WebhookTopic))] == [None] * len(
+            WEBHOOK_TOPICS
+        )
 
     def test_other_topics_are_acknowledged_and_ignored(self, client, db, connection_id, secret):
         body = json.dumps({"id": 77}).encode()
