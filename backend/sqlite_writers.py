@@ -8,28 +8,16 @@ one. Here a connection takes an advisory lock on a file beside the database befo
 greenlets of one process queue on a lock that yields to the others (``threading.Lock``, which gevent patches),
 processes on ``flock``, polled with short sleeps that yield as well. SQLite's own locking still decides;
 writers that do not queue here (the sqlite3 shell, another program) still meet its busy handler.
-
-In a gevent worker the connections also leave WAL checkpoints to a thread. SQLite runs one inside the commit
-that takes the log past 1,000 pages: it copies them into the database file and syncs both files (two
-``fdatasync`` of 0.3-10 ms each here, under strace), a C call that stopped every request of the worker while the
-writer lock it still held stopped the other workers' writers. The thread runs the same PASSIVE checkpoint (it
-waits for no reader or writer, and none waits for it) on a connection of its own, at most one at a time and one
-per ``CHECKPOINT_INTERVAL`` per process, about as often as SQLite's own under full load. Other processes (the
-worker, the CLI) keep SQLite's own.
 """
 
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import sqlite3
-import sys
 import threading
 import time
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 # The statements that make Python's sqlite3 (legacy transaction control) open a transaction before them.
 _OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -37,7 +25,6 @@ _FIRST_POLL = 0.0001
 _LONGEST_POLL = 0.002
 # One lock per database file and process: the connections of a process queue on it before the file lock.
 _process_locks: dict[str, threading.Lock] = {}
-CHECKPOINT_INTERVAL = 0.2  # seconds between a process's checkpoints of one database, at the least
 
 
 def lock_path(database: str) -> str | None:
@@ -58,9 +45,6 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._process_lock = _process_locks.setdefault(path, threading.Lock()) if path else None
         self._lock_fd: int | None = None
         self._holding = False
-        self._checkpoints = _checkpointer(path, os.fspath(database))
-        if self._checkpoints is not None:
-            super().execute("PRAGMA wal_autocheckpoint=0")
 
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:
         """Return a cursor that queues a transaction's first write."""
@@ -89,15 +73,12 @@ class QueuedWriterConnection(sqlite3.Connection):
             self._acquire()
 
     def commit(self) -> None:
-        """Commit, then let the next writer in (and have the log checkpointed in a gevent worker)."""
-        wrote = self._holding
+        """Commit, then let the next writer in."""
         try:
             super().commit()
         finally:
             if self._holding and not self.in_transaction:
                 self._release()
-        if wrote and self._checkpoints is not None:
-            self._checkpoints.after_commit()
 
     def rollback(self) -> None:
         """Roll back, then let the next writer in."""
@@ -160,52 +141,3 @@ class _QueuedWriterCursor(sqlite3.Cursor):
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
         self.connection.before_statement(sql)
         return super().executemany(sql, seq_of_parameters)
-
-
-class _Checkpointer:
-    """Checkpoints one database's WAL in a thread of gevent's pool, once per interval at the most."""
-
-    def __init__(self, database: str, threadpool: Any) -> None:
-        self._database = database
-        self._threadpool = threadpool
-        self._running = False
-        self._started = -CHECKPOINT_INTERVAL
-
-    def after_commit(self) -> None:
-        """Start a checkpoint unless one runs or one started less than ``CHECKPOINT_INTERVAL`` ago."""
-        now = time.monotonic()
-        if self._running or now - self._started < CHECKPOINT_INTERVAL:
-            return
-        self._running = True
-        self._started = now
-        self._threadpool.spawn(_checkpoint, self._database).rawlink(self._finished)
-
-    def _finished(self, result: Any) -> None:
-        self._running = False
-        if not result.successful():
-            logger.warning("checkpoint of %s failed: %s", self._database, result.exception)
-
-
-def _checkpoint(database: str) -> None:
-    # Runs in a native thread: plain sqlite3 only (it lets the GIL go while it copies and syncs), no gevent.
-    connection = sqlite3.connect(database, isolation_level=None)
-    try:
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        connection.close()
-
-
-_checkpointers: dict[str, _Checkpointer] = {}
-
-
-def _checkpointer(lock: str | None, database: str) -> _Checkpointer | None:
-    """Return the process's checkpointer of a database file in a gevent-patched process, else None."""
-    monkey = sys.modules.get("gevent.monkey")
-    if lock is None or monkey is None or not monkey.is_module_patched("threading"):
-        return None
-    if lock not in _checkpointers:
-        import gevent  # loaded already: it patched this process
-
-        _checkpointers[lock] = _Checkpointer(database, gevent.get_hub().threadpool)
-    return _checkpointers[lock]

@@ -102,33 +102,3 @@ def test_reads_and_in_memory_databases_take_no_lock(database):
     memory.execute("CREATE TABLE t (n INTEGER)")
     memory.execute("INSERT INTO t VALUES (1)")
     memory.commit()
-
-
-def test_a_gevent_worker_checkpoints_in_a_thread_not_in_its_commit(database):
-    script = (
-        "from gevent import monkey; monkey.patch_all()\n"
-        "import os, sqlite3, sys, time, gevent\n"
-        "from backend.sqlite_writers import QueuedWriterConnection as C\n"
-        "c = sqlite3.connect(sys.argv[1], factory=C)\n"
-        "c.execute('PRAGMA journal_mode=WAL')\n"
-        "print(c.execute('PRAGMA wal_autocheckpoint').fetchone()[0])\n"
-        "before = os.path.getsize(sys.argv[1])\n"
-        "c.execute('INSERT INTO t VALUES (zeroblob(400000))')\n"  # about 100 pages, far below SQLite's 1,000
-        "c.commit()\n"
-        "end = time.monotonic() + 10\n"
-        "while os.path.getsize(sys.argv[1]) == before and time.monotonic() < end:\n"
-        "    gevent.sleep(0.01)\n"
-        "print('copied' if os.path.getsize(sys.argv[1]) > before else 'still in the log')\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", script, str(database)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert run.stdout.split() == ["0", "copied"]  # SQLite's own checkpoints off, the thread's copied the log
-
-
-def test_other_processes_keep_sqlites_own_checkpoints(database):
-    assert _connect(database).execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
