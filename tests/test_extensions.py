@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from backend.extensions import keep_statistics
+from backend.extensions import BULK_WRITE_CACHE_KIB, bulk_write_cache, keep_statistics
 
 GROWING = sa.Table("growing", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("label", sa.Text))
 
@@ -34,3 +34,20 @@ class TestKeepStatistics:
         assert _counted(db) == 150
         keep_statistics(GROWING, ("label",), added=250)
         assert _counted(db) == 250
+
+
+class TestBulkWriteCache:
+    def test_a_bulk_write_gets_a_larger_sqlite_cache_and_gives_it_back(self, db):
+        """On SQLite the connection's page cache grows for the import and shrinks after it, also on an error."""
+        sqlite = db.session.get_bind().dialect.name == "sqlite"
+
+        def cache_size():
+            return db.session.connection().exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+
+        before = cache_size()
+        with bulk_write_cache():
+            assert cache_size() == (-BULK_WRITE_CACHE_KIB if sqlite else None)
+        assert cache_size() == before
+        with pytest.raises(RuntimeError), bulk_write_cache():
+            raise RuntimeError("the import failed")
+        assert cache_size() == before

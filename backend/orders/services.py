@@ -23,6 +23,7 @@ from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import (
+    bulk_write_cache,
     db,
     dialect_insert,
     keep_statistics,
@@ -856,12 +857,13 @@ def import_rows(
                 setattr(result, outcome, getattr(result, outcome) + 1)
         batch.clear()
 
-    for row in rows:
-        check.rows += 1
-        batch.append(row)
-        if len(batch) == IMPORT_BATCH:
-            flush()
-    flush()
+    with bulk_write_cache():
+        for row in rows:
+            check.rows += 1
+            batch.append(row)
+            if len(batch) == IMPORT_BATCH:
+                flush()
+        flush()
     if actor is not None and not check.invalid_rows:
         check.existing = result.updated + result.unchanged
     check.new = check.rows - check.invalid_rows - check.existing
