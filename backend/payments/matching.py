@@ -6,7 +6,8 @@ Rules, strongest first:
 2. ``invoice_number`` / ``order_number``: the receivable's invoice or order number in the texts, checked
    against the amount (and the payer's name or IBAN where the amount differs).
 3. ``amount_iban`` / ``amount_name``: no number at all; the amount (equal, short by bank fees, slightly over,
-   or a part) together with an IBAN this buyer paid from before, or the payer's name resembling the debtor's
+   or a part) together with an IBAN this buyer paid from before (in an earlier statement, or earlier in this
+   run in a transfer that named the buyer's receivable), or the payer's name resembling the debtor's
    (umlauts folded, "Schmidt, Anna" = "Anna Schmidt", titles and company forms dropped, typos tolerated).
 4. ``sum_of_open``: one buyer's open receivables that add up to the amount.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import sys
+from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -118,6 +120,9 @@ class MatchRule(StrEnum):
     UNMATCHED = "unmatched"
 
 
+EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER})
+
+
 class _Fit(StrEnum):
     """How a transfer's amount relates to what is open."""
 
@@ -141,6 +146,7 @@ class OpenReceivable:
     debtor_names: tuple[str, ...]
     known_ibans: frozenset[str] = frozenset()
     due_date: date | None = None
+    buyer: str = ""  # the buyer's key (receivables of one buyer share it); "" when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +275,11 @@ class PaymentMatcher:
         self._known_ibans: list[tuple[str, ...]] = []
         self._names: list[tuple[tuple[str, ...], ...]] = []
         self._remaining: list[int] = []
+        # Each receivable's buyer as a number (-1: unknown), and the receivables of buyers with several.
+        self._buyers = array("q")
+        by_buyer: dict[int, int | list[int]] = {}
+        # The open receivables of buyers an IBAN paid by reference or number in this run, by IBAN (see ``_post``).
+        self._learned: dict[str, int | list[int]] = {}
         self._by_reference: dict[str, int] = {}
         # A number's receivables: the receivable's index for its invoice number, ``~index`` for its order number.
         # Nearly every number names one, kept as that int; a tuple only for several (two tuples per number
@@ -280,6 +291,7 @@ class PaymentMatcher:
         by_word: dict[str, list[int]] = {}
         days: dict[date | None, date | None] = {}  # one object per due date, not one per receivable
         ibans: dict[frozenset[str], tuple[str, ...]] = {}
+        buyers: dict[str, int] = {}
         for index, receivable in enumerate(receivables):
             self._receivable_ids.append(receivable.id)
             self._references.append(receivable.payment_reference)
@@ -294,6 +306,10 @@ class PaymentMatcher:
             self._names.append(names)
             cents = _cents(receivable.open_amount)
             self._remaining.append(cents)
+            buyer = buyers.setdefault(receivable.buyer, len(buyers)) if receivable.buyer else -1
+            self._buyers.append(buyer)
+            if buyer >= 0:
+                _post(by_buyer, buyer, index)
             if receivable.payment_reference:
                 self._by_reference[receivable.payment_reference] = index
             for owner, number in ((index, receivable.invoice_number), (~index, receivable.order_number)):
@@ -309,6 +325,8 @@ class PaymentMatcher:
             for word in {word for words in names for word in words}:
                 by_word.setdefault(word, []).append(index)
         self._numbers = NumberFinder(self._by_number)
+        self._by_buyer = {buyer: indexes for buyer, indexes in by_buyer.items() if isinstance(indexes, list)}
+        del by_buyer
         # Per name word its receivables by open amount (then index, as they were added), for amount windows.
         self._word_cents: dict[str, tuple[list[int], list[int]]] = {}
         remaining = self._remaining
@@ -608,11 +626,31 @@ class PaymentMatcher:
 
     def _iban_owners(self, transfer: Transfer) -> Sequence[int]:
         owners = _postings(self._by_iban, transfer.counterparty_iban)
+        learned = _postings(self._learned, transfer.counterparty_iban)
+        if learned:
+            owners = [*dict.fromkeys([*owners, *learned])]
         return owners if len(owners) <= _MAX_IBAN_OWNERS else ()
 
     def _iban_known(self, transfer: Transfer, index: int) -> bool:
         iban = transfer.counterparty_iban
-        return bool(iban) and iban in self._known_ibans[index] and bool(self._iban_owners(transfer))
+        known = iban in self._known_ibans[index] or index in _postings(self._learned, iban)
+        return bool(iban) and known and bool(self._iban_owners(transfer))
+
+    def _learn_iban(self, transfer: Transfer, indexes: Iterable[int]) -> None:
+        """Remember that the transfer's IBAN paid these receivables' buyers, as booking the match will.
+
+        A buyer's later transfer in the same statement is then "from an IBAN paid from before", as it would be in
+        the next statement (``services._learn_ibans`` learns from the same matches: by reference or number).
+        """
+        iban = transfer.counterparty_iban
+        for index in indexes:
+            buyer = self._buyers[index]
+            if not iban or buyer < 0:
+                continue
+            # Only what is still open: a settled receivable is never matched again, and most buyers have none.
+            for owned in self._by_buyer.get(buyer, (index,)):
+                if self._remaining[owned] > 0 and owned not in _postings(self._learned, iban):
+                    _post(self._learned, iban, owned)
 
     def _name_score(self, transfer: Transfer, index: int) -> float:
         return max((name_similarity(transfer.words, words) for words in self._names[index]), default=0.0)
@@ -654,6 +692,8 @@ class PaymentMatcher:
         if automatic:
             for index, share in allocations:
                 self._remaining[index] -= share
+            if result.rule in EXPLICIT_RULES:
+                self._learn_iban(transfer, (index for index, _ in allocations))
         alternatives = dict.fromkeys(i for i in result.alternatives if i not in result.parts)
         return MatchProposal(
             transaction_id=transfer.transaction_id,

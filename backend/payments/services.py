@@ -42,6 +42,7 @@ from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments.matching import (
+    EXPLICIT_RULES,
     MatchProposal,
     MatchRule,
     MatchSettings,
@@ -68,7 +69,6 @@ ACTOR = "payment-matching"
 DEFAULT_THRESHOLD = 0.9
 MATCHABLE_STATES = (State.OPEN, State.PARTIALLY_PAID, State.IN_COLLECTION, State.DISPUTED)
 SHOP_PLATFORMS = ("shopware", "woocommerce")
-EXPLICIT_RULES = frozenset({MatchRule.REFERENCE, MatchRule.INVOICE_NUMBER, MatchRule.ORDER_NUMBER})
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
 STORE_BATCH = 500  # proposals stored and applied per set of statements (their rows are the transient peak)
@@ -404,6 +404,7 @@ def _open_receivables(merchant_id: int) -> Iterator[OpenReceivable]:
             debtor_names=_debtor_names(row),
             known_ibans=known.get(row.email_key or "", frozenset()),
             due_date=row.due_date,
+            buyer=row.email_key or "",
         )
     ledger.store_payment_references(references.made)
 

@@ -43,6 +43,7 @@ from tests.payments.generate import GeneratedTransfer, write_camt053, write_mt94
 UPLOAD = "orders:write"
 REVIEW = "handovers:read handovers:write"
 PAYER_IBAN = "DE44500105175407324931"
+OTHER_IBAN = "DE89370400440532013000"  # an account none of the buyers paid from
 
 
 def transfer(amount: str, *, name: str, remittance: str, reference: str = "", iban: str = PAYER_IBAN) -> Any:
@@ -210,7 +211,7 @@ class TestStatementImport:
         receivable = overdue_order(make_connection(merchant), "1001")
         statement = camt(
             transfer("500.00", name="Erika Mustermann", remittance=receivable.payment_reference),
-            transfer("12.00", name="Unbekannt GmbH", remittance="Gutschrift"),
+            transfer("12.00", name="Unbekannt GmbH", remittance="Gutschrift", iban=OTHER_IBAN),
         )
         headers = auth_headers(merchant, UPLOAD)
         first = upload(client, headers, statement).get_json()
@@ -240,7 +241,9 @@ class TestStatementImport:
         receivable = overdue_order(make_connection(merchant), "1001")  # 1190.00
         reference = receivable.payment_reference
         first_part = transfer("300.00", name="Erika Mustermann", remittance=reference, reference="R1")
-        credit = transfer("12.00", name="Unbekannt GmbH", remittance="Gutschrift", reference="R2")
+        credit = transfer(
+            "12.00", name="Unbekannt GmbH", remittance="Gutschrift", reference="R2", iban=OTHER_IBAN
+        )
         second_part = transfer("300.00", name="Erika Mustermann", remittance=reference, reference="R3")
         rest = transfer("590.00", name="Erika Mustermann", remittance=reference, reference="R5")
         headers = auth_headers(merchant, UPLOAD)

@@ -222,6 +222,30 @@ class TestAmountAndPayerRule:
         assert allocated(proposal) == {1: Decimal("242.50")}
         assert "bank fees" in proposal.explanation
 
+    def test_an_iban_that_paid_a_named_receivable_counts_for_the_buyers_others_in_the_same_run(self):
+        # Paid from her husband's account: the name alone would not do.
+        first, second = receivable(1, "40.00", buyer="anna"), receivable(2, "250.00", buyer="anna")
+        by_reference = credit(
+            "40.00", first.payment_reference, name="Hans Schmidt", counterparty_iban=ANNA_IBAN
+        )
+        short_by_fees = credit("242.50", "Danke", name="Hans Schmidt", counterparty_iban=ANNA_IBAN)
+
+        proposals = match_payments([short_by_fees, by_reference], [first, second, *CROWD])
+
+        assert [p.automatic for p in proposals] == [True, True]
+        assert allocated(proposals[0]) == {2: Decimal("242.50")}
+        assert proposals[0].rule is MatchRule.AMOUNT_IBAN
+
+    def test_an_iban_is_not_learned_from_a_match_by_name_and_amount(self):
+        by_name = credit("40.00", "Danke", counterparty_iban=ANNA_IBAN)
+        short_by_fees = credit("242.50", "Danke", name="Hans Schmidt", counterparty_iban=ANNA_IBAN)
+        receivables = [receivable(1, "40.00", buyer="anna"), receivable(2, "250.00", buyer="anna"), *CROWD]
+
+        proposals = match_payments([by_name, short_by_fees], receivables)
+
+        assert proposals[0].automatic
+        assert not proposals[1].automatic
+
     @pytest.mark.parametrize(
         ("paid", "open_amount"), [("100.00", "99.50"), ("45.80", "45.00"), ("100.00", "99.95")]
     )
