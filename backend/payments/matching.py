@@ -537,6 +537,11 @@ class PaymentMatcher:
         if rivals:
             result.ambiguous = True
             result.reason += f"; {self._ids([c.index for c in rivals])} fit as well"
+        if best.fit is not _Fit.EQUAL and (summed := self._sum_of_open(transfer)) is not None:
+            # ... and so is the exact sum of several of the payer's open receivables (636.73 paying three of
+            # them, beside an open 644.39 of a namesake that a bank fee would explain as well).
+            result.ambiguous = True
+            result.reason += f"; the sum of open {self._ids(summed.parts)} of this payer fits exactly"
         result.alternatives = [c.index for c in candidates[1 : 1 + _MAX_ALTERNATIVES]]
         return result
 

@@ -273,6 +273,21 @@ class TestAmountAndPayerRule:
         assert set(allocated(proposal)) == {1}
         assert 2 in proposal.alternatives
 
+    def test_a_near_amount_beside_an_exact_sum_of_the_payers_open_receivables_goes_to_review(self):
+        known = {"known_ibans": frozenset({ANNA_IBAN})}
+        near = receivable(1, "644.39", **known)  # short by 7.66, which bank fees would explain
+        parts = [
+            receivable(2, "246.65", **known),
+            receivable(3, "129.99", **known),
+            receivable(4, "260.09", **known),
+        ]
+        transfer = credit("636.73", "", counterparty_iban=ANNA_IBAN)
+
+        proposal = only(match_payments([transfer], [near, *parts, *CROWD]))
+
+        assert not proposal.automatic
+        assert "fits exactly" in proposal.explanation
+
     def test_a_rounded_up_amount_by_name_alone_goes_to_review(self):
         proposal = only(match_payments([credit("100.00", "")], [receivable(1, "99.95"), *CROWD]))
 
