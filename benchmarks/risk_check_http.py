@@ -40,6 +40,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+WRK_THREADS = 2
 PLACES = ROOT / "backend" / "risk" / "data" / "de_postal_places.tsv"
 FIRST = ["Anna", "Lukas", "Marie", "Felix", "Sophie", "Jonas", "Lena", "Paul", "Mia", "Leon", "Emma", "Noah"]
 LAST = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch"]
@@ -301,17 +302,28 @@ def wrk(
     server: subprocess.Popen,
     auth: str | None = None,
     delay_ms: float = 0,
+    start: int = 0,
 ) -> dict:
-    """Run wrk against ``url``; return throughput, latency and the CPU time per request by who spent it."""
+    """Run wrk against ``url``; return throughput, latency and the CPU time per request by who spent it.
+
+    Requests are the file's lines from ``start`` on; the result's ``next`` is where a following run on the file
+    begins to send only lines this one did not (``wrapped`` says the file ran out and lines were sent again).
+    """
     workers = [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
     before = (sum(map(_process_cpu_seconds, workers)), _children_cpu_seconds(), _busy_cpu_seconds())
-    env = {**os.environ, "BODIES_FILE": str(bodies_file), "DELAY_MS": str(int(delay_ms))}
+    env = {
+        **os.environ,
+        "BODIES_FILE": str(bodies_file),
+        "DELAY_MS": str(int(delay_ms)),
+        "START": str(start),
+        "THREADS": str(WRK_THREADS),
+    }
     if auth:
         env["AUTH"] = auth
     output = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{WRK_THREADS}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
@@ -331,6 +343,7 @@ def wrk(
     )
     result = json.loads(next(line for line in output.splitlines() if line.startswith("JSON "))[5:])
     result["rps"] = result["requests"] / result["seconds"]
+    result["wrapped"] = result["next"] > result["lines"]
     per_request = 1000 / max(1, result["requests"])
     result["cpu_ms"] = {
         "app": app_cpu * per_request,
@@ -348,22 +361,40 @@ def paced(
     seconds: int,
     server: subprocess.Popen,
     auth: str | None = None,
+    start: int = 0,
 ) -> dict:
     """Run wrk at about ``rate`` requests per second: each connection waits between its requests.
 
     A connection's rate is 1 / (latency + delay). A short run with the delay alone shows the latency, and the
-    measured run subtracts it.
+    measured run subtracts it. Both send the file's lines from ``start`` on, the measured run those after the
+    probe's.
     """
     connections = 32  # many slow connections keep wrk's whole-millisecond delay a small rounding error
     delay = connections * 1000 / rate
     probe = wrk(
-        url, bodies_file, connections=connections, seconds=3, server=server, auth=auth, delay_ms=delay
+        url,
+        bodies_file,
+        connections=connections,
+        seconds=3,
+        server=server,
+        auth=auth,
+        delay_ms=delay,
+        start=start,
     )
     latency = max(0.0, connections * 1000 / probe["rps"] - delay)
     delay = max(0.0, connections * 1000 / rate - latency)
-    return wrk(
-        url, bodies_file, connections=connections, seconds=seconds, server=server, auth=auth, delay_ms=delay
+    run = wrk(
+        url,
+        bodies_file,
+        connections=connections,
+        seconds=seconds,
+        server=server,
+        auth=auth,
+        delay_ms=delay,
+        start=probe["next"],
     )
+    run["wrapped"] |= probe["wrapped"]
+    return run
 
 
 def combined(results: list[dict]) -> dict:

@@ -11,7 +11,7 @@ Endpoints, each request signed as the shop signs it (tests/fakes/shopware_shop.p
 AuthMiddleware; WooCommerce signs base64(HMAC-SHA256(secret, body))):
 
 - Shopware checkout gateway, decision cache cold: every request is another buyer's cart (a risk check is run
-  and its decision stored);
+  and its decision stored), none sent by an earlier run (warm-up, saturated, the pacing probe);
 - the same, warm: the carts were answered once before, so their decisions come from the cache;
 - Shopware webhook intake: ``checkout.order.placed`` events, each with its own eventId (stored for the worker,
   the placed order linked to its gateway decision);
@@ -195,7 +195,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--history", type=int, default=60_000, help="earlier checks stored before measuring")
-    parser.add_argument("--carts", type=int, default=20_000, help="distinct carts the cold gateway load uses")
+    parser.add_argument(
+        "--carts",
+        type=int,
+        default=40_000,
+        help="distinct carts (and webhook events) each endpoint's file holds",
+    )
     parser.add_argument(
         "--warm-carts", type=int, default=500, help="carts answered once before the warm load"
     )
@@ -310,9 +315,14 @@ def main() -> None:
                 endpoint for endpoint in endpoints if endpoint[2].split("_")[0] in args.only.split(",")
             ]
         auth = f"Bearer {token}"
+        # Where each file's unsent lines begin: the cold gateway meets only carts no earlier run sent, the
+        # webhooks only events not delivered before (a replayed Shopware eventId is merely dropped).
+        sent = dict.fromkeys(files, 0)
         for _label, url, name, server, _ in endpoints:  # warm up every path (the cold carts stay unseen)
-            warmup = files["warm"] if name == "cold" else files[name]
-            wrk(url, warmup, connections=4, seconds=2, server=server)
+            warmup = "warm" if name == "cold" else name
+            sent[warmup] = wrk(
+                url, files[warmup], connections=4, seconds=2, server=server, start=sent[warmup]
+            )["next"]
         wrk(floor_base + "/writes", files["floor"], connections=4, seconds=2, server=floor, auth=auth)
         results = [
             ("hello world", wrk(hello_base + "/hello", files["hello"], server=hello, **load), None),
@@ -323,8 +333,15 @@ def main() -> None:
             ),
         ]
         for label, url, name, server, _ in endpoints:
-            saturated = wrk(url, files[name], server=server, **load)
-            half = paced(url, files[name], saturated["rps"] / 2, seconds=args.seconds, server=server)
+            saturated = wrk(url, files[name], server=server, start=sent[name], **load)
+            half = paced(
+                url,
+                files[name],
+                saturated["rps"] / 2,
+                seconds=args.seconds,
+                server=server,
+                start=saturated["next"],
+            )
             results.append((label, saturated, half))
     finally:
         for sock in held:
@@ -344,6 +361,8 @@ def main() -> None:
             f"{label + ':':22s} {saturated['rps']:7.0f} req/s p50 {saturated['p50_ms']:6.2f} p99 {saturated['p99_ms']:7.2f} ms"
             f" err {errors_named(saturated)} app CPU {saturated['cpu_ms']['app']:.2f} ms"
         )
+        if half is not None and label != "gateway, cache warm" and (saturated["wrapped"] or half["wrapped"]):
+            line += " (lines sent again: raise --carts)"
         if half is not None:
             verdict = "met" if half["p99_ms"] < 25 and not half["errors"] + half["non2xx"] else "MISSED"
             line += (

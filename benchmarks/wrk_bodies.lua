@@ -1,7 +1,12 @@
--- wrk script: POST one request per line of BODIES_FILE, round robin per thread; optional pacing.
--- A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop requests;
--- JSON never holds a raw tab).
--- Env: BODIES_FILE, AUTH (full Authorization header value, optional), DELAY_MS (per-connection pause).
+-- wrk script: POST one request per line of BODIES_FILE, from line START on, the threads taking turns; optional
+-- pacing. A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop
+-- requests; JSON never holds a raw tab).
+-- Env: BODIES_FILE, START (0-based line to begin at), THREADS (wrk's -t), AUTH (full Authorization header
+-- value, optional), DELAY_MS (per-connection pause).
+-- Thread i sends lines START + i - 1, then every THREADS-th after it, so no line is sent twice in a run unless
+-- the file runs out (then it starts over); the summary's "next" is the first line no thread reached, where
+-- the caller's next run on the file begins. A run that must meet only unseen lines (a cold cache, new events)
+-- thus never replays an earlier run's.
 -- Each pause is drawn at random around DELAY_MS (exponentially, that mean), so paced connections send at
 -- independent moments as real shops do. With the same pause everywhere, every connection (which wrk also
 -- pauses before its first request) sent at the same instant, round after round: "half load" was a burst of all
@@ -10,9 +15,12 @@
 -- The summary line names each kind of error wrk counts (connect, read, write, timeout: no answer within
 -- wrk's 2 s, which also leaves the request out of the latency figures) and every status >= 400 answered.
 local requests = {}
-local index = 0
+position = 0  -- the next line this thread sends (read by done())
+lines = 0
 local auth = os.getenv("AUTH")
 local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+local start = tonumber(os.getenv("START") or "0")
+local stride = tonumber(os.getenv("THREADS") or "1")
 local threads = {}
 statuses = {}
 
@@ -33,13 +41,15 @@ function init(args)
     end
     requests[#requests + 1] = wrk.format("POST", nil, headers, fields[#fields])
   end
+  lines = #requests
   math.randomseed(seed)  -- each thread its own pauses, the same in every run
-  index = math.random(#requests)
+  position = start + seed - 1
 end
 
 function request()
-  index = index % #requests + 1
-  return requests[index]
+  local line = requests[position % #requests + 1]
+  position = position + stride
+  return line
 end
 
 function response(status, headers, body)
@@ -57,14 +67,16 @@ end
 
 function done(summary, latency, requests)
   local counts = {}
+  local next_line = start
   for _, thread in ipairs(threads) do
     for status, count in pairs(thread:get("statuses")) do counts[status] = (counts[status] or 0) + count end
+    next_line = math.max(next_line, thread:get("position"))
   end
   local by_status = {}
   for status, count in pairs(counts) do by_status[#by_status + 1] = string.format("\"%s\": %d", status, count) end
   local e = summary.errors
-  io.write(string.format("JSON {\"requests\": %d, \"seconds\": %.3f, \"errors\": %d, \"non2xx\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"error_kinds\": {\"connect\": %d, \"read\": %d, \"write\": %d, \"timeout\": %d}, \"statuses\": {%s}}\n",
-    summary.requests, summary.duration / 1e6,
+  io.write(string.format("JSON {\"next\": %d, \"lines\": %d, \"requests\": %d, \"seconds\": %.3f, \"errors\": %d, \"non2xx\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"mean_ms\": %.2f, \"error_kinds\": {\"connect\": %d, \"read\": %d, \"write\": %d, \"timeout\": %d}, \"statuses\": {%s}}\n",
+    next_line, threads[1]:get("lines"), summary.requests, summary.duration / 1e6,
     e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000,
     e.connect, e.read, e.write, e.timeout, table.concat(by_status, ", ")))
