@@ -153,6 +153,29 @@ class TestImport:
         assert receivables(db) == []
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ReceivableEvent)) == 0
 
+    def test_rows_of_many_batches_are_each_stored_once(self, run, db, merchant, tmp_path, monkeypatch):
+        """A batch is written while the next one is checked: new, changed and unchanged rows in every batch."""
+        monkeypatch.setattr(services, "IMPORT_BATCH", 3)
+        rows = [
+            f"B-{n},RE-{n},{n}.00,EUR,2024-05-01,,,,open,b{n}@example.com,A,B,S,1,10115,Berlin,DE"
+            for n in range(1, 15)
+        ]
+        first = write(tmp_path, [HEADER, *rows[:10]], "first.csv")
+        result = run("orders", "import", str(first), "--merchant", str(merchant.id))
+        assert "10 created, 0 updated, 0 unchanged" in result.output
+
+        changed = [row.replace(",RE-", ",RN-") if n % 3 == 0 else row for n, row in enumerate(rows, start=1)]
+        second = write(tmp_path, [HEADER, *changed], "second.csv")
+        result = run("orders", "import", str(second), "--merchant", str(merchant.id))
+        assert "4 created, 3 updated, 7 unchanged" in result.output
+        stored = receivables(db)
+        assert sorted((r.external_id, r.number) for r in stored) == sorted(
+            (f"B-{n}", f"RN-{n}" if n % 3 == 0 else f"RE-{n}") for n in range(1, 15)
+        )
+        assert len({r.payment_reference for r in stored if r.payment_reference}) == 14
+        kinds = [kind for _, kind in events(db)]
+        assert (kinds.count("created"), kinds.count("synced"), len(kinds)) == (14, 3, 17)
+
     def test_rows_load_as_the_push_schema_loads_them(self):
         loader = parse_rows([HEADER, *GOOD_ROWS, GOOD_ROWS[0].replace("R-1,", "R-3,")])
         schema = OrderPushSchema()
