@@ -152,18 +152,28 @@ def mark_sent(
         set_committed_value(notice, "sent_on", sent_on)
         set_committed_value(notice, "deadline_on", deadline_on)
         content_sha256 = recorded_notice_sha256(notice)
-    _update_notice(
-        notice,
-        status=NoticeStatus.SENT.value,
-        sent_on=sent_on,
-        sent_at=utcnow(),
-        deadline_on=deadline_on,
-        message_id=message_id,
-        language=language,
-        content_sha256=content_sha256,
-        last_error=None,
-    )
-    ledger.record_history(
+    _record_sent(notice, _sent_values(sent_on, message_id, language, content_sha256, deadline_on))
+
+
+def _sent_values(
+    sent_on: date, message_id: str | None, language: str | None, content_sha256: str, deadline_on: date
+) -> dict[str, Any]:
+    """Return the columns marking a notice sent writes."""
+    return {
+        "status": NoticeStatus.SENT.value,
+        "sent_on": sent_on,
+        "sent_at": utcnow(),
+        "deadline_on": deadline_on,
+        "message_id": message_id,
+        "language": language,
+        "content_sha256": content_sha256,
+        "last_error": None,
+    }
+
+
+def _sent_entry(notice: DunningNotice) -> dict[str, Any]:
+    """Return the parameters of a sent notice's history entry (``ledger.history_entry``), once marked sent."""
+    return ledger.history_entry(
         notice.receivable_id,
         EventKind.DUNNING_NOTICE_SENT,
         actor="dunning",
@@ -171,11 +181,17 @@ def mark_sent(
             "notice_id": notice.id,
             "kind": notice.kind,
             "channel": notice.channel,
-            "sent_on": sent_on.isoformat(),
+            "sent_on": notice.sent_on.isoformat(),
             "message_id": notice.message_id,
             "content_sha256": notice.content_sha256,
         },
     )
+
+
+def _record_sent(notice: DunningNotice, values: dict[str, Any]) -> None:
+    """Mark a notice sent with these columns (``_sent_values``) and add its history entry: two statements."""
+    _update_notice(notice, **values)
+    ledger.add_history_entry(_sent_entry(notice))
 
 
 def _update_notice(notice: DunningNotice, **values: Any) -> None:
@@ -185,6 +201,11 @@ def _update_notice(notice: DunningNotice, **values: Any) -> None:
     holds the written values as unchanged ones, so no later flush writes them again.
     """
     db.session.execute(_UPDATE_NOTICE, {"notice_id": notice.id, **values})
+    _keep_written(notice, values)
+
+
+def _keep_written(notice: DunningNotice, values: dict[str, Any]) -> None:
+    """Set the loaded notice's fields to the values written to its row, as unchanged ones."""
     for key, value in values.items():
         set_committed_value(notice, key, value)
 
@@ -280,18 +301,51 @@ _COUNT_ATTEMPT = _UPDATE_NOTICE.values(attempts=sa.bindparam("tried")).returning
 )
 
 
-def _count_attempt_if_still_as_read(leased: _Leased) -> bool:
+_SENT_COLUMNS = (
+    "status",
+    "sent_on",
+    "sent_at",
+    "deadline_on",
+    "message_id",
+    "language",
+    "content_sha256",
+    "last_error",
+)
+# PostgreSQL: the same, and the notice the server accepted before marked sent with its history entry, in one
+# statement (data-modifying CTEs) instead of three round trips.
+_MARK_SENT_AND_COUNT_ATTEMPT = ledger.with_history_entry(
+    _COUNT_ATTEMPT.add_cte(
+        _NOTICES.update()
+        .where(_NOTICES.c.id == sa.bindparam("sent_notice_id"))
+        .values({name: sa.bindparam(f"sent_{name}", type_=_NOTICES.c[name].type) for name in _SENT_COLUMNS})
+        .cte("sent_notice")
+    )
+)
+
+
+def _count_attempt_if_still_as_read(
+    leased: _Leased, sent: tuple[DunningNotice, dict[str, Any]] | None
+) -> bool:
     """Count the notice's attempt if its receivable and buyer stop are as they were read; say whether they are.
 
     Every change of a receivable's money or state writes its row (``updated_at``), and a buyer stop is a row of
     its own; the batch may be seconds old by the time a notice is handed over. One statement counts the attempt
-    and reads both; when they changed, the count is written back (the notice is not tried).
+    and reads both; when they changed, the count is written back (the notice is not tried). ``sent`` is a
+    notice to mark sent with these columns (``_sent_values``) first: on PostgreSQL in the same statement.
     """
     notice, receivable = leased.notice, leased.receivable
-    updated_at, stopped = db.session.execute(
-        _COUNT_ATTEMPT,
-        {"notice_id": notice.id, "tried": notice.attempts + 1, "its_receivable": receivable.id},
-    ).one()
+    parameters = {"notice_id": notice.id, "tried": notice.attempts + 1, "its_receivable": receivable.id}
+    statement = _COUNT_ATTEMPT
+    if sent is not None:
+        sent_notice, values = sent
+        if db.session.get_bind().dialect.name != "postgresql":
+            _record_sent(sent_notice, values)
+        else:
+            _keep_written(sent_notice, values)
+            statement = _MARK_SENT_AND_COUNT_ATTEMPT
+            parameters |= {f"sent_{key}": value for key, value in values.items()}
+            parameters |= {"sent_notice_id": sent_notice.id, **_sent_entry(sent_notice)}
+    updated_at, stopped = db.session.execute(statement, parameters).one()
     if (updated_at, stopped) != (receivable.updated_at, leased.buyer_is_stopped):
         _update_notice(notice, attempts=notice.attempts)
         return False
@@ -358,18 +412,21 @@ class _Run:
         self.handing_over: _HandOver | None = None
         self.outcomes: Counter[str] = Counter()
 
+    def accepted_sent(self) -> tuple[DunningNotice, dict[str, Any]] | None:
+        """Return the notice the server accepted last with the columns marking it sent, if there is one."""
+        accepted = self.accepted
+        if accepted is None:
+            return None
+        values = _sent_values(
+            self.today, accepted.message_id, accepted.language, accepted.content_sha256, accepted.deadline
+        )
+        return accepted.notice, values
+
     def commit(self) -> None:
         """Commit, with the notice the server accepted last marked sent."""
-        accepted, self.accepted = self.accepted, None
-        if accepted is not None:
-            mark_sent(
-                accepted.notice,
-                self.today,
-                message_id=accepted.message_id,
-                language=accepted.language,
-                content_sha256=accepted.content_sha256,
-                deadline_on=accepted.deadline,
-            )
+        sent, self.accepted = self.accepted_sent(), None
+        if sent is not None:
+            _record_sent(*sent)
         _commit_keeping_loaded()
 
     def settle(self) -> None:
@@ -448,8 +505,12 @@ class _Run:
         if utcnow() > stop_at:
             return False  # a slow server: the rest waits for its lease to run out, then any worker takes it
         # Tried now: counted before the hand-over, so a worker dying in it still counts.
-        if not _count_attempt_if_still_as_read(leased):
+        # The notice accepted before is marked sent by the same transaction (on PostgreSQL the same statement).
+        still_as_read = _count_attempt_if_still_as_read(leased, self.accepted_sent())
+        self.accepted = None
+        if not still_as_read:
             # Paid, disputed or stopped since the batch was read: what was built may claim too much.
+            self.commit()  # the notice marked sent, before anything else
             (again,) = _load_batch([notice.id])
             return True if fresh else self.send(again, stop_at, fresh=True)
         # No transaction stays open while we talk to the SMTP server.

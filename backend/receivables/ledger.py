@@ -198,14 +198,56 @@ def _append(receivable_id: int, kind: EventKind, actor: str | None, data: Mappin
     )
 
 
+def _history_kind(kind: EventKind) -> EventKind:
+    kind = EventKind(kind)
+    if kind in CHANGING_KINDS:
+        raise ValueError(f"{kind} changes the receivable; use its ledger verb")
+    return kind
+
+
 def record_history(
     receivable_id: int, kind: EventKind, *, actor: str, data: Mapping[str, Any] | None = None
 ) -> None:
     """Add an entry that changes nothing on the receivable (a notice queued, a handover proposed …)."""
-    kind = EventKind(kind)
-    if kind in CHANGING_KINDS:
-        raise ValueError(f"{kind} changes the receivable; use its ledger verb")
-    _append(receivable_id, kind, actor, data or {})
+    _append(receivable_id, _history_kind(kind), actor, data or {})
+
+
+_EVENTS = ReceivableEvent.__table__
+# The INSERT of one history entry, its values bound as ``history_*`` parameters: a constant statement, so a
+# statement that carries it is compiled once.
+_HISTORY_ENTRY = sa.insert(_EVENTS).values(
+    {
+        name: sa.bindparam(f"history_{name}", type_=_EVENTS.c[name].type)
+        for name in ("receivable_id", "kind", "actor", "data", "created_at")
+    }
+)
+
+
+def with_history_entry(statement: sa.Update) -> sa.Update:
+    """Return ``statement`` that also adds a history entry (PostgreSQL: a data-modifying CTE), one round trip.
+
+    The entry's values are the parameters ``history_entry`` returns; like ``record_history``, only for entries
+    that change nothing on the receivable.
+    """
+    return statement.add_cte(_HISTORY_ENTRY.cte("history_entry"))
+
+
+def history_entry(
+    receivable_id: int, kind: EventKind, *, actor: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the parameters of a history entry (as ``record_history`` adds) for ``with_history_entry``."""
+    return {
+        "history_receivable_id": receivable_id,
+        "history_kind": _history_kind(kind).value,
+        "history_actor": _actor(actor),
+        "history_data": dict(data),
+        "history_created_at": utcnow(),
+    }
+
+
+def add_history_entry(entry: Mapping[str, Any]) -> None:
+    """Add the history entry ``history_entry`` returned in a statement of its own (where no CTE can: SQLite)."""
+    db.session.execute(_HISTORY_ENTRY, entry)
 
 
 # -- money ---------------------------------------------------------------------------------------------------

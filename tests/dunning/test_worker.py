@@ -41,7 +41,8 @@ from backend.dunning.models import DunningBuyerStop, DunningNotice, NoticeStatus
 from backend.dunning.sending import SEND_LEASE, send_queued_notices
 from backend.extensions import db, utcnow
 from backend.merchants.models import Merchant
-from backend.receivables.models import Receivable
+from backend.receivables.ledger import EventKind
+from backend.receivables.models import Receivable, ReceivableEvent
 from connectors.mail import FlatMessage, MailConnectionError, Mailer, SmtpMailer
 from connectors.shops.base import OrderState
 from tests.dunning.conftest import MAIL_FROM
@@ -505,6 +506,32 @@ class TestCrashSafety:
             n.content_sha256 == hashlib.sha256(m.raw).hexdigest()
             for n, m in _by_message_id(sent, smtp_server)
         )
+
+    def test_each_notice_sent_gets_one_history_entry_with_its_proof(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        receivables = [invoice(str(5100 + n), email=f"buyer{n}@example.org") for n in range(3)]
+        queue_due_notices(REMINDER_DAY)
+
+        assert send_queued_notices(REMINDER_DAY) == "3 sent"
+        for receivable in receivables:
+            (notice,) = notices(receivable)
+            (entry,) = db.session.scalars(
+                sa.select(ReceivableEvent).filter_by(
+                    receivable_id=receivable.id, kind=EventKind.DUNNING_NOTICE_SENT.value
+                )
+            )
+            assert (entry.actor, entry.data) == (
+                "dunning",
+                {
+                    "notice_id": notice.id,
+                    "kind": notice.kind,
+                    "channel": "email",
+                    "sent_on": REMINDER_DAY.isoformat(),
+                    "message_id": notice.message_id,
+                    "content_sha256": notice.content_sha256,
+                },
+            )
 
     def test_temporary_smtp_failure_is_retried_with_backoff(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer

@@ -240,6 +240,8 @@ class TestMoneyVerbs:
     def test_history_entries_cannot_change_the_receivable(self, receivable: Receivable) -> None:
         with pytest.raises(ValueError, match="ledger verb"):
             ledger.record_history(receivable.id, EventKind.PAYMENT, actor="someone", data={"amount": "5.00"})
+        with pytest.raises(ValueError, match="ledger verb"):
+            ledger.history_entry(receivable.id, EventKind.PAYMENT, actor="someone", data={"amount": "5.00"})
 
 
 class TestCreateReceivables:
