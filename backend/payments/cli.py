@@ -54,6 +54,7 @@ def import_command(path: Path, merchant_id: int) -> None:
     try:
         get_merchant(merchant_id)
         with (
+            services.collector_paused(),  # a process of its own: no other work meets the paused collector
             path.open("rb") as stream,
             click.progressbar(length=2 * path.stat().st_size, label="Reading", file=sys.stderr) as bar,
         ):

@@ -649,6 +649,8 @@ class PaymentMatcher:
         """
         iban = transfer.counterparty_iban
         for index in indexes:
+            if len(_postings(self._learned, iban)) > _MAX_IBAN_OWNERS:
+                return  # an IBAN paying for many buyers (a payment service): _iban_owners ignores it anyway
             buyer = self._buyers[index]
             if not iban or buyer < 0:
                 continue

@@ -257,17 +257,6 @@ def import_transactions(
     (it is order-aware); its proposals are stored and applied ``STORE_BATCH`` at a time, in the order they
     were made, with set-based statements; ``progress`` hears (done, new transfers) after each batch.
     """
-    with _collector_paused():
-        return _import_transactions(merchant_id, transactions, actor=actor, progress=progress)
-
-
-def _import_transactions(
-    merchant_id: int,
-    transactions: Iterable[BankTransaction],
-    *,
-    actor: str,
-    progress: Callable[[int, int], None] | None,
-) -> ImportResult:
     # One import per merchant at a time: matching reads open amounts that applying changes.
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
     matcher: PaymentMatcher | None = None
@@ -323,23 +312,34 @@ def _matcher(merchant_id: int) -> PaymentMatcher:
     """Return a matcher over the merchant's open receivables with the merchant's threshold."""
     merchant = db.session.get(Merchant, merchant_id)
     settings = MatchSettings(auto_threshold=matching_threshold(merchant))
-    return PaymentMatcher(_open_receivables(merchant_id), settings)
+    with collector_paused():
+        return PaymentMatcher(_open_receivables(merchant_id), settings)
+
+
+_pausing = 0  # imports of this process (greenlets of a web worker) running with the collector paused
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for an import; what it left in cycles is collected once it resumes.
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector; what was left in cycles meanwhile is collected once it resumes.
 
     An import makes hundreds of thousands of lasting objects (the matcher's index, the transfers it holds) and
     next to no cycles, and each collection its allocations set off walked the growing heap again: 541
-    collections took 14 % of importing 10,000 transfers.
+    collections took 14 % of importing 10,000 transfers. The matcher's index is built with it paused; the
+    ``statements import`` command, a process of its own, pauses it for the whole import, a web worker (whose
+    other requests run meanwhile) not. The collector resumes when the last pause of the process ends.
     """
-    enabled = gc.isenabled()
+    global _pausing
+    if not _pausing and not gc.isenabled():  # paused by someone else: theirs to resume
+        yield
+        return
+    _pausing += 1
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
+        _pausing -= 1
+        if not _pausing:
             gc.enable()
 
 

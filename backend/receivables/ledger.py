@@ -183,19 +183,30 @@ def _actor(actor: str | None) -> str:
 # -- history -------------------------------------------------------------------------------------------------
 
 
+_EVENTS = ReceivableEvent.__table__
+# The INSERT of one entry, its values bound as ``history_*`` parameters (``_entry``). A constant statement: no ORM
+# object left pending to force a flush before the next query (which made bulk imports flush once per row), and a
+# statement that carries it as a CTE (``with_history_entry``) is compiled once.
+_ENTRY = sa.insert(_EVENTS).values(
+    {
+        name: sa.bindparam(f"history_{name}", type_=_EVENTS.c[name].type)
+        for name in ("receivable_id", "kind", "actor", "data", "created_at")
+    }
+)
+
+
+def _entry(receivable_id: int, kind: EventKind, actor: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "history_receivable_id": receivable_id,
+        "history_kind": kind.value,
+        "history_actor": _actor(actor),
+        "history_data": dict(data),
+        "history_created_at": utcnow(),
+    }
+
+
 def _append(receivable_id: int, kind: EventKind, actor: str | None, data: Mapping[str, Any]) -> None:
-    # A plain INSERT with a constant statement: no ORM object left pending to force a flush before the next
-    # query, which made bulk imports flush once per row.
-    db.session.execute(
-        sa.insert(ReceivableEvent.__table__),
-        {
-            "receivable_id": receivable_id,
-            "kind": kind.value,
-            "actor": _actor(actor),
-            "data": dict(data),
-            "created_at": utcnow(),
-        },
-    )
+    db.session.execute(_ENTRY, _entry(receivable_id, kind, actor, data))
 
 
 def _history_kind(kind: EventKind) -> EventKind:
@@ -209,18 +220,7 @@ def record_history(
     receivable_id: int, kind: EventKind, *, actor: str, data: Mapping[str, Any] | None = None
 ) -> None:
     """Add an entry that changes nothing on the receivable (a notice queued, a handover proposed …)."""
-    _append(receivable_id, _history_kind(kind), actor, data or {})
-
-
-_EVENTS = ReceivableEvent.__table__
-# The INSERT of one history entry, its values bound as ``history_*`` parameters: a constant statement, so a
-# statement that carries it is compiled once.
-_HISTORY_ENTRY = sa.insert(_EVENTS).values(
-    {
-        name: sa.bindparam(f"history_{name}", type_=_EVENTS.c[name].type)
-        for name in ("receivable_id", "kind", "actor", "data", "created_at")
-    }
-)
+    add_history_entry(history_entry(receivable_id, kind, actor=actor, data=data or {}))
 
 
 def with_history_entry(statement: sa.Update) -> sa.Update:
@@ -229,25 +229,19 @@ def with_history_entry(statement: sa.Update) -> sa.Update:
     The entry's values are the parameters ``history_entry`` returns; like ``record_history``, only for entries
     that change nothing on the receivable.
     """
-    return statement.add_cte(_HISTORY_ENTRY.cte("history_entry"))
+    return statement.add_cte(_ENTRY.cte("history_entry"))
 
 
 def history_entry(
     receivable_id: int, kind: EventKind, *, actor: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Return the parameters of a history entry (as ``record_history`` adds) for ``with_history_entry``."""
-    return {
-        "history_receivable_id": receivable_id,
-        "history_kind": _history_kind(kind).value,
-        "history_actor": _actor(actor),
-        "history_data": dict(data),
-        "history_created_at": utcnow(),
-    }
+    return _entry(receivable_id, _history_kind(kind), actor, data)
 
 
 def add_history_entry(entry: Mapping[str, Any]) -> None:
     """Add the history entry ``history_entry`` returned in a statement of its own (where no CTE can: SQLite)."""
-    db.session.execute(_HISTORY_ENTRY, entry)
+    db.session.execute(_ENTRY, entry)
 
 
 # -- money ---------------------------------------------------------------------------------------------------

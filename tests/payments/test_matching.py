@@ -236,6 +236,24 @@ class TestAmountAndPayerRule:
         assert allocated(proposals[0]) == {2: Decimal("242.50")}
         assert proposals[0].rule is MatchRule.AMOUNT_IBAN
 
+    def test_an_iban_that_pays_for_many_buyers_is_not_learned_as_any_buyers(self):
+        # A payment service forwarding every buyer's money, each transfer naming the receivable.
+        service_iban = "DE02100100109307118603"
+        firsts = [receivable(n, "40.00", name=f"Buyer {n}", buyer=f"b{n}") for n in range(1, 31)]
+        seconds = [
+            receivable(100 + n, f"{60 + n}.00", name=f"Buyer {n}", buyer=f"b{n}") for n in range(1, 31)
+        ]
+        named = [
+            credit("40.00", first.payment_reference, name="PayService", counterparty_iban=service_iban)
+            for first in firsts
+        ]
+        unnamed = credit("90.00", "Danke", name="PayService", counterparty_iban=service_iban)
+
+        proposals = match_payments([*named, unnamed], [*firsts, *seconds])
+
+        assert all(proposal.automatic for proposal in proposals[:-1])
+        assert not proposals[-1].automatic  # buyer 30's open 90.00, but from everyone's IBAN
+
     def test_an_iban_is_not_learned_from_a_match_by_name_and_amount(self):
         by_name = credit("40.00", "Danke", counterparty_iban=ANNA_IBAN)
         short_by_fees = credit("242.50", "Danke", name="Hans Schmidt", counterparty_iban=ANNA_IBAN)
