@@ -302,6 +302,43 @@ def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnEle
     return column.in_(sa.bindparam(None, list(values), expanding=True))
 
 
+def update_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], *, key: str, **fixed: Any) -> None:
+    """Set columns of many rows found by their ``key`` column (every row with the keys of the first), as one set.
+
+    ``fixed`` gives columns set to one value on every row. SQLite: one ``execute_many`` of an UPDATE by key.
+    PostgreSQL: one ``UPDATE … FROM unnest(…)`` with an array parameter per column: one statement per batch,
+    where an executemany made the server plan and run one UPDATE per row (8,000 of them took 0.8 s of a
+    statement import's 10,000 transfers).
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    changed = [name for name in names if name != key]
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = (
+            table.update()
+            .where(table.c[key] == sa.bindparam(f"row_{key}"))
+            .values({**{name: sa.bindparam(f"row_{name}") for name in changed}, **fixed})
+        )
+        execute_many(statement, [{f"row_{name}": row[name] for name in names} for row in rows])
+        return
+    given = (
+        sa.func.unnest(
+            *(
+                sa.bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
+                for name in names
+            )
+        )
+        .table_valued(*names)
+        .render_derived()
+    )
+    db.session.execute(
+        table.update()
+        .where(table.c[key] == given.c[key])
+        .values({**{name: given.c[name] for name in changed}, **fixed})
+    )
+
+
 db = SQLAlchemy(model_class=Base)
 # A rate-limit store that is down (Redis restarting) must not turn /oauth/token into 500s: count in this
 # process's memory until it is back, and let a storage error pass rather than refuse the request.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
-from backend.extensions import BULK_WRITE_CACHE_KIB, bulk_write_cache, keep_statistics
+from backend.extensions import BULK_WRITE_CACHE_KIB, bulk_write_cache, keep_statistics, update_rows
+from backend.types import Money, UTCDateTime
 
 GROWING = sa.Table("growing", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("label", sa.Text))
 
@@ -51,3 +55,45 @@ class TestBulkWriteCache:
         with pytest.raises(RuntimeError), bulk_write_cache():
             raise RuntimeError("the import failed")
         assert cache_size() == before
+
+
+PRICED = sa.Table(
+    "priced",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("state", sa.String(20)),
+    sa.Column("amount", Money),
+    sa.Column("paid_at", UTCDateTime),
+    sa.Column("note", sa.Text),
+)
+
+
+class TestUpdateRows:
+    def test_sets_each_rows_own_values_and_the_fixed_ones_and_leaves_other_rows(self, db):
+        bind = db.session.connection()
+        PRICED.create(bind)
+        try:
+            db.session.execute(
+                PRICED.insert(),
+                [{"id": n, "state": "open", "amount": Decimal("1.00"), "note": "old"} for n in (1, 2, 3)],
+            )
+            paid = datetime(2024, 3, 13, 11, 0, tzinfo=UTC)
+            update_rows(
+                PRICED,
+                [
+                    {"id": 3, "state": "paid", "amount": Decimal("12.34"), "paid_at": paid},
+                    {"id": 1, "state": "partially_paid", "amount": Decimal("0.01"), "paid_at": None},
+                ],
+                key="id",
+                note="new",
+            )
+            rows = db.session.execute(sa.select(PRICED).order_by(PRICED.c.id)).all()
+        finally:
+            db.session.rollback()
+            PRICED.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert [tuple(row) for row in rows] == [
+            (1, "partially_paid", Decimal("0.01"), None, "new"),
+            (2, "open", Decimal("1.00"), None, "old"),
+            (3, "paid", Decimal("12.34"), paid, "new"),
+        ]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 
 from backend.audit.models import AuditEvent
-from backend.extensions import db, execute_many, utcnow
+from backend.extensions import db, insert_rows, utcnow
 
 
 def record_event(
@@ -54,7 +54,7 @@ def record_events(events: Iterable[Mapping[str, Any]]) -> None:
         for event in events
     ]
     if rows:
-        execute_many(sa.insert(AuditEvent.__table__), rows)
+        insert_rows(AuditEvent.__table__, rows)
 
 
 def list_events(

@@ -37,7 +37,16 @@ import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, execute_many, insert_rows, one_of, reserve_ids, utcnow
+from backend.extensions import (
+    db,
+    dialect_insert,
+    execute_many,
+    insert_rows,
+    one_of,
+    reserve_ids,
+    update_rows,
+    utcnow,
+)
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
@@ -446,7 +455,7 @@ def _store_proposals(
             for allocation in proposal.allocations
         )
         transfer_status = TransactionStatus.MATCHED if proposal.automatic else TransactionStatus.REVIEW
-        statuses.append({"record_id": record_id, "new_status": transfer_status.value})
+        statuses.append({"id": record_id, "status": transfer_status.value})
         outcomes[transfer_status.value] += 1
     if not rows:
         return outcomes
@@ -455,13 +464,7 @@ def _store_proposals(
         row["id"] = match_id
     insert_rows(matches, rows)
     match_ids = {(row["transaction_id"], row["receivable_id"]): row["id"] for row in rows}
-    records = BankTransactionRecord.__table__
-    execute_many(
-        records.update()
-        .where(records.c.id == sa.bindparam("record_id"))
-        .values(status=sa.bindparam("new_status")),
-        statuses,
-    )
+    update_rows(BankTransactionRecord.__table__, statuses, key="id")
     _apply_matches(
         merchant_id,
         [

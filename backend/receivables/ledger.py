@@ -36,10 +36,10 @@ from backend.errors import ConflictError
 from backend.extensions import (
     db,
     dialect_insert,
-    execute_many,
     insert_rows,
     one_of,
     reserve_ids,
+    update_rows,
     utcnow,
 )
 from backend.receivables.bookings import Booking, BookingKind
@@ -455,12 +455,13 @@ def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, a
         row.id: Settled(*row)
         for row in db.session.execute(sa.select(*columns).where(one_of(Receivable.id, ids)).with_for_update())
     }
+    # By receivable alone, the external ids compared here: with both as lists PostgreSQL's index scan probed every
+    # pair of them (500 x 500 per batch, 50 ms each, 1 s of a statement import's 10,000 transfers).
     booked = {
         tuple(row)
         for row in db.session.execute(
             sa.select(ReceivableEvent.receivable_id, ReceivableEvent.external_id).where(
-                one_of(ReceivableEvent.receivable_id, ids),
-                one_of(ReceivableEvent.external_id, list({payment.external_id for payment in payments})),
+                one_of(ReceivableEvent.receivable_id, ids), ReceivableEvent.external_id.is_not(None)
             )
         )
     }
@@ -498,27 +499,21 @@ def record_payments(payments: Sequence[Payment], source: MoneySource | str, *, a
             }
         )
     if touched:
-        table = Receivable.__table__
-        execute_many(
-            table.update()
-            .where(table.c.id == sa.bindparam("receivable_id"))
-            .values(
-                paid_amount=sa.bindparam("new_paid_amount"),
-                paid_at=sa.bindparam("new_paid_at"),
-                state=sa.bindparam("new_state"),
-                updated_at=now,
-            ),
+        update_rows(
+            Receivable.__table__,
             [
                 {
-                    "receivable_id": settled[receivable_id].id,
-                    "new_paid_amount": settled[receivable_id].paid_amount,
-                    "new_paid_at": settled[receivable_id].paid_at,
-                    "new_state": settled[receivable_id].state,
+                    "id": receivable.id,
+                    "paid_amount": receivable.paid_amount,
+                    "paid_at": receivable.paid_at,
+                    "state": receivable.state,
                 }
-                for receivable_id in sorted(touched)
+                for receivable in map(settled.__getitem__, sorted(touched))
             ],
+            key="id",
+            updated_at=now,
         )
-        execute_many(sa.insert(ReceivableEvent.__table__), events)
+        insert_rows(ReceivableEvent.__table__, events)
         _forget_loaded(touched)
     return PaymentsBooked(settled, balance_after)
 
