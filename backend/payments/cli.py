@@ -15,6 +15,7 @@ from backend.errors import AppError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
 from backend.payments import services
+from backend.payments.statements import parse_statement_apart
 
 
 @click.group("statements")
@@ -63,6 +64,7 @@ def import_command(path: Path, merchant_id: int) -> None:
                 _ReadProgress(stream, bar.update),
                 actor=f"cli:{path.name}"[:300],
                 progress=matched,
+                parse=parse_statement_apart,  # a process of its own, which may fork
             )
     except AppError as error:
         db.session.rollback()

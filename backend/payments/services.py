@@ -83,6 +83,7 @@ INSERT_BATCH = 1000
 STORE_BATCH = 500  # proposals stored and applied per set of statements (their rows are the transient peak)
 DIGEST_CHUNK = 1 << 20
 T = TypeVar("T")
+Parse = Callable[[bytes | BinaryIO | str | os.PathLike[str]], Iterator[BankTransaction]]
 OPEN_RECEIVABLES_BATCH = 2000
 
 
@@ -169,14 +170,16 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
     return inserted
 
 
-def parse_statement_file(source: bytes | BinaryIO | str | os.PathLike[str]) -> Iterator[BankTransaction]:
+def parse_statement_file(
+    source: bytes | BinaryIO | str | os.PathLike[str], parse: Parse = parse_statement
+) -> Iterator[BankTransaction]:
     """Stream a statement's transactions (bytes, a binary file or a path); unreadable is a 422 saying where.
 
     The error may come after transactions were yielded: the caller's transaction is rolled back then, so
-    nothing of a bad file is kept.
+    nothing of a bad file is kept. ``parse`` is ``parse_statement`` or ``parse_statement_apart``.
     """
     try:
-        yield from parse_statement(source)
+        yield from parse(source)
     except StatementError as error:
         raise UserValueError(
             f"The statement cannot be read: {error.message}",
@@ -204,11 +207,13 @@ def import_statement(
     *,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    parse: Parse = parse_statement,
 ) -> ImportResult:
     """Import a camt.053 or MT940 statement, match its new incoming payments and apply the sure ones.
 
     A file imported before (the same bytes) is answered from what its first import counted, without reading
-    it again: its transfers are all known, so importing it would change nothing.
+    it again: its transfers are all known, so importing it would change nothing. ``parse`` reads the file
+    (``parse_statement_apart`` in a process that may fork).
     """
     digest = statement_digest(source)
     # One import per merchant at a time: matching reads open amounts that applying changes.
@@ -225,7 +230,9 @@ def import_statement(
         )
         _record_import(merchant_id, result, actor)
         return result
-    result = import_transactions(merchant_id, parse_statement_file(source), actor=actor, progress=progress)
+    result = import_transactions(
+        merchant_id, parse_statement_file(source, parse), actor=actor, progress=progress
+    )
     db.session.execute(
         dialect_insert(ImportedStatement)
         .values(

@@ -1,4 +1,5 @@
 import io
+import multiprocessing
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from backend.payments.statements import (
     parse_camt053,
     parse_mt940,
     parse_statement,
+    parse_statement_apart,
 )
 
 # A day statement as a German savings bank sends it (camt.053.001.02): a single credit quoting a payment
@@ -347,3 +349,47 @@ class TestParseStatement:
     def test_rejects_other_files(self):
         with pytest.raises(StatementError, match="neither"):
             parse_statement(b"%PDF-1.7")
+
+
+class TestParseStatementApart:
+    """The parse in a process of its own gives what the parse in this one gives, errors included."""
+
+    @pytest.mark.parametrize("text", [CAMT_002, MT940], ids=["camt053", "mt940"])
+    def test_gives_the_same_transactions_from_a_file(self, text, tmp_path):
+        path = tmp_path / "statement"
+        path.write_text(text, encoding="utf-8")
+
+        with path.open("rb") as stream:
+            apart = list(parse_statement_apart(stream))
+
+        assert apart == list(parse_statement(text.encode())) and len(apart) in (4, 6)
+
+    def test_streams_batches_of_a_large_statement_in_order(self, monkeypatch):
+        monkeypatch.setattr(statements, "_APART_BATCH", 2)  # the child is forked: it sees the patch
+
+        assert list(parse_statement_apart(CAMT_002.encode())) == list(parse_statement(CAMT_002.encode()))
+
+    def test_reports_an_error_after_the_transactions_before_it(self, monkeypatch):
+        monkeypatch.setattr(statements, "_APART_BATCH", 1)
+        broken = CAMT_002.replace('<Amt Ccy="EUR">1450.00</Amt>', '<Amt Ccy="EUR">1.450,00</Amt>')
+        read = []
+
+        with pytest.raises(StatementError, match="invalid amount") as error:
+            read.extend(parse_statement_apart(broken.encode()))
+
+        assert error.value.location.endswith("Ntry[3]/Amt")
+        assert read == list(parse_statement(CAMT_002.encode()))[: len(read)] and len(read) == 3
+
+    def test_refuses_other_files(self):
+        with pytest.raises(StatementError, match="neither"):
+            list(parse_statement_apart(b"%PDF-1.7"))
+
+    def test_a_caller_that_stops_early_ends_the_child(self, monkeypatch):
+        monkeypatch.setattr(statements, "_APART_BATCH", 1)
+        transactions = parse_statement_apart(CAMT_002.encode())
+
+        first = next(transactions)
+        transactions.close()
+
+        assert first == next(parse_statement(CAMT_002.encode()))
+        assert multiprocessing.active_children() == []
