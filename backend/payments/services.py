@@ -359,11 +359,21 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _debtor_names(receivable: Any) -> tuple[str, ...]:
+# The buyer's and the billing address's name fields, read by the database out of their JSON documents: the
+# documents themselves (addresses, contact data) were decoded in Python for every open receivable.
+_PARTY_NAMES = [
+    getattr(Receivable, party)[field].as_string()
+    for party in ("buyer", "billing_address")
+    for field in ("first_name", "last_name", "company")
+]
+
+
+def _debtor_names(row: Sequence[Any]) -> tuple[str, ...]:
+    """Return the names a payer may use: the buyer's and the billing address's (as ``_PARTY_NAMES`` reads them)."""
     names = []
-    for party in (receivable.buyer or {}, receivable.billing_address or {}):
-        full = " ".join(filter(None, [party.get("first_name"), party.get("last_name")]))
-        names.extend(name for name in (full, party.get("company")) if name)
+    for first, last, company in (row[-6:-3], row[-3:]):
+        full = " ".join(filter(None, [first, last]))
+        names.extend(name for name in (full, company) if name)
     return tuple(dict.fromkeys(names))
 
 
@@ -396,10 +406,9 @@ def _open_receivables(merchant_id: int) -> Iterator[OpenReceivable]:
             Receivable.paid_amount,
             Receivable.credited_amount,
             Receivable.currency,
-            Receivable.buyer,
-            Receivable.billing_address,
             Receivable.email_key,
             Receivable.due_date,
+            *_PARTY_NAMES,
         )
         .where(
             Receivable.merchant_id == merchant_id,

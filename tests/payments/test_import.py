@@ -124,6 +124,19 @@ class TestPaymentReference:
         assert listed["items"][0]["payment_reference"] == receivable.payment_reference
 
 
+class TestOpenReceivables:
+    def test_the_matcher_knows_the_buyers_and_the_billing_addresss_names(self, merchant: Merchant) -> None:
+        connection = make_connection(merchant)
+        upsert(
+            connection, shop_order("1001", first_name="Erika", last_name="Mustermann", company="Muster GmbH")
+        )
+        upsert(connection, shop_order("1002", first_name="Max", last_name="Mustermann"))
+
+        names = [receivable.debtor_names for receivable in services._open_receivables(merchant.id)]
+
+        assert names == [("Erika Mustermann", "Muster GmbH"), ("Max Mustermann",)]
+
+
 class TestStatementImport:
     def test_reference_settles_automatically_and_dunning_stops(
         self, client: Any, merchant: Merchant, auth_headers: Any, smtp_server: Any
