@@ -10,8 +10,9 @@ Each run ingests N invoice orders of one merchant (due long enough ago for the p
 reminders with ``queue_due_notices`` and then starts K processes that each call ``send_queued_notices`` until
 nothing is left, as ``claimbridge worker`` does. The SMTP server is aiosmtpd (tests/fakes/smtp.py) in this
 process. Printed per run: wall time from the workers' start to the last notice sent, notices/s in all and per
-worker, the CPU time per notice of the workers (user + system, all workers together) and of this process (the
-SMTP server; it shares the machine's cores with the workers), and the exactly-once check: messages received,
+worker, the CPU time per notice of the workers (user + system, all workers together), on PostgreSQL of their
+server backends (read from /proc, so the server must run on this machine) and of this process (the SMTP server;
+all of them share the machine's cores), and the exactly-once check: messages received,
 distinct notices among them, notices marked sent. CPU times are the figures to compare on a loaded machine.
 
 ``--profile DIR`` writes each worker's cProfile statistics to ``DIR/worker-<run>-<n>.prof``, timed by the worker's
@@ -75,25 +76,51 @@ def queue_notices(count: int, run: int) -> int:
         return merchant.id
 
 
+def backends_cpu() -> dict[int, float]:
+    """Return the CPU seconds (user + system) of each PostgreSQL backend serving this process, by pid.
+
+    The backends are found by the application name every connection of the process gives (``PGAPPNAME``), the
+    seconds in /proc (the server runs on this machine).
+    """
+    from backend.extensions import db
+
+    with db.engine.connect() as connection:
+        pids = connection.scalars(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": os.environ["PGAPPNAME"]},
+        ).all()
+    seconds = {}
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime
+    return seconds
+
+
 def send_until_done(
     ready: multiprocessing.Event,
     start: multiprocessing.Event,
     cpu: multiprocessing.Queue,
     profile: str | None,
 ) -> None:
-    """One worker process: build the app, then send queued notices until none is left; put its CPU seconds."""
+    """One worker process: build the app, then send queued notices until none is left.
+
+    Puts its CPU seconds and, on PostgreSQL, those of its server backends meanwhile (a backend opened meanwhile
+    counts from its start).
+    """
     from backend import create_app
     from backend.dunning.sending import send_queued_notices
     from backend.extensions import db
 
+    os.environ["PGAPPNAME"] = f"notice-worker-{os.getpid()}"
     app = create_app()
     with app.app_context():
+        on_postgres = db.engine.dialect.name == "postgresql"
         db.session.execute(sa.text("SELECT 1"))  # connect before the clock starts
         db.session.commit()
         ready.set()
         start.wait()
         profiler = cProfile.Profile(time.thread_time) if profile else None
-        started = time.process_time()
+        started, backends_started = time.process_time(), backends_cpu() if on_postgres else {}
         if profiler:
             profiler.enable()
         while send_queued_notices(REMINDER_DAY) != "nothing to send":
@@ -101,7 +128,10 @@ def send_until_done(
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
-        cpu.put(time.process_time() - started)
+        worker_cpu = time.process_time() - started
+        backends = backends_cpu() if on_postgres else {}
+        # The query of the first reading is counted; it costs what one notice's statement does.
+        cpu.put((worker_cpu, sum(used - backends_started.get(pid, 0.0) for pid, used in backends.items())))
 
 
 def sent_in_database(merchant_id: int) -> Counter[str]:
@@ -166,7 +196,9 @@ def main() -> None:
                 event.wait()
             started, server_started = time.perf_counter(), time.process_time()
             start.set()
-            worker_cpu = sum(cpu.get() for _ in processes)
+            used = [cpu.get() for _ in processes]
+            worker_cpu = sum(worker for worker, _ in used)
+            database_cpu = sum(backend for _, backend in used)
             for process in processes:
                 process.join()
             seconds = time.perf_counter() - started
@@ -174,18 +206,22 @@ def main() -> None:
             received = smtp.messages[before:]
             subjects = Counter(mail.message["Subject"] for mail in received)
             statuses = sent_in_database(merchant_id)
-            results.append((workers, seconds, worker_cpu, server_cpu, len(received), len(subjects), statuses))
+            counts = len(received), len(subjects), statuses
+            results.append((workers, seconds, worker_cpu, database_cpu, server_cpu, *counts))
 
     backend = "postgresql" if args.database_url else "sqlite"
     print(f"database: {backend}, {args.notices} notices per run, SMTP: aiosmtpd on 127.0.0.1")
     print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
-    for workers, seconds, worker_cpu, server_cpu, received, distinct, statuses in results:
+    for workers, seconds, worker_cpu, database_cpu, server_cpu, received, distinct, statuses in results:
         rate = args.notices / seconds
         exactly_once = received == distinct == statuses["sent"] == args.notices
+        database = ""
+        if backend == "postgresql":
+            database = f" their PostgreSQL backends {database_cpu / args.notices * 1000:.2f} ms,"
         print(
             f"{workers} worker(s): {seconds:6.1f} s  {rate:7.0f} notices/s  {rate / workers:6.0f} per worker"
             f"  | CPU per notice: workers {worker_cpu / args.notices * 1000:.2f} ms"
-            f" ({args.notices / worker_cpu:.0f} notices per CPU second), SMTP server"
+            f" ({args.notices / worker_cpu:.0f} notices per CPU second),{database} SMTP server"
             f" {server_cpu / args.notices * 1000:.2f} ms"
             f"  | received {received}, distinct {distinct}, marked sent {statuses['sent']},"
             f" other {sum(statuses.values()) - statuses['sent']}: exactly once {'yes' if exactly_once else 'NO'}"

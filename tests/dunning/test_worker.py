@@ -702,6 +702,29 @@ class TestBatches:
         assert reminder_status_at_reads == ["sending", "sent"]
         assert len(smtp_server.messages) == 2
 
+    def test_on_postgresql_each_notice_commits_by_itself_not_in_a_transaction_of_the_session(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite counts each attempt in a transaction of the session")
+        receivables = [invoice(str(6200 + n), email=f"buyer{n}@example.org") for n in range(8)]
+        queue_due_notices(REMINDER_DAY)
+        commits: list[object] = []
+
+        def committed(connection: sa.Connection) -> None:
+            commits.append(connection)
+
+        sa.event.listen(db.engine, "commit", committed)
+        try:
+            assert send_queued_notices(REMINDER_DAY) == "8 sent"
+        finally:
+            sa.event.remove(db.engine, "commit", committed)
+        # Two leases (the second finds nothing), the batch's read with its first notice and the last notice's
+        # mark: not one per notice.
+        assert len(commits) == 4
+        assert len({mail.message["Message-ID"] for mail in smtp_server.messages}) == 8
+        assert [(n.status, n.attempts) for r in receivables for n in notices(r)] == [("sent", 1)] * 8
+
 
 def _changed_meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[sa.Connection], None]) -> None:
     """Let another process ``change`` the database once, after the first notice was built from its batch."""
