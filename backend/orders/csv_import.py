@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -332,18 +332,56 @@ def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
         yield CsvRow(number, values, columns, values[columns.external_id].strip())
 
 
+class CellCheck(NamedTuple):
+    """What a row's cells say without the rest of the file: problems in their text, the load or its errors.
+
+    A named tuple: a child process sends many of them (``services._RowChecks``), and a tuple travels cheaply.
+    """
+
+    text_errors: list[RowError]
+    data: dict[str, Any] | None
+    load_errors: list[RowError]
+
+
+def check_cells(row: CsvRow, loader: _CellLoader) -> CellCheck:
+    """Check a readable row's cells (texts, then the push schema): everything but its id's uniqueness."""
+    cells = row.cells()
+    errors = []
+    joined = "".join(cells.values())
+    if "\ufffd" in joined or unsafe_text_problem(joined):  # rare: then find the cells
+        errors += [
+            RowError(row.row, name, "not valid UTF-8 text")
+            for name, value in cells.items()
+            if "\ufffd" in value
+        ]
+        errors += [
+            RowError(row.row, name, problem)
+            for name, value in cells.items()
+            if (problem := unsafe_text_problem(value))
+        ]
+    try:
+        return CellCheck(errors, loader.load(_payload(cells)), [])
+    except ValidationError as error:
+        return CellCheck(
+            errors, None, [RowError(row.row, column, message) for column, message in _flatten(error.messages)]
+        )
+
+
 class RowChecker:
     """Validate the rows of one file in order: the push schema's rules, and no external id twice."""
 
     def __init__(self) -> None:
-        self._loader = _CellLoader()
+        self.loader = _CellLoader()
         self._seen: dict[str, int] = {}
 
-    def check(self, row: CsvRow) -> ParsedRow:
-        """Return the row's load or its errors."""
+    def check(self, row: CsvRow, cells: CellCheck | None = None) -> ParsedRow:
+        """Return the row's load or its errors; ``cells`` is ``check_cells`` of the row when done elsewhere."""
         if row.problem is not None:
             return ParsedRow(row.row, "", None, [row.problem])
-        return _parse_row(row.row, row.cells(), self._loader, self._seen)
+        if cells is None:
+            cells = check_cells(row, self.loader)
+        errors = [*cells.text_errors, *_id_errors(row.row, row.external_id, self._seen), *cells.load_errors]
+        return ParsedRow(row.row, row.external_id, None if errors else cells.data, errors)
 
     def check_known(self, row: CsvRow) -> list[RowError]:
         """Check a row whose cells were imported as valid before (see ``row_digest``): only its id can clash."""
@@ -383,28 +421,6 @@ def _id_errors(number: int, external_id: str, seen: dict[str, int]) -> list[RowE
         ]
     seen[external_id] = number
     return []
-
-
-def _parse_row(number: int, row: dict[str, str], loader: _CellLoader, seen: dict[str, int]) -> ParsedRow:
-    errors = []
-    joined = "".join(row.values())
-    if "\ufffd" in joined or unsafe_text_problem(joined):  # rare: then find the cells
-        errors += [
-            RowError(number, name, "not valid UTF-8 text") for name, value in row.items() if "\ufffd" in value
-        ]
-        errors += [
-            RowError(number, name, problem)
-            for name, value in row.items()
-            if (problem := unsafe_text_problem(value))
-        ]
-    external_id = row["external_id"]
-    errors += _id_errors(number, external_id, seen)
-    try:
-        data = loader.load(_payload(row))
-    except ValidationError as error:
-        errors += [RowError(number, column, message) for column, message in _flatten(error.messages)]
-        data = None
-    return ParsedRow(number, external_id, None if errors else data, errors)
 
 
 def _payload(row: Mapping[str, str]) -> dict[str, Any]:

@@ -7,15 +7,19 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hmac
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import multiprocessing
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,9 +47,12 @@ from backend.merchants.connectors import (
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.csv_import import (
     MAX_EXTERNAL_ID,
+    CellCheck,
     CsvRow,
     RowChecker,
     RowError,
+    _CellLoader,
+    check_cells,
     digest_key,
     row_digest,
 )
@@ -103,17 +110,46 @@ def _address_dict(address: Any) -> dict[str, Any] | None:
     return None if address is None else {k: v for k, v in vars(address).items() if v is not None}
 
 
-def _identity_keys(email: str | None, billing_address: dict[str, Any]) -> tuple[str | None, str | None]:
-    secret = current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]
-    email_key = keyed_hash(secret, "email", normalise_email(email or "")) or None
-    billing = RiskAddress.from_payload(billing_address)
-    address_key = keyed_hash(secret, "address", normalise_address(billing)) or None
-    return email_key, address_key
+class _BuyerKeys:
+    """The identity keys of orders' buyers, each computed once per e-mail and per billing address.
+
+    One lives as long as a batch or an import: an import's buyers repeat (a customer with many open items),
+    and the keys are only the risk area's functions applied to the same texts.
+    """
+
+    LIMIT = 4096  # per kind: enough for the repeating buyers, and unique ones do not pile up
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._emails: dict[str, str | None] = {}
+        self._addresses: dict[tuple[tuple[str, Any], ...], str | None] = {}
+
+    def __call__(self, email: str | None, billing_address: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Return the e-mail key and the billing address key (None where the order lacks the data)."""
+        email = email or ""
+        email_key = self._emails.get(email, False)
+        if email_key is False:
+            email_key = keyed_hash(self._secret, "email", normalise_email(email)) or None
+            _remember(self._emails, email, email_key)
+        # The address dict's items in their order: equal items are an equal address (another order only misses).
+        address = tuple(billing_address.items())
+        address_key = self._addresses.get(address, False)
+        if address_key is False:
+            billing = RiskAddress.from_payload(billing_address)
+            address_key = keyed_hash(self._secret, "address", normalise_address(billing)) or None
+            _remember(self._addresses, address, address_key)
+        return email_key, address_key
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _BuyerKeys.LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def _paid_amount(order: ShopOrder, receivable: Receivable | None) -> Decimal:
     """Take the shop's paid amount when it reports one; a shop that only says "paid" means the total."""
-    known = receivable.paid_amount if receivable is not None else Decimal("0.00")
+    known = receivable.paid_amount if receivable is not None else ledger.ZERO
     if order.paid_amount is not None:
         return max(order.paid_amount, known)
     if order.state == State.PAID:
@@ -133,17 +169,16 @@ def _is_older_snapshot(order: ShopOrder, receivable: Receivable | None) -> bool:
 
 
 def _reported(
-    connection: ShopConnection,
     order: ShopOrder,
     receivable: Any,
     due_date: date | None,
-    claim_settings: ClaimSettings,
-    terms_days: int,
+    terms: _OrderTerms,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return what an order says of its receivable: descriptive ``values`` and the ledger's ``report``.
 
     ``receivable`` is the stored one (an ORM object or a row with its columns) or None for a new order.
     """
+    claim_settings = terms.claim_settings
     invoice_date = berlin_date(order.invoiced_at or order.ordered_at)
     term_start = invoice_date
     if claim_settings.due_date_from == "shipment" and order.shipped_at is not None:
@@ -152,9 +187,9 @@ def _reported(
         if receivable is not None and receivable.invoice_date == invoice_date and term_start == invoice_date:
             due_date = receivable.due_date
         else:
-            due_date = term_start + timedelta(days=terms_days)
+            due_date = term_start + timedelta(days=terms.terms_days)
     billing_address = _address_dict(order.billing_address) or {}
-    email_key, address_key = _identity_keys(order.buyer.email, billing_address)
+    email_key, address_key = terms.buyer_keys(order.buyer.email, billing_address)
     values: dict[str, Any] = {
         "number": order.number,
         "platform_state": "/".join(filter(None, [order.platform_order_state, order.platform_payment_state])),
@@ -222,19 +257,17 @@ def upsert_order(
         # A reconciliation page fetched before a webhook's re-fetch must not undo what that re-fetch applied.
         return UpsertResult(receivable=receivable)
 
-    claim_settings = ClaimSettings.from_settings(connection.merchant.settings)
+    terms = _OrderTerms.of(connection)
     if (
         receivable is None
         and not track_any_method
-        and claim_settings.due_date_from == "shipment"
+        and terms.claim_settings.due_date_from == "shipment"
         and order.shipped_at is None
     ):
         # The merchant invoices on shipment: a shop order not shipped yet has no invoice and nothing is due.
         # (Pushes and imports stand for invoices already issued.)
         return UpsertResult(receivable=None)
-    values, report = _reported(
-        connection, order, receivable, due_date, claim_settings, payment_terms_days(connection.merchant)
-    )
+    values, report = _reported(order, receivable, due_date, terms)
     report = {**report, "source": source, "actor": actor}
     if receivable is None:
         identity = {
@@ -634,11 +667,12 @@ def push_orders(
 class PushedOrder:
     """One order of a batch push or an import: its id in the sending system and its ``OrderPushSchema`` load.
 
-    ``row`` is an imported order's CSV row, whose digest the receivable keeps (``ImportDigests``).
+    ``row`` is an imported order's CSV row, whose digest the receivable keeps (``ImportDigests``). An imported
+    new order planned from its report (``_check_rows``) comes without its load (``data`` None).
     """
 
     external_id: str
-    data: dict[str, Any]
+    data: dict[str, Any] | None
     row: CsvRow | None = None
 
 
@@ -712,15 +746,19 @@ def _stored_receivables(connection: ShopConnection, external_ids: list[str]) -> 
 
 @dataclass(frozen=True, slots=True)
 class _OrderTerms:
-    """The merchant's settings that decide a receivable's dates and debtor kind, read once per batch or import."""
+    """What decides a receivable beyond its order, read once per batch or import: the merchant's settings for
+    dates and debtor kind, and the buyers' identity keys."""
 
     claim_settings: ClaimSettings
     terms_days: int
+    buyer_keys: _BuyerKeys
 
     @classmethod
     def of(cls, connection: ShopConnection) -> _OrderTerms:
         return cls(
-            ClaimSettings.from_settings(connection.merchant.settings), payment_terms_days(connection.merchant)
+            ClaimSettings.from_settings(connection.merchant.settings),
+            payment_terms_days(connection.merchant),
+            _BuyerKeys(current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]),
         )
 
 
@@ -731,7 +769,15 @@ class _PlannedOrders:
     orders: Sequence[PushedOrder]
     outcomes: dict[str, tuple[str, int]] = field(default_factory=dict)  # the unchanged ones
     changed: list[tuple[PushedOrder, ShopOrder]] = field(default_factory=list)
-    new: list[tuple[PushedOrder, ShopOrder, ledger.NewReceivable]] = field(default_factory=list)
+    new: list[tuple[PushedOrder, ledger.NewReceivable]] = field(default_factory=list)
+
+
+Reported = tuple[dict[str, Any], dict[str, Any]]  # ``_reported``'s values and report
+
+
+def _report_new(item: PushedOrder, terms: _OrderTerms) -> Reported:
+    """Return ``_reported`` of an order without a stored receivable."""
+    return _reported(shop_order_from_push(item.external_id, item.data), None, item.data["due_date"], terms)
 
 
 def _plan_orders(
@@ -740,17 +786,20 @@ def _plan_orders(
     stored: dict[str, Any],
     terms: _OrderTerms,
     digests: ImportDigests | None,
+    reported: Mapping[str, Reported] | None = None,
 ) -> _PlannedOrders:
-    """Sort a batch into unchanged, changed and new orders and build the new receivables; no database access."""
+    """Sort a batch into unchanged, changed and new orders and build the new receivables; no database access.
+
+    ``reported`` holds ``_report_new`` of new orders where it was done already (``_RowCheck``).
+    """
     planned = _PlannedOrders(orders)
     now = utcnow()
+    stamp = now.isoformat()  # what new receivables' digests bind to, converted once
     for item in orders:
-        order = shop_order_from_push(item.external_id, item.data)
         row = stored.get(item.external_id)
-        values, report = _reported(
-            connection, order, row, item.data["due_date"], terms.claim_settings, terms.terms_days
-        )
         if row is None:
+            known = reported.get(item.external_id) if reported is not None else None
+            values, report = known if known is not None else _report_new(item, terms)
             written = {
                 "merchant_id": connection.merchant_id,
                 "connection_id": connection.id,
@@ -758,11 +807,14 @@ def _plan_orders(
                 "created_at": now,
                 "updated_at": now,
                 "import_digest": (
-                    digests(item.row, now) if digests is not None and item.row is not None else None
+                    digests(item.row, stamp) if digests is not None and item.row is not None else None
                 ),
             }
-            planned.new.append((item, order, ledger.NewReceivable(written | values, **report)))
-        elif _unchanged(row, order, values, report):
+            planned.new.append((item, ledger.NewReceivable(written | values, **report)))
+            continue
+        order = shop_order_from_push(item.external_id, item.data)
+        values, report = _reported(order, row, item.data["due_date"], terms)
+        if _unchanged(row, order, values, report):
             planned.outcomes[item.external_id] = ("unchanged", row.id)
         else:
             planned.changed.append((item, order))
@@ -782,14 +834,17 @@ def _write_orders(
     for item, order in planned.changed:
         outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
     created = ledger.create_receivables(
-        [receivable for _, _, receivable in planned.new],
+        [receivable for _, receivable in planned.new],
         source,
         actor=actor,
         reference=ReferenceMaker(connection.merchant_id).make,
     )
-    for item, order, _ in planned.new:
+    for item, _ in planned.new:
         receivable_id = created.get((connection.id, item.external_id))
         if receivable_id is None:  # another request created it meanwhile: update theirs
+            if item.data is None:  # planned from its report alone (``_check_rows``): load the row again
+                item = PushedOrder(item.external_id, check_cells(item.row, _CellLoader()).data, item.row)
+            order = shop_order_from_push(item.external_id, item.data)
             outcomes[item.external_id] = _upsert_one(connection, item, order, actor=actor, source=source)
         else:
             outcomes[item.external_id] = ("created", receivable_id)
@@ -901,6 +956,101 @@ class _BatchWriter:
             self._pool.shutdown(wait=True)
 
 
+# A readable row's ``check_cells`` and, for a valid new order, its ``_report_new``; a plain tuple, which travels
+# between processes at a fraction of a dataclass's cost.
+_CheckedRow = tuple[CellCheck, Reported | None]
+
+
+def _check_rows(
+    rows: Iterable[CsvRow], new: frozenset[str], loader: _CellLoader, terms: _OrderTerms | None
+) -> list[_CheckedRow]:
+    """Check the rows' cells and report the valid ones whose external id is in ``new``; nothing else is read."""
+    checked = []
+    for row in rows:
+        cells = check_cells(row, loader)
+        reported = None
+        if terms is not None and cells.data is not None and not cells.text_errors and row.external_id in new:
+            reported = _report_new(PushedOrder(row.external_id, cells.data), terms)
+            cells = cells._replace(data=None)  # the report holds what a new receivable needs
+        checked.append((cells, reported))
+    return checked
+
+
+class _RowChecks:
+    """Run ``_check_rows`` for one batch at a time: here, or in a child process while this one writes.
+
+    Checking and planning a row costs about as much CPU as writing it, so a file of more than one batch is
+    checked by a forked child (``use_process``) while this process writes the batch before: two cores instead
+    of one. The child reads nothing but the rows it is sent (cells by file order, as ``CsvRow`` holds them)
+    and answers with their checks; the file, the database and the all-or-nothing decision stay here.
+    """
+
+    def __init__(self, loader: _CellLoader, terms: _OrderTerms | None) -> None:
+        self._loader, self._terms = loader, terms
+        self._pending: tuple[list[CsvRow], frozenset[str]] | None = None
+        self._pipe: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    def use_process(self, columns: Any) -> None:
+        """Check the next batches in a child process; ``columns`` is the file's header (``CsvRow.columns``)."""
+        if self._process is not None:
+            return
+        context = multiprocessing.get_context("fork")  # the child needs the loaded code, not a new import
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_check_in_child,
+            args=(child_end, columns, self._loader, self._terms),
+            name="import-checker",
+            daemon=True,
+        )
+        self._process.start()
+        child_end.close()
+
+    def submit(self, rows: list[CsvRow], new: frozenset[str]) -> None:
+        """Start checking a batch's readable rows (``new``: the external ids without a stored receivable)."""
+        if self._pipe is not None:
+            self._pipe.send(([(row.row, row.values, row.external_id) for row in rows], new))
+        else:
+            self._pending = (rows, new)
+
+    def result(self) -> list[_CheckedRow]:
+        """Return the submitted batch's checks, in row order."""
+        if self._pipe is None:
+            rows, new = self._pending
+            self._pending = None
+            return _check_rows(rows, new, self._loader, self._terms)
+        answer = self._pipe.recv()
+        if isinstance(answer, str):
+            raise RuntimeError(f"checking rows failed in the child process:\n{answer}")
+        return answer
+
+    def __enter__(self) -> _RowChecks:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is None:
+            return
+        with contextlib.suppress(OSError):
+            self._pipe.send(None)
+        self._process.join(timeout=5)
+        if self._process.is_alive():  # only when this process failed while the child was still checking
+            self._process.terminate()
+            self._process.join()
+        self._pipe.close()
+
+
+def _check_in_child(pipe: Connection, columns: Any, loader: _CellLoader, terms: _OrderTerms | None) -> None:
+    """Answer each batch sent by ``_RowChecks`` until None comes; a failure is answered with its traceback."""
+    while (job := pipe.recv()) is not None:
+        cells, new = job
+        try:
+            rows = [CsvRow(number, values, columns, external_id) for number, values, external_id in cells]
+            pipe.send(_check_rows(rows, new, loader, terms))
+        except Exception:
+            pipe.send(traceback.format_exc())
+            return
+
+
 def import_rows(
     rows: Iterable[CsvRow],
     connection: ShopConnection | None,
@@ -959,34 +1109,46 @@ def import_rows(
                     result.unchanged += 1
             else:
                 fresh.append(row)
+        readable = [row for row in fresh if row.problem is None]
         stored_rows = (
-            _stored_receivables(connection, [row.external_id for row in fresh if row.problem is None])
-            if storing
-            else {}
+            _stored_receivables(connection, [row.external_id for row in readable]) if storing else {}
         )
+        new = frozenset(row.external_id for row in readable if row.external_id not in stored_rows)
+        checks.submit(readable, new if storing else frozenset())
         if planned is not None:
             writer.start(write(planned))
             planned = None
+        checked = iter(checks.result())
         orders: list[PushedOrder] = []
+        reported: dict[str, Reported] = {}
         for row in fresh:
-            parsed = checker.check(row)
+            cells, known = next(checked) if row.problem is None else (None, None)
+            parsed = checker.check(row, cells)
             if parsed.errors:
                 report(parsed.errors)
-            else:
-                orders.append(PushedOrder(parsed.external_id, parsed.data, row))
+                continue
+            orders.append(PushedOrder(parsed.external_id, parsed.data, row))
+            if known is not None:
+                reported[parsed.external_id] = known
         if not storing or check.invalid_rows:
             count(writer.wait())
             check.existing += _count_existing(connection, [item.external_id for item in orders])
         elif orders:
-            planned = _plan_orders(connection, orders, stored_rows, terms, digests)
+            planned = _plan_orders(connection, orders, stored_rows, terms, digests, reported)
         batch.clear()
 
     threaded = db.session.get_bind().dialect.name == "postgresql"
-    with bulk_write_cache(), _BatchWriter(threaded=threaded) as writer:
+    with (
+        bulk_write_cache(),
+        _RowChecks(checker.loader, terms) as checks,
+        _BatchWriter(threaded=threaded) as writer,
+    ):
         for row in rows:
             check.rows += 1
             batch.append(row)
             if len(batch) == IMPORT_BATCH:
+                # A file of more than a batch: check in a child while this process writes (before any thread).
+                checks.use_process(next((row.columns for row in batch if row.columns), None))
                 flush(writer)
         flush(writer)
         count(writer.wait())

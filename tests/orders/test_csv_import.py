@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import random
 
@@ -15,6 +16,7 @@ from backend.orders.csv_import import COLUMNS, HeaderError, _CellLoader, _payloa
 from backend.orders.push import shop_order_from_push
 from backend.orders.schemas import OrderPushSchema
 from backend.orders.services import IMPORT_BATCH, upsert_order
+from backend.receivables import ledger
 from backend.receivables.models import Receivable, ReceivableEvent
 from tests.orders.support import cli_runner
 
@@ -175,6 +177,38 @@ class TestImport:
         assert len({r.payment_reference for r in stored if r.payment_reference}) == 14
         kinds = [kind for _, kind in events(db)]
         assert (kinds.count("created"), kinds.count("synced"), len(kinds)) == (14, 3, 17)
+
+    def test_a_receivable_stored_meanwhile_is_updated_from_its_row(
+        self, run, db, merchant, tmp_path, monkeypatch
+    ):
+        """Batches after the first are checked in a child process, whose new orders come without their load:
+        a row whose receivable another writer stored just before the batch's insert is loaded again."""
+        monkeypatch.setattr(services, "IMPORT_BATCH", 2)
+        rows = [
+            f"M-{n},RE-{n},{n}.00,EUR,2024-05-01,,,,open,m{n}@example.com,A,B,S,1,10115,Berlin,DE"
+            for n in range(1, 6)
+        ]
+        create = ledger.create_receivables
+
+        def another_writer_first(new, source, **kwargs):
+            for item in new:
+                if item.values["external_id"] == "M-3":
+                    create(
+                        [dataclasses.replace(item, values={**item.values, "number": "RE-other"})],
+                        source,
+                        **kwargs,
+                    )
+            return create(new, source, **kwargs)
+
+        monkeypatch.setattr(ledger, "create_receivables", another_writer_first)
+        result = run(
+            "orders", "import", str(write(tmp_path, [HEADER, *rows])), "--merchant", str(merchant.id)
+        )
+        assert result.exit_code == 0, result.output
+        assert "4 created, 1 updated, 0 unchanged" in result.output
+        assert [(r.external_id, r.number) for r in receivables(db)] == [
+            (f"M-{n}", f"RE-{n}") for n in range(1, 6)
+        ]
 
     def test_rows_load_as_the_push_schema_loads_them(self):
         loader = parse_rows([HEADER, *GOOD_ROWS, GOOD_ROWS[0].replace("R-1,", "R-3,")])
