@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundation",
         (
             "backend.boundary",
+            "backend.collector",
             "backend.config",
             "backend.crypto",
             "backend.dates",

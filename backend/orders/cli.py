@@ -12,6 +12,7 @@ from typing import IO
 import click
 from flask.cli import with_appcontext
 
+from backend.collector import collector_paused
 from backend.errors import AppError
 from backend.extensions import db
 from backend.merchants.models import ShopConnection
@@ -100,9 +101,16 @@ def import_orders(
     sink = errors_path.open("w", newline="", encoding="utf-8") if errors_path else None
     try:
         report = _ErrorReport(sink)
-        with _rows_with_progress(path, "Checking " if dry_run else "Importing") as rows:
+        with (
+            collector_paused(),  # a process of its own: no other work meets the paused collector
+            _rows_with_progress(path, "Checking " if dry_run else "Importing") as rows,
+        ):
             check, result = services.import_rows(
-                rows, connection, report, actor=None if dry_run else f"import:{path.name}"[:200]
+                rows,
+                connection,
+                report,
+                actor=None if dry_run else f"import:{path.name}"[:200],
+                fork=True,  # a process of its own, which may fork a child to check rows
             )
     except HeaderError as error:
         db.session.rollback()

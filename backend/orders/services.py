@@ -964,14 +964,19 @@ _CheckedRow = tuple[CellCheck, Reported | None]
 def _check_rows(
     rows: Iterable[CsvRow], new: frozenset[str], loader: _CellLoader, terms: _OrderTerms | None
 ) -> list[_CheckedRow]:
-    """Check the rows' cells and report the valid ones whose external id is in ``new``; nothing else is read."""
+    """Check the rows' cells; nothing else is read.
+
+    With ``terms`` (the rows will be stored), a valid row whose external id is in ``new`` comes with its
+    ``_report_new`` instead of its load, any other valid row with its load; without, no valid row has either.
+    """
     checked = []
     for row in rows:
         cells = check_cells(row, loader)
         reported = None
-        if terms is not None and cells.data is not None and not cells.text_errors and row.external_id in new:
-            reported = _report_new(PushedOrder(row.external_id, cells.data), terms)
-            cells = cells._replace(data=None)  # the report holds what a new receivable needs
+        if cells.data is not None and not cells.text_errors and (terms is None or row.external_id in new):
+            if terms is not None:
+                reported = _report_new(PushedOrder(row.external_id, cells.data), terms)
+            cells = cells._replace(data=None)  # not needed: a load costs more to send than to make
         checked.append((cells, reported))
     return checked
 
@@ -1006,19 +1011,19 @@ class _RowChecks:
         self._process.start()
         child_end.close()
 
-    def submit(self, rows: list[CsvRow], new: frozenset[str]) -> None:
+    def submit(self, rows: list[CsvRow], new: frozenset[str], *, storing: bool) -> None:
         """Start checking a batch's readable rows (``new``: the external ids without a stored receivable)."""
         if self._pipe is not None:
-            self._pipe.send(([(row.row, row.values, row.external_id) for row in rows], new))
+            self._pipe.send(([(row.row, row.values, row.external_id) for row in rows], new, storing))
         else:
-            self._pending = (rows, new)
+            self._pending = (rows, new, storing)
 
     def result(self) -> list[_CheckedRow]:
         """Return the submitted batch's checks, in row order."""
         if self._pipe is None:
-            rows, new = self._pending
+            rows, new, storing = self._pending
             self._pending = None
-            return _check_rows(rows, new, self._loader, self._terms)
+            return _check_rows(rows, new, self._loader, self._terms if storing else None)
         answer = self._pipe.recv()
         if isinstance(answer, str):
             raise RuntimeError(f"checking rows failed in the child process:\n{answer}")
@@ -1042,10 +1047,10 @@ class _RowChecks:
 def _check_in_child(pipe: Connection, columns: Any, loader: _CellLoader, terms: _OrderTerms | None) -> None:
     """Answer each batch sent by ``_RowChecks`` until None comes; a failure is answered with its traceback."""
     while (job := pipe.recv()) is not None:
-        cells, new = job
+        cells, new, storing = job
         try:
             rows = [CsvRow(number, values, columns, external_id) for number, values, external_id in cells]
-            pipe.send(_check_rows(rows, new, loader, terms))
+            pipe.send(_check_rows(rows, new, loader, terms if storing else None))
         except Exception:
             pipe.send(traceback.format_exc())
             return
@@ -1057,6 +1062,7 @@ def import_rows(
     on_error: Callable[[RowError], None],
     *,
     actor: str | None,
+    fork: bool = False,
 ) -> tuple[ImportCheck, ReconcileResult]:
     """Read a file once: report every problem to ``on_error`` and, while none was found, store its rows.
 
@@ -1066,8 +1072,10 @@ def import_rows(
     again. A batch is read from the database, checked and planned (``_plan_orders``), and written by a
     ``_BatchWriter`` while the next batch is checked and planned: its stored receivables are read before the
     batch before it is handed to the writer. (A later batch cannot need that batch's receivables: an
-    external id twice in a file is an error.) The caller commits only when ``check.invalid_rows`` is 0 and
-    rolls back otherwise, so a file with any bad row imports nothing.
+    external id twice in a file is an error.) With ``fork`` (a process of its own, such as the CLI's, not a
+    web worker), the batches after the first are checked and planned in a child process (``_RowChecks``).
+    The caller commits only when ``check.invalid_rows`` is 0 and rolls back otherwise, so a file with any
+    bad row imports nothing.
     """
     check, result = ImportCheck(), ReconcileResult()
     checker = RowChecker()
@@ -1114,7 +1122,7 @@ def import_rows(
             _stored_receivables(connection, [row.external_id for row in readable]) if storing else {}
         )
         new = frozenset(row.external_id for row in readable if row.external_id not in stored_rows)
-        checks.submit(readable, new if storing else frozenset())
+        checks.submit(readable, new, storing=storing)
         if planned is not None:
             writer.start(write(planned))
             planned = None
@@ -1147,8 +1155,8 @@ def import_rows(
             check.rows += 1
             batch.append(row)
             if len(batch) == IMPORT_BATCH:
-                # A file of more than a batch: check in a child while this process writes (before any thread).
-                checks.use_process(next((row.columns for row in batch if row.columns), None))
+                if fork:  # a file of more than a batch: checked in a child, forked before any writer thread
+                    checks.use_process(next((row.columns for row in batch if row.columns), None))
                 flush(writer)
         flush(writer)
         count(writer.wait())

@@ -20,14 +20,12 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +34,7 @@ from typing import Any, BinaryIO, TypeVar
 import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
+from backend.collector import collector_paused
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import (
     db,
@@ -330,33 +329,6 @@ def _matcher(merchant_id: int) -> PaymentMatcher:
     settings = MatchSettings(auto_threshold=matching_threshold(merchant))
     with collector_paused():
         return PaymentMatcher(_open_receivables(merchant_id), settings)
-
-
-_pausing = 0  # imports of this process (greenlets of a web worker) running with the collector paused
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector; what was left in cycles meanwhile is collected once it resumes.
-
-    An import makes hundreds of thousands of lasting objects (the matcher's index, the transfers it holds) and
-    next to no cycles, and each collection its allocations set off walked the growing heap again: 541
-    collections took 14 % of importing 10,000 transfers. The matcher's index is built with it paused; the
-    ``statements import`` command, a process of its own, pauses it for the whole import, a web worker (whose
-    other requests run meanwhile) not. The collector resumes when the last pause of the process ends.
-    """
-    global _pausing
-    if not _pausing and not gc.isenabled():  # paused by someone else: theirs to resume
-        yield
-        return
-    _pausing += 1
-    gc.disable()
-    try:
-        yield
-    finally:
-        _pausing -= 1
-        if not _pausing:
-            gc.enable()
 
 
 # The buyer's and the billing address's name fields, read by the database out of their JSON documents: the
