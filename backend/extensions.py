@@ -6,6 +6,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +83,113 @@ def request_connection() -> sa.Connection:
     ):
         return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return db.session.connection()
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledStatement:
+    sql: str
+    positional: bool
+    # Name, conversion and own value of each bind parameter, in the order a positional statement takes them.
+    binds: list[tuple[str, Callable[[Any], Any] | None, Any]]
+    types: list[sa.types.TypeEngine[Any]]  # of the selected columns (none for an INSERT)
+
+
+class PreparedStatement:
+    """A Core statement compiled once per dialect and run as its SQL text; a SELECT's rows come back as tuples.
+
+    ``Connection.execute`` walks the whole expression for its cache key and sets up a result for it on every
+    call: for the risk check's context read that cost more than SQLite's execution of it. Here the statement
+    is compiled once per dialect, with each bind value and each selected column converted by its type as
+    ``Connection.execute`` does. An INSERT runs through ``exec_driver_sql`` (SQLAlchemy's events and error
+    handling); a SELECT on the connection's DBAPI cursor, as SQLAlchemy would run it, without building a
+    result for it (its errors are wrapped as SQLAlchemy's, and a lost connection is invalidated).
+    """
+
+    def __init__(self, statement: sa.Select | sa.Insert) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _CompiledStatement] = {}
+        self._results: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+
+    def _compiled(self, dialect: sa.Dialect) -> _CompiledStatement:
+        compiled = self.statement.compile(dialect=dialect)
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        binds = [
+            (
+                name,
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+                compiled.binds[name].effective_value,
+            )
+            for name in names
+        ]
+        types = [column.type for column in getattr(self.statement, "selected_columns", ())]
+        entry = self._by_dialect[dialect.name] = _CompiledStatement(
+            compiled.string, compiled.positional, binds, types
+        )
+        return entry
+
+    def _conversions(
+        self, compiled: _CompiledStatement, dialect: sa.Dialect, description: Any
+    ) -> list[tuple[int, Callable[[Any], Any]]]:
+        """Return the position and conversion of each column that has one (some depend on the driver's type)."""
+        conversions = self._results.get(dialect.name)
+        if conversions is None:
+            conversions = self._results[dialect.name] = [
+                (position, convert)
+                for position, (type_, column) in enumerate(zip(compiled.types, description, strict=True))
+                if (convert := type_.dialect_impl(dialect).result_processor(dialect, column[1])) is not None
+            ]
+        return conversions
+
+    def _prepare(
+        self, connection: sa.Connection, params: Mapping[str, Any]
+    ) -> tuple[_CompiledStatement, Any]:
+        compiled = self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)
+        values = []
+        for name, convert, own in compiled.binds:
+            value = params.get(name, own)
+            values.append(convert(value) if convert else value)
+        if compiled.positional:
+            return compiled, tuple(values)
+        return compiled, {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
+
+    def execute(self, connection: sa.Connection, params: Mapping[str, Any]) -> None:
+        """Run the statement (an INSERT) with ``params`` (by bind name) on ``connection``."""
+        compiled, parameters = self._prepare(connection, params)
+        connection.exec_driver_sql(compiled.sql, parameters).close()
+
+    def rows(self, connection: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement (a SELECT) with ``params`` (by bind name) on ``connection``; return every row."""
+        compiled, parameters = self._prepare(connection, params)
+        dbapi_connection = connection.connection.dbapi_connection
+        dialect = connection.dialect
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+            fetched = cursor.fetchall()
+            conversions = self._conversions(compiled, dialect, cursor.description)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if lost:
+                connection.invalidate()
+            raise sa.exc.DBAPIError.instance(
+                compiled.sql,
+                parameters,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+        finally:
+            cursor.close()
+        if not conversions:
+            return fetched
+        converted = []
+        for row in fetched:
+            values = list(row)
+            for position, convert in conversions:
+                values[position] = convert(values[position])
+            converted.append(tuple(values))
+        return converted
 
 
 def dialect_insert(target: Any) -> Any:

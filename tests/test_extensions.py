@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from backend.extensions import BULK_WRITE_CACHE_KIB, bulk_write_cache, keep_statistics, update_rows
+from backend.extensions import (
+    BULK_WRITE_CACHE_KIB,
+    PreparedStatement,
+    bulk_write_cache,
+    keep_statistics,
+    update_rows,
+)
+from backend.risk.models import RiskCheck
 from backend.types import Money, UTCDateTime
 
 GROWING = sa.Table("growing", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("label", sa.Text))
@@ -97,3 +104,51 @@ class TestUpdateRows:
             (2, "open", Decimal("1.00"), None, "old"),
             (3, "paid", Decimal("12.34"), paid, "new"),
         ]
+
+
+class TestPreparedStatement:
+    """A statement compiled once gives the values ``Connection.execute`` gives, and fails as SQLAlchemy does."""
+
+    def test_inserts_and_reads_the_values_execute_would(self, db, merchant):
+        now = datetime(2026, 12, 7, 5, 30, 1, 250, tzinfo=UTC)
+        checks = RiskCheck.__table__
+        row = {column.key: None for column in checks.c} | {
+            "id": "check-1",
+            "merchant_id": merchant.id,
+            "amount": Decimal("149.90"),
+            "currency": "EUR",
+            "decision": "accept",
+            "score": 7,
+            "rule": "score_accept",
+            "reasons": [{"code": "FIRST_ORDER", "weight": 7, "params": {}}],
+            "warnings": [],
+            "offered_methods": ["invoice"],
+            "hidden_methods": [],
+            "email_key": "e" * 64,
+            "latency_ms": 1.5,
+            "created_at": now,
+            "expires_at": now + timedelta(minutes=30),
+        }
+        connection = db.session.connection()
+        PreparedStatement(sa.insert(checks)).execute(connection, row)
+        read = (
+            sa.select(
+                checks.c.id,
+                checks.c.amount,
+                checks.c.reasons,
+                checks.c.raw_input,
+                checks.c.created_at,
+                (checks.c.created_at >= sa.bindparam("since")).label("recent"),
+            )
+            .where(checks.c.merchant_id == sa.bindparam("merchant_id"))
+            .limit(1)  # a bind parameter with a value of its own
+        )
+        params = {"merchant_id": merchant.id, "since": now - timedelta(days=1)}
+        rows = PreparedStatement(read).rows(connection, params)
+        assert rows == [tuple(found) for found in connection.execute(read, params)]
+        assert rows == [("check-1", Decimal("149.90"), row["reasons"], None, now, True)]
+
+    def test_a_failing_read_raises_sqlalchemys_error(self, db):
+        missing = sa.select(sa.table("no_such_table", sa.column("id")).c.id)
+        with pytest.raises(sa.exc.DBAPIError):
+            PreparedStatement(missing).rows(db.session.connection(), {})

@@ -26,7 +26,7 @@ from flask import Flask, current_app, g, request
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
-from backend.extensions import db, limiter, request_connection, utcnow
+from backend.extensions import PreparedStatement, db, limiter, request_connection, utcnow
 from backend.merchants.models import ApiClient
 from backend.openapi import security_doc
 
@@ -90,7 +90,7 @@ class TokenGrant:
         return self.revoked
 
 
-_GRANT_QUERY = (
+_GRANT_QUERY = PreparedStatement(
     sa.select(
         AccessToken.merchant_id,
         ApiClient.client_id,
@@ -107,17 +107,18 @@ _GRANT_QUERY = (
 def _grant_for(token_string: str) -> TokenGrant | None:
     """Look the token up on every request, so a revocation anywhere takes effect on the next request."""
     token_hash = hash_secret(token_string)
-    # A Core statement on the session's connection: the ORM's execute path costs more than the lookup itself.
-    row = request_connection().execute(_GRANT_QUERY, {"token_hash": token_hash}).first()
-    if row is None:
+    # Compiled once, on the session's connection: the ORM's execute path cost more than the lookup itself.
+    rows = _GRANT_QUERY.rows(request_connection(), {"token_hash": token_hash})
+    if not rows:
         return None
+    merchant_id, client_id, scope, expires_at, revoked_at, client_revoked_at = rows[0]
     return TokenGrant(
         token_hash=token_hash,
-        merchant_id=row.merchant_id,
-        client_id=row.client_id,
-        scope=row.scope,
-        expires_at=row.expires_at,
-        revoked=row.revoked_at is not None or row.client_revoked_at is not None,
+        merchant_id=merchant_id,
+        client_id=client_id,
+        scope=scope,
+        expires_at=expires_at,
+        revoked=revoked_at is not None or client_revoked_at is not None,
     )
 
 

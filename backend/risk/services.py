@@ -18,7 +18,7 @@ from flask import current_app
 
 from backend.audit.services import record_event
 from backend.errors import NotFoundError, UserValueError
-from backend.extensions import db, utcnow
+from backend.extensions import PreparedStatement, db, utcnow
 from backend.merchants.models import RiskPolicyRecord
 from backend.merchants.policy import VELOCITY_KINDS, RiskPolicy
 from backend.merchants.policy_store import bureau_account, get_policy
@@ -158,7 +158,7 @@ def _velocity_statement(dialect: str, kinds: tuple[str, ...]) -> sa.Select:
     return sa.select(
         rows.c.kind,
         sa.func.coalesce(rows.c.reference, rows.c.id).label("checkout"),
-        rows.c.created_at,
+        (rows.c.created_at >= sa.bindparam("day_ago")).label("recent"),
         rows.c.name_key,
         rows.c.address_key,
         placed.exists().label("placed"),
@@ -242,20 +242,35 @@ def _standing_statement(history_kinds: tuple[str, ...], override_kinds: tuple[st
     )
 
 
-@functools.cache
 def context_statement(
     dialect: str,
     velocity_kinds: tuple[str, ...],
     history_kinds: tuple[str, ...],
     override_kinds: tuple[str, ...],
 ) -> sa.Select:
-    """Build (once per dialect and combination of identity kinds) the buyer's context as one statement: the
-    standing (one row) LEFT JOINed to the velocity rows (none or more), so one round trip answers both."""
+    """Build the buyer's context as one statement: the standing (one row) LEFT JOINed to the velocity rows
+    (none or more), so one round trip answers both."""
     standing = _standing_statement(history_kinds, override_kinds).subquery("s")
     if not velocity_kinds:
         return sa.select(standing)
     velocity = _velocity_statement(dialect, velocity_kinds).subquery("v")
     return sa.select(standing, velocity).select_from(standing.outerjoin(velocity, sa.true()))
+
+
+@functools.cache
+def _prepared_context(
+    dialect: str,
+    velocity_kinds: tuple[str, ...],
+    history_kinds: tuple[str, ...],
+    override_kinds: tuple[str, ...],
+) -> PreparedStatement:
+    """The context statement for one dialect and combination of identity kinds, compiled once."""
+    return PreparedStatement(context_statement(dialect, velocity_kinds, history_kinds, override_kinds))
+
+
+# Columns of the context statement's rows: the standing's, then a velocity row's (None without one).
+(_PREVIOUS, _OPEN, _PAID, _EXPOSURE, _UNPAID, _DUNNED, _HANDED_OVER, _OVERRIDE) = range(8)
+_KIND, _CHECKOUT, _RECENT, _NAME_KEY, _ADDRESS_KEY, _PLACED = range(8, 14)
 
 
 def buyer_context(
@@ -274,43 +289,53 @@ def buyer_context(
         if getattr(keys, kind) and not (kind == "shipping_address" and keys.shipping_address == keys.address)
     )
     override_kinds = tuple(kind for kind in OVERRIDE_KINDS if getattr(keys, kind))
-    params: dict[str, Any] = {"merchant_id": merchant_id, "today": now.date(), "month_ago": now - MONTH}
+    params: dict[str, Any] = {
+        "merchant_id": merchant_id,
+        "today": now.date(),
+        "month_ago": now - MONTH,
+        "day_ago": now - DAY,
+    }
     for kind in {*velocity_kinds, *history_kinds, *override_kinds}:
         params[f"{kind}_key"] = getattr(keys, kind)
-    statement = context_statement(connection.dialect.name, velocity_kinds, history_kinds, override_kinds)
-    rows = connection.execute(statement, params).all()
+    statement = _prepared_context(connection.dialect.name, velocity_kinds, history_kinds, override_kinds)
+    rows = statement.rows(connection, params)
     standing = rows[0]
-    velocity_rows = [row for row in rows if row.kind is not None] if velocity_kinds else []
     context = BuyerContext(
-        previous_orders=standing.previous_orders,
-        open_orders=standing.open_orders,
-        paid_orders=standing.paid_orders,
-        open_exposure=Decimal(standing.open_exposure).quantize(CENT),
-        unpaid_orders=standing.unpaid_orders,
-        dunned_orders=standing.dunned_orders,
-        handed_over_orders=standing.handed_over_orders,
-        velocity=_velocity_counts(keys, velocity_kinds, velocity_rows, now - DAY),
+        previous_orders=standing[_PREVIOUS],
+        open_orders=standing[_OPEN],
+        paid_orders=standing[_PAID],
+        open_exposure=Decimal(standing[_EXPOSURE]).quantize(CENT),
+        unpaid_orders=standing[_UNPAID],
+        dunned_orders=standing[_DUNNED],
+        handed_over_orders=standing[_HANDED_OVER],
+        velocity=_velocity_counts(keys, velocity_kinds, rows) if velocity_kinds else {},
     )
-    return context, standing.override
+    return context, standing[_OVERRIDE]
 
 
 def _velocity_counts(
-    keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[sa.Row[Any]], day_ago: datetime
+    keys: IdentityKeys, kinds: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
 ) -> dict[str, VelocityCounts]:
     seen: dict[int, tuple[set[str], set[str], set[str], set[str], set[str]]] = {}
     for row in rows:
-        recent, month, names, addresses, placed = seen.setdefault(
-            row.kind, (set(), set(), set(), set(), set())
-        )
-        month.add(row.checkout)
-        if row.created_at >= day_ago:
-            recent.add(row.checkout)
-            if row.placed:
-                placed.add(row.checkout)
-        if row.name_key and row.name_key != keys.name:
-            names.add(row.name_key)
-        if row.address_key and row.address_key != keys.address:
-            addresses.add(row.address_key)
+        kind = row[_KIND]
+        if kind is None:  # the standing without any velocity row
+            continue
+        sets = seen.get(kind)
+        if sets is None:
+            sets = seen[kind] = (set(), set(), set(), set(), set())
+        recent, month, names, addresses, placed = sets
+        checkout = row[_CHECKOUT]
+        month.add(checkout)
+        if row[_RECENT]:
+            recent.add(checkout)
+            if row[_PLACED]:
+                placed.add(checkout)
+        name_key, address_key = row[_NAME_KEY], row[_ADDRESS_KEY]
+        if name_key and name_key != keys.name:
+            names.add(name_key)
+        if address_key and address_key != keys.address:
+            addresses.add(address_key)
     return {
         kinds[kind]: VelocityCounts(len(recent), len(month), len(names), len(addresses), len(placed))
         for kind, (recent, month, names, addresses, placed) in seen.items()
@@ -504,12 +529,12 @@ def run_risk_check(
         "expires_at": now + CHECK_VALIDITY,
     }
     values["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    connection.execute(_INSERT_CHECK, values)
+    _INSERT_CHECK.execute(connection, values)
     count_risk_decision(values["decision"], [reason["code"] for reason in values["reasons"]])
     return StoredCheck(**{name: values[name] for name in _STORED_FIELDS})
 
 
-_INSERT_CHECK = sa.insert(RiskCheck.__table__)
+_INSERT_CHECK = PreparedStatement(sa.insert(RiskCheck.__table__))
 
 
 def _json_ready(value: Any) -> Any:
