@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberType
 
 from backend.risk.identity import (
+    IdentityKeys,
+    PhoneFacts,
     fold,
     fold_spellings,
     identity_keys,
@@ -14,8 +19,10 @@ from backend.risk.identity import (
     normalise_email,
     normalise_ip,
     normalise_name,
+    normalise_name_address,
     normalise_phone,
     normalise_street,
+    phone_facts,
 )
 from backend.risk.inputs import Address
 
@@ -81,6 +88,31 @@ class TestNormalisePhone:
     def test_returns_empty_for_garbage(self) -> None:
         assert normalise_phone("call me", "DE") == ""
         assert normalise_phone("12", "DE") == ""
+
+    def test_facts_are_phonenumbers_own_validity_form_region_and_type(self) -> None:
+        """The number's type is asked once; validity and everything else stay what phonenumbers says."""
+        rng = random.Random(19)
+        prefixes = ["+49 ", "+43 ", "+41 ", "+1 ", "+44 ", "+800 ", "+882 ", "+979 ", "+999 ", "0", "00", ""]
+        valid = 0
+        for _ in range(3000):
+            raw = rng.choice(prefixes) + "".join(rng.choice("0123456789") for _ in range(rng.randint(2, 12)))
+            region = rng.choice(["DE", "AT", "US", "GB", "", "XX"])
+            try:
+                number = phonenumbers.parse(raw, region or None)
+            except phonenumbers.NumberParseException:
+                number = None
+            facts = phone_facts(raw, region)
+            if number is None or not phonenumbers.is_valid_number(number):
+                assert facts == PhoneFacts(False, "", "", PhoneNumberType.UNKNOWN), raw
+                continue
+            valid += 1
+            assert facts == PhoneFacts(
+                True,
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                phonenumbers.region_code_for_number(number),
+                phonenumbers.number_type(number),
+            ), raw
+        assert valid > 300
 
 
 class TestNormaliseStreet:
@@ -193,3 +225,46 @@ class TestIdentityKeys:
     def test_refuses_an_empty_secret(self, make_check) -> None:
         with pytest.raises(ValueError, match="secret"):
             identity_keys(make_check(), b"")
+
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {},
+            {"billing_address": {"first_name": "", "last_name": ""}},  # the buyer's name stands in
+            {"billing_address": {"first_name": "Jörg"}, "buyer": {"first_name": "Joerg"}},
+            {"billing_address": {"last_name": ""}, "buyer": {"last_name": "Öztürk"}},
+            {
+                "buyer": {"first_name": "", "last_name": ""},
+                "billing_address": {"first_name": "", "last_name": ""},
+            },
+            {"billing_address": {"street": "", "postal_code": "", "city": ""}},
+            {
+                "shipping_address": {
+                    "first_name": "Anna",
+                    "street": "Zeil",
+                    "postal_code": "60313",
+                    "country": "DE",
+                }
+            },
+            {"shipping_address": {"first_name": "Anna", "last_name": "Schmidt", "country": "DE"}},
+            {"ip": "2003:c0de::1", "buyer": {"phone": "030 1234567"}},
+        ],
+    )
+    def test_keys_are_the_hashes_of_the_public_normalisations(self, make_check, overrides) -> None:
+        """Each normalised form is computed once per check; the keys stay those of the functions one by one."""
+        check = make_check(**overrides)
+        billing, buyer = check.billing, check.buyer
+        expected = IdentityKeys(
+            email=keyed_hash(SECRET, "email", normalise_email(buyer.email)),
+            phone=keyed_hash(SECRET, "phone", normalise_phone(buyer.phone, billing.country)),
+            name=keyed_hash(
+                SECRET,
+                "name",
+                normalise_name(billing.first_name or buyer.first_name, billing.last_name or buyer.last_name),
+            ),
+            name_address=keyed_hash(SECRET, "name_address", normalise_name_address(billing)),
+            address=keyed_hash(SECRET, "address", normalise_address(billing)),
+            shipping_address=keyed_hash(SECRET, "address", normalise_address(check.shipping or billing)),
+            ip=keyed_hash(SECRET, "ip", normalise_ip(check.ip)),
+        )
+        assert identity_keys(check, SECRET) == expected
