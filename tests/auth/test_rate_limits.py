@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 import redis
+from flask import request
 
 from backend.extensions import db, limiter
 from tests.conftest import make_app
@@ -143,3 +144,16 @@ class TestBearerViews:
             valid = [self._audit(client, f"Bearer {token}", "203.0.113.21") for _ in range(5)]
         assert wrong == [401, 401, 401, 429, 429]
         assert valid == [200] * 5
+
+    def test_a_valid_token_skips_the_limiters_check_as_a_whole(
+        self, client, merchant, create_credentials, monkeypatch
+    ):
+        """The limiter's own bookkeeping runs for strangers only: a valid token's request never enters it."""
+        client_id, secret = create_credentials(merchant, "audit:read")
+        token = _token(client, client_id, secret, "203.0.113.30").get_json()["access_token"]
+        checked = []
+        monkeypatch.setattr(limiter, "_check_request_limit", lambda: checked.append(request.path))
+        assert self._audit(client, f"Bearer {token}", "203.0.113.31") == 200
+        assert checked == []
+        assert self._audit(client, "Bearer not-a-token", "203.0.113.31") == 401
+        assert checked == ["/api/v1/audit-events"]
