@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import functools
 import gc
 import io
 import json
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -113,6 +115,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is reset!); default SQLite")
     parser.add_argument("--checks", type=int, default=3000)
     parser.add_argument("--history", type=int, default=60_000, help="earlier checks stored before measuring")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead of the stages, print cProfile's N costliest functions",
+    )
     args = parser.parse_args()
 
     env = {
@@ -151,6 +159,16 @@ def main() -> None:
 
     for body in bodies[: args.checks]:  # warm: caches, prepared statements, the first rows of the day
         check(body)
+
+    if args.profile:
+        profile = cProfile.Profile(clock)
+        profile.runcall(lambda: [check(body) for body in bodies[args.checks :]])
+        stats = pstats.Stats(profile).sort_stats("tottime")
+        stats.print_stats(args.profile)
+        stats.sort_stats("cumulative").print_stats(args.profile)
+        profile.dump_stats(Path(env["CLAIMBRIDGE_INSTANCE_PATH"]) / "risk_check.prof")
+        print(f"profile written to {Path(env['CLAIMBRIDGE_INSTANCE_PATH']) / 'risk_check.prof'}")
+        return
 
     for hooks in (app.before_request_funcs, app.after_request_funcs):
         for functions in hooks.values():
