@@ -282,17 +282,17 @@ def insert_rows(
     connection = db.session.connection()
     _, keys, converted = _converted(connection.dialect, sa.insert(table), rows)
     names = [table.c[key].name for key in keys]
+    from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
+
+    columns = sql.SQL(", ").join(map(sql.Identifier, names))
     target = table
     if skip_conflicts_on:
         target = sa.table(f"staging_{table.name}", *(sa.column(name) for name in names))
-        connection.execute(
-            sa.text(f"CREATE TEMPORARY TABLE {target.name} (LIKE {table.name}) ON COMMIT DROP")
-        )
-    from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
-
-    copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(target.name), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
+        # The given columns only, without the table's constraints: rows may leave the id to its default.
+        create = sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
+        with connection.connection.cursor() as cursor:
+            cursor.execute(create.format(sql.Identifier(target.name), columns, sql.Identifier(table.name)))
+    copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(target.name), columns)
     with connection.connection.cursor() as cursor, cursor.copy(copy_rows) as copy:
         for values in converted:
             copy.write_row(values)

@@ -12,6 +12,7 @@ from backend.extensions import (
     BULK_WRITE_CACHE_KIB,
     PreparedStatement,
     bulk_write_cache,
+    insert_rows,
     keep_statistics,
     update_rows,
 )
@@ -152,3 +153,36 @@ class TestPreparedStatement:
         missing = sa.select(sa.table("no_such_table", sa.column("id")).c.id)
         with pytest.raises(sa.exc.DBAPIError):
             PreparedStatement(missing).rows(db.session.connection(), {})
+
+
+CODED = sa.Table(
+    "coded",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(10), nullable=False, unique=True),
+    sa.Column("label", sa.Text, nullable=False),
+)
+
+
+class TestInsertRows:
+    def test_skips_rows_that_clash_and_leaves_the_id_to_its_default(self, db):
+        CODED.create(db.session.connection())
+        try:
+            db.session.execute(CODED.insert(), [{"code": "a", "label": "stored"}])
+            insert_rows(
+                CODED,
+                [
+                    {"code": "b", "label": "new"},
+                    {"code": "a", "label": "clash"},
+                    {"code": "c", "label": "new"},
+                ],
+                skip_conflicts_on=["code"],
+            )
+            rows = db.session.execute(sa.select(CODED.c.code, CODED.c.label).order_by(CODED.c.id)).all()
+            ids = db.session.scalars(sa.select(CODED.c.id)).all()
+        finally:
+            db.session.rollback()
+            CODED.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert [tuple(row) for row in rows] == [("a", "stored"), ("b", "new"), ("c", "new")]
+        assert len(set(ids)) == 3 and None not in ids

@@ -39,7 +39,6 @@ from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import (
     db,
     dialect_insert,
-    execute_many,
     insert_rows,
     one_of,
     reserve_ids,
@@ -559,11 +558,10 @@ def _learn_ibans(payers: Iterable[tuple[ledger.Settled, str]]) -> None:
         if iban and receivable.email_key
     }
     if rows:
-        execute_many(
-            dialect_insert(KnownPayerIban).on_conflict_do_nothing(
-                index_elements=["merchant_id", "email_key", "iban"]
-            ),
+        insert_rows(
+            KnownPayerIban.__table__,
             list(rows.values()),
+            skip_conflicts_on=["merchant_id", "email_key", "iban"],
         )
 
 
