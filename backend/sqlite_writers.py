@@ -8,6 +8,13 @@ one. Here a connection takes an advisory lock on a file beside the database befo
 greenlets of one process queue on a lock that yields to the others (``threading.Lock``, which gevent patches),
 processes on ``flock``, polled with short sleeps that yield as well. SQLite's own locking still decides;
 writers that do not queue here (the sqlite3 shell, another program) still meet its busy handler.
+
+Processes take turns. A process's next writer is queued right behind its last one and takes the lock the moment
+it is free, while a writer of another process notices only at its next poll: under load one gunicorn worker
+kept the lock for 0.2-0.5 s while the other's writers waited (the slowest 1 % of checkout gateway calls and
+webhooks at half load spent 93-97 % of their time here). So a writer that has to wait says so (a shared lock on
+a second file, ``…-writer.waiting``), and a writer that finds another process waiting lets it go first: it
+waits longer than that process's longest poll before it tries.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from typing import Any
 # The statements that make Python's sqlite3 (legacy transaction control) open a transaction before them.
 _OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _FIRST_POLL = 0.0001
-_LONGEST_POLL = 0.002
+_LONGEST_POLL = 0.001
+# How long a writer that finds a writer of another process waiting stands back: longer than its longest poll.
+_STAND_BACK = 2 * _LONGEST_POLL
 # One lock per database file and process: the connections of a process queue on it before the file lock.
 _process_locks: dict[str, threading.Lock] = {}
 
@@ -44,6 +53,7 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._lock_path = path
         self._process_lock = _process_locks.setdefault(path, threading.Lock()) if path else None
         self._lock_fd: int | None = None
+        self._waiting_fd: int | None = None
         self._holding = False
 
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:
@@ -95,9 +105,10 @@ class QueuedWriterConnection(sqlite3.Connection):
         finally:
             if self._holding:
                 self._release()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            for fd in (self._lock_fd, self._waiting_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._lock_fd = self._waiting_fd = None
 
     def _acquire(self) -> None:
         assert self._process_lock is not None and self._lock_path is not None
@@ -107,20 +118,41 @@ class QueuedWriterConnection(sqlite3.Connection):
         try:
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            pause = _FIRST_POLL
-            while True:
-                try:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise sqlite3.OperationalError("database is locked") from None
-                    time.sleep(pause)  # gevent's sleep in a patched worker: its other requests go on
-                    pause = min(pause * 2, _LONGEST_POLL)
+                self._waiting_fd = os.open(
+                    self._lock_path[: -len(".lock")] + ".waiting", os.O_RDWR | os.O_CREAT, 0o600
+                )
+            if self._others_wait():
+                self._wait_for_lock(deadline, first_pause=_STAND_BACK)
+            elif not _locked(self._lock_fd, fcntl.LOCK_EX):
+                self._wait_for_lock(deadline, first_pause=_FIRST_POLL)
         except BaseException:
             self._process_lock.release()
             raise
         self._holding = True
+
+    def _others_wait(self) -> bool:
+        """Tell whether a writer of another process waits for the lock (this process's own writers never do)."""
+        assert self._waiting_fd is not None
+        if not _locked(self._waiting_fd, fcntl.LOCK_EX):
+            return True
+        fcntl.flock(self._waiting_fd, fcntl.LOCK_UN)
+        return False
+
+    def _wait_for_lock(self, deadline: float, *, first_pause: float) -> None:
+        """Poll for the writer lock with short sleeps until ``deadline``, showing the other processes we wait."""
+        assert self._lock_fd is not None and self._waiting_fd is not None
+        fcntl.flock(self._waiting_fd, fcntl.LOCK_SH)
+        try:
+            pause = first_pause
+            while True:
+                time.sleep(pause)  # gevent's sleep in a patched worker: its other requests go on
+                if _locked(self._lock_fd, fcntl.LOCK_EX):
+                    return
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked")
+                pause = min(pause * 2, _LONGEST_POLL)
+        finally:
+            fcntl.flock(self._waiting_fd, fcntl.LOCK_UN)
 
     def _release(self) -> None:
         assert self._process_lock is not None and self._lock_fd is not None
@@ -129,6 +161,15 @@ class QueuedWriterConnection(sqlite3.Connection):
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         finally:
             self._process_lock.release()
+
+
+def _locked(fd: int, operation: int) -> bool:
+    """Take a ``flock`` without waiting; tell whether it was taken."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class _QueuedWriterCursor(sqlite3.Cursor):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from backend import sqlite_writers
 from backend.sqlite_writers import QueuedWriterConnection, lock_path
 
 
@@ -102,3 +106,58 @@ def test_reads_and_in_memory_databases_take_no_lock(database):
     memory.execute("CREATE TABLE t (n INTEGER)")
     memory.execute("INSERT INTO t VALUES (1)")
     memory.commit()
+
+
+def _others_see_a_waiter(database: Path) -> bool:
+    """Tell whether a writer shows it waits, as a writer of another process would see it."""
+    fd = os.open(str(database) + "-writer.waiting", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_a_waiting_writer_shows_the_other_processes_that_it_waits(database, monkeypatch):
+    other_process = os.open(lock_path(str(database)), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other_process, fcntl.LOCK_EX)  # another process's writer holds the lock
+    waiter = _connect(database)
+    seen: list[bool] = []
+    polled = threading.Event()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        seen.append(_others_see_a_waiter(database))
+        polled.set()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(sqlite_writers.time, "sleep", sleep)
+    writer = threading.Thread(target=lambda: (waiter.execute("INSERT INTO t VALUES (2)"), waiter.commit()))
+    writer.start()
+    assert polled.wait(5)
+    os.close(other_process)
+    writer.join(5)
+    assert not writer.is_alive()
+    assert seen and all(seen)
+    assert not _others_see_a_waiter(database)  # no longer once it has the lock
+
+
+def test_a_writer_lets_a_waiting_writer_of_another_process_go_first(database, monkeypatch):
+    pauses: list[float] = []
+    monkeypatch.setattr(sqlite_writers.time, "sleep", pauses.append)
+    writer = _connect(database)
+    writer.execute("INSERT INTO t VALUES (1)")
+    writer.commit()
+    assert pauses == []  # nobody waits: the free lock is taken at once
+    other_process = os.open(str(database) + "-writer.waiting", os.O_RDWR)
+    fcntl.flock(other_process, fcntl.LOCK_SH)  # what a waiting writer of another process holds
+    try:
+        writer.execute("INSERT INTO t VALUES (2)")
+        writer.commit()
+    finally:
+        os.close(other_process)
+    # It stood back for longer than the other's longest poll before taking the (free) lock.
+    assert pauses == [sqlite_writers._STAND_BACK]
+    assert sqlite_writers._STAND_BACK > sqlite_writers._LONGEST_POLL
