@@ -37,6 +37,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -186,6 +187,35 @@ def logged_problems(path: str) -> list[str]:
     return [f"{count} x {line}" for line, count in found.items()]
 
 
+def print_traces(trace_dir: Path, windows: dict[str, tuple[float, float]]) -> None:
+    """Show, per endpoint at half load, the app's own view of its requests and where its slowest 1 % waited."""
+    rows = [line.split("\t") for path in trace_dir.glob("*.tsv") for line in path.read_text().splitlines()]
+    print("in the app at half load (traced_app.py; ms): wall, own CPU (of it GC, SQL), other requests' CPU")
+    print("meanwhile, the worker not running (waiting for I/O or the OS), SQL wall; mean of all, then of the")
+    print("slowest 1 % by wall")
+    for label, (began, ended) in windows.items():
+        runs = sorted(
+            ([float(value) for value in row[2:]] for row in rows if began <= float(row[0]) <= ended),
+            key=lambda values: values[0],
+        )
+        if not runs:
+            continue
+        slowest = runs[-max(1, len(runs) // 100) :]
+        for name, group in (("all", runs), ("slowest 1 %", slowest)):
+            wall, own, collecting, sql_wall, sql_cpu, others, switches, locked, committing = (
+                sum(values[n] for values in group) / len(group) for n in range(9)
+            )
+            print(
+                f"  {label + ',':22s} {name:11s} n {len(group):5d} wall {wall:6.2f} own CPU {own:5.2f}"
+                f" (GC {collecting:4.2f}, SQL {sql_cpu:4.2f}) others {others:6.2f}"
+                f" not running {wall - own - others:6.2f} SQL wall {sql_wall:6.2f} (writer lock {locked:6.2f})"
+                f" COMMIT {committing:6.2f} switches {switches:4.1f}"
+            )
+        print(
+            f"  {'':22s} p50 {runs[len(runs) // 2][0]:.2f} p99 {runs[int(len(runs) * 0.99)][0]:.2f} ms in the app"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,6 +237,12 @@ def main() -> None:
     parser.add_argument("--slow-clients", type=int, default=0, help="sockets holding half a header meanwhile")
     parser.add_argument(
         "--only", help="comma-separated endpoints to measure (cold, warm, shopware, woo); default all"
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="serve the app through benchmarks/traced_app.py and show where the slowest 1 %% at half load spent"
+        " their time",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -230,7 +266,13 @@ def main() -> None:
     }
     create_tables(floor_env["FLOOR_DATABASE_URL"])
 
-    app, base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
+    trace_dir = workdir / "trace"
+    if args.trace:
+        trace_dir.mkdir()
+        traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
+        app, base = start_gunicorn("traced_app:app", traced_env, args.workers, ROOT / "benchmarks")
+    else:
+        app, base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
     floor, floor_base = start_gunicorn("floor_app:app", floor_env, args.workers, ROOT / "benchmarks")
     hello, hello_base = start_gunicorn("hello_app:app", env, args.workers, ROOT / "benchmarks")
     held: list[socket.socket] = []
@@ -332,8 +374,10 @@ def main() -> None:
                 None,
             ),
         ]
+        windows = {}
         for label, url, name, server, _ in endpoints:
             saturated = wrk(url, files[name], server=server, start=sent[name], **load)
+            began = time.time()
             half = paced(
                 url,
                 files[name],
@@ -342,6 +386,7 @@ def main() -> None:
                 server=server,
                 start=saturated["next"],
             )
+            windows[label] = (began, time.time())
             results.append((label, saturated, half))
     finally:
         for sock in held:
@@ -371,6 +416,8 @@ def main() -> None:
             )
         print(line)
     print("err = wrk's connect/read/write/timeout errors and the statuses >= 400 answered")
+    if args.trace:
+        print_traces(trace_dir, windows)
     problems = logged_problems(app.log_path)
     print(f"app log {app.log_path}: " + ("nothing logged at WARNING or above" if not problems else ""))
     for line in problems[:20]:
