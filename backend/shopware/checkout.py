@@ -277,16 +277,21 @@ def _key_digest(checkout: GatewayCheckout) -> str:
 
 
 # Built once, as the statements below (bind names differ from column names, as an UPDATE needs): building one anew cost a gateway call more CPU than running it.
-_CACHED_DECISION = sa.select(ShopwareGatewayDecision).where(
-    ShopwareGatewayDecision.key_digest == sa.bindparam("digest"),
-    ShopwareGatewayDecision.connection_id == sa.bindparam("connection"),
-    ShopwareGatewayDecision.expires_at > sa.bindparam("now"),
+# The cache's reads and writes are Core statements on the session's connection: through the ORM (an entity
+# loaded, the session's execute) a gateway call spent 0.2 ms more CPU on each.
+_decisions = ShopwareGatewayDecision.__table__
+_CACHED_DECISION = sa.select(_decisions.c.hidden, _decisions.c.risk_check_id).where(
+    _decisions.c.key_digest == sa.bindparam("digest"),
+    _decisions.c.connection_id == sa.bindparam("connection"),
+    _decisions.c.expires_at > sa.bindparam("now"),
 )
 
 
-def _cached_decision(connection_id: int, digest: str) -> ShopwareGatewayDecision | None:
-    return db.session.scalar(
-        _CACHED_DECISION, {"digest": digest, "connection": connection_id, "now": utcnow()}
+def _cached_decision(connection_id: int, digest: str) -> sa.Row | None:
+    return (
+        db.session.connection()
+        .execute(_CACHED_DECISION, {"digest": digest, "connection": connection_id, "now": utcnow()})
+        .first()
     )
 
 
@@ -312,7 +317,8 @@ def _store_decision(
         "created_at": now,
         "expires_at": expires_at,
     }
-    stored = db.session.scalar(_decision_upsert(db.session.get_bind().dialect.name), {**values, "now": now})
+    connection = db.session.connection()
+    stored = connection.execute(_decision_upsert(connection.dialect.name), {**values, "now": now}).scalar()
     if stored is None:
         # A parallel call of the same checkout stored its decision a moment ago; both answers agree.
         logger.info("shopware connection %s: gateway decision stored concurrently", shop.connection_id)
@@ -334,7 +340,6 @@ def _decision_upsert(dialect: str) -> sa.Insert:
     ).returning(replaced.id)
 
 
-_decisions = ShopwareGatewayDecision.__table__
 # The customer's newest valid decision not yet linked to an order (of the order's amount: _LINK_FOR_AMOUNT).
 _UNLINKED = (
     sa.select(_decisions.c.id)
@@ -378,9 +383,10 @@ def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> int | 
     price = order.get("price")
     amount = _amount(order.get("amountTotal", price.get("totalPrice") if isinstance(price, dict) else None))
     params = {"connection": shop.connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
+    connection = db.session.connection()
     if amount is None:
-        return db.session.scalar(_LINK, params)
-    return db.session.scalar(_LINK_FOR_AMOUNT, {**params, "order_amount": amount})
+        return connection.execute(_LINK, params).scalar()
+    return connection.execute(_LINK_FOR_AMOUNT, {**params, "order_amount": amount}).scalar()
 
 
 def prune_gateway_decisions(now: datetime) -> int:

@@ -11,7 +11,7 @@ from flask import Response, current_app, jsonify, redirect, render_template, req
 from backend.boundary import raw_body
 from backend.console import sessions as console_sessions
 from backend.console.views import entry_url
-from backend.extensions import db, limiter
+from backend.extensions import autocommit, db, limiter, request_connection
 from backend.risk.messages import invoice_unavailable_message
 from backend.shopware import checkout, services
 from backend.shopware.errors import AppNotConfiguredError, shop_request_errors
@@ -116,17 +116,20 @@ def webhook() -> tuple[str, int]:
 
 
 @raw_body
+@autocommit
 def checkout_gateway() -> Response:
     """Answer the checkout gateway with the signed command array hiding what the risk check hides.
 
     Only an unverifiable request gets an error status (the shop then shows every method). Once the shop is
     known, every answer is a signed command list: trouble inside the check answers by the merchant's fail
-    mode instead of an error the shop would treat as "hide nothing".
+    mode instead of an error the shop would treat as "hide nothing". Its writes (the risk check, then the
+    decision cached for it) each stand alone, as the risk check API's do, so on PostgreSQL they run without
+    BEGIN and COMMIT.
     """
-    shop, payload = services.authenticate_gateway(
+    request_connection()
+    shop, secrets, payload = services.authenticate_gateway(
         request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER)
     )
-    shop_secret = services.shop_secrets(shop).current
     merchant_id, connection_id = shop.connection.merchant_id, shop.connection_id
     language = checkout.buyer_language(payload, request.headers.get(USER_LANGUAGE_HEADER))
     try:
@@ -147,7 +150,7 @@ def checkout_gateway() -> Response:
     )
     answer = gateway_response(
         decision.hidden,
-        shop_secret,
+        secrets.current,
         offered=decision.offered,
         message=invoice_unavailable_message(checkout.fallback_policy(merchant_id), language),
     )
