@@ -64,8 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_POOL_SIZE",
         str(DEFAULT_POOL_SIZE),
-        "PostgreSQL connections each process keeps open for its requests (up to 10 more open and close for a "
-        "burst); keep processes times (size + 10) under the server's max_connections",
+        "database connections each process keeps open for its requests (up to 10 more open and close for a "
+        "burst); on PostgreSQL keep processes times (size + 10) under the server's max_connections",
     ),
     Setting("SECRET_KEY", None, "signs session tokens; generated into instance/ in development", secret=True),
     Setting(
@@ -203,7 +203,10 @@ class Config:
         engine_options: dict[str, Any] = {"pool_size": self.database_pool_size}
         if self.database_url.startswith("sqlite"):
             # Writers of several processes queue on a lock file instead of sleeping in SQLite's busy handler.
-            engine_options = {"connect_args": {"timeout": 10, "factory": QueuedWriterConnection}}
+            # The pool is as large as on PostgreSQL: requests waiting for the writer lock hold their connection,
+            # and with SQLAlchemy's 5 the others opened and closed SQLite connections, whose first statements met
+            # SQLITE_BUSY and slept in SQLite's busy handler (1 + 2 + 5 + 10 + 15 ms), stopping the whole worker.
+            engine_options["connect_args"] = {"timeout": 10, "factory": QueuedWriterConnection}
         return {
             "CLAIMBRIDGE_ENV": self.env,
             "TESTING": self.env == "testing",

@@ -202,14 +202,14 @@ def print_traces(trace_dir: Path, windows: dict[str, tuple[float, float]]) -> No
             continue
         slowest = runs[-max(1, len(runs) // 100) :]
         for name, group in (("all", runs), ("slowest 1 %", slowest)):
-            wall, own, collecting, sql_wall, sql_cpu, others, switches, locked, committing = (
-                sum(values[n] for values in group) / len(group) for n in range(9)
+            wall, own, collecting, sql_wall, sql_cpu, others, switches, locked, committing, connects = (
+                sum(values[n] for values in group) / len(group) for n in range(10)
             )
             print(
                 f"  {label + ',':22s} {name:11s} n {len(group):5d} wall {wall:6.2f} own CPU {own:5.2f}"
                 f" (GC {collecting:4.2f}, SQL {sql_cpu:4.2f}) others {others:6.2f}"
                 f" not running {wall - own - others:6.2f} SQL wall {sql_wall:6.2f} (writer lock {locked:6.2f})"
-                f" COMMIT {committing:6.2f} switches {switches:4.1f}"
+                f" COMMIT {committing:6.2f} switches {switches:4.1f} connections opened {connects:4.2f}"
             )
         print(
             f"  {'':22s} p50 {runs[len(runs) // 2][0]:.2f} p99 {runs[int(len(runs) * 0.99)][0]:.2f} ms in the app"

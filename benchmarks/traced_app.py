@@ -6,7 +6,7 @@ garbage collector's, and the database driver's inside SQL statements), the CPU o
 that ran meanwhile, and the time the worker's thread did not run at all (waiting for the database server or the
 disk, or the OS running another process). One line per request goes to ``$TRACE_DIR/<pid>.tsv`` when the worker
 exits: start (Unix time), path, wall, own CPU, GC, SQL wall, SQL own CPU, others' CPU, switches, wall waiting for
-SQLite's writer lock, wall in COMMIT (ms but the switches).
+SQLite's writer lock, wall in COMMIT, connections opened (ms but the counts).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _locked: dict[
     int, float
 ] = {}  # greenlet id -> wall time waiting for SQLite's writer lock (sqlite_writers.py)
 _commits: dict[int, float] = {}  # greenlet id -> wall time in the database's COMMIT
+_connects: dict[int, int] = {}  # greenlet id -> database connections opened
 _last = [clock()]
 _rows: list[str] = []
 
@@ -80,6 +81,7 @@ class Traced:
         _switches.pop(key, None)
         _locked.pop(key, None)
         _commits.pop(key, None)
+        _connects.pop(key, None)
         _sql[key] = [0.0, 0.0]
         started_at, started = time.time(), time.perf_counter()
         thread_started, own_started = clock(), _own_cpu(key)
@@ -94,7 +96,7 @@ class Traced:
                 f"{started_at:.4f}\t{environ.get('PATH_INFO')}\t{wall * 1e3:.3f}\t{own * 1e3:.3f}"
                 f"\t{_gc.pop(key, 0.0) * 1e3:.3f}\t{sql_wall * 1e3:.3f}\t{sql_cpu * 1e3:.3f}"
                 f"\t{others * 1e3:.3f}\t{_switches.pop(key, 0)}\t{_locked.pop(key, 0.0) * 1e3:.3f}"
-                f"\t{_commits.pop(key, 0.0) * 1e3:.3f}\n"
+                f"\t{_commits.pop(key, 0.0) * 1e3:.3f}\t{_connects.pop(key, 0)}\n"
             )
 
 
@@ -128,6 +130,12 @@ def _timed_into(totals: dict[int, float], function: Any) -> Any:
             totals[key] = totals.get(key, 0.0) + time.perf_counter() - started
 
     return timed
+
+
+@sa.event.listens_for(engine, "connect")
+def _connected(*_args: Any) -> None:
+    key = id(greenlet.getcurrent())
+    _connects[key] = _connects.get(key, 0) + 1
 
 
 @sa.event.listens_for(engine, "engine_connect")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from backend.config import ENV_PREFIX, SETTINGS, ConfigError, load_config
+from backend.sqlite_writers import QueuedWriterConnection
 
 
 class TestLoadConfig:
@@ -66,6 +67,12 @@ class TestLoadConfig:
         with pytest.raises(ConfigError) as error:
             load_config(tmp_path, {**postgres, "CLAIMBRIDGE_DATABASE_POOL_SIZE": "0"})
         assert error.value.problems == ["CLAIMBRIDGE_DATABASE_POOL_SIZE='0': must be at least 1"]
+
+    def test_sqlite_keeps_a_pool_as_large_as_a_worker_serves_at_once(self, tmp_path):
+        options = load_config(tmp_path, {}).to_flask()["SQLALCHEMY_ENGINE_OPTIONS"]
+        # SQLAlchemy's 5: connections opened per request met SQLITE_BUSY and slept in SQLite's busy handler.
+        assert options["pool_size"] == 20
+        assert options["connect_args"]["factory"] is QueuedWriterConnection
 
     def test_accepts_rotated_encryption_keys(self, tmp_path):
         from cryptography.fernet import Fernet
