@@ -26,8 +26,10 @@ import threading
 import time
 from typing import Any
 
-# The statements that make Python's sqlite3 (legacy transaction control) open a transaction before them.
-_OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# The statements that make Python's sqlite3 (legacy transaction control) open a transaction before them, and
+# SAVEPOINT, which opens one itself (SQLAlchemy's ``begin_nested`` outside a transaction): the writes inside it
+# would otherwise meet SQLite's busy handler, a C sleep that stops a gevent worker, instead of this queue.
+_OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 _FIRST_POLL = 0.0001
 _LONGEST_POLL = 0.001
 # How long a writer that finds a writer of another process waiting stands back: longer than its longest poll.
@@ -78,7 +80,7 @@ class QueuedWriterConnection(sqlite3.Connection):
             not self._holding
             and not self.in_transaction
             and self.isolation_level is not None
-            and sql.lstrip()[:7].upper().startswith(_OPENS_WRITE)
+            and sql.lstrip()[:9].upper().startswith(_OPENS_WRITE)
         ):
             self._acquire()
 

@@ -161,3 +161,26 @@ def test_a_writer_lets_a_waiting_writer_of_another_process_go_first(database, mo
     # It stood back for longer than the other's longest poll before taking the (free) lock.
     assert pauses == [sqlite_writers._STAND_BACK]
     assert sqlite_writers._STAND_BACK > sqlite_writers._LONGEST_POLL
+
+
+def test_a_write_inside_a_savepoint_queues_too(database, monkeypatch):
+    # SQLAlchemy's begin_nested outside a transaction: SAVEPOINT opens the transaction, not Python's sqlite3.
+    other_process = os.open(lock_path(str(database)), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    writer = _connect(database)
+    polled = threading.Event()
+    real_sleep = time.sleep
+    monkeypatch.setattr(sqlite_writers.time, "sleep", lambda seconds: (polled.set(), real_sleep(seconds)))
+    thread = threading.Thread(
+        target=lambda: (
+            writer.execute("SAVEPOINT a"),
+            writer.execute("INSERT INTO t VALUES (1)"),
+            writer.commit(),
+        )
+    )
+    thread.start()
+    assert polled.wait(5)  # it waits for the other process's writer
+    os.close(other_process)
+    thread.join(5)
+    assert not thread.is_alive()
+    assert writer.execute("SELECT n FROM t").fetchall() == [(1,)]
