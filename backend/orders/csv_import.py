@@ -302,8 +302,22 @@ def _check_header(names: list[str]) -> None:
         raise HeaderError(errors)
 
 
-def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
-    """Split CSV lines into rows of cells by column (comma or semicolon separated, header row first)."""
+@dataclass(frozen=True)
+class CsvRows:
+    """A file's data rows, read as iterated (once), and its header's ``columns``, known before any row."""
+
+    columns: _Columns
+    rows: Iterator[CsvRow]
+
+    def __iter__(self) -> Iterator[CsvRow]:
+        return self.rows
+
+
+def read_rows(lines: Iterable[str]) -> CsvRows:
+    """Split CSV lines into rows of cells by column (comma or semicolon separated, header row first).
+
+    The header is read and checked here (``HeaderError``); the data rows as the result is iterated.
+    """
     lines = iter(lines)
     first = next(lines, None)
     if first is None or not first.strip():
@@ -313,6 +327,12 @@ def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
     header = [name.strip().lower() for name in next(reader)]
     _check_header(header)
     columns = _Columns(header)
+    return CsvRows(columns, _data_rows(reader, columns))
+
+
+def _data_rows(reader: Iterator[list[str]], columns: _Columns) -> Iterator[CsvRow]:
+    """Yield the data rows after the header (row 1), numbered as spreadsheets number them."""
+    header = columns.names
     number = 1
     while True:
         number += 1

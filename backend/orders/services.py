@@ -49,6 +49,7 @@ from backend.orders.csv_import import (
     MAX_EXTERNAL_ID,
     CellCheck,
     CsvRow,
+    CsvRows,
     RowChecker,
     RowError,
     _CellLoader,
@@ -997,7 +998,7 @@ class _RowChecks:
         self._process: multiprocessing.process.BaseProcess | None = None
 
     def use_process(self, columns: Any) -> None:
-        """Check the next batches in a child process; ``columns`` is the file's header (``CsvRow.columns``)."""
+        """Check the next batches in a child process; ``columns`` is the file's header (``CsvRows.columns``)."""
         if self._process is not None:
             return
         context = multiprocessing.get_context("fork")  # the child needs the loaded code, not a new import
@@ -1057,7 +1058,7 @@ def _check_in_child(pipe: Connection, columns: Any, loader: _CellLoader, terms: 
 
 
 def import_rows(
-    rows: Iterable[CsvRow],
+    rows: CsvRows,
     connection: ShopConnection | None,
     on_error: Callable[[RowError], None],
     *,
@@ -1156,7 +1157,7 @@ def import_rows(
             batch.append(row)
             if len(batch) == IMPORT_BATCH:
                 if fork:  # a file of more than a batch: checked in a child, forked before any writer thread
-                    checks.use_process(next((row.columns for row in batch if row.columns), None))
+                    checks.use_process(rows.columns)
                 flush(writer)
         flush(writer)
         count(writer.wait())

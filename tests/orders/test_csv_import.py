@@ -210,6 +210,29 @@ class TestImport:
             (f"M-{n}", f"RE-{n}") for n in range(1, 6)
         ]
 
+    @pytest.mark.parametrize("dry_run", [False, True])
+    def test_a_first_batch_of_unreadable_rows_reports_every_bad_row(
+        self, run, db, merchant, tmp_path, monkeypatch, dry_run
+    ):
+        """The child checking later batches is given the header, not the columns of a first batch's row."""
+        monkeypatch.setattr(services, "IMPORT_BATCH", 2)
+        good = [
+            f"U-{n},RE-{n},10.00,EUR,2024-05-01,,,,open,u{n}@example.com,A,B,S,1,10115,Berlin,DE"
+            for n in range(1, 4)
+        ]
+        bad = ["U-X,RE-X,10.00,EUR", "U-Y,RE-Y"]
+        args = ["--dry-run"] if dry_run else []
+        path = write(tmp_path, [HEADER, *bad, *good[:2], "U-Z,RE-Z,10.00", good[2]])
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id), *args)
+        assert result.exit_code == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "checking rows failed" not in result.output
+        assert "row 2, column -: expected 17 fields, found 4" in result.output
+        assert "row 3, column -: expected 17 fields, found 2" in result.output
+        assert "row 6, column -: expected 17 fields, found 3" in result.output
+        assert "3 of 6 rows have errors (3 in all); nothing was imported" in result.output
+        assert receivables(db) == []
+
     def test_rows_load_as_the_push_schema_loads_them(self):
         loader = parse_rows([HEADER, *GOOD_ROWS, GOOD_ROWS[0].replace("R-1,", "R-3,")])
         schema = OrderPushSchema()
