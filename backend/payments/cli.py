@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -15,7 +15,7 @@ from backend.errors import AppError
 from backend.extensions import db
 from backend.merchants.services import get_merchant
 from backend.payments import services
-from backend.payments.statements import parse_statement_apart
+from backend.payments.statements import BankTransaction, parse_statement_apart
 
 
 @click.group("statements")
@@ -24,10 +24,12 @@ def statements() -> None:
 
 
 class _ReadProgress:
-    """A binary file that moves a progress bar by the bytes read (``parse_statement`` streams from it)."""
+    """A binary file that moves a progress bar by the bytes read: here (the digest), and by a forked child
+    that parses it (``parse_apart``), whose position moves the bar here: the child draws nothing."""
 
     def __init__(self, stream: IO[bytes], on_bytes: Callable[[int], None]) -> None:
         self._stream, self._on_bytes = stream, on_bytes
+        self._parsed = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
@@ -36,6 +38,16 @@ class _ReadProgress:
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._stream.seek(offset, whence)
+
+    def parse_apart(self, source: _ReadProgress) -> Iterator[BankTransaction]:
+        """Return ``parse_statement_apart`` of this file (``source``): the child reads the file itself, not
+        through this progress."""
+        assert source is self
+        return parse_statement_apart(self._stream, on_read=self._parsed_to)
+
+    def _parsed_to(self, position: int) -> None:
+        self._on_bytes(position - self._parsed)
+        self._parsed = position
 
 
 @statements.command("import")
@@ -59,12 +71,13 @@ def import_command(path: Path, merchant_id: int) -> None:
             path.open("rb") as stream,
             click.progressbar(length=2 * path.stat().st_size, label="Reading", file=sys.stderr) as bar,
         ):
+            reading = _ReadProgress(stream, bar.update)
             result = services.import_statement(
                 merchant_id,
-                _ReadProgress(stream, bar.update),
+                reading,
                 actor=f"cli:{path.name}"[:300],
                 progress=matched,
-                parse=parse_statement_apart,  # a process of its own, which may fork
+                parse=reading.parse_apart,  # a process of its own, which may fork
             )
     except AppError as error:
         db.session.rollback()

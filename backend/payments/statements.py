@@ -31,7 +31,7 @@ import os
 import re
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -674,7 +674,9 @@ _APART_BATCH = 500
 _FIELDS = operator.attrgetter(*(field.name for field in dataclasses.fields(BankTransaction)))
 
 
-def parse_statement_apart(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[BankTransaction]:
+def parse_statement_apart(
+    source: bytes | str | os.PathLike[str] | BinaryIO, on_read: Callable[[int], None] | None = None
+) -> Iterator[BankTransaction]:
     """Parse a statement as ``parse_statement`` does, in a child process, and stream its transactions back.
 
     The parse then runs on another core while the caller stores and matches the transactions before:
@@ -683,18 +685,25 @@ def parse_statement_apart(source: bytes | str | os.PathLike[str] | BinaryIO) -> 
     sends what it parsed in batches, field values only (a pickled dataclass costs four times as much), and a
     ``StatementError`` of the file comes back as itself, after the transactions before it. Only for a process
     that may fork (the ``statements import`` command), not a web worker.
+
+    ``on_read`` (for a binary file ``source``) is called here, never in the child, with the child's read
+    position each time it has grown, up to the file's size: the child sends it with each batch.
     """
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(target=_parse_into, args=(source, sending), daemon=True)
     child.start()
     sending.close()
-    kind = "rows"
+    kind, reached = "rows", 0
     try:
         while kind == "rows":
             kind, payload = receiving.recv()
             if kind == "rows":
-                yield from (BankTransaction(*values) for values in payload)
+                batch, position = payload
+                if on_read is not None and position is not None and position > reached:
+                    reached = position
+                    on_read(position)
+                yield from (BankTransaction(*values) for values in batch)
         if kind == "error":
             raise StatementError(*payload)
         if kind == "failed":
@@ -707,18 +716,20 @@ def parse_statement_apart(source: bytes | str | os.PathLike[str] | BinaryIO) -> 
 
 
 def _parse_into(source: bytes | str | os.PathLike[str] | BinaryIO, sending: Connection) -> None:
-    """Parse in the child process: send ("rows", values) batches, then ("done", None) or what went wrong."""
+    """Parse in the child process: send ("rows", (values, read position)) batches, then ("done", None) or what
+    went wrong. The position is None unless ``source`` is a file."""
+    tell = (lambda: None) if isinstance(source, bytes | str | os.PathLike) else source.tell
     batch: list[tuple[Any, ...]] = []
     try:
         for transaction in parse_statement(source):
             batch.append(_FIELDS(transaction))
             if len(batch) == _APART_BATCH:
-                sending.send(("rows", batch))
+                sending.send(("rows", (batch, tell())))
                 batch = []
-        sending.send(("rows", batch))
+        sending.send(("rows", (batch, tell())))
         sending.send(("done", None))
     except StatementError as error:
-        sending.send(("rows", batch))
+        sending.send(("rows", (batch, None)))
         sending.send(("error", (error.message, error.location)))
     except Exception:
         sending.send(("failed", traceback.format_exc()))

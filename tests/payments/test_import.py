@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from backend.handovers.shop_updates import process_shop_updates
 from backend.handovers.submission import submit_approved_handovers
 from backend.merchants.models import Merchant, ShopConnection
 from backend.payments import services, views
+from backend.payments.cli import _ReadProgress
 from backend.payments.models import BankTransactionRecord, ImportedStatement, KnownPayerIban, PaymentMatch
 from backend.receivables.ledger import payment_bookings
 from backend.receivables.models import Receivable, ReceivableEvent
@@ -325,6 +327,30 @@ class TestStatementImport:
         assert "Reading" in progress and "matched and stored 1 of 1 new transfers" in progress
         assert run()[0]["already_known"] == 1
         assert db.session.get(Receivable, receivable.id).state == "paid"
+
+    def test_cli_progress_moves_in_this_process_only(self, tmp_path: Any) -> None:
+        """The child parsing the file reads it without the progress bar; its position moves the bar here."""
+        out = io.StringIO()
+        write_camt053(
+            [transfer(f"{n}.00", name="Erika Mustermann", remittance=f"R{n}") for n in range(1, 40)], out
+        )
+        path = tmp_path / "statement.xml"
+        path.write_text(out.getvalue())
+        updates = tmp_path / "updates"
+
+        def on_bytes(count: int) -> None:  # appends from any process: a child's calls would show
+            with updates.open("a") as log:
+                log.write(f"{os.getpid()} {count}\n")
+
+        with path.open("rb") as stream:
+            reading = _ReadProgress(stream, on_bytes)
+            services.statement_digest(reading)
+            parsed = list(reading.parse_apart(reading))
+
+        assert len(parsed) == 39
+        calls = [line.split() for line in updates.read_text().splitlines()]
+        assert {pid for pid, _ in calls} == {str(os.getpid())}
+        assert sum(int(count) for _, count in calls) == 2 * path.stat().st_size
 
     def test_malformed_file_is_422_with_location(
         self, client: Any, merchant: Merchant, auth_headers: Any

@@ -380,6 +380,22 @@ class TestParseStatementApart:
         assert error.value.location.endswith("Ntry[3]/Amt")
         assert read == list(parse_statement(CAMT_002.encode()))[: len(read)] and len(read) == 3
 
+    @pytest.mark.parametrize("text", [CAMT_002, MT940], ids=["camt053", "mt940"])
+    def test_tells_this_process_how_far_the_child_has_read(self, text, monkeypatch, tmp_path):
+        monkeypatch.setattr(statements, "_APART_BATCH", 1)
+        monkeypatch.setattr(statements, "_CHUNK", 512)  # camt.053 is read in several chunks
+        path = tmp_path / "statement"
+        path.write_bytes(text.encode())
+        positions = []
+
+        with path.open("rb") as stream:
+            apart = list(parse_statement_apart(stream, on_read=positions.append))
+
+        # Only calls made in this process reach this list.
+        assert apart == list(parse_statement(text.encode()))
+        assert positions == sorted(set(positions)) and positions[-1] == len(text.encode())
+        assert len(positions) > 1 or text is MT940
+
     def test_refuses_other_files(self):
         with pytest.raises(StatementError, match="neither"):
             list(parse_statement_apart(b"%PDF-1.7"))
