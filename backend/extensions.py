@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,46 +86,84 @@ def request_connection() -> sa.Connection:
     return db.session.connection()
 
 
+_REQUIRED = object()  # the own value of a bind parameter that has none: each run must give one
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledStatement:
     sql: str
     positional: bool
-    # Name, conversion and own value of each bind parameter, in the order a positional statement takes them.
+    # Name, conversion and own value (``_REQUIRED`` if none) of each bind parameter, in the order a positional
+    # statement takes them.
     binds: list[tuple[str, Callable[[Any], Any] | None, Any]]
-    types: list[sa.types.TypeEngine[Any]]  # of the selected columns (none for an INSERT)
+    types: list[sa.types.TypeEngine[Any]]  # of the returned columns (none for an INSERT without RETURNING)
+    dated: frozenset[str]  # the bind parameters of days and timestamps
+
+
+def _compile(
+    statement: sa.Executable, dialect: sa.Dialect, column_keys: Sequence[str] | None
+) -> _CompiledStatement:
+    """Compile ``statement`` for ``dialect`` with the values of ``column_keys`` given at each run, and look up
+    each bind parameter's conversion.
+
+    A statement that leaves a column to a default computed in Python (which ``Connection.execute`` would fill
+    in) is refused: its SQL text, run with the given values, would store NULL instead.
+    """
+    compiled = _refusing_python_defaults(statement.compile(dialect=dialect, column_keys=column_keys))
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        own = _REQUIRED if bind.required else bind.effective_value
+        binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), own))
+    types = [column.type for column in getattr(statement, "exported_columns", ())]
+    dated = frozenset(
+        name for name, bind in compiled.binds.items() if bind.type._type_affinity in (sa.Date, sa.DateTime)
+    )
+    return _CompiledStatement(compiled.string, compiled.positional, binds, types, dated)
+
+
+def _refusing_python_defaults(compiled: sa.engine.Compiled) -> sa.engine.Compiled:
+    """Return ``compiled`` unless it leaves a column to a default computed in Python (raise ValueError)."""
+    defaulted = [column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+    if defaulted:
+        raise ValueError(f"a statement run as SQL text needs values for the defaulted columns {defaulted}")
+    return compiled
+
+
+def _missing(name: str) -> sa.exc.InvalidRequestError:
+    """Return the error for a bind parameter without a value (as ``Connection.execute`` raises it)."""
+    return sa.exc.InvalidRequestError(f"A value is required for bind parameter {name!r}")
 
 
 class PreparedStatement:
-    """A Core statement compiled once per dialect and run as its SQL text; a SELECT's rows come back as tuples.
+    """A Core statement compiled once per dialect and run as its SQL text; returned rows come back as tuples.
 
     ``Connection.execute`` walks the whole expression for its cache key and sets up a result for it on every
     call: for the risk check's context read that cost more than SQLite's execution of it. Here the statement
-    is compiled once per dialect, with each bind value and each selected column converted by its type as
-    ``Connection.execute`` does. An INSERT runs through ``exec_driver_sql`` (SQLAlchemy's events and error
-    handling); a SELECT on the connection's DBAPI cursor, as SQLAlchemy would run it, without building a
-    result for it (its errors are wrapped as SQLAlchemy's, and a lost connection is invalidated).
+    is compiled once per dialect, with each bind value and each returned column converted by its type as
+    ``Connection.execute`` does. A statement without rows runs through ``exec_driver_sql`` (SQLAlchemy's events
+    and error handling); one with rows on the connection's DBAPI cursor, as SQLAlchemy would run it, without
+    building a result for it (its errors are wrapped as SQLAlchemy's, and a lost connection is invalidated).
+
+    Every bind parameter without a value of its own must be given at each run. ``column_keys`` names the
+    columns an INSERT or UPDATE is given values for (by default: all of an INSERT or UPDATE without values of
+    its own); a statement that would leave a column to a default computed in Python is refused here.
     """
 
-    def __init__(self, statement: sa.Select | sa.Insert) -> None:
+    def __init__(self, statement: sa.Executable, column_keys: Sequence[str] | None = None) -> None:
         self.statement = statement
+        self.column_keys = None if column_keys is None else list(column_keys)
+        # Without column keys SQLAlchemy compiles a bare INSERT or UPDATE over every column, defaults
+        # unapplied: with none given, each Python default shows (and a primary key without a value warns).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
+            _refusing_python_defaults(statement.compile(column_keys=self.column_keys or []))
         self._by_dialect: dict[str, _CompiledStatement] = {}
         self._results: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
 
     def _compiled(self, dialect: sa.Dialect) -> _CompiledStatement:
-        compiled = self.statement.compile(dialect=dialect)
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        binds = [
-            (
-                name,
-                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
-                compiled.binds[name].effective_value,
-            )
-            for name in names
-        ]
-        types = [column.type for column in getattr(self.statement, "selected_columns", ())]
-        entry = self._by_dialect[dialect.name] = _CompiledStatement(
-            compiled.string, compiled.positional, binds, types
-        )
+        entry = self._by_dialect[dialect.name] = _compile(self.statement, dialect, self.column_keys)
         return entry
 
     def _conversions(
@@ -147,18 +186,20 @@ class PreparedStatement:
         values = []
         for name, convert, own in compiled.binds:
             value = params.get(name, own)
+            if value is _REQUIRED:
+                raise _missing(name)
             values.append(convert(value) if convert else value)
         if compiled.positional:
             return compiled, tuple(values)
         return compiled, {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
 
     def execute(self, connection: sa.Connection, params: Mapping[str, Any]) -> None:
-        """Run the statement (an INSERT) with ``params`` (by bind name) on ``connection``."""
+        """Run the statement (one without rows) with ``params`` (by bind name) on ``connection``."""
         compiled, parameters = self._prepare(connection, params)
         connection.exec_driver_sql(compiled.sql, parameters).close()
 
     def rows(self, connection: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Run the statement (a SELECT) with ``params`` (by bind name) on ``connection``; return every row."""
+        """Run the statement (one with rows) with ``params`` (by bind name) on ``connection``; return every row."""
         compiled, parameters = self._prepare(connection, params)
         dbapi_connection = connection.connection.dbapi_connection
         dialect = connection.dialect
@@ -216,28 +257,25 @@ def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) ->
         parameters: list[Any] = converted
     else:
         parameters = [dict(zip(names, values, strict=True)) for values in converted]
-    connection.exec_driver_sql(compiled.string, parameters)
+    connection.exec_driver_sql(compiled.sql, parameters)
 
 
 def _converted(
     dialect: sa.Dialect, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]
-) -> tuple[Any, list[str], list[tuple[Any, ...]]]:
+) -> tuple[_CompiledStatement, list[str], list[tuple[Any, ...]]]:
     """Compile ``statement`` for the rows' keys; return it, its parameter names and each row's DBAPI values."""
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
-    if compiled.insert_prefetch or compiled.update_prefetch:
-        raise ValueError("execute_many needs every defaulted column in the rows")
-    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    compiled = _compile(statement, dialect, list(rows[0]))
     given = rows[0].keys()
-    columns: list[Any] = []
-    for name in names:
-        bind = compiled.binds[name]
-        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+    names, columns = [], []
+    for name, convert, own in compiled.binds:
+        names.append(name)
         if name not in given:
-            fixed = convert(bind.effective_value) if convert else bind.effective_value
-            columns.append(itertools.repeat(fixed, len(rows)))
+            if own is _REQUIRED:
+                raise _missing(name)
+            columns.append(itertools.repeat(convert(own) if convert else own, len(rows)))
             continue
         values = map(operator.itemgetter(name), rows)
-        if convert is not None and bind.type._type_affinity in (sa.Date, sa.DateTime):
+        if convert is not None and name in compiled.dated:
             convert = _remembered(convert)
         columns.append(values if convert is None else map(convert, values))
     converted = list(zip(*columns, strict=True))

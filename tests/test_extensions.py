@@ -12,6 +12,7 @@ from backend.extensions import (
     BULK_WRITE_CACHE_KIB,
     PreparedStatement,
     bulk_write_cache,
+    execute_many,
     insert_rows,
     keep_statistics,
     update_rows,
@@ -131,7 +132,7 @@ class TestPreparedStatement:
             "expires_at": now + timedelta(minutes=30),
         }
         connection = db.session.connection()
-        PreparedStatement(sa.insert(checks)).execute(connection, row)
+        PreparedStatement(sa.insert(checks), column_keys=checks.c.keys()).execute(connection, row)
         read = (
             sa.select(
                 checks.c.id,
@@ -153,6 +154,71 @@ class TestPreparedStatement:
         missing = sa.select(sa.table("no_such_table", sa.column("id")).c.id)
         with pytest.raises(sa.exc.DBAPIError):
             PreparedStatement(missing).rows(db.session.connection(), {})
+
+    def test_a_parameter_not_given_is_refused_not_bound_as_null(self, db, merchant):
+        checks = RiskCheck.__table__
+        read = sa.select(checks.c.id).where(
+            checks.c.merchant_id == sa.bindparam("merchant_id"), checks.c.created_at >= sa.bindparam("since")
+        )
+        with pytest.raises(sa.exc.InvalidRequestError, match="'since'"):
+            PreparedStatement(read).rows(db.session.connection(), {"merchant_id": merchant.id})
+        insert = PreparedStatement(sa.insert(checks), column_keys=checks.c.keys())
+        row = {column.key: None for column in checks.c if column.key != "latency_ms"}
+        with pytest.raises(sa.exc.InvalidRequestError, match="'latency_ms'"):
+            insert.execute(db.session.connection(), row)
+
+    def test_a_statement_leaving_a_python_default_unapplied_is_refused(self):
+        checks = RiskCheck.__table__
+        with pytest.raises(ValueError, match="created_at"):
+            PreparedStatement(sa.insert(checks))  # every column as a parameter, the defaults never applied
+        with pytest.raises(ValueError, match="'latency_ms'"):
+            PreparedStatement(
+                sa.insert(checks),
+                column_keys=[column.key for column in checks.c if column.key != "latency_ms"],
+            )
+        with pytest.raises(ValueError, match="touched_at"):
+            PreparedStatement(sa.update(STAMPED).values(note=sa.bindparam("note")))
+        PreparedStatement(sa.insert(PRICED))  # no Python defaults: every column a parameter
+        PreparedStatement(sa.update(STAMPED).values(note=sa.bindparam("note"), touched_at=sa.bindparam("at")))
+
+    def test_an_update_returns_its_rows_converted(self, db):
+        connection = db.session.connection()
+        PRICED.create(connection)
+        try:
+            connection.execute(PRICED.insert(), [{"id": 1, "amount": Decimal("1.00"), "state": "open"}])
+            paid = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+            settle = (
+                PRICED.update()
+                .where(PRICED.c.id == sa.bindparam("priced_id"), PRICED.c.state == "open")
+                .values(state="paid", paid_at=sa.bindparam("paid"))
+                .returning(PRICED.c.amount, PRICED.c.paid_at)
+            )
+            prepared = PreparedStatement(settle)
+            first = prepared.rows(connection, {"priced_id": 1, "paid": paid})
+            again = prepared.rows(connection, {"priced_id": 1, "paid": paid})
+        finally:
+            db.session.rollback()
+            PRICED.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert (first, again) == ([(Decimal("1.00"), paid)], [])
+
+
+STAMPED = sa.Table(
+    "stamped",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("note", sa.Text),
+    sa.Column("touched_at", UTCDateTime, onupdate=datetime.now),
+)
+
+
+class TestExecuteMany:
+    def test_a_parameter_not_given_is_refused(self, db):
+        rename = (
+            PRICED.update().where(PRICED.c.id == sa.bindparam("row_id")).values(note=sa.bindparam("row_note"))
+        )
+        with pytest.raises(sa.exc.InvalidRequestError, match="'row_id'"):
+            execute_many(rename, [{"row_note": "a"}])
 
 
 CODED = sa.Table(

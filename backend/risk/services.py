@@ -534,7 +534,8 @@ def run_risk_check(
     return StoredCheck(**{name: values[name] for name in _STORED_FIELDS})
 
 
-_INSERT_CHECK = PreparedStatement(sa.insert(RiskCheck.__table__))
+# Every column is given a value, its default included (a missing one is refused, not stored as NULL).
+_INSERT_CHECK = PreparedStatement(sa.insert(RiskCheck.__table__), column_keys=RiskCheck.__table__.c.keys())
 
 
 def _json_ready(value: Any) -> Any:
