@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import time
@@ -19,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.dates import berlin_today
@@ -38,7 +36,7 @@ from backend.dunning.notice_building import (
 from backend.dunning.rate_store import base_rate_table
 from backend.dunning.receivable_claims import claim_notices_of
 from backend.dunning.stops import dunning_blocker, stopped_buyers_of
-from backend.extensions import db, one_of, utcnow
+from backend.extensions import PreparedStatement, db, one_of, utcnow
 from backend.merchants.models import Merchant
 from backend.outbox import backoff, lease_due
 from backend.receivables import ledger
@@ -330,6 +328,12 @@ _MARK_SENT_AND_COUNT_ATTEMPT = ledger.with_history_entry(
     )
 )
 
+# On the run's own connection the statement goes to the driver's cursor, compiled once: SQLAlchemy's execution
+# around it (cache lookup, execution context, result) cost 350 us of client CPU against 210 us for the driver's.
+_ON_OWN_CONNECTION = {
+    statement: PreparedStatement(statement) for statement in (_COUNT_ATTEMPT, _MARK_SENT_AND_COUNT_ATTEMPT)
+}
+
 
 def _count_attempt_if_still_as_read(
     leased: _Leased, sent: tuple[DunningNotice, dict[str, Any]] | None, own: sa.Connection | None
@@ -361,51 +365,13 @@ def _count_attempt_if_still_as_read(
             parameters |= {"sent_notice_id": sent_notice.id, **_sent_entry(sent_notice)}
     session = db.session()
     if own is not None and not (session.in_transaction() or session.new or session.dirty or session.deleted):
-        counted = _on_cursor(statement).first(own, parameters)
+        counted = bool(_ON_OWN_CONNECTION[statement].rows(own, parameters))
     else:  # joins what the session holds; the run's commit ends it
-        counted = session.connection().execute(statement, parameters).first()
-    if counted is None:
+        counted = session.connection().execute(statement, parameters).first() is not None
+    if not counted:
         return False
     set_committed_value(notice, "attempts", notice.attempts + 1)
     return True
-
-
-class _OnCursor:
-    """A Core statement compiled once for PostgreSQL, run on a connection's DBAPI cursor with the value
-    conversions SQLAlchemy would apply (``execute_many``'s, for one row).
-
-    The notice's statement on the run's own connection: SQLAlchemy's execution around it (cache lookup, execution
-    context, result) cost 350 us of client CPU per statement against 210 us for the driver's alone.
-    """
-
-    def __init__(self, statement: sa.Executable) -> None:
-        dialect = postgresql.dialect()
-        compiled = statement.compile(dialect=dialect)
-        if compiled.positional or compiled.insert_prefetch or compiled.update_prefetch:
-            raise ValueError(
-                "a statement on the cursor needs named parameters and no defaults computed in Python"
-            )
-        self.sql = compiled.string
-        self.conversions = [
-            (name, bind.type.dialect_impl(dialect).bind_processor(dialect))
-            for name, bind in compiled.binds.items()
-        ]
-
-    def first(self, connection: sa.Connection, parameters: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Run the statement with ``parameters`` (a value for every one) and return its first row, or None."""
-        values = {
-            name: convert(parameters[name]) if convert else parameters[name]
-            for name, convert in self.conversions
-        }
-        with connection.connection.dbapi_connection.cursor() as cursor:
-            cursor.execute(self.sql, values)
-            return cursor.fetchone()
-
-
-@functools.cache
-def _on_cursor(statement: sa.Executable) -> _OnCursor:
-    """Return ``statement`` compiled for the cursor, once per process."""
-    return _OnCursor(statement)
 
 
 @contextlib.contextmanager
