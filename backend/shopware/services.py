@@ -455,7 +455,8 @@ def order_ids_of(event: str, payload: Any) -> list[str]:
 
 
 def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> int | None:
-    """Store a webhook delivery for the worker; return its row id, or None when its eventId was seen before."""
+    """Store a webhook delivery for the worker; return its row id, or None when its eventId was seen before
+    or its connection is gone (the request's transaction is then rolled back)."""
     connection_id = shop.connection_id
     order_ids = order_ids_of(event, payload)
     order_id = order_ids[0] if order_ids else None
@@ -481,7 +482,8 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
         )
     except sa.exc.IntegrityError:
         db.session.rollback()
-        row_id = None
+        logger.info("shopware event %s refused: its connection %s is gone", event_id, connection_id)
+        return None
     if row_id is None:
         logger.info("shopware event %s of connection %s is a duplicate", event_id, connection_id)
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -408,6 +409,17 @@ class TestWebhooks:
         assert shop.send(delivery).status == 204
         assert shop.send(delivery).status == 204
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 1
+
+    def test_a_delivery_whose_connection_is_gone_is_refused_as_such(self, shop, caplog):
+        row = stored_shop(shop.shop_id)
+        connection_id = row.connection_id
+        db.session.execute(sa.delete(ShopConnection).where(ShopConnection.id == connection_id))
+        with caplog.at_level(logging.INFO, logger="backend.shopware.services"):
+            stored = services.record_webhook(row, "checkout.order.placed", "gone", order_payload())
+        assert stored is None
+        assert f"shopware event gone refused: its connection {connection_id} is gone" in caplog.messages
+        assert "duplicate" not in caplog.text
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareEvent)) == 0
 
     def test_same_event_id_of_another_shop_is_not_a_duplicate(self, shop, make_shop):
         other = make_shop(shop_url="https://other.example")
