@@ -702,11 +702,10 @@ class TestBatches:
         assert reminder_status_at_reads == ["sending", "sent"]
         assert len(smtp_server.messages) == 2
 
+    @pytest.mark.postgres_only  # SQLite counts each attempt in a transaction of the session
     def test_on_postgresql_each_notice_commits_by_itself_not_in_a_transaction_of_the_session(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
     ) -> None:
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite counts each attempt in a transaction of the session")
         receivables = [invoice(str(6200 + n), email=f"buyer{n}@example.org") for n in range(8)]
         queue_due_notices(REMINDER_DAY)
         commits: list[object] = []
