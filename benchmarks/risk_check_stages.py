@@ -49,7 +49,7 @@ clock = time.thread_time
 
 
 def timed(owner: Any, name: str, stage: str) -> None:
-    """Replace ``owner.name`` by a wrapper adding its wall time to ``spent[stage]``."""
+    """Replace ``owner.name`` by a wrapper adding its CPU time to ``spent[stage]``."""
     function = getattr(owner, name)
 
     @functools.wraps(function)
@@ -64,7 +64,7 @@ def timed(owner: Any, name: str, stage: str) -> None:
 
 
 def hook_timed(hook: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a request hook so its wall time adds to a stage named after it."""
+    """Wrap a request hook so its CPU time adds to a stage named after it."""
     name = getattr(hook, "__name__", None) or getattr(getattr(hook, "func", None), "__name__", repr(hook))
     stage = f"request hook {name.strip('_')}"
 

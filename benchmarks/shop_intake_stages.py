@@ -17,18 +17,14 @@ counts in its function's stage too.
 from __future__ import annotations
 
 import argparse
-import collections
 import cProfile
-import functools
 import gc
 import os
 import pstats
 import random
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,44 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from risk_check_http import postal_places, prefill_history, prepare_database, reset_postgres
-from risk_check_stages import wsgi_post
+from risk_check_stages import clock, hook_timed, spent, timed, wsgi_post
 from shop_intake_http import APP_SECRET, connect_woocommerce, gateway_payload, woo_line
 
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
-
-spent: collections.Counter[str] = collections.Counter()
-clock = time.thread_time
-
-
-def timed(owner: Any, name: str, stage: str) -> None:
-    """Replace ``owner.name`` by a wrapper adding its CPU time to ``spent[stage]``."""
-    function = getattr(owner, name)
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = clock()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[stage] += clock() - started
-
-    setattr(owner, name, wrapper)
-
-
-def hook_timed(hook: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a request hook so its CPU time adds to a stage named after it."""
-    name = getattr(hook, "__name__", None) or getattr(getattr(hook, "func", None), "__name__", repr(hook))
-    stage = f"request hook {name.strip('_')}"
-
-    @functools.wraps(hook)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = clock()
-        try:
-            return hook(*args, **kwargs)
-        finally:
-            spent[stage] += clock() - started
-
-    return wrapper
 
 
 def parse_line(line: str) -> tuple[dict[str, str], bytes]:
