@@ -8,6 +8,7 @@ anything. Views that must verify a signature over the raw bytes first (shop webh
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,6 +34,11 @@ class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider with ``loads`` bounded, so ``request.get_json()`` anywhere is safe."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        # Decoded strictly: json.loads reads bytes with "surrogatepass", so a raw lone surrogate (no text in any
+        # Unicode encoding, and refused by PostgreSQL's json) would pass as a string. Shops' signed payloads,
+        # parsed by the views themselves (``raw_body``), keep having such characters stripped instead.
+        if isinstance(s, bytes):
+            s = s.decode(json.detect_encoding(s))
         return loads(s, **kwargs)
 
 
