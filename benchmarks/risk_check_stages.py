@@ -79,6 +79,13 @@ def hook_timed(hook: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def time_request_hooks(app: Any) -> None:
+    """Wrap every before- and after-request hook of ``app`` with ``hook_timed``."""
+    for hooks in (app.before_request_funcs, app.after_request_funcs):
+        for functions in hooks.values():
+            functions[:] = [hook_timed(function) for function in functions]
+
+
 def wsgi_post(app: Callable, path: str, body: bytes, headers: dict[str, str]) -> str:
     """POST ``body`` to ``app`` through its WSGI callable; return the status line."""
     environ = {
@@ -170,9 +177,7 @@ def main() -> None:
         print(f"profile written to {Path(env['CLAIMBRIDGE_INSTANCE_PATH']) / 'risk_check.prof'}")
         return
 
-    for hooks in (app.before_request_funcs, app.after_request_funcs):
-        for functions in hooks.values():
-            functions[:] = [hook_timed(function) for function in functions]
+    time_request_hooks(app)
     unwrapped = {"load": RiskCheckRequestSchema.load, "commit": Session.commit}  # the floor runs them too
     timed(RiskCheckRequestSchema, "load", "validate the body (marshmallow)")
     timed(services, "identity_keys", "identity keys (normalise, HMAC)")

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from risk_check_http import postal_places, prefill_history, prepare_database, reset_postgres
-from risk_check_stages import clock, hook_timed, spent, timed, wsgi_post
+from risk_check_stages import clock, spent, time_request_hooks, timed, wsgi_post
 from shop_intake_http import APP_SECRET, connect_woocommerce, gateway_payload, woo_line
 
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
@@ -52,9 +52,7 @@ def instrument(app: Any, engine: sa.Engine) -> None:
     from backend.shopware import checkout, services, signing, views
     from backend.woocommerce import services as woo_services
 
-    for hooks in (app.before_request_funcs, app.after_request_funcs):
-        for functions in hooks.values():
-            functions[:] = [hook_timed(function) for function in functions]
+    time_request_hooks(app)
     timed(signing, "claimed_shop", "shopware: parse the body (claimed_shop)")
     timed(services, "get_registered_shop", "shopware: find the shop")
     timed(services, "shop_secrets", "shopware: decrypt the shop secret")
