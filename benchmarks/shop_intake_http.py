@@ -109,6 +109,18 @@ def request_line(headers: dict[str, str], body: bytes) -> str:
     return "\t".join([*(f"{name}: {value}" for name, value in wanted.items()), body.decode()])
 
 
+def placed_order(rng: random.Random, n: int) -> dict[str, object]:
+    """The payload of Shopware's checkout.order.placed webhook for the n-th order."""
+    return {
+        "order": {
+            "id": uuid.UUID(int=rng.getrandbits(128)).hex,
+            "orderNumber": str(20000 + n),
+            "amountTotal": 49.9,
+            "orderCustomer": {"customerId": uuid.UUID(int=rng.getrandbits(128)).hex},
+        }
+    }
+
+
 def woo_line(order_id: int) -> str:
     """A signed WooCommerce ``order.updated`` delivery (WC_Webhook::generate_signature)."""
     body = json.dumps({"id": order_id, "status": "processing", "payment_method": "invoice"}).encode()
@@ -322,15 +334,7 @@ def main() -> None:
             answered.raise_for_status()
         placed = []
         for n in range(args.carts):
-            payload = {
-                "order": {
-                    "id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                    "orderNumber": str(20000 + n),
-                    "amountTotal": 49.9,
-                    "orderCustomer": {"customerId": uuid.UUID(int=rng.getrandbits(128)).hex},
-                }
-            }
-            request = shop.webhook_request("checkout.order.placed", payload)
+            request = shop.webhook_request("checkout.order.placed", placed_order(rng, n))
             placed.append(request_line(request.headers, request.body))
         write("shopware_webhook", placed)
         write("woo_webhook", [woo_line(10_000 + n) for n in range(args.carts)])

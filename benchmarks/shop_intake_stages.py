@@ -24,7 +24,6 @@ import pstats
 import random
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from risk_check_http import postal_places, prefill_history, prepare_database, reset_postgres
 from risk_check_stages import clock, spent, time_request_hooks, timed, wsgi_post
-from shop_intake_http import APP_SECRET, connect_woocommerce, gateway_payload, woo_line
+from shop_intake_http import APP_SECRET, connect_woocommerce, gateway_payload, placed_order, woo_line
 
 from tests.fakes.shopware_shop import ShopSimulator, wsgi_transport
 
@@ -142,15 +141,7 @@ def main() -> None:
         return request.headers, request.body
 
     def placed(n: int) -> tuple[dict[str, str], bytes]:
-        payload = {
-            "order": {
-                "id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                "orderNumber": str(20000 + n),
-                "amountTotal": 49.9,
-                "orderCustomer": {"customerId": uuid.UUID(int=rng.getrandbits(128)).hex},
-            }
-        }
-        request = shop.webhook_request("checkout.order.placed", payload)
+        request = shop.webhook_request("checkout.order.placed", placed_order(rng, n))
         return request.headers, request.body
 
     warm_carts = [gateway(gateway_payload(rng, places)) for _ in range(500)]
