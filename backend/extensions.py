@@ -457,23 +457,29 @@ def bulk_write_cache() -> Iterator[None]:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> None:
+def keep_statistics(table: sa.Table, columns: Sequence[str]) -> None:
     """On PostgreSQL, ANALYZE ``columns`` of a table this transaction grows when its statistics fall behind.
 
-    That is when the table was never analyzed, or when the ``added`` rows (this transaction's so far) outnumber
-    all the rows the statistics count: at most once per doubling. Without statistics PostgreSQL took a connection's
-    rows for a few dozen and looked up a CSV batch's external ids by reading all of that connection's receivables
-    (115 ms per batch at 50,000, growing with every batch). ``SKIP_LOCKED``: while another import holds the
-    table's ANALYZE lock this one goes on with the statistics there are, rather than wait for its commit.
+    That is when the table was never analyzed, or when it has more than twice the pages the statistics counted
+    (this transaction's own rows are counted and sized alike): at most once per doubling. Without statistics
+    PostgreSQL took a connection's rows for a few dozen and looked up a CSV batch's external ids by reading all
+    of that connection's receivables (115 ms per batch at 50,000, growing with every batch). ``SKIP_LOCKED``:
+    while another import holds the table's ANALYZE lock this one goes on with the statistics there are, rather
+    than wait for its commit.
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    counted = db.session.scalar(
-        sa.select(sa.column("reltuples"))
+    oid = sa.func.to_regclass(table.name)
+    counted, counted_pages, pages = db.session.execute(
+        sa.select(
+            sa.column("reltuples"),
+            sa.column("relpages"),
+            sa.func.pg_relation_size(oid) / sa.cast(sa.func.current_setting("block_size"), sa.Integer),
+        )
         .select_from(sa.table("pg_class"))
-        .where(sa.column("oid") == sa.func.to_regclass(table.name))
-    )
-    if counted is not None and counted >= max(added, 0):
+        .where(sa.column("oid") == oid)
+    ).one()
+    if counted >= 0 and pages <= 2 * counted_pages:
         return
     from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
 

@@ -31,22 +31,29 @@ def _counted(db):
     return db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('growing')"))
 
 
+def _pages(db):
+    return db.session.scalar(sa.text("SELECT pg_relation_size('growing') / 8192"))
+
+
 class TestKeepStatistics:
     @pytest.mark.postgres_only  # SQLite keeps no row counts for its plans
     def test_analyzes_a_growing_table_once_per_doubling_on_postgresql(self, db):
         db.session.execute(sa.text("CREATE TEMPORARY TABLE growing (id integer, label text) ON COMMIT DROP"))
-        _add(db, 0, 100)
-        keep_statistics(GROWING, ("label",), added=100)  # never analyzed: no statistics to trust
-        assert _counted(db) == 100
+        _add(db, 0, 1000)
+        keep_statistics(GROWING, ("label",))  # never analyzed: no statistics to trust
+        assert _counted(db) == 1000
+        counted_pages = _pages(db)
 
-        _add(db, 100, 50)
-        keep_statistics(GROWING, ("label",), added=150)  # more added than counted: analyze again
-        assert _counted(db) == 150
-        _add(db, 150, 100)
-        keep_statistics(GROWING, ("label",), added=150)  # 250 rows, 150 counted: not yet doubled
-        assert _counted(db) == 150
-        keep_statistics(GROWING, ("label",), added=250)
-        assert _counted(db) == 250
+        added = 1000
+        while _pages(db) <= 2 * counted_pages:
+            keep_statistics(GROWING, ("label",))  # not yet twice the pages counted: the statistics stand
+            assert _counted(db) == 1000
+            _add(db, added, 100)
+            added += 100
+        keep_statistics(GROWING, ("label",))
+        assert _counted(db) == added
+        keep_statistics(GROWING, ("label",))  # just counted: once per doubling, not once per batch
+        assert _counted(db) == added
 
 
 class TestBulkWriteCache:
