@@ -13,14 +13,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from backend.boundary import BoundedJSONProvider, check_request, require_json_body
 from backend.config import instance_path_from, load_config
-from backend.errors import register_error_handlers
-from backend.extensions import api, db, limiter
-from backend.logs import configure_logging, init_request_logging
-from backend.metrics import init_request_metrics
-from backend.openapi import document_decimals, register_security_scheme
-from backend.schemas import MAX_ROW_ID
+from backend.extensions import db
+from backend.logs import configure_logging
+from backend.types import MAX_ROW_ID
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -73,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.cases import views as case_views
     from backend.console import views as console_views
     from backend.dunning import views as dunning_views
+    from backend.extensions import api
     from backend.handovers import views as handover_views
     from backend.health.blueprint import bp as health_bp
     from backend.merchants import views as merchant_views
@@ -111,14 +108,13 @@ def _register_blueprints(app: Flask) -> None:
 def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
     """Build the app: validated environment config, then the caller's overrides, then extensions.
 
-    ``web=False`` leaves out what only requests and Flask's extensions' commands use: the views (with their URL
-    rules and OpenAPI document), the risk tables loaded ahead of the first checkout, and Flask-Migrate (the ``db``
-    commands). ``claimbridge`` commands and the worker start in half the time.
+    ``web=False`` leaves out what only requests and Flask's extensions' commands use (``_init_web``): the
+    request hooks, rate limits, OAuth server, error pages and metrics, the views with their URL rules and OpenAPI
+    document, the risk tables loaded ahead of the first checkout, and Flask-Migrate (the ``db`` commands).
+    ``claimbridge`` commands and the worker start in half the time.
     """
     instance_path = (config or {}).get("CLAIMBRIDGE_INSTANCE_PATH") or instance_path_from()
     app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
-    app.url_map.converters["int"] = RowIdConverter
-    app.json = BoundedJSONProvider(app)
     environ = dict(os.environ)
     for key, value in (config or {}).items():
         if key.startswith("CLAIMBRIDGE_") and isinstance(value, str):
@@ -140,15 +136,31 @@ def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Fla
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
         else:
             sa.event.listen(db.engine, "checkout", _refuse_dropped_connections)
+    if web:
+        _init_web(app)
+    return app
+
+
+def _init_web(app: Flask) -> None:
+    """Add what serving requests needs, imported here: a command or the worker needs none of it."""
+    from flask_migrate import Migrate
+
+    from backend.auth.server import authenticate_request, init_oauth
+    from backend.boundary import BoundedJSONProvider, check_request, require_json_body
+    from backend.errors import register_error_handlers
+    from backend.extensions import api, limiter
+    from backend.logs import init_request_logging
+    from backend.merchants.models import SCOPES
+    from backend.metrics import init_request_metrics
+    from backend.openapi import document_decimals, register_security_scheme
+    from backend.risk.signals import preload
+
+    app.url_map.converters["int"] = RowIdConverter
+    app.json = BoundedJSONProvider(app)
     limiter.init_app(app)
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(document_decimals)
-    from backend.merchants.models import SCOPES
-
     register_security_scheme(api, SCOPES)
-
-    from backend.auth.server import authenticate_request, init_oauth
-
     init_oauth(app)
     register_error_handlers(app)
     init_request_logging(app)
@@ -157,14 +169,6 @@ def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Fla
     app.before_request(authenticate_request)
     app.before_request(require_json_body)
     app.before_request(check_request)
-    if web:
-        # Flask-Migrate gives the app its `db` commands; with Alembic it costs 0.1 s and 11 MiB to import.
-        from flask_migrate import Migrate
-
-        Migrate(app, db, directory=MIGRATIONS_DIR)
-        _register_blueprints(app)
-
-        from backend.risk.signals import preload
-
-        preload()  # load postcode and e-mail data now, not in the first checkout's request
-    return app
+    Migrate(app, db, directory=MIGRATIONS_DIR)  # the `db` commands; with Alembic 0.1 s and 11 MiB to import
+    _register_blueprints(app)
+    preload()  # load postcode and e-mail data now, not in the first checkout's request

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from marshmallow import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,8 @@ def _handle_unexpected(error: Exception) -> ResponseReturnValue:
 
 def register_error_handlers(app: Flask) -> None:
     """Answer every error as ``{"error", "message", "details"}`` JSON."""
+    from marshmallow import ValidationError  # here: a command or the worker registers no handlers
+
     app.register_error_handler(AppError, _handle_app_error)
     app.register_error_handler(ValidationError, _handle_validation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)

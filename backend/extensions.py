@@ -9,17 +9,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
-
-from backend.openapi import ClaimBridgeApi
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -538,9 +534,41 @@ def update_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], *, key: str,
 
 
 db = SQLAlchemy(model_class=Base)
-# A rate-limit store that is down (Redis restarting) must not turn /oauth/token into 500s: count in this
-# process's memory until it is back, and let a storage error pass rather than refuse the request.
-limiter = Limiter(
-    key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True
-)
-api = ClaimBridgeApi()
+
+if TYPE_CHECKING:
+    from flask_limiter import Limiter
+
+    from backend.openapi import ClaimBridgeApi
+
+    limiter: Limiter
+    api: ClaimBridgeApi
+
+
+def _make_limiter() -> Limiter:
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    # A rate-limit store that is down (Redis restarting) must not turn /oauth/token into 500s: count in this
+    # process's memory until it is back, and let a storage error pass rather than refuse the request.
+    return Limiter(
+        key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True, swallow_errors=True
+    )
+
+
+def _make_api() -> ClaimBridgeApi:
+    from backend.openapi import ClaimBridgeApi
+
+    return ClaimBridgeApi()
+
+
+# The web's extensions, each made when it is first imported (a module ``__getattr__``, PEP 562): a command or the
+# worker serves no requests, and need not import Flask-Limiter, flask-smorest and marshmallow to start.
+_MADE_WHEN_FIRST_USED = {"limiter": _make_limiter, "api": _make_api}
+
+
+def __getattr__(name: str) -> Any:
+    """Return ``limiter`` or ``api``, made once, on first use."""
+    if name not in _MADE_WHEN_FIRST_USED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = globals()[name] = _MADE_WHEN_FIRST_USED[name]()
+    return made

@@ -8,7 +8,8 @@ from typing import Any
 import pycountry
 from marshmallow import Schema, ValidationError, fields, validate
 
-MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER columns on PostgreSQL
+from backend.types import MAX_ROW_ID
+
 MAX_PAGE = 1_000_000
 
 

@@ -14,6 +14,7 @@ JSONType = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "po
 
 Money = sa.Numeric(14, 2, asdecimal=True)
 MONEY_MAX = Decimal("999999999999.99")  # the most a Money column holds
+MAX_ROW_ID = 2**31 - 1  # primary keys are INTEGER columns on PostgreSQL
 
 
 def fits_money(amount: Decimal) -> bool:
