@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
@@ -61,6 +62,28 @@ class RowIdConverter(IntegerConverter):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+class CookielessSession(NullSession):
+    """Flask's ``session`` in ClaimBridge: always empty, and writing to it is an error."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(
+            "ClaimBridge keeps no cookie sessions: the API authenticates by bearer token, the console by the"
+            " signed token in its links (backend.console.sessions)."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+
+
+class CookielessSessionInterface(SessionInterface):
+    """Open no cookie session: nothing reads one, and Flask's default built a signing serializer (a key
+    derivation) and parsed the cookies on every request to open it."""
+
+    null_session_class = CookielessSession
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask then uses the null session and saves nothing
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -157,6 +180,7 @@ def _init_web(app: Flask) -> None:
 
     app.url_map.converters["int"] = RowIdConverter
     app.json = BoundedJSONProvider(app)
+    app.session_interface = CookielessSessionInterface()
     limiter.init_app(app)
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(document_decimals)

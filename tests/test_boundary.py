@@ -282,3 +282,19 @@ class TestRevocationIsImmediate:
         )
         assert result.exit_code == 0, result.output
         assert client.get("/api/v1/merchant", headers=bearer).status_code == 401
+
+
+class TestNoCookieSession:
+    def test_a_request_reads_no_session_cookie_and_sets_none(self, client, headers):
+        client.set_cookie("session", "eyJhIjoxfQ.forged.signature")
+        response = client.post("/api/v1/risk-checks", json=CLEAN_PAYLOAD, headers=headers)
+        assert response.status_code == 201
+        assert "Set-Cookie" not in response.headers
+
+    def test_writing_to_flasks_session_is_an_error(self, app):
+        from flask import session
+
+        with app.test_request_context("/"):
+            assert dict(session) == {}
+            with pytest.raises(RuntimeError, match="no cookie sessions"):
+                session["merchant_id"] = 1
