@@ -94,6 +94,11 @@ class _CompiledStatement:
     binds: list[tuple[str, Callable[[Any], Any] | None, Any]]
     types: list[sa.types.TypeEngine[Any]]  # of the returned columns (none for an INSERT without RETURNING)
     dated: frozenset[str]  # the bind parameters of days and timestamps
+    # ``binds`` with each parameter once, and (None if none repeats) for each position of ``binds`` the index of
+    # its parameter here: a positional statement takes a parameter named several times (the context read's
+    # merchant and dates) at each place, converted once.
+    distinct: list[tuple[str, Callable[[Any], Any] | None, Any]]
+    places: list[int] | None
 
 
 def _compile(
@@ -116,7 +121,10 @@ def _compile(
     dated = frozenset(
         name for name, bind in compiled.binds.items() if bind.type._type_affinity in (sa.Date, sa.DateTime)
     )
-    return _CompiledStatement(compiled.string, compiled.positional, binds, types, dated)
+    index = {name: position for position, name in enumerate(dict.fromkeys(names))}
+    distinct = [binds[names.index(name)] for name in index]
+    places = [index[name] for name in names] if len(index) < len(names) else None
+    return _CompiledStatement(compiled.string, compiled.positional, binds, types, dated, distinct, places)
 
 
 def _refusing_python_defaults(compiled: sa.engine.Compiled) -> sa.engine.Compiled:
@@ -180,14 +188,16 @@ class PreparedStatement:
     ) -> tuple[_CompiledStatement, Any]:
         compiled = self._by_dialect.get(connection.dialect.name) or self._compiled(connection.dialect)
         values = []
-        for name, convert, own in compiled.binds:
+        for name, convert, own in compiled.distinct:
             value = params.get(name, own)
             if value is _REQUIRED:
                 raise _missing(name)
             values.append(convert(value) if convert else value)
+        if compiled.places is not None:
+            return compiled, tuple([values[index] for index in compiled.places])
         if compiled.positional:
             return compiled, tuple(values)
-        return compiled, {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
+        return compiled, {name: value for (name, _, _), value in zip(compiled.distinct, values, strict=True)}
 
     def execute(self, connection: sa.Connection, params: Mapping[str, Any]) -> None:
         """Run the statement (one without rows) with ``params`` (by bind name) on ``connection``."""

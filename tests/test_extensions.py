@@ -157,6 +157,15 @@ class TestPreparedStatement:
         assert rows == [tuple(found) for found in connection.execute(read, params)]
         assert rows == [("check-1", Decimal("149.90"), row["reasons"], None, now, True)]
 
+    def test_a_parameter_named_in_several_places_has_its_value_converted_in_each(self, db):
+        at = sa.bindparam("at", type_=UTCDateTime)
+        read = sa.select(at.label("first"), sa.bindparam("n", type_=sa.Integer).label("n"), at.label("again"))
+        params = {"at": datetime(2026, 12, 7, 8, 40, tzinfo=UTC), "n": 3}
+        connection = db.session.connection()
+        rows = PreparedStatement(read).rows(connection, params)
+        assert rows == [tuple(found) for found in connection.execute(read, params)]
+        assert rows == [(params["at"], 3, params["at"])]
+
     def test_a_failing_read_raises_sqlalchemys_error(self, db):
         missing = sa.select(sa.table("no_such_table", sa.column("id")).c.id)
         with pytest.raises(sa.exc.DBAPIError):
