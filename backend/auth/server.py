@@ -21,7 +21,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
@@ -253,8 +253,23 @@ def _rate_limit_strangers() -> None:
     stays counted. A valid token's request skips the limiter's check as a whole: as one of its request filters
     it still cost the risk check about a tenth of its time in the limiter's own bookkeeping.
     """
-    if not _has_valid_bearer_token():
+    if _has_valid_bearer_token():
+        request.environ[_LIMITER_SKIPPED] = True
+    else:
         limiter._check_request_limit()
+
+
+_LIMITER_SKIPPED = "claimbridge.limiter_skipped"
+
+
+def _unless_limiter_skipped(add_headers: Callable[[Response], Response]) -> Callable[[Response], Response]:
+    """Return the rate limiter's response hook, skipped where its check was: no limit applied, no headers."""
+
+    @functools.wraps(add_headers)
+    def limit_headers(response: Response) -> Response:
+        return response if request.environ.get(_LIMITER_SKIPPED) else add_headers(response)
+
+    return limit_headers
 
 
 def init_oauth(app: Flask) -> None:
@@ -266,6 +281,12 @@ def init_oauth(app: Flask) -> None:
     # The limiter registered its check as a request hook (init_app); it runs in that place through ours.
     hooks = app.before_request_funcs[None]
     hooks[hooks.index(limiter._check_request_limit)] = _rate_limit_strangers
+    # Its response hook (rate-limit headers, conditional deductions) is registered as a partial of the limiter.
+    after = app.after_request_funcs[None]
+    position = next(
+        n for n, hook in enumerate(after) if isinstance(hook, functools.partial) and hook.args == (limiter,)
+    )
+    after[position] = _unless_limiter_skipped(after[position])
 
 
 def current_merchant_id() -> int:

@@ -145,6 +145,25 @@ class TestBearerViews:
         assert wrong == [401, 401, 401, 429, 429]
         assert valid == [200] * 5
 
+    def test_only_a_strangers_answer_carries_the_limits_headers(
+        self, limited_app, merchant, create_credentials
+    ):
+        client_id, secret = create_credentials(merchant, "audit:read")
+        with limited_app.app_context():
+            client = limited_app.test_client()
+            token = _token(client, client_id, secret, "203.0.113.40").get_json()["access_token"]
+            answers = [
+                client.get(
+                    "/api/v1/audit-events",
+                    headers={"Authorization": authorization},
+                    environ_base={"REMOTE_ADDR": "198.51.100.40"},
+                )
+                for authorization in ("Bearer not-a-token", f"Bearer {token}")
+            ]
+        assert [answer.status_code for answer in answers] == [401, 200]
+        assert answers[0].headers["X-RateLimit-Limit"] == "3"
+        assert "X-RateLimit-Limit" not in answers[1].headers
+
     def test_a_valid_token_skips_the_limiters_check_as_a_whole(
         self, client, merchant, create_credentials, monkeypatch
     ):
