@@ -246,16 +246,20 @@ def dialect_insert(target: Any) -> Any:
     return sqlite.insert(target)
 
 
-def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+# SQLAlchemy keeps an INSERT's row count only when asked to.
+_ROW_COUNT = {"preserve_rowcount": True}
+
+
+def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) -> int:
     """Run a Core INSERT/UPDATE once per row in one DBAPI ``executemany``, converting values column-wise.
 
     The same as ``db.session.execute(statement, rows)`` (the same SQL and the same type conversions), without
     SQLAlchemy building and processing a parameter set per row, which cost bulk imports about a third of their
     time. Every row has the keys of the first; values the database or a Python default would fill in must be
-    given (a statement that needs them is refused).
+    given (a statement that needs them is refused). Returns the rows written (the driver's row count).
     """
     if not rows:
-        return
+        return 0
     db.session.flush()  # what the session holds goes first, as ``session.execute`` of an ORM statement does
     connection = db.session.connection()
     compiled, names, converted = _converted(connection.dialect, statement, rows)
@@ -263,7 +267,8 @@ def execute_many(statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) ->
         parameters: list[Any] = converted
     else:
         parameters = [dict(zip(names, values, strict=True)) for values in converted]
-    connection.exec_driver_sql(compiled.sql, parameters)
+    written = connection.exec_driver_sql(compiled.sql, parameters, execution_options=_ROW_COUNT)
+    return written.rowcount
 
 
 def _converted(
@@ -310,7 +315,7 @@ def insert_rows(
     *,
     skip_conflicts_on: Sequence[str] = (),
     conflicts_rare: bool = False,
-) -> None:
+) -> int:
     """Insert rows (every one with the keys of the first) as one set; with ``skip_conflicts_on``, rows that
     clash with a stored row on those columns are left out (``ON CONFLICT DO NOTHING``).
 
@@ -320,16 +325,15 @@ def insert_rows(
     ``conflicts_rare`` (the caller looked the rows up in this transaction; only another writer can clash):
     on PostgreSQL the rows are first copied straight into the table under a savepoint, and only a batch that
     clashes takes the temporary copy (the staging table and the checked INSERT cost the server about a
-    third of a CSV import's batch).
+    third of a CSV import's batch). Returns how many rows were stored.
     """
     if not rows:
-        return
+        return 0
     if db.session.get_bind().dialect.name != "postgresql":
         statement = dialect_insert(table)
         if skip_conflicts_on:
             statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-        execute_many(statement, rows)
-        return
+        return execute_many(statement, rows)
     db.session.flush()
     connection = db.session.connection()
     _, keys, converted = _converted(connection.dialect, sa.insert(table), rows)
@@ -339,7 +343,7 @@ def insert_rows(
         and conflicts_rare
         and _copy_unless_clashing(connection, table.name, names, converted)
     ):
-        return
+        return len(rows)
     from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
 
     target = table
@@ -356,13 +360,16 @@ def insert_rows(
                 )
             )
     _copy(connection, target.name, names, converted)
-    if skip_conflicts_on:
-        connection.execute(
-            postgresql.insert(table)
-            .from_select(names, sa.select(*target.c))
-            .on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-        )
-        connection.execute(sa.text(f"DROP TABLE {target.name}"))
+    if not skip_conflicts_on:
+        return len(rows)
+    stored = connection.execute(
+        postgresql.insert(table)
+        .from_select(names, sa.select(*target.c))
+        .on_conflict_do_nothing(index_elements=list(skip_conflicts_on)),
+        execution_options=_ROW_COUNT,
+    ).rowcount
+    connection.execute(sa.text(f"DROP TABLE {target.name}"))
+    return stored
 
 
 def _copy(connection: sa.Connection, table: str, names: list[str], converted: list[tuple[Any, ...]]) -> None:

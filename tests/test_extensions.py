@@ -247,11 +247,12 @@ CODED = sa.Table(
 
 
 class TestInsertRows:
-    def test_skips_rows_that_clash_and_leaves_the_id_to_its_default(self, db):
+    @pytest.mark.parametrize("conflicts_rare", [False, True])
+    def test_skips_rows_that_clash_and_leaves_the_id_to_its_default(self, db, conflicts_rare):
         CODED.create(db.session.connection())
         try:
             db.session.execute(CODED.insert(), [{"code": "a", "label": "stored"}])
-            insert_rows(
+            stored = insert_rows(
                 CODED,
                 [
                     {"code": "b", "label": "new"},
@@ -259,12 +260,15 @@ class TestInsertRows:
                     {"code": "c", "label": "new"},
                 ],
                 skip_conflicts_on=["code"],
+                conflicts_rare=conflicts_rare,
             )
+            assert insert_rows(CODED, [{"code": "d", "label": "new"}], skip_conflicts_on=["code"]) == 1
             rows = db.session.execute(sa.select(CODED.c.code, CODED.c.label).order_by(CODED.c.id)).all()
             ids = db.session.scalars(sa.select(CODED.c.id)).all()
         finally:
             db.session.rollback()
             CODED.drop(db.session.connection(), checkfirst=True)
             db.session.commit()
-        assert [tuple(row) for row in rows] == [("a", "stored"), ("b", "new"), ("c", "new")]
-        assert len(set(ids)) == 3 and None not in ids
+        assert stored == 2
+        assert [tuple(row) for row in rows] == [("a", "stored"), ("b", "new"), ("c", "new"), ("d", "new")]
+        assert len(set(ids)) == 4 and None not in ids
