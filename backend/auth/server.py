@@ -21,7 +21,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, g, request
 
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
@@ -262,14 +262,22 @@ def _rate_limit_strangers() -> None:
 _LIMITER_SKIPPED = "claimbridge.limiter_skipped"
 
 
-def _unless_limiter_skipped(add_headers: Callable[[Response], Response]) -> Callable[[Response], Response]:
-    """Return the rate limiter's response hook, skipped where its check was: no limit applied, no headers."""
+def _is_limiters(hook: Callable[..., Any]) -> bool:
+    """Tell whether a request hook is the rate limiter's (one of its bound methods, or a partial of it)."""
+    if isinstance(hook, functools.partial):
+        return hook.args == (limiter,)
+    return getattr(hook, "__self__", None) is limiter
 
-    @functools.wraps(add_headers)
-    def limit_headers(response: Response) -> Response:
-        return response if request.environ.get(_LIMITER_SKIPPED) else add_headers(response)
 
-    return limit_headers
+def _unless_limiter_skipped(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Return the rate limiter's response or teardown hook, skipped where its check was: no limit was applied,
+    so there are no headers to add, deductions to make or counts to let go of."""
+
+    @functools.wraps(hook)
+    def skipped_with_the_check(response_or_error: Any) -> Any:
+        return response_or_error if request.environ.get(_LIMITER_SKIPPED) else hook(response_or_error)
+
+    return skipped_with_the_check
 
 
 def init_oauth(app: Flask) -> None:
@@ -281,12 +289,9 @@ def init_oauth(app: Flask) -> None:
     # The limiter registered its check as a request hook (init_app); it runs in that place through ours.
     hooks = app.before_request_funcs[None]
     hooks[hooks.index(limiter._check_request_limit)] = _rate_limit_strangers
-    # Its response hook (rate-limit headers, conditional deductions) is registered as a partial of the limiter.
-    after = app.after_request_funcs[None]
-    position = next(
-        n for n, hook in enumerate(after) if isinstance(hook, functools.partial) and hook.args == (limiter,)
-    )
-    after[position] = _unless_limiter_skipped(after[position])
+    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+        position = next(n for n, hook in enumerate(hooks) if _is_limiters(hook))
+        hooks[position] = _unless_limiter_skipped(hooks[position])
 
 
 def current_merchant_id() -> int:
