@@ -83,11 +83,9 @@ def _start_request() -> None:
 
 
 def _log_request(response: Response) -> Response:
-    from authlib.integrations.flask_oauth2 import current_token
-
     duration_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-    token = current_token._get_current_object() if g.get("authlib_server_oauth2_token") else None
-    merchant = token.merchant_id if token is not None else None
+    # The bearer token the request was authenticated with, where Authlib keeps it (its ``current_token``).
+    merchant = getattr(g.get("authlib_server_oauth2_token"), "merchant_id", None)
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
     access_logger.info(
         "%s %s %s %.1fms merchant=%s",
