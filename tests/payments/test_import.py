@@ -493,6 +493,22 @@ class TestIsolation:
             )
             assert response.status_code == 404
 
+    def test_a_transfer_another_merchant_stored_is_new_for_this_one(
+        self, client: Any, merchant: Merchant, create_merchant: Any, auth_headers: Any
+    ) -> None:
+        other = create_merchant("Anderer Shop")
+        ours = overdue_order(make_connection(merchant), "1001")
+        data = camt(transfer("1190.00", name="Erika Mustermann", remittance=ours.payment_reference))
+        theirs = upload(client, auth_headers(other, UPLOAD), data).get_json()
+
+        body = upload(client, auth_headers(merchant, UPLOAD), data).get_json()
+
+        assert (theirs["new"], theirs["applied"]) == (1, 0)
+        assert (body["new"], body["already_known"], body["applied"]) == (1, 0, 1)
+        assert db.session.get(Receivable, ours.id).state == "paid"
+        stored = db.session.scalars(sa.select(BankTransactionRecord.merchant_id)).all()
+        assert sorted(stored) == sorted([other.id, merchant.id])
+
 
 class TestEffects:
     def test_shopware_order_shows_paid(
