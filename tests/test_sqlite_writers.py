@@ -184,3 +184,28 @@ def test_a_write_inside_a_savepoint_queues_too(database, monkeypatch):
     thread.join(5)
     assert not thread.is_alive()
     assert writer.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_released_lock_goes_to_the_writer_that_waited_not_to_a_newcomer():
+    # gevent's lock let the newcomer in and sent the waiter it had woken back to wait (1.5 s at saturation).
+    lock = sqlite_writers._TurnLock()
+    assert lock.acquire(timeout=1)
+    got_it = threading.Event()
+    waiter = threading.Thread(target=lambda: lock.acquire(timeout=5) and got_it.set())
+    waiter.start()
+    while not lock._waiters:  # the waiter has queued
+        time.sleep(0.001)
+    lock.release()
+    assert not lock.acquire(timeout=0)  # a newcomer finds it handed over
+    assert got_it.wait(5)
+    lock.release()
+    waiter.join(5)
+    assert lock.acquire(timeout=0)  # free again once nobody waits
+
+
+def test_a_writer_that_gives_up_waiting_leaves_the_queue():
+    lock = sqlite_writers._TurnLock()
+    assert lock.acquire(timeout=1)
+    assert not lock.acquire(timeout=0.01)
+    lock.release()
+    assert lock.acquire(timeout=0)  # not handed to the writer that gave up
