@@ -22,7 +22,7 @@ from backend.audit.services import record_event
 from backend.console.sessions import origin_of
 from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret, secret_matches
 from backend.errors import ConflictError, NotFoundError, UserValueError
-from backend.extensions import db, dialect_insert, utcnow
+from backend.extensions import PreparedStatement, db, dialect_insert, utcnow
 from backend.handovers.decisions import list_handover_rows
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import Merchant, RiskPolicyRecord, ShopConnection
@@ -98,12 +98,44 @@ def shop_secrets(shop: ShopwareShop) -> signing.ShopSecrets:
     """Return the secrets the shop may sign with: the current one and, after a rotation, the previous one."""
     if shop.secret_encrypted is None:
         raise UnknownShopError(f"shop {shop.connection.shop_id!r} is not registered with this app")
-    previous = shop.previous_secret_encrypted
+    return _decrypted_secrets(shop.secret_encrypted, shop.previous_secret_encrypted, shop.secret_rotated_at)
+
+
+def _decrypted_secrets(
+    current: str, previous: str | None, rotated_at: datetime | None
+) -> signing.ShopSecrets:
     return signing.ShopSecrets(
-        decrypt_text(shop.secret_encrypted),
-        decrypt_text(previous) if previous else None,
-        rotated_at=shop.secret_rotated_at,
+        decrypt_text(current), decrypt_text(previous) if previous else None, rotated_at=rotated_at
     )
+
+
+# The checkout gateway's shop, as plain values on the request's connection: loading the shop and its connection
+# as entities (and expiring them at commit) cost a gateway call 0.4-0.5 ms of CPU on PostgreSQL.
+_GATEWAY_SHOP = PreparedStatement(
+    sa.select(
+        ShopwareShop.connection_id,
+        ShopConnection.merchant_id,
+        ShopwareShop.secret_encrypted,
+        ShopwareShop.previous_secret_encrypted,
+        ShopwareShop.secret_rotated_at,
+    )
+    .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
+    .where(
+        ShopConnection.platform == PLATFORM,
+        ShopConnection.shop_id == sa.bindparam("shop_id"),
+        ShopwareShop.secret_encrypted.is_not(None),
+    )
+)
+
+
+def _gateway_shop(shop_id: str) -> tuple[checkout.GatewayShop, signing.ShopSecrets]:
+    """Return a shop that completed registration and its secrets; raise UnknownShopError otherwise."""
+    rows = _GATEWAY_SHOP.rows(db.session.connection(), {"shop_id": shop_id})
+    if not rows:
+        raise UnknownShopError(f"shop {shop_id!r} is not registered with this app")
+    connection_id, merchant_id, current, previous, rotated_at = rows[0]
+    shop = checkout.GatewayShop(shop_id=shop_id, connection_id=connection_id, merchant_id=merchant_id)
+    return shop, _decrypted_secrets(current, previous, rotated_at)
 
 
 # Registration ---------------------------------------------------------------------------------------------------
@@ -297,12 +329,12 @@ def authenticate_event(raw_body: bytes, signature: str | None) -> tuple[Shopware
 
 def authenticate_gateway(
     raw_body: bytes, signature: str | None
-) -> tuple[ShopwareShop, signing.ShopSecrets, dict[str, Any]]:
+) -> tuple[checkout.GatewayShop, signing.ShopSecrets, dict[str, Any]]:
     """Return the shop that signed a checkout gateway request, its secrets (to sign the answer) and the payload;
     raise unless signed."""
     with shop_request_errors():
-        shop, claimed = _claimed_shop(raw_body)
-        secrets = shop_secrets(shop)
+        shop_id, claimed = signing.claimed_shop(raw_body)
+        shop, secrets = _gateway_shop(shop_id)
         payload = signing.verify_gateway(raw_body, signature, secrets, clock=utcnow, parsed=claimed)
     return shop, secrets, payload
 

@@ -130,7 +130,7 @@ def checkout_gateway() -> Response:
     shop, secrets, payload = services.authenticate_gateway(
         request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER)
     )
-    merchant_id, connection_id = shop.connection.merchant_id, shop.connection_id
+    merchant_id, connection_id = shop.merchant_id, shop.connection_id
     language = checkout.buyer_language(payload, request.headers.get(USER_LANGUAGE_HEADER))
     try:
         decision = checkout.decide_checkout(shop, checkout.read_checkout(shop, payload))

@@ -234,6 +234,26 @@ class TestAuthentication:
         answer = stranger.send(stranger.gateway_request(risky_payload()))
         assert (answer.status, answer.json()["error"]) == (404, "unknown_shop")
 
+    def test_shop_whose_registration_is_unconfirmed_is_not_found(self, make_shop):
+        pending = make_shop()
+        answer = pending.send(pending.registration_request())
+        pending.shop_secret = answer.json()["secret"]  # issued, but the shop never confirmed it
+        answer = pending.send(pending.gateway_request(risky_payload()))
+        assert (answer.status, answer.json()["error"]) == (404, "unknown_shop")
+        assert risk_checks() == 0
+
+    def test_previous_secret_is_accepted_right_after_a_rotation(self, shop):
+        old_secret = shop.shop_secret
+        shop.register()
+        current_secret, shop.shop_secret = shop.shop_secret, old_secret
+        answer = shop.send(shop.gateway_request(risky_payload()))
+        assert answer.status == 200
+        assert (
+            answer.body
+            == sign_json_response([remove_invoice(), cart_message(GERMAN_MESSAGE)], current_secret).body
+        )
+        assert risk_checks() == 1
+
     def test_other_shops_secret_is_refused(self, shop, make_shop):
         other = make_shop()
         other.register()
