@@ -16,6 +16,7 @@ differs (amount and reference), so this is paid per notice. The PNG is written h
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import struct
 import zlib
@@ -35,7 +36,9 @@ MAX_QR_VERSION = 13
 QUIET_ZONE = 4  # modules of light margin on every side, as ISO/IEC 18004 demands
 _CENT = Decimal("0.01")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MODULE_BITS = bytes.maketrans(b"\x00\xff", b"dl")  # zxing-cpp's dark (0) and light (255) modules
+MODULE_PIXELS = 4  # a module is 4 x 4 pixels: 4 bits of a PNG line, one hex digit
+# zxing-cpp's dark (0) and light (255) modules as hex digits of 4 black (0) or 4 white (1) pixels.
+_MODULE_DIGITS = bytes.maketrans(b"\x00\xff", b"0f")
 
 
 class GiroCodeError(ValueError):
@@ -128,19 +131,17 @@ def girocode(*, name: str, iban: str, amount: Decimal, reference: str, bic: str 
     return GiroCode(payload=payload, version=version, error=symbol.ec_level, rows=rows)
 
 
-def girocode_png(code: GiroCode, *, scale: int = 4) -> bytes:
+def girocode_png(code: GiroCode) -> bytes:
     """Render an EPC QR code as a black-and-white PNG (1 bit per pixel) with the four-module quiet zone."""
-    width = (len(code.rows[0]) + 2 * QUIET_ZONE) * scale
-    padding = -width % 8  # each PNG line fills whole bytes
-    light_line = _png_line(b"1" * (width + padding))
-    quiet = b"1" * (QUIET_ZONE * scale)
-    # Dark modules become "0" bits (black), light ones "1", each repeated ``scale`` times across.
-    dark, light = b"0" * scale, b"1" * scale
-    lines = [light_line] * (QUIET_ZONE * scale)
+    modules = len(code.rows[0]) + 2 * QUIET_ZONE
+    quiet = b"f" * QUIET_ZONE
+    padding = b"f" * (modules % 2)  # each PNG line fills whole bytes: an odd count of modules ends light
+    light_line = _png_line(b"f" * (modules + len(padding)))
+    lines = [light_line] * (QUIET_ZONE * MODULE_PIXELS)
     for row in code.rows:
-        bits = row.translate(_MODULE_BITS).replace(b"d", dark).replace(b"l", light)
-        lines += [_png_line(quiet + bits + quiet + b"1" * padding)] * scale
-    lines += [light_line] * (QUIET_ZONE * scale)
+        lines += [_png_line(quiet + row.translate(_MODULE_DIGITS) + quiet + padding)] * MODULE_PIXELS
+    lines += [light_line] * (QUIET_ZONE * MODULE_PIXELS)
+    width = modules * MODULE_PIXELS
     header = struct.pack(">IIBBBBB", width, len(lines), 1, 0, 0, 0, 0)  # 1-bit greyscale, not interlaced
     image = zlib.compress(b"".join(lines))
     return (
@@ -148,9 +149,9 @@ def girocode_png(code: GiroCode, *, scale: int = 4) -> bytes:
     )
 
 
-def _png_line(bits: bytes) -> bytes:
-    """Return one PNG scanline (filter type 0) of the pixels ``bits`` spells as ASCII 0s and 1s."""
-    return b"\x00" + int(bits, 2).to_bytes(len(bits) // 8, "big")
+def _png_line(digits: bytes) -> bytes:
+    """Return one PNG scanline (filter type 0) of the modules ``digits`` spells in hex, four pixels each."""
+    return b"\x00" + binascii.unhexlify(digits)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

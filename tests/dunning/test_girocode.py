@@ -5,7 +5,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from backend.dunning.girocode import GiroCodeError, girocode, girocode_payload, girocode_png
+from backend.dunning.girocode import MODULE_PIXELS, GiroCodeError, girocode, girocode_payload, girocode_png
 
 IBAN = "DE89 3704 0044 0532 0130 00"
 
@@ -109,9 +109,18 @@ class TestGiroCodeImage:
     def test_renders_a_png_with_the_four_module_quiet_zone(self):
         code = girocode(name="Muster Moden GmbH", iban=IBAN, amount=Decimal("12.34"), reference="CB-7K4Q-2")
 
-        image = Image.open(io.BytesIO(girocode_png(code, scale=3))).convert("L")
+        image = Image.open(io.BytesIO(girocode_png(code))).convert("L")
 
-        modules = len(code.rows)
-        assert image.size == ((modules + 8) * 3, (modules + 8) * 3)
-        assert image.getpixel((4 * 3 - 1, 4 * 3 - 1)) == 255  # the margin is light
-        assert image.getpixel((4 * 3, 4 * 3)) == 0  # the finder pattern's dark corner starts after it
+        modules, pixels = len(code.rows), MODULE_PIXELS
+        assert image.size == ((modules + 8) * pixels, (modules + 8) * pixels)
+        assert image.getpixel((4 * pixels - 1, 4 * pixels - 1)) == 255  # the margin is light
+        assert (
+            image.getpixel((4 * pixels, 4 * pixels)) == 0
+        )  # the finder pattern's dark corner starts after it
+        # every module is a square of pixels, dark where the code's module is dark, out to the last column
+        for y, row in enumerate(code.rows):
+            for x, module in enumerate(row):
+                for dx, dy in ((0, 0), (pixels - 1, pixels - 1)):
+                    pixel = ((x + 4) * pixels + dx, (y + 4) * pixels + dy)
+                    assert image.getpixel(pixel) == module
+        assert image.getpixel(((modules + 4) * pixels, 4 * pixels)) == 255  # the right margin is light
