@@ -25,6 +25,7 @@ a ``repr``; recipients are not logged either.
 from __future__ import annotations
 
 import abc
+import binascii
 import contextlib
 import copy
 import functools
@@ -38,7 +39,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import contentmanager, headerregistry, policy
+from email import contentmanager, headerregistry, policy, quoprimime
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
@@ -363,11 +364,36 @@ def _parsed_fold(wire: policy.EmailPolicy, name: str, value: str) -> bytes:
 
 def _text_part(subtype: str, text: str) -> tuple[bytes, bytes]:
     """Return the headers and the body of a text part as ``set_content`` encodes it (UTF-8, its choice of CTE)."""
-    cte, payload = contentmanager._encode_text(text, "utf-8", None, MESSAGE_POLICY)  # what set_content calls
+    cte, payload = _encoded_text(text)
     headers = _fold(_WIRE, "Content-Type", f'text/{subtype}; charset="utf-8"') + _fold(
         _WIRE, "Content-Transfer-Encoding", cte
     )
     return headers, payload.encode("ascii", "surrogateescape").replace(b"\n", b"\r\n")
+
+
+def _encoded_text(text: str) -> tuple[str, str]:
+    """Return the CTE and the body ``set_content`` chooses and writes for ``text`` in UTF-8.
+
+    ``contentmanager._encode_text``, except that quoted-printable is written a line at a time from
+    ``_quoted_printable_line``: the email package encodes each line on its own, and encoded the first ten lines
+    and then the whole text again, twice per notice, where most lines are the same in every notice.
+    """
+    lines = text.encode("utf-8").splitlines()
+    if max((len(line) for line in lines), default=0) <= MESSAGE_POLICY.max_line_length:
+        return contentmanager._encode_text(
+            text, "utf-8", None, MESSAGE_POLICY
+        )  # 7bit or 8bit: nothing to quote
+    quoted = [_quoted_printable_line(line) + "\n" for line in lines]
+    # The email package's choice: base64 when the first ten lines come out shorter in it (lines end in "\n").
+    if len("".join(quoted[:10])) > len(binascii.b2a_base64(b"".join(line + b"\n" for line in lines[:10]))):
+        return contentmanager._encode_text(text, "utf-8", "base64", MESSAGE_POLICY)
+    return "quoted-printable", "".join(quoted)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_printable_line(line: bytes) -> str:
+    """Return one line (without its end) quoted-printable as ``set_content`` writes it, soft breaks included."""
+    return quoprimime.body_encode(line.decode("latin-1"), MESSAGE_POLICY.max_line_length)
 
 
 def _image_part(content_id: str, png: bytes) -> bytes:

@@ -7,6 +7,7 @@ import logging
 import re
 import ssl
 from collections.abc import Iterator
+from email import contentmanager
 from email.message import EmailMessage
 
 import pytest
@@ -150,6 +151,29 @@ class TestHeaderFolding:
         )
         wire = mail._WIRE_UTF8 if international else mail._WIRE
         assert mail._fold(wire, name, value) == mail._parsed_fold.__wrapped__(wire, name, value)
+
+
+class TestTextEncoding:
+    """Text parts are encoded as ``set_content`` encodes them, a quoted-printable line at a time."""
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        lines=st.lists(
+            st.one_of(
+                st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=200),
+                st.text(st.sampled_from("Rechnung 1.234,56 =\t.ä€"), min_size=60, max_size=200),
+                st.sampled_from(["", " ", "x" * 77 + " ", "a" * 75 + "=\t", "€" * 30, "."]),
+            ),
+            max_size=14,
+        ),
+        end=st.sampled_from(["", "\n", "\r\n", "\r"]),
+    )
+    def test_writes_what_the_email_package_writes(self, lines: list[str], end: str) -> None:
+        text = end.join(lines) + end
+
+        assert mail._encoded_text(text) == contentmanager._encode_text(
+            text, "utf-8", None, mail.MESSAGE_POLICY
+        )
 
 
 class TestSmtpSettings:
