@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 
 from backend.logs import JsonFormatter, redact
 
@@ -18,6 +19,15 @@ class TestRequestLog:
         assert record.merchant_id == merchant.id
         assert record.status == 200
         assert headers["Authorization"].split()[1] not in caplog.text
+
+    def test_a_request_without_a_usable_id_gets_a_new_random_one(self, client, merchant, auth_headers):
+        headers = auth_headers(merchant)
+        ids = [
+            client.get("/api/v1/merchant", headers={**headers, "X-Request-Id": sent}).headers["X-Request-Id"]
+            for sent in ("", "bad id!", "")
+        ]
+        assert all(re.fullmatch("[0-9a-f]{32}", request_id) for request_id in ids)
+        assert len(set(ids)) == 3
 
     def test_token_secrets_never_logged(self, client, merchant, create_credentials, caplog):
         client_id, secret = create_credentials(merchant)
