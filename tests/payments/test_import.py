@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import os
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -624,3 +625,27 @@ class TestSameFileAgain:
         # Another file with the same transfer is read and finds it known.
         other = upload(client, headers, data + b"\n").get_json()
         assert (other["new"], other["already_known"]) == (0, 1)
+
+
+class TestMadeAhead:
+    def test_yields_every_batch_in_order_each_made_in_another_thread(self) -> None:
+        made_in = []
+
+        def batches() -> Any:
+            for number in range(5):
+                made_in.append(threading.get_ident())
+                yield [number]
+
+        assert list(services._made_ahead(batches())) == [[0], [1], [2], [3], [4]]
+        assert threading.get_ident() not in made_in
+
+    def test_an_error_making_a_batch_reaches_the_caller_after_the_batches_before(self) -> None:
+        def batches() -> Any:
+            yield [1]
+            raise ValueError("matching failed")
+
+        received = []
+        with pytest.raises(ValueError, match="matching failed"):
+            for batch in services._made_ahead(batches()):
+                received.append(batch)
+        assert received == [[1]]
