@@ -59,10 +59,21 @@ class _TurnLock:
                 return True
             turn = threading.Event()  # gevent's in a patched worker: waiting yields to the other greenlets
             self._waiters.append(turn)
-        if turn.wait(timeout):
-            return True
+        try:
+            if turn.wait(timeout):
+                return True
+        except (
+            BaseException
+        ):  # stopped while waiting (a greenlet killed): leave the queue, pass on a handed lock
+            if self._leave(turn):
+                self.release()
+            raise
+        return self._leave(turn)  # handed over just as the wait ran out, or not
+
+    def _leave(self, turn: threading.Event) -> bool:
+        """Leave the queue; tell whether the lock was handed to this waiter before it left."""
         with self._guard:
-            if turn.is_set():  # handed over just as the wait ran out
+            if turn.is_set():
                 return True
             self._waiters.remove(turn)
             return False

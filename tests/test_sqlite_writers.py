@@ -209,3 +209,21 @@ def test_a_writer_that_gives_up_waiting_leaves_the_queue():
     assert not lock.acquire(timeout=0.01)
     lock.release()
     assert lock.acquire(timeout=0)  # not handed to the writer that gave up
+
+
+class _Stopped(threading.Event):
+    """A waiter's turn whose wait is stopped, as a killed greenlet's is."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise KeyboardInterrupt
+
+
+def test_a_writer_stopped_while_waiting_leaves_the_queue(monkeypatch):
+    lock = sqlite_writers._TurnLock()
+    assert lock.acquire(timeout=1)
+    monkeypatch.setattr(sqlite_writers.threading, "Event", _Stopped)
+    with pytest.raises(KeyboardInterrupt):
+        lock.acquire(timeout=1)
+    monkeypatch.undo()
+    lock.release()
+    assert lock.acquire(timeout=0)  # not handed to the writer that was stopped
