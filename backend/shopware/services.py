@@ -526,7 +526,7 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
     # The event row hands its first order on; an order.written naming more queues the others' re-fetch here,
     # which is all the worker would do for them (only placed and payment-method events do more).
     for other in order_ids[1:]:
-        request_order_sync(shop.connection, other, reason=event)
+        request_order_sync(shop.connection_id, other, reason=event)
     return row_id
 
 
@@ -554,7 +554,7 @@ def dispatch_order_events(limit: int = DISPATCH_BATCH) -> str:
             with db.session.begin_nested():
                 if event.event_name == ORDER_PLACED_EVENT:
                     write_risk_check_link(event.connection_id, event.order_id)
-                request_order_sync(event.connection, event.order_id, reason=event.event_name)
+                request_order_sync(event.connection_id, event.order_id, reason=event.event_name)
             # Apart, so a shop that cannot be reached now delays the review (retried), not the order's sync.
             if event.event_name in after_order.AFTER_ORDER_EVENTS:
                 with db.session.begin_nested():

@@ -117,7 +117,7 @@ class TestWooCommerceIngestion:
 
     def test_webhook_for_an_order_the_shop_deleted_is_dropped(self, db, woo_connection):
         connection = db.session.get(ShopConnection, woo_connection)
-        request_order_sync(connection, "999999", reason="order.updated")
+        request_order_sync(connection.id, "999999", reason="order.updated")
         db.session.commit()
         assert process_order_sync_requests() == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderSyncRequest)) == 0
@@ -127,7 +127,7 @@ class TestWooCommerceIngestion:
     ):
         connection = db.session.get(ShopConnection, woo_connection)
         order_id = woocommerce.fake.add_order(payment_method="invoice")
-        request_order_sync(connection, str(order_id), reason="order.created")
+        request_order_sync(connection.id, str(order_id), reason="order.created")
         db.session.commit()
         woocommerce.server.fail_next(10, status=503)
         assert process_order_sync_requests() == 0
@@ -144,7 +144,7 @@ class TestShopwareIngestion:
         shop = shopware.fake
         order_id = shop.add_order(total="80.00")
         connection = db.session.get(ShopConnection, shopware_connection)
-        request_order_sync(connection, order_id, reason="checkout.order.placed")
+        request_order_sync(connection.id, order_id, reason="checkout.order.placed")
         db.session.commit()
         assert process_order_sync_requests() == 1
         assert receivable(db, shopware_connection, order_id).state == "open"
@@ -212,7 +212,7 @@ class TestIdempotency:
     def test_repeated_webhooks_coalesce_into_one_request(self, db, shopware_connection):
         connection = db.session.get(ShopConnection, shopware_connection)
         for reason in ("order.created", "order.updated", "order.updated"):
-            request_order_sync(connection, "42", reason=reason)
+            request_order_sync(connection.id, "42", reason=reason)
         db.session.commit()
         rows = db.session.scalars(sa.select(OrderSyncRequest)).all()
         assert [(r.external_id, r.reason) for r in rows] == [("42", "order.updated")]
@@ -229,7 +229,7 @@ class TestJobs:
         self, db, client, merchant, auth_headers, woo_connection
     ):
         connection = db.session.get(ShopConnection, woo_connection)
-        request_order_sync(connection, "1001", reason="order.updated")
+        request_order_sync(connection.id, "1001", reason="order.updated")
         db.session.commit()
         headers = auth_headers(merchant, CONNECT_SCOPES)
         assert client.delete(f"/api/v1/connections/{woo_connection}", headers=headers).status_code == 204

@@ -127,7 +127,7 @@ class TestDisabledConnection:
                 next_attempt_at=utcnow() + timedelta(hours=5),  # waiting out a backoff
             )
         )
-        request_order_sync(connection, "1001", reason="order.updated")
+        request_order_sync(connection.id, "1001", reason="order.updated")
         db.session.execute(sa.update(ShopUpdate).values(next_attempt_at=utcnow() + timedelta(hours=5)))
         db.session.commit()
         headers = auth_headers(merchant, SETTINGS)
@@ -276,7 +276,7 @@ class TestLevels:
         _, _, connection = woo
         park_admin_notice(merchant, woo)
         queue_admin_notice(merchant, connection, key="proposals:2")
-        request_order_sync(connection, "1001", reason="order.updated")
+        request_order_sync(connection.id, "1001", reason="order.updated")
         db.session.commit()
         levels = outbox_depths()
         assert {name: (level["depth"], level["parked"]) for name, level in levels.items()} == {

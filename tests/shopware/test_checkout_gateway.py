@@ -405,7 +405,7 @@ class TestOrderLink:
     def synced(self, monkeypatch) -> list[str]:
         synced: list[str] = []
         monkeypatch.setattr(
-            services, "request_order_sync", lambda connection, order_id, *, reason: synced.append(order_id)
+            services, "request_order_sync", lambda connection_id, order_id, *, reason: synced.append(order_id)
         )
         return synced
 

@@ -502,8 +502,8 @@ class TestOrderEventDispatch:
     def synced(self, monkeypatch):
         calls = []
 
-        def queue(connection, external_id, *, reason):
-            calls.append((connection.shop_id, external_id, reason))
+        def queue(connection_id, external_id, *, reason):
+            calls.append((db.session.get(ShopConnection, connection_id).shop_id, external_id, reason))
 
         monkeypatch.setattr(services, "request_order_sync", queue)
         return calls
@@ -521,7 +521,7 @@ class TestOrderEventDispatch:
         assert services.dispatch_order_events() == "0 handed on, 0 failed"
 
     def test_failing_event_is_retried_then_given_up(self, shop, monkeypatch):
-        def broken(connection, external_id, *, reason):
+        def broken(connection_id, external_id, *, reason):
             raise RuntimeError("database hiccup")
 
         monkeypatch.setattr(services, "request_order_sync", broken)
