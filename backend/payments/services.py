@@ -602,7 +602,11 @@ def _withdraw_pending_handovers(merchant_id: int, settled_by: dict[int, Any]) ->
         return
     pending = db.session.execute(
         sa.select(Handover.id, Handover.receivable_id)
-        .where(Handover.receivable_id.in_(list(settled_by)), Handover.status.in_(PENDING_HANDOVER))
+        .where(
+            Handover.merchant_id == merchant_id,
+            one_of(Handover.receivable_id, list(settled_by)),
+            Handover.status.in_(PENDING_HANDOVER),
+        )
         .order_by(Handover.id)
     ).all()
     if not pending:
