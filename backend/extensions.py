@@ -171,14 +171,20 @@ class PreparedStatement:
         return entry
 
     def _conversions(
-        self, compiled: _CompiledStatement, dialect: sa.Dialect, description: Any
+        self, compiled: _CompiledStatement, dialect: sa.Dialect, cursor: Any
     ) -> list[tuple[int, Callable[[Any], Any]]]:
-        """Return the position and conversion of each column that has one (some depend on the driver's type)."""
+        """Return the position and conversion of each column that has one (some depend on the driver's type).
+
+        The cursor's description is read the first time only: psycopg builds it anew on each access, which cost
+        more client CPU than fetching the rows.
+        """
         conversions = self._results.get(dialect.name)
         if conversions is None:
             conversions = self._results[dialect.name] = [
                 (position, convert)
-                for position, (type_, column) in enumerate(zip(compiled.types, description, strict=True))
+                for position, (type_, column) in enumerate(
+                    zip(compiled.types, cursor.description, strict=True)
+                )
                 if (convert := type_.dialect_impl(dialect).result_processor(dialect, column[1])) is not None
             ]
         return conversions
@@ -213,7 +219,7 @@ class PreparedStatement:
         try:
             cursor.execute(compiled.sql, parameters)
             fetched = cursor.fetchall()
-            conversions = self._conversions(compiled, dialect, cursor.description)
+            conversions = self._conversions(compiled, dialect, cursor)
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, dbapi_connection, cursor)
             if lost:
