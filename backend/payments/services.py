@@ -1,9 +1,9 @@
 """Bank statements settle receivables: import, match, review, apply, and tell the shop.
 
 Import (``import_statement``) parses camt.053 or MT940, keeps incoming payments only and inserts those whose
-(merchant, transaction id) is not stored yet, so a re-import (or a concurrent one) adds nothing and matches
-nothing again. The merchant row is locked for the run, so two imports of one merchant never store the same
-transfer or match against the same open amounts. New transfers are matched with ``PaymentMatcher`` against the merchant's
+(merchant, transaction id) is not stored yet (a clash is skipped), so a re-import (or a concurrent one) adds
+nothing and matches nothing again. The merchant row is locked for the run, so two imports of one merchant never
+match against the same open amounts. New transfers are matched with ``PaymentMatcher`` against the merchant's
 receivables that still have a balance; proposals at or above the merchant's threshold are applied at once,
 the others wait for review (``confirm_match`` / ``reject_match``).
 
@@ -155,10 +155,10 @@ def _record_row(merchant_id: int, transaction: BankTransaction, actor: str, now:
 def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: str) -> dict[str, int]:
     """Insert transfers not stored yet; return the new ones' ids by transaction id.
 
-    The transfers stored already are looked up first: the caller holds the merchant's row locked, so no other
-    import stores this merchant's transfers until it commits, and the rest go in as one plain set (on
-    PostgreSQL a COPY, not a staging table with INSERT … ON CONFLICT; a clash nothing should cause would fail
-    the import on the unique constraint, never count a transfer twice).
+    The transfers stored already are looked up first and the rest inserted as one set, skipping a clash on
+    (merchant, transaction id). A clash is rare: on PostgreSQL the caller holds the merchant's row locked, so
+    the rows go straight in by COPY (``conflicts_rare``). SQLite has no row locks: an import of the same
+    statement that commits between this lookup and the insert clashes, and its transfers count as known.
     """
     table = BankTransactionRecord.__table__
     inserted: dict[str, int] = {}
@@ -175,9 +175,15 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
             )
         )
         rows = [_record_row(merchant_id, t, actor, now) for t in batch if t.transaction_id not in stored]
-        for row, record_id in zip(rows, reserve_ids(table, len(rows)), strict=True):
+        ids = reserve_ids(table, len(rows))
+        for row, record_id in zip(rows, ids, strict=True):
             row["id"] = record_id
-        insert_rows(table, rows)
+        written = insert_rows(
+            table, rows, skip_conflicts_on=("merchant_id", "transaction_id"), conflicts_rare=True
+        )
+        if written < len(rows):
+            went_in = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
+            rows = [row for row in rows if row["id"] in went_in]
         inserted.update((row["transaction_id"], row["id"]) for row in rows)
     return inserted
 

@@ -511,6 +511,31 @@ class TestIsolation:
         assert sorted(stored) == sorted([other.id, merchant.id])
 
 
+    def test_a_transfer_stored_between_the_lookup_and_the_insert_counts_as_known(
+        self, merchant: Merchant, monkeypatch: Any
+    ) -> None:
+        # As an import of the same statement committing meanwhile does on SQLite, which has no row locks.
+        ours = overdue_order(make_connection(merchant), "1001")
+        data = camt(transfer("1190.00", name="Erika Mustermann", remittance=ours.payment_reference))
+        real_reserve = services.reserve_ids
+
+        def reserve_after_another_import(table: Any, count: int) -> Any:
+            monkeypatch.setattr(services, "reserve_ids", real_reserve)
+            (transaction,) = services.parse_statement_file(data)
+            db.session.execute(
+                sa.insert(BankTransactionRecord),
+                [services._record_row(merchant.id, transaction, "other", services.utcnow())],
+            )
+            return real_reserve(table, count)
+
+        monkeypatch.setattr(services, "reserve_ids", reserve_after_another_import)
+        result = services.import_statement(merchant.id, data, actor="main")
+
+        assert (result.new, result.already_known, result.applied) == (0, 1, 0)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BankTransactionRecord)) == 1
+        assert db.session.get(Receivable, ours.id).state != "paid"
+
+
 class TestEffects:
     def test_shopware_order_shows_paid(
         self, client: Any, merchant: Merchant, auth_headers: Any, shopware: Any
