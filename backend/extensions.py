@@ -476,11 +476,13 @@ def bulk_write_cache() -> Iterator[None]:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def keep_statistics(table: sa.Table, columns: Sequence[str]) -> None:
+def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> None:
     """On PostgreSQL, ANALYZE ``columns`` of a table this transaction grows when its statistics fall behind.
 
-    That is when the table was never analyzed, or when it has more than twice the pages the statistics counted
-    (this transaction's own rows are counted and sized alike): at most once per doubling. Without statistics
+    That is when the table was never analyzed, when it has more than twice the pages the statistics counted,
+    or when they count fewer rows than half the ``added`` ones (this transaction's so far): at most once per
+    doubling. Our own ANALYZE counts this transaction's rows; one by another session (autovacuum) meanwhile
+    counts their pages but not them, which only ``added`` shows. Without statistics
     PostgreSQL took a connection's rows for a few dozen and looked up a CSV batch's external ids by reading all
     of that connection's receivables (115 ms per batch at 50,000, growing with every batch). ``SKIP_LOCKED``:
     while another import holds the table's ANALYZE lock this one goes on with the statistics there are, rather
@@ -498,7 +500,7 @@ def keep_statistics(table: sa.Table, columns: Sequence[str]) -> None:
         .select_from(sa.table("pg_class"))
         .where(sa.column("oid") == oid)
     ).one()
-    if counted >= 0 and pages <= 2 * counted_pages:
+    if counted >= 0 and pages <= 2 * counted_pages and 2 * counted >= added:
         return
     from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
 

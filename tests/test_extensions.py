@@ -40,20 +40,39 @@ class TestKeepStatistics:
     def test_analyzes_a_growing_table_once_per_doubling_on_postgresql(self, db):
         db.session.execute(sa.text("CREATE TEMPORARY TABLE growing (id integer, label text) ON COMMIT DROP"))
         _add(db, 0, 1000)
-        keep_statistics(GROWING, ("label",))  # never analyzed: no statistics to trust
+        keep_statistics(GROWING, ("label",), added=1000)  # never analyzed: no statistics to trust
         assert _counted(db) == 1000
         counted_pages = _pages(db)
 
         added = 1000
-        while _pages(db) <= 2 * counted_pages:
-            keep_statistics(GROWING, ("label",))  # not yet twice the pages counted: the statistics stand
+        while _pages(db) <= 2 * counted_pages and added <= 2 * 1000:
+            keep_statistics(GROWING, ("label",), added=added)  # not yet twice the pages or rows: they stand
             assert _counted(db) == 1000
             _add(db, added, 100)
             added += 100
-        keep_statistics(GROWING, ("label",))
+        keep_statistics(GROWING, ("label",), added=added)
         assert _counted(db) == added
-        keep_statistics(GROWING, ("label",))  # just counted: once per doubling, not once per batch
+        keep_statistics(GROWING, ("label",), added=added)  # just counted: once per doubling, not once per batch
         assert _counted(db) == added
+
+    @pytest.mark.postgres_only
+    def test_rows_another_sessions_analyze_left_out_are_counted(self, db):
+        """Autovacuum's ANALYZE meanwhile counts this transaction's pages but not its uncommitted rows."""
+        with db.engine.begin() as setup:
+            setup.execute(sa.text("CREATE TABLE growing (id integer, label text)"))
+        try:
+            _add(db, 0, 5000)
+            with db.engine.begin() as other:
+                other.execute(sa.text("ANALYZE growing"))
+            assert _counted(db) == 0
+
+            keep_statistics(GROWING, ("label",), added=5000)
+
+            assert _counted(db) == 5000
+        finally:
+            db.session.rollback()
+            with db.engine.begin() as setup:
+                setup.execute(sa.text("DROP TABLE growing"))
 
 
 class TestBulkWriteCache:

@@ -1112,7 +1112,7 @@ def import_rows(
             return
         count(writer.wait())
         storing = digests is not None and not check.invalid_rows
-        keep_statistics(Receivable.__table__, ("connection_id", "external_id"))
+        keep_statistics(Receivable.__table__, ("connection_id", "external_id"), added=result.created)
         known = _stored_digests(connection, batch) if storing else {}
         fresh: list[CsvRow] = []
         for row in batch:
