@@ -52,7 +52,9 @@ class TestKeepStatistics:
             added += 100
         keep_statistics(GROWING, ("label",), added=added)
         assert _counted(db) == added
-        keep_statistics(GROWING, ("label",), added=added)  # just counted: once per doubling, not once per batch
+        keep_statistics(
+            GROWING, ("label",), added=added
+        )  # just counted: once per doubling, not once per batch
         assert _counted(db) == added
 
     @pytest.mark.postgres_only

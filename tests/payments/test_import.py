@@ -510,7 +510,6 @@ class TestIsolation:
         stored = db.session.scalars(sa.select(BankTransactionRecord.merchant_id)).all()
         assert sorted(stored) == sorted([other.id, merchant.id])
 
-
     def test_a_transfer_stored_between_the_lookup_and_the_insert_counts_as_known(
         self, merchant: Merchant, monkeypatch: Any
     ) -> None:
