@@ -78,7 +78,6 @@ GATEWAY_DECISION_RETENTION = timedelta(days=7)
 class GatewayShop:
     """The registered shop a gateway call comes from, as the decision needs it."""
 
-    shop_id: str
     connection_id: int
     merchant_id: int
 

@@ -81,6 +81,11 @@ _SHOP_BY_ID = (
 )
 
 
+# A shop completed registration once it has a secret: every signed request's shop lookup asks for one.
+_REGISTERED = ShopwareShop.secret_encrypted.is_not(None)
+_REGISTERED_SHOP_BY_ID = _SHOP_BY_ID.where(_REGISTERED)
+
+
 def find_shop(shop_id: str) -> ShopwareShop | None:
     """Return the shop registered (or registering) under a Shopware shop id."""
     return db.session.scalar(_SHOP_BY_ID, {"shop_id": shop_id})
@@ -88,8 +93,8 @@ def find_shop(shop_id: str) -> ShopwareShop | None:
 
 def get_registered_shop(shop_id: str) -> ShopwareShop:
     """Return a shop that completed registration; raise UnknownShopError otherwise."""
-    shop = find_shop(shop_id)
-    if shop is None or shop.secret_encrypted is None:
+    shop = db.session.scalar(_REGISTERED_SHOP_BY_ID, {"shop_id": shop_id})
+    if shop is None:
         raise UnknownShopError(f"shop {shop_id!r} is not registered with this app")
     return shop
 
@@ -123,7 +128,7 @@ _GATEWAY_SHOP = PreparedStatement(
     .where(
         ShopConnection.platform == PLATFORM,
         ShopConnection.shop_id == sa.bindparam("shop_id"),
-        ShopwareShop.secret_encrypted.is_not(None),
+        _REGISTERED,
     )
 )
 
@@ -134,7 +139,7 @@ def _gateway_shop(shop_id: str) -> tuple[checkout.GatewayShop, signing.ShopSecre
     if not rows:
         raise UnknownShopError(f"shop {shop_id!r} is not registered with this app")
     connection_id, merchant_id, current, previous, rotated_at = rows[0]
-    shop = checkout.GatewayShop(shop_id=shop_id, connection_id=connection_id, merchant_id=merchant_id)
+    shop = checkout.GatewayShop(connection_id=connection_id, merchant_id=merchant_id)
     return shop, _decrypted_secrets(current, previous, rotated_at)
 
 
