@@ -5,7 +5,7 @@ handler, which sleeps 1, 2, 5, 10, 15, 20, 25 … ms between attempts however so
 gunicorn's gevent workers that sleep is a C call: it stopped every request of the worker, not just the waiting
 one. Here a connection takes an advisory lock on a file beside the database before a transaction's first write
 (the statement that makes Python's sqlite3 open the transaction) and lets it go at commit or rollback:
-greenlets of one process queue on a lock that yields to the others (``threading.Lock``, which gevent patches),
+greenlets of one process queue on a lock whose wait yields to the others (``_TurnLock``, on gevent's patched events),
 processes on ``flock``, polled with short sleeps that yield as well. SQLite's own locking still decides;
 writers that do not queue here (the sqlite3 shell, another program) still meet its busy handler.
 
@@ -62,9 +62,8 @@ class _TurnLock:
         try:
             if turn.wait(timeout):
                 return True
-        except (
-            BaseException
-        ):  # stopped while waiting (a greenlet killed): leave the queue, pass on a handed lock
+        except BaseException:
+            # Stopped while waiting (a greenlet killed): leave the queue, and pass on a lock handed over meanwhile.
             if self._leave(turn):
                 self.release()
             raise
@@ -81,6 +80,8 @@ class _TurnLock:
     def release(self) -> None:
         """Hand the lock to the longest waiter, or free it when nobody waits."""
         with self._guard:
+            if not self._held:
+                raise RuntimeError("release of a lock that is not held")
             if self._waiters:
                 self._waiters.popleft().set()
             else:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -193,8 +194,7 @@ def test_a_released_lock_goes_to_the_writer_that_waited_not_to_a_newcomer():
     got_it = threading.Event()
     waiter = threading.Thread(target=lambda: lock.acquire(timeout=5) and got_it.set())
     waiter.start()
-    while not lock._waiters:  # the waiter has queued
-        time.sleep(0.001)
+    _wait_until(lambda: len(lock._waiters) == 1)
     lock.release()
     assert not lock.acquire(timeout=0)  # a newcomer finds it handed over
     assert got_it.wait(5)
@@ -211,6 +211,18 @@ def test_a_writer_that_gives_up_waiting_leaves_the_queue():
     assert lock.acquire(timeout=0)  # not handed to the writer that gave up
 
 
+def _wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def _turns_of(monkeypatch, event_class):
+    """Make the turns of ``_TurnLock`` waiting from now on ``event_class`` (threading itself keeps its own)."""
+    monkeypatch.setattr(sqlite_writers, "threading", SimpleNamespace(Event=event_class, Lock=threading.Lock))
+
+
 class _Stopped(threading.Event):
     """A waiter's turn whose wait is stopped, as a killed greenlet's is."""
 
@@ -218,12 +230,55 @@ class _Stopped(threading.Event):
         raise KeyboardInterrupt
 
 
+class _HandedThenStopped(threading.Event):
+    """A waiter's turn stopped just after the lock was handed to it, before it ran."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        super().wait(timeout)
+        raise KeyboardInterrupt
+
+
 def test_a_writer_stopped_while_waiting_leaves_the_queue(monkeypatch):
     lock = sqlite_writers._TurnLock()
     assert lock.acquire(timeout=1)
-    monkeypatch.setattr(sqlite_writers.threading, "Event", _Stopped)
+    _turns_of(monkeypatch, _Stopped)
     with pytest.raises(KeyboardInterrupt):
         lock.acquire(timeout=1)
     monkeypatch.undo()
     lock.release()
     assert lock.acquire(timeout=0)  # not handed to the writer that was stopped
+
+
+def test_a_writer_stopped_after_it_was_handed_the_lock_passes_it_on(monkeypatch):
+    lock = sqlite_writers._TurnLock()
+    assert lock.acquire(timeout=1)
+    stopped = threading.Event()
+
+    def stopped_writer():
+        try:
+            lock.acquire(timeout=5)
+        except KeyboardInterrupt:
+            stopped.set()
+
+    _turns_of(monkeypatch, _HandedThenStopped)
+    first = threading.Thread(target=stopped_writer)
+    first.start()
+    _wait_until(lambda: len(lock._waiters) == 1)
+    monkeypatch.undo()
+    got_it = threading.Event()
+    second = threading.Thread(target=lambda: lock.acquire(timeout=5) and got_it.set())
+    second.start()
+    _wait_until(lambda: len(lock._waiters) == 2)
+
+    lock.release()  # handed to the first writer, which is stopped before it runs
+
+    assert got_it.wait(5)  # and passed on, not kept by a writer that is gone
+    assert stopped.is_set()
+    first.join(5)
+    second.join(5)
+
+
+def test_releasing_a_lock_nobody_holds_is_an_error():
+    lock = sqlite_writers._TurnLock()
+    with pytest.raises(RuntimeError):
+        lock.release()
