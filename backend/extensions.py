@@ -245,9 +245,10 @@ class PreparedStatement:
         return converted
 
 
-def dialect_insert(target: Any) -> Any:
-    """Return the session's dialect INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+def dialect_insert(target: Any, dialect: str | None = None) -> Any:
+    """Return the INSERT of ``dialect`` (by name; the session's by default), which knows ON CONFLICT (SQLite and
+    PostgreSQL both do)."""
+    if (dialect or db.session.get_bind().dialect.name) == "postgresql":
         return postgresql.insert(target)
     return sqlite.insert(target)
 

@@ -349,7 +349,7 @@ def request_order_sync(connection_id: int, external_id: str, *, reason: str) -> 
 def _sync_request_upsert(dialect: str) -> PreparedStatement:
     """Return the upsert of an order sync request, compiled once per database (built anew, or run through
     ``Connection.execute``, it cost a webhook more CPU than the database's work)."""
-    insert = dialect_insert(OrderSyncRequest.__table__)
+    insert = dialect_insert(OrderSyncRequest.__table__, dialect)
     # requested_at moves on every request, so a worker that is fetching the older state keeps the row.
     upsert = insert.on_conflict_do_update(
         index_elements=["connection_id", "external_id"],

@@ -343,7 +343,7 @@ def _decision_upsert(dialect: str) -> PreparedStatement:
     An expired row under the same key (the same checkout, half an hour later) is replaced; a valid one (a
     parallel call of the same checkout) is kept and nothing is returned.
     """
-    insert = dialect_insert(_decisions)
+    insert = dialect_insert(_decisions, dialect)
     replaced = [column.name for column in _decisions.c if column.name != "id"]
     upsert = insert.on_conflict_do_update(
         index_elements=["key_digest"],

@@ -539,7 +539,7 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
 def _event_insert(dialect: str) -> sa.Insert:
     """Return the insert of a webhook event that does nothing for a stored eventId, built once per database."""
     return (
-        dialect_insert(ShopwareEvent.__table__)
+        dialect_insert(ShopwareEvent.__table__, dialect)
         .on_conflict_do_nothing(index_elements=["connection_id", "event_id"])
         .returning(ShopwareEvent.id)
     )
