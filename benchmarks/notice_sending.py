@@ -26,6 +26,7 @@ import argparse
 import cProfile
 import multiprocessing
 import os
+import queue
 import sys
 import tempfile
 import time
@@ -172,6 +173,15 @@ def sent_in_database(merchant_id: int) -> Counter[str]:
         return Counter(dict(rows.all()))
 
 
+def stop_if_one_failed(processes: list[multiprocessing.process.BaseProcess]) -> None:
+    """End the benchmark when a worker process died (its traceback is above) instead of waiting for it forever."""
+    failed = [process.exitcode for process in processes if process.exitcode not in (None, 0)]
+    if failed:
+        for process in processes:
+            process.kill()
+        raise SystemExit(f"a worker process failed (exit code {failed[0]}); its error is printed above")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -195,6 +205,8 @@ def main() -> None:
         env["CLAIMBRIDGE_MAIL_FROM"] = f"ClaimBridge <{MAIL_FROM}>"
         os.environ.update(env)
         prepare_database({**os.environ})
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
         results = []
         for run, workers in enumerate(worker_counts, start=1):
             merchant_id = queue_notices(args.notices, run)
@@ -214,10 +226,16 @@ def main() -> None:
             for process in processes:
                 process.start()
             for event in ready:
-                event.wait()
+                while not event.wait(1):
+                    stop_if_one_failed(processes)
             started, server_started = time.perf_counter(), time.process_time()
             start.set()
-            used = [cpu.get() for _ in processes]
+            used = []
+            while len(used) < len(processes):
+                try:
+                    used.append(cpu.get(timeout=1))
+                except queue.Empty:
+                    stop_if_one_failed(processes)
             worker_cpu = sum(worker for worker, _ in used)
             database_cpu = sum(backend for _, backend in used)
             for process in processes:
