@@ -511,6 +511,20 @@ def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> N
         cursor.execute(analyze)
 
 
+def insert_rare_clashes(
+    table: sa.Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str]
+) -> set[Any]:
+    """Insert rows carrying their ids (``reserve_ids``) that the caller looked up in this transaction, skipping one
+    another writer stored meanwhile on the ``unique`` columns; return the ids stored.
+
+    Only a batch that stored fewer rows than it was given is read back (``insert_rows`` with ``conflicts_rare``).
+    """
+    ids = [row["id"] for row in rows]
+    if insert_rows(table, rows, skip_conflicts_on=unique, conflicts_rare=True) == len(rows):
+        return set(ids)
+    return set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
+
+
 def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Return ``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
 

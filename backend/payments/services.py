@@ -40,6 +40,7 @@ from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import (
     db,
     dialect_insert,
+    insert_rare_clashes,
     insert_rows,
     one_of,
     reserve_ids,
@@ -175,16 +176,10 @@ def _insert_new(merchant_id: int, transactions: list[BankTransaction], actor: st
             )
         )
         rows = [_record_row(merchant_id, t, actor, now) for t in batch if t.transaction_id not in stored]
-        ids = reserve_ids(table, len(rows))
-        for row, record_id in zip(rows, ids, strict=True):
+        for row, record_id in zip(rows, reserve_ids(table, len(rows)), strict=True):
             row["id"] = record_id
-        written = insert_rows(
-            table, rows, skip_conflicts_on=("merchant_id", "transaction_id"), conflicts_rare=True
-        )
-        if written < len(rows):
-            went_in = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
-            rows = [row for row in rows if row["id"] in went_in]
-        inserted.update((row["transaction_id"], row["id"]) for row in rows)
+        stored_now = insert_rare_clashes(table, rows, unique=("merchant_id", "transaction_id"))
+        inserted.update((row["transaction_id"], row["id"]) for row in rows if row["id"] in stored_now)
     return inserted
 
 

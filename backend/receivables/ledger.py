@@ -36,6 +36,7 @@ from backend.errors import ConflictError
 from backend.extensions import (
     db,
     dialect_insert,
+    insert_rare_clashes,
     insert_rows,
     one_of,
     reserve_ids,
@@ -692,11 +693,7 @@ def create_receivables(
         row["id"] = receivable_id
         row["payment_reference"] = reference(receivable_id) if reference is not None else None
     # The callers looked their (connection, external id) up in this transaction: only another writer clashes.
-    stored = insert_rows(table, rows, skip_conflicts_on=("connection_id", "external_id"), conflicts_rare=True)
-    if stored == len(rows):  # the usual case: no need to ask which rows went in
-        inserted = set(ids)
-    else:
-        inserted = set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
+    inserted = insert_rare_clashes(table, rows, unique=("connection_id", "external_id"))
     created = {(row["connection_id"], row["external_id"]): row["id"] for row in rows if row["id"] in inserted}
     now, source_value = utcnow(), MoneySource(source).value
     events = []
