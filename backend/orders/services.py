@@ -1090,7 +1090,6 @@ def import_rows(
     terms = _OrderTerms.of(connection) if digests is not None else None
     batch: list[CsvRow] = []
     planned: _PlannedOrders | None = None  # the batch before, written once this one's rows are read
-    plan_for_growing_tables()
 
     def report(errors: list[RowError]) -> None:
         check.invalid_rows += 1
@@ -1154,6 +1153,7 @@ def import_rows(
 
     threaded = db.session.get_bind().dialect.name == "postgresql"
     with (
+        plan_for_growing_tables(),
         bulk_write_cache(),
         _RowChecks(checker.loader, terms) as checks,
         _BatchWriter(threaded=threaded) as writer,

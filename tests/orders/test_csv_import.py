@@ -280,14 +280,16 @@ class TestPlanning:
     def test_each_statement_is_planned_for_its_own_batch_on_postgresql(
         self, run, db, merchant, tmp_path, monkeypatch
     ):
-        """The import grows the table inside one transaction: no plan cached while it looked empty is reused."""
+        """The import grows the table inside one transaction: no statement is prepared, so no plan cached while
+        the table looked empty is reused; the server's own plan cache (foreign-key checks) keeps its mode."""
         postgresql = db.engine.dialect.name == "postgresql"
         seen = []
         stored_digests = services._stored_digests
 
         def recording(connection, rows):
             if postgresql:
-                seen.append(db.session.scalar(sa.text("SHOW plan_cache_mode")))
+                raw = db.session.connection().connection.dbapi_connection
+                seen.append((raw, raw.prepare_threshold, db.session.scalar(sa.text("SHOW plan_cache_mode"))))
             return stored_digests(connection, rows)
 
         monkeypatch.setattr(services, "_stored_digests", recording)
@@ -295,9 +297,9 @@ class TestPlanning:
             "orders", "import", str(write(tmp_path, [HEADER, *GOOD_ROWS])), "--merchant", str(merchant.id)
         )
         assert result.exit_code == 0, result.output
-        assert seen == (["force_custom_plan"] if postgresql else [])
-        if postgresql:  # SET LOCAL: the session's own setting again once the import committed
-            assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
+        assert [(threshold, mode) for _, threshold, mode in seen] == ([(None, "auto")] if postgresql else [])
+        if postgresql:  # the connection prepares statements again once the import is done (psycopg's default)
+            assert seen[0][0].prepare_threshold == 5
 
 
 def events(db):
