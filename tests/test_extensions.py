@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from backend.audit.models import AuditEvent
 from backend.extensions import (
     BULK_WRITE_CACHE_KIB,
     PreparedStatement,
@@ -15,6 +16,7 @@ from backend.extensions import (
     execute_many,
     insert_rows,
     keep_statistics,
+    reserve_ids,
     update_rows,
 )
 from backend.risk.models import RiskCheck
@@ -134,6 +136,17 @@ class TestUpdateRows:
             (2, "open", Decimal("1.00"), None, "old"),
             (3, "paid", Decimal("12.34"), paid, "new"),
         ]
+
+
+class TestReserveIds:
+    def test_ids_are_new_and_distinct(self, db, merchant):
+        events = AuditEvent.__table__
+        stored = db.session.scalar(sa.select(sa.func.max(events.c.id))) or 0
+        ids = reserve_ids(events, 3)
+        assert len(set(ids)) == 3
+        assert min(ids) > stored
+        if db.engine.dialect.name == "postgresql":  # drawn from the sequence: never handed out again
+            assert min(reserve_ids(events, 2)) > max(ids)
 
 
 class TestPreparedStatement:
