@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 
 from backend.sqlite_writers import QueuedWriterConnection
-from connectors.bundesbank import BASE_RATE_URL
-from connectors.mail import SmtpSettings
 
 logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "CLAIMBRIDGE_"
+# The Bundesbank's §247 BGB base-rate series, read by connectors.bundesbank. Its address lives here, not there:
+# importing the connector brings requests, which a command's start-up need not load.
+BASE_RATE_URL = "https://api.statistiken.bundesbank.de/rest/data/BBIN1/M.DE.BBK.BBKBAS2.EUR.ME"
 # Booking vouchers (a bank statement line among them) are kept 8 full years after the year booked (§ 147(3) AO).
 VOUCHER_RETENTION_YEARS = 8
 ENVIRONMENTS = ("development", "production", "testing")
@@ -293,6 +294,10 @@ def _parse_seconds(name: str, raw: str, problems: list[str], maximum: float = 10
 def _parse_smtp_url(raw: str | None, problems: list[str]) -> str | None:
     if not raw or not raw.strip():
         return None
+    # Here, not at the top: the mail connector brings requests and the email package, which a command that
+    # sends no mail (a statement import, the worker without SMTP) need not load at start-up.
+    from connectors.mail import SmtpSettings
+
     try:
         SmtpSettings.from_url(raw)
     except ValueError as error:  # the message never repeats the URL or its password

@@ -21,7 +21,6 @@ from decimal import Decimal, InvalidOperation
 from connectors.errors import ConnectorError
 from connectors.http import DEFAULT_TIMEOUT, HttpClient
 
-BASE_RATE_URL = "https://api.statistiken.bundesbank.de/rest/data/BBIN1/M.DE.BBK.BBKBAS2.EUR.ME"
 SERIES = "BBIN1.M.DE.BBK.BBKBAS2.EUR.ME"
 SDMX_CSV = "application/vnd.sdmx.data+csv;version=1.0.0"
 
@@ -39,11 +38,14 @@ class MonthlyRate:
 
 
 class BundesbankClient(HttpClient):
-    """Reads the base-rate series from the Bundesbank's statistics web service."""
+    """Reads the base-rate series from the Bundesbank's statistics web service.
+
+    ``url`` is the series' address, ``…/rest/data/{flowRef}/{key}``.
+    """
 
     def __init__(
         self,
-        url: str = BASE_RATE_URL,
+        url: str,
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_private: bool = False,

@@ -17,11 +17,9 @@ import sqlalchemy as sa
 from backend.extensions import db, dialect_insert, utcnow
 from backend.handovers.leases import submission_lease
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdate, ShopUpdateKind
-from backend.merchants.connectors import INACTIVE_CONNECTION, connector_for, inactive_connection_ids
 from backend.merchants.models import ShopConnection
 from backend.outbox import lease_due, park_where, record_failure
 from backend.receivables.models import Receivable
-from connectors.errors import ConnectorError, RateLimitError
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +123,8 @@ def case_fields(handover: Handover) -> dict[str, Any]:
 
 
 def _perform(update: ShopUpdate) -> None:
+    from backend.merchants.connectors import connector_for  # here: see process_shop_updates
+
     connection = db.session.get(ShopConnection, update.connection_id)
     # No retry inside the call: a write whose answer was lost may still land, and an immediate second write to
     # the order could be overwritten by it. Every failure goes back to the outbox, which holds the order's
@@ -179,6 +179,11 @@ def process_shop_updates(limit: int = 100) -> str:
     other write waiting for it. After a failed write to an order, that order's later writes wait their turn.
     Updates for a connection that is no longer active are parked at once (``backend.outbox``).
     """
+    # Here, not at the top: the shop connectors bring requests and the platforms' clients, which a process
+    # that only queues updates (a statement import applying payments) need not load at start-up.
+    from backend.merchants.connectors import INACTIVE_CONNECTION, inactive_connection_ids
+    from connectors.errors import ConnectorError, RateLimitError
+
     counts: Counter[str] = Counter()
     now = utcnow()
     parked = park_where(

@@ -226,11 +226,12 @@ def import_statement(
 
     A file imported before (the same bytes) is answered from what its first import counted, without reading
     it again: its transfers are all known, so importing it would change nothing. ``parse`` reads the file
-    (``parse_statement_apart`` in a process that may fork).
+    (``parse_statement_apart`` in a process that may fork). A merchant that does not exist is a NotFoundError.
     """
     digest = statement_digest(source)
     # One import per merchant at a time: matching reads open amounts that applying changes.
-    db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
+    if db.session.scalar(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update()) is None:
+        raise NotFoundError(f"merchant {merchant_id} does not exist")
     known = db.session.scalar(sa.select(ImportedStatement).filter_by(merchant_id=merchant_id, sha256=digest))
     if known is not None:
         result = ImportResult(

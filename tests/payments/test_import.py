@@ -329,6 +329,22 @@ class TestStatementImport:
         assert run()[0]["already_known"] == 1
         assert db.session.get(Receivable, receivable.id).state == "paid"
 
+    def test_cli_refuses_a_merchant_that_does_not_exist(self, app: Any, tmp_path: Any) -> None:
+        out = io.StringIO()
+        write_mt940([transfer("1190.00", name="Erika Mustermann", remittance="RE-1")], out)
+        path = tmp_path / "statement.sta"
+        path.write_text(out.getvalue())
+
+        result = CliRunner().invoke(
+            main,
+            ["statements", "import", str(path), "--merchant", "999"],
+            obj=ScriptInfo(create_app=lambda: app),
+        )
+
+        assert result.exit_code == 1
+        assert "merchant 999 does not exist" in result.stderr
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BankTransactionRecord)) == 0
+
     def test_cli_progress_moves_in_this_process_only(self, tmp_path: Any) -> None:
         """The child parsing the file reads it without the progress bar; its position moves the bar here."""
         out = io.StringIO()
