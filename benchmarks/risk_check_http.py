@@ -7,6 +7,7 @@ scale: a durable write cannot approach it.
 
     python benchmarks/risk_check_http.py                      # SQLite
     python benchmarks/risk_check_http.py --database-url postgresql://postgres@127.0.0.1:5432/test
+    python benchmarks/risk_check_http.py --trace              # and where its time goes at half load
 
 Needs wrk (Debian package `wrk`) and Linux (CPU time is read from /proc). Before measuring, the database gets a
 month of earlier checks and invoice orders, as a shop in use has them. The three apps run in the same run with
@@ -20,6 +21,7 @@ per request went: the app's gunicorn workers, wrk itself, and the rest (the data
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -416,6 +418,77 @@ def combined(results: list[dict]) -> dict:
     }
 
 
+# Columns of a request's line in a trace (benchmarks/traced_app.py), after its start and path.
+(
+    _WALL,
+    _OWN,
+    _GC,
+    _SQL_WALL,
+    _SQL_CPU,
+    _OTHERS,
+    _SWITCHES,
+    _LOCKED,
+    _COMMIT,
+    _CONNECTS,
+    _QUEUED,
+    _WRITING,
+    _BEFORE,
+    _BEFORE_CPU,
+    _BEFORE_QUEUED,
+) = range(15)
+
+
+def print_traces(trace_dir: Path, windows: dict[str, tuple[float, float]]) -> None:
+    """Show, per run at half load, where the app's requests spent their time (``traced_app.py``): the mean of
+    all, of the middle tenth by latency (the median's neighbours) and of the slowest 1 %."""
+    rows = [
+        [path.stem, *line.split("\t")]
+        for path in trace_dir.glob("*.tsv")
+        for line in path.read_text().splitlines()
+    ]
+    print(
+        f"traces ({trace_dir}), ms. Latency from wrk's send until the app returned = before the app (waiting"
+    )
+    print("for the worker: of it the worker's CPU, i.e. its other requests' and the reading of this one, and")
+    print(
+        "the worker on the run queue) + in the app: own CPU (of it GC, SQL) + other requests' CPU + not running"
+    )
+    print(
+        "(waiting for the database, the disk or a core; of it on the run queue: the kernel's count, a few %"
+    )
+    print("high). SQL wall (of it SQLite's writer lock, writing statements) and COMMIT are inside the app's.")
+    for label, (began, ended) in windows.items():
+        window = [row for row in rows if began <= float(row[1]) <= ended]
+        runs = sorted(
+            ([float(value) for value in row[3:]] for row in window),
+            key=lambda values: values[_BEFORE] + values[_WALL],
+        )
+        if not runs:
+            continue
+        # A wrk connection stays with the worker that accepted it: the workers' shares of the load may differ.
+        workers = collections.Counter(row[0] for row in window)
+        print(f"  {label}: requests per gunicorn worker {', '.join(map(str, sorted(workers.values())))}")
+        groups = {
+            "all": runs,
+            "middle 10 %": runs[len(runs) * 45 // 100 : len(runs) * 55 // 100 + 1],
+            "slowest 1 %": runs[-max(1, len(runs) // 100) :],
+        }
+        for name, group in groups.items():
+            m = [sum(values[n] for values in group) / len(group) for n in range(len(group[0]))]
+            print(
+                f"    {name:11s} n {len(group):5d} latency {m[_BEFORE] + m[_WALL]:6.2f} = before {m[_BEFORE]:6.2f}"
+                f" (CPU {m[_BEFORE_CPU]:5.2f}, run queue {m[_BEFORE_QUEUED]:5.2f}) + in the app {m[_WALL]:6.2f}"
+                f" = own {m[_OWN]:4.2f} (GC {m[_GC]:4.2f}, SQL {m[_SQL_CPU]:4.2f}) + others {m[_OTHERS]:5.2f}"
+                f" + not running {m[_WALL] - m[_OWN] - m[_OTHERS]:6.2f} (run queue {m[_QUEUED]:5.2f})"
+                f" | SQL wall {m[_SQL_WALL]:6.2f} (writer lock {m[_LOCKED]:5.2f}, writing {m[_WRITING]:5.2f})"
+                f" COMMIT {m[_COMMIT]:5.2f} switches {m[_SWITCHES]:3.1f} connections {m[_CONNECTS]:3.2f}"
+            )
+        latencies = [values[_BEFORE] + values[_WALL] for values in runs]
+        print(
+            f"    p50 {latencies[len(runs) // 2]:.2f} p99 {latencies[int(len(runs) * 0.99)]:.2f} ms (send to app's end)"
+        )
+
+
 def prepare_database(env: dict) -> tuple[int, dict]:
     """Migrate, create a merchant and an API client; return the merchant id and the client's credentials."""
 
@@ -451,6 +524,12 @@ def main() -> None:
     )
     parser.add_argument("--history", type=int, default=60_000, help="earlier checks stored before measuring")
     parser.add_argument("--rounds", type=int, default=3, help="alternating saturated runs of floor and check")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="serve the risk check through benchmarks/traced_app.py (in every run) and show where its requests"
+        " at half load spent their time",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -478,7 +557,15 @@ def main() -> None:
 
     create_tables(floor_env["FLOOR_DATABASE_URL"])
 
-    app, app_base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
+    trace_dir = workdir / "trace"
+    if args.trace:
+        trace_dir.mkdir()
+        # wrk_bodies.lua stamps each request with its sending time, for traced_app.py.
+        os.environ["SENT_AT"] = "1"
+        traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
+        app, app_base = start_gunicorn("traced_app:app", traced_env, args.workers, ROOT / "benchmarks")
+    else:
+        app, app_base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
     floor, floor_base = start_gunicorn("floor_app:app", floor_env, args.workers, ROOT / "benchmarks")
     hello, hello_base = start_gunicorn("hello_app:app", env, args.workers, ROOT / "benchmarks")
     try:
@@ -502,7 +589,9 @@ def main() -> None:
             checks.append(wrk(check_url, bodies_file, server=app, auth=auth, **load))
         floor_result, saturated = combined(floors), combined(checks)
         half_rate = saturated["rps"] / 2
+        began = time.time()
         half = paced(check_url, bodies_file, half_rate, seconds=args.seconds, server=app, auth=auth)
+        windows = {"risk check (half)": (began, time.time())}
     finally:
         for process in (app, floor, hello):
             process.terminate()
@@ -512,6 +601,7 @@ def main() -> None:
     backend = "postgresql" if args.database_url else "sqlite"
     print(
         f"database:            {backend}, gunicorn workers: {args.workers}, wrk connections: {args.connections}"
+        + (" (the risk check traced)" if args.trace else "")
     )
     print(f"history:             {args.history} earlier checks, {args.bodies} distinct checkouts in the load")
     print(
@@ -541,6 +631,8 @@ def main() -> None:
     print(f"vs hello world:      {saturated['rps'] / baseline['rps']:.2f}  (for scale)")
     print(f"throughput ratio:    {ratio:.2f}  (risk check / floor, target >= 0.80)")
     print(f"p99 at half load:    {half['p99_ms']:.2f} ms  (target < 10 ms)")
+    if args.trace:
+        print_traces(trace_dir, windows)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from risk_check_http import (  # noqa: E402
     postal_places,
     prefill_history,
     prepare_database,
+    print_traces,
     realistic_bodies,
     reset_postgres,
     sqlalchemy_url,
@@ -199,35 +200,6 @@ def logged_problems(path: str) -> list[str]:
     return [f"{count} x {line}" for line, count in found.items()]
 
 
-def print_traces(trace_dir: Path, windows: dict[str, tuple[float, float]]) -> None:
-    """Show, per endpoint at half load, the app's own view of its requests and where its slowest 1 % waited."""
-    rows = [line.split("\t") for path in trace_dir.glob("*.tsv") for line in path.read_text().splitlines()]
-    print("in the app at half load (traced_app.py; ms): wall, own CPU (of it GC, SQL), other requests' CPU")
-    print("meanwhile, the worker not running (waiting for I/O or the OS), SQL wall; mean of all, then of the")
-    print("slowest 1 % by wall")
-    for label, (began, ended) in windows.items():
-        runs = sorted(
-            ([float(value) for value in row[2:]] for row in rows if began <= float(row[0]) <= ended),
-            key=lambda values: values[0],
-        )
-        if not runs:
-            continue
-        slowest = runs[-max(1, len(runs) // 100) :]
-        for name, group in (("all", runs), ("slowest 1 %", slowest)):
-            wall, own, collecting, sql_wall, sql_cpu, others, switches, locked, committing, connects = (
-                sum(values[n] for values in group) / len(group) for n in range(10)
-            )
-            print(
-                f"  {label + ',':22s} {name:11s} n {len(group):5d} wall {wall:6.2f} own CPU {own:5.2f}"
-                f" (GC {collecting:4.2f}, SQL {sql_cpu:4.2f}) others {others:6.2f}"
-                f" not running {wall - own - others:6.2f} SQL wall {sql_wall:6.2f} (writer lock {locked:6.2f})"
-                f" COMMIT {committing:6.2f} switches {switches:4.1f} connections opened {connects:4.2f}"
-            )
-        print(
-            f"  {'':22s} p50 {runs[len(runs) // 2][0]:.2f} p99 {runs[int(len(runs) * 0.99)][0]:.2f} ms in the app"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -281,6 +253,8 @@ def main() -> None:
     trace_dir = workdir / "trace"
     if args.trace:
         trace_dir.mkdir()
+        # wrk_bodies.lua stamps each request with its sending time, for traced_app.py.
+        os.environ["SENT_AT"] = "1"
         traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
         app, base = start_gunicorn("traced_app:app", traced_env, args.workers, ROOT / "benchmarks")
     else:

@@ -2,7 +2,8 @@
 -- pacing. A line is a JSON body, or tab-separated "Name: value" headers followed by the body (signed shop
 -- requests; JSON never holds a raw tab).
 -- Env: BODIES_FILE, START (0-based line to begin at), THREADS (wrk's -t), AUTH (full Authorization header
--- value, optional), DELAY_MS (per-connection pause).
+-- value, optional), DELAY_MS (per-connection pause), SENT_AT (if set, each request says when wrk sent it in an
+-- X-Sent-At header, microseconds since the epoch: benchmarks/traced_app.py reads it).
 -- Thread i sends lines START + i - 1, then every THREADS-th after it, so no line is sent twice in a run unless
 -- the file runs out (then it starts over); the summary's "next" is the first line no thread reached, where
 -- the caller's next run on the file begins. A run that must meet only unseen lines (a cold cache, new events)
@@ -23,6 +24,20 @@ local start = tonumber(os.getenv("START") or "0")
 local stride = tonumber(os.getenv("THREADS") or "1")
 local threads = {}
 statuses = {}
+local sent_at = os.getenv("SENT_AT")
+local clock, now
+if sent_at then
+  local ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } cb_timespec;
+    int clock_gettime(int clk_id, cb_timespec *tp);
+  ]]
+  clock = ffi.new("cb_timespec")
+  now = function()  -- CLOCK_REALTIME, as Python's time.time()
+    ffi.C.clock_gettime(0, clock)
+    return string.format("%d%06d", tonumber(clock.tv_sec), math.floor(tonumber(clock.tv_nsec) / 1000))
+  end
+end
 
 function setup(thread)
   threads[#threads + 1] = thread
@@ -49,6 +64,10 @@ end
 function request()
   local line = requests[position % #requests + 1]
   position = position + stride
+  if sent_at then  -- after the request line
+    local line_end = string.find(line, "\r\n", 1, true)
+    return string.sub(line, 1, line_end + 1) .. "X-Sent-At: " .. now() .. string.sub(line, line_end)
+  end
   return line
 end
 
