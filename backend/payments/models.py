@@ -72,6 +72,8 @@ class PaymentMatch(db.Model):
 
     __tablename__ = "payment_matches"
     __table_args__ = (
+        # Also the index of a transfer's matches (and of the cascade from it): one on transaction_id alone
+        # only repeated it, and cost every match stored an index entry more (migration 0027).
         sa.UniqueConstraint(
             "transaction_id", "receivable_id", name="uq_payment_matches_transaction_receivable"
         ),
@@ -81,9 +83,7 @@ class PaymentMatch(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(sa.ForeignKey("merchants.id", ondelete="CASCADE"))
-    transaction_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("bank_transactions.id", ondelete="CASCADE"), index=True
-    )
+    transaction_id: Mapped[int] = mapped_column(sa.ForeignKey("bank_transactions.id", ondelete="CASCADE"))
     receivable_id: Mapped[int] = mapped_column(
         sa.ForeignKey("receivables.id", ondelete="CASCADE"), index=True
     )
