@@ -66,7 +66,7 @@ def map_checkout(
     cart = _mapping(payload.get("cart"))
     context = _mapping(payload.get("salesChannelContext"))
     customer = _mapping(context.get("customer"))
-    countries = _CountryLookup(_country_isos_in(payload), resolve_country)
+    countries = _CountryLookup(payload, resolve_country)
     billing_source, shipping_source = _pick_addresses(payload)
     billing = _address(billing_source, countries) if billing_source else None
     shipping = _address(shipping_source, countries) if shipping_source else None
@@ -157,10 +157,15 @@ def gateway_response(
 
 
 class _CountryLookup:
-    """Turn country ids into ISO codes from the payload first, then through the caller's resolver."""
+    """Turn country ids into ISO codes from the payload first, then through the caller's resolver.
 
-    def __init__(self, known: Mapping[str, str], resolve: CountryResolver | None) -> None:
-        self._known = dict(known)
+    The payload's country entities are collected only for an address without its own: shops mostly send each
+    address with its country, and the walk over the whole payload cost more than the rest of the mapping.
+    """
+
+    def __init__(self, payload: Mapping[str, Any], resolve: CountryResolver | None) -> None:
+        self._payload = payload
+        self._known: dict[str, str] | None = None
         self._resolve = resolve
         self.unresolved: set[str] = set()
 
@@ -171,6 +176,8 @@ class _CountryLookup:
         country_id = _text(address.get("countryId"))
         if not country_id:
             return None
+        if self._known is None:
+            self._known = _country_isos_in(self._payload)
         if country_id not in self._known and self._resolve is not None:
             resolved = self._resolve(country_id)
             if resolved:
