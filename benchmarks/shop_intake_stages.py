@@ -54,7 +54,7 @@ def instrument(app: Any, engine: sa.Engine) -> None:
 
     time_request_hooks(app)
     timed(signing, "claimed_shop", "shopware: parse the body (claimed_shop)")
-    timed(services, "get_registered_shop", "shopware: find the shop")
+    timed(services, "_registered_shop", "shopware: find the shop (gateway, webhooks)")
     timed(services, "_gateway_shop", "shopware: find the shop, its secrets decrypted (gateway)")
     timed(services, "_decrypted_secrets", "shopware: decrypt the shop secret")
     timed(signing, "verify_body", "shopware: HMAC of the body")

@@ -55,7 +55,7 @@ from backend.shopware.gateway import (
     decision_cache_key,
     map_checkout,
 )
-from backend.shopware.models import ShopwareGatewayDecision, ShopwareShop
+from backend.shopware.models import ShopwareGatewayDecision
 from connectors.shops.base import ShopConnector
 
 logger = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ _LINK = _link(_UNLINKED)
 _LINK_FOR_AMOUNT = _link(_UNLINKED.where(_decisions.c.amount == sa.bindparam("order_amount")))
 
 
-def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> int | None:
+def link_placed_order(connection_id: int, order_id: str, payload: Any) -> int | None:
     """Mark the gateway decision a just placed order was made with; return its id, or None when none matches.
 
     The order carries no cart token, so the match is the customer's newest valid decision for the order's
@@ -397,7 +397,7 @@ def link_placed_order(shop: ShopwareShop, order_id: str, payload: Any) -> int | 
         return None
     price = order.get("price")
     amount = _amount(order.get("amountTotal", price.get("totalPrice") if isinstance(price, dict) else None))
-    params = {"connection": shop.connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
+    params = {"connection": connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
     connection = db.session.connection()
     if amount is None:
         return connection.execute(_LINK, params).scalar()

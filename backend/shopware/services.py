@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -114,15 +115,26 @@ def _decrypted_secrets(
     )
 
 
-# The checkout gateway's shop, as plain values on the request's connection: loading the shop and its connection
-# as entities (and expiring them at commit) cost a gateway call 0.4-0.5 ms of CPU on PostgreSQL.
-_GATEWAY_SHOP = PreparedStatement(
+@dataclass(frozen=True, slots=True)
+class WebhookShop:
+    """The registered shop a webhook comes from, as storing the event and noting its versions need it."""
+
+    connection_id: int
+    app_version: str | None
+    shopware_version: str | None
+
+
+# The shop of a checkout gateway call or a webhook, as plain values on the request's connection: loading the shop
+# and its connection as entities (and expiring them at commit) cost each 0.4-0.5 ms of CPU on PostgreSQL.
+_REGISTERED_SHOP = PreparedStatement(
     sa.select(
         ShopwareShop.connection_id,
         ShopConnection.merchant_id,
         ShopwareShop.secret_encrypted,
         ShopwareShop.previous_secret_encrypted,
         ShopwareShop.secret_rotated_at,
+        ShopwareShop.app_version,
+        ShopwareShop.shopware_version,
     )
     .join(ShopConnection, ShopwareShop.connection_id == ShopConnection.id)
     .where(
@@ -133,12 +145,17 @@ _GATEWAY_SHOP = PreparedStatement(
 )
 
 
-def _gateway_shop(shop_id: str) -> tuple[checkout.GatewayShop, signing.ShopSecrets]:
-    """Return a shop that completed registration and its secrets; raise UnknownShopError otherwise."""
-    rows = _GATEWAY_SHOP.rows(db.session.connection(), {"shop_id": shop_id})
+def _registered_shop(shop_id: str) -> tuple[Any, ...]:
+    """Return the ``_REGISTERED_SHOP`` row of a shop that completed registration; raise UnknownShopError otherwise."""
+    rows = _REGISTERED_SHOP.rows(db.session.connection(), {"shop_id": shop_id})
     if not rows:
         raise UnknownShopError(f"shop {shop_id!r} is not registered with this app")
-    connection_id, merchant_id, current, previous, rotated_at = rows[0]
+    return rows[0]
+
+
+def _gateway_shop(shop_id: str) -> tuple[checkout.GatewayShop, signing.ShopSecrets]:
+    """Return a shop that completed registration and its secrets; raise UnknownShopError otherwise."""
+    connection_id, merchant_id, current, previous, rotated_at, _, _ = _registered_shop(shop_id)
     shop = checkout.GatewayShop(connection_id=connection_id, merchant_id=merchant_id)
     return shop, _decrypted_secrets(current, previous, rotated_at)
 
@@ -325,11 +342,21 @@ def _claimed_shop(raw_body: bytes) -> tuple[ShopwareShop, dict[str, Any]]:
 
 
 def authenticate_event(raw_body: bytes, signature: str | None) -> tuple[ShopwareShop, dict[str, Any]]:
-    """Return the shop that signed a webhook or lifecycle body, and the body; raise unless signed and fresh."""
+    """Return the shop that signed a lifecycle body, and the body; raise unless signed and fresh."""
     with shop_request_errors():
         shop, claimed = _claimed_shop(raw_body)
         body = signing.verify_webhook(raw_body, signature, shop_secrets(shop), clock=utcnow, parsed=claimed)
     return shop, body
+
+
+def authenticate_webhook(raw_body: bytes, signature: str | None) -> tuple[WebhookShop, dict[str, Any]]:
+    """Return the shop that signed a webhook body, and the body; raise unless signed and fresh."""
+    with shop_request_errors():
+        shop_id, claimed = signing.claimed_shop(raw_body)
+        connection_id, _, current, previous, rotated_at, *versions = _registered_shop(shop_id)
+        secrets = _decrypted_secrets(current, previous, rotated_at)
+        body = signing.verify_webhook(raw_body, signature, secrets, clock=utcnow, parsed=claimed)
+    return WebhookShop(connection_id, *versions), body
 
 
 def authenticate_gateway(
@@ -360,12 +387,20 @@ def authenticate_iframe(raw_query: bytes) -> tuple[ShopwareShop, signing.IframeR
     return shop, page
 
 
-def note_versions(shop: ShopwareShop, *, app_version: str | None, shopware_version: str | None) -> None:
+def note_versions(
+    shop: ShopwareShop | WebhookShop, *, app_version: str | None, shopware_version: str | None
+) -> None:
     """Remember the app and Shopware versions a shop reports (the checkout gateway needs Shopware ≥ 6.6.3)."""
+    changed: dict[str, str] = {}
     if app_version and shop.app_version != app_version[:50]:
-        shop.app_version = app_version[:50]
+        changed["app_version"] = app_version[:50]
     if shopware_version and shop.shopware_version != shopware_version[:50]:
-        shop.shopware_version = shopware_version[:50]
+        changed["shopware_version"] = shopware_version[:50]
+    if changed:
+        # One UPDATE whether the shop is an entity or a webhook's plain values; a loaded entity takes the values.
+        db.session.execute(
+            sa.update(ShopwareShop).where(ShopwareShop.connection_id == shop.connection_id).values(**changed)
+        )
 
 
 # Lifecycle ------------------------------------------------------------------------------------------------------
@@ -491,10 +526,9 @@ def order_ids_of(event: str, payload: Any) -> list[str]:
     return list(ids)[:MAX_ORDERS_PER_WRITE]
 
 
-def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) -> int | None:
-    """Store a webhook delivery for the worker; return its row id, or None when its eventId was seen before
-    or its connection is gone (the request's transaction is then rolled back)."""
-    connection_id = shop.connection_id
+def record_webhook(connection_id: int, event: str, event_id: str, payload: Any) -> int | None:
+    """Store a webhook delivery of a shop connection for the worker; return its row id, or None when its eventId
+    was seen before or its connection is gone (the request's transaction is then rolled back)."""
     order_ids = order_ids_of(event, payload)
     order_id = order_ids[0] if order_ids else None
     values = {
@@ -527,11 +561,11 @@ def record_webhook(shop: ShopwareShop, event: str, event_id: str, payload: Any) 
     if order_id is None:
         logger.info("shopware event %s (%s) names no order; acknowledged", event_id, event)
     elif event == ORDER_PLACED_EVENT:
-        checkout.link_placed_order(shop, order_id, payload)
+        checkout.link_placed_order(connection_id, order_id, payload)
     # The event row hands its first order on; an order.written naming more queues the others' re-fetch here,
     # which is all the worker would do for them (only placed and payment-method events do more).
     for other in order_ids[1:]:
-        request_order_sync(shop.connection_id, other, reason=event)
+        request_order_sync(connection_id, other, reason=event)
     return row_id
 
 

@@ -103,13 +103,13 @@ def lifecycle() -> tuple[str, int]:
 @raw_body
 def webhook() -> tuple[str, int]:
     """Store a webhook event (retries dropped by eventId) and answer at once; the worker does the work."""
-    shop, body = services.authenticate_event(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER))
+    shop, body = services.authenticate_webhook(request.get_data(), request.headers.get(SHOP_SIGNATURE_HEADER))
     event = _WEBHOOK.load(body)
     services.note_versions(
         shop, app_version=event["source"]["app_version"], shopware_version=request.headers.get("sw-version")
     )
     services.record_webhook(
-        shop, event["data"]["event"], event["source"]["event_id"], event["data"]["payload"]
+        shop.connection_id, event["data"]["event"], event["source"]["event_id"], event["data"]["payload"]
     )
     db.session.commit()
     return "", 204

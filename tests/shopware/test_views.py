@@ -391,6 +391,13 @@ class TestLifecycle:
 
 
 class TestWebhooks:
+    def test_a_webhook_records_the_versions_the_shop_reports(self, shop):
+        shop.app_version, shop.sw_version = "1.2.0", "6.6.10.4"
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+        db.session.expire_all()
+        row = stored_shop(shop.shop_id)
+        assert (row.app_version, row.shopware_version) == ("1.2.0", "6.6.10.4")
+
     def test_order_event_is_stored_for_the_worker(self, shop):
         answer = shop.send(shop.webhook_request("checkout.order.placed", order_payload(), event_id="e1"))
         assert (answer.status, answer.body) == (204, b"")
@@ -415,7 +422,7 @@ class TestWebhooks:
         connection_id = row.connection_id
         db.session.execute(sa.delete(ShopConnection).where(ShopConnection.id == connection_id))
         with caplog.at_level(logging.INFO, logger="backend.shopware.services"):
-            stored = services.record_webhook(row, "checkout.order.placed", "gone", order_payload())
+            stored = services.record_webhook(connection_id, "checkout.order.placed", "gone", order_payload())
         assert stored is None
         assert f"shopware event gone refused: its connection {connection_id} is gone" in caplog.messages
         assert "duplicate" not in caplog.text
