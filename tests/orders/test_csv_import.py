@@ -178,6 +178,37 @@ class TestImport:
         kinds = [kind for _, kind in events(db)]
         assert (kinds.count("created"), kinds.count("synced"), len(kinds)) == (14, 3, 17)
 
+    def test_only_receivables_found_stored_are_read_whole(self, run, db, merchant, tmp_path, monkeypatch):
+        """One lookup per batch finds the stored receivables and their digests; only the changed ones are read
+        whole (a batch of new orders takes no second lookup), and one stored without a digest is updated."""
+        monkeypatch.setattr(services, "IMPORT_BATCH", 3)
+        rows = [
+            f"L-{n},RE-{n},{n}.00,EUR,2024-05-01,,,,open,l{n}@example.com,A,B,S,1,10115,Berlin,DE"
+            for n in range(1, 8)
+        ]
+        read_whole = []
+        stored_receivables = services._stored_receivables
+
+        def recording(connection, external_ids):
+            read_whole.extend(external_ids)
+            return stored_receivables(connection, external_ids)
+
+        monkeypatch.setattr(services, "_stored_receivables", recording)
+        first = write(tmp_path, [HEADER, *rows[:4]], "first.csv")
+        assert "4 created" in run("orders", "import", str(first), "--merchant", str(merchant.id)).output
+        assert read_whole == []
+
+        db.session.execute(
+            sa.update(Receivable).where(Receivable.external_id == "L-2").values(import_digest=None)
+        )
+        db.session.commit()
+        changed = [row.replace(",RE-3,", ",RN-3,") for row in rows]
+        second = write(tmp_path, [HEADER, *changed], "second.csv")
+        result = run("orders", "import", str(second), "--merchant", str(merchant.id))
+        assert "3 created, 1 updated, 3 unchanged" in result.output
+        assert sorted(read_whole) == ["L-2", "L-3"]
+        assert [(r.external_id, r.number) for r in receivables(db)][1:3] == [("L-2", "RE-2"), ("L-3", "RN-3")]
+
     def test_a_receivable_stored_meanwhile_is_updated_from_its_row(
         self, run, db, merchant, tmp_path, monkeypatch
     ):
