@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.audit.models import AuditEvent
 from backend.extensions import (
@@ -20,7 +21,7 @@ from backend.extensions import (
     update_rows,
 )
 from backend.risk.models import RiskCheck
-from backend.types import Money, UTCDateTime
+from backend.types import JSONType, Money, UTCDateTime
 
 GROWING = sa.Table("growing", sa.MetaData(), sa.Column("id", sa.Integer), sa.Column("label", sa.Text))
 
@@ -306,3 +307,42 @@ class TestInsertRows:
         assert stored == 2
         assert [tuple(row) for row in rows] == [("a", "stored"), ("b", "new"), ("c", "new"), ("d", "new")]
         assert len(set(ids)) == 4 and None not in ids
+
+    def test_json_documents_are_stored_as_the_types_own_conversion_stores_them(self, db):
+        """On PostgreSQL the documents go into ``COPY`` as text: the same documents, SQL NULL and JSON null as an
+        INSERT stores them."""
+        documents = sa.Table(
+            "documents",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("doc", JSONType),
+            sa.Column("kept", sa.JSON(none_as_null=False).with_variant(JSONB(), "postgresql")),
+        )
+        values = [
+            ({"name": 'Müller \\ "Söhne"\t', "n": [1, 2.5, True, None]}, ["ä", {}]),
+            (None, None),
+            (sa.JSON.NULL, "text"),
+            ([], 0),
+        ]
+        documents.create(db.session.connection())
+        try:
+            rows = [{"id": n, "doc": doc, "kept": kept} for n, (doc, kept) in enumerate(values, start=1)]
+            assert insert_rows(documents, rows) == len(values)
+            stored = db.session.execute(
+                sa.select(
+                    documents.c.doc,
+                    documents.c.kept,
+                    documents.c.doc.is_(None),
+                    documents.c.kept.is_(None),
+                ).order_by(documents.c.id)
+            ).all()
+        finally:
+            db.session.rollback()
+            documents.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert [tuple(row) for row in stored] == [
+            ({"name": 'Müller \\ "Söhne"\t', "n": [1, 2.5, True, None]}, ["ä", {}], False, False),
+            (None, None, True, False),
+            (None, "text", False, False),
+            ([], 0, False, False),
+        ]
