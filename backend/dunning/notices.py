@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -212,13 +213,24 @@ def render_notice(content: NoticeContent) -> RenderedNotice:
     variables = {field.name: getattr(content, field.name) for field in dataclasses.fields(content)}
     variables["interest"] = content.interest
     kind_template = env.get_template(f"{content.kind.value}.txt")
-
-    def block(name: str) -> str:
-        render = kind_template.blocks.get(name)
-        return "".join(render(kind_template.new_context(variables))) if render else ""
-
-    subject = " ".join(block("subject").split())
+    # The stage's words are rendered once, in one context, and the text's layout takes them as they came out:
+    # rendering the kind's template whole rendered its intro and closing again.
+    context = kind_template.new_context(variables)
+    words = {name: "".join(render(context)) for name, render in kind_template.blocks.items()}
+    subject = " ".join(words.get("subject", "").split())
     html = env.get_template("_layout.html").render(
-        variables, subject=subject, intro=_paragraphs(block("intro")), closing=_paragraphs(block("closing"))
+        variables,
+        subject=subject,
+        intro=_paragraphs(words.get("intro", "")),
+        closing=_paragraphs(words.get("closing", "")),
     )
-    return RenderedNotice(subject=subject, text=kind_template.render(variables), html=html)
+    for name, rendered in words.items():
+        context.blocks[name] = [functools.partial(_rendered_block, rendered)]
+    return RenderedNotice(
+        subject=subject, text=env.concat(kind_template.root_render_func(context)), html=html
+    )
+
+
+def _rendered_block(rendered: str, context: jinja2.runtime.Context) -> Iterator[str]:
+    """Render a block as the text it rendered to before."""
+    yield rendered

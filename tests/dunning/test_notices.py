@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from backend.dunning.notices import (
     Language,
     NoticeContent,
     PaymentDetails,
+    _environment,
     format_date,
     format_money,
     format_percent,
@@ -188,6 +190,17 @@ class TestRenderNotice:
             "resulting additional costs" not in rendered.text
             and "entstehenden weiteren Kosten" not in rendered.text
         )
+
+    @pytest.mark.parametrize("language", ["de", "en"])
+    @pytest.mark.parametrize("kind", list(NoticeKind))
+    @pytest.mark.parametrize("agency", [None, "Inkasso AG"])
+    def test_text_is_the_stage_template_rendered_whole(
+        self, kind: NoticeKind, language: Language, agency: str | None
+    ) -> None:
+        notice = content(kind, language, collection_agency=agency)
+        variables = {field.name: getattr(notice, field.name) for field in dataclasses.fields(notice)}
+        template = _environment(language).get_template(f"{kind.value}.txt")
+        assert render_notice(notice).text == template.render(variables, interest=notice.interest)
 
     def test_html_escapes_names(self) -> None:
         rendered = render_notice(content(NoticeKind.DUNNING, "en", debtor_name="<b>Eve</b> & Co"))
