@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -723,6 +724,30 @@ class TestBatches:
         assert len(commits) == 4
         assert len({mail.message["Message-ID"] for mail in smtp_server.messages}) == 8
         assert [(n.status, n.attempts) for r in receivables for n in notices(r)] == [("sent", 1)] * 8
+
+
+class TestCommits:
+    def test_a_session_holding_nothing_is_not_committed(self, dunning_merchant: Merchant) -> None:
+        db.session.commit()
+        with mock.patch.object(db.session(), "commit") as commit:
+            sending._commit_keeping_loaded()
+        commit.assert_not_called()
+
+    def test_a_change_made_outside_a_transaction_is_committed_and_stays_loaded(
+        self, invoice: Callable[..., Receivable]
+    ) -> None:
+        invoice()
+        queue_due_notices(REMINDER_DAY)
+        db.session.commit()
+        notice = db.session.scalars(sa.select(DunningNotice)).one()
+        sending._commit_keeping_loaded()  # ends the read's transaction
+        assert not db.session().in_transaction()
+        notice.last_error = "changed"
+        sending._commit_keeping_loaded()
+        assert "last_error" in sa.inspect(notice).dict
+        with db.engine.connect() as connection:
+            stored = connection.scalar(sa.select(DunningNotice.last_error).filter_by(id=notice.id))
+        assert stored == "changed"
 
 
 def _changed_meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[sa.Connection], None]) -> None:
