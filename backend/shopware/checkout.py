@@ -378,8 +378,10 @@ def _link(candidates: sa.Select) -> sa.Update:
     )
 
 
-_LINK = _link(_UNLINKED)
-_LINK_FOR_AMOUNT = _link(_UNLINKED.where(_decisions.c.amount == sa.bindparam("order_amount")))
+_LINK = PreparedStatement(_link(_UNLINKED))
+_LINK_FOR_AMOUNT = PreparedStatement(
+    _link(_UNLINKED.where(_decisions.c.amount == sa.bindparam("order_amount")))
+)
 
 
 def link_placed_order(connection_id: int, order_id: str, payload: Any) -> int | None:
@@ -400,8 +402,10 @@ def link_placed_order(connection_id: int, order_id: str, payload: Any) -> int | 
     params = {"connection": connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
     connection = db.session.connection()
     if amount is None:
-        return connection.execute(_LINK, params).scalar()
-    return connection.execute(_LINK_FOR_AMOUNT, {**params, "order_amount": amount}).scalar()
+        linked = _LINK.rows(connection, params)
+    else:
+        linked = _LINK_FOR_AMOUNT.rows(connection, {**params, "order_amount": amount})
+    return linked[0][0] if linked else None
 
 
 def prune_gateway_decisions(now: datetime) -> int:
