@@ -380,6 +380,16 @@ def insert_rows(
         and _copy_unless_clashing(connection, table.name, names, converted)
     ):
         return len(rows)
+    if skip_conflicts_on and not as_text:
+        # Rows without documents go in by one INSERT … SELECT FROM unnest(…) with an array parameter per column
+        # (as ``update_rows``): the temporary copy cost a CREATE, a COPY, the INSERT and a DROP per batch.
+        given = _unnested(table, keys, rows)
+        return connection.execute(
+            postgresql.insert(table)
+            .from_select(names, sa.select(*given.c))
+            .on_conflict_do_nothing(index_elements=list(skip_conflicts_on)),
+            execution_options=_ROW_COUNT,
+        ).rowcount
     from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
 
     target = table
@@ -601,6 +611,20 @@ def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnEle
     return column.in_(sa.bindparam(None, list(values), expanding=True))
 
 
+def _unnested(table: sa.Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> sa.TableValuedAlias:
+    """Return PostgreSQL's ``unnest`` of the rows' ``keys`` columns, one array parameter each, as a derived table."""
+    return (
+        sa.func.unnest(
+            *(
+                sa.bindparam(None, [row[key] for row in rows], type_=postgresql.ARRAY(table.c[key].type))
+                for key in keys
+            )
+        )
+        .table_valued(*keys)
+        .render_derived()
+    )
+
+
 def update_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], *, key: str, **fixed: Any) -> None:
     """Set columns of many rows found by their ``key`` column (every row with the keys of the first), as one set.
 
@@ -621,16 +645,7 @@ def update_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], *, key: str,
         )
         execute_many(statement, [{f"row_{name}": row[name] for name in names} for row in rows])
         return
-    given = (
-        sa.func.unnest(
-            *(
-                sa.bindparam(None, [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
-                for name in names
-            )
-        )
-        .table_valued(*names)
-        .render_derived()
-    )
+    given = _unnested(table, names, rows)
     db.session.execute(
         table.update()
         .where(table.c[key] == given.c[key])

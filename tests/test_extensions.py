@@ -308,6 +308,39 @@ class TestInsertRows:
         assert [tuple(row) for row in rows] == [("a", "stored"), ("b", "new"), ("c", "new"), ("d", "new")]
         assert len(set(ids)) == 4 and None not in ids
 
+    @pytest.mark.parametrize("with_document", [False, True])
+    def test_skipping_clashes_stores_rows_with_and_without_documents_alike(self, db, with_document):
+        """On PostgreSQL rows with a document go through a temporary copy of the table, the others by ``unnest``."""
+        noted = sa.Table(
+            "noted",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("code", sa.String(10), nullable=False, unique=True),
+            sa.Column("noted_at", UTCDateTime, nullable=False),
+            sa.Column("doc", JSONType),
+        )
+        noted_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        rows = [
+            {"code": code, "noted_at": noted_at, **({"doc": {"n": code}} if with_document else {})}
+            for code in ("a", "b")
+        ]
+        noted.create(db.session.connection())
+        try:
+            db.session.execute(noted.insert(), [{"code": "a", "noted_at": datetime(2025, 1, 1, tzinfo=UTC)}])
+            stored = insert_rows(noted, rows, skip_conflicts_on=["code"])
+            got = db.session.execute(
+                sa.select(noted.c.code, noted.c.noted_at, noted.c.doc).order_by(noted.c.id)
+            ).all()
+        finally:
+            db.session.rollback()
+            noted.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert stored == 1
+        assert [tuple(row) for row in got] == [
+            ("a", datetime(2025, 1, 1, tzinfo=UTC), None),
+            ("b", noted_at, {"n": "b"} if with_document else None),
+        ]
+
     def test_json_documents_are_stored_as_the_types_own_conversion_stores_them(self, db):
         """On PostgreSQL the documents go into ``COPY`` as text: the same documents, SQL NULL and JSON null as an
         INSERT stores them."""
