@@ -83,22 +83,6 @@ def request_connection() -> sa.Connection:
     return db.session.connection()
 
 
-@contextmanager
-def one_transaction(connection: sa.Connection) -> Iterator[None]:
-    """Run the block's statements as one transaction on a connection ``request_connection`` put in autocommit.
-
-    Each statement in autocommit commits on its own, and each commit waits for the server's write-ahead log to
-    reach the disk; several writes of one request share that wait this way (BEGIN and COMMIT cost a round trip
-    each, a flush 1-3 ms on this machine). A connection in a transaction already runs the block in it.
-    """
-    dbapi_connection = connection.connection.dbapi_connection
-    if connection.dialect.name != "postgresql" or not dbapi_connection.autocommit:
-        yield
-        return
-    with dbapi_connection.transaction():
-        yield
-
-
 _REQUIRED = object()  # the own value of a bind parameter that has none: each run must give one
 
 

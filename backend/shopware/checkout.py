@@ -42,7 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from marshmallow import ValidationError
 
-from backend.extensions import PreparedStatement, db, dialect_insert, one_transaction, utcnow
+from backend.extensions import PreparedStatement, db, dialect_insert, utcnow
 from backend.merchants.connectors import connector_for
 from backend.merchants.models import ShopConnection
 from backend.merchants.policy import RiskPolicy
@@ -231,11 +231,9 @@ def decide_checkout(shop: GatewayShop, checkout: GatewayCheckout) -> GatewayDeci
             sorted(error.normalized_messages()),
         )
         return fail_mode_decision(checkout, policy)
-    # The check and its cached decision commit together on PostgreSQL: one wait for the disk, not two.
-    with one_transaction(db.session.connection()):
-        check = run_risk_check(merchant_id, payload)
-        hidden = tuple(check.hidden_methods)
-        _store_decision(shop, checkout, digest, check.id, hidden, check.expires_at)
+    check = run_risk_check(merchant_id, payload)
+    hidden = tuple(check.hidden_methods)
+    _store_decision(shop, checkout, digest, check.id, hidden, check.expires_at)
     return GatewayDecision(hidden=hidden, offered=offered, outcome="checked", risk_check_id=check.id)
 
 

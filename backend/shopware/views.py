@@ -122,8 +122,9 @@ def checkout_gateway() -> Response:
 
     Only an unverifiable request gets an error status (the shop then shows every method). Once the shop is
     known, every answer is a signed command list: trouble inside the check answers by the merchant's fail
-    mode instead of an error the shop would treat as "hide nothing". On PostgreSQL its reads run in autocommit,
-    without BEGIN and COMMIT; its two writes (the risk check, then the decision cached for it) commit together.
+    mode instead of an error the shop would treat as "hide nothing". Its writes (the risk check, then the
+    decision cached for it) each stand alone, as the risk check API's do, so on PostgreSQL they run without
+    BEGIN and COMMIT.
     """
     request_connection()
     shop, secrets, payload = services.authenticate_gateway(
