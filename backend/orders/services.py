@@ -49,7 +49,7 @@ from backend.merchants.connectors import (
 from backend.merchants.models import ApiClient, Merchant, ShopConnection
 from backend.orders.csv_import import (
     MAX_EXTERNAL_ID,
-    CellCheck,
+    CellFields,
     CsvRow,
     CsvRows,
     RowChecker,
@@ -964,9 +964,9 @@ class _BatchWriter:
             self._pool.shutdown(wait=True)
 
 
-# A readable row's ``check_cells`` and, for a valid new order, its ``_report_new``; a plain tuple, which travels
-# between processes at a fraction of a dataclass's cost.
-_CheckedRow = tuple[CellCheck, Reported | None]
+# A readable row's ``check_cells`` and, for a valid new order, its ``_report_new``; plain tuples, which travel
+# between processes at a fraction of a dataclass's or a named tuple's cost.
+_CheckedRow = tuple[CellFields, Reported | None]
 
 
 def _check_rows(
@@ -985,7 +985,7 @@ def _check_rows(
             if terms is not None:
                 reported = _report_new(PushedOrder(row.external_id, cells.data), terms)
             cells = cells._replace(data=None)  # not needed: a load costs more to send than to make
-        checked.append((cells, reported))
+        checked.append((tuple(cells), reported))
     return checked
 
 
