@@ -20,8 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from disposable_email_domains import blocklist as _DISPOSABLE_DOMAINS
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from email_validator.rfc_constants import EMAIL_MAX_LENGTH
+from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 from rapidfuzz import fuzz, process
 
@@ -131,45 +130,9 @@ class Facts:
 _PARSE_CACHE_SIZE = 8192
 
 
-# Most addresses are plain ASCII: a local part of letters, digits, "_", "+" and "-" between single dots, and a
-# host name of letter-digit-hyphen labels ending in a letter. validate_email takes such an address unchanged
-# through its Unicode, IDNA and length checks, which cost more than the rest of the signals together; it is
-# split here. Labels with "--" (Punycode, reserved forms) and the special-use names still go to validate_email,
-# as does anything else.
-_PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*\Z")
-_PLAIN_HOST_NAME = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z0-9][A-Za-z0-9\-]{0,61})?[A-Za-z]\Z"
-)
-
-
-# A name or a subdomain of one, as validate_email refuses them.
-_SPECIAL_USE_ENDINGS = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
-
-
-def _plain_email(raw: str) -> ParsedEmail | None:
-    """Split a plain ASCII address the way validate_email would accept it; None for any other address."""
-    local, _, domain = raw.partition("@")
-    if (
-        len(raw) > EMAIL_MAX_LENGTH
-        or not _PLAIN_LOCAL_PART.match(local)
-        or not _PLAIN_HOST_NAME.match(domain)
-        or "--" in domain
-    ):
-        return None
-    domain = domain.lower()
-    if f".{domain}".endswith(_SPECIAL_USE_ENDINGS):
-        return None
-    return ParsedEmail(local.lower(), domain, "")
-
-
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
 def parse_email(raw: str) -> ParsedEmail:
     """Validate an e-mail address's syntax (no DNS) and split it."""
-    return _plain_email(raw) or _validated_email(raw)
-
-
-def _validated_email(raw: str) -> ParsedEmail:
-    """Validate an address with email_validator, without its DNS lookup, and split it."""
     try:
         # check_deliverability=False: the default DNS lookup can block the checkout for seconds.
         validated = validate_email(raw, check_deliverability=False)
