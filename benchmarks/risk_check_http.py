@@ -278,6 +278,19 @@ def start_gunicorn(app_spec: str, env: dict, workers: int, cwd: Path) -> tuple[s
     raise SystemExit(f"gunicorn for {app_spec} did not start (log {log.name}):\n{log.read()[-3000:]}")
 
 
+def start_app(
+    env: dict, floor_env: dict, workers: int, trace_dir: Path | None
+) -> tuple[subprocess.Popen, str]:
+    """Start the app under gunicorn; with ``trace_dir``, through traced_app.py writing its traces there."""
+    if trace_dir is None:
+        return start_gunicorn("backend:create_app()", env, workers, ROOT)
+    trace_dir.mkdir()
+    # wrk_bodies.lua stamps each request with its sending time, for traced_app.py.
+    os.environ["SENT_AT"] = "1"
+    traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
+    return start_gunicorn("traced_app:app", traced_env, workers, ROOT / "benchmarks")
+
+
 def _process_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -558,14 +571,7 @@ def main() -> None:
     create_tables(floor_env["FLOOR_DATABASE_URL"])
 
     trace_dir = workdir / "trace"
-    if args.trace:
-        trace_dir.mkdir()
-        # wrk_bodies.lua stamps each request with its sending time, for traced_app.py.
-        os.environ["SENT_AT"] = "1"
-        traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
-        app, app_base = start_gunicorn("traced_app:app", traced_env, args.workers, ROOT / "benchmarks")
-    else:
-        app, app_base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
+    app, app_base = start_app(env, floor_env, args.workers, trace_dir if args.trace else None)
     floor, floor_base = start_gunicorn("floor_app:app", floor_env, args.workers, ROOT / "benchmarks")
     hello, hello_base = start_gunicorn("hello_app:app", env, args.workers, ROOT / "benchmarks")
     try:

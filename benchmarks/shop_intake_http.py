@@ -58,6 +58,7 @@ from risk_check_http import (  # noqa: E402
     realistic_bodies,
     reset_postgres,
     sqlalchemy_url,
+    start_app,
     start_gunicorn,
     wrk,
 )
@@ -251,14 +252,7 @@ def main() -> None:
     create_tables(floor_env["FLOOR_DATABASE_URL"])
 
     trace_dir = workdir / "trace"
-    if args.trace:
-        trace_dir.mkdir()
-        # wrk_bodies.lua stamps each request with its sending time, for traced_app.py.
-        os.environ["SENT_AT"] = "1"
-        traced_env = {**floor_env, "TRACE_DIR": str(trace_dir)}
-        app, base = start_gunicorn("traced_app:app", traced_env, args.workers, ROOT / "benchmarks")
-    else:
-        app, base = start_gunicorn("backend:create_app()", env, args.workers, ROOT)
+    app, base = start_app(env, floor_env, args.workers, trace_dir if args.trace else None)
     floor, floor_base = start_gunicorn("floor_app:app", floor_env, args.workers, ROOT / "benchmarks")
     hello, hello_base = start_gunicorn("hello_app:app", env, args.workers, ROOT / "benchmarks")
     held: list[socket.socket] = []
