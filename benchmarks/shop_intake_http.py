@@ -1,7 +1,8 @@
 """Benchmark what shops send the backend: the Shopware checkout gateway and the signed webhook intake, under gunicorn.
 
 Targets (DESIGN.md): p99 < 25 ms at half load, no errors. For each endpoint: throughput at saturation, then
-p50/p99 at half that rate, beside the same run's hello world and durable-write floor (benchmarks/floor_app.py).
+p50/p99 at half that rate, beside the same run's hello world and durable-write floor (benchmarks/floor_app.py);
+the floor is also paced at each endpoint's half rate, its p99 there the least a durable write gets at that load.
 
     python benchmarks/shop_intake_http.py                      # SQLite
     python benchmarks/shop_intake_http.py --database-url postgresql://postgres@127.0.0.1:5432/test
@@ -347,6 +348,7 @@ def main() -> None:
             ),
         ]
         windows = {}
+        floor_at: dict[str, dict] = {}  # the floor paced at each endpoint's half-load rate
         for label, url, name, server, _ in endpoints:
             saturated = wrk(url, files[name], server=server, start=sent[name], **load)
             began = time.time()
@@ -360,6 +362,14 @@ def main() -> None:
             )
             windows[label] = (began, time.time())
             results.append((label, saturated, half))
+            floor_at[label] = paced(
+                floor_base + "/writes",
+                files["floor"],
+                half["rps"],
+                seconds=args.seconds,
+                server=floor,
+                auth=auth,
+            )
     finally:
         for sock in held:
             sock.close()
@@ -384,7 +394,8 @@ def main() -> None:
             verdict = "met" if half["p99_ms"] < 25 and not half["errors"] + half["non2xx"] else "MISSED"
             line += (
                 f" | {half['rps']:6.0f} req/s p50 {half['p50_ms']:6.2f} p99 {half['p99_ms']:7.2f} ms"
-                f" err {errors_named(half)}  (p99 < 25 ms, no errors: {verdict})"
+                f" err {errors_named(half)}  (p99 < 25 ms, no errors: {verdict};"
+                f" the floor at that rate: p99 {floor_at[label]['p99_ms']:.2f} ms)"
             )
         print(line)
     print("err = wrk's connect/read/write/timeout errors and the statuses >= 400 answered")
