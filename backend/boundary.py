@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import current_app, request
+from flask import Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
@@ -58,43 +58,46 @@ def body_limit(max_bytes: int) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorator
 
 
-def _read_whole_body() -> bytes:
+def _read_whole_body(req: Request) -> bytes:
     """Read the body once; a chunked body longer than the limit is a 413, never silently cut off."""
-    data = request.get_data(cache=True, parse_form_data=False)
-    limit = request.max_content_length
+    data = req.get_data(cache=True, parse_form_data=False)
+    limit = req.max_content_length
     # Werkzeug stops reading a chunked body at the limit without complaint; anything left is too much.
-    chunked_at_limit = request.content_length is None and limit is not None and len(data) >= limit
-    if chunked_at_limit and request.environ["wsgi.input"].read(1):
+    chunked_at_limit = req.content_length is None and limit is not None and len(data) >= limit
+    if chunked_at_limit and req.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge(f"The request body is larger than {limit} bytes.")
     return data
 
 
 def check_request() -> None:
     """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
-    problems = _unsafe_fields("?", request.args.items(multi=True)) if request.args else {}
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
+    # The request itself, not its context-local proxy, which looks it up again on every attribute.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    problems = _unsafe_fields("?", req.args.items(multi=True)) if req.args else {}
+    view = current_app.view_functions.get(req.endpoint or "")
+    if req.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
         limit = getattr(view, "max_body_bytes", None)
         if limit is not None:
-            request.max_content_length = limit
-        if request.content_length or request.headers.get("Transfer-Encoding"):
-            body = _read_whole_body()
-            if request.is_json:
-                document = request.get_json()  # parsed (and refused if unreadable) here, cached for the view
+            req.max_content_length = limit
+        if req.content_length or req.headers.get("Transfer-Encoding"):
+            body = _read_whole_body(req)
+            if req.is_json:
+                document = req.get_json()  # parsed (and refused if unreadable) here, cached for the view
                 if may_hold_unsafe_text(body):
                     problems.update(unsafe_text_pointers(document))
-            elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-                problems.update(_unsafe_fields("", request.form.items(multi=True)))
+            elif req.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                problems.update(_unsafe_fields("", req.form.items(multi=True)))
     if problems:
         raise UserValueError("The request contains characters that cannot be accepted.", details=problems)
 
 
 def require_json_body() -> None:
     """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
-    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method not in BODY_METHODS or not req.path.startswith("/api/"):
         return
-    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+    if not req.content_length and not req.headers.get("Transfer-Encoding"):
         return
-    if request.is_json or request.mimetype == "multipart/form-data":
+    if req.is_json or req.mimetype == "multipart/form-data":
         return
     raise UnsupportedMediaType("Send the request body as application/json.")

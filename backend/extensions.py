@@ -73,14 +73,15 @@ def request_connection() -> sa.Connection:
     no transaction at all. SQLite has no round trips to spare, and flipping its driver's isolation level costs
     more than it saves. A request that already holds a transaction keeps it.
     """
+    session = db.session()
     if (
-        has_request_context()
-        and getattr(current_app.view_functions.get(request.endpoint or ""), "autocommit", False)
-        and not db.session().in_transaction()
+        not session.in_transaction()  # the view's own call after the token lookup's: the same connection
+        and has_request_context()
         and db.engine.dialect.name == "postgresql"
+        and getattr(current_app.view_functions.get(request.endpoint or ""), "autocommit", False)
     ):
-        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return db.session.connection()
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
 
 
 _REQUIRED = object()  # the own value of a bind parameter that has none: each run must give one

@@ -79,25 +79,30 @@ access_logger = logging.getLogger("claimbridge.access")
 def _start_request() -> None:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     # 128 random bits in hex: the form of uuid4().hex (without its fixed version bits) at a fifth of its cost.
-    g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else secrets.token_hex(16)
-    g.request_started = time.perf_counter()
+    ctx_g = g._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+    ctx_g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else secrets.token_hex(16)
+    ctx_g.request_started = time.perf_counter()
 
 
 def _log_request(response: Response) -> Response:
-    duration_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+    # The request and ``g`` themselves, not their context-local proxies, which look them up on every use.
+    ctx_g = g._get_current_object()  # type: ignore[attr-defined]
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    duration_ms = (time.perf_counter() - ctx_g.get("request_started", time.perf_counter())) * 1000
     # The bearer token the request was authenticated with, where Authlib keeps it (its ``current_token``).
-    merchant = getattr(g.get("authlib_server_oauth2_token"), "merchant_id", None)
-    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
+    merchant = getattr(ctx_g.get("authlib_server_oauth2_token"), "merchant_id", None)
+    response.headers[REQUEST_ID_HEADER] = ctx_g.get("request_id", "-")
+    method, path = req.method, req.path
     access_logger.info(
         "%s %s %s %.1fms merchant=%s",
-        request.method,
-        request.path,
+        method,
+        path,
         response.status_code,
         duration_ms,
         merchant if merchant is not None else "-",
         extra={
-            "method": request.method,
-            "path": request.path,
+            "method": method,
+            "path": path,
             "status": response.status_code,
             "duration_ms": round(duration_ms, 1),
             "merchant_id": merchant,

@@ -53,8 +53,9 @@ def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is not None:
         # The endpoint name, never the path: ids in paths would make a series per row.
-        endpoint = request.endpoint or "unmatched"
-        method = request.method if request.method in METHODS else "other"  # a client may send any token
+        req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+        endpoint = req.endpoint or "unmatched"
+        method = req.method if req.method in METHODS else "other"  # a client may send any token
         _series(REQUEST_SECONDS, endpoint, method, str(response.status_code)).observe(
             time.perf_counter() - started
         )

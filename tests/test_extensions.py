@@ -17,6 +17,7 @@ from backend.extensions import (
     execute_many,
     insert_rows,
     keep_statistics,
+    request_connection,
     reserve_ids,
     update_rows,
 )
@@ -148,6 +149,38 @@ class TestReserveIds:
         assert min(ids) > stored
         if db.engine.dialect.name == "postgresql":  # drawn from the sequence: never handed out again
             assert min(reserve_ids(events, 2)) > max(ids)
+
+
+def _autocommits(connection: sa.Connection) -> bool:
+    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+class TestRequestConnection:
+    """A view marked ``@autocommit`` runs in autocommit on PostgreSQL only, unless its request holds a transaction."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "marked"),
+        [("POST", "/api/v1/risk-checks", True), ("PUT", "/api/v1/policy", False), ("GET", "/nowhere", False)],
+    )
+    def test_autocommit_for_a_marked_view_on_postgresql(self, app, db, method, path, marked):
+        with app.test_request_context(path, method=method):
+            connection = request_connection()
+            assert _autocommits(connection) is (marked and db.engine.dialect.name == "postgresql")
+            assert request_connection() is connection  # the view's call after the token lookup's
+            db.session.remove()
+
+    def test_a_request_holding_a_transaction_keeps_it(self, app, db):
+        with app.test_request_context("/api/v1/risk-checks", method="POST"):
+            db.session.execute(sa.text("SELECT 1"))
+            connection = request_connection()
+            assert not _autocommits(connection)
+            assert connection is db.session.connection()
+            db.session.remove()
+
+    def test_outside_a_request_the_sessions_connection(self, app, db):
+        connection = request_connection()
+        assert not _autocommits(connection)
+        assert connection is db.session.connection()
 
 
 class TestPreparedStatement:

@@ -221,8 +221,9 @@ def required_scopes(view: Callable[..., Any] | None) -> str | list[str] | None:
 
 def authenticate_request() -> None:
     """Check the bearer token of a protected view before its body or arguments are read."""
-    scopes = required_scopes(current_app.view_functions.get(request.endpoint or ""))
-    if scopes is None or request.environ.get(_TOKEN_CHECKED):
+    req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+    scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
+    if scopes is None or req.environ.get(_TOKEN_CHECKED):
         return
     require_oauth.check_token(scopes)
 
@@ -234,14 +235,15 @@ require_oauth = ApiResourceProtector()
 def _has_valid_bearer_token() -> bool:
     """Tell whether the request carries a valid token for its bearer-protected view (checked here, once:
     ``authenticate_request`` then finds it checked)."""
-    scopes = required_scopes(current_app.view_functions.get(request.endpoint or ""))
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
     if scopes is None:
         return False
     try:
         require_oauth.acquire_token(scopes)
     except OAuth2Error:
         return False
-    request.environ[_TOKEN_CHECKED] = True
+    req.environ[_TOKEN_CHECKED] = True
     return True
 
 

@@ -76,7 +76,8 @@ def _loads_json_body(schema: Schema) -> Callable[[Callable[..., Any]], Callable[
 
         @functools.wraps(view)
         def loaded(*args: Any, **kwargs: Any) -> Any:
-            document = request.get_json() if request.is_json and request.get_data(cache=True) else {}
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            document = req.get_json() if req.is_json and req.get_data(cache=True) else {}
             return view(schema.load(document), *args, **kwargs)
 
         loaded._apidoc = documented._apidoc  # type: ignore[attr-defined]
