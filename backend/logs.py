@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_QUERY = re.compile(
@@ -77,7 +78,9 @@ access_logger = logging.getLogger("claimbridge.access")
 
 
 def _start_request() -> None:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    # The header as request.headers gives it, read from the WSGI environ: werkzeug looks a missing header up by
+    # raising and catching a KeyError.
+    incoming = request.environ.get(_REQUEST_ID_ENVIRON, "")
     # 128 random bits in hex: the form of uuid4().hex (without its fixed version bits) at a fifth of its cost.
     ctx_g = g._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
     ctx_g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else secrets.token_hex(16)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Request, Response, request
 from marshmallow import Schema
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
@@ -32,8 +32,10 @@ from backend.risk.schemas import (
 )
 
 
-def _language() -> str:
-    return pick_language(request.headers.get("Accept-Language"))
+def _language(req: Request) -> str:
+    # The header as Flask's request.headers gives it, read from the WSGI environ: werkzeug looks a missing
+    # header up by raising and catching a KeyError.
+    return pick_language(req.environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
 def _check_body(row: RiskCheck | services.StoredCheck, lang: str) -> dict[str, Any]:
@@ -86,20 +88,35 @@ def _loads_json_body(schema: Schema) -> Callable[[Callable[..., Any]], Callable[
     return decorator
 
 
+def _responds_itself(status: int, schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``blp.response(status, schema)`` for a view that returns its own ``Response``: documented alike, unwrapped.
+
+    flask-smorest's wrapper passes a ``Response`` through untouched, after a call through ``ensure_sync`` and a
+    look at the return value on every request; the view keeps only the documentation it adds.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view._apidoc = blp.response(status, schema)(view)._apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
 @blp.route("/risk-checks", methods=["POST"])
 @_loads_json_body(RiskCheckRequestSchema())
-@blp.response(201, RiskCheckSchema)
+@_responds_itself(201, RiskCheckSchema)
 @require_oauth("risk:check")
 @autocommit
-def create_risk_check(payload: dict[str, Any]) -> dict[str, Any]:
+def create_risk_check(payload: dict[str, Any]) -> Response:
     """Decide whether invoice may be offered to this buyer for this cart."""
+    req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
     row = services.run_risk_check(
-        current_merchant_id(), payload, raw_input=request.get_json(), connection=request_connection()
+        current_merchant_id(), payload, raw_input=req.get_json(), connection=request_connection()
     )
     db.session.commit()  # first: on SQLite the write lock is held until here
-    body = json.dumps(_check_body(row, _language()), default=_isoformat)
-    # Serialised here: smorest passes a Response through. The body is already in RiskCheckSchema's shape (which
-    # documents it and dumps the GET), so plain JSON with ISO timestamps is what the schema would write.
+    body = json.dumps(_check_body(row, _language(req)), default=_isoformat)
+    # Serialised here. The body is already in RiskCheckSchema's shape (which documents it and dumps the GET),
+    # so plain JSON with ISO timestamps is what the schema would write.
     return Response(body, status=201, mimetype="application/json")
 
 
@@ -112,7 +129,7 @@ def _isoformat(value: datetime) -> str:
 @require_oauth("risk:check")
 def get_risk_check(check_id: str) -> dict[str, Any]:
     """A stored check with its reasons."""
-    return _check_body(services.get_risk_check(current_merchant_id(), check_id), _language())
+    return _check_body(services.get_risk_check(current_merchant_id(), check_id), _language(request))
 
 
 @blp.route("/policy", methods=["GET"])

@@ -104,6 +104,26 @@ class TestCreateRiskCheck:
             "PACKSTATION_SHIPPING"
         ] != message
 
+    def test_a_read_back_check_follows_accept_language_too(self, client, headers):
+        created = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
+        url = f"/api/v1/risk-checks/{created['id']}"
+        german = client.get(url, headers={**headers, "Accept-Language": "de-DE"}).get_json()
+        english = client.get(url, headers={**headers, "Accept-Language": "en"}).get_json()
+        default = client.get(url, headers=headers).get_json()
+        message = {r["code"]: r["message"] for r in german["reasons"]}["PACKSTATION_SHIPPING"]
+        assert "Lieferadresse" in message
+        assert {r["code"]: r["message"] for r in english["reasons"]}["PACKSTATION_SHIPPING"] != message
+        assert default["reasons"] == created["reasons"]
+
+    def test_the_check_is_documented_with_its_request_and_created_response(self, client):
+        operation = client.get("/openapi.json").get_json()["paths"]["/api/v1/risk-checks"]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "/RiskCheckRequest"
+        )
+        created = operation["responses"]["201"]
+        assert created["content"]["application/json"]["schema"]["$ref"].endswith("/RiskCheck")
+        assert operation["security"] == [{"oauth2": ["risk:check"]}]
+
     def test_stored_check_can_be_read_back_with_reasons(self, client, headers):
         created = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers).get_json()
         fetched = client.get(f"/api/v1/risk-checks/{created['id']}", headers=headers).get_json()
