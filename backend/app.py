@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,26 @@ class CookielessSessionInterface(SessionInterface):
         return None  # Flask then uses the null session and saves nothing
 
 
+class ClaimBridgeFlask(Flask):
+    """Flask, deciding once per function whether it must run through ``async_to_sync``."""
+
+    _SYNCED_LIMIT = 512  # hooks and views; a closure made per request would otherwise pile up here
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's ``ensure_sync``, remembered: it unwrapped and inspected each hook and the view (about 13
+        functions) on every request."""
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = super().ensure_sync(func)
+            if len(self._synced) < self._SYNCED_LIMIT:
+                self._synced[func] = synced
+        return synced
+
+
 def _register_blueprints(app: Flask) -> None:
     from backend.audit import views as audit_views
     from backend.auth.blueprint import bp as auth_bp
@@ -137,7 +158,7 @@ def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Fla
     ``claimbridge`` commands and the worker start in half the time.
     """
     instance_path = (config or {}).get("CLAIMBRIDGE_INSTANCE_PATH") or instance_path_from()
-    app = Flask("backend", instance_path=instance_path, instance_relative_config=True)
+    app = ClaimBridgeFlask("backend", instance_path=instance_path, instance_relative_config=True)
     environ = dict(os.environ)
     for key, value in (config or {}).items():
         if key.startswith("CLAIMBRIDGE_") and isinstance(value, str):
