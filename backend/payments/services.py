@@ -42,6 +42,7 @@ from backend.extensions import (
     dialect_insert,
     insert_rare_clashes,
     insert_rows,
+    keep_statistics,
     one_of,
     reserve_ids,
     update_rows,
@@ -80,6 +81,11 @@ MATCHABLE_STATES = (State.OPEN, State.PARTIALLY_PAID, State.IN_COLLECTION, State
 SHOP_PLATFORMS = ("shopware", "woocommerce")
 PENDING_HANDOVER = (HandoverStatus.PROPOSED.value, HandoverStatus.APPROVED.value)
 INSERT_BATCH = 1000
+# The columns by which a batch's stored transfers are looked up. On PostgreSQL their statistics are kept while
+# the import grows the table (``keep_statistics``): without any, the planner took the merchant's transfers for a
+# handful, read all of them for each batch and compared each with every id of the batch (once psycopg
+# prepared the lookup, its generic plan could not hash the array): 100,000 transfers took minutes.
+TRANSFER_KEY = ("merchant_id", "transaction_id")
 STORE_BATCH = 500  # proposals stored and applied per set of statements (their rows are the transient peak)
 DIGEST_CHUNK = 1 << 20
 T = TypeVar("T")
@@ -301,6 +307,7 @@ def import_transactions(
         new = [transaction for transaction in payments if transaction.transaction_id in inserted]
         record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
         if new:
+            keep_statistics(BankTransactionRecord.__table__, TRANSFER_KEY, added=len(record_ids))
             matcher = matcher or _matcher(merchant_id)
             transfers.extend(
                 [

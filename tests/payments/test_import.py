@@ -667,6 +667,36 @@ class TestSameFileAgain:
         assert (other["new"], other["already_known"]) == (0, 1)
 
 
+class TestStatistics:
+    def test_the_stored_transfers_statistics_are_kept_as_each_batch_grows_them(
+        self, client: Any, merchant: Merchant, auth_headers: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without statistics PostgreSQL read all of a merchant's transfers to look up each batch's."""
+        kept = []
+        monkeypatch.setattr(services, "INSERT_BATCH", 2)
+        monkeypatch.setattr(
+            services,
+            "keep_statistics",
+            lambda table, columns, *, added: kept.append((table.name, columns, added)),
+        )
+        receivable = overdue_order(make_connection(merchant), "1001")
+        reference = receivable.payment_reference
+        statement = camt(
+            *(
+                transfer("100.00", name="Erika Mustermann", remittance=reference, reference=f"R{number}")
+                for number in range(3)
+            )
+        )
+        headers = auth_headers(merchant, UPLOAD)
+
+        first = upload(client, headers, statement).get_json()
+        again = upload(client, headers, statement + b"\n").get_json()  # another file: every transfer is known
+
+        assert (first["new"], again["already_known"]) == (3, 3)
+        key = ("merchant_id", "transaction_id")
+        assert kept == [("bank_transactions", key, 2), ("bank_transactions", key, 3)]
+
+
 class TestMadeAhead:
     def test_yields_every_batch_in_order_each_made_in_another_thread(self) -> None:
         made_in = []
