@@ -351,11 +351,12 @@ def main() -> None:
         floor_at: dict[str, dict] = {}  # the floor paced at each endpoint's half-load rate
         for label, url, name, server, _ in endpoints:
             saturated = wrk(url, files[name], server=server, start=sent[name], **load)
+            half_rate = saturated["rps"] / 2
             began = time.time()
             half = paced(
                 url,
                 files[name],
-                saturated["rps"] / 2,
+                half_rate,
                 seconds=args.seconds,
                 server=server,
                 start=saturated["next"],
@@ -365,7 +366,7 @@ def main() -> None:
             floor_at[label] = paced(
                 floor_base + "/writes",
                 files["floor"],
-                half["rps"],
+                half_rate,
                 seconds=args.seconds,
                 server=floor,
                 auth=auth,
