@@ -90,7 +90,9 @@ class CookielessSessionInterface(SessionInterface):
 class ClaimBridgeFlask(Flask):
     """Flask, deciding once per function whether it must run through ``async_to_sync``."""
 
-    _SYNCED_LIMIT = 512  # hooks and views; a closure made per request would otherwise pile up here
+    # Hooks and views. Callables made per request (after_this_request closures) would otherwise pile up here; once
+    # full, new callables are answered without being remembered.
+    _SYNCED_LIMIT = 512
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,7 +101,12 @@ class ClaimBridgeFlask(Flask):
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's ``ensure_sync``, remembered: it unwrapped and inspected each hook and the view (about 13
         functions) on every request."""
-        synced = self._synced.get(func)
+        try:
+            synced = self._synced.get(func)
+        except (
+            TypeError
+        ):  # an unhashable callable (an object with __call__ and __eq__): Flask's answer each time
+            return super().ensure_sync(func)
         if synced is None:
             synced = super().ensure_sync(func)
             if len(self._synced) < self._SYNCED_LIMIT:

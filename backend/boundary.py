@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Request, current_app, request
+from flask import Request, current_app
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from backend.errors import UserValueError
+from backend.extensions import current_request
 from backend.untrusted import UNSAFE, UNSAFE_TEXT_MESSAGE, loads, may_hold_unsafe_text, unsafe_text_pointers
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -71,8 +72,7 @@ def _read_whole_body(req: Request) -> bytes:
 
 def check_request() -> None:
     """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
-    # The request itself, not its context-local proxy, which looks it up again on every attribute.
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = current_request()
     problems = _unsafe_fields("?", req.args.items(multi=True)) if req.args else {}
     view = current_app.view_functions.get(req.endpoint or "")
     if req.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
@@ -93,7 +93,7 @@ def check_request() -> None:
 
 def require_json_body() -> None:
     """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = current_request()
     if req.method not in BODY_METHODS or not req.path.startswith("/api/"):
         return
     if not req.content_length and not req.headers.get("Transfer-Encoding"):

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import Request, current_app, g, has_request_context, request
+from flask.ctx import _AppCtxGlobals
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
@@ -57,6 +58,16 @@ class UTCDateTime(sa.types.TypeDecorator):
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def current_request() -> Request:
+    """Return the request itself: its context-local proxy ``flask.request`` looks it up again on every use."""
+    return request._get_current_object()  # type: ignore[attr-defined]
+
+
+def current_g() -> _AppCtxGlobals:
+    """Return ``flask.g`` itself, not its context-local proxy (as ``current_request``)."""
+    return g._get_current_object()  # type: ignore[attr-defined]
 
 
 def autocommit(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -537,12 +548,22 @@ def bulk_write_cache() -> Iterator[None]:
         raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+# What the planner counted for a table, its size now, and whether a column has statistics: an ANALYZE rolled back
+# with its transaction keeps the counts (PostgreSQL writes them in place) but not the column's statistics.
+_STATISTICS = sa.text(
+    "SELECT c.reltuples, c.relpages, pg_relation_size(c.oid) / current_setting('block_size')::integer,"
+    " EXISTS (SELECT FROM pg_stats s WHERE s.schemaname = n.nspname AND s.tablename = c.relname"
+    " AND s.attname = :column)"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(:table)"
+)
+
+
 def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> None:
     """On PostgreSQL, ANALYZE ``columns`` of a table this transaction grows when its statistics fall behind.
 
-    That is when the table was never analyzed, when it has more than twice the pages the statistics counted,
-    or when they count fewer rows than half the ``added`` ones (this transaction's so far): at most once per
-    doubling. Our own ANALYZE counts this transaction's rows; one by another session (autovacuum) meanwhile
+    That is when the table was never analyzed (or its analysis was rolled back), when it has more than twice the
+    pages the statistics counted, or when they count fewer rows than half the ``added`` ones (this transaction's
+    so far): at most once per doubling. Our own ANALYZE counts this transaction's rows; one by another session (autovacuum) meanwhile
     counts their pages but not them, which only ``added`` shows. Without statistics
     PostgreSQL took a connection's rows for a few dozen and looked up a CSV batch's external ids by reading all
     of that connection's receivables (115 ms per batch at 50,000, growing with every batch). ``SKIP_LOCKED``:
@@ -551,17 +572,10 @@ def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> N
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    oid = sa.func.to_regclass(table.name)
-    counted, counted_pages, pages = db.session.execute(
-        sa.select(
-            sa.column("reltuples"),
-            sa.column("relpages"),
-            sa.func.pg_relation_size(oid) / sa.cast(sa.func.current_setting("block_size"), sa.Integer),
-        )
-        .select_from(sa.table("pg_class"))
-        .where(sa.column("oid") == oid)
+    counted, counted_pages, pages, analyzed = db.session.execute(
+        _STATISTICS, {"table": table.name, "column": columns[0]}
     ).one()
-    if counted >= 0 and pages <= 2 * counted_pages and 2 * counted >= added:
+    if analyzed and counted >= 0 and pages <= 2 * counted_pages and 2 * counted >= added:
         return
     from psycopg import sql  # here, not at the top: processes on SQLite need not import psycopg
 

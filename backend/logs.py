@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 
+from backend.extensions import current_g, current_request
+
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
-_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole id (fullmatch)
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_QUERY = re.compile(
     r"(?i)((?:access_token|client_secret|token|consumer_secret|oauth_signature|shopware-shop-signature)=)[^&\s]+"
@@ -81,16 +83,15 @@ def _start_request() -> None:
     # The header as request.headers gives it, read from the WSGI environ: werkzeug looks a missing header up by
     # raising and catching a KeyError.
     incoming = request.environ.get(_REQUEST_ID_ENVIRON, "")
+    ctx_g = current_g()
     # 128 random bits in hex: the form of uuid4().hex (without its fixed version bits) at a fifth of its cost.
-    ctx_g = g._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
-    ctx_g.request_id = incoming if _REQUEST_ID_PATTERN.match(incoming) else secrets.token_hex(16)
+    ctx_g.request_id = incoming if _REQUEST_ID_PATTERN.fullmatch(incoming) else secrets.token_hex(16)
     ctx_g.request_started = time.perf_counter()
 
 
 def _log_request(response: Response) -> Response:
-    # The request and ``g`` themselves, not their context-local proxies, which look them up on every use.
-    ctx_g = g._get_current_object()  # type: ignore[attr-defined]
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx_g = current_g()
+    req = current_request()
     duration_ms = (time.perf_counter() - ctx_g.get("request_started", time.perf_counter())) * 1000
     # The bearer token the request was authenticated with, where Authlib keeps it (its ``current_token``).
     merchant = getattr(ctx_g.get("authlib_server_oauth2_token"), "merchant_id", None)

@@ -12,8 +12,10 @@ import functools
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g
 from prometheus_client import Counter, Histogram
+
+from backend.extensions import current_request
 
 REQUEST_SECONDS = Histogram(
     "claimbridge_http_request_duration_seconds",
@@ -53,7 +55,7 @@ def _observe(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is not None:
         # The endpoint name, never the path: ids in paths would make a series per row.
-        req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+        req = current_request()
         endpoint = req.endpoint or "unmatched"
         method = req.method if req.method in METHODS else "other"  # a client may send any token
         _series(REQUEST_SECONDS, endpoint, method, str(response.status_code)).observe(

@@ -37,6 +37,28 @@ class TestEnsureSync:
             return
         assert app.ensure_sync(view)() == expected() == "done"
 
+    def test_an_unhashable_callable_is_answered_without_being_remembered(self, app):
+        class Hook:
+            __hash__ = None  # as a dataclass with eq=True makes it
+
+            def __call__(self) -> None:
+                return None
+
+        hook = Hook()
+        assert app.ensure_sync(hook) is Flask.ensure_sync(app, hook) is hook
+        assert all(function is not hook for function in app._synced)
+
+    def test_a_coroutine_function_is_wrapped_once(self, app, monkeypatch):
+        wrapped = []
+        monkeypatch.setattr(app, "async_to_sync", lambda func: wrapped.append(func) or (lambda: "done"))
+
+        async def view() -> str:
+            return "done"
+
+        first, second = app.ensure_sync(view), app.ensure_sync(view)
+        assert first is second and first() == "done"
+        assert wrapped == [view]
+
     def test_functions_past_the_limit_are_answered_but_not_remembered(self, app, monkeypatch):
         monkeypatch.setattr(app, "_synced", {})
         monkeypatch.setattr(ClaimBridgeFlask, "_SYNCED_LIMIT", 2)

@@ -35,6 +35,12 @@ def _counted(db):
     return db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('growing')"))
 
 
+def _column_statistics(db):
+    return db.session.scalar(
+        sa.text("SELECT count(*) FROM pg_stats WHERE tablename = 'growing' AND attname = 'label'")
+    )
+
+
 def _pages(db):
     return db.session.scalar(sa.text("SELECT pg_relation_size('growing') / 8192"))
 
@@ -60,6 +66,26 @@ class TestKeepStatistics:
             GROWING, ("label",), added=added
         )  # just counted: once per doubling, not once per batch
         assert _counted(db) == added
+
+    @pytest.mark.postgres_only
+    def test_an_analysis_rolled_back_is_made_again(self, db):
+        """A failed import's ANALYZE leaves its row count (written in place) but takes the column statistics back."""
+        with db.engine.begin() as setup:
+            setup.execute(sa.text("CREATE TABLE growing (id integer, label text)"))
+        try:
+            _add(db, 0, 1000)
+            keep_statistics(GROWING, ("label",), added=1000)
+            db.session.rollback()
+            assert _counted(db) == 1000 and not _column_statistics(db)
+
+            _add(db, 0, 10)
+            keep_statistics(GROWING, ("label",), added=10)
+
+            assert _column_statistics(db)
+        finally:
+            db.session.rollback()
+            with db.engine.begin() as setup:
+                setup.execute(sa.text("DROP TABLE growing"))
 
     @pytest.mark.postgres_only
     def test_rows_another_sessions_analyze_left_out_are_counted(self, db):

@@ -29,6 +29,15 @@ class TestRequestLog:
         assert all(re.fullmatch("[0-9a-f]{32}", request_id) for request_id in ids)
         assert len(set(ids)) == 3
 
+    def test_an_id_ending_in_a_line_break_is_not_taken(self, client, merchant, auth_headers):
+        # A server joining folded header lines could pass one on; the id goes into every log line and header.
+        response = client.get(
+            "/api/v1/merchant",
+            headers=auth_headers(merchant),
+            environ_overrides={"HTTP_X_REQUEST_ID": "req-12345678\n"},
+        )
+        assert re.fullmatch("[0-9a-f]{32}", response.headers["X-Request-Id"])
+
     def test_token_secrets_never_logged(self, client, merchant, create_credentials, caplog):
         client_id, secret = create_credentials(merchant)
         with caplog.at_level(logging.DEBUG):

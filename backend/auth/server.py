@@ -26,7 +26,7 @@ from flask import Flask, current_app, g, request
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
-from backend.extensions import PreparedStatement, db, limiter, request_connection, utcnow
+from backend.extensions import PreparedStatement, current_request, db, limiter, request_connection, utcnow
 from backend.merchants.models import ApiClient
 from backend.openapi import security_doc
 
@@ -221,7 +221,7 @@ def required_scopes(view: Callable[..., Any] | None) -> str | list[str] | None:
 
 def authenticate_request() -> None:
     """Check the bearer token of a protected view before its body or arguments are read."""
-    req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+    req = current_request()
     scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
     if scopes is None or req.environ.get(_TOKEN_CHECKED):
         return
@@ -235,7 +235,7 @@ require_oauth = ApiResourceProtector()
 def _has_valid_bearer_token() -> bool:
     """Tell whether the request carries a valid token for its bearer-protected view (checked here, once:
     ``authenticate_request`` then finds it checked)."""
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = current_request()
     scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
     if scopes is None:
         return False

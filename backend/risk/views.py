@@ -12,7 +12,7 @@ from flask import Request, Response, request
 from marshmallow import Schema
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.extensions import autocommit, db, request_connection
+from backend.extensions import autocommit, current_request, db, request_connection
 from backend.merchants import policy_store
 from backend.merchants.policy import LANGUAGES
 from backend.merchants.services import get_merchant
@@ -78,7 +78,7 @@ def _loads_json_body(schema: Schema) -> Callable[[Callable[..., Any]], Callable[
 
         @functools.wraps(view)
         def loaded(*args: Any, **kwargs: Any) -> Any:
-            req = request._get_current_object()  # type: ignore[attr-defined]
+            req = current_request()
             document = req.get_json() if req.is_json and req.get_data(cache=True) else {}
             return view(schema.load(document), *args, **kwargs)
 
@@ -109,7 +109,7 @@ def _responds_itself(status: int, schema: type[Schema]) -> Callable[[Callable[..
 @autocommit
 def create_risk_check(payload: dict[str, Any]) -> Response:
     """Decide whether invoice may be offered to this buyer for this cart."""
-    req = request._get_current_object()  # type: ignore[attr-defined]  (once: the proxy looks it up per use)
+    req = current_request()
     row = services.run_risk_check(
         current_merchant_id(), payload, raw_input=req.get_json(), connection=request_connection()
     )
