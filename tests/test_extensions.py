@@ -67,44 +67,40 @@ class TestKeepStatistics:
         )  # just counted: once per doubling, not once per batch
         assert _counted(db) == added
 
+    @pytest.fixture
+    def committed_table(self, db):
+        """The growing table created in a transaction of its own, so other sessions see it."""
+        with db.engine.begin() as setup:
+            setup.execute(sa.text("CREATE TABLE growing (id integer, label text)"))
+        yield
+        db.session.rollback()
+        with db.engine.begin() as setup:
+            setup.execute(sa.text("DROP TABLE growing"))
+
     @pytest.mark.postgres_only
-    def test_an_analysis_rolled_back_is_made_again(self, db):
+    def test_an_analysis_rolled_back_is_made_again(self, db, committed_table):
         """A failed import's ANALYZE leaves its row count (written in place) but takes the column statistics back."""
-        with db.engine.begin() as setup:
-            setup.execute(sa.text("CREATE TABLE growing (id integer, label text)"))
-        try:
-            _add(db, 0, 1000)
-            keep_statistics(GROWING, ("label",), added=1000)
-            db.session.rollback()
-            assert _counted(db) == 1000 and not _column_statistics(db)
+        _add(db, 0, 1000)
+        keep_statistics(GROWING, ("label",), added=1000)
+        db.session.rollback()
+        assert _counted(db) == 1000 and not _column_statistics(db)
 
-            _add(db, 0, 10)
-            keep_statistics(GROWING, ("label",), added=10)
+        _add(db, 0, 10)
+        keep_statistics(GROWING, ("label",), added=10)
 
-            assert _column_statistics(db)
-        finally:
-            db.session.rollback()
-            with db.engine.begin() as setup:
-                setup.execute(sa.text("DROP TABLE growing"))
+        assert _column_statistics(db)
 
     @pytest.mark.postgres_only
-    def test_rows_another_sessions_analyze_left_out_are_counted(self, db):
+    def test_rows_another_sessions_analyze_left_out_are_counted(self, db, committed_table):
         """Autovacuum's ANALYZE meanwhile counts this transaction's pages but not its uncommitted rows."""
-        with db.engine.begin() as setup:
-            setup.execute(sa.text("CREATE TABLE growing (id integer, label text)"))
-        try:
-            _add(db, 0, 5000)
-            with db.engine.begin() as other:
-                other.execute(sa.text("ANALYZE growing"))
-            assert _counted(db) == 0
+        _add(db, 0, 5000)
+        with db.engine.begin() as other:
+            other.execute(sa.text("ANALYZE growing"))
+        assert _counted(db) == 0
 
-            keep_statistics(GROWING, ("label",), added=5000)
+        keep_statistics(GROWING, ("label",), added=5000)
 
-            assert _counted(db) == 5000
-        finally:
-            db.session.rollback()
-            with db.engine.begin() as setup:
-                setup.execute(sa.text("DROP TABLE growing"))
+        assert _counted(db) == 5000
 
 
 class TestBulkWriteCache:
