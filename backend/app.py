@@ -103,9 +103,8 @@ class ClaimBridgeFlask(Flask):
         functions) on every request."""
         try:
             synced = self._synced.get(func)
-        except (
-            TypeError
-        ):  # an unhashable callable (an object with __call__ and __eq__): Flask's answer each time
+        except TypeError:
+            # An unhashable callable (an object with __call__ and __eq__): Flask's answer each time.
             return super().ensure_sync(func)
         if synced is None:
             synced = super().ensure_sync(func)

@@ -65,6 +65,15 @@ def current_request() -> Request:
     return request._get_current_object()  # type: ignore[attr-defined]
 
 
+def header_of(req: Request, name: str) -> str | None:
+    """Return the request header ``name`` as ``req.headers.get(name)`` does, read from the WSGI environ.
+
+    werkzeug finds a header that was not sent by raising and catching a KeyError. Not for Content-Type and
+    Content-Length, which the environ keeps without the ``HTTP_`` prefix.
+    """
+    return req.environ.get("HTTP_" + name.upper().replace("-", "_"))
+
+
 def current_g() -> _AppCtxGlobals:
     """Return ``flask.g`` itself, not its context-local proxy (as ``current_request``)."""
     return g._get_current_object()  # type: ignore[attr-defined]
@@ -563,8 +572,8 @@ def keep_statistics(table: sa.Table, columns: Sequence[str], *, added: int) -> N
 
     That is when the table was never analyzed (or its analysis was rolled back), when it has more than twice the
     pages the statistics counted, or when they count fewer rows than half the ``added`` ones (this transaction's
-    so far): at most once per doubling. Our own ANALYZE counts this transaction's rows; one by another session (autovacuum) meanwhile
-    counts their pages but not them, which only ``added`` shows. Without statistics
+    so far): at most once per doubling. Our own ANALYZE counts this transaction's rows; one by another session
+    (autovacuum) meanwhile counts their pages but not them, which only ``added`` shows. Without statistics
     PostgreSQL took a connection's rows for a few dozen and looked up a CSV batch's external ids by reading all
     of that connection's receivables (115 ms per batch at 50,000, growing with every batch). ``SKIP_LOCKED``:
     while another import holds the table's ANALYZE lock this one goes on with the statistics there are, rather

@@ -9,12 +9,11 @@ import secrets
 import time
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context
 
-from backend.extensions import current_g, current_request
+from backend.extensions import current_g, current_request, header_of
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole id (fullmatch)
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _SECRET_QUERY = re.compile(
@@ -80,9 +79,7 @@ access_logger = logging.getLogger("claimbridge.access")
 
 
 def _start_request() -> None:
-    # The header as request.headers gives it, read from the WSGI environ: werkzeug looks a missing header up by
-    # raising and catching a KeyError.
-    incoming = request.environ.get(_REQUEST_ID_ENVIRON, "")
+    incoming = header_of(current_request(), REQUEST_ID_HEADER) or ""
     ctx_g = current_g()
     # 128 random bits in hex: the form of uuid4().hex (without its fixed version bits) at a fifth of its cost.
     ctx_g.request_id = incoming if _REQUEST_ID_PATTERN.fullmatch(incoming) else secrets.token_hex(16)

@@ -15,6 +15,7 @@ from backend.extensions import (
     PreparedStatement,
     bulk_write_cache,
     execute_many,
+    header_of,
     insert_rows,
     keep_statistics,
     request_connection,
@@ -175,6 +176,16 @@ class TestReserveIds:
 
 def _autocommits(connection: sa.Connection) -> bool:
     return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+class TestHeaderOf:
+    def test_reads_a_header_as_werkzeug_does(self, app):
+        headers = {"Accept-Language": "de-DE,de;q=0.9", "X-Request-Id": "req-12345678"}
+        with app.test_request_context("/", headers=headers) as context:
+            req = context.request
+            for name in ("Accept-Language", "accept-language", "X-Request-Id", "X-Not-Sent"):
+                assert header_of(req, name) == req.headers.get(name)
+            assert header_of(req, "X-Not-Sent") is None
 
 
 class TestRequestConnection:

@@ -12,7 +12,7 @@ from flask import Request, Response, request
 from marshmallow import Schema
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.extensions import autocommit, current_request, db, request_connection
+from backend.extensions import autocommit, current_request, db, header_of, request_connection
 from backend.merchants import policy_store
 from backend.merchants.policy import LANGUAGES
 from backend.merchants.services import get_merchant
@@ -33,9 +33,7 @@ from backend.risk.schemas import (
 
 
 def _language(req: Request) -> str:
-    # The header as Flask's request.headers gives it, read from the WSGI environ: werkzeug looks a missing
-    # header up by raising and catching a KeyError.
-    return pick_language(req.environ.get("HTTP_ACCEPT_LANGUAGE"))
+    return pick_language(header_of(req, "Accept-Language"))
 
 
 def _check_body(row: RiskCheck | services.StoredCheck, lang: str) -> dict[str, Any]:
