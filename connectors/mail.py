@@ -17,7 +17,9 @@ failure then carries the same ID and the duplicate can be recognised by the rece
 ``send(message)`` fills in what an ``EmailMessage`` lacks (From, Message-ID) and delivers ``flat_message(message)``:
 its envelope and ``flatten`` bytes. ``compose(...)`` writes the bytes of ``flatten(build_message(...))`` without
 building the message, and ``deliver`` hands such a ``FlatMessage`` to the server as it is, so a caller that keeps
-a proof of what it sent hashes exactly what the server received. Errors are ``MailError`` subclasses that also
+a proof of what it sent hashes exactly what the server received. ``deliver_when(message, ready)`` sends the
+envelope and the data and asks ``ready()`` before the data's end, the moment the server accepts the message; a
+``False`` closes the connection unfinished. Errors are ``MailError`` subclasses that also
 fit the ``connectors.errors`` tree. Neither the password nor the URL ever appears in a log line, an exception or
 a ``repr``; recipients are not logged either.
 """
@@ -34,9 +36,10 @@ import logging
 import re
 import secrets
 import smtplib
+import socket
 import ssl
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import contentmanager, headerregistry, policy, quoprimime
@@ -91,6 +94,12 @@ class MailTemporaryError(MailError, errors.ServerError):
     should_retry = True
 
 
+class MailWithheldError(MailError):
+    """The caller withheld the message before its hand-over (``deliver_when``); the server did not accept it."""
+
+    should_retry = True
+
+
 class MailConnectionError(MailError, errors.ConnectionError):
     """No SMTP conversation completed (refused, reset, timed out, TLS failed).
 
@@ -120,6 +129,17 @@ class Mailer(abc.ABC):
     @abc.abstractmethod
     def deliver(self, message: FlatMessage) -> str:
         """Hand the finished ``message`` to the server as it is; return its Message-ID; raise ``MailError``."""
+
+    def deliver_when(self, message: FlatMessage, ready: Callable[[], bool]) -> str:
+        """``deliver``, handing ``message`` over only once ``ready()`` says it may go (it may block until then).
+
+        When ``ready()`` says no, raise ``MailWithheldError``: the server did not accept the message. A mailer
+        that can prepare the delivery first asks at the last moment (SMTP: before the end of the data); this one
+        asks before it starts.
+        """
+        if not ready():
+            raise MailWithheldError(f"message {message.message_id} withheld before it was handed over")
+        return self.deliver(message)
 
     def send(self, message: EmailMessage) -> str:
         """Send ``message`` (``finish`` fills in what it lacks) and return its Message-ID; raise ``MailError``."""
@@ -491,6 +511,34 @@ class SmtpSettings:
 
 # A kept connection idle longer than this is checked with NOOP before the next message goes over it.
 KEPT_CONNECTION_CHECK_AFTER = 1.0
+_LINE_STARTING_WITH_DOT = re.compile(rb"(?m)^\.")
+
+
+def _ready() -> bool:
+    return True
+
+
+class _Client(smtplib.SMTP):
+    """smtplib's client, asking ``ready()`` before it sends the end of a message's data."""
+
+    ready: Callable[[], bool] = staticmethod(_ready)
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:  # type: ignore[override]  # sendmail passes bytes
+        """``smtplib.SMTP.data``, with the data's end sent only when ``ready()``; else raise."""
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        quoted = _LINE_STARTING_WITH_DOT.sub(b"..", msg)  # RFC 5321 section 4.5.2, as smtplib quotes
+        self.send(quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n")
+        if not self.ready():
+            raise MailWithheldError("message withheld before the end of its data")
+        self.send(b".\r\n")
+        return self.getreply()
+
+
+class _TlsClient(_Client, smtplib.SMTP_SSL):
+    """``_Client`` over implicit TLS."""
 
 
 class SmtpMailer(Mailer):
@@ -500,7 +548,7 @@ class SmtpMailer(Mailer):
         self.settings = settings
         self._ssl_context = ssl_context
         self._keeping = False
-        self._kept: smtplib.SMTP | None = None
+        self._kept: _Client | None = None
         self._kept_used_at = 0.0
 
     @classmethod
@@ -529,6 +577,15 @@ class SmtpMailer(Mailer):
 
     def deliver(self, message: FlatMessage) -> str:
         """Hand ``message`` to the server over the kept connection or a new one; return its Message-ID."""
+        return self.deliver_when(message, _ready)
+
+    def deliver_when(self, message: FlatMessage, ready: Callable[[], bool]) -> str:
+        """``deliver``, asking ``ready()`` after the envelope and the data went out and before the data's end.
+
+        A server takes a message at the end of its data and not before, so the conversation runs ahead while the
+        caller decides (a worker commits the notice's attempt meanwhile). A withheld message closes the
+        connection unfinished, and the server drops its transaction (RFC 5321 section 4.1.1.4).
+        """
         if not message.recipients:
             raise ValueError("message has no recipients")
         international = message.international
@@ -544,10 +601,14 @@ class SmtpMailer(Mailer):
                 client.ehlo_or_helo_if_needed()
                 if not client.has_extn("smtputf8"):
                     raise smtplib.SMTPNotSupportedError("the server does not offer SMTPUTF8")
+            client.ready = ready
             refused = client.sendmail(message.sender, list(message.recipients), message.content, mail_options)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop(client)
             raise _error_from(exc, where, in_transaction=True) from None
+        except BaseException:
+            self._close(client)  # withheld (or interrupted) inside the data, where QUIT would be data
+            raise
         if self._kept is client:
             self._kept_used_at = time.monotonic()
         else:
@@ -586,7 +647,7 @@ class SmtpMailer(Mailer):
             if self._kept is not None:
                 self._drop(self._kept)
 
-    def _client(self) -> smtplib.SMTP:
+    def _client(self) -> _Client:
         """Return the kept connection if it still answers, else a new one (kept inside ``connection()``)."""
         kept = self._kept
         if kept is not None and time.monotonic() - self._kept_used_at > KEPT_CONNECTION_CHECK_AFTER:
@@ -611,6 +672,11 @@ class SmtpMailer(Mailer):
         except (smtplib.SMTPException, OSError):
             client.close()
 
+    def _close(self, client: smtplib.SMTP) -> None:
+        if self._kept is client:
+            self._kept = None
+        client.close()
+
     def _tls_context(self) -> ssl.SSLContext:
         """Return the TLS context: the one given, else the system's defaults, made on the first TLS connection.
 
@@ -621,14 +687,17 @@ class SmtpMailer(Mailer):
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Client:
         s = self.settings
-        client: smtplib.SMTP
+        client: _Client
         if s.security == "tls":
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._tls_context())
+            client = _TlsClient(s.host, s.port, timeout=s.timeout, context=self._tls_context())
         else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            client = _Client(s.host, s.port, timeout=s.timeout)
         try:
+            # The data's end goes out alone (``_Client.data``): without this it waited for the server's
+            # acknowledgement of the data before it (Nagle's algorithm against a delayed ACK).
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if s.security == "starttls":
                 client.starttls(context=self._tls_context())
             if s.username:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -424,6 +425,39 @@ class _Accepted:
     deadline: date
 
 
+class _Gate:
+    """Whether the hand-over thread may end a message's data, answered once by the run (``Mailer.deliver_when``)."""
+
+    def __init__(self) -> None:
+        self._asked = threading.Event()
+        self._answered = threading.Event()
+        self._taken = threading.Event()
+        self._go = False
+
+    def let_go(self) -> None:
+        """Let the message go; if the hand-over thread is waiting for that, wait until it took the answer.
+
+        Else the data's end went out only when this thread next let the interpreter go (it builds the next
+        notice meanwhile), and its reply came that much later. A thread still sending the data finds the answer
+        when it asks.
+        """
+        self._go = True
+        self._answered.set()
+        if self._asked.is_set():
+            self._taken.wait()
+
+    def withhold(self) -> None:
+        """Withhold the message, unless it was let go."""
+        self._answered.set()
+
+    def ready(self) -> bool:
+        """Wait for the answer and return it (in the hand-over thread)."""
+        self._asked.set()
+        self._answered.wait()
+        self._taken.set()
+        return self._go
+
+
 @dataclass
 class _HandOver:
     """A notice given to the SMTP server, its reply still to come (in the hand-over thread)."""
@@ -440,8 +474,9 @@ class _Run:
     The commit that makes a notice's attempt durable before its hand-over also marks the notice before it sent
     (the server accepted that one meanwhile). So at any moment at most one notice is handed over and not yet
     marked sent, as with a commit of its own for each: the one e-mail a crash can repeat (models.py). The
-    SMTP conversation runs in a thread of its own while the next notice is built; the next hand-over waits for
-    its reply.
+    SMTP conversation runs in a thread of its own. A notice is handed over at the end of its data, not before
+    (the server accepts nothing earlier): its envelope and data go out while that commit runs, and only the
+    data's end waits for it (``_Gate``). The next notice is built meanwhile; its hand-over waits for the reply.
     """
 
     def __init__(
@@ -548,24 +583,36 @@ class _Run:
             self.commit()
             self.outcomes[outcome] += 1
             return True
-        self.settle()
-        if utcnow() > stop_at:
-            return False  # a slow server: the rest waits for its lease to run out, then any worker takes it
-        # Tried now: counted before the hand-over, so a worker dying in it still counts.
-        # The notice accepted before is marked sent by the same transaction (on PostgreSQL the same statement).
-        still_as_read = _count_attempt_if_still_as_read(leased, self.accepted_sent(), self.own)
-        self.accepted = None
-        if not still_as_read:
-            # Paid, disputed or stopped since the batch was read: what was built may claim too much.
-            self.commit()  # the notice marked sent, before anything else
-            (again,) = _load_batch([notice.id])
-            return True if fresh else self.send(again, stop_at, fresh=True)
-        # No transaction stays open while we talk to the SMTP server.
-        self.commit()
-        self.handing_over = _HandOver(
-            notice, message, prepared, self.smtp.submit(self.mailer.deliver, message)
+        # The server gets the envelope and the data while the attempt is counted; the data's end waits for it.
+        gate = _Gate()
+        handing_over = _HandOver(
+            notice, message, prepared, self.smtp.submit(self.mailer.deliver_when, message, gate.ready)
         )
-        return True
+        try:
+            self.settle()
+            if utcnow() > stop_at:
+                # A slow server: the rest waits for its lease to run out, then any worker takes it.
+                return False
+            # Tried now: counted before the hand-over, so a worker dying in it still counts.
+            # The notice accepted before is marked sent by the same transaction (on PostgreSQL the same statement).
+            still_as_read = _count_attempt_if_still_as_read(leased, self.accepted_sent(), self.own)
+            self.accepted = None
+            if still_as_read:
+                # No transaction stays open while the server has the notice.
+                self.commit()
+                gate.let_go()
+                self.handing_over = handing_over
+                return True
+        finally:
+            if self.handing_over is not handing_over:
+                # Withheld: the server drops the unfinished data with the connection, closed before anything
+                # else uses the mailer.
+                gate.withhold()
+                handing_over.reply.exception()
+        # Paid, disputed or stopped since the batch was read: what was built may claim too much.
+        self.commit()  # the notice marked sent, before anything else
+        (again,) = _load_batch([notice.id])
+        return True if fresh else self.send(again, stop_at, fresh=True)
 
     def finish(self) -> None:
         """Settle the last hand-over and commit."""

@@ -18,9 +18,11 @@ from connectors import errors, mail
 from connectors.mail import (
     MailAuthError,
     MailConnectionError,
+    Mailer,
     MailError,
     MailRejectedError,
     MailTemporaryError,
+    MailWithheldError,
     SmtpMailer,
     SmtpSettings,
     build_message,
@@ -274,6 +276,27 @@ class TestBuildMessage:
             message_id_for(key, domain)
 
 
+class _Recorder(Mailer):
+    """A mailer without connections: it records what it delivers."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    def deliver(self, message: mail.FlatMessage) -> str:
+        self.delivered.append(message.message_id)
+        return message.message_id
+
+
+class TestMailer:
+    def test_a_mailer_that_cannot_prepare_asks_before_it_delivers(self) -> None:
+        mailer, finished = _Recorder(), flat_message(message(sender=SENDER))
+        with pytest.raises(MailWithheldError):
+            mailer.deliver_when(finished, lambda: False)
+        assert mailer.delivered == []
+        assert mailer.deliver_when(finished, lambda: True) == "<notice-42@claimbridge.example>"
+        assert mailer.delivered == ["<notice-42@claimbridge.example>"]
+
+
 class TestSmtpMailer:
     def test_delivers_text_and_html_with_login(self, smtp_server: FakeSmtpServer) -> None:
         message_id = mailer_for(smtp_server).send(message())
@@ -351,6 +374,42 @@ class TestSmtpMailer:
         built = message(sender=SENDER)
         mailer_for(smtp_server).send(built)
         assert smtp_server.messages[0].raw == flatten(built)
+
+    def test_asks_whether_a_message_may_go_once_the_server_has_all_but_its_end(
+        self, smtp_server: FakeSmtpServer
+    ) -> None:
+        mailer = mailer_for(smtp_server)
+        asked: list[int] = []
+
+        def ready() -> bool:
+            asked.append(len(smtp_server.messages))
+            return True
+
+        with mailer.connection():
+            mailer.deliver_when(flat_message(message(sender=SENDER)), ready)
+        assert asked == [0]
+        assert len(smtp_server.messages) == 1
+
+    def test_a_withheld_message_is_dropped_unfinished_and_the_next_one_goes(
+        self, smtp_server: FakeSmtpServer
+    ) -> None:
+        mailer = mailer_for(smtp_server)
+        finished = flat_message(message(sender=SENDER))
+        with mailer.connection():
+            with pytest.raises(MailWithheldError) as excinfo:
+                mailer.deliver_when(finished, lambda: False)
+            assert excinfo.value.should_retry
+            assert smtp_server.messages == []  # the server dropped the transaction with the connection
+            mailer.deliver(finished)
+            mailer.deliver(finished)
+        assert [m.raw for m in smtp_server.messages] == [finished.content] * 2
+        assert [m.connection for m in smtp_server.messages] == [1, 1]
+
+    def test_lines_beginning_with_a_dot_arrive_as_they_are(self, smtp_server: FakeSmtpServer) -> None:
+        finished = flat_message(message(sender=SENDER, text=".\n..two\n. three\n", html=None))
+        assert b"\r\n.\r\n..two\r\n. three\r\n" in finished.content
+        mailer_for(smtp_server).deliver(finished)
+        assert smtp_server.messages[0].raw == finished.content
 
     def test_a_finished_message_needs_its_message_id(self) -> None:
         built = message(sender=SENDER)

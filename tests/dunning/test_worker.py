@@ -425,6 +425,31 @@ class _FailingMailer(Mailer):
         return self.inner.deliver(message)
 
 
+class _WatchedHandOver(Mailer):
+    """Delivers through a real SMTP mailer; records the notices' rows, as committed, when each message may go."""
+
+    def __init__(self, inner: Mailer) -> None:
+        self.inner = inner
+        self.engine = db.engine  # the hand-over thread has no app context
+        self.seen: list[list[tuple[str, int]]] = []
+
+    def deliver(self, message: FlatMessage) -> str:
+        raise AssertionError("the sending job hands messages over with deliver_when")
+
+    def deliver_when(self, message: FlatMessage, ready: Callable[[], bool]) -> str:
+        def watched() -> bool:
+            go = ready()
+            table = DunningNotice.__table__
+            with self.engine.connect() as other_process:
+                rows = other_process.execute(
+                    sa.select(table.c.status, table.c.attempts).order_by(table.c.id)
+                ).all()
+            self.seen.append([(status, attempts) for status, attempts in rows])
+            return go
+
+        return self.inner.deliver_when(message, watched)
+
+
 class _WorkerDied(BaseException):
     """Stands for the process being killed: nothing after it runs, nothing is committed."""
 
@@ -477,6 +502,17 @@ class TestCrashSafety:
         assert first.message["Message-ID"] == second.message["Message-ID"]
         (notice,) = notices(receivable)
         assert (notice.status, notice.message_id) == ("sent", first.message["Message-ID"])
+
+    def test_a_message_goes_only_once_its_attempt_and_the_notice_before_it_sent_are_committed(
+        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+    ) -> None:
+        invoice("1001"), invoice("1002", email="other@example.org")
+        queue_due_notices(REMINDER_DAY)
+        mailer = _WatchedHandOver(SmtpMailer.from_url(smtp_server.url()))
+
+        assert send_queued_notices(REMINDER_DAY, mailer=mailer) == "2 sent"
+        assert mailer.seen == [[("sending", 1), ("sending", 0)], [("sent", 1), ("sending", 1)]]
+        assert len(smtp_server.messages) == 2
 
     def test_a_failed_send_in_a_batch_is_retried_and_the_rest_go_out_once(
         self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
