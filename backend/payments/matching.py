@@ -33,7 +33,7 @@ import bisect
 import itertools
 import sys
 from array import array
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -106,6 +106,8 @@ _MAX_WINDOW_SCAN = 200  # receivables per name word inside the amount window
 _MAX_BUYER_SCAN = 64  # receivables per name word read for partial payments and sums
 _MAX_SUM_PARTS = 12
 _MAX_ALTERNATIVES = 5
+_GOOD_LEVEL = 2  # ``_name_level`` of a GOOD_NAME
+_IBAN_LEVEL = 4  # a candidate's payer level when its buyer paid from the IBAN before
 
 
 class MatchRule(StrEnum):
@@ -192,27 +194,27 @@ def _euros(cents: int) -> Decimal:
 
 # A buyer's receivables come together and few payers' names repeat: a cache of every name held 40 MiB per 100,000.
 @lru_cache(maxsize=4096)
-def name_words(name: str) -> tuple[str, ...]:
-    """Return the comparable words of a person's or company's name, sorted."""
+def comparable_name(name: str) -> str:
+    """Return the comparable words of a person's or company's name, sorted and joined by single spaces."""
     words = []
     for word in fold(name).split():
         if len(word) < 2 or word in _NAME_NOISE:
             continue
         for written, plain in _SKELETON:
             word = word.replace(written, plain)
-        words.append(sys.intern(word))  # one string per word across a hundred thousand names
-    return tuple(sorted(words))
+        words.append(word)
+    return " ".join(sorted(words))
 
 
-def name_similarity(first: Sequence[str], second: Sequence[str]) -> float:
-    """Score two names given as ``name_words`` from 0 to 100, word order and extra words tolerated."""
+def name_similarity(first: str, second: str) -> float:
+    """Score two ``comparable_name``s from 0 to 100, word order and extra words tolerated."""
     if not first or not second:
         return 0.0
-    left, right = " ".join(first), " ".join(second)
-    score = fuzz.token_sort_ratio(left, right)
-    if len(first) >= 2 and len(second) >= 2:
+    # Their words are sorted already (and ASCII, as ``fold`` leaves them): their ratio is the token sort ratio.
+    score = fuzz.ratio(first, second)
+    if " " in first and " " in second:
         # "Anna Maria Schmidt" is "Anna Schmidt"; needs two words each so "Schmidt" is not "Hans Schmidt".
-        score = max(score, fuzz.token_set_ratio(left, right))
+        score = max(score, fuzz.token_set_ratio(first, second))
     return score
 
 
@@ -221,9 +223,10 @@ class _Candidate:
     index: int
     confidence: float
     rule: MatchRule
-    reason: str
-    fit: _Fit = _Fit.EQUAL
-    payer: int = 0  # how well the payer fits: name level 0-3, 4 for an IBAN paid from before
+    fit: _Fit
+    payer: int  # how well the payer fits: name level 0-3, 4 for an IBAN paid from before
+    name: float  # the payer's name similarity
+    remaining: int  # cents open when scored
 
 
 @dataclass(slots=True)
@@ -248,7 +251,7 @@ class Transfer:
     counterparty_name: str
     counterparty_iban: str
     cents: int
-    words: tuple[str, ...]
+    name: str  # the payer's ``comparable_name``
     references: tuple[int, ...]
     dead_references: tuple[str, ...]
     numbers: tuple[tuple[int, MatchRule], ...]
@@ -264,6 +267,8 @@ class PaymentMatcher:
 
     def __init__(self, receivables: Iterable[OpenReceivable], settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
+        self._overpayment_cents = _cents(self.settings.overpayment_tolerance)
+        self._fee_cents = _cents(self.settings.fee_tolerance)
         # Column by column, not the receivables themselves: a hundred thousand of them must fit in memory
         # beside a statement's transfers (issue 19), so only what matching reads is kept, once.
         self._receivable_ids: list[ReceivableId] = []
@@ -273,7 +278,7 @@ class PaymentMatcher:
         self._currencies: list[str] = []
         self._due_dates: list[date | None] = []
         self._known_ibans: list[tuple[str, ...]] = []
-        self._names: list[tuple[tuple[str, ...], ...]] = []
+        self._names: list[tuple[str, ...]] = []  # each receivable's debtor names as ``comparable_name``
         self._remaining: list[int] = []
         # Each receivable's buyer as a number (-1: unknown), and the receivables of buyers with several.
         self._buyers = array("q")
@@ -302,7 +307,7 @@ class PaymentMatcher:
             # A buyer's one or two IBANs as a tuple (a frozenset costs 216 bytes), one tuple per buyer.
             known = receivable.known_ibans
             self._known_ibans.append(ibans.setdefault(known, tuple(known)) if known else ())
-            names = tuple(name_words(name) for name in receivable.debtor_names)
+            names = tuple(comparable_name(name) for name in receivable.debtor_names)
             self._names.append(names)
             cents = _cents(receivable.open_amount)
             self._remaining.append(cents)
@@ -322,7 +327,7 @@ class PaymentMatcher:
             for iban in receivable.known_ibans:
                 _post(self._by_iban, iban, index)
             _post(self._by_cents, cents, index)
-            for word in {word for words in names for word in words}:
+            for word in {word for name in names for word in name.split()}:
                 by_word.setdefault(word, []).append(index)
         self._numbers = NumberFinder(self._by_number)
         self._by_buyer = {buyer: indexes for buyer, indexes in by_buyer.items() if isinstance(indexes, list)}
@@ -397,7 +402,7 @@ class PaymentMatcher:
             counterparty_name=transaction.counterparty_name,
             counterparty_iban=transaction.counterparty_iban,
             cents=_cents(transaction.amount),
-            words=name_words(transaction.counterparty_name),
+            name=comparable_name(transaction.counterparty_name),
             references=tuple(references),
             dead_references=tuple(dead),
             numbers=tuple(numbers),
@@ -432,7 +437,7 @@ class PaymentMatcher:
             # one would leave the real payer dunned for a paid invoice. A person decides.
             result.ambiguous = True
             result.reason += (
-                f"; but payer and exact amount point to {self._ids([rival.index])} ({rival.reason})"
+                f"; but payer and exact amount point to {self._ids([rival.index])} ({self._reason(rival)})"
             )
             result.alternatives = [*result.alternatives, rival.index]
         if result is None:
@@ -496,10 +501,8 @@ class PaymentMatcher:
             for index in explicit.parts
         ):
             return None  # the payer is (or resembles) the debtor the text names: no conflict
-        for candidate in self._scored_candidates(transfer):
-            index = candidate.index
-            payer_fits = self._iban_known(transfer, index) or self._name_score(transfer, index) >= GOOD_NAME
-            if index not in explicit.parts and self._remaining[index] == transfer.cents and payer_fits:
+        for candidate in self._scored_candidates(transfer, exact=True):
+            if candidate.index not in explicit.parts and candidate.payer >= _GOOD_LEVEL:
                 return candidate
         return None
 
@@ -526,7 +529,7 @@ class PaymentMatcher:
                 return summed
         if best is None:
             return None
-        result = _Result(best.rule, best.confidence, [best.index], best.reason)
+        result = _Result(best.rule, best.confidence, [best.index], self._reason(best))
         rivals = [c for c in candidates[1:] if c.confidence >= best.confidence - _TIE_MARGIN]
         if best.fit is not _Fit.EQUAL:
             # Paid near, not exactly, this amount: a part of another open receivable of the same payer is as
@@ -545,35 +548,45 @@ class PaymentMatcher:
         result.alternatives = [c.index for c in candidates[1 : 1 + _MAX_ALTERNATIVES]]
         return result
 
-    def _scored_candidates(self, transfer: Transfer) -> list[_Candidate]:
+    def _scored_candidates(self, transfer: Transfer, *, exact: bool = False) -> list[_Candidate]:
+        """Score the receivables amount and payer point to, surest first; ``exact``: those open for the amount."""
         scored = []
+        payers = self._payers(transfer)
+        remaining_of, currencies, currency = self._remaining, self._currencies, transfer.currency
         for index in self._candidate_indexes(transfer):
-            remaining = self._remaining[index]
-            if remaining <= 0 or not self._currency_fits(index, transfer):
+            remaining = remaining_of[index]
+            if remaining <= 0 or currencies[index] != currency or (exact and remaining != transfer.cents):
                 continue
             fit = self._fit(remaining, transfer.cents)
-            iban_known = self._iban_known(transfer, index)
+            iban_known = index in payers
             name = self._name_score(transfer, index)
-            confidence = _implicit_confidence(fit, iban_known, name)
+            name_level = _name_level(name)
+            confidence = _implicit_confidence(fit, iban_known, name_level)
             if confidence <= 0:
                 continue
             rule = MatchRule.AMOUNT_IBAN if iban_known else MatchRule.AMOUNT_NAME
-            evidence = "IBAN paid from before" if iban_known else f"payer name {name:.0f}% alike"
-            reason = f"amount {fit} open {_euros(remaining)} of {self._receivable_ids[index]!r}; {evidence}"
-            payer = 4 if iban_known else _name_level(name)
-            scored.append(_Candidate(index, confidence, rule, reason, fit, payer))
+            payer = _IBAN_LEVEL if iban_known else name_level
+            scored.append(_Candidate(index, confidence, rule, fit, payer, name, remaining))
         scored.sort(key=lambda candidate: (-candidate.confidence, candidate.index))
         return scored
 
+    def _reason(self, candidate: _Candidate) -> str:
+        """Say why a candidate fits (its amount when scored, and the payer)."""
+        if candidate.payer == _IBAN_LEVEL:
+            evidence = "IBAN paid from before"
+        else:
+            evidence = f"payer name {candidate.name:.0f}% alike"
+        receivable_id = self._receivable_ids[candidate.index]
+        return f"amount {candidate.fit} open {_euros(candidate.remaining)} of {receivable_id!r}; {evidence}"
+
     def _candidate_indexes(self, transfer: Transfer) -> set[int]:
-        settings = self.settings
         indexes = set(self._iban_owners(transfer))
         same_amount = _postings(self._by_cents, transfer.cents)
         if len(same_amount) <= _MAX_AMOUNT_SCAN:
             indexes.update(same_amount)
-        low = transfer.cents - _cents(settings.overpayment_tolerance)
-        high = transfer.cents + _cents(settings.fee_tolerance)
-        for word in transfer.words:
+        low = transfer.cents - self._overpayment_cents
+        high = transfer.cents + self._fee_cents
+        for word in transfer.name.split():
             cents, owners = self._word_cents.get(word, ((), ()))
             start, end = bisect.bisect_left(cents, low), bisect.bisect_right(cents, high)
             indexes.update(owners[start : min(end, start + _MAX_WINDOW_SCAN)])
@@ -582,7 +595,7 @@ class PaymentMatcher:
 
     def _buyer_scan(self, transfer: Transfer) -> list[int]:
         """Return all receivables under the payer's rarest name word, if that word is rare enough."""
-        postings = [self._word_cents[word][1] for word in transfer.words if word in self._word_cents]
+        postings = [self._word_cents[word][1] for word in transfer.name.split() if word in self._word_cents]
         rarest = min(postings, key=len, default=[])
         return rarest if len(rarest) <= _MAX_BUYER_SCAN else []
 
@@ -610,14 +623,13 @@ class PaymentMatcher:
     # helpers ------------------------------------------------------------------------------------------
 
     def _fit(self, open_cents: int, paid_cents: int) -> _Fit:
-        settings = self.settings
         difference = open_cents - paid_cents
         if difference == 0:
             return _Fit.EQUAL
         if difference < 0:
-            return _Fit.OVER_SLIGHTLY if -difference <= _cents(settings.overpayment_tolerance) else _Fit.OVER
-        fee_limit = min(_cents(settings.fee_tolerance), int(open_cents * settings.fee_share))
-        return _Fit.SHORT if difference <= fee_limit else _Fit.PART
+            return _Fit.OVER_SLIGHTLY if -difference <= self._overpayment_cents else _Fit.OVER
+        short = difference <= self._fee_cents and difference <= int(open_cents * self.settings.fee_share)
+        return _Fit.SHORT if short else _Fit.PART
 
     def _exact_subsets(self, indexes: list[int], cents: int) -> list[list[int]]:
         if len(indexes) > _MAX_SUM_PARTS:
@@ -636,10 +648,12 @@ class PaymentMatcher:
             owners = [*dict.fromkeys([*owners, *learned])]
         return owners if len(owners) <= _MAX_IBAN_OWNERS else ()
 
+    def _payers(self, transfer: Transfer) -> Collection[int]:
+        """Return the receivables whose buyers paid from the transfer's IBAN before (none for a shared IBAN)."""
+        return self._iban_owners(transfer) if transfer.counterparty_iban else ()
+
     def _iban_known(self, transfer: Transfer, index: int) -> bool:
-        iban = transfer.counterparty_iban
-        known = iban in self._known_ibans[index] or index in _postings(self._learned, iban)
-        return bool(iban) and known and bool(self._iban_owners(transfer))
+        return index in self._payers(transfer)
 
     def _learn_iban(self, transfer: Transfer, indexes: Iterable[int]) -> None:
         """Remember that the transfer's IBAN paid these receivables' buyers, as booking the match will.
@@ -660,7 +674,7 @@ class PaymentMatcher:
                     _post(self._learned, iban, owned)
 
     def _name_score(self, transfer: Transfer, index: int) -> float:
-        return max((name_similarity(transfer.words, words) for words in self._names[index]), default=0.0)
+        return max((name_similarity(transfer.name, name) for name in self._names[index]), default=0.0)
 
     def _currency_fits(self, index: int, transfer: Transfer) -> bool:
         return self._currencies[index] == transfer.currency
@@ -737,22 +751,29 @@ def _name_level(name: float) -> int:
     return 3 if name >= STRONG_NAME else 2 if name >= GOOD_NAME else 1 if name >= WEAK_NAME else 0
 
 
-def _implicit_confidence(fit: _Fit, iban_known: bool, name: float) -> float:
+# Over by up to 1.00 stays below the threshold even with a good name (0.89): a buyer paying an already paid
+# invoice again, or something we do not track, lands close to another open amount as often.
+_IBAN_CONFIDENCE = {
+    _Fit.EQUAL: 0.97,
+    _Fit.SHORT: 0.92,
+    _Fit.OVER_SLIGHTLY: 0.88,
+    _Fit.PART: 0.8,
+    _Fit.OVER: 0.5,
+}
+_NAME_CONFIDENCE = {  # by name level
+    _Fit.EQUAL: (0.35, 0.75, 0.88, 0.93),
+    _Fit.SHORT: (0.0, 0.6, 0.82, 0.88),
+    _Fit.OVER_SLIGHTLY: (0.0, 0.6, 0.82, 0.88),
+    _Fit.PART: (0.0, 0.0, 0.5, 0.6),
+    _Fit.OVER: (0.0, 0.0, 0.3, 0.4),
+}
+
+
+def _implicit_confidence(fit: _Fit, iban_known: bool, name_level: int) -> float:
     """Confidence of a match on amount plus payer, without any number in the text."""
-    name_level = _name_level(name)
     if iban_known:
-        # Over by up to 1.00 stays below the threshold even with a good name (0.89): a buyer paying an already
-        # paid invoice again, or something we do not track, lands close to another open amount as often.
-        table = {_Fit.EQUAL: 0.97, _Fit.SHORT: 0.92, _Fit.OVER_SLIGHTLY: 0.88, _Fit.PART: 0.8, _Fit.OVER: 0.5}
-        return table[fit] + (0.01 if name_level >= 2 else 0.0)
-    by_level = {
-        _Fit.EQUAL: (0.35, 0.75, 0.88, 0.93),
-        _Fit.SHORT: (0.0, 0.6, 0.82, 0.88),
-        _Fit.OVER_SLIGHTLY: (0.0, 0.6, 0.82, 0.88),
-        _Fit.PART: (0.0, 0.0, 0.5, 0.6),
-        _Fit.OVER: (0.0, 0.0, 0.3, 0.4),
-    }
-    return by_level[fit][name_level]
+        return _IBAN_CONFIDENCE[fit] + (0.01 if name_level >= _GOOD_LEVEL else 0.0)
+    return _NAME_CONFIDENCE[fit][name_level]
 
 
 def _booking_order(transfer: Transfer) -> tuple[date, int]:
