@@ -19,8 +19,7 @@ _INNER_SEPARATORS = frozenset(" \t\r\n-")  # banks wrap lines anywhere and peopl
 
 _NUMBER_TOKEN = re.compile(r"[A-Z0-9]+(?:[-/.][A-Z0-9]+)*")
 _DIGIT_RUN = re.compile(r"\d+")
-_TRAILING_DIGITS = re.compile(r"\d+$")
-_LEADING_DIGITS = re.compile(r"\d+")
+_DIGITS = "0123456789"  # tokens are ASCII
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
@@ -129,17 +128,26 @@ class NumberFinder:
 
     def find(self, text: str) -> set[str]:
         """Return the known numbers the text mentions."""
-        tokens = _NUMBER_TOKEN.findall(text.upper())
         variants: set[str] = set()
-        for index, token in enumerate(tokens):
-            variants |= _token_variants(token)
-            if index + 1 < len(tokens):
-                following = tokens[index + 1]
-                variants.add(_NON_ALNUM.sub("", token + following))
-                tail = _TRAILING_DIGITS.search(token)
-                head = _LEADING_DIGITS.match(following)
+        before = before_compact = ""  # the token before, as written and without separators
+        for token in _NUMBER_TOKEN.findall(text.upper()):
+            compact = token if token.isalnum() else _NON_ALNUM.sub("", token)
+            # A word of letters or of digits alone is its own variant (the digits also without leading zeros);
+            # only a mixed one has digit runs to take apart.
+            if compact.isdigit():
+                variants.add(compact)
+                variants.add(compact.lstrip("0"))
+            elif compact.isalpha():
+                variants.add(compact)
+            else:
+                variants |= _token_variants(token)
+            if before:
+                variants.add(before_compact + compact)
+                tail = before[len(before.rstrip(_DIGITS)) :]
+                head = token[: len(token) - len(token.lstrip(_DIGITS))]
                 if tail and head:
-                    variants.add((tail.group() + head.group()).lstrip("0"))
+                    variants.add((tail + head).lstrip("0"))
+            before, before_compact = token, compact
         found: set[str] = set()
         for variant in variants:
             numbers = self._by_key.get(variant, ())
