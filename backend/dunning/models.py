@@ -10,8 +10,9 @@ Exactly-once sending, and where it is only "at most a detectable duplicate":
    each it commits the attempt, sends it outside any transaction, then marks it ``sent`` in the commit that
    counts the next notice's attempt (or its own at the end), so at most one notice is ever handed over and not
    yet marked sent. (The SMTP server gets a notice's envelope and data while its attempt is committed; only the
-   end of the data, where the server accepts the message, waits for that commit.) A worker dying after the lease leaves the notice ``sending``; once the lease runs out
-   another worker takes it over, so a notice is never lost.
+   end of the data, where the server accepts the message, waits for that commit.) A worker dying after the
+   lease leaves the notice ``sending``; once the lease runs out another worker takes it over, so a notice is
+   never lost.
 3. The one window that can repeat an e-mail is a crash (or lost connection) after the SMTP server accepted
    the message and before ``sent`` was committed. SMTP offers no idempotent submit, so we accept at-least-once
    there and make it detectable: every attempt of a notice carries the same Message-ID

@@ -437,9 +437,9 @@ class _Gate:
     def let_go(self) -> None:
         """Let the message go; if the hand-over thread is waiting for that, wait until it took the answer.
 
-        Else the data's end went out only when this thread next let the interpreter go (it builds the next
-        notice meanwhile), and its reply came that much later. A thread still sending the data finds the answer
-        when it asks.
+        Otherwise the data's end would go out only when this thread next lets the interpreter go (it builds the
+        next notice meanwhile), and its reply would come that much later. A thread still sending the data finds
+        the answer when it asks.
         """
         self._go = True
         self._answered.set()
@@ -451,16 +451,16 @@ class _Gate:
         self._answered.set()
 
     def ready(self) -> bool:
-        """Wait for the answer and return it (in the hand-over thread)."""
+        """Wait for the answer and return it (in the hand-over thread); no answer within the lease withholds."""
         self._asked.set()
-        self._answered.wait()
+        answered = self._answered.wait(SEND_LEASE.total_seconds())
         self._taken.set()
-        return self._go
+        return answered and self._go
 
 
 @dataclass
 class _HandOver:
-    """A notice given to the SMTP server, its reply still to come (in the hand-over thread)."""
+    """A notice on its way to the SMTP server (in the hand-over thread), its reply still to come."""
 
     notice: DunningNotice
     message: FlatMessage
@@ -585,6 +585,7 @@ class _Run:
             return True
         # The server gets the envelope and the data while the attempt is counted; the data's end waits for it.
         gate = _Gate()
+        let_go = False
         handing_over = _HandOver(
             notice, message, prepared, self.smtp.submit(self.mailer.deliver_when, message, gate.ready)
         )
@@ -597,20 +598,22 @@ class _Run:
             # The notice accepted before is marked sent by the same transaction (on PostgreSQL the same statement).
             still_as_read = _count_attempt_if_still_as_read(leased, self.accepted_sent(), self.own)
             self.accepted = None
+            # No transaction stays open while the server has the notice, nor while a withheld one is dropped
+            # (on SQLite it would hold the write lock over the network); the notice before is marked sent first.
+            self.commit()
             if still_as_read:
-                # No transaction stays open while the server has the notice.
-                self.commit()
                 gate.let_go()
+                let_go = True
                 self.handing_over = handing_over
                 return True
         finally:
-            if self.handing_over is not handing_over:
+            if not let_go:
                 # Withheld: the server drops the unfinished data with the connection, closed before anything
                 # else uses the mailer.
                 gate.withhold()
-                handing_over.reply.exception()
+                if handing_over.reply.exception() is None:
+                    logger.error("notice %s: the mailer delivered a withheld message", notice.id)
         # Paid, disputed or stopped since the batch was read: what was built may claim too much.
-        self.commit()  # the notice marked sent, before anything else
         (again,) = _load_batch([notice.id])
         return True if fresh else self.send(again, stop_at, fresh=True)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -504,11 +505,21 @@ class TestCrashSafety:
         assert (notice.status, notice.message_id) == ("sent", first.message["Message-ID"])
 
     def test_a_message_goes_only_once_its_attempt_and_the_notice_before_it_sent_are_committed(
-        self, invoice: Callable[..., Receivable], smtp_server: FakeSmtpServer
+        self,
+        invoice: Callable[..., Receivable],
+        smtp_server: FakeSmtpServer,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         invoice("1001"), invoice("1002", email="other@example.org")
         queue_due_notices(REMINDER_DAY)
         mailer = _WatchedHandOver(SmtpMailer.from_url(smtp_server.url()))
+        commit = sending._commit_keeping_loaded
+
+        def slow_commit() -> None:
+            time.sleep(0.1)  # a message let go before the commit would be seen before it
+            commit()
+
+        monkeypatch.setattr(sending, "_commit_keeping_loaded", slow_commit)
 
         assert send_queued_notices(REMINDER_DAY, mailer=mailer) == "2 sent"
         assert mailer.seen == [[("sending", 1), ("sending", 0)], [("sent", 1), ("sending", 1)]]
