@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -85,5 +84,3 @@ def import_command(path: Path, merchant_id: int) -> None:
         raise click.ClickException(f"{error.message}{detail}") from None
     db.session.commit()
     click.echo(json.dumps(result.to_dict(), indent=2))
-    # The process ends next: its last collection need not walk every object the import left alive.
-    gc.freeze()
