@@ -76,7 +76,6 @@ def import_command(path: Path, merchant_id: int) -> None:
                 actor=f"cli:{path.name}"[:300],
                 progress=matched,
                 parse=reading.parse_apart,  # a process of its own, which may fork
-                match_apart=True,
             )
     except AppError as error:
         db.session.rollback()

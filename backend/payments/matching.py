@@ -31,20 +31,18 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import operator
 import sys
 from array import array
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache, partial
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from backend.payments.apart import Apart, in_batches
 from backend.payments.references import NumberFinder, find_references
 from backend.payments.statements import BankTransaction
 from backend.risk.identity import fold
@@ -780,107 +778,6 @@ def _implicit_confidence(fit: _Fit, iban_known: bool, name_level: int) -> float:
 
 def _booking_order(transfer: Transfer) -> tuple[date, int]:
     return transfer.booking_date, transfer.position
-
-
-class MatcherApart:
-    """A ``PaymentMatcher`` in a child process (``Apart``): this process sends it the open receivables and
-    the transfers to read, and stores the proposals it sends back while it makes the rest.
-
-    Building the index, reading the transfers and proposing then run on another core, and their memory is
-    the child's. ``receivables`` are sent at once (the child indexes them as they come); ``read`` sends a
-    batch of transactions, in order; ``propose`` yields the proposals in lists of ``batch``; ``close`` ends
-    the child (also when stopping early). Only for a process that may fork.
-    """
-
-    def __init__(
-        self, receivables: Iterable[OpenReceivable], settings: MatchSettings | None = None, *, batch: int
-    ) -> None:
-        self._child: Apart[tuple[Any, ...]] = Apart(partial(_match_received, settings), batch=batch)
-        try:
-            for chunk in in_batches(map(_RECEIVABLE_FIELDS, receivables), _SEND_BATCH):
-                self._child.send(("receivables", chunk))
-        except BaseException:
-            self._child.close()
-            raise
-        self._read = 0
-
-    def read(self, transactions: Sequence[BankTransaction]) -> None:
-        """Have the child read incoming payments, positioned after those read before."""
-        fields = [_TRANSACTION_FIELDS(transaction) for transaction in transactions]
-        self._child.send(("transfers", (self._read, fields)))
-        self._read += len(transactions)
-
-    def propose(self) -> Iterator[list[tuple[Transfer, MatchProposal]]]:
-        """Yield the proposals for everything read, in the order matching takes the transfers."""
-        self._child.send(("propose", None))
-        for proposed, _ in self._child:
-            yield [_proposal_from(values) for values in proposed]
-
-    def close(self) -> None:
-        """End the child."""
-        self._child.close()
-
-
-_SEND_BATCH = 1000
-_RECEIVABLE_FIELDS = operator.attrgetter(*OpenReceivable.__slots__)
-_TRANSACTION_FIELDS = operator.attrgetter(*BankTransaction.__slots__)
-_TRANSFER_FIELDS = operator.attrgetter(*Transfer.__slots__)
-
-
-def _match_received(settings: MatchSettings | None, receive: Callable[[], Any]) -> Iterator[tuple[Any, ...]]:
-    """In the child: index the receivables, read the transfers and propose, as ``MatcherApart`` sends them.
-
-    Each proposal is given as plain values: its transfer's, then its own (``_proposal_from``).
-    """
-    kind, payload = receive()
-
-    def received() -> Iterator[OpenReceivable]:
-        nonlocal kind, payload
-        while kind == "receivables":
-            yield from (OpenReceivable(*values) for values in payload)
-            kind, payload = receive()
-
-    matcher = PaymentMatcher(received(), settings)
-    transfers: list[Transfer] = []
-    while kind == "transfers":
-        start, fields = payload
-        transfers.extend(
-            matcher.read(position, BankTransaction(*values)) for position, values in enumerate(fields, start)
-        )
-        kind, payload = receive()
-    proposals = matcher.propose(transfers)
-    del transfers  # the matcher holds them until each is proposed
-    for transfer, proposal in proposals:
-        yield (
-            _TRANSFER_FIELDS(transfer),
-            proposal.rule.value,
-            proposal.confidence,
-            tuple((allocation.receivable_id, allocation.amount) for allocation in proposal.allocations),
-            proposal.unallocated,
-            proposal.explanation,
-            proposal.ambiguous,
-            proposal.automatic,
-            proposal.alternatives,
-        )
-
-
-def _proposal_from(values: tuple[Any, ...]) -> tuple[Transfer, MatchProposal]:
-    """Return the transfer and the proposal ``_match_received`` gave as values."""
-    fields, rule, confidence, allocations, unallocated, explanation, ambiguous, automatic, alternatives = (
-        values
-    )
-    transfer = Transfer(*fields)
-    return transfer, MatchProposal(
-        transaction_id=transfer.transaction_id,
-        rule=MatchRule(rule),
-        confidence=confidence,
-        allocations=tuple(Allocation(receivable_id, amount) for receivable_id, amount in allocations),
-        unallocated=unallocated,
-        explanation=explanation,
-        ambiguous=ambiguous,
-        automatic=automatic,
-        alternatives=alternatives,
-    )
 
 
 def match_payments(

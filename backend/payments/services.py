@@ -21,6 +21,7 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from array import array
 from collections import Counter
@@ -50,10 +51,8 @@ from backend.extensions import (
 from backend.handovers.models import Handover, HandoverStatus, ShopUpdateKind
 from backend.handovers.shop_updates import queue_shop_update
 from backend.merchants.models import Merchant, ShopConnection
-from backend.payments.apart import in_batches
 from backend.payments.matching import (
     EXPLICIT_RULES,
-    MatcherApart,
     MatchProposal,
     MatchRule,
     MatchSettings,
@@ -228,14 +227,12 @@ def import_statement(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
     parse: Parse = parse_statement,
-    match_apart: bool = False,
 ) -> ImportResult:
     """Import a camt.053 or MT940 statement, match its new incoming payments and apply the sure ones.
 
     A file imported before (the same bytes) is answered from what its first import counted, without reading
     it again: its transfers are all known, so importing it would change nothing. ``parse`` reads the file
-    (``parse_statement_apart`` in a process that may fork, which also passes ``match_apart``). A merchant that
-    does not exist is a NotFoundError.
+    (``parse_statement_apart`` in a process that may fork). A merchant that does not exist is a NotFoundError.
     """
     digest = statement_digest(source)
     # One import per merchant at a time: matching reads open amounts that applying changes.
@@ -254,11 +251,7 @@ def import_statement(
         _record_import(merchant_id, result, actor)
         return result
     result = import_transactions(
-        merchant_id,
-        parse_statement_file(source, parse),
-        actor=actor,
-        progress=progress,
-        match_apart=match_apart,
+        merchant_id, parse_statement_file(source, parse), actor=actor, progress=progress
     )
     db.session.execute(
         dialect_insert(ImportedStatement)
@@ -292,7 +285,6 @@ def import_transactions(
     *,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
-    match_apart: bool = False,
 ) -> ImportResult:
     """Store a statement's new incoming payments, match them and apply the sure ones.
 
@@ -300,37 +292,43 @@ def import_transactions(
     keeps what matching needs, not their texts) before the next is parsed. Matching sees the whole statement
     (it is order-aware); its proposals are stored and applied ``STORE_BATCH`` at a time, in the order they
     were made, with set-based statements; ``progress`` hears (done, new transfers) after each batch.
-    ``match_apart`` (a process that may fork): the matcher runs in a child process (``MatcherApart``).
     """
     # One import per merchant at a time: matching reads open amounts that applying changes.
     db.session.execute(sa.select(Merchant.id).where(Merchant.id == merchant_id).with_for_update())
-    matching: _MatchingHere | MatcherApart | None = None
+    matcher: PaymentMatcher | None = None
+    transfers: list[Transfer] = []
     record_ids = array("q")  # the stored id of each new transfer, by its position (8 bytes each)
     seen = incoming = 0
+    for batch in _batches(transactions, INSERT_BATCH):
+        seen += len(batch)
+        payments = [transaction for transaction in batch if transaction.is_incoming_payment]
+        incoming += len(payments)
+        inserted = _insert_new(merchant_id, payments, actor)
+        new = [transaction for transaction in payments if transaction.transaction_id in inserted]
+        record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
+        if new:
+            keep_statistics(BankTransactionRecord.__table__, TRANSFER_KEY, added=len(record_ids))
+            matcher = matcher or _matcher(merchant_id)
+            transfers.extend(
+                [
+                    matcher.read(position, transaction)
+                    for position, transaction in enumerate(new, len(transfers))
+                ]
+            )
     outcomes: Counter[str] = Counter()
-    try:
-        for batch in in_batches(transactions, INSERT_BATCH):
-            seen += len(batch)
-            payments = [transaction for transaction in batch if transaction.is_incoming_payment]
-            incoming += len(payments)
-            inserted = _insert_new(merchant_id, payments, actor)
-            new = [transaction for transaction in payments if transaction.transaction_id in inserted]
-            record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
-            if new:
-                keep_statistics(BankTransactionRecord.__table__, TRANSFER_KEY, added=len(record_ids))
-                matching = matching or _matching(merchant_id, apart=match_apart)
-                matching.read(new)
-        if matching is not None:
-            done = 0
-            for proposed in matching.propose():
-                outcomes += _store_proposals(merchant_id, proposed, record_ids)
-                done += len(proposed)
-                if progress is not None:
-                    progress(done, len(record_ids))
-    finally:
-        if matching is not None:
-            matching.close()
-    new_transfers = len(record_ids)
+    new_transfers = len(transfers)
+    if matcher is not None:
+        done = 0
+        proposals = matcher.propose(transfers)
+        del transfers  # the matcher holds them until each is proposed
+        batches = _batches(proposals, STORE_BATCH)
+        if db.session.get_bind().dialect.name == "postgresql":
+            batches = _made_ahead(batches)
+        for batch in batches:
+            outcomes += _store_proposals(merchant_id, batch, record_ids)
+            done += len(batch)
+            if progress is not None:
+                progress(done, new_transfers)
     result = ImportResult(
         new=new_transfers,
         already_known=incoming - new_transfers,
@@ -341,6 +339,13 @@ def import_transactions(
     )
     _record_import(merchant_id, result, actor)
     return result
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Yield lists of up to ``size`` items, reading ``items`` one batch at a time."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _made_ahead(batches: Iterator[list[T]]) -> Iterator[list[T]]:
@@ -357,44 +362,12 @@ def _made_ahead(batches: Iterator[list[T]]) -> Iterator[list[T]]:
             yield batch
 
 
-class _MatchingHere:
-    """A ``PaymentMatcher`` in this process and the transfers it read, used as ``MatcherApart`` is."""
-
-    def __init__(self, matcher: PaymentMatcher) -> None:
-        self._matcher = matcher
-        self._transfers: list[Transfer] = []
-
-    def read(self, transactions: Sequence[BankTransaction]) -> None:
-        """Read incoming payments, positioned after those read before."""
-        start = len(self._transfers)
-        self._transfers.extend(
-            [
-                self._matcher.read(position, transaction)
-                for position, transaction in enumerate(transactions, start)
-            ]
-        )
-
-    def propose(self) -> Iterator[list[tuple[Transfer, MatchProposal]]]:
-        """Return the proposals for everything read, in lists of ``STORE_BATCH``."""
-        proposals = self._matcher.propose(self._transfers)
-        self._transfers = []  # the matcher holds them until each is proposed
-        batches = in_batches(proposals, STORE_BATCH)
-        if db.session.get_bind().dialect.name == "postgresql":
-            return _made_ahead(batches)
-        return batches
-
-    def close(self) -> None:
-        """Nothing to end here."""
-
-
-def _matching(merchant_id: int, *, apart: bool) -> _MatchingHere | MatcherApart:
-    """Return a matcher over the merchant's open receivables with the merchant's threshold, here or apart."""
+def _matcher(merchant_id: int) -> PaymentMatcher:
+    """Return a matcher over the merchant's open receivables with the merchant's threshold."""
     merchant = db.session.get(Merchant, merchant_id)
     settings = MatchSettings(auto_threshold=matching_threshold(merchant))
-    if apart:
-        return MatcherApart(_open_receivables(merchant_id), settings, batch=STORE_BATCH)
     with collector_paused():
-        return _MatchingHere(PaymentMatcher(_open_receivables(merchant_id), settings))
+        return PaymentMatcher(_open_receivables(merchant_id), settings)
 
 
 # The buyer's and the billing address's name fields, read by the database out of their JSON documents: the

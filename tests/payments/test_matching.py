@@ -6,7 +6,6 @@ import pytest
 
 from backend.payments.matching import (
     Allocation,
-    MatcherApart,
     MatchRule,
     MatchSettings,
     OpenReceivable,
@@ -542,26 +541,3 @@ class TestMatchingQuality:
         assert any("\n" in t.remittance for t in labelled.transfers)
         assert any(t.name.isupper() for t in labelled.transfers)
         assert any(t.batch for t in labelled.transfers)
-
-
-class TestMatcherApart:
-    def test_proposes_what_a_matcher_here_proposes_in_batches(self, labelled):
-        out = io.StringIO()
-        write_camt053(labelled.transfers, out)
-        transactions = [t for t in parse_camt053(out.getvalue().encode()) if t.is_incoming_payment]
-        here = PaymentMatcher(labelled.receivables)
-        expected = list(here.propose([here.read(n, t) for n, t in enumerate(transactions)]))
-
-        apart = MatcherApart(labelled.receivables, batch=300)
-        apart.read(transactions[:700])
-        apart.read(transactions[700:])
-        batches = list(apart.propose())
-
-        assert {len(batch) for batch in batches[:-1]} == {300} and 0 < len(batches[-1]) <= 300
-        proposed = [(transfer, proposal) for batch in batches for transfer, proposal in batch]
-        assert proposed == expected and len(proposed) == len(transactions)
-
-    def test_closing_before_proposing_ends_the_child(self, labelled):
-        apart = MatcherApart(labelled.receivables, batch=300)
-
-        apart.close()
