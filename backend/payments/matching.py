@@ -277,7 +277,6 @@ class PaymentMatcher:
         self._order_numbers: list[str] = []
         self._currencies: list[str] = []
         self._due_dates: list[date | None] = []
-        self._known_ibans: list[tuple[str, ...]] = []
         self._names: list[tuple[str, ...]] = []  # each receivable's debtor names as ``comparable_name``
         self._remaining: list[int] = []
         # Each receivable's buyer as a number (-1: unknown), and the receivables of buyers with several.
@@ -295,7 +294,6 @@ class PaymentMatcher:
         self._by_cents: dict[int, int | list[int]] = {}
         by_word: dict[str, list[int]] = {}
         days: dict[date | None, date | None] = {}  # one object per due date, not one per receivable
-        ibans: dict[frozenset[str], tuple[str, ...]] = {}
         buyers: dict[str, int] = {}
         for index, receivable in enumerate(receivables):
             self._receivable_ids.append(receivable.id)
@@ -304,9 +302,6 @@ class PaymentMatcher:
             self._order_numbers.append(receivable.order_number)
             self._currencies.append(sys.intern(receivable.currency))
             self._due_dates.append(days.setdefault(receivable.due_date, receivable.due_date))
-            # A buyer's one or two IBANs as a tuple (a frozenset costs 216 bytes), one tuple per buyer.
-            known = receivable.known_ibans
-            self._known_ibans.append(ibans.setdefault(known, tuple(known)) if known else ())
             names = tuple(comparable_name(name) for name in receivable.debtor_names)
             self._names.append(names)
             cents = _cents(receivable.open_amount)
