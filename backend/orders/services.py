@@ -8,7 +8,6 @@ coalesced webhook is caught within one interval), the push API and the CSV impor
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import gc
 import hmac
@@ -16,7 +15,6 @@ import logging
 import multiprocessing
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from backend.background import BackgroundJob
 from backend.dates import berlin_date
 from backend.dunning.law import ClaimSettings, debtor_kind_from
 from backend.errors import ConflictError, NotFoundError, UserValueError
@@ -923,47 +922,6 @@ def _count_existing(connection: ShopConnection | None, external_ids: list[str]) 
     )
 
 
-class _BatchWriter:
-    """Write one planned batch at a time, on PostgreSQL in a thread of its own while the caller checks the next.
-
-    The thread runs in a copy of the caller's context: the same app context, so the same session and
-    connection; the caller does not touch the session between ``start`` and ``wait``. Meanwhile the
-    PostgreSQL server, another process, stores the batch (its INSERT … SELECT with the foreign-key checks and
-    seven indexes was about 40 % of the import's time). SQLite writes in this process and its driver gives up
-    the GIL for each row it steps: a thread waited up to the 5 ms switch interval per row for it to come
-    back, so there the batch is written at ``start``.
-    """
-
-    def __init__(self, *, threaded: bool) -> None:
-        self._pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") if threaded else None
-        )
-        self._pending: Future[list[tuple[str, int]]] | None = None
-
-    def start(self, write: Callable[[], list[tuple[str, int]]]) -> None:
-        """Write a batch; the previous one must have been waited for."""
-        if self._pending is not None:
-            raise RuntimeError("the previous batch is still being written")
-        if self._pool is not None:
-            self._pending = self._pool.submit(contextvars.copy_context().run, write)
-        else:
-            self._pending = Future()
-            self._pending.set_result(write())
-
-    def wait(self) -> list[tuple[str, int]]:
-        """Wait until the batch being written is stored and return its outcomes (none when idle)."""
-        pending, self._pending = self._pending, None
-        return [] if pending is None else pending.result()
-
-    def __enter__(self) -> _BatchWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        # Also on an error: the thread must be done with the connection before the caller rolls back.
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-
 # A readable row's ``check_cells`` and, for a valid new order, its ``_report_new``; plain tuples, which travel
 # between processes at a fraction of a dataclass's or a named tuple's cost.
 _CheckedRow = tuple[CellFields, Reported | None]
@@ -1081,7 +1039,7 @@ def import_rows(
     and known orders are only counted. A row identical to the one its receivable was last imported from,
     with nothing written to the receivable since (``ImportDigests``), is unchanged without being validated
     again. A batch is read from the database, checked and planned (``_plan_orders``), and written by a
-    ``_BatchWriter`` while the next batch is checked and planned: its stored receivables are read before the
+    ``BackgroundJob`` while the next batch is checked and planned: its stored receivables are read before the
     batch before it is handed to the writer. (A later batch cannot need that batch's receivables: an
     external id twice in a file is an error.) With ``fork`` (a process of its own, such as the CLI's, not a
     web worker), the batches after the first are checked and planned in a child process (``_RowChecks``).
@@ -1109,11 +1067,11 @@ def import_rows(
             _write_orders, connection, writing, actor=actor, source=MoneySource.IMPORT, digests=digests
         )
 
-    def flush(writer: _BatchWriter) -> None:
+    def flush(writer: BackgroundJob[list[tuple[str, int]]]) -> None:
         nonlocal planned
         if not batch:
             return
-        count(writer.wait())
+        count(writer.wait() or [])
         storing = digests is not None and not check.invalid_rows
         keep_statistics(Receivable.__table__, ("connection_id", "external_id"), added=result.created)
         known = _stored_digests(connection, batch) if storing else {}
@@ -1151,7 +1109,7 @@ def import_rows(
             if known is not None:
                 reported[parsed.external_id] = known
         if not storing or check.invalid_rows:
-            count(writer.wait())
+            count(writer.wait() or [])
             check.existing += _count_existing(connection, [item.external_id for item in orders])
         elif orders:
             planned = _plan_orders(connection, orders, stored_rows, terms, digests, reported)
@@ -1162,7 +1120,7 @@ def import_rows(
         plan_for_growing_tables(),
         bulk_write_cache(),
         _RowChecks(checker.loader, terms) as checks,
-        _BatchWriter(threaded=threaded) as writer,
+        BackgroundJob[list[tuple[str, int]]](threaded=threaded, name="import-writer") as writer,
     ):
         for row in rows:
             check.rows += 1
@@ -1172,7 +1130,7 @@ def import_rows(
                     checks.use_process(rows.columns)
                 flush(writer)
         flush(writer)
-        count(writer.wait())
+        count(writer.wait() or [])
         if planned is not None and not check.invalid_rows:
             count(write(planned)())
     if actor is not None and not check.invalid_rows:

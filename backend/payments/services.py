@@ -20,13 +20,13 @@ Dunning needs nothing: the due selection and the send step's re-check read state
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +35,7 @@ from typing import Any, BinaryIO, TypeVar
 import sqlalchemy as sa
 
 from backend.audit.services import record_event, record_events
+from backend.background import BackgroundJob
 from backend.collector import collector_paused
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import (
@@ -352,13 +353,12 @@ def _made_ahead(batches: Iterator[list[T]]) -> Iterator[list[T]]:
     """Yield ``batches``, each made in a thread while the caller handles the one before.
 
     For PostgreSQL: storing a batch of proposals mostly waits for the server, time in which the next batch is
-    matched (in Python, without the database). Not on SQLite, whose driver gives up the GIL for every row it
-    steps: the thread would take it for up to the 5 ms switch interval each time.
+    matched (in Python, without the database). Not on SQLite (see ``BackgroundJob``).
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="statement-matching") as pool:
-        pending = pool.submit(next, batches, None)
-        while (batch := pending.result()) is not None:
-            pending = pool.submit(next, batches, None)
+    with BackgroundJob[list[T]](threaded=True, name="statement-matching") as making:
+        making.start(functools.partial(next, batches, None))
+        while (batch := making.wait()) is not None:
+            making.start(functools.partial(next, batches, None))
             yield batch
 
 
