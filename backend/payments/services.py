@@ -87,7 +87,7 @@ INSERT_BATCH = 1000
 # handful, read all of them for each batch and compared each with every id of the batch (once psycopg
 # prepared the lookup, its generic plan could not hash the array): 100,000 transfers took minutes.
 TRANSFER_KEY = ("merchant_id", "transaction_id")
-STORE_BATCH = 500  # proposals stored and applied per set of statements (their rows are the transient peak)
+STORE_BATCH = 1000  # proposals stored and applied per set of statements (their rows are the transient peak)
 DIGEST_CHUNK = 1 << 20
 T = TypeVar("T")
 Parse = Callable[[bytes | BinaryIO | str | os.PathLike[str]], Iterator[BankTransaction]]
