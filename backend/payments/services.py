@@ -290,7 +290,8 @@ def import_transactions(
     """Store a statement's new incoming payments, match them and apply the sure ones.
 
     Transactions are streamed: each ``INSERT_BATCH`` is stored and its new transfers read by the matcher (which
-    keeps what matching needs, not their texts) before the next is parsed. Matching sees the whole statement
+    keeps what matching needs, not their texts); on PostgreSQL a batch is read in a thread while the next is
+    parsed and stored, which mostly waits for the server, elsewhere before it. Matching sees the whole statement
     (it is order-aware); its proposals are stored and applied ``STORE_BATCH`` at a time, in the order they
     were made, with set-based statements; ``progress`` hears (done, new transfers) after each batch.
     """
@@ -300,22 +301,22 @@ def import_transactions(
     transfers: list[Transfer] = []
     record_ids = array("q")  # the stored id of each new transfer, by its position (8 bytes each)
     seen = incoming = 0
-    for batch in _batches(transactions, INSERT_BATCH):
-        seen += len(batch)
-        payments = [transaction for transaction in batch if transaction.is_incoming_payment]
-        incoming += len(payments)
-        inserted = _insert_new(merchant_id, payments, actor)
-        new = [transaction for transaction in payments if transaction.transaction_id in inserted]
-        record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
-        if new:
-            keep_statistics(BankTransactionRecord.__table__, TRANSFER_KEY, added=len(record_ids))
-            matcher = matcher or _matcher(merchant_id)
-            transfers.extend(
-                [
-                    matcher.read(position, transaction)
-                    for position, transaction in enumerate(new, len(transfers))
-                ]
-            )
+    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    with BackgroundJob[list[Transfer]](threaded=on_postgresql, name="statement-reading") as reading:
+        for batch in _batches(transactions, INSERT_BATCH):
+            seen += len(batch)
+            payments = [transaction for transaction in batch if transaction.is_incoming_payment]
+            incoming += len(payments)
+            inserted = _insert_new(merchant_id, payments, actor)
+            new = [transaction for transaction in payments if transaction.transaction_id in inserted]
+            first = len(record_ids)
+            record_ids.extend(inserted[transaction.transaction_id] for transaction in new)
+            if new:
+                keep_statistics(BankTransactionRecord.__table__, TRANSFER_KEY, added=len(record_ids))
+                matcher = matcher or _matcher(merchant_id)
+                transfers.extend(reading.wait() or [])
+                reading.start(functools.partial(_read, matcher, new, first))
+        transfers.extend(reading.wait() or [])
     outcomes: Counter[str] = Counter()
     new_transfers = len(transfers)
     if matcher is not None:
@@ -323,7 +324,7 @@ def import_transactions(
         proposals = matcher.propose(transfers)
         del transfers  # the matcher holds them until each is proposed
         batches = _batches(proposals, STORE_BATCH)
-        if db.session.get_bind().dialect.name == "postgresql":
+        if on_postgresql:
             batches = _made_ahead(batches)
         for batch in batches:
             outcomes += _store_proposals(merchant_id, batch, record_ids)
@@ -347,6 +348,11 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+def _read(matcher: PaymentMatcher, new: list[BankTransaction], first: int) -> list[Transfer]:
+    """Read new transfers as the matcher keeps them, their positions counted from ``first``."""
+    return [matcher.read(position, transaction) for position, transaction in enumerate(new, first)]
 
 
 def _made_ahead(batches: Iterator[list[T]]) -> Iterator[list[T]]:

@@ -254,6 +254,14 @@ class TestStatementImport:
     ) -> None:
         monkeypatch.setattr(services, "INSERT_BATCH", 2)
         monkeypatch.setattr(services, "STORE_BATCH", 2)
+        read_in = set()
+        read = services.PaymentMatcher.read
+
+        def reading(matcher: Any, position: int, transaction: Any) -> Any:
+            read_in.add(threading.current_thread().name)
+            return read(matcher, position, transaction)
+
+        monkeypatch.setattr(services.PaymentMatcher, "read", reading)
         receivable = overdue_order(make_connection(merchant), "1001")  # 1190.00
         reference = receivable.payment_reference
         first_part = transfer("300.00", name="Erika Mustermann", remittance=reference, reference="R1")
@@ -289,6 +297,11 @@ class TestStatementImport:
             .order_by(ReceivableEvent.id)
         )
         assert list(payments) == [Decimal("300.00"), Decimal("300.00"), Decimal("590.00")]
+        # PostgreSQL reads a batch's transfers in a thread while it stores the next; SQLite in the caller.
+        if db.session.get_bind().dialect.name == "postgresql":
+            assert {name.split("_")[0] for name in read_in} == {"statement-reading"}
+        else:
+            assert read_in == {threading.current_thread().name}
 
     def test_debits_are_not_considered(self, client: Any, merchant: Merchant, auth_headers: Any) -> None:
         receivable = overdue_order(make_connection(merchant), "1001")
