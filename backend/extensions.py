@@ -6,7 +6,7 @@ import itertools
 import json
 import operator
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,10 +124,13 @@ class _CompiledStatement:
 
 
 def _compile(
-    statement: sa.Executable, dialect: sa.Dialect, column_keys: Sequence[str] | None
+    statement: sa.Executable,
+    dialect: sa.Dialect,
+    column_keys: Sequence[str] | None,
+    documents_as_text: Collection[str] = (),
 ) -> _CompiledStatement:
     """Compile ``statement`` for ``dialect`` with the values of ``column_keys`` given at each run, and look up
-    each bind parameter's conversion.
+    each bind parameter's conversion (none for the JSON parameters of ``documents_as_text``).
 
     A statement that leaves a column to a default computed in Python (which ``Connection.execute`` would fill
     in) is refused: its SQL text, run with the given values, would store NULL instead.
@@ -138,6 +141,11 @@ def _compile(
     for name in names:
         bind = compiled.binds[name]
         own = _REQUIRED if bind.required else bind.effective_value
+        if name in documents_as_text:
+            if not isinstance(bind.type, sa.JSON):
+                raise ValueError(f"{name!r} is not a JSON parameter")
+            binds.append((name, None, own))
+            continue
         binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), own))
     types = [column.type for column in getattr(statement, "exported_columns", ())]
     dated = frozenset(
@@ -175,11 +183,21 @@ class PreparedStatement:
     Every bind parameter without a value of its own must be given at each run. ``column_keys`` names the
     columns an INSERT or UPDATE is given values for (by default: all of an INSERT or UPDATE without values of
     its own); a statement that would leave a column to a default computed in Python is refused here.
+    ``documents_as_text`` names JSON parameters given as their document's text (None for SQL NULL), which a
+    caller that serialised the document anyway passes on unconverted: SQLite stores that text, as the type's
+    conversion (``json.dumps``) would have written it, and PostgreSQL reads it through the statement's cast.
     """
 
-    def __init__(self, statement: sa.Executable, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        statement: sa.Executable,
+        column_keys: Sequence[str] | None = None,
+        *,
+        documents_as_text: Sequence[str] = (),
+    ) -> None:
         self.statement = statement
         self.column_keys = None if column_keys is None else list(column_keys)
+        self.documents_as_text = frozenset(documents_as_text)
         # Without column keys SQLAlchemy compiles a bare INSERT or UPDATE over every column, defaults
         # unapplied: with none given, each Python default shows (and a primary key without a value warns).
         with warnings.catch_warnings():
@@ -189,7 +207,9 @@ class PreparedStatement:
         self._results: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
 
     def _compiled(self, dialect: sa.Dialect) -> _CompiledStatement:
-        entry = self._by_dialect[dialect.name] = _compile(self.statement, dialect, self.column_keys)
+        entry = self._by_dialect[dialect.name] = _compile(
+            self.statement, dialect, self.column_keys, self.documents_as_text
+        )
         return entry
 
     def _conversions(
@@ -228,18 +248,32 @@ class PreparedStatement:
         return compiled, {name: value for (name, _, _), value in zip(compiled.distinct, values, strict=True)}
 
     def execute(self, connection: sa.Connection, params: Mapping[str, Any]) -> None:
-        """Run the statement (one without rows) with ``params`` (by bind name) on ``connection``."""
+        """Run the statement (one without rows) with ``params`` (by bind name) on ``connection``.
+
+        On the DBAPI cursor as ``rows`` runs it: ``exec_driver_sql`` set up an execution context and a result
+        for it, which cost the risk check's INSERT about as much as SQLite's execution of it. The connection
+        begins its transaction first, as ``exec_driver_sql`` would, so that its commit commits the write.
+        """
         compiled, parameters = self._prepare(connection, params)
-        connection.exec_driver_sql(compiled.sql, parameters).close()
+        if not connection.in_transaction():
+            connection.begin()
+        self._run(connection, compiled, parameters, fetch=False)
 
     def rows(self, connection: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement (one with rows) with ``params`` (by bind name) on ``connection``; return every row."""
         compiled, parameters = self._prepare(connection, params)
+        return self._run(connection, compiled, parameters, fetch=True)
+
+    def _run(
+        self, connection: sa.Connection, compiled: _CompiledStatement, parameters: Any, *, fetch: bool
+    ) -> list[tuple[Any, ...]]:
         dbapi_connection = connection.connection.dbapi_connection
         dialect = connection.dialect
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
+            if not fetch:
+                return []
             fetched = cursor.fetchall()
             conversions = self._conversions(compiled, dialect, cursor)
         except dialect.loaded_dbapi.Error as error:

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -142,7 +141,6 @@ def main() -> None:
     bodies = [json.dumps(body).encode() for body in realistic_bodies(2 * args.checks, returning=returning)]
 
     from backend import create_app
-    from backend.extensions import db
     from backend.risk import services, views
     from backend.risk.schemas import RiskCheckRequestSchema
 
@@ -157,8 +155,6 @@ def main() -> None:
         .get_json()["access_token"]
     )
     headers = {"Authorization": f"Bearer {token}"}
-    with app.app_context():
-        engine = db.engine
 
     def check(body: bytes) -> None:
         status = wsgi_post(app, "/api/v1/risk-checks", body, headers)
@@ -185,15 +181,7 @@ def main() -> None:
     timed(services, "evaluate", "signals and decision")
     timed(Session, "commit", "commit")
     timed(views, "_check_body", "response body")
-
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _started(connection: Any, *_args: Any) -> None:
-        connection.info["started"] = clock()
-
-    @sa.event.listens_for(engine, "after_cursor_execute")
-    def _finished(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO risk_checks"):
-            spent["store the check (INSERT)"] += clock() - connection.info["started"]
+    timed(services._INSERT_CHECK, "execute", "store the check (INSERT)")
 
     measured = bodies[args.checks :]
     # A gunicorn worker holds the app only; this process also holds the set-up's objects, which the cyclic

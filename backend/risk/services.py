@@ -477,9 +477,6 @@ class StoredCheck:
     expires_at: datetime
 
 
-_STORED_FIELDS = StoredCheck.__slots__
-
-
 def run_risk_check(
     merchant_id: int,
     payload: dict[str, Any],
@@ -505,6 +502,14 @@ def run_risk_check(
         bureau_result = _bureau_result(connection, merchant_id, check, keys, policy, now)
         if bureau_result is not None:
             decision = evaluate(check, context, policy, override=override_mode, bureau_result=bureau_result)
+    reasons = [{"code": str(r.code), "weight": r.weight, "params": dict(r.params)} for r in decision.reasons]
+    warnings = [{"code": str(w.code), "field": w.field, "params": dict(w.params)} for w in decision.warnings]
+    offered_methods = list(check.payment_methods)
+    hidden_methods = list(decision.hidden_methods)
+    bureau = _bureau_summary(decision.bureau)
+    # The documents go to the INSERT as the text they are stored as (_INSERT_CHECK), each serialised once.
+    reasons_text = json.dumps(reasons, default=str)
+    warnings_text = json.dumps(warnings, default=str)
     values = {
         "id": str(uuid.uuid4()),
         "merchant_id": merchant_id,
@@ -514,33 +519,44 @@ def run_risk_check(
         "decision": decision.action.value,
         "score": decision.score,
         "rule": decision.rule.value,
-        "reasons": _json_ready(
-            [{"code": str(r.code), "weight": r.weight, "params": dict(r.params)} for r in decision.reasons]
-        ),
-        "warnings": _json_ready(
-            [{"code": str(w.code), "field": w.field, "params": dict(w.params)} for w in decision.warnings]
-        ),
-        "offered_methods": list(check.payment_methods),
-        "hidden_methods": list(decision.hidden_methods),
+        "reasons": reasons_text,
+        "warnings": warnings_text,
+        "offered_methods": json.dumps(offered_methods),
+        "hidden_methods": json.dumps(hidden_methods),
         **{f"{kind}_key": getattr(keys, kind) or None for kind in IDENTITY_KINDS},
-        "bureau": _bureau_summary(decision.bureau),
-        "raw_input": raw_input if raw_input is not None else _json_ready(payload),
+        "bureau": None if bureau is None else json.dumps(bureau),
+        "raw_input": json.dumps(raw_input) if raw_input is not None else json.dumps(payload, default=str),
         "created_at": now,
         "expires_at": now + CHECK_VALIDITY,
     }
     values["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     _INSERT_CHECK.execute(connection, values)
-    count_risk_decision(values["decision"], [reason["code"] for reason in values["reasons"]])
-    return StoredCheck(**{name: values[name] for name in _STORED_FIELDS})
+    # What a JSON column gives back: Decimals, dates and other non-JSON scalars of the params as strings.
+    reasons = json.loads(reasons_text)
+    count_risk_decision(values["decision"], [reason["code"] for reason in reasons])
+    return StoredCheck(
+        id=values["id"],
+        reference=values["reference"],
+        decision=values["decision"],
+        score=decision.score,
+        rule=values["rule"],
+        reasons=reasons,
+        warnings=json.loads(warnings_text),
+        offered_methods=offered_methods,
+        hidden_methods=hidden_methods,
+        bureau=bureau,
+        created_at=now,
+        expires_at=values["expires_at"],
+    )
 
 
-# Every column is given a value, its default included (a missing one is refused, not stored as NULL).
-_INSERT_CHECK = PreparedStatement(sa.insert(RiskCheck.__table__), column_keys=RiskCheck.__table__.c.keys())
-
-
-def _json_ready(value: Any) -> Any:
-    """Return ``value`` with Decimals, dates and other non-JSON scalars as strings, as a JSON column stores it."""
-    return json.loads(json.dumps(value, default=str))
+# Every column is given a value, its default included (a missing one is refused, not stored as NULL); the
+# documents as their JSON text, which SQLite stores as the column's conversion (json.dumps) would write it.
+_INSERT_CHECK = PreparedStatement(
+    sa.insert(RiskCheck.__table__),
+    column_keys=RiskCheck.__table__.c.keys(),
+    documents_as_text=[column.key for column in RiskCheck.__table__.c if isinstance(column.type, sa.JSON)],
+)
 
 
 def _bureau_summary(result: BureauResult | None) -> dict[str, Any] | None:
