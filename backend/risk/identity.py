@@ -43,7 +43,6 @@ _GERMAN_FOLDS = str.maketrans(
 # Umlauts as many write them where only ASCII fits (an e-mail address): "Öztürk" -> "ozturk".
 _SHORT_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_SPACES = re.compile(r"\s+")
 # "Hauptstr. 5", "Hauptstr 5", "Hauptstr5": "str" closing a word (not "strand", not "strasse").
 _STREET_ABBREVIATION = re.compile(r"str(?=\b|\d)")
 # Google ignores dots in the local part and both domains reach the same mailbox.
@@ -59,8 +58,11 @@ def _ascii_fold(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Fold text for comparison: casefold, German umlauts to ae/oe/ue/ss, accents off, words by single spaces."""
-    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", _ascii_fold(text))).strip()
+    """Fold text for comparison: casefold, German umlauts to ae/oe/ue/ss, accents off, words by single spaces.
+
+    Every run of anything but a letter or digit, whitespace included, becomes one space.
+    """
+    return _NON_ALNUM.sub(" ", _ascii_fold(text)).strip()
 
 
 def fold_spellings(text: str) -> tuple[str, ...]:
@@ -180,7 +182,16 @@ def keyed_hash(secret: bytes, kind: str, normalised: str) -> str:
     """Return HMAC-SHA256(secret, kind ":" normalised) in hex, or "" for an empty value."""
     if not normalised:
         return ""
-    return hmac.digest(secret, f"{kind}:{normalised}".encode(), "sha256").hex()
+    mac = _keyed_hmac(secret).copy()
+    mac.update(f"{kind}:{normalised}".encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed_hmac(secret: bytes) -> hmac.HMAC:
+    """Return HMAC-SHA256 with ``secret`` taken in, to be copied: ``hmac.digest`` set up the key anew for each of
+    a check's seven hashes (OpenSSL looks the digest up and hashes the padded key twice)."""
+    return hmac.new(secret, digestmod="sha256")
 
 
 @dataclass(frozen=True, slots=True)
