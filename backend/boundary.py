@@ -12,12 +12,12 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Request, current_app
+from flask import Request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from backend.errors import UserValueError
-from backend.extensions import current_request
+from backend.extensions import current_application, current_request
 from backend.untrusted import UNSAFE, UNSAFE_TEXT_MESSAGE, loads, may_hold_unsafe_text, unsafe_text_pointers
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -74,7 +74,7 @@ def check_request() -> None:
     """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
     req = current_request()
     problems = _unsafe_fields("?", req.args.items(multi=True)) if req.args else {}
-    view = current_app.view_functions.get(req.endpoint or "")
+    view = current_application().view_functions.get(req.endpoint or "")
     if req.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
         limit = getattr(view, "max_body_bytes", None)
         if limit is not None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Request, current_app, g, has_request_context, request
+from flask import Flask, Request, current_app, g, has_request_context, request
 from flask.ctx import _AppCtxGlobals
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
@@ -79,6 +79,11 @@ def current_g() -> _AppCtxGlobals:
     return g._get_current_object()  # type: ignore[attr-defined]
 
 
+def current_application() -> Flask:
+    """Return the app itself, not its context-local proxy ``flask.current_app`` (as ``current_request``)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
 def autocommit(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a view whose writes are single statements, each durable on its own (see ``request_connection``)."""
     view.autocommit = True  # type: ignore[attr-defined]
@@ -98,7 +103,9 @@ def request_connection() -> sa.Connection:
         not session.in_transaction()  # the view's own call after the token lookup's: the same connection
         and has_request_context()
         and db.engine.dialect.name == "postgresql"
-        and getattr(current_app.view_functions.get(request.endpoint or ""), "autocommit", False)
+        and getattr(
+            current_application().view_functions.get(current_request().endpoint or ""), "autocommit", False
+        )
     ):
         return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return session.connection()

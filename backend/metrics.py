@@ -12,10 +12,10 @@ import functools
 import time
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response
 from prometheus_client import Counter, Histogram
 
-from backend.extensions import current_request
+from backend.extensions import current_g, current_request
 
 REQUEST_SECONDS = Histogram(
     "claimbridge_http_request_duration_seconds",
@@ -48,11 +48,11 @@ def count_risk_decision(decision: str, reasons: list[str]) -> None:
 
 
 def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+    current_g().metrics_started = time.perf_counter()
 
 
 def _observe(response: Response) -> Response:
-    started = g.pop("metrics_started", None)
+    started = current_g().pop("metrics_started", None)
     if started is not None:
         # The endpoint name, never the path: ids in paths would make a series per row.
         req = current_request()

@@ -21,12 +21,21 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from flask import Flask, current_app, g, request
+from flask import Flask, request
 
 from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
-from backend.extensions import PreparedStatement, current_request, db, limiter, request_connection, utcnow
+from backend.extensions import (
+    PreparedStatement,
+    current_application,
+    current_g,
+    current_request,
+    db,
+    limiter,
+    request_connection,
+    utcnow,
+)
 from backend.merchants.models import ApiClient
 from backend.openapi import security_doc
 
@@ -150,7 +159,7 @@ class ApiResourceProtector(ResourceProtector):
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def guarded(*args: Any, **kwargs: Any) -> Any:
-                if not request.environ.get(_TOKEN_CHECKED):
+                if not current_request().environ.get(_TOKEN_CHECKED):
                     self.check_token(scopes)
                 return view(*args, **kwargs)
 
@@ -168,12 +177,13 @@ class ApiResourceProtector(ResourceProtector):
         copy of the headers), which cost more than the checks; its validators read only the Authorization
         header, which Flask's request offers alike. Errors are Authlib's, raised by its own steps.
         """
-        validator, token_string = self.parse_request_authorization(request)
-        validator.validate_request(request)
+        req = current_request()
+        validator, token_string = self.parse_request_authorization(req)
+        validator.validate_request(req)
         token = validator.authenticate_token(token_string)
-        validator.validate_token(token, [scopes] if isinstance(scopes, str) else scopes, request)
+        validator.validate_token(token, [scopes] if isinstance(scopes, str) else scopes, req)
         token_authenticated.send(self, token=token)
-        g.authlib_server_oauth2_token = token
+        current_g().authlib_server_oauth2_token = token
         return token
 
     def check_token(self, scopes: str | list[str] | None) -> None:
@@ -222,7 +232,7 @@ def required_scopes(view: Callable[..., Any] | None) -> str | list[str] | None:
 def authenticate_request() -> None:
     """Check the bearer token of a protected view before its body or arguments are read."""
     req = current_request()
-    scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
+    scopes = required_scopes(current_application().view_functions.get(req.endpoint or ""))
     if scopes is None or req.environ.get(_TOKEN_CHECKED):
         return
     require_oauth.check_token(scopes)
@@ -236,7 +246,7 @@ def _has_valid_bearer_token() -> bool:
     """Tell whether the request carries a valid token for its bearer-protected view (checked here, once:
     ``authenticate_request`` then finds it checked)."""
     req = current_request()
-    scopes = required_scopes(current_app.view_functions.get(req.endpoint or ""))
+    scopes = required_scopes(current_application().view_functions.get(req.endpoint or ""))
     if scopes is None:
         return False
     try:
@@ -256,7 +266,7 @@ def _rate_limit_strangers() -> None:
     it still cost the risk check about a tenth of its time in the limiter's own bookkeeping.
     """
     if _has_valid_bearer_token():
-        request.environ[_LIMITER_SKIPPED] = True
+        current_request().environ[_LIMITER_SKIPPED] = True
     else:
         limiter._check_request_limit()
 
@@ -277,7 +287,8 @@ def _unless_limiter_skipped(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     @functools.wraps(hook)
     def skipped_with_the_check(response_or_error: Any) -> Any:
-        return response_or_error if request.environ.get(_LIMITER_SKIPPED) else hook(response_or_error)
+        skipped = current_request().environ.get(_LIMITER_SKIPPED)
+        return response_or_error if skipped else hook(response_or_error)
 
     return skipped_with_the_check
 
@@ -297,8 +308,9 @@ def init_oauth(app: Flask) -> None:
 
 
 def current_merchant_id() -> int:
-    """Return the merchant the request's bearer token acts for."""
-    return current_token.merchant_id
+    """Return the merchant the request's bearer token acts for (Authlib's ``current_token``, read from ``g``
+    itself rather than through two context-local proxies)."""
+    return current_g().get("authlib_server_oauth2_token").merchant_id
 
 
 def current_client_id() -> str:

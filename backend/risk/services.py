@@ -18,7 +18,7 @@ from flask import current_app
 
 from backend.audit.services import record_event
 from backend.errors import NotFoundError, UserValueError
-from backend.extensions import PreparedStatement, db, utcnow
+from backend.extensions import PreparedStatement, current_application, db, utcnow
 from backend.merchants.models import RiskPolicyRecord
 from backend.merchants.policy import VELOCITY_KINDS, RiskPolicy
 from backend.merchants.policy_store import bureau_account, get_policy
@@ -494,7 +494,7 @@ def run_risk_check(
     now = utcnow()
     policy = get_policy(merchant_id)
     check = CheckInput.from_payload(payload)
-    keys = identity_keys(check, current_app.config["CLAIMBRIDGE_IDENTITY_KEY"])
+    keys = identity_keys(check, current_application().config["CLAIMBRIDGE_IDENTITY_KEY"])
     connection = connection or db.session.connection()
     context, override_mode = buyer_context(connection, merchant_id, keys, now)
     decision = evaluate(check, context, policy, override=override_mode)
