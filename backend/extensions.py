@@ -137,13 +137,18 @@ def _compile(
     documents_as_text: Collection[str] = (),
 ) -> _CompiledStatement:
     """Compile ``statement`` for ``dialect`` with the values of ``column_keys`` given at each run, and look up
-    each bind parameter's conversion (none for the JSON parameters of ``documents_as_text``).
+    each bind parameter's conversion (none for the JSON parameters of ``documents_as_text``, each of which
+    must be a JSON bind parameter given at each run: otherwise ValueError).
 
     A statement that leaves a column to a default computed in Python (which ``Connection.execute`` would fill
     in) is refused: its SQL text, run with the given values, would store NULL instead.
     """
     compiled = _refusing_python_defaults(statement.compile(dialect=dialect, column_keys=column_keys))
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    # A listed name that is no parameter would leave its column's conversion on: the text stored as a JSON string.
+    unknown = sorted(set(documents_as_text).difference(names))
+    if unknown:
+        raise ValueError(f"documents_as_text names no bind parameters: {unknown}")
     binds = []
     for name in names:
         bind = compiled.binds[name]
@@ -151,6 +156,8 @@ def _compile(
         if name in documents_as_text:
             if not isinstance(bind.type, sa.JSON):
                 raise ValueError(f"{name!r} is not a JSON parameter")
+            if own is not _REQUIRED:
+                raise ValueError(f"{name!r} has a value of its own, which would not be serialised")
             binds.append((name, None, own))
             continue
         binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), own))

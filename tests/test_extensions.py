@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -297,6 +298,58 @@ class TestPreparedStatement:
             PreparedStatement(sa.update(STAMPED).values(note=sa.bindparam("note")))
         PreparedStatement(sa.insert(PRICED))  # no Python defaults: every column a parameter
         PreparedStatement(sa.update(STAMPED).values(note=sa.bindparam("note"), touched_at=sa.bindparam("at")))
+
+    def test_documents_given_as_text_are_stored_as_the_types_conversion_stores_them(self, db, merchant):
+        checks = RiskCheck.__table__
+        documents = {
+            "reasons": [
+                {"code": "HIGH_AMOUNT", "weight": 20, "params": {"limit": "500.00", "name": 'Mü "x"'}}
+            ],
+            "warnings": [],
+            "offered_methods": ["invoice", "sepa"],
+            "hidden_methods": ["invoice"],
+            "bureau": None,
+            "raw_input": {"amount": 149.9, "email": "a@example.com"},
+        }
+        now = datetime(2026, 12, 7, 5, 30, tzinfo=UTC)
+        row = {column.key: None for column in checks.c} | {
+            "merchant_id": merchant.id,
+            "amount": Decimal("149.90"),
+            "currency": "EUR",
+            "decision": "accept",
+            "score": 7,
+            "rule": "score_accept",
+            "latency_ms": 1.5,
+            "created_at": now,
+            "expires_at": now + timedelta(minutes=30),
+        }
+        connection = db.session.connection()
+        connection.execute(sa.insert(checks), row | documents | {"id": "by-execute"})
+        as_text = {name: None if doc is None else json.dumps(doc) for name, doc in documents.items()}
+        PreparedStatement(
+            sa.insert(checks), column_keys=checks.c.keys(), documents_as_text=list(documents)
+        ).execute(connection, row | as_text | {"id": "as-text"})
+        read = sa.select(
+            *(checks.c[name] for name in documents),
+            *(sa.cast(checks.c[name], sa.Text) for name in documents),
+            *(checks.c[name].is_(None) for name in documents),
+        ).where(checks.c.id == sa.bindparam("id"))
+        stored = connection.execute(read, {"id": "as-text"}).one()
+        assert stored == connection.execute(read, {"id": "by-execute"}).one()
+        assert stored[: len(documents)] == tuple(documents.values())
+
+    def test_documents_as_text_must_name_json_parameters_given_at_each_run(self, db):
+        connection = db.session.connection()
+        checks = RiskCheck.__table__
+        for names, refused in ((["currency"], "not a JSON parameter"), (["reason"], "no bind parameters")):
+            statement = PreparedStatement(
+                sa.insert(checks), column_keys=checks.c.keys(), documents_as_text=names
+            )
+            with pytest.raises(ValueError, match=refused):
+                statement.execute(connection, {})
+        own = sa.select(sa.bindparam("doc", [1], type_=JSONType).label("doc"))
+        with pytest.raises(ValueError, match="value of its own"):
+            PreparedStatement(own, documents_as_text=["doc"]).rows(connection, {})
 
     def test_an_update_returns_its_rows_converted(self, db):
         connection = db.session.connection()
