@@ -190,9 +190,10 @@ class PreparedStatement:
     ``Connection.execute`` walks the whole expression for its cache key and sets up a result for it on every
     call: for the risk check's context read that cost more than SQLite's execution of it. Here the statement
     is compiled once per dialect, with each bind value and each returned column converted by its type as
-    ``Connection.execute`` does. A statement without rows runs through ``exec_driver_sql`` (SQLAlchemy's events
-    and error handling); one with rows on the connection's DBAPI cursor, as SQLAlchemy would run it, without
-    building a result for it (its errors are wrapped as SQLAlchemy's, and a lost connection is invalidated).
+    ``Connection.execute`` does. It runs on the connection's DBAPI cursor, as SQLAlchemy would run it, without
+    an execution context or a result (its errors are wrapped as SQLAlchemy's, and a lost connection is
+    invalidated), and so without the engine's cursor events, its echo or its autobegin: the connection must
+    already be in a transaction (a session's connection is).
 
     Every bind parameter without a value of its own must be given at each run. ``column_keys`` names the
     columns an INSERT or UPDATE is given values for (by default: all of an INSERT or UPDATE without values of
@@ -265,12 +266,13 @@ class PreparedStatement:
         """Run the statement (one without rows) with ``params`` (by bind name) on ``connection``.
 
         On the DBAPI cursor as ``rows`` runs it: ``exec_driver_sql`` set up an execution context and a result
-        for it, which cost the risk check's INSERT about as much as SQLite's execution of it. The connection
-        begins its transaction first, as ``exec_driver_sql`` would, so that its commit commits the write.
+        for it, which cost the risk check's INSERT about as much as SQLite's execution of it. That raw path
+        skips what ``exec_driver_sql`` does around the execution: the engine's ``before_cursor_execute`` and
+        ``after_cursor_execute`` events, its echo (SQL logging) and its autobegin. ``connection`` must therefore
+        already be in its transaction (a session's connection is: the session began one to hand it out), so
+        that the transaction's commit commits the write.
         """
         compiled, parameters = self._prepare(connection, params)
-        if not connection.in_transaction():
-            connection.begin()
         self._run(connection, compiled, parameters, fetch=False)
 
     def rows(self, connection: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -299,6 +301,7 @@ class PreparedStatement:
                 parameters,
                 error,
                 dialect.loaded_dbapi.Error,
+                hide_parameters=connection.engine.hide_parameters,
                 connection_invalidated=lost,
                 dialect=dialect,
             ) from error

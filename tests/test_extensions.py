@@ -351,6 +351,20 @@ class TestPreparedStatement:
         with pytest.raises(ValueError, match="value of its own"):
             PreparedStatement(own, documents_as_text=["doc"]).rows(connection, {})
 
+    def test_a_failing_write_raises_sqlalchemys_error(self, db):
+        insert = PreparedStatement(sa.insert(PRICED))
+        connection = db.session.connection()
+        PRICED.create(connection)
+        try:
+            row = {"id": 1, "amount": Decimal("1.00"), "state": "open", "paid_at": None, "note": None}
+            insert.execute(connection, row)
+            with pytest.raises(sa.exc.IntegrityError):
+                insert.execute(connection, row)
+        finally:
+            db.session.rollback()
+            PRICED.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+
     def test_an_update_returns_its_rows_converted(self, db):
         connection = db.session.connection()
         PRICED.create(connection)
