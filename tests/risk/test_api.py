@@ -131,6 +131,30 @@ class TestCreateRiskCheck:
         assert [r["code"] for r in fetched["reasons"]] == [r["code"] for r in created["reasons"]]
         assert fetched["warnings"][0]["message"] == created["warnings"][0]["message"]
 
+    def test_the_stored_row_holds_the_answers_documents_and_the_body(self, client, headers, db):
+        """The INSERT gets its documents as JSON text: the row reads back as the answer and the request were."""
+        response = client.post("/api/v1/risk-checks", json=RISKY_BUYER, headers=headers)
+        answer = response.get_json()
+        row = db.session.get(RiskCheck, answer["id"])
+        assert row.reasons == [
+            {"code": r["code"], "weight": r["weight"], "params": r["params"]} for r in answer["reasons"]
+        ]
+        # The engine gives amounts as text (no Decimal parameter reaches the document).
+        limit = next(r for r in row.reasons if r["code"] == "FIRST_ORDER_AMOUNT_LIMIT")
+        assert limit["params"]["amount"] == "899.00"
+        assert [{"code": w["code"], "field": w["field"]} for w in row.warnings] == [
+            {"code": w["code"], "field": w["field"]} for w in answer["warnings"]
+        ]
+        assert row.offered_methods == RISKY_BUYER["payment_methods"]
+        assert row.hidden_methods == answer["payment_methods"]["hidden"] == ["invoice"]
+        assert row.raw_input == RISKY_BUYER
+        assert db.session.scalar(sa.select(RiskCheck.bureau.is_(None)).where(RiskCheck.id == row.id))
+        if db.engine.dialect.name == "postgresql":
+            types = sa.select(
+                sa.func.jsonb_typeof(RiskCheck.reasons), sa.func.jsonb_typeof(RiskCheck.raw_input)
+            )
+            assert db.session.execute(types.where(RiskCheck.id == row.id)).one() == ("array", "object")
+
     def test_stores_hashes_not_raw_identities_in_keys(self, client, headers, db):
         client.post("/api/v1/risk-checks", json=CLEAN_BUYER, headers=headers)
         row = db.session.scalar(sa.select(RiskCheck))
