@@ -179,6 +179,16 @@ class TestIdentityKeys:
         expected = hmac.new(SECRET, b"email:anna@web.de", hashlib.sha256).hexdigest()
         assert keyed_hash(SECRET, "email", "anna@web.de") == expected
 
+    def test_keyed_hash_is_hmac_digest_for_a_long_key_and_alternating_secrets(self) -> None:
+        """The HMAC kept per secret gives ``hmac.digest``'s answer: a key over SHA-256's 64-byte block (hashed
+        first), and two secrets used by turns, each copy starting from its own secret's state."""
+        long_key = bytes(range(100))
+        secrets = (long_key, SECRET, long_key, SECRET)
+        for n, secret in enumerate(secrets):
+            value = f"anna{n}@web.de"
+            expected = hmac.digest(secret, f"email:{value}".encode(), "sha256").hex()
+            assert keyed_hash(secret, "email", value) == expected
+
     def test_equivalent_inputs_give_equal_keys(self, make_check) -> None:
         first = make_check()
         second = make_check(
