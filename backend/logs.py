@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context
 
+from backend.auth.server import request_token
 from backend.extensions import current_g, current_request, header_of
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -90,8 +91,7 @@ def _log_request(response: Response) -> Response:
     ctx_g = current_g()
     req = current_request()
     duration_ms = (time.perf_counter() - ctx_g.get("request_started", time.perf_counter())) * 1000
-    # The bearer token the request was authenticated with, where Authlib keeps it (its ``current_token``).
-    merchant = getattr(ctx_g.get("authlib_server_oauth2_token"), "merchant_id", None)
+    merchant = getattr(request_token(), "merchant_id", None)
     response.headers[REQUEST_ID_HEADER] = ctx_g.get("request_id", "-")
     method, path = req.method, req.path
     access_logger.info(

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from authlib.integrations.flask_oauth2 import (
     AuthorizationServer,
     ResourceProtector,
-    current_token,
     token_authenticated,
 )
 from authlib.oauth2 import OAuth2Error
@@ -183,7 +182,7 @@ class ApiResourceProtector(ResourceProtector):
         token = validator.authenticate_token(token_string)
         validator.validate_token(token, [scopes] if isinstance(scopes, str) else scopes, req)
         token_authenticated.send(self, token=token)
-        current_g().authlib_server_oauth2_token = token
+        setattr(current_g(), _TOKEN_IN_G, token)
         return token
 
     def check_token(self, scopes: str | list[str] | None) -> None:
@@ -214,6 +213,8 @@ class ApiResourceProtector(ResourceProtector):
 
 # Set in the request's WSGI environ (not flask.g, which an outer app context shares between requests).
 _TOKEN_CHECKED = "claimbridge.token_checked"  # noqa: S105 - a flag name, not a secret
+# Where Authlib keeps the request's bearer token on ``g`` (its ``current_token`` reads it there).
+_TOKEN_IN_G = "authlib_server_oauth2_token"  # noqa: S105 - an attribute name, not a secret
 
 
 def _bearer_challenge(challenge: str) -> str:
@@ -307,20 +308,25 @@ def init_oauth(app: Flask) -> None:
         hooks[position] = _unless_limiter_skipped(hooks[position])
 
 
+def request_token() -> TokenGrant | None:
+    """Return the bearer token the request was authenticated with, or None: Authlib's ``current_token``, read
+    from ``g`` itself rather than through two context-local proxies."""
+    return current_g().get(_TOKEN_IN_G)
+
+
 def current_merchant_id() -> int:
-    """Return the merchant the request's bearer token acts for (Authlib's ``current_token``, read from ``g``
-    itself rather than through two context-local proxies)."""
-    return current_g().get("authlib_server_oauth2_token").merchant_id
+    """Return the merchant the request's bearer token acts for."""
+    return request_token().merchant_id
 
 
 def current_client_id() -> str:
     """Return the client id of the request's bearer token."""
-    return current_token.client_id
+    return request_token().client_id
 
 
 def current_scopes() -> list[str]:
     """Return the scopes of the request's bearer token."""
-    return current_token.get_scope().split()
+    return request_token().get_scope().split()
 
 
 def token_response_json(status: int, payload: dict[str, Any]) -> str:
