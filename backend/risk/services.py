@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from backend.audit.services import record_event
 from backend.errors import NotFoundError, UserValueError
@@ -66,7 +65,7 @@ def bureau_for(merchant_id: int, policy: RiskPolicy) -> CreditBureau | None:
     account = bureau_account(merchant_id)
     if account is None:
         return None
-    config = current_app.config
+    config = current_application().config
     settings = {
         **account,
         "score_type": policy.bureau.score_type,
@@ -347,7 +346,7 @@ def _velocity_counts(
 
 def override_keys(identity: dict[str, Any]) -> dict[str, str]:
     """Hash the identities a merchant names in an override (e-mail, phone, name with billing address)."""
-    secret = current_app.config["CLAIMBRIDGE_IDENTITY_KEY"]
+    secret = current_application().config["CLAIMBRIDGE_IDENTITY_KEY"]
     keys: dict[str, str] = {}
     if identity.get("email"):
         keys["email"] = keyed_hash(secret, "email", normalise_email(identity["email"]))
@@ -525,6 +524,8 @@ def run_risk_check(
         "hidden_methods": json.dumps(hidden_methods),
         **{f"{kind}_key": getattr(keys, kind) or None for kind in IDENTITY_KINDS},
         "bureau": None if bureau is None else json.dumps(bureau),
+        # The body as parsed from JSON holds JSON types only, which json.dumps writes without default=str; the
+        # validated payload (of a caller without the body) has Decimals and dates, stored as strings.
         "raw_input": json.dumps(raw_input) if raw_input is not None else json.dumps(payload, default=str),
         "created_at": now,
         "expires_at": now + CHECK_VALIDITY,
@@ -538,7 +539,7 @@ def run_risk_check(
         id=values["id"],
         reference=values["reference"],
         decision=values["decision"],
-        score=decision.score,
+        score=values["score"],
         rule=values["rule"],
         reasons=reasons,
         warnings=json.loads(warnings_text),
