@@ -10,6 +10,9 @@ fetched and ``--warm`` checks sent through the WSGI callable, then ``--checks`` 
 request path uses starmap). CPU time on a machine shared with other work swings by ±15 %; two runs of the same
 code count within 0.5 % of each other. Counts are of this process only (SQLite's work included, a PostgreSQL
 server's not).
+
+The temporary directory (its path printed) is kept for ``callgrind_annotate`` on its ``callgrind.out``; the
+throwaway API client's secret that the measured run read from it is deleted once that run ends.
 """
 
 from __future__ import annotations
@@ -91,27 +94,36 @@ def main() -> None:
     (workdir / "setup.json").write_text(json.dumps({"creds": creds, "bodies": bodies}))
 
     out = workdir / "callgrind.out"
-    subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--collect-atstart=no",
-            "--toggle-collect=starmap_next",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            __file__,
-            "--measure",
-            str(workdir),
-            "--warm",
-            str(args.warm),
-            "--checks",
-            str(args.checks),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    total = int(re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE).group(1))
+    try:
+        run = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--collect-atstart=no",
+                "--toggle-collect=starmap_next",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--measure",
+                str(workdir),
+                "--warm",
+                str(args.warm),
+                "--checks",
+                str(args.checks),
+            ],
+            env=env,
+            check=False,
+            capture_output=True,
+        )
+    finally:
+        (workdir / "setup.json").unlink()  # the throwaway client's secret goes with the run
+    if run.returncode != 0:
+        sys.stderr.write(run.stderr.decode(errors="replace"))
+        raise SystemExit(f"valgrind exited with status {run.returncode} (its output above)")
+    totals = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
+    if totals is None:
+        raise SystemExit(f"no summary or totals line in callgrind's output {out}")
+    total = int(totals.group(1))
     print(
         f"database: {'postgresql' if args.database_url else 'sqlite'}, history: {args.history} earlier checks,"
         f" {args.warm} warm"
