@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from risk_check_http import prefill_history, prepare_database, realistic_bodies, reset_postgres
-from risk_check_stages import wsgi_post
+from risk_check_stages import bearer_headers, wsgi_post
 
 
 def measure(workdir: Path, warm: int, checks: int) -> None:
@@ -42,16 +42,7 @@ def measure(workdir: Path, warm: int, checks: int) -> None:
     from backend import create_app
 
     app = create_app()
-    token = (
-        app.test_client()
-        .post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(setup["creds"]["client_id"], setup["creds"]["client_secret"]),
-        )
-        .get_json()["access_token"]
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer_headers(app, setup["creds"]["client_id"], setup["creds"]["client_secret"])
 
     def check(body: bytes) -> None:
         status = wsgi_post(app, "/api/v1/risk-checks", body, headers)

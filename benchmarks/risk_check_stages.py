@@ -106,6 +106,14 @@ def wsgi_post(app: Callable, path: str, body: bytes, headers: dict[str, str]) ->
     return status[0]
 
 
+def bearer_headers(app: Any, client_id: str, client_secret: str) -> dict[str, str]:
+    """Return the Authorization header of a token the app issues to the API client (client credentials)."""
+    answer = app.test_client().post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+    )
+    return {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+
+
 def per_call_us(run: Callable[[], Any], calls: int) -> float:
     started = clock()
     for _ in range(calls):
@@ -145,16 +153,7 @@ def main() -> None:
     from backend.risk.schemas import RiskCheckRequestSchema
 
     app = create_app()
-    token = (
-        app.test_client()
-        .post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(creds["client_id"], creds["client_secret"]),
-        )
-        .get_json()["access_token"]
-    )
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer_headers(app, creds["client_id"], creds["client_secret"])
 
     def check(body: bytes) -> None:
         status = wsgi_post(app, "/api/v1/risk-checks", body, headers)

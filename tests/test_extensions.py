@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -220,25 +221,31 @@ class TestRequestConnection:
 class TestPreparedStatement:
     """A statement compiled once gives the values ``Connection.execute`` gives, and fails as SQLAlchemy does."""
 
-    def test_inserts_and_reads_the_values_execute_would(self, db, merchant):
-        now = datetime(2026, 12, 7, 5, 30, 1, 250, tzinfo=UTC)
-        checks = RiskCheck.__table__
-        row = {column.key: None for column in checks.c} | {
-            "id": "check-1",
-            "merchant_id": merchant.id,
+    @staticmethod
+    def _check_row(merchant_id: int, now: datetime) -> dict[str, Any]:
+        """A stored risk check's columns: every one given, those a check needs with values."""
+        return {column.key: None for column in RiskCheck.__table__.c} | {
+            "merchant_id": merchant_id,
             "amount": Decimal("149.90"),
             "currency": "EUR",
             "decision": "accept",
             "score": 7,
             "rule": "score_accept",
+            "latency_ms": 1.5,
+            "created_at": now,
+            "expires_at": now + timedelta(minutes=30),
+        }
+
+    def test_inserts_and_reads_the_values_execute_would(self, db, merchant):
+        now = datetime(2026, 12, 7, 5, 30, 1, 250, tzinfo=UTC)
+        checks = RiskCheck.__table__
+        row = self._check_row(merchant.id, now) | {
+            "id": "check-1",
             "reasons": [{"code": "FIRST_ORDER", "weight": 7, "params": {}}],
             "warnings": [],
             "offered_methods": ["invoice"],
             "hidden_methods": [],
             "email_key": "e" * 64,
-            "latency_ms": 1.5,
-            "created_at": now,
-            "expires_at": now + timedelta(minutes=30),
         }
         connection = db.session.connection()
         PreparedStatement(sa.insert(checks), column_keys=checks.c.keys()).execute(connection, row)
@@ -311,18 +318,7 @@ class TestPreparedStatement:
             "bureau": None,
             "raw_input": {"amount": 149.9, "email": "a@example.com"},
         }
-        now = datetime(2026, 12, 7, 5, 30, tzinfo=UTC)
-        row = {column.key: None for column in checks.c} | {
-            "merchant_id": merchant.id,
-            "amount": Decimal("149.90"),
-            "currency": "EUR",
-            "decision": "accept",
-            "score": 7,
-            "rule": "score_accept",
-            "latency_ms": 1.5,
-            "created_at": now,
-            "expires_at": now + timedelta(minutes=30),
-        }
+        row = self._check_row(merchant.id, datetime(2026, 12, 7, 5, 30, tzinfo=UTC))
         connection = db.session.connection()
         connection.execute(sa.insert(checks), row | documents | {"id": "by-execute"})
         as_text = {name: None if doc is None else json.dumps(doc) for name, doc in documents.items()}
