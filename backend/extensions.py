@@ -79,6 +79,17 @@ def current_g() -> _AppCtxGlobals:
     return g._get_current_object()  # type: ignore[attr-defined]
 
 
+# Where Authlib keeps the request's bearer token on ``g`` (its ``current_token`` reads it there).
+BEARER_TOKEN_IN_G = "authlib_server_oauth2_token"  # noqa: S105 - an attribute name, not a secret
+
+
+def request_token() -> Any:
+    """Return the bearer token the request was authenticated with (``backend.auth``'s grant), or None:
+    Authlib's ``current_token``, read from ``g`` itself rather than through two context-local proxies. Here,
+    below ``backend.auth``, so that the access log can name the merchant without importing it."""
+    return current_g().get(BEARER_TOKEN_IN_G)
+
+
 def current_application() -> Flask:
     """Return the app itself, not its context-local proxy ``flask.current_app`` (as ``current_request``)."""
     return current_app._get_current_object()  # type: ignore[attr-defined]

@@ -11,8 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context
 
-from backend.auth.server import request_token
-from backend.extensions import current_g, current_request, header_of
+from backend.extensions import current_g, current_request, header_of, request_token
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole id (fullmatch)

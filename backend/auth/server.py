@@ -26,6 +26,7 @@ from backend.auth.models import AccessToken
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.extensions import (
+    BEARER_TOKEN_IN_G,
     PreparedStatement,
     current_application,
     current_g,
@@ -33,6 +34,7 @@ from backend.extensions import (
     db,
     limiter,
     request_connection,
+    request_token,
     utcnow,
 )
 from backend.merchants.models import ApiClient
@@ -182,7 +184,7 @@ class ApiResourceProtector(ResourceProtector):
         token = validator.authenticate_token(token_string)
         validator.validate_token(token, [scopes] if isinstance(scopes, str) else scopes, req)
         token_authenticated.send(self, token=token)
-        setattr(current_g(), _TOKEN_IN_G, token)
+        setattr(current_g(), BEARER_TOKEN_IN_G, token)
         return token
 
     def check_token(self, scopes: str | list[str] | None) -> None:
@@ -213,8 +215,6 @@ class ApiResourceProtector(ResourceProtector):
 
 # Set in the request's WSGI environ (not flask.g, which an outer app context shares between requests).
 _TOKEN_CHECKED = "claimbridge.token_checked"  # noqa: S105 - a flag name, not a secret
-# Where Authlib keeps the request's bearer token on ``g`` (its ``current_token`` reads it there).
-_TOKEN_IN_G = "authlib_server_oauth2_token"  # noqa: S105 - an attribute name, not a secret
 
 
 def _bearer_challenge(challenge: str) -> str:
@@ -306,12 +306,6 @@ def init_oauth(app: Flask) -> None:
     for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
         position = next(n for n, hook in enumerate(hooks) if _is_limiters(hook))
         hooks[position] = _unless_limiter_skipped(hooks[position])
-
-
-def request_token() -> TokenGrant | None:
-    """Return the bearer token the request was authenticated with, or None: Authlib's ``current_token``, read
-    from ``g`` itself rather than through two context-local proxies."""
-    return current_g().get(_TOKEN_IN_G)
 
 
 def current_merchant_id() -> int:
