@@ -71,7 +71,7 @@ def test_leaving_on_an_error_waits_for_the_running_job_and_leaves_no_thread() ->
     finished = []
 
     def slow() -> int:
-        time.sleep(0.2)
+        time.sleep(0.2)  # still running when the caller fails: leaving must wait for it, not drop it
         finished.append(True)
         return 1
 
