@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from backend.config import instance_path_from, load_config
-from backend.extensions import db
+from backend.extensions import BinaryList, db
 from backend.logs import configure_logging
 from backend.types import MAX_ROW_ID
 
@@ -31,6 +31,13 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _send_binary_lists(dbapi_connection: Any, connection_record: Any) -> None:
+    """Let a new PostgreSQL connection send ``BinaryList`` parameters as binary arrays (see there)."""
+    from psycopg.types.array import ListBinaryDumper  # here: processes on SQLite need not import psycopg
+
+    dbapi_connection.adapters.register_dumper(BinaryList, ListBinaryDumper)
 
 
 def _poll() -> Any:
@@ -186,6 +193,7 @@ def create_app(config: dict[str, Any] | None = None, *, web: bool = True) -> Fla
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
         else:
             sa.event.listen(db.engine, "checkout", _refuse_dropped_connections)
+            sa.event.listen(db.engine, "connect", _send_binary_lists)
     if web:
         _init_web(app)
     return app

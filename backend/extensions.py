@@ -670,6 +670,55 @@ def insert_rare_clashes(
     return set(db.session.scalars(sa.select(table.c.id).where(one_of(table.c.id, ids))))
 
 
+class BinaryList(list):
+    """A list that psycopg sends to PostgreSQL as a binary array, once the connection knows it (``app.py``).
+
+    psycopg sends a plain list as an array's text, element by element in Python: a batch's thousand timestamps
+    cost 9 ms that way and 0.4 ms in binary, ids and texts about a quarter. Decimals are the exception (their
+    binary form costs more): array parameters (``_array_of``) are sent so for the types ``_sent_in_binary`` names.
+    """
+
+    __slots__ = ()
+
+
+def _sent_in_binary(column_type: sa.types.TypeEngine[Any]) -> bool:
+    """Say whether a column's values go faster as a binary array: ints, texts, days, booleans and aware timestamps.
+
+    A naive timestamp column stays text: an aware value in binary would be converted to the session's zone where
+    its text loses the offset.
+    """
+    affinity = column_type._type_affinity
+    if affinity is sa.DateTime:
+        impl = column_type.impl if isinstance(column_type, sa.types.TypeDecorator) else column_type
+        return bool(getattr(impl, "timezone", False))
+    return affinity in (sa.Integer, sa.String, sa.Date, sa.Boolean)
+
+
+class _BinaryArray(sa.types.TypeDecorator[list[Any]]):
+    """PostgreSQL's array of ``item_type`` whose parameter goes as a ``BinaryList`` (``ARRAY`` makes a plain list)."""
+
+    impl = postgresql.ARRAY
+    cache_ok = True
+
+    def __init__(self, item_type: sa.types.TypeEngine[Any]) -> None:
+        super().__init__(item_type)
+        self.item_type = item_type  # in the cache key: statements with another element type are others
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[Any], Any]:
+        process = self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+
+        def as_binary(value: Any) -> Any:
+            value = process(value) if process else value
+            return None if value is None else BinaryList(value)
+
+        return as_binary
+
+
+def _array_of(item_type: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    """Return the type of a PostgreSQL array parameter of ``item_type``, sent in binary where that is faster."""
+    return _BinaryArray(item_type) if _sent_in_binary(item_type) else postgresql.ARRAY(item_type)
+
+
 def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Return ``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
 
@@ -677,22 +726,16 @@ def one_of(column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnEle
     Elsewhere one expanding parameter: SQLAlchemy coerced and compiled each value as a bind of its own.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+        return column == sa.any_(sa.bindparam(None, list(values), type_=_array_of(column.type)))
     return column.in_(sa.bindparam(None, list(values), expanding=True))
 
 
 def _unnested(table: sa.Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> sa.TableValuedAlias:
     """Return PostgreSQL's ``unnest`` of the rows' ``keys`` columns, one array parameter each, as a derived table."""
-    return (
-        sa.func.unnest(
-            *(
-                sa.bindparam(None, [row[key] for row in rows], type_=postgresql.ARRAY(table.c[key].type))
-                for key in keys
-            )
-        )
-        .table_valued(*keys)
-        .render_derived()
+    arrays = (
+        sa.bindparam(None, [row[key] for row in rows], type_=_array_of(table.c[key].type)) for key in keys
     )
+    return sa.func.unnest(*arrays).table_valued(*keys).render_derived()
 
 
 def update_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]], *, key: str, **fixed: Any) -> None:

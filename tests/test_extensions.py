@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from backend.audit.models import AuditEvent
 from backend.extensions import (
     BULK_WRITE_CACHE_KIB,
+    BinaryList,
     PreparedStatement,
     bulk_write_cache,
     execute_many,
@@ -132,6 +133,13 @@ PRICED = sa.Table(
     sa.Column("paid_at", UTCDateTime),
     sa.Column("note", sa.Text),
 )
+# PRICED with a naive timestamp beside the aware one.
+SEEN = sa.Table(
+    "seen",
+    sa.MetaData(),
+    *(sa.Column(column.name, column.type, primary_key=column.primary_key) for column in PRICED.c),
+    sa.Column("seen_at", sa.DateTime),
+)
 
 
 class TestUpdateRows:
@@ -163,6 +171,38 @@ class TestUpdateRows:
             (2, "open", Decimal("1.00"), None, "old"),
             (3, "paid", Decimal("12.34"), paid, "new"),
         ]
+
+    @pytest.mark.postgres_only  # SQLite gets an executemany of plain values
+    def test_arrays_go_in_binary_on_postgresql_except_amounts_and_naive_timestamps(self, db):
+        bind = db.session.connection()
+        SEEN.create(bind)
+        sent: list[dict[str, Any]] = []
+
+        def spy(connection, cursor, statement, parameters, context, executemany):
+            sent.append(dict(parameters))
+
+        seen = datetime(2024, 3, 13, 12, 0)
+        paid = datetime(2024, 3, 13, 11, 0, tzinfo=UTC)
+        sa.event.listen(db.engine, "before_cursor_execute", spy)
+        try:
+            db.session.execute(SEEN.insert(), [{"id": 1, "state": "open", "amount": Decimal("5.00")}])
+            sent.clear()
+            update_rows(
+                SEEN,
+                [{"id": 1, "state": "paid", "amount": Decimal("12.34"), "paid_at": paid, "seen_at": seen}],
+                key="id",
+            )
+            row = db.session.execute(sa.select(SEEN)).one()
+            dumper = bind.connection.dbapi_connection.adapters.get_dumper(BinaryList, "s")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", spy)
+            db.session.rollback()
+            SEEN.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
+        assert tuple(row) == (1, "paid", Decimal("12.34"), paid, None, seen)
+        kinds = sorted(type(value).__name__ for value in sent[0].values())
+        assert kinds == ["BinaryList"] * 3 + ["list"] * 2  # id, state, paid_at; amount and seen_at
+        assert dumper.__name__ == "ListBinaryDumper"  # the connection was told (app.py)
 
 
 class TestReserveIds:
