@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy.dialects.postgresql import JSONB
 
 from backend.audit.models import AuditEvent
@@ -16,11 +18,13 @@ from backend.extensions import (
     BULK_WRITE_CACHE_KIB,
     BinaryList,
     PreparedStatement,
+    _array_of,
     bulk_write_cache,
     execute_many,
     header_of,
     insert_rows,
     keep_statistics,
+    one_of,
     request_connection,
     reserve_ids,
     update_rows,
@@ -133,13 +137,6 @@ PRICED = sa.Table(
     sa.Column("paid_at", UTCDateTime),
     sa.Column("note", sa.Text),
 )
-# PRICED with a naive timestamp beside the aware one.
-SEEN = sa.Table(
-    "seen",
-    sa.MetaData(),
-    *(sa.Column(column.name, column.type, primary_key=column.primary_key) for column in PRICED.c),
-    sa.Column("seen_at", sa.DateTime),
-)
 
 
 class TestUpdateRows:
@@ -172,37 +169,64 @@ class TestUpdateRows:
             (3, "paid", Decimal("12.34"), paid, "new"),
         ]
 
-    @pytest.mark.postgres_only  # SQLite gets an executemany of plain values
-    def test_arrays_go_in_binary_on_postgresql_except_amounts_and_naive_timestamps(self, db):
-        bind = db.session.connection()
-        SEEN.create(bind)
-        sent: list[dict[str, Any]] = []
+
+class Size(IntEnum):
+    SMALL = 1
+    LARGE = 100_000  # beyond a smallint: an array sized by the last element would wrap it
+
+
+@pytest.mark.postgres_only  # SQLite gets plain values
+class TestArrayParameters:
+    def _sent(self, db, run):
+        """Run ``run()`` and return (its result, the kinds of the parameters of its statements, in order)."""
+        sent: list[list[str]] = []
 
         def spy(connection, cursor, statement, parameters, context, executemany):
-            sent.append(dict(parameters))
+            sent.append([type(value).__name__ for value in parameters.values()])
 
-        seen = datetime(2024, 3, 13, 12, 0)
-        paid = datetime(2024, 3, 13, 11, 0, tzinfo=UTC)
         sa.event.listen(db.engine, "before_cursor_execute", spy)
         try:
-            db.session.execute(SEEN.insert(), [{"id": 1, "state": "open", "amount": Decimal("5.00")}])
-            sent.clear()
-            update_rows(
-                SEEN,
-                [{"id": 1, "state": "paid", "amount": Decimal("12.34"), "paid_at": paid, "seen_at": seen}],
-                key="id",
-            )
-            row = db.session.execute(sa.select(SEEN)).one()
-            dumper = bind.connection.dbapi_connection.adapters.get_dumper(BinaryList, "s")
+            return run(), sent
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", spy)
+
+    def test_ids_texts_and_timestamps_go_in_binary_amounts_as_text(self, db):
+        PRICED.create(db.session.connection())
+        paid = datetime(2024, 3, 13, 13, 0, tzinfo=timezone(timedelta(hours=2)))
+        try:
+            db.session.execute(
+                PRICED.insert(), [{"id": n, "state": "open", "amount": Decimal("5.00")} for n in (1, 2)]
+            )
+            rows = [{"id": Size.LARGE, "state": "paid", "amount": Decimal("12.34"), "paid_at": paid}]
+            db.session.execute(PRICED.update().where(PRICED.c.id == 2).values(id=Size.LARGE))
+            _, sent = self._sent(db, lambda: update_rows(PRICED, rows, key="id"))
+            found, looked_up = self._sent(
+                db,
+                lambda: db.session.scalars(
+                    sa.select(PRICED.c.id).where(one_of(PRICED.c.id, [Size.LARGE, 1]))
+                ),
+            )
+            found = sorted(found)
+            stored = db.session.execute(sa.select(PRICED).where(PRICED.c.id == Size.LARGE)).one()
+            dumper = db.session.connection().connection.dbapi_connection.adapters.get_dumper(BinaryList, "s")
+        finally:
             db.session.rollback()
-            SEEN.drop(db.session.connection(), checkfirst=True)
+            PRICED.drop(db.session.connection(), checkfirst=True)
             db.session.commit()
-        assert tuple(row) == (1, "paid", Decimal("12.34"), paid, None, seen)
-        kinds = sorted(type(value).__name__ for value in sent[0].values())
-        assert kinds == ["BinaryList"] * 3 + ["list"] * 2  # id, state, paid_at; amount and seen_at
-        assert dumper.__name__ == "ListBinaryDumper"  # the connection was told (app.py)
+        assert sent == [["BinaryList", "BinaryList", "list", "BinaryList"]]  # id, state, amount, paid_at
+        assert tuple(stored) == (Size.LARGE, "paid", Decimal("12.34"), paid, None)
+        assert stored.paid_at.utcoffset() == timedelta(0) and stored.paid_at.hour == 11
+        assert looked_up == [["BinaryList"]] and found == [1, Size.LARGE]
+        assert issubclass(dumper, ListBinaryDumper)  # the connection was told (app.py)
+
+    def test_each_element_type_is_a_statement_of_its_own(self, db):
+        """The compiled statement (and its ``::TYPE[]`` cast) is cached by the element type."""
+        statements = {
+            str(sa.select(sa.literal(1)).where(one_of(column, [])).compile(db.engine))
+            for column in (PRICED.c.id, PRICED.c.state, PRICED.c.paid_at)
+        }
+        keys = {_array_of(column.type)._static_cache_key for column in PRICED.c if column.name != "amount"}
+        assert len(statements) == 3 and len(keys) == 4
 
 
 class TestReserveIds:
