@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from email_validator import validate_email
 
 from backend.merchants.policy import ReasonCode, RiskPolicy, VelocityLimits
 from backend.risk import signals
@@ -381,6 +383,53 @@ class TestEmailSyntax:
         assert warnings(run(signals.email_syntax, make_check(buyer={"email": ""}))) == [
             (WarningCode.FIELD_MISSING, "/buyer/email")
         ]
+
+
+# Valid and refused domains of every kind email_validator tells apart (case, IDNA, special-use, labels, length).
+ADDRESSES = [
+    "anna.mueller@web.de",
+    "Anna.Mueller@WEB.DE",
+    "max+shop@googlemail.com",
+    "jörg@exämple.de",
+    "x@xn--exmple-cua.de",
+    "a@b.test",
+    "a@localhost",
+    "a@mail.invalid",
+    "a@-web.de",
+    "a@we--b.de",
+    "a@web.123",
+    "a@web..de",
+    "a@web_de.de",
+    "a@" + "l" * 64 + ".de",
+    "a@" + ".".join(["abcdefghi"] * 26) + ".de",
+    "a@[127.0.0.1]",
+    "anna schmidt@web.de",
+    "anna@web",
+]
+
+
+class TestParseEmail:
+    @pytest.fixture
+    def domain_module(self) -> Iterator[Any]:
+        signals.parse_email.cache_clear()
+        yield sys.modules[validate_email.__module__]
+        signals.parse_email.cache_clear()
+
+    def test_remembered_domain_checks_give_email_validators_answers(self, domain_module, monkeypatch) -> None:
+        remembered = [signals.parse_email(address) for address in ADDRESSES * 2]
+        signals.parse_email.cache_clear()
+        monkeypatch.setattr(
+            domain_module, "validate_email_domain_name", domain_module.validate_email_domain_name.__wrapped__
+        )
+        assert [signals.parse_email(address) for address in ADDRESSES * 2] == remembered
+        assert [parsed.error == "" for parsed in remembered[:5]] == [True] * 5
+
+    def test_a_domain_is_checked_once_and_a_refused_one_each_time(self, domain_module) -> None:
+        check = domain_module.validate_email_domain_name
+        check.cache_clear()
+        for address in ("anna@web.de", "max@web.de", "anna@b.test", "max@b.test"):
+            signals.parse_email(address)
+        assert (check.cache_info().hits, check.cache_info().misses, check.cache_info().currsize) == (1, 3, 1)
 
 
 class TestDisposableEmail:
