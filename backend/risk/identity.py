@@ -48,6 +48,7 @@ _STREET_ABBREVIATION = re.compile(r"str(?=\b|\d)")
 # Google ignores dots in the local part and both domains reach the same mailbox.
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _IPV6_NETWORK_PREFIX = 64  # privacy extensions rotate the interface half of an IPv6 address
+_IPV6_HOST_BITS = 128 - _IPV6_NETWORK_PREFIX
 
 
 def _ascii_fold(text: str) -> str:
@@ -167,15 +168,23 @@ def _person_at(name: str, location: str) -> str:
 
 def normalise_ip(ip: str) -> str:
     """Return an IPv4 address as is, an IPv4-mapped address as IPv4, an IPv6 address as its /64 network."""
+    text = ip.strip()
     try:
-        parsed = ipaddress.ip_address(ip.strip())
+        # What ipaddress.ip_address accepts, without its try as IPv4 first, which raised (and formatted) an error
+        # for every IPv6 address: an address with a colon can only be IPv6, one without only IPv4.
+        parsed = ipaddress.IPv6Address(text) if ":" in text else ipaddress.IPv4Address(text)
     except ValueError:
         return ""
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    if parsed.scope_id is not None:
+        # IPv6Network keeps the zone of an address without host bits ("fe80::%eth0/64"), and drops any other's.
         return str(ipaddress.IPv6Network((parsed, _IPV6_NETWORK_PREFIX), strict=False))
-    return str(parsed)
+    # The network as IPv6Network writes it, without building one (which parsed the address a second time).
+    network = ipaddress.IPv6Address(int(parsed) >> _IPV6_HOST_BITS << _IPV6_HOST_BITS)
+    return f"{network}/{_IPV6_NETWORK_PREFIX}"
 
 
 def keyed_hash(secret: bytes, kind: str, normalised: str) -> str:
@@ -229,12 +238,17 @@ def identity_keys(check: CheckInput, secret: bytes) -> IdentityKeys:
         if (first_name, last_name) == (billing.first_name, billing.last_name)
         else normalise_name(billing.first_name, billing.last_name)
     )
+    address = keyed_hash(secret, "address", location)
+    # The same text hashes alike: most checkouts ship to the billing address.
+    shipping_address = (
+        address if shipping_location == location else keyed_hash(secret, "address", shipping_location)
+    )
     return IdentityKeys(
         email=keyed_hash(secret, "email", normalise_email(check.buyer.email)),
         phone=keyed_hash(secret, "phone", normalise_phone(check.buyer.phone, billing.country)),
         name=keyed_hash(secret, "name", name),
         name_address=keyed_hash(secret, "name_address", _person_at(billing_name, location)),
-        address=keyed_hash(secret, "address", location),
-        shipping_address=keyed_hash(secret, "address", shipping_location),
+        address=address,
+        shipping_address=shipping_address,
         ip=keyed_hash(secret, "ip", normalise_ip(check.ip)),
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import random
 
 import phonenumbers
@@ -173,6 +174,46 @@ class TestNormaliseIp:
     def test_invalid_is_empty(self) -> None:
         assert normalise_ip("not-an-ip") == ""
 
+    @pytest.mark.parametrize(
+        "ip",
+        [
+            "203.0.113.7",
+            " 203.0.113.7 ",
+            "2003:c0de:12::1",
+            "2001:db8:1:2:3:4:5:6",
+            "2001:DB8::",
+            "::",
+            "::1",
+            "::ffff:203.0.113.7",
+            "::ffff:cb00:7107",
+            "fe80::%eth0",
+            "fe80::1%eth0",
+            "2001:db8::1/64",
+            "203.0.113.7/32",
+            "203.0.113",
+            "203.0.113.07",
+            "256.0.0.1",
+            "1:2:3:4:5:6:7:8:9",
+            "2001:db8::g",
+            ":",
+            "",
+            "١٢٣.0.0.1",
+        ],
+    )
+    def test_answers_as_ip_address_and_ipv6_network(self, ip: str) -> None:
+        try:
+            parsed = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            expected = ""
+        else:
+            if isinstance(parsed, ipaddress.IPv4Address):
+                expected = str(parsed)
+            elif parsed.ipv4_mapped is not None:
+                expected = str(parsed.ipv4_mapped)
+            else:
+                expected = str(ipaddress.IPv6Network((parsed, 64), strict=False))
+        assert normalise_ip(ip) == expected
+
 
 class TestIdentityKeys:
     def test_keyed_hash_is_hmac_sha256_of_kind_and_value(self) -> None:
@@ -257,6 +298,16 @@ class TestIdentityKeys:
                 }
             },
             {"shipping_address": {"first_name": "Anna", "last_name": "Schmidt", "country": "DE"}},
+            {  # another person at the billing address: its location's key
+                "shipping_address": {
+                    "first_name": "Ben",
+                    "last_name": "Schmidt",
+                    "street": "Berger Str.",
+                    "house_number": "12",
+                    "postal_code": "60316",
+                    "country": "DE",
+                }
+            },
             {"ip": "2003:c0de::1", "buyer": {"phone": "030 1234567"}},
         ],
     )
