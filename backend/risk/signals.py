@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, wraps
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -129,23 +129,30 @@ class Facts:
 
 # Buyers repeat checks (cart reloads, retries); parsing is the costliest step, so results are memoised.
 _PARSE_CACHE_SIZE = 8192
-# Domains an e-mail address may have whose check is remembered: most buyers share a few dozen (gmail.com, web.de).
+# Domains whose check is remembered: most buyers share a few dozen (gmail.com, web.de); made-up ones only push
+# those out, which costs CPU, never a wrong answer.
 _DOMAIN_CACHE_SIZE = 4096
 
 
 def _remember_domain_checks() -> None:
-    """Make ``validate_email`` check each domain once: keep the answers of its own domain check by domain.
+    """Make ``validate_email`` check each domain once, process-wide: its domain check's answers kept by domain.
 
-    email_validator checks the part after the @ character by character (IDNA mapping, Unicode classes), more than
-    half of what a new address cost (267,000 of its instructions, 117,000 with the domain's check remembered).
-    That check's answer depends only on its arguments (and the package's list of special-use names, which
-    nothing here changes); ``validate_email`` only reads the dict it returns; a refused domain raises again
-    each time, because ``lru_cache`` keeps no exceptions. So every address gets the same answer or error.
+    That check depends only on its arguments (and ``SPECIAL_USE_DOMAIN_NAMES``, which must not change after
+    import); a refused domain raises again each time (``lru_cache`` keeps no exceptions); each caller gets a copy
+    of the answer, so no caller can change another's.
     """
     module = sys.modules[validate_email.__module__]  # the module, shadowed by the function in the package
     check = module.validate_email_domain_name
-    if not hasattr(check, "cache_info"):  # once per process
-        module.validate_email_domain_name = lru_cache(maxsize=_DOMAIN_CACHE_SIZE)(check)
+    if hasattr(check, "remembered"):  # once per process
+        return
+    remembered = lru_cache(maxsize=_DOMAIN_CACHE_SIZE)(check)
+
+    @wraps(check)
+    def check_once(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return dict(remembered(*args, **kwargs))
+
+    check_once.remembered = remembered  # type: ignore[attr-defined]
+    module.validate_email_domain_name = check_once
 
 
 _remember_domain_checks()

@@ -412,8 +412,11 @@ class TestParseEmail:
     @pytest.fixture
     def domain_module(self) -> Iterator[Any]:
         signals.parse_email.cache_clear()
-        yield sys.modules[validate_email.__module__]
+        module = sys.modules[validate_email.__module__]
+        remembered = module.validate_email_domain_name.remembered
+        yield module
         signals.parse_email.cache_clear()
+        remembered.cache_clear()
 
     def test_remembered_domain_checks_give_email_validators_answers(self, domain_module, monkeypatch) -> None:
         remembered = [signals.parse_email(address) for address in ADDRESSES * 2]
@@ -422,10 +425,17 @@ class TestParseEmail:
             domain_module, "validate_email_domain_name", domain_module.validate_email_domain_name.__wrapped__
         )
         assert [signals.parse_email(address) for address in ADDRESSES * 2] == remembered
-        assert [parsed.error == "" for parsed in remembered[:5]] == [True] * 5
+        valid = ["anna.mueller@web.de", "Anna.Mueller@WEB.DE", "max+shop@googlemail.com", "jörg@exämple.de"]
+        assert all(remembered[ADDRESSES.index(address)].error == "" for address in valid)
+
+    def test_each_caller_gets_its_own_copy_of_a_remembered_answer(self, domain_module) -> None:
+        check = domain_module.validate_email_domain_name
+        first = check("web.de", test_environment=False, globally_deliverable=True)
+        first["domain"] = "changed.example"
+        assert check("web.de", test_environment=False, globally_deliverable=True)["domain"] == "web.de"
 
     def test_a_domain_is_checked_once_and_a_refused_one_each_time(self, domain_module) -> None:
-        check = domain_module.validate_email_domain_name
+        check = domain_module.validate_email_domain_name.remembered
         check.cache_clear()
         for address in ("anna@web.de", "max@web.de", "anna@b.test", "max@b.test"):
             signals.parse_email(address)
