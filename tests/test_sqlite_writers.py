@@ -149,18 +149,31 @@ def test_a_writer_lets_a_waiting_writer_of_another_process_go_first(database, mo
     pauses: list[float] = []
     monkeypatch.setattr(sqlite_writers.time, "sleep", pauses.append)
     writer = _connect(database)
-    writer.execute("INSERT INTO t VALUES (1)")
-    writer.commit()
-    assert pauses == []  # nobody waits: the free lock is taken at once
+
+    def write_and_commit(times: int) -> None:
+        for _ in range(times):
+            writer.execute("INSERT INTO t VALUES (1)")
+            writer.commit()
+
+    write_and_commit(sqlite_writers._TURN_WRITES + 2)
+    assert pauses == []  # nobody waits: the free lock is taken at once, however often
     other_process = os.open(str(database) + "-writer.waiting", os.O_RDWR)
     fcntl.flock(other_process, fcntl.LOCK_SH)  # what a waiting writer of another process holds
     try:
-        writer.execute("INSERT INTO t VALUES (2)")
-        writer.commit()
+        # A turn of writes in a row, then it stands back before the next, and a new turn begins.
+        write_and_commit(sqlite_writers._TURN_WRITES)
+        assert pauses == []
+        write_and_commit(1)
+        assert pauses == [sqlite_writers._STAND_BACK]
+        write_and_commit(sqlite_writers._TURN_WRITES - 1)
+        assert pauses == [sqlite_writers._STAND_BACK]
+        write_and_commit(1)
+        assert pauses == [sqlite_writers._STAND_BACK] * 2
     finally:
         os.close(other_process)
-    # It stood back for longer than the other's longest poll before taking the (free) lock.
-    assert pauses == [sqlite_writers._STAND_BACK]
+    write_and_commit(sqlite_writers._TURN_WRITES + 2)
+    assert pauses == [sqlite_writers._STAND_BACK] * 2  # nobody waits any more
+    # It stands back for longer than the other's longest poll, so the other's writer finds the lock free.
     assert sqlite_writers._STAND_BACK > sqlite_writers._LONGEST_POLL
 
 
