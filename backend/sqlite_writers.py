@@ -23,9 +23,9 @@ a second file, ``…-writer.waiting``), and a process that finds another one wai
 waits longer than that process's longest poll before it tries. Not after every write, though: each hand-over
 leaves the lock idle until the other's next poll (a millisecond at best: gevent's sleeps wait no shorter), and
 at saturation two gunicorn workers handing it over after each risk check wrote about 840 times a second while
-their CPU was 30 % idle, every request of a worker queued behind its waiting writer. A process writes a turn of
-``_TURN_WRITES`` in a row before it stands back (about 1,150 checks a second, CPU-bound), which keeps the
-other's wait under a millisecond or so more than before.
+their CPU was 30 % idle, every request of a worker queued behind its waiting writer. A process makes a turn of
+``_TURN_WRITES`` write transactions in a row before it stands back (1,283-1,354 checks a second, CPU-bound),
+which lets the other wait up to that many transactions longer than before (a few milliseconds at saturation).
 """
 
 from __future__ import annotations
@@ -44,19 +44,23 @@ from typing import Any
 _OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 _FIRST_POLL = 0.0001
 _LONGEST_POLL = 0.001
-# How long a writer that finds a writer of another process waiting stands back: longer than its longest poll.
+# How long a process's writer stands back at the end of its turn when a writer of another process waits: longer
+# than that one's longest poll.
 _STAND_BACK = 2 * _LONGEST_POLL
-# How many writes in a row a process makes while another process waits, before it stands back (a turn).
+# How many write transactions in a row a process makes while another process waits (a turn), before it stands back.
 _TURN_WRITES = 4
 
 
 class _TurnLock:
-    """A lock that its holder hands straight to the longest waiter; a newcomer queues behind the waiters."""
+    """A lock that its holder hands straight to the longest waiter; a newcomer queues behind the waiters.
+
+    It also carries the process's turn: how many write transactions it made in a row (``writes``).
+    """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()  # held for a few lines, never while waiting
         self._held = False
-        self.writes = 0  # the holder's: writes of this process in a row while another process waited
+        self.writes = 0  # the holder's: write transactions of this process's current turn (``_TURN_WRITES``)
         self._waiters: deque[threading.Event] = deque()
 
     def acquire(self, timeout: float) -> bool:
@@ -185,16 +189,16 @@ class QueuedWriterConnection(sqlite3.Connection):
                 self._waiting_fd = os.open(
                     self._lock_path[: -len(".lock")] + ".waiting", os.O_RDWR | os.O_CREAT, 0o600
                 )
-            turn = self._process_lock
+            process_lock = self._process_lock
             others_wait = self._others_wait()
-            if others_wait and turn.writes >= _TURN_WRITES:
+            if others_wait and process_lock.writes >= _TURN_WRITES:
                 self._wait_for_lock(deadline, first_pause=_STAND_BACK)
-                turn.writes = 1
+                process_lock.writes = 1  # a new turn begins after any wait
             elif _locked(self._lock_fd, fcntl.LOCK_EX):
-                turn.writes = turn.writes + 1 if others_wait else 0
+                process_lock.writes = process_lock.writes + 1 if others_wait else 0
             else:
                 self._wait_for_lock(deadline, first_pause=_FIRST_POLL)
-                turn.writes = 1
+                process_lock.writes = 1
         except BaseException:
             self._process_lock.release()
             raise

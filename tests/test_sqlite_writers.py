@@ -173,8 +173,10 @@ def test_a_writer_lets_a_waiting_writer_of_another_process_go_first(database, mo
         os.close(other_process)
     write_and_commit(sqlite_writers._TURN_WRITES + 2)
     assert pauses == [sqlite_writers._STAND_BACK] * 2  # nobody waits any more
-    # It stands back for longer than the other's longest poll, so the other's writer finds the lock free.
+    # It stands back for longer than the other's longest poll, so the other's writer finds the lock free; a turn
+    # is more than one write (one each made the lock idle between every two).
     assert sqlite_writers._STAND_BACK > sqlite_writers._LONGEST_POLL
+    assert sqlite_writers._TURN_WRITES > 1
 
 
 def test_a_write_inside_a_savepoint_queues_too(database, monkeypatch):
