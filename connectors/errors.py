@@ -22,16 +22,45 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Trace-Id")
 _BODY_SUMMARY_CHARS = 300
+_SECRET_QUERY_KEY = re.compile(r"signature|secret|token|password|key|nonce|auth", re.IGNORECASE)
+# A query string inside a message: of a whole URL, or urllib3's "Max retries exceeded with url: /path?query".
+_QUERY_IN_TEXT = re.compile(r"\?([^\s'\"()<>]+)")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with the values of secret-looking query parameters replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    return urlunsplit(parts._replace(query=_redacted_query(parts.query)))
+
+
+def redact_queries(text: str) -> str:
+    """Return ``text`` with the values of secret-looking query parameters of every URL in it replaced by ``***``.
+
+    For messages of requests and urllib3, which name the URL they failed on, OAuth 1.0a parameters included.
+    """
+    return _QUERY_IN_TEXT.sub(lambda match: "?" + _redacted_query(match.group(1)), text)
+
+
+def _redacted_query(query: str) -> str:
+    pairs = [
+        (key, "***" if _SECRET_QUERY_KEY.search(key) else value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return urlencode(pairs, safe=",*")
 
 
 class ConnectorError(Exception):
@@ -177,7 +206,7 @@ def error_from_response(response: requests.Response, *, description: str | None 
 
 def error_from_exception(exc: requests.RequestException, *, description: str) -> ConnectorError:
     """Build the typed error for a transport failure raised by requests."""
-    message = f"{description} failed: {exc.__class__.__name__}: {exc}"
+    message = f"{description} failed: {exc.__class__.__name__}: {redact_queries(str(exc))}"
     if isinstance(exc, requests.ConnectTimeout):
         # Subclass of ConnectionError in requests; the TCP handshake never completed.
         return TimeoutError(message, should_retry=True)

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -44,6 +42,7 @@ from connectors.errors import (
     UnsafeURLError,
     error_from_exception,
     error_from_response,
+    redact_url,
 )
 from connectors.ssrf import guard_session, validate_public_url
 
@@ -51,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_SECRET_QUERY_KEY = re.compile(r"signature|secret|token|password|key|nonce|auth", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -100,18 +98,6 @@ def should_retry(
     if isinstance(error, ConflictError | ServerError):
         return replay_safe
     return False
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with the values of secret-looking query parameters replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = [
-        (key, "***" if _SECRET_QUERY_KEY.search(key) else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe=",*")))
 
 
 class HttpClient:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 from connectors import errors
-from connectors.http import Backoff, HttpClient, is_replay_safe, redact_url, should_retry
+from connectors.http import Backoff, HttpClient, is_replay_safe, should_retry
 from tests.fakes.server import FakeServer, serve
 
 
@@ -128,7 +128,7 @@ class TestParseRetryAfter:
 class TestRedactUrl:
     def test_hides_signature_and_keys_but_keeps_filters(self) -> None:
         url = "http://shop.test/wc/v3/orders?status=pending,on-hold&oauth_signature=abc%2B&oauth_consumer_key=ck_x"
-        redacted = redact_url(url)
+        redacted = errors.redact_url(url)
         assert "abc" not in redacted
         assert "ck_x" not in redacted
         assert "status=pending,on-hold" in redacted
@@ -220,6 +220,17 @@ class TestHttpClient:
             client.request("POST", "/ok")
         assert caught.value.should_retry is True
         assert len(sleeps.calls) == 2
+
+    def test_transport_error_hides_secret_query_parameters(self, no_wait, sleeps) -> None:
+        """urllib3 names the URL it failed on, query included; the error (logged by callers) must not."""
+        with serve(_echo_app()) as doomed:
+            url = doomed.url
+        client = HttpClient(url, allow_private=True, backoff=no_wait, sleep=sleeps, max_retries=0)
+        with pytest.raises(errors.ConnectionError) as caught:
+            client.request("GET", "/ok", params={"status": "on-hold", "oauth_signature": "s3cr3t-sig"})
+        message = str(caught.value)
+        assert "with url: /ok?status=on-hold&oauth_signature=***" in message  # urllib3's own words, redacted
+        assert "s3cr3t-sig" not in message
 
     def test_does_not_follow_redirects(self, server, client) -> None:
         with serve(_echo_app()) as canary:

@@ -143,6 +143,18 @@ class TestFakeAuthentication:
         assert response.status_code == 401
         assert response.json()["code"] == "woocommerce_rest_cannot_view"
 
+    def test_a_shop_out_of_reach_leaves_no_oauth_parameters_in_the_error(self, no_wait, sleeps) -> None:
+        """Over plain HTTP the OAuth 1.0a parameters travel in the query, which urllib3's message repeats."""
+        with FakeWooCommerce().serve() as gone:
+            url = gone.url
+        connector = make_connector(url, no_wait, sleeps, max_retries=0)
+        with pytest.raises(errors.ConnectionError) as caught:
+            list(connector.iter_orders())
+        message = str(caught.value)
+        assert "oauth_consumer_key=***" in message
+        assert CONSUMER_KEY not in message
+        assert "oauth_signature=***" in message
+
     def test_uses_basic_auth_over_https(self, no_wait, sleeps) -> None:
         fake = FakeWooCommerce()
         with fake.serve(tls=True) as server:
