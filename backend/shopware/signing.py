@@ -15,11 +15,11 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
-from backend.untrusted import loads, may_hold_unsafe_text, strip_unsafe_text
+from backend.untrusted import UNSAFE, loads, may_hold_unsafe_text, strip_unsafe_text
 
 APP_SIGNATURE_HEADER = "shopware-app-signature"
 SHOP_SIGNATURE_HEADER = "shopware-shop-signature"
@@ -42,6 +42,11 @@ NOTIFICATION_STATUSES = frozenset({"success", "error", "info", "warning"})
 Clock = Callable[[], datetime]
 
 _UNIX_SECONDS = re.compile(r"\d{1,12}")
+# A shop id as Shopware makes one (16 letters and digits: src/Core/Framework/App/ShopId/ShopIdProvider.php), with
+# room to spare within its column; a shop URL within its column (backend/merchants/models.py).
+_SHOP_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+SHOP_URL_MAX_LENGTH = 500
+_VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class ShopwareAuthError(Exception):
@@ -180,11 +185,27 @@ def verify_registration(
     if not _registration_query_signed(query, params, app_secret, signature):
         raise SignatureError(f"registration request of shop {shop_id!r}: signature does not match")
     moment = check_timestamp(timestamp, clock=clock, tolerance=tolerance, what="registration request")
-    if not shop_url.startswith(("https://", "http://")):
+    _check_shop_id(shop_id, what="registration request")
+    if not _is_shop_url(shop_url):
         raise MalformedRequestError(
-            f"registration request of shop {shop_id!r}: shop-url is not an http(s) URL"
+            f"registration request of shop {shop_id!r}: shop-url is not an http(s) URL of at most "
+            f"{SHOP_URL_MAX_LENGTH} characters"
         )
     return RegistrationRequest(shop_id=shop_id, shop_url=shop_url, timestamp=moment)
+
+
+def _check_shop_id(shop_id: str, *, what: str) -> None:
+    if not _SHOP_ID.fullmatch(shop_id):
+        raise MalformedRequestError(f"{what}: shop-id is not a shop id (up to 100 letters, digits, - and _)")
+
+
+def _is_shop_url(url: str) -> bool:
+    if len(url) > SHOP_URL_MAX_LENGTH or not url.startswith(("https://", "http://")) or UNSAFE.search(url):
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
 
 
 def verify_registration_shop_signature(
@@ -387,7 +408,11 @@ def split_iframe_signature(raw_query: str | bytes) -> tuple[str, str | None]:
 
 def unverified_iframe_shop_id(raw_query: str | bytes) -> str:
     """Return the shop id an iframe query claims, to pick the secret to verify with."""
-    return _required(_query_params(_as_text(raw_query), what="iframe query"), "shop-id", what="iframe query")
+    shop_id = _required(
+        _query_params(_as_text(raw_query), what="iframe query"), "shop-id", what="iframe query"
+    )
+    _check_shop_id(shop_id, what="iframe query")
+    return shop_id
 
 
 def iframe_max_age(sw_version: str | None) -> timedelta:
@@ -396,7 +421,7 @@ def iframe_max_age(sw_version: str | None) -> timedelta:
     6.6.3-6.6.5 sign module URLs at login and reuse them (src/Core/Framework/App/Manifest/ModuleLoader.php),
     so their URLs are accepted for a working day; newer shops sign on opening and get minutes.
     """
-    parts = tuple(int(part) for part in (sw_version or "").split(".") if part.isdigit())
+    parts = tuple(int(part) for part in (sw_version or "").split(".") if _VERSION_NUMBER.fullmatch(part))
     if parts and parts < MODULES_SIGNED_ON_OPEN_FROM:
         return LOGIN_SIGNED_IFRAME_MAX_AGE
     return IFRAME_MAX_AGE
@@ -501,10 +526,12 @@ def _unix_seconds(value: object, *, what: str) -> int:
     if isinstance(value, str) and _UNIX_SECONDS.fullmatch(value.strip()):
         return int(value.strip())
     if isinstance(value, Decimal | float):
-        try:
-            return int(Decimal(value))
-        except (InvalidOperation, ValueError, OverflowError):
-            pass
+        number = Decimal(value)
+        # Up to 12 digits before the point, as _UNIX_SECONDS, checked before int(): a body parsed with
+        # parse_float=Decimal carries 1e9999999 exactly, and its int() took minutes of a worker's CPU.
+        if number.is_finite() and number.adjusted() < 12:
+            return int(number)
+        raise MalformedRequestError(f"{what} timestamp is not a number of seconds of up to 12 digits")
     if value is None:
         raise MalformedRequestError(f"{what} carries no timestamp")
     raise MalformedRequestError(f"{what} timestamp is not a number of seconds")

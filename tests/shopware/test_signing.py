@@ -130,6 +130,23 @@ class TestVerifyRegistration:
         with pytest.raises(MalformedRequestError):
             verify_registration(query, sign("my-secret", query), "my-secret", clock=at_vector_time)
 
+    @pytest.mark.parametrize(
+        ("shop_id", "shop_url"),
+        [
+            ("123", "http://[::1"),  # urlsplit raises on it
+            ("123", "https://" + "a" * 500 + ".example"),  # longer than the column
+            ("123", "https://shop%00.example"),
+            ("123", "https://"),
+            ("1" * 101, "https://my-shop.com"),
+            ("12%003", "https://my-shop.com"),
+            ("12 3", "https://my-shop.com"),
+        ],
+    )
+    def test_refuses_a_shop_id_or_url_that_cannot_be_one(self, shop_id, shop_url):
+        query = f"shop-id={shop_id}&shop-url={shop_url}&timestamp=1234567890"
+        with pytest.raises(MalformedRequestError, match=r"shop-id|shop-url"):
+            verify_registration(query, sign("my-secret", query), "my-secret", clock=at_vector_time)
+
     def test_rejects_shop_url_that_is_not_http(self):
         query = "shop-id=123&shop-url=file:///etc/passwd&timestamp=1234567890"
         with pytest.raises(MalformedRequestError, match="http"):
@@ -439,6 +456,18 @@ class TestVerifyIframeQuery:
     def test_names_claimed_shop(self):
         assert unverified_iframe_shop_id(self.signed()) == "shop1"
 
+    def test_refuses_a_claimed_shop_id_that_cannot_be_one(self):
+        with pytest.raises(MalformedRequestError, match="shop-id"):
+            unverified_iframe_shop_id(self.signed(self.QUERY.replace("shop-id=shop1", "shop-id=shop%001")))
+
+    @pytest.mark.parametrize("version", ["6.6.\u00b2.0", "6.6." + "9" * 5000])
+    def test_reads_a_version_with_parts_that_are_no_numbers(self, version):
+        # int() refuses "²" (a digit to str.isdigit) and more than 4,300 digits; such parts are left out.
+        query = self.QUERY.replace("sw-version=6.6.10.0", f"sw-version={version}")
+        assert (
+            verify_iframe_query(self.signed(query), self.secrets, clock=clock_at(NOW)).sw_version == version
+        )
+
 
 class TestCheckTimestamp:
     @pytest.mark.parametrize("value", [NOW_TS, str(NOW_TS), Decimal(NOW_TS), f" {NOW_TS} "])
@@ -457,6 +486,12 @@ class TestCheckTimestamp:
     )
     def test_rejects_malformed(self, value):
         with pytest.raises(MalformedRequestError):
+            check_timestamp(value, clock=clock_at(NOW))
+
+    @pytest.mark.parametrize("value", [Decimal("1E+13"), Decimal("-1E+400"), Decimal("1E+9999999")])
+    def test_refuses_a_number_too_large_before_making_it_an_integer(self, value):
+        # A shop body is parsed with parse_float=Decimal: 1e9999999 arrives as itself, and its int() took minutes.
+        with pytest.raises(MalformedRequestError, match="up to 12 digits"):
             check_timestamp(value, clock=clock_at(NOW))
 
 
