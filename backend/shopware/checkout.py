@@ -36,7 +36,6 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +53,7 @@ from backend.shopware.gateway import (
     GatewayCheckout,
     decision_cache_key,
     map_checkout,
+    shop_amount,
 )
 from backend.shopware.models import ShopwareGatewayDecision
 from connectors.shops.base import ShopConnector
@@ -242,7 +242,7 @@ def fail_mode_decision(checkout: GatewayCheckout, policy: RiskPolicy) -> Gateway
     offered = checkout.offered_payment_methods
     if checkout.customer_id is None:
         return GatewayDecision(hidden=(), offered=offered, outcome="no_customer")
-    amount = _amount(checkout.risk_check.get("amount"))
+    amount = shop_amount(checkout.risk_check.get("amount"))
     if amount is not None and bureau_failure_allows_invoice(amount, policy):
         return GatewayDecision(hidden=(), offered=offered, outcome="fail_mode")
     return GatewayDecision(
@@ -322,7 +322,7 @@ def _store_decision(
         "connection_id": shop.connection_id,
         "risk_check_id": risk_check_id,
         "customer_id": checkout.customer_id,
-        "amount": _amount(checkout.risk_check.get("amount")),
+        "amount": shop_amount(checkout.risk_check.get("amount")),
         "hidden": list(hidden),
         "order_id": None,
         "linked_at": None,
@@ -396,7 +396,9 @@ def link_placed_order(connection_id: int, order_id: str, payload: Any) -> int | 
     if not isinstance(customer_id, str) or not customer_id:
         return None
     price = order.get("price")
-    amount = _amount(order.get("amountTotal", price.get("totalPrice") if isinstance(price, dict) else None))
+    amount = shop_amount(
+        order.get("amountTotal", price.get("totalPrice") if isinstance(price, dict) else None)
+    )
     params = {"connection": connection_id, "customer": customer_id, "now": utcnow(), "order": order_id}
     connection = db.session.connection()
     if amount is None:
@@ -414,13 +416,3 @@ def prune_gateway_decisions(now: datetime) -> int:
         )
     )
     return result.rowcount or 0
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount.quantize(Decimal("0.01")) if amount.is_finite() else None

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from backend.shopware.signing import SignedResponse, sign_json_response
+from backend.types import MONEY_MAX
 
 INVOICE_PAYMENT_METHOD = "payment_invoicepayment"
 # Shopware's cart error levels: 0 notice, 10 warning, 20 error.
@@ -71,7 +72,7 @@ def map_checkout(
     billing = _address(billing_source, countries) if billing_source else None
     shipping = _address(shipping_source, countries) if shipping_source else None
     offered = _technical_names(payload.get("paymentMethods"))
-    amount = _amount(_nested(cart, "price", "totalPrice"))
+    amount = shop_amount(_nested(cart, "price", "totalPrice"))
     currency = _text(_nested(context, "currency", "isoCode"))
     buyer = _buyer(customer, billing_source, shipping_source) if customer else None
 
@@ -277,7 +278,12 @@ def _technical_names(methods: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in (_text(value) for value in values) if name))
 
 
-def _amount(value: Any) -> Decimal | None:
+def shop_amount(value: Any) -> Decimal | None:
+    """Return an amount a shop sent (cart, order) in cents, or None unless a receivable could hold it.
+
+    A total beyond what a Money column holds is no amount: quantizing it would raise (1e28 and up), and a checkout
+    without an amount is answered by the merchant's fail mode.
+    """
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -285,7 +291,7 @@ def _amount(value: Any) -> Decimal | None:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
     except InvalidOperation:
         return None
-    return amount.quantize(_CENT) if amount.is_finite() and amount >= 0 else None
+    return amount.quantize(_CENT) if amount.is_finite() and 0 <= amount <= MONEY_MAX else None
 
 
 def _iso_date(value: Any) -> str | None:

@@ -325,6 +325,16 @@ class TestFailMode:
         assert shop.call_gateway(checkout_payload(amount=amount)) == expected
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ShopwareGatewayDecision)) == 0
 
+    @pytest.mark.parametrize("total", ["1e28", "1e300", "1000000000000.00"])
+    def test_a_total_no_receivable_could_hold_answers_by_the_fail_mode(self, shop, total):
+        # An error status would make the shop offer every method, invoice included.
+        set_policy(shop, {"fail_mode": "allow_up_to", "bureau_fail_max_amount": "100.00"})
+        assert shop.call_gateway(checkout_payload(amount=total)) == [
+            remove_invoice(),
+            cart_message(GERMAN_MESSAGE),
+        ]
+        assert risk_checks() == 0
+
     def test_fail_mode_answers_are_not_cached(self, shop, monkeypatch):
         set_policy(shop, {"fail_mode": "hide_invoice"})
         real_check = checkout.run_risk_check
