@@ -387,15 +387,26 @@ def authenticate_iframe(raw_query: bytes) -> tuple[ShopwareShop, signing.IframeR
     return shop, page
 
 
+# A version as Shopware and apps write them (6.6.10.0, 6.7.0.0-rc1, 1.2.0+build.5), within the columns' 50.
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,49}")
+
+
 def note_versions(
     shop: ShopwareShop | WebhookShop, *, app_version: str | None, shopware_version: str | None
 ) -> None:
-    """Remember the app and Shopware versions a shop reports (the checkout gateway needs Shopware ≥ 6.6.3)."""
+    """Remember the app and Shopware versions a shop reports (the checkout gateway needs Shopware ≥ 6.6.3).
+
+    A value that is no version (a header may carry anything, NUL included) is not stored.
+    """
     changed: dict[str, str] = {}
-    if app_version and shop.app_version != app_version[:50]:
-        changed["app_version"] = app_version[:50]
-    if shopware_version and shop.shopware_version != shopware_version[:50]:
-        changed["shopware_version"] = shopware_version[:50]
+    if app_version and _VERSION.fullmatch(app_version) and shop.app_version != app_version:
+        changed["app_version"] = app_version
+    if (
+        shopware_version
+        and _VERSION.fullmatch(shopware_version)
+        and shop.shopware_version != shopware_version
+    ):
+        changed["shopware_version"] = shopware_version
     if changed:
         # One UPDATE whether the shop is an entity or a webhook's plain values; a loaded entity takes the values.
         db.session.execute(

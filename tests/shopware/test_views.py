@@ -398,6 +398,17 @@ class TestWebhooks:
         row = stored_shop(shop.shop_id)
         assert (row.app_version, row.shopware_version) == ("1.2.0", "6.6.10.4")
 
+    @pytest.mark.parametrize("reported", ["6.6\x00", "6.6.10.4 \u202e", "6." + "1" * 60, "latest; DROP"])
+    def test_a_version_header_that_is_no_version_is_not_stored(self, shop, reported):
+        # PostgreSQL refuses NUL in text: stored, it failed the request after the event was accepted.
+        shop.app_version, shop.sw_version = "1.2.0", "6.6.10.4"
+        assert shop.send(shop.webhook_request("checkout.order.placed", order_payload())).status == 204
+        request = shop.webhook_request("checkout.order.placed", order_payload())
+        request.headers["sw-version"] = reported
+        assert shop.send(request).status == 204
+        db.session.expire_all()
+        assert stored_shop(shop.shop_id).shopware_version == "6.6.10.4"
+
     def test_order_event_is_stored_for_the_worker(self, shop):
         answer = shop.send(shop.webhook_request("checkout.order.placed", order_payload(), event_id="e1"))
         assert (answer.status, answer.body) == (204, b"")
