@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -30,16 +31,31 @@ def record_event(
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         details=details or {},
-        remote_addr=request.remote_addr if has_request_context() else None,
+        remote_addr=_client_address(),
     )
     db.session.add(event)
     return event
 
 
+def _client_address() -> str | None:
+    """Return the request's client address, or None outside a request or where it is no IP address.
+
+    Behind a proxy (``CLAIMBRIDGE_PROXY_COUNT``) it comes from X-Forwarded-For, which a client may fill with
+    anything the proxy passes on: text with NUL, or longer than the column, failed the request on PostgreSQL.
+    """
+    address = request.remote_addr if has_request_context() else None
+    if not address or len(address) > AuditEvent.remote_addr.type.length:
+        return None
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 def record_events(events: Iterable[Mapping[str, Any]]) -> None:
     """Add many audit events with one INSERT; each mapping holds ``record_event``'s arguments (by name)."""
     now = utcnow()
-    remote_addr = request.remote_addr if has_request_context() else None
+    remote_addr = _client_address()
     rows = [
         {
             "action": event["action"],

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
-from backend.audit.services import record_event
+from backend.audit.services import record_event, record_events
 from backend.merchants.models import Merchant
 
 
@@ -120,3 +120,25 @@ class TestAppendOnly:
         db.session.commit()
         remaining = db.session.scalars(sa.select(AuditEvent.actor)).all()
         assert "stranger" not in remaining and "shopware:abc" in remaining and len(remaining) == 5
+
+
+class TestClientAddress:
+    @pytest.mark.parametrize(
+        ("address", "stored"),
+        [
+            ("203.0.113.9", "203.0.113.9"),
+            ("2001:DB8::1", "2001:db8::1"),
+            ("203.0.113.9\x00", None),  # a forwarded header is the client's text: PostgreSQL refuses NUL
+            ("1" * 65, None),  # longer than the column
+            ("unknown", None),
+        ],
+    )
+    def test_only_an_ip_address_is_kept(self, app, db, merchant, address, stored):
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            record_event("policy.updated", actor="anna", merchant_id=merchant.id)
+            record_events([{"action": "policy.updated", "actor": "ben", "merchant_id": merchant.id}])
+            db.session.commit()
+        kept = db.session.scalars(
+            sa.select(AuditEvent.remote_addr).where(AuditEvent.actor.in_(["anna", "ben"]))
+        ).all()
+        assert kept == [stored, stored]
