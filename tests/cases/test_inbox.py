@@ -64,6 +64,21 @@ class TestInbox:
         )
         assert scope.status_code == 403
 
+    def test_a_payment_cannot_have_been_received_in_the_future(
+        self, client: Any, merchant: Any, auth_headers: Any
+    ) -> None:
+        from backend.cases.services import payments_of
+
+        case = _case_of(merchant)
+        answer = client.post(
+            f"/api/v1/agency/cases/{case.id}/events",
+            json={"payment": {"amount": "10.00", "value_date": "9999-12-31"}},
+            headers=auth_headers(merchant, "cases:write"),
+        )
+
+        assert answer.status_code == 422 and "/payment/value_date" in answer.get_json()["details"]
+        assert payments_of(case) == []
+
     def test_cli_lists_cases_and_books_a_payment_once(self, app: Any, merchant: Any) -> None:
         case = _case_of(merchant)
         runner = app.test_cli_runner()
