@@ -5,10 +5,16 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from backend.woocommerce import views
 from backend.woocommerce.schemas import ConnectSessionRequestSchema, ConnectSessionSchema
+from connectors.shops.woocommerce import WEBHOOK_TOPICS
 
 bp = Blueprint("woocommerce", __name__, url_prefix="/woocommerce")
 bp.add_url_rule("/webhooks/<int:connection_id>", view_func=views.receive_webhook, methods=["POST"])
-bp.add_url_rule("/webhooks/<int:connection_id>/<topic>", view_func=views.receive_webhook, methods=["POST"])
+# Only the topics ClaimBridge registers have a delivery URL: any other path is a 404 before the database is used.
+bp.add_url_rule(
+    f"/webhooks/<int:connection_id>/<any({', '.join(WEBHOOK_TOPICS)}):topic>",
+    view_func=views.receive_webhook,
+    methods=["POST"],
+)
 bp.add_url_rule("/auth/callback", view_func=views.receive_auth_callback, methods=["POST"])
 
 blp = ApiBlueprint(

@@ -85,6 +85,21 @@ class TestWebhookEndpoint:
         db.session.expire_all()
         assert db.session.get(WebhookTopic, (connection_id, "order.updated")).last_delivery_at >= marked
 
+    @pytest.mark.parametrize("topic", ["order.%00", "order.%E2%80%AEdetadpu", "product.updated"])
+    def test_ping_for_a_topic_we_never_registered_is_404_and_marks_nothing(
+        self, client, db, connection_id, topic
+    ):
+        response = client.post(
+            f"/woocommerce/webhooks/{connection_id}/{topic}",
+            data="webhook_id=1001",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 404
+        assert response.get_json()["error"] == "not_found"
+        assert [row.ping_received_at for row in db.session.scalars(sa.select(WebhookTopic))] == [None] * len(
+            WEBHOOK_TOPICS
+        )
+
     def test_ping_is_answered_200_without_signature(self, client, db, connection_id):
         response = client.post(
             f"/woocommerce/webhooks/{connection_id}",
