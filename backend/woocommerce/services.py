@@ -29,7 +29,7 @@ from backend.extensions import PreparedStatement, db, utcnow
 from backend.merchants.connectors import connector_for, for_each_active_connection
 from backend.merchants.models import ShopConnection
 from backend.orders.services import request_order_sync
-from backend.untrusted import loads
+from backend.untrusted import UNSAFE, loads
 from backend.woocommerce.errors import InvalidWebhookSignatureError, MalformedWebhookError
 from backend.woocommerce.models import WebhookTopic, WooCommerceWebhook
 from connectors import errors as shop_errors
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
+MAX_TOPIC_LENGTH = 100  # an order's topic is its sync request's reason, a VARCHAR(100)
 ORDER_ID = re.compile(r"[0-9]{1,19}")  # WordPress post ids are BIGINT UNSIGNED
 # wp-includes/http.php wp_http_validate_url(): what wp_safe_remote_post reaches without http_allowed_safe_ports.
 WORDPRESS_SAFE_PORTS = (80, 443, 8080)
@@ -434,9 +435,7 @@ def receive_webhook(
     secret = decrypt_text(hooks[0][0]) if hooks else new_secret()
     if not verify_webhook_signature(secret, body, headers.get(SIGNATURE_HEADER)) or not hooks:
         raise InvalidWebhookSignatureError("The webhook signature does not match this connection's secret.")
-    topic_header = (headers.get(TOPIC_HEADER) or "").strip()
-    if not topic_header:
-        raise MalformedWebhookError(f"The {TOPIC_HEADER} header is missing.")
+    topic_header = _delivered_topic(headers)
     # The body is read before anything is written: on PostgreSQL each statement commits on its own (the view
     # is ``@autocommit``), and a refused delivery leaves no mark.
     order_id = _order_id(body) if topic_header.partition(".")[0] == "order" else None
@@ -455,6 +454,16 @@ def receive_webhook(
         return "ignored"
     request_order_sync(connection_id, order_id, reason=topic_header)
     return "queued"
+
+
+def _delivered_topic(headers: Mapping[str, str]) -> str:
+    """Return the delivery's topic; refuse a missing one and one no column can hold (too long, a NUL)."""
+    topic = (headers.get(TOPIC_HEADER) or "").strip()
+    if not topic:
+        raise MalformedWebhookError(f"The {TOPIC_HEADER} header is missing.")
+    if len(topic) > MAX_TOPIC_LENGTH or UNSAFE.search(topic):
+        raise MalformedWebhookError(f"The {TOPIC_HEADER} header is not a WooCommerce topic.")
+    return topic
 
 
 def _order_id(body: bytes) -> str:

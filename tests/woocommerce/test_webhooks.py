@@ -150,6 +150,9 @@ class TestWebhookEndpoint:
             (b'{"id": "12a"}', "order.updated"),
             (b"[1]", "order.updated"),
             (b'{"id": 5}', ""),
+            pytest.param(b'{"id": 5}', "order.\x00updated", id="nul-in-topic"),
+            pytest.param(b'{"id": 5}', "order.\x85updated", id="control-in-topic"),
+            pytest.param(b'{"id": 5}', "order." + "x" * 100, id="topic-longer-than-its-column"),
         ],
     )
     def test_malformed_signed_delivery_is_400(self, client, db, connection_id, secret, body, topic):
