@@ -27,6 +27,7 @@ from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret
 from backend.errors import AppError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.services import create_connection, get_merchant
+from backend.untrusted import UNSAFE
 from backend.woocommerce.models import WooCommerceConnectSession
 from backend.woocommerce.services import CONNECTION_STEPS
 from connectors.errors import UnsafeURLError
@@ -102,10 +103,16 @@ def receive_keys(body: Any) -> WooCommerceConnectSession:
         state = str(state)
     if not isinstance(state, str) or not state:
         raise InvalidConnectStateError("The callback carries no connect state (user_id).")
-    session = db.session.scalar(
-        sa.select(WooCommerceConnectSession)
-        .where(WooCommerceConnectSession.state_hash == hash_secret(state))
-        .with_for_update()
+    # The body is read whatever its content type, so the request checks may not have looked for unsafe text: a
+    # state holding such a character (a lone surrogate cannot even be hashed) is none we issued.
+    session = (
+        None
+        if UNSAFE.search(state)
+        else db.session.scalar(
+            sa.select(WooCommerceConnectSession)
+            .where(WooCommerceConnectSession.state_hash == hash_secret(state))
+            .with_for_update()
+        )
     )
     if session is None or session.status != "open" or session.expires_at <= utcnow():
         raise InvalidConnectStateError(

@@ -126,6 +126,26 @@ class TestKeysCallback:
         assert response.status_code == 400
         assert db.session.scalars(sa.select(ShopConnection)).all() == []
 
+    @pytest.mark.parametrize("state", ["\ud800", "state\x00", "\u202estate"])
+    @pytest.mark.parametrize(
+        ("content_type", "refused"),
+        # The request checks refuse unsafe text in a JSON body; a body the shop sends as anything else is parsed
+        # by the callback alone, which finds no session for such a state.
+        [("application/json", (422, "invalid_request")), ("text/plain", (400, "invalid_state"))],
+    )
+    def test_a_state_with_unsafe_characters_is_refused_and_changes_nothing(
+        self, client, db, headers, woocommerce, state, content_type, refused
+    ):
+        start(client, headers, woocommerce.url)
+        response = client.post(
+            "/woocommerce/auth/callback",
+            data=json.dumps(keys_body(state, woocommerce)),
+            headers={"Content-Type": content_type},
+        )
+        assert (response.status_code, response.get_json()["error"]) == refused
+        (row,) = sessions(db)
+        assert (row.status, row.credentials_encrypted) == ("open", None)
+
     def test_read_only_or_malformed_keys_are_refused_and_end_the_session(
         self, client, db, headers, woocommerce
     ):
