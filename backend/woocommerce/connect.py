@@ -27,6 +27,7 @@ from backend.crypto import decrypt_text, encrypt_text, hash_secret, new_secret
 from backend.errors import AppError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from backend.merchants.services import create_connection, get_merchant
+from backend.types import MAX_ROW_ID
 from backend.untrusted import UNSAFE
 from backend.woocommerce.models import WooCommerceConnectSession
 from backend.woocommerce.services import CONNECTION_STEPS
@@ -130,8 +131,11 @@ def receive_keys(body: Any) -> WooCommerceConnectSession:
         session.status = "failed"
         session.error = "The shop posted keys ClaimBridge cannot use."
         raise UserValueError("The posted keys cannot be used.", details=problems)
+    # Only kept for reference, and the shop deletes the key on any answer but 200: an id the INTEGER column
+    # cannot hold (the shop's is a BIGINT UNSIGNED) is dropped, never a reason to refuse usable keys.
     key_id = body.get("key_id")
-    session.key_id = key_id if isinstance(key_id, int) and not isinstance(key_id, bool) else None
+    fits = isinstance(key_id, int) and not isinstance(key_id, bool) and 0 < key_id <= MAX_ROW_ID
+    session.key_id = key_id if fits else None
     session.credentials_encrypted = encrypt_text(json.dumps({"consumer_key": key, "consumer_secret": secret}))
     session.status = "received"
     logger.info("woocommerce connect session %s: keys received for %s", session.id, session.shop_url)

@@ -146,6 +146,19 @@ class TestKeysCallback:
         (row,) = sessions(db)
         assert (row.status, row.credentials_encrypted) == ("open", None)
 
+    @pytest.mark.parametrize(
+        ("key_id", "kept"), [(2**31 - 1, 2**31 - 1), (2**31, None), (2**63, None), (0, None), (-7, None)]
+    )
+    def test_a_key_id_beyond_the_column_is_dropped_and_the_keys_kept(
+        self, client, db, headers, woocommerce, key_id, kept
+    ):
+        # Any answer but 200 makes the shop delete a key it just created; its id is only for reference.
+        state = start(client, headers, woocommerce.url).get_json()["state"]
+        response = post_keys(client, keys_body(state, woocommerce, key_id=key_id))
+        assert response.status_code == 200, response.get_json()
+        (row,) = sessions(db)
+        assert (row.status, row.key_id) == ("connected", kept)
+
     def test_read_only_or_malformed_keys_are_refused_and_end_the_session(
         self, client, db, headers, woocommerce
     ):
