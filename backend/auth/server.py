@@ -23,6 +23,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from flask import Flask, request
 
 from backend.auth.models import AccessToken
+from backend.auth.services import is_client_id
 from backend.crypto import hash_secret
 from backend.errors import ForbiddenError, UnauthorizedError
 from backend.extensions import (
@@ -53,6 +54,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 def _query_client(client_id: str) -> ApiClient | None:
+    """Return the live client of that id; an id of no shape we issue (a NUL, 300 characters) is not looked up."""
+    if not is_client_id(client_id):
+        return None
     return db.session.scalar(db.select(ApiClient).filter_by(client_id=client_id, revoked_at=None))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from backend.merchants.models import SCOPES, ApiClient, Merchant
 logger = logging.getLogger(__name__)
 
 EXPIRED_TOKEN_GRACE = timedelta(days=1)
+CLIENT_ID_BYTES = 12
+_CLIENT_ID = re.compile(f"cb_[0-9a-f]{{{2 * CLIENT_ID_BYTES}}}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ def parse_scopes(scopes: str | list[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
+def is_client_id(value: str) -> bool:
+    """Tell whether ``value`` has the shape of the ids ``create_client`` issues: ``cb_`` and hex digits."""
+    return _CLIENT_ID.fullmatch(value) is not None
+
+
 def create_client(
     merchant_id: int,
     scopes: str | list[str],
@@ -56,7 +64,7 @@ def create_client(
         raise NotFoundError(f"merchant {merchant_id} does not exist")
     secret = new_secret(32)
     client = ApiClient(
-        client_id="cb_" + secrets.token_hex(12),
+        client_id="cb_" + secrets.token_hex(CLIENT_ID_BYTES),
         secret_hash=hash_secret(secret),
         merchant_id=merchant_id,
         connection_id=connection_id,

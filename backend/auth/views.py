@@ -8,6 +8,7 @@ from flask import Response, current_app, request
 
 from backend.audit.services import record_event
 from backend.auth.server import authorization, token_response_json
+from backend.auth.services import is_client_id
 from backend.extensions import db, limiter
 
 logger = logging.getLogger(__name__)
@@ -22,10 +23,16 @@ def _address() -> str:
 
 
 def _presented_client_id() -> str:
-    """The client id the request names, whether it authenticates by Basic or form body."""
-    if request.authorization and request.authorization.username:
-        return request.authorization.username
-    return request.form.get("client_id") or "-"
+    """The client id the request names, by Basic or form body; "-" for none, "malformed" for one we never issue.
+
+    It keys a rate limit and names the actor of a failed attempt: a stranger's text (control characters, any
+    length) goes into neither.
+    """
+    basic = request.authorization
+    presented = basic.username if basic and basic.username else request.form.get("client_id")
+    if not presented:
+        return "-"
+    return presented if is_client_id(presented) else "malformed"
 
 
 def _address_key() -> str:

@@ -62,6 +62,23 @@ class TestTokenEndpoint:
         event = db.session.scalar(sa.select(AuditEvent).filter_by(action="auth.failed"))
         assert event.actor == f"client:{client_id}"
 
+    @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke"])
+    @pytest.mark.parametrize(
+        "client_id",
+        # Authlib URL-decodes a Basic user name, so "%00" reaches the client lookup as a NUL as well.
+        ["\x00", "%00", "cb_\u202e" + "0" * 23, "cb_" + "0" * 300],
+        ids=["nul", "encoded-nul", "bidi-override", "too-long"],
+    )
+    def test_a_client_id_of_no_shape_we_issue_is_an_invalid_client(self, client, db, path, client_id):
+        response = client.post(
+            path, data={"grant_type": "client_credentials", "token": "t"}, auth=(client_id, "x")
+        )
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "invalid_client"
+        assert db.session.scalars(sa.select(AccessToken)).all() == []
+        # The failed attempt is audited without the stranger's text as its actor.
+        assert db.session.scalars(sa.select(AuditEvent.actor)).all() == ["client:malformed"]
+
     def test_rejects_unsupported_grant(self, client, merchant, create_credentials):
         client_id, secret = create_credentials(merchant)
         response = client.post(
