@@ -17,6 +17,7 @@ from authlib.integrations.flask_oauth2 import (
 )
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -58,6 +59,17 @@ def _query_client(client_id: str) -> ApiClient | None:
     if not is_client_id(client_id):
         return None
     return db.session.scalar(db.select(ApiClient).filter_by(client_id=client_id, revoked_at=None))
+
+
+def _authenticate_client_secret_basic(query_client: Callable[[str], Any], request: Any) -> ApiClient | None:
+    """Authlib's ``client_secret_basic``, with Basic credentials that are not UTF-8 taken for none.
+
+    Authlib decodes them strictly and lets the error through (a 500); werkzeug's own parser already ignores them.
+    """
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
@@ -301,6 +313,7 @@ def _unless_limiter_skipped(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def init_oauth(app: Flask) -> None:
     """Wire the authorization server, the bearer-token validator and the rate limiter's hook to the database."""
     authorization.init_app(app, query_client=_query_client, save_token=_save_token)
+    authorization.register_client_auth_method("client_secret_basic", _authenticate_client_secret_basic)
     authorization.register_grant(ClientCredentialsGrant)
     authorization.register_endpoint(TokenRevocationEndpoint)
     require_oauth.register_token_validator(HashedBearerTokenValidator(realm="claimbridge"))

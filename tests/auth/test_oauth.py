@@ -1,3 +1,4 @@
+import base64
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,18 @@ class TestTokenEndpoint:
         assert db.session.scalars(sa.select(AccessToken)).all() == []
         # The failed attempt is audited without the stranger's text as its actor.
         assert db.session.scalars(sa.select(AuditEvent.actor)).all() == ["client:malformed"]
+
+    @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke"])
+    @pytest.mark.parametrize("credentials", [b"\xff:x", b"\xed\xa0\x80:x"], ids=["latin-1", "surrogate"])
+    def test_basic_credentials_that_are_not_utf8_are_an_invalid_client(self, client, db, path, credentials):
+        response = client.post(
+            path,
+            data={"grant_type": "client_credentials", "token": "t"},
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+        )
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "invalid_client"
+        assert db.session.scalars(sa.select(AccessToken)).all() == []
 
     def test_rejects_unsupported_grant(self, client, merchant, create_credentials):
         client_id, secret = create_credentials(merchant)
