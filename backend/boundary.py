@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from backend.errors import UserValueError
 from backend.extensions import current_application, current_request
@@ -70,10 +71,22 @@ def _read_whole_body(req: Request) -> bytes:
     return data
 
 
+def _query_arguments(req: Request) -> MultiDict[str, str]:
+    """Return the query's arguments; a query that is not UTF-8 is a 400 (werkzeug decodes it strictly).
+
+    gunicorn refuses such a request line itself; other WSGI servers pass it on.
+    """
+    try:
+        return req.args
+    except UnicodeDecodeError as error:
+        raise BadRequest("The query string is not UTF-8 text.") from error
+
+
 def check_request() -> None:
     """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
     req = current_request()
-    problems = _unsafe_fields("?", req.args.items(multi=True)) if req.args else {}
+    args = _query_arguments(req)
+    problems = _unsafe_fields("?", args.items(multi=True)) if args else {}
     view = current_application().view_functions.get(req.endpoint or "")
     if req.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
         limit = getattr(view, "max_body_bytes", None)

@@ -140,6 +140,21 @@ class TestUnsafeText:
         assert response.status_code == 422
         assert response.get_json()["details"] == {"?state": [UNSAFE_TEXT_MESSAGE]}
 
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [("GET", "/api/v1/receivables"), ("POST", "/oauth/token"), ("POST", "/woocommerce/auth/callback")],
+    )
+    def test_a_query_that_is_not_utf8_is_400(self, client, db, merchant, auth_headers, method, path):
+        headers = auth_headers(merchant, "handovers:read")
+        tokens = db.session.scalars(sa.select(AccessToken.token_hash)).all()
+        # A raw 0xFF byte in the request line: WSGI hands it on as the latin-1 character (PEP 3333).
+        response = client.open(
+            path, method=method, headers=headers, environ_overrides={"QUERY_STRING": "a=\xff"}
+        )
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "bad_request"
+        assert db.session.scalars(sa.select(AccessToken.token_hash)).all() == tokens
+
     def test_in_a_form_field_is_422(self, client, merchant, auth_headers):
         headers = auth_headers(merchant, "orders:write")
         response = client.post(
