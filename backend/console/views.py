@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 
 from backend.audit import services as audit_services
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
+from backend.boundary import body_limit
 from backend.console import services, sessions
 from backend.console.blueprint import blp, bp
 from backend.console.forms import error_map
@@ -740,9 +741,9 @@ def payments_page() -> Response:
 
 
 @bp.post("/payments/statements")
+@body_limit(STATEMENT_MAX_BYTES)
 def upload_statement() -> Response:
     """Import a camt.053 or MT940 statement (up to 20 MiB) and show what it matched."""
-    request.max_content_length = STATEMENT_MAX_BYTES
     session = _current_session()
     upload = request.files.get("file")
     if upload is None or not upload.filename:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import pytest
 import sqlalchemy as sa
 from markupsafe import escape
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from backend.audit.models import AuditEvent
 from backend.audit.services import record_event
+from backend.console import views
 from backend.console.forms import policy_fields
 from backend.console.texts import TEXTS
 from backend.dunning.claims import DebtorKind, NoticeKind
@@ -24,6 +29,7 @@ from backend.handovers.models import Handover, ShopUpdate
 from backend.handovers.rules import rules_document
 from backend.merchants.models import Merchant
 from backend.merchants.policy_store import policy_document
+from backend.payments.models import BankTransactionRecord
 from backend.receivables.models import Receivable
 from backend.receivables.services import dispute_receivable
 from backend.risk.messages import advice_for
@@ -32,6 +38,7 @@ from tests.dunning.conftest import smtp_server
 from tests.dunning.factories import set_payment_details
 from tests.factories import make_connection, make_receivable, overdue_receivable
 from tests.handovers.conftest import set_rules
+from tests.payments.test_import import camt, overdue_order, transfer
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 __all__ = ["smtp_server"]
@@ -329,6 +336,43 @@ class TestSettingsPages:
         )
         assert answer.status_code == 503
         assert "No mail server" in answer.get_data(as_text=True)
+
+
+class TestPaymentsPage:
+    def _upload(self, client, token, statement: bytes):
+        # Encoded in memory: the test client would spool a large body to a temporary file it never closes.
+        boundary, body = encode_multipart(
+            {"session_token": token, "file": FileStorage(io.BytesIO(statement), "statement.xml")}
+        )
+        return client.post(
+            "/console/payments/statements",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+
+    @pytest.fixture
+    def large_statement(self, app, merchant) -> bytes:
+        """A statement paying one overdue order, padded past the global body limit as a busy month's is."""
+        receivable = overdue_order(make_connection(merchant), "1001")
+        padding = b"<!--" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"-->\n"
+        statement = camt(transfer("1.00", name="Erika Mustermann", remittance=receivable.payment_reference))
+        return statement.replace(b"<Document", padding + b"<Document", 1)
+
+    def test_a_statement_above_the_global_limit_is_imported_as_over_the_api(
+        self, client, merchant, console_token, large_statement
+    ):
+        response = self._upload(client, console_token(merchant), large_statement)
+        assert response.status_code == 200
+        assert len(db.session.scalars(sa.select(BankTransactionRecord)).all()) == 1
+
+    def test_a_statement_above_its_own_limit_is_413_and_imports_nothing(
+        self, client, merchant, console_token, large_statement, monkeypatch
+    ):
+        monkeypatch.setattr(views.upload_statement, "max_body_bytes", len(large_statement) - 1)
+        response = self._upload(client, console_token(merchant), large_statement)
+        assert response.status_code == 413
+        assert response.get_json()["error"] == "request_entity_too_large"
+        assert db.session.scalars(sa.select(BankTransactionRecord)).all() == []
 
 
 class TestOtherPages:
