@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 
 from backend.audit import services as audit_services
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.boundary import body_limit
+from backend.boundary import raw_body
 from backend.console import services, sessions
 from backend.console.blueprint import blp, bp
 from backend.console.forms import error_map
@@ -741,10 +741,17 @@ def payments_page() -> Response:
 
 
 @bp.post("/payments/statements")
-@body_limit(STATEMENT_MAX_BYTES)
+@raw_body
 def upload_statement() -> Response:
-    """Import a camt.053 or MT940 statement (up to 20 MiB) and show what it matched."""
-    session = _current_session()
+    """Import a camt.053 or MT940 statement (up to 20 MiB) and show what it matched.
+
+    The session comes with the URL (or the header), not in the form: it is checked before the body is read, so a
+    stranger's 20 MiB are never read (``raw_body`` keeps the request checks from reading it first).
+    """
+    session = sessions.verify_session(
+        request.headers.get(sessions.SESSION_HEADER) or request.args.get(sessions.SESSION_FIELD)
+    )
+    request.max_content_length = STATEMENT_MAX_BYTES
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _payments_page(session, status=422, upload_error=TEXTS[session.language]["text_required"])

@@ -341,14 +341,50 @@ class TestSettingsPages:
 class TestPaymentsPage:
     def _upload(self, client, token, statement: bytes):
         # Encoded in memory: the test client would spool a large body to a temporary file it never closes.
-        boundary, body = encode_multipart(
-            {"session_token": token, "file": FileStorage(io.BytesIO(statement), "statement.xml")}
-        )
+        boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(statement), "statement.xml")})
         return client.post(
             "/console/payments/statements",
+            query_string={"session_token": token},
             data=body,
             content_type=f"multipart/form-data; boundary={boundary}",
         )
+
+    def test_the_upload_form_names_the_session_in_its_url(self, client, merchant, console_token):
+        token = console_token(merchant)
+        page = client.get("/console/payments", query_string={"session_token": token}).get_data(as_text=True)
+        assert f'action="/console/payments/statements?session_token={token}"' in page
+
+    @pytest.mark.parametrize("token", [None, "not-a-session"])
+    def test_a_strangers_upload_is_refused_before_its_body_is_read(self, app, token):
+        read: list[int] = []
+
+        class Body(io.RawIOBase):
+            def readable(self):
+                return True
+
+            def readinto(self, buffer):
+                read.append(len(buffer))
+                buffer[:1] = b"x"
+                return 1
+
+        # A WSGI call of its own: the test client would take the body's length from the stream, not the header.
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/console/payments/statements",
+            "QUERY_STRING": f"session_token={token}" if token else "",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": Body(),
+            "wsgi.errors": io.StringIO(),
+            "CONTENT_TYPE": "multipart/form-data; boundary=x",
+            "CONTENT_LENGTH": str(views.STATEMENT_MAX_BYTES),
+        }
+        statuses: list[str] = []
+        b"".join(app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        assert statuses[0].split()[0] in ("401", "403")
+        assert read == []
 
     @pytest.fixture
     def large_statement(self, app, merchant) -> bytes:
@@ -368,7 +404,7 @@ class TestPaymentsPage:
     def test_a_statement_above_its_own_limit_is_413_and_imports_nothing(
         self, client, merchant, console_token, large_statement, monkeypatch
     ):
-        monkeypatch.setattr(views.upload_statement, "max_body_bytes", len(large_statement) - 1)
+        monkeypatch.setattr(views, "STATEMENT_MAX_BYTES", len(large_statement) - 1)
         response = self._upload(client, console_token(merchant), large_statement)
         assert response.status_code == 413
         assert response.get_json()["error"] == "request_entity_too_large"
