@@ -22,6 +22,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from backend.types import MONEY_MAX
+
 # The languages ClaimBridge speaks to buyers: its own texts (``backend/risk/messages.py``) and the merchant's.
 LANGUAGES = ("de", "en")
 # Identity kinds velocity is counted for; the same names as the fields of ``risk.identity.IdentityKeys``.
@@ -305,6 +307,9 @@ def _amount(value: Any, pointer: str) -> Decimal:
         raise PolicyError(pointer, 'must be a decimal string such as "500.00"') from None
     if not amount.is_finite() or amount < 0:
         raise PolicyError(pointer, "must be a non-negative amount")
+    # A larger amount does not fit the Money columns it is compared with, and cannot be shown with cents.
+    if amount > MONEY_MAX:
+        raise PolicyError(pointer, f"must be between 0 and {MONEY_MAX}")
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise PolicyError(pointer, "must have at most two decimal places")
     return amount

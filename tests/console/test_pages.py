@@ -176,6 +176,18 @@ class TestSettingsPages:
         assert 'id="f-review-at-error">must not be greater than decline_at' in html
         assert policy_document(merchant.id)["review_at"] == 40
 
+    def test_an_amount_too_large_for_a_money_column_is_refused_and_nothing_is_stored(
+        self, client, merchant, console_token
+    ):
+        form = self.policy_form(merchant.id, **{"/max_order_amount": "1E+28"})
+        answer = self.save(client, console_token(merchant), "policy", **form)
+        assert answer.status_code == 422
+        assert 'id="f-max-order-amount-error">must be between 0 and 999999999999.99' in answer.get_data(
+            as_text=True
+        )
+        assert policy_document(merchant.id)["max_order_amount"] == "1500.00"
+        assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "policy.updated")) is None
+
     def test_a_check_validates_without_storing(self, client, merchant, console_token):
         token = console_token(merchant)
         good = client.post(

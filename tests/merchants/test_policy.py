@@ -63,6 +63,7 @@ class TestRiskPolicy:
             ({"max_order_amount": "-1"}, "/max_order_amount"),
             ({"max_order_amount": "abc"}, "/max_order_amount"),
             ({"max_order_amount": "1.001"}, "/max_order_amount"),
+            ({"max_order_amount": "1E+28"}, "/max_order_amount"),
             ({"max_open_exposure": "NaN"}, "/max_open_exposure"),
             ({"review_mode": "maybe"}, "/review_mode"),
             ({"fail_mode": "ignore"}, "/fail_mode"),

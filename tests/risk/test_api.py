@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.extensions import utcnow
+from backend.merchants.models import RiskPolicyRecord
 from backend.receivables.models import Receivable
 from backend.risk.models import RiskCheck
 from backend.risk.services import bureau_clients, purge_raw_inputs
@@ -289,6 +290,36 @@ class TestPolicy:
         assert response.status_code == 422
         assert "/review_at" in response.get_json()["details"]
         assert client.get("/api/v1/policy", headers=headers).get_json()["review_at"] == 40
+
+    @pytest.mark.parametrize(
+        ("document", "pointer"),
+        [
+            ({"max_order_amount": "1E+28"}, "/max_order_amount"),
+            ({"max_first_order_amount": "1000000000000"}, "/max_first_order_amount"),
+            ({"max_open_exposure": "1E+999999999"}, "/max_open_exposure"),
+            ({"bureau_fail_max_amount": "1E+28"}, "/bureau_fail_max_amount"),
+            ({"bureau": {"min_amount": "1E+28"}}, "/bureau/min_amount"),
+        ],
+    )
+    def test_an_amount_too_large_for_a_money_column_is_422_and_stores_nothing(
+        self, client, headers, db, document, pointer
+    ):
+        response = client.put("/api/v1/policy", json=document, headers=headers)
+        assert response.status_code == 422
+        assert response.get_json()["details"] == {pointer: ["must be between 0 and 999999999999.99"]}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskPolicyRecord)) == 0
+        assert db.session.scalar(sa.select(AuditEvent).filter_by(action="policy.updated")) is None
+        shown = client.get("/api/v1/policy", headers=headers)
+        assert shown.status_code == 200 and shown.get_json()["max_order_amount"] == "1500.00"
+
+    def test_the_largest_money_amount_is_stored_and_shown(self, client, headers):
+        response = client.put(
+            "/api/v1/policy", json={"max_open_exposure": "999999999999.99"}, headers=headers
+        )
+        assert response.status_code == 200
+        assert (
+            client.get("/api/v1/policy", headers=headers).get_json()["max_open_exposure"] == "999999999999.99"
+        )
 
     def test_unknown_field_is_422(self, client, headers):
         response = client.put("/api/v1/policy", json={"colour": "red"}, headers=headers)
