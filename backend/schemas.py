@@ -1,14 +1,15 @@
-"""Marshmallow building blocks shared by every area: row ids, paging, country codes and UTC date-times."""
+"""Marshmallow building blocks shared by every area: row ids, paging, money, country codes and UTC date-times."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pycountry
 from marshmallow import Schema, ValidationError, fields, validate
 
-from backend.types import MAX_ROW_ID
+from backend.types import MAX_ROW_ID, MONEY_MAX, fits_money
 
 MAX_PAGE = 1_000_000
 
@@ -28,6 +29,16 @@ class PageArgsSchema(Schema):
 def per_page_field(default: int, maximum: int = 200) -> fields.Integer:
     """Return a ``per_page`` field with its own default and ceiling."""
     return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum))
+
+
+def money_amount(value: Decimal) -> None:
+    """Refuse an amount a Money column cannot store exactly (a ``fields.Decimal`` validator, no extra parsing).
+
+    Without it ``"0.001"`` is rounded by the database and ``"1e-999999999"`` is stored on SQLite, a 500 on
+    PostgreSQL and a megabyte when shown.
+    """
+    if not fits_money(value):
+        raise ValidationError(f"Not an amount in cents of at most {MONEY_MAX}.")
 
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)

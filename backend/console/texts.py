@@ -1142,7 +1142,7 @@ def audit_label(action: str, lang: str) -> str:
 
 # The areas' services explain a refused value in English (the JSON API's language); German pages say it in
 # German. Each pattern matches one message of merchants/policy.py, dunning/schedule.py, dunning/services.py
-# (schwifty) or marshmallow's defaults; a message no pattern knows is shown as it is.
+# (schwifty), backend/schemas.py or marshmallow's defaults; a message no pattern knows is shown as it is.
 _GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.S), german)
     for pattern, german in (
@@ -1212,6 +1212,7 @@ _GERMAN_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "muss vor der nächsten Stufe enden, also kürzer als {0} Tage sein",
         ),
         (r"Not a valid number\.", "keine gültige Zahl"),
+        (r"Not an amount in cents of at most (\S+)\.", "kein Betrag in Cent bis höchstens {0}"),
         (r"Missing data for required field\.", "Pflichtfeld"),
         (r"Field may not be null\.", "darf nicht leer sein"),
         (

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.handovers.models import AGENCY_KINDS, HANDOVER_STATUSES
-from backend.schemas import PageArgsSchema, row_id
+from backend.schemas import PageArgsSchema, money_amount, row_id
 
 MONEY = {"as_string": True, "places": 2}
 
@@ -130,10 +130,16 @@ class HandoverRulesSchema(Schema):
         load_default="0.00", places=2, as_string=True, validate=validate.Range(min=0, max=10**9)
     )
     auto_approve_consumer_up_to = fields.Decimal(
-        load_default=None, allow_none=True, as_string=True, validate=validate.Range(min=0, max=10**9)
+        load_default=None,
+        allow_none=True,
+        as_string=True,
+        validate=[validate.Range(min=0, max=10**9), money_amount],
     )
     auto_approve_business_up_to = fields.Decimal(
-        load_default=None, allow_none=True, as_string=True, validate=validate.Range(min=0, max=10**9)
+        load_default=None,
+        allow_none=True,
+        as_string=True,
+        validate=[validate.Range(min=0, max=10**9), money_amount],
     )
     agency = fields.String(load_default="builtin", validate=validate.OneOf(AGENCY_KINDS))
     agency_base_url = fields.Url(

@@ -327,6 +327,23 @@ class TestSettingsPages:
             Decimal("150"),
         )
 
+    def test_an_auto_approval_limit_beyond_cents_is_refused_in_german(
+        self, client, merchant, shop, propose, console_token
+    ):
+        propose(shop, "order-1")  # gives the merchant a creditor address
+        before = rules_document(merchant.id)
+        answer = self.save(
+            client,
+            console_token(merchant, language="de"),
+            "handover",
+            minimum_amount="25.00",
+            auto_approve_consumer_up_to="1e-999999999",
+            agency="builtin",
+        )
+        assert answer.status_code == 422
+        assert "kein Betrag in Cent bis höchstens 999999999999,99" in answer.get_data(as_text=True)
+        assert rules_document(merchant.id) == before
+
     def test_a_test_notice_arrives_by_smtp(self, client, merchant, console_token, smtp_server):
         set_payment_details(merchant)
         answer = client.post(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditEvent
 from backend.extensions import db
-from backend.handovers.models import Handover
+from backend.handovers.models import Handover, HandoverRule
 from backend.handovers.proposals import propose_handovers
 from backend.handovers.submission import submit_approved_handovers
 from tests.factories import make_connection, overdue_receivable
@@ -146,6 +146,27 @@ class TestHandoverApi:
         assert "pw_live_secret" not in stored.get_data(as_text=True)
         assert missing_key.status_code == 422 and "/agency_base_url" in missing_key.get_json()["details"]
         assert Decimal(stored.get_json()["minimum_amount"]) == Decimal("25.00")
+
+    @pytest.mark.parametrize("amount", ["0.001", "1e-1000000", "1e-999999999"])
+    @pytest.mark.parametrize("name", ["auto_approve_consumer_up_to", "auto_approve_business_up_to"])
+    def test_an_auto_approval_limit_beyond_cents_is_422_and_stores_nothing(
+        self, client: Any, merchant: Any, auth_headers: Any, name: str, amount: str
+    ) -> None:
+        headers = auth_headers(merchant, "settings:write")
+        body = {
+            name: amount,
+            "creditor_address": {"street": "Hafenstraße", "postal_code": "20457", "city": "Hamburg"},
+        }
+        response = client.put("/api/v1/handover-rules", json=body, headers=headers)
+
+        assert response.status_code == 422
+        assert response.get_json()["details"] == {
+            f"/{name}": ["Not an amount in cents of at most 999999999999.99."]
+        }
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(HandoverRule)) == 0
+        assert db.session.scalar(sa.select(AuditEvent).filter_by(action="handover_rules.updated")) is None
+        shown = client.get("/api/v1/handover-rules", headers=headers)
+        assert shown.status_code == 200 and shown.get_json()[name] is None
 
     @pytest.mark.parametrize(
         "url", ["http://127.0.0.1:9/", "http://[2002:a9fe:a9fe::]/", "ftp://agency.example/"]
