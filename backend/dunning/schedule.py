@@ -22,6 +22,9 @@ Legal constraints enforced on every schedule:
 - ``grace_banking_days`` (1-3): the first notice waits until that many banking days after the (§193-shifted)
   due date have passed, so a transfer made on the due date has arrived and been reconciled.
 - A stage's payment deadline ends before the next stage is due when notices go out on time.
+- Every day count (``offset_days``, ``payment_deadline_days``, ``handover_after_days``) is at most
+  ``MAX_DAYS`` (3650, ten years, the longest a claim lives under §199(4) BGB), so it fits the INTEGER columns
+  the schedule is stored in and the dates the worker computes from it.
 
 The rule for the next stage (mirrored in SQL by the worker; keep both in step):
 
@@ -55,6 +58,7 @@ from backend.dunning.claims import FEE_CHANNELS, MAX_DUNNING_FEE, Channel, Debto
 from backend.dunning.law import add_working_days, next_working_day
 
 MIN_FIRST_OFFSET_DAYS = 3
+MAX_DAYS = 3650
 DEFAULT_HANDOVER_AFTER_DAYS = 3
 DEFAULT_GRACE_BANKING_DAYS = 2
 GRACE_BANKING_DAYS = (1, 3)
@@ -75,11 +79,13 @@ class ScheduleError(ValueError):
         return ScheduleError(f"{prefix}.{self.field}", self.reason)
 
 
-def _require_days(name: str, value: object, minimum: int) -> None:
+def _require_days(name: str, value: object, minimum: int, maximum: int = MAX_DAYS) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ScheduleError(name, f"must be a whole number of days, not {value!r}")
     if value < minimum:
         raise ScheduleError(name, f"must be at least {minimum}, not {value}")
+    if value > maximum:
+        raise ScheduleError(name, f"must be at most {maximum}, not {value}")
 
 
 def _parse_fee(value: object) -> Decimal:
@@ -188,12 +194,7 @@ class DunningSchedule:
         object.__setattr__(self, "debtor_kind", _parse_enum(DebtorKind, "debtor_kind", self.debtor_kind))
         object.__setattr__(self, "stages", tuple(self.stages))
         _require_days("handover_after_days", self.handover_after_days, 1)
-        _require_days("grace_banking_days", self.grace_banking_days, GRACE_BANKING_DAYS[0])
-        if self.grace_banking_days > GRACE_BANKING_DAYS[1]:
-            raise ScheduleError(
-                "grace_banking_days",
-                f"must be at most {GRACE_BANKING_DAYS[1]}, not {self.grace_banking_days}",
-            )
+        _require_days("grace_banking_days", self.grace_banking_days, *GRACE_BANKING_DAYS)
         letter_cost = _parse_fee(self.letter_cost)
         if not letter_cost.is_finite() or letter_cost.as_tuple().exponent < -2:  # type: ignore[operator]
             raise ScheduleError("letter_cost", f"{self.letter_cost!r} is not an amount in cents")

@@ -207,13 +207,17 @@ class TestSettingsPages:
             == 0
         )
 
-    def test_a_fee_above_the_legal_limit_is_refused(self, client, merchant, console_token):
+    def schedule_form(self, merchant_id, **changes):
         form = {}
-        for kind, schedule in schedules_document(get_schedules(merchant.id)).items():
+        for kind, schedule in schedules_document(get_schedules(merchant_id)).items():
             form[f"/{kind}/handover_after_days"] = str(schedule["handover_after_days"])
             for index, stage in enumerate(schedule["stages"]):
                 for name in ("offset_days", "fee", "payment_deadline_days", "channel"):
                     form[f"/{kind}/stages/{index}/{name}"] = str(stage[name])
+        return {**form, **changes}
+
+    def test_a_fee_above_the_legal_limit_is_refused(self, client, merchant, console_token):
+        form = self.schedule_form(merchant.id)
         form["/business/stages/2/channel"] = "letter"
         form["/business/stages/2/fee"] = "5,00"
         answer = self.save(client, console_token(merchant), "dunning", **form)
@@ -225,6 +229,22 @@ class TestSettingsPages:
         assert get_schedules(merchant.id)[DebtorKind.BUSINESS].stage(NoticeKind.FINAL_NOTICE).fee == Decimal(
             "0.90"
         )
+
+    def test_more_days_than_ten_years_are_refused_and_nothing_is_stored(
+        self, client, merchant, console_token
+    ):
+        form = self.schedule_form(
+            merchant.id,
+            **{"/consumer/handover_after_days": str(2**63), "/business/stages/2/offset_days": str(2**31)},
+        )
+        answer = self.save(client, console_token(merchant), "dunning", **form)
+        assert answer.status_code == 422
+        html = answer.get_data(as_text=True)
+        assert f"must be at most 3650, not {2**63}" in html and f"must be at most 3650, not {2**31}" in html
+        assert not AuditEvent.query.filter_by(action="dunning_schedule.replaced").count()
+        schedules = get_schedules(merchant.id)
+        assert schedules[DebtorKind.CONSUMER].handover_after_days == 3
+        assert schedules[DebtorKind.BUSINESS].stage(NoticeKind.FINAL_NOTICE).offset_days == 28
 
     def test_creditor_data_go_to_the_notices_and_the_handover_rules(self, client, merchant, console_token):
         answer = self.save(

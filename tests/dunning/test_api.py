@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from backend.audit.models import AuditEvent
 from backend.cli import main
 from backend.dunning.claims import DebtorKind
-from backend.dunning.models import BaseRateRecord
+from backend.dunning.models import BaseRateRecord, DunningScheduleRecord, DunningStageRecord
 from backend.dunning.rate_store import base_rate_table
 from backend.dunning.schedule import default_schedule
 from backend.merchants.models import Merchant
@@ -99,6 +99,40 @@ class TestDunningScheduleApi:
         )
         assert response.status_code == 422
         assert list(response.get_json()["details"]) == [pointer]
+
+    @pytest.mark.parametrize("days", [3651, 2**31, 2**63])
+    @pytest.mark.parametrize(
+        ("stage", "name"), [(None, "handover_after_days"), (2, "offset_days"), (2, "payment_deadline_days")]
+    )
+    def test_more_days_than_ten_years_is_a_422_and_stores_nothing(
+        self, client, auth_headers, merchant, db, stage, name, days
+    ) -> None:
+        consumer = _schedule()
+        (consumer if stage is None else consumer["stages"][stage])[name] = days
+        pointer = f"/consumer/{name}" if stage is None else f"/consumer/stages/{stage}/{name}"
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": consumer, "business": _schedule()}, headers=headers
+        )
+        assert response.status_code == 422
+        assert response.get_json()["details"] == {pointer: [f"must be at most 3650, not {days}"]}
+        for model in (DunningScheduleRecord, DunningStageRecord):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
+        assert db.session.scalar(sa.select(AuditEvent).filter_by(action="dunning_schedule.replaced")) is None
+        shown = client.get("/api/v1/dunning-schedule", headers=headers)
+        assert shown.status_code == 200
+        assert shown.get_json()["consumer"]["handover_after_days"] == 3
+
+    def test_ten_years_is_the_longest_schedule(self, client, auth_headers, merchant) -> None:
+        consumer = {**_schedule(), "handover_after_days": 3650}
+        consumer["stages"][2]["offset_days"] = 3650
+        headers = auth_headers(merchant, "settings:write")
+        response = client.put(
+            "/api/v1/dunning-schedule", json={"consumer": consumer, "business": _schedule()}, headers=headers
+        )
+        assert response.status_code == 200, response.get_json()
+        stored = client.get("/api/v1/dunning-schedule", headers=headers).get_json()["consumer"]
+        assert (stored["handover_after_days"], stored["stages"][2]["offset_days"]) == (3650, 3650)
 
     def test_missing_business_schedule_is_named(self, client, auth_headers, merchant) -> None:
         response = client.put(
