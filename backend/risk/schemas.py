@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from backend.risk.models import OVERRIDE_MODES
-from backend.schemas import UTCDateTimeField, country_code
+from backend.schemas import UTCDateTimeField, country_code, money_amount
 
 _text = {"load_default": None, "allow_none": True}
 
@@ -56,7 +56,7 @@ class ItemSchema(_Lenient):
 
 class RiskCheckRequestSchema(_Lenient):
     reference = _string(200)
-    amount = fields.Decimal(required=True, validate=validate.Range(min=0, max=10_000_000))
+    amount = fields.Decimal(required=True, validate=[validate.Range(min=0, max=10_000_000), money_amount])
     currency = fields.String(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code like EUR.")
     )

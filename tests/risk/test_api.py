@@ -178,6 +178,8 @@ class TestCreateRiskCheck:
         [
             ({"amount": "-1"}, "/amount"),
             ({"amount": "NaN"}, "/amount"),
+            ({"amount": "0.001"}, "/amount"),
+            ({"amount": "1e-999999999"}, "/amount"),
             ({"currency": "euro"}, "/currency"),
             ({"payment_methods": []}, "/payment_methods"),
             ({"billing_address": {"city": "Berlin"}}, "/billing_address/country"),
