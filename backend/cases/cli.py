@@ -13,6 +13,7 @@ from backend.cases import services
 from backend.cases.models import LEGAL_STAGES, PAYMENT_STATES, PROCESSING_STATES
 from backend.errors import AppError
 from backend.extensions import db
+from backend.types import fits_money
 
 
 @click.group("cases")
@@ -58,7 +59,7 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
         amount = Decimal(value)
     except InvalidOperation:
         raise click.BadParameter("expected an amount like 12.50") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not fits_money(amount) or amount <= 0:
         raise click.BadParameter("expected a positive amount in cents, like 12.50")
     return amount
 

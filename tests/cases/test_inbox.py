@@ -87,7 +87,10 @@ class TestInbox:
         args = ["cases", "event", str(case.id), "--legal-stage", "judicial_dunning", "--payment", "12.50"]
         booked = runner.invoke(main, [*args, "--reference", "bank-1"])
         again = runner.invoke(main, [*args, "--reference", "bank-1"])
-        invalid = runner.invoke(main, ["cases", "event", str(case.id), "--payment", "12.505"])
+        invalid = [
+            runner.invoke(main, ["cases", "event", str(case.id), "--payment", amount])
+            for amount in ("12.505", "1E+12")
+        ]
 
         assert listed.exit_code == 0 and case.invoice_number in listed.output
         assert booked.exit_code == 0 and "judicial_dunning/in_progress/partially_paid" in booked.output
@@ -96,4 +99,4 @@ class TestInbox:
         from backend.cases.services import payments_of
 
         assert [p.amount for p in payments_of(case)] == [Decimal("12.50")]
-        assert invalid.exit_code != 0
+        assert [result.exit_code for result in invalid] == [2, 2]
