@@ -1,6 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
 import json
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -72,3 +73,68 @@ def test_connection_invoice_methods_are_folded_into_the_policy(tmp_path):
         1: {"invoice_methods": ["invoice", "payment_invoicepayment", "cheque", "bacs"]},
         2: {"review_at": 30, "invoice_methods": ["invoice", "cod"]},
     }
+
+
+def test_stored_settings_beyond_the_new_bounds_are_lowered_to_them(tmp_path):
+    """Upgrading past 0028 leaves no policy amount or schedule day count that the validation now refuses."""
+    from flask_migrate import upgrade
+
+    from backend.dunning.claims import DebtorKind
+    from backend.dunning.merchant_settings import get_schedules
+    from backend.extensions import db
+    from backend.merchants.policy_store import get_policy, policy_cache
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'claimbridge.db'}", tmp_path / "instance")
+    now = "2026-12-08 04:00:00.000000"
+    huge = 2**40
+    with app.app_context():
+        upgrade(revision="0027")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO merchants (id, name, settings, created_at) VALUES (1, 'M', '{}', :now)"),
+                {"now": now},
+            )
+            document = {
+                "max_order_amount": "1E+28",
+                "max_open_exposure": "900.00",
+                "bureau": {"min_amount": "1E+13"},
+            }
+            connection.execute(
+                sa.text(
+                    "INSERT INTO risk_policies (merchant_id, document, updated_at) VALUES (1, :doc, :now)"
+                ),
+                {"doc": json.dumps(document), "now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO dunning_schedules (merchant_id, debtor_kind, handover_after_days, updated_by,"
+                    " updated_at) VALUES (1, 'consumer', :huge, 'x', :now)"
+                ),
+                {"huge": huge, "now": now},
+            )
+            for level, kind, offset, deadline in ((1, "reminder", 7, 5), (2, "final_notice", huge, huge)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO dunning_stages (merchant_id, debtor_kind, level, kind, offset_days, fee,"
+                        " payment_deadline_days, channel) VALUES (1, 'consumer', :level, :kind, :offset, 0,"
+                        " :deadline, 'email')"
+                    ),
+                    {"level": level, "kind": kind, "offset": offset, "deadline": deadline},
+                )
+        upgrade()
+        policy_cache.clear()  # another test's merchant 1 may be cached: this app is none of the fixtures'
+        policy = get_policy(1)
+        schedule = get_schedules(1)[DebtorKind.CONSUMER]
+        db.session.remove()
+        db.engine.dispose()
+    assert (policy.max_order_amount, policy.max_open_exposure, policy.bureau.min_amount) == (
+        Decimal("999999999999.99"),
+        Decimal("900.00"),
+        Decimal("999999999999.99"),
+    )
+    assert schedule.handover_after_days == 3650
+    assert [(stage.offset_days, stage.payment_deadline_days) for stage in schedule.stages] == [
+        (7, 5),
+        (3650, 3650),
+    ]
