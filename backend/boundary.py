@@ -50,6 +50,12 @@ def raw_body(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def takes_upload(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an API view that takes a multipart upload: every other API view takes JSON only."""
+    view.takes_upload = True  # type: ignore[attr-defined]
+    return view
+
+
 def body_limit(max_bytes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Let one view accept bodies up to ``max_bytes`` instead of ``CLAIMBRIDGE_MAX_CONTENT_LENGTH``."""
 
@@ -105,12 +111,19 @@ def check_request() -> None:
 
 
 def require_json_body() -> None:
-    """Refuse API request bodies that are neither JSON nor a multipart upload with 415."""
+    """Refuse API request bodies that are not JSON with 415, but a multipart upload to a view that takes one.
+
+    A view reading JSON would take any other body for an empty document: a settings PUT sent as a form answered
+    200 and recorded a change.
+    """
     req = current_request()
     if req.method not in BODY_METHODS or not req.path.startswith("/api/"):
         return
     if not req.content_length and not req.headers.get("Transfer-Encoding"):
         return
-    if req.is_json or req.mimetype == "multipart/form-data":
+    if req.is_json:
+        return
+    view = current_application().view_functions.get(req.endpoint or "")
+    if req.mimetype == "multipart/form-data" and getattr(view, "takes_upload", False):
         return
     raise UnsupportedMediaType("Send the request body as application/json.")

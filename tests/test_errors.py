@@ -1,3 +1,8 @@
+import sqlalchemy as sa
+
+from backend.audit.models import AuditEvent
+
+
 class TestJsonErrors:
     def test_unknown_path_is_json_404(self, client):
         response = client.get("/nope")
@@ -24,6 +29,20 @@ class TestJsonErrors:
         )
         assert response.status_code == 415
         assert response.get_json()["error"] == "unsupported_media_type"
+
+    def test_a_multipart_body_is_415_where_the_view_takes_json(self, client, db, merchant, auth_headers):
+        # A view reading JSON took the form for an empty document: 200, and an audit event of a change.
+        headers = auth_headers(merchant, "settings:write")
+        events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        response = client.put(
+            "/api/v1/claim-settings",
+            data={"interest": "yes"},
+            content_type="multipart/form-data",
+            headers=headers,
+        )
+        assert response.status_code == 415
+        assert response.get_json()["error"] == "unsupported_media_type"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
 
     def test_every_error_has_message_and_details_keys(self, client):
         body = client.get("/nope").get_json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.auth.server import current_client_id, current_merchant_id, require_oauth
-from backend.boundary import body_limit
+from backend.boundary import body_limit, takes_upload
 from backend.extensions import db
 from backend.merchants.services import get_merchant
 from backend.payments import services
@@ -36,6 +36,7 @@ def actor_for(by: str | None) -> str:
 @blp.response(200, ImportResultSchema)
 @require_oauth("orders:write")
 @body_limit(STATEMENT_MAX_BYTES)
+@takes_upload
 def import_bank_statement(upload: dict[str, Any]) -> dict[str, int]:
     """Import a camt.053 or MT940 statement (multipart field ``file``, up to 20 MiB); idempotent."""
     statement = upload["file"]
