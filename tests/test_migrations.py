@@ -107,25 +107,58 @@ def test_stored_settings_beyond_the_new_bounds_are_lowered_to_them(tmp_path):
                 {"doc": json.dumps(document), "now": now},
             )
             connection.execute(
-                sa.text(
-                    "INSERT INTO dunning_schedules (merchant_id, debtor_kind, handover_after_days, updated_by,"
-                    " updated_at) VALUES (1, 'consumer', :huge, 'x', :now)"
-                ),
-                {"huge": huge, "now": now},
+                sa.text("INSERT INTO merchants (id, name, settings, created_at) VALUES (2, 'N', '{}', :now)"),
+                {"now": now},
             )
-            for level, kind, offset, deadline in ((1, "reminder", 7, 5), (2, "final_notice", huge, huge)):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO risk_policies (merchant_id, document, updated_at) VALUES (2, :doc, :now)"
+                ),
+                {"doc": json.dumps({"max_open_exposure": None, "max_order_amount": "abc"}), "now": now},
+            )
+            # Each valid before: the last stage beyond the bound; a first stage's deadline beyond it; two stages.
+            stored_stages = {
+                (1, "consumer"): ((1, "reminder", 7, 5), (2, "final_notice", huge, huge)),
+                (1, "business"): ((1, "reminder", 7, 5000), (2, "final_notice", 6000, 10)),
+                (2, "consumer"): (
+                    (1, "reminder", 7, 5),
+                    (2, "dunning", 4000, 5),
+                    (3, "final_notice", 5000, 10),
+                ),
+            }
+            for (merchant_id, debtor_kind), kind_stages in stored_stages.items():
                 connection.execute(
                     sa.text(
-                        "INSERT INTO dunning_stages (merchant_id, debtor_kind, level, kind, offset_days, fee,"
-                        " payment_deadline_days, channel) VALUES (1, 'consumer', :level, :kind, :offset, 0,"
-                        " :deadline, 'email')"
+                        "INSERT INTO dunning_schedules (merchant_id, debtor_kind, handover_after_days,"
+                        " updated_by, updated_at) VALUES (:merchant, :kind, :huge, 'x', :now)"
                     ),
-                    {"level": level, "kind": kind, "offset": offset, "deadline": deadline},
+                    {"merchant": merchant_id, "kind": debtor_kind, "huge": huge, "now": now},
                 )
+                for level, kind, offset, deadline in kind_stages:
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO dunning_stages (merchant_id, debtor_kind, level, kind, offset_days,"
+                            " fee, payment_deadline_days, channel) VALUES (:merchant, :debtor_kind, :level,"
+                            " :kind, :offset, 0, :deadline, 'email')"
+                        ),
+                        {
+                            "merchant": merchant_id,
+                            "debtor_kind": debtor_kind,
+                            "level": level,
+                            "kind": kind,
+                            "offset": offset,
+                            "deadline": deadline,
+                        },
+                    )
         upgrade()
         policy_cache.clear()  # another test's merchant 1 may be cached: this app is none of the fixtures'
         policy = get_policy(1)
-        schedule = get_schedules(1)[DebtorKind.CONSUMER]
+        schedules = get_schedules(1)
+        three_stages = get_schedules(2)[DebtorKind.CONSUMER]
+        with db.engine.connect() as connection:
+            unreadable = connection.execute(
+                sa.text("SELECT document FROM risk_policies WHERE merchant_id = 2")
+            ).scalar_one()
         db.session.remove()
         db.engine.dispose()
     assert (policy.max_order_amount, policy.max_open_exposure, policy.bureau.min_amount) == (
@@ -133,8 +166,18 @@ def test_stored_settings_beyond_the_new_bounds_are_lowered_to_them(tmp_path):
         Decimal("900.00"),
         Decimal("999999999999.99"),
     )
-    assert schedule.handover_after_days == 3650
-    assert [(stage.offset_days, stage.payment_deadline_days) for stage in schedule.stages] == [
+    assert {kind: schedule.handover_after_days for kind, schedule in schedules.items()} == {
+        DebtorKind.CONSUMER: 3650,
+        DebtorKind.BUSINESS: 3650,
+    }
+    assert {
+        kind: [(stage.offset_days, stage.payment_deadline_days) for stage in schedule.stages]
+        for kind, schedule in schedules.items()
+    } == {DebtorKind.CONSUMER: [(7, 5), (3650, 3650)], DebtorKind.BUSINESS: [(7, 3642), (3650, 10)]}
+    assert [(stage.offset_days, stage.payment_deadline_days) for stage in three_stages.stages] == [
         (7, 5),
-        (3650, 3650),
+        (3620, 5),
+        (3650, 10),
     ]
+    # What is no amount is left for the policy's own validation to name (the upgrade does not stop on it).
+    assert json.loads(unreadable) == {"max_open_exposure": None, "max_order_amount": "abc"}
