@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -11,6 +10,7 @@ from flask.cli import with_appcontext
 
 from backend.cases import services
 from backend.cases.models import LEGAL_STAGES, PAYMENT_STATES, PROCESSING_STATES
+from backend.dates import berlin_today
 from backend.errors import AppError
 from backend.extensions import db
 from backend.types import fits_money
@@ -98,7 +98,7 @@ def event_command(
         "payment": None,
     }
     if payment is not None:
-        day = value_date.date() if value_date is not None else date.today()  # type: ignore[attr-defined]
+        day = value_date.date() if value_date is not None else berlin_today()  # type: ignore[attr-defined]
         values["payment"] = {"amount": payment, "value_date": day, "reference": reference}
     if all(value is None for value in values.values()):
         raise click.UsageError("nothing to record: give a state, --payment, --reject or --note")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.cases.models import LEGAL_STAGES, PAYMENT_STATES, PROCESSING_STATES
-from backend.dates import berlin_today
 from backend.schemas import PageArgsSchema, per_page_field
 
 MONEY = {"as_string": True, "places": 2}
@@ -18,16 +16,9 @@ class CaseListArgsSchema(PageArgsSchema):
     per_page = per_page_field(50)
 
 
-def _received_by_now(day: date) -> None:
-    """Refuse a value date the money cannot have arrived on: interest is owed up to a payment's value date, so
-    a future one would claim more than the debtor owes (a day of the agency's clock ahead is allowed)."""
-    if day > berlin_today() + timedelta(days=1):
-        raise ValidationError("A payment cannot have been received after today.")
-
-
 class CasePaymentInSchema(Schema):
     amount = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01, max=10**9))
-    value_date = fields.Date(load_default=None, allow_none=True, validate=_received_by_now)
+    value_date = fields.Date(load_default=None, allow_none=True)
     reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from backend.cases.models import AgencyCase, AgencyCaseEvent, AgencyCasePayment
+from backend.dates import berlin_today
 from backend.errors import ConflictError, NotFoundError, UserValueError
 from backend.extensions import db, utcnow
 from connectors.agencies.base import ChargeType, HandoverCase
@@ -104,10 +105,19 @@ def open_balance(case: AgencyCase) -> dict[str, Decimal]:
 def add_payment(
     case: AgencyCase, *, source: str, reference: str, amount: Decimal, value_date: date, actor: str
 ) -> bool:
-    """Book a payment once per (source, reference); return False when it was booked before."""
+    """Book a payment once per (source, reference); return False when it was booked before.
+
+    Interest is owed up to a payment's value date, so one after today would claim more than the debtor owes (a
+    day of the reporting clock ahead is allowed).
+    """
     if amount <= 0:
         raise UserValueError(
             "A payment must be positive.", details={"/payment/amount": ["Must be positive."]}
+        )
+    if value_date > berlin_today() + timedelta(days=1):
+        raise UserValueError(
+            "A payment cannot have been received after today.",
+            details={"/payment/value_date": ["Must not be after today."]},
         )
     exists = db.session.scalar(
         sa.select(AgencyCasePayment.id).filter_by(case_id=case.id, source=source, reference=reference)

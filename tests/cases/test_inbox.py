@@ -65,19 +65,25 @@ class TestInbox:
         assert scope.status_code == 403
 
     def test_a_payment_cannot_have_been_received_in_the_future(
-        self, client: Any, merchant: Any, auth_headers: Any
+        self, app: Any, client: Any, merchant: Any, auth_headers: Any
     ) -> None:
         from backend.cases.services import payments_of
 
         case = _case_of(merchant)
+        stage = case.legal_stage
         answer = client.post(
             f"/api/v1/agency/cases/{case.id}/events",
-            json={"payment": {"amount": "10.00", "value_date": "9999-12-31"}},
+            json={"legal_stage": "foreclosure", "payment": {"amount": "10.00", "value_date": "9999-12-31"}},
             headers=auth_headers(merchant, "cases:write"),
+        )
+        typed = app.test_cli_runner().invoke(
+            main, ["cases", "event", str(case.id), "--payment", "10.00", "--value-date", "2099-01-01"]
         )
 
         assert answer.status_code == 422 and "/payment/value_date" in answer.get_json()["details"]
-        assert payments_of(case) == []
+        assert typed.exit_code == 1 and "after today" in typed.output
+        db.session.expire_all()
+        assert (payments_of(case), case.legal_stage) == ([], stage)
 
     def test_cli_lists_cases_and_books_a_payment_once(self, app: Any, merchant: Any) -> None:
         case = _case_of(merchant)
