@@ -37,6 +37,7 @@ from backend.risk.inputs import Address as RiskAddress
 from backend.risk.models import RiskCheck
 from backend.risk.schemas import RiskCheckRequestSchema
 from backend.risk.services import run_risk_check
+from backend.shopware.gateway import shop_amount
 from backend.shopware.manifest import ORDER_PLACED_EVENT, PAYMENT_METHOD_CHANGED_EVENT
 from backend.shopware.models import ShopwareGatewayDecision
 from connectors.shops.base import INVOICE_REFUSED_FIELD, ShopConnector, ShopOrder
@@ -134,7 +135,8 @@ def _risk_check_request(order: ShopOrder, checked: RiskCheck | None) -> dict[str
     request = {
         # The checkout's own reference, so velocity counts this checkout once.
         "reference": (checked.reference if checked is not None else None) or f"shopware-order:{order.number}",
-        "amount": str(order.total),
+        # In cents as at checkout (the risk check takes no more places); None, refused, for no amount at all.
+        "amount": None if (amount := shop_amount(order.total)) is None else format(amount, "f"),
         "currency": order.currency.upper(),
         "payment_methods": [order.payment_method],
         "selected_payment_method": order.payment_method,
