@@ -2,8 +2,8 @@
 
 The checks run as ``before_request`` hooks after authentication (``backend.auth.server.authenticate_request``),
 so a stranger's body is never read and every endpoint — including ones added later — gets them without doing
-anything. Views that must verify a signature over the raw bytes first (shop webhooks) are marked
-``@raw_body``; they parse with ``backend.untrusted`` themselves.
+anything. Views that must check something before their body is read (a signature over the raw bytes of a shop
+webhook, the session of the console's upload) are marked ``@raw_body``; they read and parse it themselves.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 
 def raw_body(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that verifies a signature over the raw body before it parses it itself."""
+    """Mark a view that reads its body itself, after a check of its own: a signature over the raw bytes (shop
+    webhooks), or a session named in the URL (the console's upload), so a stranger's body is never read."""
     view.reads_raw_body = True  # type: ignore[attr-defined]
     return view
 

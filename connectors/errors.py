@@ -184,7 +184,7 @@ def error_from_response(response: requests.Response, *, description: str | None 
     """Build the typed error matching a non-success ``response``."""
     status = response.status_code
     body = _decoded_body(response)
-    what = description or f"{response.request.method} {response.request.url}"
+    what = description or f"{response.request.method} {redact_url(response.request.url or '')}"
     message = f"{what} -> HTTP {status}: {_summary(body)}"
     common: dict[str, Any] = {"status": status, "body": body, "request_id": request_id_of(response.headers)}
     if status in (401, 403):

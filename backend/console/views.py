@@ -751,7 +751,7 @@ def upload_statement() -> Response:
     session = sessions.verify_session(
         request.headers.get(sessions.SESSION_HEADER) or request.args.get(sessions.SESSION_FIELD)
     )
-    request.max_content_length = STATEMENT_MAX_BYTES
+    request.max_content_length = STATEMENT_MAX_BYTES  # body_limit's work, which the request checks skip here
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _payments_page(session, status=422, upload_error=TEXTS[session.language]["text_required"])

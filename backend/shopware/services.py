@@ -398,15 +398,12 @@ def note_versions(
 
     A value that is no version (a header may carry anything, NUL included) is not stored.
     """
-    changed: dict[str, str] = {}
-    if app_version and _VERSION.fullmatch(app_version) and shop.app_version != app_version:
-        changed["app_version"] = app_version
-    if (
-        shopware_version
-        and _VERSION.fullmatch(shopware_version)
-        and shop.shopware_version != shopware_version
-    ):
-        changed["shopware_version"] = shopware_version
+    reported = {"app_version": app_version, "shopware_version": shopware_version}
+    changed = {
+        column: version
+        for column, version in reported.items()
+        if version and _VERSION.fullmatch(version) and getattr(shop, column) != version
+    }
     if changed:
         # One UPDATE whether the shop is an entity or a webhook's plain values; a loaded entity takes the values.
         db.session.execute(
