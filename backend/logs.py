@@ -12,18 +12,21 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context
 
 from backend.extensions import current_g, current_request, header_of, request_token
+from backend.untrusted import UNSAFE
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole id (fullmatch)
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_SECRET_QUERY = re.compile(
-    r"(?i)((?:access_token|client_secret|token|consumer_secret|oauth_signature|shopware-shop-signature)=)[^&\s]+"
-)
+# What a path must not bring into a log line as it is: what no text of ours may hold (control characters,
+# bidirectional overrides, lone surrogates), and line breaks and tabs, with which it could forge a line.
+_UNPRINTABLE = re.compile(f"{UNSAFE.pattern}|[\t\n\r]")
 
 
-def redact(text: str) -> str:
-    """Blank out secret-looking query parameters in a URL or message."""
-    return _SECRET_QUERY.sub(r"\1[redacted]", text)
+def loggable(text: str) -> str:
+    """Return ``text`` with each character that could forge or garble a log line written as an escape."""
+    return _UNPRINTABLE.sub(
+        lambda match: match.group().encode("unicode_escape", "backslashreplace").decode(), text
+    )
 
 
 class RequestContextFilter(logging.Filter):
@@ -92,7 +95,7 @@ def _log_request(response: Response) -> Response:
     duration_ms = (time.perf_counter() - ctx_g.get("request_started", time.perf_counter())) * 1000
     merchant = getattr(request_token(), "merchant_id", None)
     response.headers[REQUEST_ID_HEADER] = ctx_g.get("request_id", "-")
-    method, path = req.method, req.path
+    method, path = req.method, loggable(req.path)  # the path is the client's, decoded: "%0a" is a line break
     access_logger.info(
         "%s %s %s %.1fms merchant=%s",
         method,

@@ -2,7 +2,7 @@ import json
 import logging
 import re
 
-from backend.logs import JsonFormatter, redact
+from backend.logs import JsonFormatter, loggable
 
 
 class TestRequestLog:
@@ -19,6 +19,13 @@ class TestRequestLog:
         assert record.merchant_id == merchant.id
         assert record.status == 200
         assert headers["Authorization"].split()[1] not in caplog.text
+
+    def test_a_path_cannot_write_a_second_line(self, client, caplog):
+        with caplog.at_level(logging.INFO, logger="claimbridge.access"):
+            client.get("/healthz%0a2026-12-08 INFO claimbridge.access GET /forged 200")
+        [record] = [r for r in caplog.records if r.name == "claimbridge.access"]
+        assert "\n" not in record.getMessage()
+        assert record.path == "/healthz\\n2026-12-08 INFO claimbridge.access GET /forged 200"
 
     def test_a_request_without_a_usable_id_gets_a_new_random_one(self, client, merchant, auth_headers):
         headers = auth_headers(merchant)
@@ -60,5 +67,5 @@ class TestJsonFormatter:
         assert line["status"] == 200
 
 
-def test_redacts_secret_query_parameters():
-    assert redact("/x?a=1&client_secret=abc&b=2") == "/x?a=1&client_secret=[redacted]&b=2"
+def test_characters_that_could_forge_a_log_line_are_escaped():
+    assert loggable("/x\nINFO forged\r\x00\u202e/ü\ud800") == "/x\\nINFO forged\\r\\x00\\u202e/ü\\ud800"
