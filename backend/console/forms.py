@@ -113,7 +113,10 @@ def document_from_form(fields: Iterable[FormField], form: Mapping[str, str]) -> 
 
 
 def schedule_document(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, Any]:
-    """Rebuild both dunning schedules from the form: per debtor kind, its stages as posted (kind kept)."""
+    """Rebuild both dunning schedules from the form: per debtor kind, its stages as posted (kind kept).
+
+    What the form does not show (the grace banking days, the cost of a letter) is kept as stored, not reset.
+    """
     document: dict[str, Any] = {}
     for debtor_kind, schedule in current.items():
         base = f"/{debtor_kind}"
@@ -132,6 +135,8 @@ def schedule_document(form: Mapping[str, str], current: Mapping[str, Any]) -> di
         document[debtor_kind] = {
             "debtor_kind": debtor_kind,
             "handover_after_days": _integer(form.get(f"{base}/handover_after_days")),
+            "grace_banking_days": schedule["grace_banking_days"],
+            "letter_cost": schedule["letter_cost"],
             "stages": stages,
         }
     return document

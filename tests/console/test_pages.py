@@ -22,6 +22,7 @@ from backend.dunning.merchant_settings import (
     get_claim_settings,
     get_dunning_settings,
     get_schedules,
+    replace_schedules,
     schedules_document,
 )
 from backend.extensions import db, utcnow
@@ -229,6 +230,19 @@ class TestSettingsPages:
         assert get_schedules(merchant.id)[DebtorKind.BUSINESS].stage(NoticeKind.FINAL_NOTICE).fee == Decimal(
             "0.90"
         )
+
+    def test_saving_keeps_what_the_form_does_not_show(self, client, merchant, console_token):
+        document = schedules_document(get_schedules(merchant.id))
+        for schedule in document.values():
+            schedule.update(grace_banking_days=3, letter_cost="2.40")
+        replace_schedules(merchant.id, document, actor="api")
+        db.session.commit()
+        form = self.schedule_form(merchant.id, **{"/consumer/handover_after_days": "5"})
+        assert self.save(client, console_token(merchant), "dunning", **form).status_code == 303
+        db.session.expire_all()
+        schedules = get_schedules(merchant.id)
+        assert schedules[DebtorKind.CONSUMER].handover_after_days == 5
+        assert {(s.grace_banking_days, s.letter_cost) for s in schedules.values()} == {(3, Decimal("2.40"))}
 
     def test_more_days_than_ten_years_are_refused_and_nothing_is_stored(
         self, client, merchant, console_token
