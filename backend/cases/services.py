@@ -105,19 +105,10 @@ def open_balance(case: AgencyCase) -> dict[str, Decimal]:
 def add_payment(
     case: AgencyCase, *, source: str, reference: str, amount: Decimal, value_date: date, actor: str
 ) -> bool:
-    """Book a payment once per (source, reference); return False when it was booked before.
-
-    Interest is owed up to a payment's value date, so one after today would claim more than the debtor owes (a
-    day of the reporting clock ahead is allowed).
-    """
+    """Book a payment once per (source, reference); return False when it was booked before."""
     if amount <= 0:
         raise UserValueError(
             "A payment must be positive.", details={"/payment/amount": ["Must be positive."]}
-        )
-    if value_date > berlin_today() + timedelta(days=1):
-        raise UserValueError(
-            "A payment cannot have been received after today.",
-            details={"/payment/value_date": ["Must not be after today."]},
         )
     exists = db.session.scalar(
         sa.select(AgencyCasePayment.id).filter_by(case_id=case.id, source=source, reference=reference)
@@ -173,9 +164,20 @@ def get_case(merchant_id: int | None, case_id: int, *, for_update: bool = False)
 
 
 def record_case_event(case: AgencyCase, values: dict[str, Any], *, actor: str) -> AgencyCase:
-    """Apply what staff report: new status axes, a payment collected, a refusal, a note."""
+    """Apply what staff report: new status axes, a payment collected, a refusal, a note.
+
+    Interest is owed up to a payment's value date, so a reported one after today would claim more than the
+    debtor owes (a day of the reporting clock ahead is allowed); it is refused before anything changes.
+    """
     if case.submission_state == "rejected":
         raise ConflictError(f"case {case.id} was rejected; nothing more can be recorded on it")
+    payment = values.get("payment")
+    value_date = (payment.get("value_date") or berlin_today()) if payment is not None else None
+    if value_date is not None and value_date > berlin_today() + timedelta(days=1):
+        raise UserValueError(
+            "A payment cannot have been received after today.",
+            details={"/payment/value_date": ["Must not be after today."]},
+        )
     changes: dict[str, Any] = {}
     for axis in ("legal_stage", "processing_state", "payment_state"):
         value = values.get(axis)
@@ -186,15 +188,14 @@ def record_case_event(case: AgencyCase, values: dict[str, Any], *, actor: str) -
         changes["submission_state"] = [case.submission_state, "rejected"]
         case.submission_state = "rejected"
         case.rejection_reason = values["rejection_reason"]
-    payment = values.get("payment")
-    if payment is not None:
+    if payment is not None and value_date is not None:
         reference = payment.get("reference") or f"builtin-{uuid.uuid4().hex}"
         add_payment(
             case,
             source="collected",
             reference=reference,
             amount=payment["amount"],
-            value_date=payment.get("value_date") or utcnow().date(),
+            value_date=value_date,
             actor=actor,
         )
         if values.get("payment_state") is None:

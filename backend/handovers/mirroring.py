@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.audit.services import record_event
-from backend.dates import berlin_date
+from backend.dates import berlin_date, berlin_today
 from backend.extensions import db, utcnow
 from backend.handovers.agencies import agency_for
 from backend.handovers.models import (
@@ -100,7 +100,8 @@ def _record_shop_payments(handover: Handover) -> None:
             source=PaymentSource.SHOP.value,
             external_id=f"{handover.idempotency_key}:shop:{receivable.paid_amount}",
             amount=extra,
-            value_date=berlin_date(receivable.paid_at or utcnow()),
+            # The shop's own date; one after today (a typo) is taken as today: interest runs up to it.
+            value_date=min(berlin_date(receivable.paid_at or utcnow()), berlin_today()),
         )
     )
     handover.direct_total += extra

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from backend.cases.models import AgencyCase, AgencyCasePayment
-from backend.extensions import db
+from backend.dates import berlin_today
+from backend.extensions import db, utcnow
 from backend.handovers.mirroring import poll_submitted_handovers
 from backend.handovers.models import Handover, HandoverPayment, HandoverStatusUpdate
 from backend.handovers.proposals import propose_handovers
@@ -260,6 +261,21 @@ class TestBuiltinAgency:
         assert (payment.source, payment.amount) == ("direct", Decimal("20.00"))
         db.session.refresh(receivable)
         assert receivable.state == "in_collection" and receivable.dunning_stopped_at is not None
+
+    def test_a_shop_payment_dated_after_today_is_reported_as_of_today(self, app: Any, merchant: Any) -> None:
+        # A mistyped year must neither stall the case's updates nor let interest run on to that day.
+        set_rules(merchant, auto_approve_consumer_up_to=Decimal("1000.00"))
+        receivable = overdue_receivable(make_connection(merchant), "o-5")
+        propose_handovers()
+        submit_approved_handovers()
+        receivable.paid_amount += Decimal("20.00")
+        receivable.paid_at = utcnow() + timedelta(days=400)
+        db.session.commit()
+
+        poll_submitted_handovers()
+
+        (payment,) = db.session.scalars(sa.select(AgencyCasePayment)).all()
+        assert (payment.amount, payment.value_date) == (Decimal("20.00"), berlin_today())
 
     def test_full_payment_at_the_agency_pays_the_receivable_and_closing_closes_the_handover(
         self, app: Any, merchant: Any
