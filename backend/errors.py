@@ -10,6 +10,8 @@ from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from backend.logs import loggable
+
 if TYPE_CHECKING:
     from marshmallow import ValidationError
 
@@ -133,7 +135,7 @@ def _handle_database_unavailable(error: sa.exc.DBAPIError) -> ResponseReturnValu
     ):
         return _handle_unexpected(error)
     logger.warning(
-        "database unavailable on %s %s: %s", request.method, request.path, type(error.orig).__name__
+        "database unavailable on %s %s: %s", request.method, loggable(request.path), type(error.orig).__name__
     )
     return error_response(
         503,
@@ -146,7 +148,7 @@ def _handle_database_unavailable(error: sa.exc.DBAPIError) -> ResponseReturnValu
 def _handle_unexpected(error: Exception) -> ResponseReturnValue:
     if current_app.testing and current_app.config.get("PROPAGATE_UNEXPECTED_ERRORS", True):
         raise error
-    logger.exception("unhandled error on %s %s", request.method, request.path)
+    logger.exception("unhandled error on %s %s", request.method, loggable(request.path))
     return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 

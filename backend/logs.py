@@ -18,8 +18,9 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole id (fullmatch)
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # What a path must not bring into a log line as it is: what no text of ours may hold (control characters,
-# bidirectional overrides, lone surrogates), and line breaks and tabs, with which it could forge a line.
-_UNPRINTABLE = re.compile(f"{UNSAFE.pattern}|[\t\n\r]")
+# bidirectional overrides, lone surrogates); line breaks, Unicode's included, and tabs, with which it could forge a
+# line; and the backslash, so that an escape written here cannot be told from the same text sent.
+_UNPRINTABLE = re.compile(f"{UNSAFE.pattern}|[\t\n\r\u2028\u2029\\\\]")
 
 
 def loggable(text: str) -> str:

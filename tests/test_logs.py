@@ -69,3 +69,6 @@ class TestJsonFormatter:
 
 def test_characters_that_could_forge_a_log_line_are_escaped():
     assert loggable("/x\nINFO forged\r\x00\u202e/ü\ud800") == "/x\\nINFO forged\\r\\x00\\u202e/ü\\ud800"
+    assert loggable("/a\u2028b") == "/a\\u2028b"
+    # A backslash sent is told from an escape written here.
+    assert loggable("/a\\n") == "/a\\\\n" != loggable("/a\n")
