@@ -651,21 +651,34 @@ def list_matches(merchant_id: int, status: str | None) -> list[PaymentMatch]:
     return list(db.session.scalars(query))
 
 
-def _locked_match(merchant_id: int, match_id: int) -> PaymentMatch:
+def _decide(
+    merchant_id: int, match_id: int, decision: MatchStatus, *, actor: str
+) -> tuple[PaymentMatch, bool]:
+    """Record ``decision`` on a match still in review; return the match and whether this call decided it.
+
+    One conditional UPDATE decides, on the row as it is when the write lock is held: SQLite ignores FOR UPDATE,
+    and a confirm and a reject sent together both read "review" and both went on (a payment booked on a match
+    left rejected). Repeating the decision taken is a no-op; the other decision is a 409.
+    """
+    decided = db.session.execute(
+        sa.update(PaymentMatch)
+        .where(
+            PaymentMatch.id == match_id,
+            PaymentMatch.merchant_id == merchant_id,
+            PaymentMatch.status == MatchStatus.REVIEW.value,
+        )
+        .values(status=decision.value, decided_by=actor[:300], decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     match = db.session.scalar(
-        sa.select(PaymentMatch).filter_by(id=match_id, merchant_id=merchant_id).with_for_update()
+        sa.select(PaymentMatch)
+        .filter_by(id=match_id, merchant_id=merchant_id)
+        .execution_options(populate_existing=True)
     )
     if match is None:
         raise NotFoundError("payment match not found")
-    return match
-
-
-def _undecided(match: PaymentMatch, decision: MatchStatus) -> bool:
-    """Say whether the match still awaits review; repeating the decision taken is a no-op, another is 409."""
-    if match.status == MatchStatus.REVIEW.value:
-        return True
-    if match.status == decision.value:
-        return False
+    if decided or match.status == decision.value:
+        return match, bool(decided)
     raise ConflictError(
         f"payment match {match.id} is {match.status}, not in review", details={"status": match.status}
     )
@@ -673,12 +686,9 @@ def _undecided(match: PaymentMatch, decision: MatchStatus) -> bool:
 
 def confirm_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatch:
     """Apply a match a person confirmed."""
-    match = _locked_match(merchant_id, match_id)
-    if _undecided(match, MatchStatus.CONFIRMED):
+    match, decided = _decide(merchant_id, match_id, MatchStatus.CONFIRMED, actor=actor)
+    if decided:
         record = db.session.get(BankTransactionRecord, match.transaction_id)
-        match.status = MatchStatus.CONFIRMED.value
-        match.decided_by = actor[:300]
-        match.decided_at = utcnow()
         _apply_matches(
             merchant_id,
             [
@@ -700,11 +710,8 @@ def confirm_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatc
 
 def reject_match(merchant_id: int, match_id: int, *, actor: str) -> PaymentMatch:
     """Reject a proposed match; a transfer none of whose matches stands is unmatched again."""
-    match = _locked_match(merchant_id, match_id)
-    if _undecided(match, MatchStatus.REJECTED):
-        match.status = MatchStatus.REJECTED.value
-        match.decided_by = actor[:300]
-        match.decided_at = utcnow()
+    match, decided = _decide(merchant_id, match_id, MatchStatus.REJECTED, actor=actor)
+    if decided:
         record = db.session.get(BankTransactionRecord, match.transaction_id)
         standing = db.session.scalar(
             sa.select(sa.func.count())

@@ -494,6 +494,43 @@ class TestReview:
         db.session.refresh(receivable)
         assert (receivable.state, receivable.paid_amount) == ("open", Decimal("0.00"))
 
+    def test_a_confirm_and_a_reject_sent_together_leave_one_decision(
+        self, app: Any, client: Any, create_merchant: Any, auth_headers: Any
+    ) -> None:
+        # SQLite ignores FOR UPDATE: both requests read "review" and both went on, and a payment was booked on a
+        # match left rejected, its transfer unmatched (free to be matched again).
+        def decide(match_id: int, decision: str, start: threading.Barrier, answers: dict[str, int]) -> None:
+            own = app.test_client()
+            start.wait()
+            answers[decision] = own.post(
+                f"/api/v1/payment-matches/{match_id}/{decision}", json={"by": decision}, headers=headers
+            ).status_code
+
+        for attempt in range(6):
+            merchant = create_merchant(f"Shop {attempt}")  # each round's transfer matches its own order only
+            headers = auth_headers(merchant, REVIEW)
+            receivable, item = self._review_match(client, merchant, auth_headers)
+            start = threading.Barrier(2)
+            answers: dict[str, int] = {}
+            threads = [
+                threading.Thread(target=decide, args=(item["id"], decision, start, answers))
+                for decision in ("confirm", "reject")
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+            db.session.expire_all()
+            match = db.session.get(PaymentMatch, item["id"])
+            transfer = db.session.get(BankTransactionRecord, match.transaction_id)
+            paid = db.session.get(Receivable, receivable.id).paid_amount
+            won = {"confirmed": "confirm", "rejected": "reject"}[match.status]
+            assert answers == {won: 200, ({"confirm", "reject"} - {won}).pop(): 409}
+            assert (paid, transfer.status) == (
+                (Decimal("1190.00"), "matched") if won == "confirm" else (Decimal("0.00"), "unmatched")
+            )
+
 
 class TestIsolation:
     def test_merchants_never_see_or_settle_each_other(
