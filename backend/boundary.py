@@ -90,10 +90,14 @@ def _query_arguments(req: Request) -> MultiDict[str, str]:
 
 
 def check_request() -> None:
-    """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request (4xx)."""
+    """Refuse bodies over the limit, unreadable JSON and unsafe text anywhere in the request: query, path and
+    body (4xx)."""
     req = current_request()
     args = _query_arguments(req)
     problems = _unsafe_fields("?", args.items(multi=True)) if args else {}
+    # A path's parts are decoded text too: an order id of "%00" reached PostgreSQL, which refuses NUL.
+    path_texts = [(name, value) for name, value in (req.view_args or {}).items() if isinstance(value, str)]
+    problems.update(_unsafe_fields("path:", path_texts))
     view = current_application().view_functions.get(req.endpoint or "")
     if req.method in BODY_METHODS and not getattr(view, "reads_raw_body", False):
         limit = getattr(view, "max_body_bytes", None)

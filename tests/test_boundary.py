@@ -14,6 +14,7 @@ from flask.cli import ScriptInfo
 
 from backend.auth.models import AccessToken
 from backend.cli import main
+from backend.receivables.models import Receivable
 from backend.risk.models import RiskCheck
 from backend.untrusted import (
     MAX_JSON_DEPTH,
@@ -26,6 +27,7 @@ from backend.untrusted import (
     strip_unsafe_text,
     unsafe_text_pointers,
 )
+from tests.orders.test_push import order_body
 from tests.risk.conftest import CLEAN_PAYLOAD
 
 
@@ -139,6 +141,15 @@ class TestUnsafeText:
         response = client.get("/api/v1/receivables?state=open%00", headers=headers)
         assert response.status_code == 422
         assert response.get_json()["details"] == {"?state": [UNSAFE_TEXT_MESSAGE]}
+
+    @pytest.mark.parametrize("external_id", ["%00", "a%00b", "%E2%80%AE", "%01"])
+    def test_in_a_path_part_is_422_and_stores_nothing(self, client, db, merchant, auth_headers, external_id):
+        response = client.put(
+            f"/api/v1/orders/{external_id}", json=order_body(), headers=auth_headers(merchant, "orders:write")
+        )
+        assert response.status_code == 422
+        assert response.get_json()["details"] == {"path:external_id": [UNSAFE_TEXT_MESSAGE]}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Receivable)) == 0
 
     @pytest.mark.parametrize(
         ("method", "path"),
