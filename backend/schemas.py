@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,18 @@ def money_amount(value: Decimal) -> None:
     """
     if not fits_money(value):
         raise ValidationError(f"Not an amount in cents of at most {MONEY_MAX}.")
+
+
+# The latest day an order's dates may name: a claim's own dates (payment term, default, limitation) lie years
+# beyond them, and dates near year 9999 overflowed there (a 500 on the push, then on every read of the claim).
+LATEST_BUSINESS_DAY = date(2199, 12, 31)
+
+
+def business_day(value: date) -> None:
+    """Refuse a date, or date-time, after ``LATEST_BUSINESS_DAY`` (a ``fields.Date``/``DateTime`` validator)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if day > LATEST_BUSINESS_DAY:
+        raise ValidationError(f"Must not be after {LATEST_BUSINESS_DAY.isoformat()}.")
 
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from backend.dates import BERLIN
 from backend.receivables.states import SHOP_STATES
-from backend.schemas import UTCDateTimeField, country_code
+from backend.schemas import UTCDateTimeField, business_day, country_code
 
 _AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 PUSH_STATES = tuple(sorted(state.value for state in SHOP_STATES))
@@ -103,9 +103,9 @@ class OrderPushSchema(Schema):
         validate=validate.Regexp(r"^[A-Za-z]{3}$", error="Three-letter ISO 4217 currency code."),
     )
     payment_method = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    ordered_at = UTCDateTimeField(required=True, default_timezone=UTC)
-    invoice_date = fields.Date(load_default=None)
-    due_date = fields.Date(load_default=None)
+    ordered_at = UTCDateTimeField(required=True, default_timezone=UTC, validate=business_day)
+    invoice_date = fields.Date(load_default=None, validate=business_day)
+    due_date = fields.Date(load_default=None, validate=business_day)
     paid_amount = Amount(load_default=None)
     state = fields.String(load_default="open", validate=validate.OneOf(PUSH_STATES))
     buyer = fields.Nested(PushBuyerSchema, required=True)
@@ -131,7 +131,9 @@ class OrderPushSchema(Schema):
             "(§286(3) BGB); left out: the merchant's claim setting"
         },
     )
-    shipped_at = UTCDateTimeField(load_default=None, allow_none=True, default_timezone=UTC)
+    shipped_at = UTCDateTimeField(
+        load_default=None, allow_none=True, default_timezone=UTC, validate=business_day
+    )
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **kwargs: Any) -> None:

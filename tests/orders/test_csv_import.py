@@ -137,6 +137,21 @@ class TestImport:
         )
         assert receivables(db) == []
 
+    def test_dates_near_year_9999_are_bad_cells_not_a_crash(self, run, db, merchant, tmp_path):
+        path = write(
+            tmp_path,
+            [
+                HEADER,
+                "R-1,RE-1,10.00,EUR,9999-12-31,,,,open,a@example.com,A,B,S,1,10115,Berlin,DE",
+                "R-2,RE-2,10.00,EUR,2024-05-01,9999-12-25,,,open,a@example.com,A,B,S,1,10115,Berlin,DE",
+            ],
+        )
+        result = run("orders", "import", str(path), "--merchant", str(merchant.id))
+        assert result.exit_code == 1 and "nothing was imported" in result.output
+        assert "row 2, column ordered_at: Must not be after 2199-12-31." in result.output
+        assert "row 3, column invoice_date: Must not be after 2199-12-31." in result.output
+        assert receivables(db) == []
+
     @pytest.mark.parametrize("position", [IMPORT_BATCH + 5, IMPORT_BATCH + 2])
     def test_a_bad_row_after_stored_batches_still_imports_nothing(
         self, run, db, merchant, tmp_path, position

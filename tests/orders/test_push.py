@@ -90,6 +90,11 @@ class TestPushOrder:
             ({"ordered_at": "yesterday"}, "/ordered_at"),
             ({"ordered_at": "0001-01-01T00:00:00+01:00"}, "/ordered_at"),  # before year 1 in UTC
             ({"shipped_at": "9999-12-31T23:59:59-01:00"}, "/shipped_at"),  # after year 9999 in UTC
+            # The claim's dates lie years beyond these: near year 9999 they overflowed (a 500, then on every read).
+            ({"ordered_at": "9999-12-31T23:59:59Z"}, "/ordered_at"),
+            ({"invoice_date": "9999-12-20"}, "/invoice_date"),
+            ({"due_date": "9998-12-31"}, "/due_date"),
+            ({"shipped_at": "2200-01-01T00:00:00Z"}, "/shipped_at"),
             ({"paid_amount": "200.00"}, "/paid_amount"),
             ({"state": "partially_paid"}, "/paid_amount"),
             ({"due_date": "2024-04-01"}, "/due_date"),
